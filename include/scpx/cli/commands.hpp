@@ -1,0 +1,15 @@
+#pragma once
+/// @file commands.hpp
+/// One function per subcommand; each adds its CLI::App and the callback that runs it.
+
+#include <CLI/CLI.hpp>
+
+namespace scpx::cli {
+
+/// Adds every subcommand to the top-level app (src/cli/commands.cpp).
+void add_all_commands(CLI::App& app);
+
+void add_info_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+
+} // namespace scpx::cli

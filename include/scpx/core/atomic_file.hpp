@@ -1,0 +1,58 @@
+#pragma once
+/// @file atomic_file.hpp
+/// Outputs appear under their final name only when complete: write to a temporary name in the
+/// same directory, then rename (atomic on POSIX). An output that is abandoned, because an
+/// exception unwinds past it, is removed, so no partial file is ever left behind.
+
+#include <string>
+
+namespace scpx {
+
+/// One output file written under a temporary name and renamed on commit().
+///
+///     atomic_output out(path);            // checks the directory is writable now, not at the end
+///     write_everything(out.temp_path());
+///     out.commit();                       // rename temp → path
+///
+/// The temporary name is deterministic (`<dir>/.<name>.scpx-tmp`) so every MPI rank agrees on
+/// it; with MPI only one rank should call commit() (after a barrier).
+class atomic_output {
+public:
+    /// @param path       final path
+    /// @param overwrite  when false and `path` exists, throws usage_error
+    explicit atomic_output(std::string path, bool overwrite = true);
+    ~atomic_output();
+    atomic_output(const atomic_output&) = delete;
+    atomic_output& operator=(const atomic_output&) = delete;
+
+    const std::string& path() const { return path_; }
+    const std::string& temp_path() const { return temp_; }
+
+    /// Renames the temporary file to the final path. @throws io_error if that fails.
+    void commit();
+    /// Removes the temporary file now (also done by the destructor unless committed).
+    void discard() noexcept;
+    /// After release(), the destructor leaves the temporary file alone (another rank owns it).
+    void release() noexcept { owned_ = false; }
+
+private:
+    std::string path_, temp_;
+    bool committed_ = false, owned_ = true;
+};
+
+/// Throws io_error naming `path` unless its directory exists and is writable.
+void require_writable_location(const std::string& path);
+
+/// Creates the parent directory of `path` (and its parents) when missing.
+void make_parent_dirs(const std::string& path);
+
+/// True when `path` names an existing file or directory.
+bool path_exists(const std::string& path);
+
+} // namespace scpx
+
+namespace scpx::detail {
+/// Removes every temporary output of live atomic_output objects. main()'s catch-all calls it
+/// before MPI_Abort, which ends the process without running destructors.
+void remove_live_temporaries() noexcept;
+} // namespace scpx::detail

@@ -1,0 +1,27 @@
+#pragma once
+/// @file device.hpp
+/// Which compute device a run uses. Implemented by kernels/core/device.cu when CUDA is compiled
+/// in, and by src/core/device_none.cpp otherwise, so host code never needs CUDA headers.
+
+#include <string>
+
+namespace scpx::gpu {
+
+/// True when a CUDA device can be used: CUDA compiled in, a driver present and ≥ 1 device.
+/// Any CUDA error (no driver, no device) counts as "no GPU" and is cleared.
+bool available();
+
+/// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB, driver 13.0)", or why no GPU can be used.
+std::string describe();
+
+/// Device requested on the command line.
+enum class device_choice { AUTO, CPU, CUDA };
+
+/// Parses "auto|cpu|cuda". @throws usage_error otherwise.
+device_choice parse_device_choice(const std::string& text);
+
+/// Resolves a choice: AUTO → CUDA when available() else CPU (logging why); CUDA when no GPU can
+/// be used → usage_error. Returns true when the CUDA path is to be used.
+bool resolve_device(device_choice choice);
+
+} // namespace scpx::gpu

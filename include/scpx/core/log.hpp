@@ -1,0 +1,53 @@
+#pragma once
+/// @file log.hpp
+/// Rank-aware logging. Rank 0 writes to stdout and, once a log file is opened, tees into it
+/// (`<out>.log`); other ranks write warnings and errors to stderr prefixed "[rank r]".
+/// The SCPX_LOG_* macros do not evaluate their arguments below the verbosity threshold.
+
+#include <fmt/core.h>
+
+#include <string>
+#include <string_view>
+
+namespace scpx::log {
+
+/// Severity, in increasing order.
+enum class level { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+
+/// Parses "debug|info|warn|error|off" or MetaXcan-style numbers (10 debug … 40 error).
+/// @throws usage_error on anything else.
+level parse_level(std::string_view text);
+
+/// Sets up the console sinks for this process. Safe to call more than once.
+void init(int rank, int nranks, level verbosity = level::info);
+
+/// Sets the threshold; messages below it are skipped.
+void set_verbosity(level v);
+level verbosity();
+
+/// Rank 0 only: also write every message to `path` (truncated). Other ranks ignore the call.
+void open_file(const std::string& path);
+/// Flushes and closes the log file, if any.
+void close_file();
+
+/// True when a message at `l` would be written by this rank.
+bool enabled(level l);
+
+/// Writes one message (a trailing newline is added).
+void write(level l, std::string_view message);
+
+/// Rank of this process as given to init() (0 before init).
+int rank();
+/// Number of ranks as given to init() (1 before init).
+int nranks();
+
+} // namespace scpx::log
+
+#define SCPX_LOG_AT(lvl, ...)                                                                     \
+    do {                                                                                          \
+        if (::scpx::log::enabled(lvl)) ::scpx::log::write(lvl, ::fmt::format(__VA_ARGS__));      \
+    } while (0)
+#define SCPX_LOG_DBG(...) SCPX_LOG_AT(::scpx::log::level::debug, __VA_ARGS__)
+#define SCPX_LOG_INF(...) SCPX_LOG_AT(::scpx::log::level::info, __VA_ARGS__)
+#define SCPX_LOG_WRN(...) SCPX_LOG_AT(::scpx::log::level::warn, __VA_ARGS__)
+#define SCPX_LOG_ERR(...) SCPX_LOG_AT(::scpx::log::level::error, __VA_ARGS__)

@@ -1,0 +1,45 @@
+#pragma once
+/// @file mpi.hpp
+/// Small helpers over MPI_COMM_WORLD. scpx always runs under MPI: a plain `scpx ...` is one rank.
+
+#include <string>
+#include <vector>
+
+namespace scpx::mpi {
+
+/// RAII MPI_Init_thread(FUNNELED) / MPI_Finalize, owned by main().
+class session {
+public:
+    session(int& argc, char**& argv);
+    ~session();
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+};
+
+/// Initialises MPI (single rank) if nobody has yet, finalising it at exit. For library users and
+/// tests that reach MPI-IO without going through main(); the scpx binary uses session instead.
+void ensure_initialized();
+
+/// Rank in MPI_COMM_WORLD (0 when MPI is not initialised).
+int comm_rank();
+/// Size of MPI_COMM_WORLD (1 when MPI is not initialised).
+int comm_size();
+/// True on rank 0.
+inline bool is_root() { return comm_rank() == 0; }
+/// MPI_Barrier on the world (no-op when MPI is not initialised).
+void barrier();
+/// Aborts every rank with `code`; for main()'s catch-all only.
+[[noreturn]] void abort_all(int code);
+
+/// Logical AND of `ok` over all ranks: lets every rank agree that a collective step succeeded
+/// before anyone commits output.
+bool all_ok(bool ok);
+/// Sum of a value over all ranks.
+double sum(double v);
+long long sum(long long v);
+/// Broadcasts a string from rank 0.
+std::string broadcast(const std::string& s);
+/// Gathers one string per rank on every rank (in rank order).
+std::vector<std::string> all_gather(const std::string& s);
+
+} // namespace scpx::mpi

@@ -1,0 +1,46 @@
+#pragma once
+// Check macros and small device helpers shared by every kernel (the ggml common.cuh shape, with
+// heFFTe's throw semantics: a failure throws scpx::cuda_error, it never aborts).
+
+#include "scpx/core/error.hpp"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <string>
+
+namespace scpx::detail {
+inline std::string cuda_error_string(cudaError_t e) {
+    return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+}
+inline std::string cublas_error_string(cublasStatus_t s) {
+    return std::string(cublasGetStatusName(s)) + ": " + cublasGetStatusString(s);
+}
+} // namespace scpx::detail
+
+#define SCPX_CUDA_CHECK(expr)                                                                     \
+    SCPX_CHECK_GEN((expr), cudaSuccess, ::scpx::detail::cuda_error_string, ::scpx::cuda_error,    \
+                   "CUDA call")
+
+#define SCPX_CUBLAS_CHECK(expr)                                                                   \
+    SCPX_CHECK_GEN((expr), CUBLAS_STATUS_SUCCESS, ::scpx::detail::cublas_error_string,            \
+                   ::scpx::cuda_error, "cuBLAS call")
+
+/// After every kernel launch: catches launch errors; with SCPX_SYNC_DEBUG also waits for the
+/// kernel so an asynchronous fault is reported at the right launch.
+#ifdef SCPX_SYNC_DEBUG
+#define SCPX_CUDA_CHECK_LAUNCH()                                                                  \
+    do {                                                                                          \
+        SCPX_CUDA_CHECK(cudaGetLastError());                                                      \
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());                                                 \
+    } while (0)
+#else
+#define SCPX_CUDA_CHECK_LAUNCH() SCPX_CUDA_CHECK(cudaGetLastError())
+#endif
+
+namespace scpx::cuda {
+/// Ceiling division for grid sizes.
+constexpr __host__ __device__ inline int div_up(long long a, long long b) {
+    return static_cast<int>((a + b - 1) / b);
+}
+} // namespace scpx::cuda

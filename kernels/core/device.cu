@@ -1,0 +1,52 @@
+// Device discovery when CUDA is compiled in. Any failure of cudaGetDeviceCount (no driver: 35,
+// no device: 100, …) means "no GPU", and the sticky error is cleared so later calls start clean.
+#include "scpx/core/device.hpp"
+
+#include "common.cuh"
+
+#include <cstdio>
+
+namespace scpx::gpu {
+
+namespace {
+int current_device_or_minus_one() {
+    int d = -1;
+    if (cudaGetDevice(&d) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return d;
+}
+} // namespace
+
+bool available() {
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return false;
+    }
+    if (n > 0) detail::current_cuda_device = current_device_or_minus_one;
+    return n > 0;
+}
+
+std::string describe() {
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return std::string("no usable GPU (") + cudaGetErrorString(e) + ")";
+    }
+    if (n == 0) return "no usable GPU (no CUDA device)";
+    cudaDeviceProp p{};
+    SCPX_CUDA_CHECK(cudaGetDeviceProperties(&p, 0));
+    int driver = 0;
+    cudaDriverGetVersion(&driver);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB, driver %d.%d)%s", p.name, p.major, p.minor,
+                  static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), driver / 1000,
+                  (driver % 1000) / 10, n > 1 ? " and more devices" : "");
+    return buf;
+}
+
+} // namespace scpx::gpu

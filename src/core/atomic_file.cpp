@@ -1,0 +1,114 @@
+#include "scpx/core/atomic_file.hpp"
+
+#include "scpx/core/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace scpx {
+
+namespace {
+
+std::string parent_dir(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Temporary files still open, so main()'s last-resort handler can remove them before
+// MPI_Abort kills the process without unwinding.
+std::mutex& temps_mutex() {
+    static std::mutex m;
+    return m;
+}
+std::vector<std::string>& live_temps() {
+    static std::vector<std::string> v;
+    return v;
+}
+
+void track(const std::string& p) {
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    live_temps().push_back(p);
+}
+
+void untrack(const std::string& p) {
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    auto& v = live_temps();
+    v.erase(std::remove(v.begin(), v.end(), p), v.end());
+}
+
+} // namespace
+
+bool path_exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+void make_parent_dirs(const std::string& path) {
+    const std::string dir = parent_dir(path);
+    if (dir == "." || dir == "/" || path_exists(dir)) return;
+    make_parent_dirs(dir);
+    if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST)
+        throw io_error("cannot create directory " + dir + ": " + std::strerror(errno));
+}
+
+void require_writable_location(const std::string& path) {
+    if (path.empty()) throw usage_error("an output path is empty");
+    const std::string dir = parent_dir(path);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0)
+        throw io_error("cannot write " + path + ": directory " + dir + " does not exist");
+    if (!S_ISDIR(st.st_mode)) throw io_error("cannot write " + path + ": " + dir + " is not a directory");
+    if (::access(dir.c_str(), W_OK) != 0)
+        throw io_error("cannot write " + path + ": directory " + dir + " is not writable");
+    if (path_exists(path) && ::access(path.c_str(), W_OK) != 0 && ::access(dir.c_str(), W_OK) != 0)
+        throw io_error("cannot write " + path + ": the file exists and is read-only");
+}
+
+atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
+    if (!overwrite && path_exists(path_))
+        throw usage_error("output " + path_ + " exists; pass --overwrite to replace it");
+    require_writable_location(path_);
+    temp_ = parent_dir(path_) + "/." + base_name(path_) + ".scpx-tmp";
+    track(temp_);
+}
+
+atomic_output::~atomic_output() {
+    if (!committed_ && owned_) discard();
+    untrack(temp_);
+}
+
+void atomic_output::commit() {
+    if (committed_) return;
+    if (std::rename(temp_.c_str(), path_.c_str()) != 0)
+        throw io_error("cannot rename " + temp_ + " to " + path_ + ": " + std::strerror(errno));
+    committed_ = true;
+    untrack(temp_);
+}
+
+void atomic_output::discard() noexcept {
+    if (!temp_.empty()) std::remove(temp_.c_str());
+}
+
+namespace detail {
+/// Removes every temporary output still registered; called by main() before MPI_Abort.
+void remove_live_temporaries() noexcept {
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    for (const auto& p : live_temps()) std::remove(p.c_str());
+    live_temps().clear();
+}
+} // namespace detail
+
+} // namespace scpx

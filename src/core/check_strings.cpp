@@ -1,0 +1,40 @@
+// Error strings of the C libraries behind SCPX_MPI_CHECK, SCPX_H5_CHECK and SCPX_HTS_CHECK.
+#include "scpx/core/check.hpp"
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace scpx::detail {
+
+std::string mpi_error_string(int code) {
+    char buf[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(code, buf, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+    return std::string(buf, static_cast<size_t>(len));
+}
+
+namespace {
+herr_t take_innermost(unsigned n, const H5E_error2_t* e, void* out) {
+    // The walk goes from the innermost frame outwards; the innermost is the root cause.
+    if (n == 0 && e->desc) *static_cast<std::string*>(out) = e->desc;
+    return 0;
+}
+} // namespace
+
+std::string h5_error_string(long long code) {
+    std::string msg;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, take_innermost, &msg);
+    if (msg.empty()) msg = "HDF5 returned " + std::to_string(code);
+    return msg;
+}
+
+std::string hts_error_string(long long code) {
+    std::string msg = "returned " + std::to_string(code);
+    if (errno != 0) msg += " (" + std::string(std::strerror(errno)) + ")";
+    return msg;
+}
+
+} // namespace scpx::detail

@@ -1,0 +1,29 @@
+#include "scpx/core/device.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+
+namespace scpx::gpu {
+
+device_choice parse_device_choice(const std::string& text) {
+    if (text == "auto") return device_choice::AUTO;
+    if (text == "cpu") return device_choice::CPU;
+    if (text == "cuda" || text == "gpu") return device_choice::CUDA;
+    throw usage_error("--device must be auto, cpu or cuda (got '" + text + "')");
+}
+
+bool resolve_device(device_choice choice) {
+    switch (choice) {
+    case device_choice::CPU: return false;
+    case device_choice::CUDA:
+        if (!available()) throw usage_error("--device cuda was asked for, but " + describe());
+        return true;
+    case device_choice::AUTO:
+    default:
+        if (available()) return true;
+        SCPX_LOG_INF("No usable GPU ({}): running on the CPU", describe());
+        return false;
+    }
+}
+
+} // namespace scpx::gpu

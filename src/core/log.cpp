@@ -1,0 +1,121 @@
+#include "scpx/core/log.hpp"
+
+#include "scpx/core/error.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace scpx::log {
+
+namespace {
+
+struct state {
+    std::mutex mutex;
+    int rank = 0, nranks = 1;
+    std::atomic<int> threshold{static_cast<int>(level::info)};
+    std::shared_ptr<spdlog::logger> console; // stdout on rank 0, stderr elsewhere
+    std::shared_ptr<spdlog::logger> file;    // rank 0's <out>.log
+};
+
+state& global() {
+    static state s;
+    return s;
+}
+
+std::shared_ptr<spdlog::logger> make_console(int rank) {
+    // Messages are formatted here, so spdlog only adds nothing but the text ("%v").
+    std::shared_ptr<spdlog::logger> logger;
+    if (rank == 0)
+        logger = std::make_shared<spdlog::logger>("scpx", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    else
+        logger = std::make_shared<spdlog::logger>("scpx", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger->set_pattern("%v");
+    logger->set_level(spdlog::level::trace);
+    logger->flush_on(spdlog::level::trace);
+    return logger;
+}
+
+const char* prefix(level l) {
+    switch (l) {
+    case level::debug: return "[debug] ";
+    case level::warn: return "WARNING: ";
+    case level::error: return "ERROR: ";
+    default: return "";
+    }
+}
+
+} // namespace
+
+level parse_level(std::string_view t) {
+    if (t == "debug" || t == "10" || t == "1" || t == "2" || t == "3" || t == "4" || t == "5" || t == "6" ||
+        t == "7" || t == "8" || t == "9")
+        return level::debug;
+    if (t == "info" || t == "20") return level::info;
+    if (t == "warn" || t == "warning" || t == "30") return level::warn;
+    if (t == "error" || t == "40" || t == "50") return level::error;
+    if (t == "off" || t == "quiet") return level::off;
+    throw usage_error("--verbosity must be debug, info, warn, error, off or a number 10..50 (got '" +
+                      std::string(t) + "')");
+}
+
+void init(int rank, int nranks, level verbosity) {
+    auto& s = global();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.rank = rank;
+    s.nranks = nranks;
+    s.threshold = static_cast<int>(verbosity);
+    if (!s.console) s.console = make_console(rank);
+}
+
+void set_verbosity(level v) { global().threshold = static_cast<int>(v); }
+level verbosity() { return static_cast<level>(global().threshold.load()); }
+int rank() { return global().rank; }
+int nranks() { return global().nranks; }
+
+void open_file(const std::string& path) {
+    auto& s = global();
+    if (s.rank != 0) return;
+    std::lock_guard<std::mutex> lock(s.mutex);
+    try {
+        auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/true);
+        s.file = std::make_shared<spdlog::logger>("scpx_file", sink);
+    } catch (const spdlog::spdlog_ex& e) {
+        throw io_error("cannot open log file " + path + ": " + e.what());
+    }
+    s.file->set_pattern("%v");
+    s.file->set_level(spdlog::level::trace);
+    s.file->flush_on(spdlog::level::info);
+}
+
+void close_file() {
+    auto& s = global();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.file) s.file->flush();
+    s.file.reset();
+}
+
+bool enabled(level l) {
+    const auto& s = global();
+    if (static_cast<int>(l) < s.threshold.load()) return false;
+    // Other ranks stay quiet unless something goes wrong (or debugging was asked for).
+    return s.rank == 0 || l >= level::warn || s.threshold.load() == static_cast<int>(level::debug);
+}
+
+void write(level l, std::string_view message) {
+    auto& s = global();
+    if (!s.console) init(s.rank, s.nranks, static_cast<level>(s.threshold.load()));
+    std::string text;
+    if (s.rank != 0) text = "[rank " + std::to_string(s.rank) + "] ";
+    text += prefix(l);
+    text.append(message.data(), message.size());
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.console->info(text);
+    if (s.file) s.file->info(text);
+}
+
+} // namespace scpx::log

@@ -1,0 +1,127 @@
+#include "scpx/dist/mpi.hpp"
+
+#include "scpx/core/check.hpp"
+#include "scpx/core/error.hpp"
+
+#include <mpi.h>
+
+#include <cstdlib>
+
+namespace scpx::mpi {
+
+namespace {
+bool active() {
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    return init && !fin;
+}
+
+int rank_for_errors() { return active() ? comm_rank() : -1; }
+} // namespace
+
+session::session(int& argc, char**& argv) {
+    if (active()) return;
+    int provided = 0;
+    // FUNNELED: worker threads compute, only the main thread talks to MPI.
+    SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    detail::current_mpi_rank = rank_for_errors;
+}
+
+void ensure_initialized() {
+    if (active()) return;
+    int finalised = 0;
+    MPI_Finalized(&finalised);
+    if (finalised) throw mpi_error("MPI is needed after MPI_Finalize was called");
+    int argc = 0;
+    char** argv = nullptr;
+    int provided = 0;
+    SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    detail::current_mpi_rank = rank_for_errors;
+    std::atexit([] {
+        if (active()) MPI_Finalize();
+    });
+}
+
+session::~session() {
+    if (active()) MPI_Finalize();
+}
+
+int comm_rank() {
+    if (!active()) return 0;
+    int r = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+int comm_size() {
+    if (!active()) return 1;
+    int n = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+}
+
+void barrier() {
+    if (active()) SCPX_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+void abort_all(int code) {
+    if (active()) MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
+}
+
+bool all_ok(bool ok) {
+    if (!active()) return ok;
+    int in = ok ? 1 : 0, out = 0;
+    SCPX_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    return out == 1;
+}
+
+double sum(double v) {
+    if (!active()) return v;
+    double out = 0;
+    SCPX_MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    return out;
+}
+
+long long sum(long long v) {
+    if (!active()) return v;
+    long long out = 0;
+    SCPX_MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD));
+    return out;
+}
+
+std::string broadcast(const std::string& s) {
+    if (!active()) return s;
+    long long n = static_cast<long long>(s.size());
+    SCPX_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+    std::string out = comm_rank() == 0 ? s : std::string(static_cast<size_t>(n), '\0');
+    if (n > 0) SCPX_MPI_CHECK(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
+    return out;
+}
+
+std::vector<std::string> all_gather(const std::string& s) {
+    if (!active()) return {s};
+    const int n = comm_size();
+    int len = static_cast<int>(s.size());
+    std::vector<int> lens(static_cast<size_t>(n)), displs(static_cast<size_t>(n));
+    SCPX_MPI_CHECK(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD));
+    int total = 0;
+    for (int i = 0; i < n; ++i) {
+        displs[static_cast<size_t>(i)] = total;
+        total += lens[static_cast<size_t>(i)];
+    }
+    std::string all(static_cast<size_t>(total), '\0');
+    SCPX_MPI_CHECK(MPI_Allgatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR,
+                                  MPI_COMM_WORLD));
+    std::vector<std::string> out;
+    out.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i)
+        out.push_back(all.substr(static_cast<size_t>(displs[static_cast<size_t>(i)]),
+                                 static_cast<size_t>(lens[static_cast<size_t>(i)])));
+    return out;
+}
+
+} // namespace scpx::mpi

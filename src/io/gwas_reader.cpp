@@ -1,0 +1,187 @@
+#include "scpx/io/gwas_reader.hpp"
+
+#include "field_parse.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+
+#include <cctype>
+
+namespace scpx::io {
+
+using detail::kNaN;
+
+gwas_columns::z_source_kind gwas_columns::z_source() const {
+    if (snp.empty()) throw usage_error("a SNP column must be given (--snp_column)");
+    if (effect_allele.empty())
+        throw usage_error("an effect allele column must be given (--effect_allele_column)");
+    if (non_effect_allele.empty())
+        throw usage_error("a non-effect allele column must be given (--non_effect_allele_column)");
+    if (!zscore.empty()) return z_source_kind::ZSCORE;
+    if (!pvalue.empty()) {
+        if (!beta.empty() || !odds_ratio.empty() || !beta_sign.empty()) return z_source_kind::PVALUE;
+        throw usage_error("with --pvalue_column, also give --beta_column, --or_column or "
+                          "--beta_sign_column (the sign of z comes from one of them)");
+    }
+    if (!se.empty()) {
+        if (!beta.empty() || !odds_ratio.empty()) return z_source_kind::BETA_OVER_SE;
+        throw usage_error("with --se_column, also give --beta_column or --or_column");
+    }
+    throw usage_error("cannot derive z-scores: give --zscore_column, or --pvalue_column with one "
+                      "of --beta_column/--or_column/--beta_sign_column, or --se_column with "
+                      "--beta_column/--or_column");
+}
+
+namespace {
+
+// Column slots, in the order of the numeric fields of gwas_row.
+enum slot : int {
+    S_SNP, S_EA, S_NEA, S_CHR, S_SIGN,          // text
+    S_Z, S_BETA, S_SE, S_OR, S_P, S_POS, S_FRQ, // numbers
+    S_COUNT
+};
+
+} // namespace
+
+struct gwas_reader::impl {
+    gwas_reader_options opt;
+    line_reader reader;
+    std::vector<std::string> header;
+    delimiter delim = delimiter::WHITESPACE;
+    int col[S_COUNT];
+    std::string name[S_COUNT];
+    size_t n_fields = 0;
+    std::vector<std::string_view> fields;
+    std::string ea_buf, nea_buf;
+    gwas_read_stats stats;
+
+    impl(const std::string& path, gwas_reader_options o) : opt(std::move(o)), reader(path) {}
+};
+
+gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
+    : impl_(std::make_unique<impl>(path, std::move(options))) {
+    auto& s = *impl_;
+    std::string_view line;
+    // Blank lines before the header are tolerated; a file without any line is an error.
+    bool got = false;
+    while (s.reader.next(line)) {
+        if (!trim(line).empty()) {
+            got = true;
+            break;
+        }
+    }
+    if (!got) throw input_error(path, "", "", "empty file: no header line");
+    s.delim = s.opt.delim == delimiter::AUTO ? detect_delimiter(line) : s.opt.delim;
+    // MetaXcan strips the line before splitting, which drops trailing blanks/tabs.
+    std::vector<std::string_view> hv;
+    split_fields(s.delim == delimiter::WHITESPACE ? line : trim(line), s.delim, hv);
+    for (auto f : hv) s.header.emplace_back(trim(f));
+    s.n_fields = s.header.size();
+
+    const gwas_columns& c = s.opt.columns;
+    const std::string* names[S_COUNT] = {&c.snp,    &c.effect_allele, &c.non_effect_allele,
+                                         &c.chromosome, &c.beta_sign, &c.zscore,
+                                         &c.beta,   &c.se,            &c.odds_ratio,
+                                         &c.pvalue, &c.position,      &c.frequency};
+    const bool required[S_COUNT] = {true, true, true};
+    for (int k = 0; k < S_COUNT; ++k) {
+        s.name[k] = *names[k];
+        s.col[k] = -1;
+        if (names[k]->empty()) {
+            if (required[k])
+                throw usage_error("GWAS reader: the SNP, effect allele and non-effect allele "
+                                  "column names must not be empty");
+            continue;
+        }
+        s.col[k] = detail::find_column(s.header, *names[k]);
+        if (s.col[k] < 0) detail::throw_missing_column(path, *names[k], s.header);
+    }
+}
+
+gwas_reader::~gwas_reader() {
+    if (impl_ && impl_->stats.bad_field_count > 0) {
+        SCPX_LOG_WRN("{}: skipped {} line(s) whose field count differs from the header's {} "
+                     "(first: line {}), as MetaXcan does",
+                     impl_->reader.path(), impl_->stats.bad_field_count, impl_->n_fields,
+                     impl_->stats.first_bad_field_line);
+    }
+}
+
+bool gwas_reader::next(gwas_row& row) {
+    auto& s = *impl_;
+    std::string_view line;
+    for (;;) {
+        if (!s.reader.next(line)) return false;
+        if (line.empty()) continue;
+        const std::string_view body = s.delim == delimiter::WHITESPACE ? line : trim(line);
+        if (body.empty()) continue;
+        ++s.stats.data_lines;
+        split_fields(body, s.delim, s.fields);
+        const auto& f = s.fields;
+        const std::uint64_t ln = s.reader.line_number();
+        // MetaXcan applies the model-SNP filter before checking the field count.
+        const int snp_col = s.col[S_SNP];
+        if (s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() &&
+            !s.opt.snp_filter(f[snp_col])) {
+            ++s.stats.filtered_out;
+            continue;
+        }
+        if (f.size() != s.n_fields) {
+            if (s.stats.bad_field_count++ == 0) s.stats.first_bad_field_line = ln;
+            continue;
+        }
+        row.line = ln;
+        row.snp = f[snp_col];
+        if (s.opt.upper_case_alleles) {
+            auto up = [](std::string& buf, std::string_view v) -> std::string_view {
+                buf.assign(v.data(), v.size());
+                for (auto& ch : buf) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                return buf;
+            };
+            row.effect_allele = up(s.ea_buf, f[s.col[S_EA]]);
+            row.non_effect_allele = up(s.nea_buf, f[s.col[S_NEA]]);
+        } else {
+            row.effect_allele = f[s.col[S_EA]];
+            row.non_effect_allele = f[s.col[S_NEA]];
+        }
+        row.chromosome = s.col[S_CHR] >= 0 ? f[s.col[S_CHR]] : std::string_view();
+        if (s.col[S_SIGN] >= 0) {
+            row.beta_sign_text = f[s.col[S_SIGN]];
+            row.beta_sign = row.beta_sign_text == "+" ? 1.0 : -1.0;
+        } else {
+            row.beta_sign_text = std::string_view();
+            row.beta_sign = kNaN;
+        }
+        double* out[] = {&row.zscore, &row.beta,     &row.se,       &row.odds_ratio,
+                         &row.pvalue, &row.position, &row.frequency};
+        for (int k = S_Z; k < S_COUNT; ++k) {
+            const int ci = s.col[k];
+            double& dst = *out[k - S_Z];
+            if (ci < 0) {
+                dst = kNaN;
+                continue;
+            }
+            const std::string_view t = f[ci];
+            if (!detail::try_parse_double(t, dst))
+                dst = detail::parse_double_or_na(t, s.reader.path(), ln, s.name[k],
+                                                 /*decimal_comma=*/s.delim != delimiter::COMMA);
+        }
+        ++s.stats.rows;
+        return true;
+    }
+}
+
+const std::vector<std::string>& gwas_reader::header() const { return impl_->header; }
+delimiter gwas_reader::delim() const { return impl_->delim; }
+const gwas_read_stats& gwas_reader::stats() const { return impl_->stats; }
+const std::string& gwas_reader::path() const { return impl_->reader.path(); }
+
+gwas_read_stats gwas_for_each(const std::string& path, const gwas_reader_options& options,
+                              const std::function<void(const gwas_row&)>& fn) {
+    gwas_reader r(path, options);
+    gwas_row row{};
+    while (r.next(row)) fn(row);
+    return r.stats();
+}
+
+} // namespace scpx::io

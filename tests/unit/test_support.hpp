@@ -1,0 +1,26 @@
+#pragma once
+// Helpers shared by the unit tests: scratch paths and small file writers.
+
+#include <string>
+
+namespace scpx::test {
+
+/// A fresh path under the build's scratch folder: <scratch>/<name>, removed first if present.
+std::string scratch_path(const std::string& name);
+
+/// Writes `content` to `path` as is (plain text).
+void write_text(const std::string& path, const std::string& content);
+
+/// Writes `content` gzip-compressed to `path`.
+void write_gzip(const std::string& path, const std::string& content);
+
+/// Reads a whole (plain) file.
+std::string read_text(const std::string& path);
+
+/// True when the file exists.
+bool exists(const std::string& path);
+
+/// Path of a shared reference fixture, or "" when ../shared/fixtures is absent.
+std::string shared_fixture(const std::string& relative);
+
+} // namespace scpx::test
