@@ -42,11 +42,11 @@ std::string describe() {
     SCPX_CUDA_CHECK(cudaGetDeviceProperties(&p, 0));
     int driver = 0;
     cudaDriverGetVersion(&driver);
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB, driver %d.%d)%s", p.name, p.major, p.minor,
+    char details[128];
+    std::snprintf(details, sizeof details, " (sm_%d%d, %.1f GiB, driver %d.%d)", p.major, p.minor,
                   static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), driver / 1000,
-                  (driver % 1000) / 10, n > 1 ? " and more devices" : "");
-    return buf;
+                  (driver % 1000) / 10);
+    return std::string(p.name) + details + (n > 1 ? " and more devices" : "");
 }
 
 } // namespace scpx::gpu

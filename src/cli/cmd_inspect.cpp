@@ -1,13 +1,185 @@
-// `scpx inspect`: reads input files the way the stages will and summarises them, so format
-// problems surface in seconds instead of hours into a cluster job.
+// `scpx inspect`: reads input files exactly the way the stages will and summarises them, so a
+// format problem (contig names, a missing index, a renamed column, the wrong genome build)
+// surfaces in seconds on a login node instead of hours into a cluster job.
 #include "scpx/cli/commands.hpp"
 #include "scpx/cli/run.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/text.hpp"
+#include "scpx/io/gene_annotation.hpp"
+#include "scpx/io/vcf_reader.hpp"
+#include "scpx/seq/fasta.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
 
 namespace scpx::cli {
 
+namespace {
+
+struct inspect_options {
+    common_options common;
+    std::string fasta, vcf, region, annotation;
+    std::vector<std::string> gene_types;
+};
+
+/// "chr20:1000000-1500000" → chrom, first, last (1-based inclusive); "chr20" → whole contig.
+void parse_region(const std::string& text, std::string& chrom, std::int64_t& first, std::int64_t& last) {
+    const auto colon = text.rfind(':');
+    first = 1;
+    last = std::numeric_limits<std::int64_t>::max();
+    if (colon == std::string::npos) {
+        chrom = text;
+        return;
+    }
+    chrom = text.substr(0, colon);
+    std::string range = text.substr(colon + 1);
+    range.erase(std::remove(range.begin(), range.end(), ','), range.end());
+    const auto dash = range.find('-');
+    try {
+        first = std::stoll(range.substr(0, dash));
+        if (dash != std::string::npos) last = std::stoll(range.substr(dash + 1));
+    } catch (const std::exception&) {
+        throw usage_error("--region must look like chr20:1000000-1500000 (got '" + text + "')");
+    }
+    if (chrom.empty() || first < 1 || last < first)
+        throw usage_error("--region must look like chr20:1000000-1500000 (got '" + text + "')");
+}
+
+nlohmann::json inspect_fasta(seq::fasta_reader& fa) {
+    std::int64_t total = 0;
+    nlohmann::json contigs = nlohmann::json::array();
+    for (const auto& c : fa.contigs()) {
+        total += c.length;
+        contigs.push_back({{"name", c.name}, {"length", c.length}});
+    }
+    SCPX_LOG_INF("FASTA {}: {} contig(s), {} bases", fa.path(), fa.contigs().size(), total);
+    for (size_t i = 0; i < fa.contigs().size() && i < 5; ++i)
+        SCPX_LOG_INF("  {} ({} bp)", fa.contigs()[i].name, fa.contigs()[i].length);
+    return {{"path", fa.path()}, {"n_contigs", fa.contigs().size()}, {"total_length", total}, {"contigs", contigs}};
+}
+
+nlohmann::json inspect_annotation(const inspect_options& o, seq::fasta_reader* fa) {
+    io::annotation_options ao;
+    ao.gene_types = o.gene_types;
+    const auto genes = io::read_gene_annotation(o.annotation, ao);
+    std::map<std::string, std::int64_t> by_type, by_chrom;
+    std::int64_t unknown_contig = 0, tss_outside = 0;
+    std::vector<std::string> unknown_examples;
+    for (const auto& g : genes) {
+        ++by_type[g.gene_type.empty() ? std::string("(none)") : g.gene_type];
+        ++by_chrom[g.chrom];
+        if (!fa) continue;
+        if (!fa->has_contig(g.chrom)) {
+            if (unknown_examples.size() < 3) unknown_examples.push_back(g.gene_id + " on " + g.chrom);
+            ++unknown_contig;
+        } else if (g.tss < 1 || g.tss > fa->contig_length(g.chrom)) {
+            ++tss_outside;
+        }
+    }
+    SCPX_LOG_INF("Annotation {}: {} gene(s) on {} chromosome(s)", o.annotation, genes.size(), by_chrom.size());
+    for (const auto& [type, n] : by_type) SCPX_LOG_INF("  {}: {}", type, n);
+    nlohmann::json j{{"path", o.annotation}, {"n_genes", genes.size()}, {"by_type", by_type}, {"by_chrom", by_chrom}};
+    if (fa) {
+        if (unknown_contig > 0) {
+            std::string ex;
+            for (const auto& e : unknown_examples) ex += (ex.empty() ? "" : ", ") + e;
+            SCPX_LOG_WRN("{} gene(s) lie on contigs absent from the FASTA (e.g. {}); check the genome build",
+                         unknown_contig, ex);
+        }
+        if (tss_outside > 0) SCPX_LOG_WRN("{} gene(s) have a TSS outside their FASTA contig", tss_outside);
+        j["genes_on_unknown_contigs"] = unknown_contig;
+        j["tss_outside_contig"] = tss_outside;
+    }
+    return j;
+}
+
+nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
+    io::vcf_options vo;
+    vo.want_haplotypes = true;
+    vo.want_dosages = true;
+    vo.unphased = io::unphased_policy::AS_WRITTEN; // count, don't stop: this is a survey
+    vo.reference = fa;
+    io::vcf_reader vcf(o.vcf, vo);
+    SCPX_LOG_INF("VCF {}: {} sample(s), {} contig(s) in the header, index: {}, dosages from {}", o.vcf,
+                 vcf.samples().size(), vcf.contigs().size(), vcf.has_index() ? "yes" : "no",
+                 vcf.dosage_from_ds() ? "DS" : "GT");
+    std::string chrom;
+    std::int64_t first = 1, last = 0;
+    bool found = true;
+    if (!o.region.empty()) {
+        parse_region(o.region, chrom, first, last);
+        found = vcf.query(chrom, first, last);
+        if (!found) SCPX_LOG_WRN("contig of --region {} is not in {}", o.region, o.vcf);
+    }
+    io::vcf_record rec;
+    std::uint64_t n = 0;
+    while (found && vcf.next(rec)) ++n;
+    SCPX_LOG_INF("  {}{}", o.region.empty() ? "whole file: " : o.region + ": ", vcf.stats().summary());
+    const auto& s = vcf.stats();
+    return {{"path", o.vcf},
+            {"n_samples", vcf.samples().size()},
+            {"indexed", vcf.has_index()},
+            {"region", o.region},
+            {"records_read", s.records_read},
+            {"snvs_usable", n},
+            {"skipped_multiallelic", s.skipped_multiallelic},
+            {"skipped_indel", s.skipped_indel},
+            {"skipped_mnp", s.skipped_mnp},
+            {"skipped_symbolic", s.skipped_symbolic},
+            {"skipped_non_acgt", s.skipped_non_acgt},
+            {"ref_mismatch", s.ref_mismatch},
+            {"ref_mismatch_examples", s.ref_mismatch_examples},
+            {"unphased_het", s.unphased_het},
+            {"missing_alleles", s.missing_alleles}};
+}
+
+void run_inspect(const CLI::App& sub, const inspect_options& o) {
+    if (o.fasta.empty() && o.vcf.empty() && o.annotation.empty())
+        throw usage_error("scpx inspect needs at least one of --fasta, --vcf, --annotation");
+    // Check the output location before reading anything, so a typo costs nothing.
+    std::unique_ptr<text_writer> report;
+    if (!o.common.out.empty()) report = std::make_unique<text_writer>(o.common.out);
+    run_scope scope(sub, o.common, o.common.out.empty() ? std::string() : log_path_for(o.common.out));
+
+    nlohmann::json j;
+    std::optional<seq::fasta_reader> fa;
+    if (!o.fasta.empty()) {
+        fa.emplace(o.fasta);
+        j["fasta"] = inspect_fasta(*fa);
+    }
+    if (!o.annotation.empty()) j["annotation"] = inspect_annotation(o, fa ? &*fa : nullptr);
+    if (!o.vcf.empty()) j["vcf"] = inspect_vcf(o, fa ? &*fa : nullptr);
+    if (report) {
+        report->write(j.dump(2) + "\n");
+        report->close();
+        SCPX_LOG_INF("Report written to {}", o.common.out);
+    }
+}
+
+} // namespace
+
 void add_inspect_command(CLI::App& app) {
-    auto* sub = app.add_subcommand("inspect", "Check and summarise input files (FASTA, VCF, annotation, GWAS, models)");
-    (void)sub;
+    auto o = std::make_shared<inspect_options>();
+    auto* sub = app.add_subcommand("inspect",
+                                   "Check and summarise input files (FASTA, VCF/BCF, gene annotation) as the stages read them");
+    sub->add_option("--fasta", o->fasta, "reference FASTA (plain or bgzip; .fai built when missing)")
+        ->check(CLI::ExistingFile)->group("Inputs");
+    sub->add_option("--vcf", o->vcf, "phased VCF/BCF (indexed for --region)")->check(CLI::ExistingFile)->group("Inputs");
+    sub->add_option("--region", o->region, "VCF region, e.g. chr20:1000000-1500000 (default: whole file)")
+        ->group("Inputs");
+    sub->add_option("--annotation", o->annotation, "GTF/GFF3, PredictDB gene annotation or TSS table")
+        ->check(CLI::ExistingFile)->group("Inputs");
+    sub->add_option("--gene-types", o->gene_types, "keep only these gene types (e.g. protein_coding)")
+        ->group("Inputs");
+    sub->add_option("--out", o->common.out, "write the summary as JSON to this file")->group("Output");
+    sub->add_option("--verbosity", o->common.verbosity, "debug|info|warn|error|off")->capture_default_str();
+    sub->callback([sub, o] { run_inspect(*sub, *o); });
 }
 
 } // namespace scpx::cli

@@ -5,6 +5,9 @@ namespace scpx::cli {
 void add_all_commands(CLI::App& app) {
     add_info_command(app);
     add_inspect_command(app);
+    add_enet_command(app);
+    add_enformer_command(app);
+    add_features_command(app);
 }
 
 } // namespace scpx::cli

@@ -2,13 +2,16 @@
 // code throws typed scpx errors, main logs them on the failing rank, removes partial outputs and
 // ends every rank (MPI_Abort) so no rank hangs in a collective.
 #include "scpx/cli/commands.hpp"
+#include "scpx/cli/config_file.hpp"
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
+#include "scpx/io/h5.hpp"
 
 #include <CLI/CLI.hpp>
+#include <htslib/hts.h>
 
 #include <cstdio>
 
@@ -26,6 +29,10 @@ int main(int argc, char** argv) {
     scpx::mpi::session mpi(argc, argv);
     const int rank = scpx::mpi::comm_rank();
     scpx::log::init(rank, scpx::mpi::comm_size());
+    // scpx reports htslib failures itself, naming file, record and field; htslib's own
+    // "[E::...]" lines would only precede that message with a less helpful one.
+    hts_set_log_level(HTS_LOG_OFF);
+    scpx::io::h5_quiet(); // likewise for HDF5's error-stack dumps
 
     CLI::App app{"scpx: cell-type-specific TWAS (scPrediXcan) in C++/CUDA/MPI.\n"
                  "Stages: Enformer features, ctPred, l-ctPred (elastic net), S-PrediXcan."};
@@ -34,12 +41,24 @@ int main(int argc, char** argv) {
     app.set_config("--config", "",
                    "TOML file of options (top level, or a [subcommand] table); command-line flags override it");
     app.set_help_all_flag("--help-all", "Print help for every subcommand and exit");
+    // A misspelt key in the config file is an error, not a silently ignored option.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.require_subcommand(1);
     app.fallthrough();
     scpx::cli::add_all_commands(app);
 
     try {
+        const std::string config = scpx::cli::find_config_argument(argc, argv);
+        if (!config.empty()) scpx::cli::validate_config_file(config);
         app.parse(argc, argv);
+    } catch (const CLI::ConfigError& e) {
+        // CLI11 says "INI was not able to parse inspect.fastaa": name the file and the key instead.
+        std::string key = e.what();
+        const auto at = key.rfind(' ');
+        if (at != std::string::npos) key = key.substr(at + 1);
+        SCPX_LOG_ERR("config file {}: unknown or misplaced option '{}' (see scpx <subcommand> --help)",
+                     scpx::cli::find_config_argument(argc, argv), key);
+        return 2;
     } catch (const CLI::ParseError& e) {
         // Help, --version and option errors: print once, not once per rank.
         if (rank == 0) return app.exit(e);

@@ -64,7 +64,7 @@ std::string options_in_effect(const CLI::App& sub) {
 
 std::string log_path_for(const std::string& out) {
     std::string base = out;
-    for (const char* ext : {".gz", ".h5", ".hdf5", ".csv", ".tsv", ".txt", ".db"}) {
+    for (const char* ext : {".gz", ".h5", ".hdf5", ".csv", ".tsv", ".txt", ".db", ".json"}) {
         if (ends_with(base, ext)) base.resize(base.size() - std::string(ext).size());
     }
     return base + ".log";

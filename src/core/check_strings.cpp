@@ -18,7 +18,7 @@ std::string mpi_error_string(int code) {
 
 namespace {
 herr_t take_innermost(unsigned n, const H5E_error2_t* e, void* out) {
-    // The walk goes from the innermost frame outwards; the innermost is the root cause.
+    // Walking upward starts at the innermost frame (n == 0): the root cause, e.g. errno text.
     if (n == 0 && e->desc) *static_cast<std::string*>(out) = e->desc;
     return 0;
 }
@@ -26,7 +26,7 @@ herr_t take_innermost(unsigned n, const H5E_error2_t* e, void* out) {
 
 std::string h5_error_string(long long code) {
     std::string msg;
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, take_innermost, &msg);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &msg);
     if (msg.empty()) msg = "HDF5 returned " + std::to_string(code);
     return msg;
 }

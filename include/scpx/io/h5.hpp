@@ -8,6 +8,8 @@
 /// printing is switched off the first time this layer is used: failures surface as scpx::h5_error
 /// (innermost HDF5 message) or, for user data, as scpx::input_error naming file and dataset.
 
+#include "scpx/core/check.hpp"
+
 #include <hdf5.h>
 
 #include <cstdint>
@@ -58,14 +60,21 @@ private:
     hid_t id_ = H5I_INVALID_HID;
 };
 
-using h5_file = h5_handle<H5Fclose>;       ///< file
-using h5_group = h5_handle<H5Gclose>;      ///< group
-using h5_dataset = h5_handle<H5Dclose>;    ///< dataset
-using h5_space = h5_handle<H5Sclose>;      ///< dataspace
-using h5_plist = h5_handle<H5Pclose>;      ///< property list
-using h5_attr = h5_handle<H5Aclose>;       ///< attribute
-using h5_type = h5_handle<H5Tclose>;       ///< datatype (only for types we create)
-using h5_object = h5_handle<H5Oclose>;     ///< any object opened by path
+template <herr_t (*Close)(hid_t)>
+void h5_handle<Close>::close() {
+    if (id_ < 0) return;
+    const hid_t id = release();
+    SCPX_H5_CHECK(Close(id));
+}
+
+using h5_file = h5_handle<H5Fclose>;    ///< file
+using h5_group = h5_handle<H5Gclose>;   ///< group
+using h5_dataset = h5_handle<H5Dclose>; ///< dataset
+using h5_space = h5_handle<H5Sclose>;   ///< dataspace
+using h5_plist = h5_handle<H5Pclose>;   ///< property list
+using h5_attr = h5_handle<H5Aclose>;    ///< attribute
+using h5_type = h5_handle<H5Tclose>;    ///< datatype (only for types we create)
+using h5_object = h5_handle<H5Oclose>;  ///< any object opened by path
 
 /// Switches off HDF5's automatic error-stack printing (once per process; idempotent).
 /// Called by every function of this layer, so callers rarely need it.
@@ -81,8 +90,7 @@ h5_file h5_create_file(const std::string& path, h5_driver driver = h5_driver::se
 
 /// Opens an existing HDF5 file.
 /// @throws io_error when missing or unreadable, input_error when it is not an HDF5 file
-h5_file h5_open_file(const std::string& path, bool writable = false,
-                     h5_driver driver = h5_driver::serial);
+h5_file h5_open_file(const std::string& path, bool writable = false, h5_driver driver = h5_driver::serial);
 
 /// The file-access property list scpx uses (libver bounds, driver). Exposed for the writer.
 h5_plist h5_file_access(h5_driver driver);
@@ -113,8 +121,7 @@ struct h5_ref {
 /// whole text is the file and the path is `default_path`.
 /// @param option  the option name for messages ("--features")
 /// @throws usage_error when the file part is empty, or the path is empty and no default is given
-h5_ref h5_parse_ref(const std::string& text, const std::string& option,
-                    const std::string& default_path = "");
+h5_ref h5_parse_ref(const std::string& text, const std::string& option, const std::string& default_path = "");
 
 // ---------------------------------------------------------------------------------------------
 // Datasets
@@ -129,15 +136,25 @@ const char* h5_dtype_name(h5_dtype t);
 template <class T>
 struct h5_dtype_of;
 template <>
-struct h5_dtype_of<float> { static constexpr h5_dtype value = h5_dtype::f32; };
+struct h5_dtype_of<float> {
+    static constexpr h5_dtype value = h5_dtype::f32;
+};
 template <>
-struct h5_dtype_of<double> { static constexpr h5_dtype value = h5_dtype::f64; };
+struct h5_dtype_of<double> {
+    static constexpr h5_dtype value = h5_dtype::f64;
+};
 template <>
-struct h5_dtype_of<std::int32_t> { static constexpr h5_dtype value = h5_dtype::i32; };
+struct h5_dtype_of<std::int32_t> {
+    static constexpr h5_dtype value = h5_dtype::i32;
+};
 template <>
-struct h5_dtype_of<std::int64_t> { static constexpr h5_dtype value = h5_dtype::i64; };
+struct h5_dtype_of<std::int64_t> {
+    static constexpr h5_dtype value = h5_dtype::i64;
+};
 template <>
-struct h5_dtype_of<std::uint8_t> { static constexpr h5_dtype value = h5_dtype::u8; };
+struct h5_dtype_of<std::uint8_t> {
+    static constexpr h5_dtype value = h5_dtype::u8;
+};
 
 /// Native in-memory HDF5 type of a numeric dtype (not for str). Library-owned: do not close.
 hid_t h5_memory_type(h5_dtype t);
@@ -148,13 +165,13 @@ h5_type h5_string_type(std::size_t len);
 
 /// What a dataset holds: element class and shape.
 struct h5_info {
-    h5_dtype dtype = h5_dtype::f64;  ///< for integers: i64 unless 32-bit or smaller
-    bool is_integer = false;         ///< integer class in the file
-    bool is_float = false;           ///< floating-point class in the file
-    bool is_string = false;          ///< string class in the file
-    bool variable_length = false;    ///< variable-length strings
-    std::size_t string_len = 0;      ///< fixed-length strings: bytes per element
-    std::vector<hsize_t> shape;      ///< empty for a scalar
+    h5_dtype dtype = h5_dtype::f64; ///< for integers: i64 unless 32-bit or smaller
+    bool is_integer = false;        ///< integer class in the file
+    bool is_float = false;          ///< floating-point class in the file
+    bool is_string = false;         ///< string class in the file
+    bool variable_length = false;   ///< variable-length strings
+    std::size_t string_len = 0;     ///< fixed-length strings: bytes per element
+    std::vector<hsize_t> shape;     ///< empty for a scalar
     /// Number of elements.
     hsize_t size() const;
     /// "float32 [100, 8]" for messages.
@@ -197,8 +214,7 @@ std::vector<std::string> h5_read_strings(hid_t loc, const std::string& path);
 
 /// Writes a whole numeric dataset (created here, with its parent groups; must not exist).
 template <class T>
-void h5_write(hid_t loc, const std::string& path, const std::vector<hsize_t>& shape,
-              const T* data);
+void h5_write(hid_t loc, const std::string& path, const std::vector<hsize_t>& shape, const T* data);
 /// Convenience: shape [v.size()].
 template <class T>
 void h5_write(hid_t loc, const std::string& path, const std::vector<T>& v) {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs missing Debian dependencies, configures, builds (CUDA compiled when nvcc exists) and
+# runs every CTest label (unit, mpi, e2e, gpu — GPU tests skip without a GPU), then builds the
+# ASan+UBSan variant and runs the unit tests under it.
+#
+#   scripts/test.sh                 everything
+#   SCPX_SANITIZE=0 scripts/test.sh skip the sanitizer build
+#   SCPX_BUILD_DIR=dir              main build folder (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install_deps.sh
+
+# Open MPI refuses root and more ranks than cores unless told otherwise (CI runs as root on 2 cores).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+
+jobs=$(nproc)
+build=${SCPX_BUILD_DIR:-build}
+cuda=OFF
+if [[ -x /usr/local/cuda/bin/nvcc ]] || command -v nvcc >/dev/null; then cuda=ON; fi
+
+echo "== configure ($build, CUDA $cuda)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCPX_ENABLE_CUDA=$cuda -DSCPX_WERROR=ON
+echo "== build"
+cmake --build "$build" -j"$jobs"
+echo "== test (unit, mpi, e2e, gpu)"
+ctest --test-dir "$build" -L "unit|mpi|e2e|gpu" -j"$jobs" --output-on-failure --timeout 900
+
+if [[ "${SCPX_SANITIZE:-1}" != "0" ]]; then
+  echo "== sanitizer build (ASan+UBSan, CUDA off) and unit tests"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCPX_ENABLE_CUDA=OFF \
+        -DSCPX_ENABLE_SANITIZERS=ON -DSCPX_WERROR=ON
+  cmake --build build-asan -j"$jobs" --target scpx_unit_tests
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0
+  ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure --timeout 900
+fi
+echo "== all tests passed"

@@ -1,0 +1,419 @@
+// S-PrediXcan, first half: read the GWAS rows of model SNPs, derive z the way MetaXcan does and
+// align it to each model's effect allele, counting every reason a model SNP is lost.
+#include "scpx/assoc/spredixcan.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace scpx::assoc {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool contains(std::string_view s, std::string_view sub) { return s.find(sub) != std::string_view::npos; }
+
+// Tokens of an id split at '_' and ':'.
+std::vector<std::string_view> id_tokens(std::string_view id) {
+    std::vector<std::string_view> t;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= id.size(); ++i) {
+        if (i == id.size() || id[i] == '_' || id[i] == ':') {
+            t.push_back(id.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    return t;
+}
+
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+bool is_alleles(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (u != 'A' && u != 'C' && u != 'G' && u != 'T' && u != 'N' && u != '-' && u != '*') return false;
+    }
+    return true;
+}
+
+// A position key "CHR:POS" (chromosome without "chr", upper-case) and the allele pair parsed
+// from ids like chr1_123_A_G_b38, 1:123:A:G, chr1:123; empty key when the id has no position.
+struct position_id {
+    std::string key;
+    std::string a, b; // empty when the id carries no alleles
+};
+
+position_id parse_position_id(std::string_view id) {
+    position_id p;
+    auto t = id_tokens(id);
+    if (t.size() < 2) return p;
+    std::string_view chr = t[0];
+    if (chr.size() > 3 && (chr.substr(0, 3) == "chr" || chr.substr(0, 3) == "CHR")) chr.remove_prefix(3);
+    if (chr.empty() || chr.size() > 2 || !all_digits(t[1])) return p;
+    for (char c : chr)
+        if (!std::isalnum(static_cast<unsigned char>(c))) return p;
+    p.key = to_upper(chr) + ":" + std::string(t[1]);
+    if (t.size() >= 4 && is_alleles(t[2]) && is_alleles(t[3])) {
+        p.a = to_upper(t[2]);
+        p.b = to_upper(t[3]);
+    }
+    return p;
+}
+
+char complement(char c) {
+    switch (c) {
+    case 'A': return 'T';
+    case 'T': return 'A';
+    case 'C': return 'G';
+    case 'G': return 'C';
+    default: return c;
+    }
+}
+
+std::string complement(std::string_view s) {
+    std::string r(s);
+    for (auto& c : r)
+        c = complement(c);
+    return r;
+}
+
+bool same_set(std::string_view a1, std::string_view a2, std::string_view x, std::string_view y) {
+    return (a1 == x && a2 == y) || (a1 == y && a2 == x);
+}
+
+} // namespace
+
+std::string id_style(std::string_view id) {
+    if (id.size() > 2 && id[0] == 'r' && id[1] == 's' && all_digits(id.substr(2))) return "rsid";
+    auto t = id_tokens(id);
+    const bool has_chr = t[0].size() > 3 && (t[0].substr(0, 3) == "chr" || t[0].substr(0, 3) == "CHR");
+    const char sep = id.find(':') != std::string_view::npos && id.find('_') == std::string_view::npos ? ':' : '_';
+    const position_id p = parse_position_id(id);
+    if (p.key.empty()) return contains(id, "rs") ? "other (contains 'rs')" : "other";
+    std::string s = "chr";
+    s += sep;
+    s += "pos";
+    if (!p.a.empty()) {
+        s += sep;
+        s += "ref";
+        s += sep;
+        s += "alt";
+    }
+    if (t.size() >= 5 && (t.back() == "b38" || t.back() == "b37")) s += "_" + std::string(t.back());
+    s += has_chr ? " (with 'chr')" : " (no 'chr')";
+    return s;
+}
+
+io::predictdb_model load_model(const std::string& path, const spredixcan_options& options) {
+    io::predictdb_read_options ro;
+    ro.snp_key = options.model_db_snp_key;
+    ro.read_metadata = false;
+    io::predictdb_model m = io::read_predictdb_model(path, ro);
+    // From here on model.rsid holds the SNP key, whichever column it came from.
+    if (ro.snp_key != "rsid") {
+        m.rsid = m.varid;
+        // MetaXcan (PredictionModel.py l.143-149): b38 varIDs without "chr" get it prefixed.
+        if (!m.rsid.empty() && contains(m.rsid[0], "_b38") && !contains(m.rsid[0], "chr"))
+            for (auto& k : m.rsid)
+                k = "chr" + k;
+    }
+    return m;
+}
+
+std::vector<std::string> model_snp_keys(const io::predictdb_model& model) {
+    io::id_index seen(model.rsid.size());
+    std::vector<std::string> keys;
+    for (const auto& k : model.rsid) {
+        const std::size_t before = seen.size();
+        seen.insert(k);
+        if (seen.size() != before) keys.push_back(k);
+    }
+    return keys;
+}
+
+gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_options& options,
+                    const std::vector<std::string>& model_snps) {
+    gwas_data g;
+    g.source = options.columns.z_source();
+    g.has_beta = !options.columns.beta.empty() || !options.columns.odds_ratio.empty();
+    auto& sum = g.summary;
+    sum.files = files;
+
+    io::id_index wanted(model_snps.size());
+    for (const auto& s : model_snps)
+        wanted.insert(s);
+    // Position+alleles matching: "CHR:POS" → model ids at that position (with their alleles).
+    std::unordered_map<std::string, std::vector<std::pair<std::string, position_id>>> by_pos;
+    if (options.match_by_position) {
+        for (const auto& s : model_snps) {
+            position_id p = parse_position_id(s);
+            if (!p.key.empty() && !p.a.empty()) by_pos[p.key].emplace_back(s, p);
+        }
+        if (by_pos.empty() && options.columns.position.empty())
+            SCPX_LOG_WRN("--match_by_position: the model ids carry no positions (e.g. chr1_123_A_G_b38); "
+                         "matching by id only");
+    }
+    const bool pos_from_columns = options.match_by_position && !options.columns.chromosome.empty() &&
+                                  !options.columns.position.empty() && !by_pos.empty();
+
+    std::uint64_t sampled = 0;
+    io::gwas_reader_options ro;
+    ro.columns = options.columns;
+    ro.delim = options.separator;
+    ro.snp_filter = [&](std::string_view id) {
+        if (sampled < 2000) {
+            ++sampled;
+            if (sum.sample_ids.size() < 2000) sum.sample_ids.emplace_back(id);
+        }
+        if (wanted.contains(id)) return true;
+        if (!options.match_by_position || by_pos.empty()) return false;
+        if (pos_from_columns) return true;
+        const position_id p = parse_position_id(id);
+        return !p.key.empty() && by_pos.count(p.key) > 0;
+    };
+
+    auto bad = [&](const std::string& what) {
+        if (sum.bad_value++ == 0) sum.first_bad_value = what;
+    };
+
+    for (const auto& file : files) {
+        io::gwas_reader r(file, ro);
+        io::gwas_row row{};
+        for (;;) {
+            try {
+                if (!r.next(row)) break;
+            } catch (const input_error& e) {
+                // A non-numeric statistic: that row is unusable, the others are fine (MetaXcan
+                // aborts here). Truncated/corrupt files have no field and stay fatal.
+                if (e.field().empty()) throw;
+                bad(e.what());
+                continue;
+            }
+            std::string id(row.snp);
+            bool by_position = false;
+            if (!wanted.contains(id)) {
+                // Only reachable with match_by_position.
+                position_id p;
+                if (pos_from_columns && !row.chromosome.empty() && std::isfinite(row.position)) {
+                    std::string_view chr = row.chromosome;
+                    if (chr.size() > 3 && (chr.substr(0, 3) == "chr" || chr.substr(0, 3) == "CHR"))
+                        chr.remove_prefix(3);
+                    p.key = to_upper(chr) + ":" + fmt::format("{}", static_cast<long long>(row.position));
+                } else {
+                    p = parse_position_id(id);
+                }
+                auto it = by_pos.find(p.key);
+                if (it == by_pos.end()) continue;
+                const std::string* hit = nullptr;
+                for (const auto& [mid, mp] : it->second)
+                    if (same_set(row.effect_allele, row.non_effect_allele, mp.a, mp.b)) hit = &mid;
+                if (!hit) continue;
+                id = *hit;
+                by_position = true;
+                ++sum.matched_position;
+            }
+            if (!by_position && !options.keep_non_rsid && !contains(id, "rs")) {
+                ++sum.non_rsid;
+                g.non_rsid_ids.push_back(id);
+                continue;
+            }
+            gwas_entry e;
+            e.a1.assign(row.effect_allele.data(), row.effect_allele.size());
+            e.a2.assign(row.non_effect_allele.data(), row.non_effect_allele.size());
+            e.zscore = row.zscore;
+            e.beta = row.beta;
+            e.se = row.se;
+            e.odds_ratio = row.odds_ratio;
+            e.pvalue = row.pvalue;
+            e.beta_sign = row.beta_sign;
+            if (!std::isnan(e.pvalue) && (e.pvalue < 0 || e.pvalue > 1)) {
+                bad(fmt::format("{}, line {}, field '{}': p-value {} outside [0, 1]", file, row.line,
+                                options.columns.pvalue, e.pvalue));
+                e.pvalue = kNaN;
+            }
+            if (!std::isnan(e.se) && !(e.se > 0)) {
+                bad(fmt::format("{}, line {}, field '{}': standard error {} is not > 0", file, row.line,
+                                options.columns.se, e.se));
+                e.se = kNaN;
+            }
+            if (!std::isnan(e.odds_ratio) && e.odds_ratio < 0) {
+                bad(fmt::format("{}, line {}, field '{}': odds ratio {} < 0", file, row.line,
+                                options.columns.odds_ratio, e.odds_ratio));
+                e.odds_ratio = kNaN;
+            }
+            g.ids.push_back(std::move(id));
+            g.rows.push_back(std::move(e));
+        }
+        const auto& st = r.stats();
+        sum.data_lines += st.data_lines;
+        sum.bad_field_count += st.bad_field_count;
+    }
+    sum.rows_kept = g.rows.size();
+    return g;
+}
+
+harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& model,
+                          const spredixcan_options& options) {
+    using kind = io::gwas_columns::z_source_kind;
+    harmonised_gwas h;
+    auto& rep = h.report;
+
+    // Distinct (key, eff, ref) of the model; most keys have one allele pair.
+    io::id_index keys(model.rsid.size());
+    std::vector<std::vector<std::pair<std::string, std::string>>> alleles;
+    for (std::size_t i = 0; i < model.rsid.size(); ++i) {
+        const std::uint32_t k = keys.insert(model.rsid[i]);
+        if (k == alleles.size()) alleles.emplace_back();
+        auto& a = alleles[k];
+        const std::pair<std::string, std::string> p(model.eff_allele[i], model.ref_allele[i]);
+        if (std::find(a.begin(), a.end(), p) == a.end()) a.push_back(p);
+    }
+    const std::size_t n = keys.size();
+    rep.model_snps = n;
+    rep.non_rsid_rows = gwas.summary.non_rsid;
+
+    // MetaXcan's p = 0 cap: the smallest non-zero p among the loaded rows of this model's SNPs,
+    // at most --input_pvalue_fix.
+    double cap = options.input_pvalue_fix;
+    if (gwas.source == kind::PVALUE) {
+        double min_p = std::numeric_limits<double>::infinity();
+        for (std::size_t r = 0; r < gwas.rows.size(); ++r)
+            if (keys.contains(gwas.ids[r]) && gwas.rows[r].pvalue > 0) min_p = std::min(min_p, gwas.rows[r].pvalue);
+        cap = std::min(cap, min_p);
+    }
+    const bool beta_given = !options.columns.beta.empty();
+    const bool or_given = !options.columns.odds_ratio.empty();
+
+    enum : unsigned char { ABSENT, MISMATCH, STRAND, NA_STAT, USED };
+    std::vector<unsigned char> state(n, ABSENT);
+    std::vector<std::uint32_t> rows_per_key(n, 0);
+    std::vector<double> z(n, kNaN), beta(n, kNaN);
+    std::vector<char> flipped(n, 0);
+    for (std::size_t r = 0; r < gwas.rows.size(); ++r) {
+        const std::int64_t k = keys.find(gwas.ids[r]);
+        if (k < 0) continue;
+        const gwas_entry& e = gwas.rows[r];
+        ++rows_per_key[k];
+        const double b = beta_given ? e.beta : (or_given ? std::log(e.odds_ratio) : kNaN);
+        double zz;
+        switch (gwas.source) {
+        case kind::ZSCORE: zz = e.zscore; break;
+        case kind::PVALUE: {
+            const double p = e.pvalue;
+            const double az = std::isnan(p) ? kNaN : z_from_two_sided_p(p == 0 ? cap : p);
+            double sign;
+            if (beta_given || or_given) sign = std::isnan(b) ? kNaN : (b > 0 ? 1.0 : (b < 0 ? -1.0 : 0.0));
+            else sign = e.beta_sign;
+            zz = sign * az;
+            break;
+        }
+        default: zz = b / e.se; break;
+        }
+        // MetaXcan stores z as float32 (GWAS.py l.178) before widening it back.
+        zz = static_cast<double>(static_cast<float>(zz));
+        for (const auto& [eff, ref] : alleles[static_cast<std::size_t>(k)]) {
+            if (!same_set(e.a1, e.a2, eff, ref)) {
+                if (state[k] < STRAND && same_set(complement(e.a1), complement(e.a2), eff, ref)) state[k] = STRAND;
+                else if (state[k] < MISMATCH) state[k] = MISMATCH;
+                continue;
+            }
+            const bool flip = e.a1 != eff;
+            if (!std::isfinite(zz)) {
+                if (state[k] < NA_STAT) state[k] = NA_STAT;
+                continue;
+            }
+            // Last finite row wins.
+            state[k] = USED;
+            z[k] = flip ? -zz : zz;
+            beta[k] = flip ? -b : b;
+            flipped[k] = flip;
+        }
+    }
+
+    std::unordered_set<std::string_view> non_rsid(gwas.non_rsid_ids.begin(), gwas.non_rsid_ids.end());
+    h.keys.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        if (rows_per_key[k] > 1) ++rep.duplicated;
+        switch (state[k]) {
+        case USED:
+            h.keys.insert(keys.id(k));
+            h.z.push_back(z[k]);
+            h.beta.push_back(beta[k]);
+            ++rep.used;
+            if (flipped[k]) ++rep.swapped;
+            break;
+        case ABSENT:
+            if (non_rsid.count(keys.id(k))) ++rep.dropped_non_rsid;
+            else ++rep.absent;
+            break;
+        case MISMATCH: ++rep.allele_mismatch; break;
+        case STRAND: ++rep.strand_complement; break;
+        default: ++rep.na_statistic; break;
+        }
+    }
+
+    // Identifier styles on both sides, and a diagnosis when (almost) nothing matched.
+    for (std::size_t k = 0; k < n && k < 2000; ++k)
+        ++rep.model_styles[id_style(keys.id(k))];
+    for (const auto& id : gwas.summary.sample_ids)
+        ++rep.gwas_styles[id_style(id)];
+    if (n > 0 && rep.used * 10 < n) {
+        auto top = [](const std::map<std::string, std::size_t>& m) {
+            std::string best;
+            std::size_t c = 0;
+            for (const auto& [s, k] : m)
+                if (k > c) best = s, c = k;
+            return best;
+        };
+        const std::string ms = top(rep.model_styles), gs = top(rep.gwas_styles);
+        auto list = [](const std::map<std::string, std::size_t>& m) {
+            std::string s;
+            for (const auto& [style, c] : m)
+                s += (s.empty() ? "" : ", ") + fmt::format("{} ({})", style, c);
+            return s.empty() ? std::string("none") : s;
+        };
+        std::string fix;
+        if (rep.dropped_non_rsid > 0 && !options.keep_non_rsid)
+            fix = "the GWAS ids of model SNPs are not rsids and were dropped: add --keep_non_rsid";
+        else if (ms == "rsid" && gs != "rsid" && !gs.empty())
+            fix = "the model is keyed by rsid but the GWAS ids are positions: use a GWAS with rsids, or "
+                  "--match_by_position with a model keyed by varID (--model_db_snp_key varID --keep_non_rsid)";
+        else if (ms != "rsid" && gs == "rsid")
+            fix = "the GWAS has rsids but the model ids are positions: use --model_db_snp_key rsid "
+                  "(if the model has an rsid column)";
+        else if (ms != "rsid" && gs != "rsid" && ms != gs)
+            fix = "both sides use positions, in different styles (separator or 'chr' prefix): add "
+                  "--match_by_position (and --keep_non_rsid)";
+        else if (rep.allele_mismatch + rep.strand_complement > rep.used)
+            fix = "ids match but alleles do not: check --effect_allele_column/--non_effect_allele_column"
+                  " (and the strand/genome build of the GWAS)";
+        else if (rep.na_statistic > rep.used)
+            fix = "ids and alleles match but the statistics are NA: check --zscore_column/--beta_column/"
+                  "--se_column/--pvalue_column";
+        else
+            fix = "the ids have the same style but do not overlap: check --snp_column, and that GWAS and "
+                  "model use the same genome build / dbSNP release";
+        rep.diagnosis = fmt::format("only {} of {} model SNPs ({:.1f}%) matched the GWAS. Model ids: {}; GWAS "
+                                    "ids (first {} rows): {}. Likely fix: {}",
+                                    rep.used, n, 100.0 * static_cast<double>(rep.used) / static_cast<double>(n),
+                                    list(rep.model_styles), gwas.summary.sample_ids.size(),
+                                    list(rep.gwas_styles), fix);
+    }
+    return h;
+}
+
+} // namespace scpx::assoc

@@ -1,0 +1,174 @@
+// `scpx enet cv`: the single-gene elastic-net primitive of l-ctPred. Fits glmnet's path on one
+// gene's cis dosages, runs cv.glmnet on the given fold ids (one column) or the PredictDb-nextflow
+// k-repeat scheme (k columns), and writes the CV curve, the weights at the chosen lambda and a
+// one-row summary. Useful on its own to check a gene against R, and the unit the MPI stage scales.
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/text.hpp"
+#include "scpx/core/timer.hpp"
+#include "scpx/enet/glmnet.hpp"
+#include "scpx/io/predictdb_text.hpp"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct enet_cv_args {
+    common_options common;
+    std::string genotype;
+    std::string expression;
+    std::string foldid;
+    double alpha = 0.5;
+    std::string type = "auto";
+};
+
+/// Fold-id table: a sample column then one integer column per repeat. Returns, per repeat, the
+/// fold ids of `samples` in that order.
+std::vector<std::vector<int>> read_fold_ids(const std::string& path, const std::vector<std::string>& samples) {
+    line_reader in(path);
+    std::string header_line;
+    while (in.next(header_line) && trim(header_line).empty()) {
+    }
+    if (trim(header_line).empty())
+        throw input_error(path, "", "", "empty file: no header line (expected `sample` and fold-id columns)");
+    const delimiter d = detect_delimiter(header_line);
+    std::vector<std::string_view> f;
+    split_fields(header_line, d, f);
+    if (f.size() < 2)
+        throw input_error(path, in.where(), "", "expected a sample column and at least one fold-id column");
+    const std::vector<std::string> names(f.begin(), f.end());
+    const size_t k = names.size() - 1;
+
+    std::unordered_map<std::string, std::vector<int>> by_sample;
+    std::string line;
+    while (in.next(line)) {
+        if (trim(line).empty()) continue;
+        split_fields(line, d, f);
+        if (f.size() != names.size())
+            throw input_error(path, in.where(), "",
+                              fmt::format("{} fields, the header has {}", f.size(), names.size()));
+        std::vector<int> ids(k);
+        for (size_t c = 0; c < k; ++c) {
+            std::int64_t v = parse_int(f[c + 1], path, in.where(), names[c + 1]);
+            if (v < 1 || v > 1000000)
+                throw input_error(path, in.where(), names[c + 1],
+                                  fmt::format("fold id must be a positive integer (got {})", v));
+            ids[c] = static_cast<int>(v);
+        }
+        std::string s(f[0]);
+        if (!by_sample.emplace(s, std::move(ids)).second)
+            throw input_error(path, in.where(), names[0], "duplicated sample '" + s + "'");
+    }
+    std::vector<std::vector<int>> out(k, std::vector<int>(samples.size()));
+    for (size_t i = 0; i < samples.size(); ++i) {
+        auto it = by_sample.find(samples[i]);
+        if (it == by_sample.end())
+            throw input_error(path, "", names[0],
+                              "sample '" + samples[i] + "' (from the expression file) has no fold id");
+        for (size_t c = 0; c < k; ++c) out[c][i] = it->second[c];
+    }
+    for (size_t c = 0; c < k; ++c) {
+        int mx = 0;
+        for (int v : out[c]) mx = std::max(mx, v);
+        if (mx < 3)
+            throw input_error(path, "", names[c + 1], "at least 3 folds are needed (cv.glmnet's rule)");
+    }
+    return out;
+}
+
+std::string num(double v) { return fmt::format("{:.17g}", v); }
+
+void write_file(const std::string& path, const std::string& content, bool overwrite) {
+    text_writer w(path, overwrite);
+    w.write(content);
+    w.close();
+}
+
+void run_enet_cv(const enet_cv_args& a) {
+    enet::path_options opt;
+    opt.alpha = a.alpha;
+    if (a.type == "covariance") opt.type = enet::gaussian_type::covariance;
+    else if (a.type == "naive") opt.type = enet::gaussian_type::naive;
+
+    // Inputs: all read and checked before any output is opened.
+    io::expression_read_options eo;
+    eo.allow_missing = false;
+    io::sample_matrix expr = io::read_expression(a.expression, eo);
+    if (expr.n_features() != 1)
+        throw input_error(a.expression, "", "",
+                          fmt::format("expected exactly one gene row, found {}", expr.n_features()));
+    io::genotype_read_options go;
+    go.samples = expr.sample_ids;
+    io::sample_matrix geno = io::read_genotype_dosages(a.genotype, go);
+    std::vector<std::vector<int>> folds = read_fold_ids(a.foldid, expr.sample_ids);
+    SCPX_LOG_INF("gene {}: {} samples, {} SNPs, {} fold assignment(s)", expr.feature_ids[0], expr.n_samples(),
+                 geno.n_features(), folds.size());
+
+    stopwatch sw;
+    Eigen::Map<const Eigen::VectorXd> y(expr.feature(0), static_cast<Eigen::Index>(expr.n_samples()));
+    enet::repeated_cv_fit r = enet::repeated_cv(geno.matrix(), y, folds, opt, false, a.common.threads);
+    SCPX_LOG_INF("elastic net ({} mode): {} lambdas, status {}, {:.3f} s",
+                 r.first.fit.covariance_mode ? "covariance" : "naive", r.first.lambda.size(),
+                 enet::to_string(r.status), sw.seconds());
+    if (!r.message.empty()) SCPX_LOG_WRN("{}", r.message);
+
+    std::string cv = "lambda\tcvm\tcvsd\tnzero\n";
+    const bool have_curve = !r.cvm_mean.empty();
+    if (have_curve)
+        for (size_t l = 0; l < r.first.lambda.size(); ++l)
+            cv += fmt::format("{}\t{}\t{}\t{}\n", num(r.first.lambda[l]), num(r.cvm_mean[l]), num(r.first.cvsd[l]),
+                              r.first.nzero[l]);
+    std::string weights = "varID\tweight\n";
+    for (const auto& [j, w] : r.weights)
+        weights += fmt::format("{}\t{}\n", geno.feature_ids[static_cast<size_t>(j)], num(w));
+    std::string summary = "lambda_min\tlambda_index\tn_snps\tn_nonzero\tstatus\n";
+    if (have_curve)
+        summary += fmt::format("{}\t{}\t{}\t{}\t{}\n", num(r.best_lambda), r.best_index + 1, geno.n_features(),
+                               r.weights.size(), enet::to_string(r.status));
+    else
+        summary += fmt::format("NA\tNA\t{}\t0\t{}\n", geno.n_features(), enet::to_string(r.status));
+    if (have_curve)
+        SCPX_LOG_INF("selected lambda {} (index {}), {} non-zero weights", num(r.best_lambda), r.best_index + 1,
+                     r.weights.size());
+
+    const std::string& p = a.common.out;
+    write_file(p + ".cv.tsv", cv, a.common.overwrite);
+    write_file(p + ".weights.tsv", weights, a.common.overwrite);
+    write_file(p + ".summary.tsv", summary, a.common.overwrite);
+}
+
+} // namespace
+
+void add_enet_command(CLI::App& app) {
+    auto* enet = app.add_subcommand("enet", "Elastic net (glmnet-equivalent) primitives of l-ctPred");
+    enet->require_subcommand(1);
+    auto args = std::make_shared<enet_cv_args>();
+    auto* cv = enet->add_subcommand(
+        "cv", "One gene: glmnet path + cv.glmnet on given folds (k fold columns: PredictDB k-repeat lambda choice)");
+    add_common_options(*cv, args->common, "output prefix: writes P.cv.tsv, P.weights.tsv, P.summary.tsv");
+    cv->add_option("--genotype", args->genotype, "dosages: varID rows x samples (tsv, may be gzipped)")
+        ->required()->group("Input");
+    cv->add_option("--expression", args->expression, "expression: one gene row x samples (defines the samples)")
+        ->required()->group("Input");
+    cv->add_option("--foldid", args->foldid, "fold ids: a sample column then one column (1..K) per CV repeat")
+        ->required()->group("Input");
+    cv->add_option("--alpha", args->alpha, "elastic-net mixing parameter (glmnet alpha)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
+    cv->add_option("--type-gaussian", args->type, "auto (covariance if < 500 SNPs, else naive) | covariance | naive")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "covariance", "naive"}))->group("Model");
+    cv->callback([cv, args] {
+        run_scope scope(*cv, args->common, log_path_for(args->common.out));
+        run_enet_cv(*args);
+    });
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,150 @@
+// `scpx enformer predict`: runs the Enformer CPU reference on one-hot sequences stored in HDF5
+// and writes the human head and the trunk embedding — the check that a converted checkpoint
+// and a length behave as expected before spending cluster hours on `scpx features`.
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/progress.hpp"
+#include "scpx/core/timer.hpp"
+#include "scpx/io/h5.hpp"
+#include "scpx/model/enformer.hpp"
+#include "scpx/ops/parallel.hpp"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct enformer_predict_options {
+    common_options common;
+    std::string weights, onehot;
+    std::int64_t batch = 1;
+    std::int64_t seq_len = 0;
+    std::vector<std::string> heads{"human"};
+};
+
+/// Creates a float32 dataset of the given shape (contiguous, no timestamps).
+io::h5_dataset create_f32(hid_t file, const std::string& path, const std::vector<hsize_t>& shape) {
+    io::h5_space space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
+    SCPX_H5_CHECK(space.id());
+    io::h5_plist dcpl = io::h5_dataset_creation();
+    io::h5_dataset ds(H5Dcreate2(file, path.c_str(), io::h5_file_type(io::h5_dtype::f32), space.id(), H5P_DEFAULT,
+                                 dcpl.id(), H5P_DEFAULT));
+    SCPX_H5_CHECK(ds.id());
+    return ds;
+}
+
+/// Writes rows [first, first + count) of the leading axis of a float32 dataset.
+void write_rows(const io::h5_dataset& ds, hsize_t first, hsize_t count, const float* data) {
+    io::h5_space file_space(H5Dget_space(ds.id()));
+    SCPX_H5_CHECK(file_space.id());
+    const int rank = H5Sget_simple_extent_ndims(file_space.id());
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    SCPX_H5_CHECK(H5Sget_simple_extent_dims(file_space.id(), dims.data(), nullptr));
+    std::vector<hsize_t> start(dims.size(), 0), cnt = dims;
+    start[0] = first;
+    cnt[0] = count;
+    SCPX_H5_CHECK(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+    io::h5_space mem(H5Screate_simple(rank, cnt.data(), nullptr));
+    SCPX_H5_CHECK(mem.id());
+    SCPX_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, mem.id(), file_space.id(), H5P_DEFAULT, data));
+}
+
+void run_predict(const enformer_predict_options& o) {
+    if (o.batch < 1) throw usage_error("--batch must be >= 1");
+    ops::set_num_threads(o.common.threads);
+    const io::h5_ref in_ref = io::h5_parse_ref(o.onehot, "--onehot");
+    if (in_ref.path.empty()) throw usage_error("--onehot must name a dataset: FILE.h5:/path/to/onehot");
+
+    stage_timer load_timer("load weights");
+    model::enformer_model model(model::enformer_weights_load(o.weights));
+    load_timer.finish();
+    const auto& cfg = model.config();
+    SCPX_LOG_INF("Enformer {}: dim {}, depth {}, heads {}, {} parameters, {} threads", o.weights, cfg.dim, cfg.depth,
+                 cfg.heads, model::enformer_weights_count(model.weights()), ops::num_threads());
+    for (const auto& h : o.heads)
+        if (cfg.head_size(h) < 0) throw usage_error("--heads: the model has no head named '" + h + "'");
+
+    // Inputs: [N, L, 4] (or one sequence [L, 4]).
+    auto x = io::h5_read<float>(in_ref);
+    if (x.shape.size() == 2) x.shape.insert(x.shape.begin(), 1);
+    if (x.shape.size() != 3 || x.shape[2] != 4)
+        throw input_error(in_ref.file, "", in_ref.path,
+                          "expected one-hot sequences of shape [N, length, 4] (A, C, G, T), found " +
+                              std::to_string(x.shape.size()) + " dimension(s) with last size " +
+                              (x.shape.empty() ? std::string("-") : std::to_string(x.shape.back())));
+    const std::int64_t N = static_cast<std::int64_t>(x.shape[0]), L = static_cast<std::int64_t>(x.shape[1]);
+    const std::int64_t want = o.seq_len > 0 ? o.seq_len : cfg.seq_len;
+    model::enformer_check_length(cfg, L, "--onehot " + in_ref.str());
+    if (L != want)
+        throw usage_error("--onehot " + in_ref.str() + ": sequences are " + std::to_string(L) + " bp but the model is " +
+                          (o.seq_len > 0 ? "set by --seq-len to " : "configured for ") + std::to_string(want) +
+                          " bp; pass --seq-len " + std::to_string(L) + " to run at this length");
+    if (N == 0) throw input_error(in_ref.file, "", in_ref.path, "no sequences");
+
+    atomic_output out(o.common.out, o.common.overwrite);
+    {
+        io::h5_file f = io::h5_create_file(out.temp_path());
+        const hsize_t bins = static_cast<hsize_t>(cfg.target_length);
+        std::vector<io::h5_dataset> head_ds;
+        for (const auto& h : o.heads)
+            head_ds.push_back(create_f32(f.id(), "/" + h, {static_cast<hsize_t>(N), bins, static_cast<hsize_t>(cfg.head_size(h))}));
+        io::h5_dataset trunk_ds = create_f32(f.id(), "/trunk_embedding", {static_cast<hsize_t>(N), bins, static_cast<hsize_t>(2 * cfg.dim)});
+        io::h5_write_attr(f.id(), "config", cfg.to_json());
+        io::h5_write_attr(f.id(), "weights", o.weights);
+        io::h5_write_attr(f.id(), "onehot", in_ref.str());
+        io::h5_write_attr(f.id(), "layout", std::string("[sequence, bin, track] float32; bins of 128 bp, central target_length bins"));
+
+        model::enformer_run_options ro;
+        ro.heads = o.heads;
+        progress prog("enformer predict", static_cast<std::uint64_t>(N), "sequences", 10.0);
+        for (std::int64_t first = 0; first < N; first += o.batch) {
+            const std::int64_t b = std::min(o.batch, N - first);
+            const auto res = model.predict(x.data.data() + first * L * 4, b, L, ro);
+            for (size_t i = 0; i < o.heads.size(); ++i)
+                write_rows(head_ds[i], static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.heads.at(o.heads[i]).data());
+            write_rows(trunk_ds, static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.trunk_embedding.data());
+            prog.add(static_cast<std::uint64_t>(b));
+        }
+        prog.finish();
+        head_ds.clear();
+        trunk_ds.close();
+        f.close();
+    }
+    out.commit();
+    SCPX_LOG_INF("wrote {} ({} sequence(s): {} + /trunk_embedding)", o.common.out, N, fmt::join(o.heads, ", "));
+}
+
+} // namespace
+
+void add_enformer_command(CLI::App& app) {
+    auto* enf = app.add_subcommand("enformer", "Enformer CPU reference model (scpx::model)");
+    enf->require_subcommand(1);
+    auto o = std::make_shared<enformer_predict_options>();
+    auto* sub = enf->add_subcommand("predict", "Run Enformer on one-hot sequences from HDF5; write heads and trunk embedding");
+    sub->add_option("--weights", o->weights, "weight file (HDF5, scripts/convert_enformer_weights.py)")
+        ->required()->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--onehot", o->onehot, "one-hot sequences FILE.h5:/dataset, [N, length, 4] float (A,C,G,T; N = 0 row)")
+        ->required()->group("Input");
+    sub->add_option("--seq-len", o->seq_len, "input length in bp (default: the weight file's config seq_len)")
+        ->group("Model");
+    sub->add_option("--heads", o->heads, "output heads to write (default: human)")->delimiter(',')
+        ->capture_default_str()->group("Model");
+    sub->add_option("--batch", o->batch, "sequences per forward pass (memory grows linearly)")
+        ->capture_default_str()->check(CLI::PositiveNumber)->group("Run");
+    add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
+    sub->callback([sub, o] {
+        run_scope scope(*sub, o->common, log_path_for(o->common.out));
+        run_predict(*o);
+    });
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,235 @@
+// `scpx features reference`: Enformer features of the reference genome, one window per gene
+// centred on its TSS (pipeline.md §1): the ctPred training input. MPI ranks share the genes; a
+// killed run resumes with --resume and the finished file is byte-identical to an uninterrupted one
+// (io::h5_row_writer's protocol).
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/progress.hpp"
+#include "scpx/dist/mpi.hpp"
+#include "scpx/dist/partition.hpp"
+#include "scpx/io/gene_annotation.hpp"
+#include "scpx/io/h5_writer.hpp"
+#include "scpx/model/enformer.hpp"
+#include "scpx/ops/parallel.hpp"
+#include "scpx/seq/fasta.hpp"
+#include "scpx/seq/onehot.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct features_options {
+    common_options common;
+    std::string fasta, annotation, weights;
+    std::int64_t seq_len = 393216;
+    std::int64_t batch = 1;
+    std::int64_t center_bins = 4;
+    std::string n_mode = "zero";
+    std::vector<std::string> gene_types{"protein_coding"};
+    bool resume = false;
+};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+    return s;
+}
+
+std::size_t max_len(const std::vector<io::gene_record>& genes, std::string io::gene_record::*field) {
+    std::size_t n = 1;
+    for (const auto& g : genes) n = std::max(n, (g.*field).size());
+    return n;
+}
+
+void run_features(const features_options& o) {
+    if (o.batch < 1) throw usage_error("--batch must be >= 1");
+    if (o.n_mode != "zero" && o.n_mode != "quarter") throw usage_error("--n-mode must be 'zero' or 'quarter'");
+    const auto n_mode = o.n_mode == "zero" ? seq::onehot_n_mode::ZERO : seq::onehot_n_mode::QUARTER;
+    ops::set_num_threads(o.common.threads);
+
+    model::enformer_model model(model::enformer_weights_load(o.weights));
+    const auto& cfg = model.config();
+    model::enformer_check_length(cfg, o.seq_len, "--seq-len");
+    const std::int64_t tracks = cfg.head_size("human");
+    if (tracks < 0) throw usage_error(o.weights + ": the model has no 'human' head");
+    const std::int64_t bins = cfg.target_length;
+    if (o.center_bins < 1 || o.center_bins > bins || (bins - o.center_bins) % 2 != 0)
+        throw usage_error("--center-bins must be in [1, " + std::to_string(bins) + "] with an even difference to " +
+                          std::to_string(bins));
+    const std::int64_t first_bin = (bins - o.center_bins) / 2;
+
+    seq::fasta_reader fa(o.fasta);
+    io::annotation_options ao;
+    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
+    const auto all_genes = io::read_gene_annotation(o.annotation, ao);
+
+    // Genes whose chromosome is missing from the FASTA (naming mismatch, unplaced contigs) or
+    // whose TSS lies beyond the contig (another genome build) cannot be windowed: count, show
+    // examples, and stop when nothing is left. Windows that run past a contig end are N-padded.
+    std::vector<io::gene_record> genes;
+    std::vector<std::string> no_contig, outside;
+    std::size_t n_no_contig = 0, n_outside = 0;
+    for (const auto& g : all_genes) {
+        if (!fa.has_contig(g.chrom)) {
+            if (no_contig.size() < 3) no_contig.push_back(g.gene_id + " on " + g.chrom);
+            ++n_no_contig;
+            continue;
+        }
+        if (g.tss < 1 || g.tss > fa.contig_length(g.chrom)) {
+            if (outside.size() < 3)
+                outside.push_back(g.gene_id + " TSS " + g.chrom + ":" + std::to_string(g.tss) + " (contig length " +
+                                  std::to_string(fa.contig_length(g.chrom)) + ")");
+            ++n_outside;
+            continue;
+        }
+        genes.push_back(g);
+    }
+    if (n_no_contig > 0)
+        SCPX_LOG_WRN("{} gene(s) skipped: chromosome not in {} (e.g. {})", n_no_contig, o.fasta, join(no_contig, "; "));
+    if (n_outside > 0)
+        SCPX_LOG_WRN("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})", n_outside,
+                     join(outside, "; "));
+    if (genes.empty())
+        throw input_error(o.annotation, "", "chrom",
+                          "no gene can be placed on " + o.fasta + " (" + std::to_string(n_no_contig) +
+                              " on unknown contigs, e.g. " + join(no_contig, "; ") + "; " + std::to_string(n_outside) +
+                              " outside their contig); check chromosome naming and genome build");
+
+    // This job's block of genes (--split/--job), then this rank's share of it.
+    const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
+    const std::vector<double> costs(genes.size(), 1.0);
+    const dist::index_range job = dist::split_range(costs, split);
+    const std::vector<io::gene_record> rows(genes.begin() + static_cast<std::ptrdiff_t>(job.begin),
+                                            genes.begin() + static_cast<std::ptrdiff_t>(job.end));
+    const hsize_t n_rows = rows.size();
+    if (n_rows == 0) throw usage_error("--split/--job: this job has no gene");
+    SCPX_LOG_INF("{} gene(s) in this output (job {} of {}), {} bp windows, {} rank(s)", n_rows, split.job,
+                 split.n_splits, o.seq_len, mpi::comm_size());
+
+    io::h5_provenance prov;
+    prov.stage = "features-reference";
+    prov.command = "scpx features reference --fasta " + o.fasta + " --annotation " + o.annotation + " --weights " +
+                   o.weights + " --seq-len " + std::to_string(o.seq_len) + " --center-bins " +
+                   std::to_string(o.center_bins) + " --n-mode " + o.n_mode + " --gene-types " +
+                   join(o.gene_types, ",") + " --split " + std::to_string(split.n_splits) + " --job " +
+                   std::to_string(split.job);
+    prov.inputs = {o.fasta, o.annotation, o.weights};
+    prov.extra = {{"enformer_config", cfg.to_json()},
+                  {"feature", "mean of the human head over output bins [" + std::to_string(first_bin) + ", " +
+                                  std::to_string(first_bin + o.center_bins) + ") of each TSS-centred window"}};
+    io::h5_writer_options wo;
+    wo.done_rows = n_rows;
+    wo.resume = o.resume;
+    wo.overwrite = o.common.overwrite;
+    auto spec = [](std::string name, io::h5_dtype t, std::vector<hsize_t> shape, std::size_t str_len,
+                   std::string description) {
+        io::h5_dataset_spec s;
+        s.name = std::move(name);
+        s.dtype = t;
+        s.shape = std::move(shape);
+        s.str_len = str_len;
+        s.description = std::move(description);
+        return s;
+    };
+    io::h5_row_writer w(
+        o.common.out,
+        {spec("gene_id", io::h5_dtype::str, {n_rows}, max_len(rows, &io::gene_record::gene_id), "as in the annotation"),
+         spec("gene_name", io::h5_dtype::str, {n_rows}, max_len(rows, &io::gene_record::gene_name), ""),
+         spec("chrom", io::h5_dtype::str, {n_rows}, max_len(rows, &io::gene_record::chrom), "as in the annotation"),
+         spec("tss", io::h5_dtype::i64, {n_rows}, 0, "1-based TSS position"),
+         spec("features", io::h5_dtype::f32, {n_rows, static_cast<hsize_t>(tracks)}, 0,
+              "[genes, tracks] mean of the central output bins of the Enformer human head")},
+        prov, wo);
+    if (w.resumed())
+        SCPX_LOG_INF("resuming {}: {} of {} gene(s) already done", w.temp_path(),
+                     std::count(w.done().begin(), w.done().end(), 1), n_rows);
+
+    const auto mine_range = dist::partition_even(n_rows, static_cast<std::size_t>(mpi::comm_size()))
+                                [static_cast<std::size_t>(mpi::comm_rank())];
+    const auto mine = w.pending_rows(mine_range.begin, mine_range.end);
+    const std::size_t batch = static_cast<std::size_t>(o.batch);
+    const std::size_t rounds = dist::collective_rounds(mine.size(), batch);
+    progress prog("features reference", mine.size(), "genes", 30.0);
+    std::string bases;
+    std::vector<float> onehot;
+    for (std::size_t r = 0; r < rounds; ++r) {
+        const std::size_t lo = std::min(mine.size(), r * batch), hi = std::min(mine.size(), lo + batch);
+        const std::vector<hsize_t> part(mine.begin() + static_cast<std::ptrdiff_t>(lo),
+                                        mine.begin() + static_cast<std::ptrdiff_t>(hi));
+        const std::int64_t B = static_cast<std::int64_t>(part.size());
+        std::vector<float> feats(static_cast<size_t>(B * tracks), 0.0f);
+        std::vector<std::string> ids, names, chroms;
+        std::vector<std::int64_t> tss;
+        if (B > 0) {
+            onehot.assign(static_cast<size_t>(B * o.seq_len * 4), 0.0f);
+            for (std::int64_t b = 0; b < B; ++b) {
+                const auto& g = rows[part[static_cast<size_t>(b)]];
+                const auto win = seq::tss_window(g.chrom, g.tss, o.seq_len);
+                fa.fetch_into(win.chrom, win.start, win.end, bases);
+                seq::onehot_ref(bases, onehot.data() + b * o.seq_len * 4, n_mode);
+                ids.push_back(g.gene_id);
+                names.push_back(g.gene_name);
+                chroms.push_back(g.chrom);
+                tss.push_back(g.tss);
+            }
+            model::enformer_run_options ro;
+            ro.heads = {"human"};
+            const auto res = model.predict(onehot.data(), B, o.seq_len, ro);
+            const auto& human = res.heads.at("human");  // [B, bins, tracks]
+            for (std::int64_t b = 0; b < B; ++b)
+                for (std::int64_t k = first_bin; k < first_bin + o.center_bins; ++k)
+                    for (std::int64_t t = 0; t < tracks; ++t)
+                        feats[static_cast<size_t>(b * tracks + t)] +=
+                            human[static_cast<size_t>((b * bins + k) * tracks + t)] / static_cast<float>(o.center_bins);
+        }
+        w.write_rows("gene_id", part, ids);
+        w.write_rows("gene_name", part, names);
+        w.write_rows("chrom", part, chroms);
+        w.write_rows("tss", part, tss);
+        w.write_rows("features", part, feats);
+        w.mark_done(part);
+        prog.add(static_cast<std::uint64_t>(B));
+    }
+    prog.finish();
+    w.finish();
+    SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);
+}
+
+} // namespace
+
+void add_features_command(CLI::App& app) {
+    auto* feat = app.add_subcommand("features", "Enformer features per gene (pipeline stage 1)");
+    feat->require_subcommand(1);
+    auto o = std::make_shared<features_options>();
+    auto* sub = feat->add_subcommand("reference", "Reference-genome Enformer features, one TSS-centred window per gene");
+    sub->add_option("--fasta", o->fasta, "reference FASTA (plain or bgzip, indexed)")->required()->group("Input");
+    sub->add_option("--annotation", o->annotation, "genes: GTF/GFF3 or a TSS/gene table")->required()->group("Input");
+    sub->add_option("--weights", o->weights, "Enformer weight file (HDF5)")->required()->check(CLI::ExistingFile)
+        ->group("Input");
+    sub->add_option("--gene-types", o->gene_types, "gene types to keep ('all' keeps every gene)")->delimiter(',')
+        ->capture_default_str()->group("Input");
+    sub->add_option("--seq-len", o->seq_len, "window length in bp (scPrediXcan used 393216)")->capture_default_str()
+        ->group("Model");
+    sub->add_option("--center-bins", o->center_bins, "output bins averaged around the TSS")->capture_default_str()
+        ->group("Model");
+    sub->add_option("--n-mode", o->n_mode, "encoding of N and padding: zero | quarter (0.25 each, TF-Hub pipeline)")
+        ->capture_default_str()->group("Model");
+    sub->add_option("--batch", o->batch, "windows per forward pass")->capture_default_str()
+        ->check(CLI::PositiveNumber)->group("Run");
+    sub->add_flag("--resume", o->resume, "continue an interrupted run of the same configuration")->group("Run");
+    add_common_options(*sub, o->common, "output HDF5 file");
+    sub->callback([sub, o] {
+        run_scope scope(*sub, o->common, log_path_for(o->common.out));
+        run_features(*o);
+    });
+}
+
+} // namespace scpx::cli

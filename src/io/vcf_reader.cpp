@@ -1,0 +1,564 @@
+#include "scpx/io/vcf_reader.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/seq/contig.hpp"
+
+#include <htslib/bgzf.h>
+#include <htslib/kstring.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <unordered_map>
+
+namespace scpx::io {
+
+void hts_file_deleter::operator()(htsFile* p) const noexcept { if (p) hts_close(p); }
+void bcf_hdr_deleter::operator()(bcf_hdr_t* p) const noexcept { if (p) bcf_hdr_destroy(p); }
+void bcf1_deleter::operator()(bcf1_t* p) const noexcept { if (p) bcf_destroy(p); }
+void hts_idx_deleter::operator()(hts_idx_t* p) const noexcept { if (p) hts_idx_destroy(p); }
+void tbx_deleter::operator()(tbx_t* p) const noexcept { if (p) tbx_destroy(p); }
+void hts_itr_deleter::operator()(hts_itr_t* p) const noexcept { if (p) hts_itr_destroy(p); }
+
+// ---------------------------------------------------------------------------------------------
+// vcf_stats
+
+std::uint64_t vcf_stats::skipped() const {
+    return skipped_multiallelic + skipped_indel + skipped_mnp + skipped_symbolic + skipped_no_alt +
+           skipped_non_acgt + ref_mismatch;
+}
+
+std::string vcf_stats::summary() const {
+    std::string s = "records read: " + std::to_string(records_read) +
+                    "; returned: " + std::to_string(records_returned);
+    auto add = [&s](const char* what, std::uint64_t n) {
+        if (n) s += std::string("; ") + what + ": " + std::to_string(n);
+    };
+    add("starting before the region", outside_region);
+    add("skipped multi-allelic", skipped_multiallelic);
+    add("skipped indel", skipped_indel);
+    add("skipped MNP", skipped_mnp);
+    add("skipped symbolic/breakend", skipped_symbolic);
+    add("skipped without ALT", skipped_no_alt);
+    add("skipped non-ACGT allele", skipped_non_acgt);
+    add("REF not matching the FASTA", ref_mismatch);
+    add("missing GT alleles set to REF", missing_alleles);
+    add("unphased heterozygous GTs kept as written", unphased_het);
+    add("haploid GTs", haploid_gt);
+    add("missing DS replaced by GT count", ds_missing_used_gt);
+    add("dosages missing (NaN)", missing_dosage);
+    if (!ref_mismatch_examples.empty()) {
+        s += "; REF mismatch examples: ";
+        for (std::size_t i = 0; i < ref_mismatch_examples.size(); ++i) {
+            s += (i ? ", " : "") + ref_mismatch_examples[i];
+        }
+    }
+    // Many mismatches almost always mean VCF and FASTA are on different genome builds.
+    const std::uint64_t checked = records_returned + ref_mismatch;
+    if (ref_mismatch >= 10 && ref_mismatch * 10 > checked) {
+        s += " (over 10% of checked records mismatch: are the VCF and the FASTA on the same "
+             "genome build?)";
+    }
+    return s;
+}
+
+void vcf_stats::merge(const vcf_stats& o) {
+    records_read += o.records_read;
+    records_returned += o.records_returned;
+    outside_region += o.outside_region;
+    skipped_multiallelic += o.skipped_multiallelic;
+    skipped_indel += o.skipped_indel;
+    skipped_mnp += o.skipped_mnp;
+    skipped_symbolic += o.skipped_symbolic;
+    skipped_no_alt += o.skipped_no_alt;
+    skipped_non_acgt += o.skipped_non_acgt;
+    ref_mismatch += o.ref_mismatch;
+    for (const auto& e : o.ref_mismatch_examples) {
+        if (ref_mismatch_examples.size() < 5) ref_mismatch_examples.push_back(e);
+    }
+    missing_alleles += o.missing_alleles;
+    unphased_het += o.unphased_het;
+    haploid_gt += o.haploid_gt;
+    ds_missing_used_gt += o.ds_missing_used_gt;
+    missing_dosage += o.missing_dosage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// vcf_reader
+
+namespace {
+
+enum class allele_kind { SNV, MNP, INDEL, SYMBOLIC, NON_ACGT };
+
+bool is_acgt(std::string_view s) {
+    for (char c : s) {
+        switch (std::toupper(static_cast<unsigned char>(c))) {
+        case 'A': case 'C': case 'G': case 'T': break;
+        default: return false;
+        }
+    }
+    return !s.empty();
+}
+
+allele_kind classify(std::string_view ref, std::string_view alt) {
+    if (alt.empty() || alt[0] == '<' || alt == "*" || alt.find('[') != std::string_view::npos ||
+        alt.find(']') != std::string_view::npos || alt[0] == '.' || alt.back() == '.') {
+        return allele_kind::SYMBOLIC;
+    }
+    if (ref.size() != alt.size()) return allele_kind::INDEL;
+    if (!is_acgt(ref) || !is_acgt(alt)) return allele_kind::NON_ACGT;
+    return ref.size() == 1 ? allele_kind::SNV : allele_kind::MNP;
+}
+
+std::string upper(std::string_view s) {
+    std::string o(s);
+    for (char& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return o;
+}
+
+} // namespace
+
+struct vcf_reader::impl {
+    std::string path;
+    vcf_options opt;
+    hts_file_ptr fp;
+    bcf_hdr_ptr hdr;
+    bcf1_ptr rec;
+    hts_idx_ptr idx; // BCF
+    tbx_ptr tbx;     // bgzipped VCF
+    hts_itr_ptr itr;
+    bool is_bcf = false;
+    bool bgzf = false;
+    bool use_ds = false;
+    bool in_query = false;
+    bool query_done = false;
+    std::int64_t q_first = 0;
+    std::vector<std::string> samples;
+    std::vector<int> sample_col; // header column of samples[i]
+    std::unordered_map<std::string, int> tid_cache;
+    kstring_t line{0, 0, nullptr};
+    int32_t* gt = nullptr;
+    int n_gt = 0;
+    float* ds = nullptr;
+    int n_ds = 0;
+    std::string last_where = "start of file";
+    vcf_stats stats;
+
+    ~impl() {
+        std::free(line.s);
+        std::free(gt);
+        std::free(ds);
+    }
+
+    int nsamples_total() const { return bcf_hdr_nsamples(hdr.get()); }
+
+    std::string where(const bcf1_t* r) const {
+        return "record " + std::string(bcf_seqname_safe(hdr.get(), r)) + ":" +
+               std::to_string(static_cast<long long>(r->pos) + 1);
+    }
+
+    std::vector<std::string> contig_names() const {
+        std::vector<std::string> out;
+        int n = 0;
+        const char** names = bcf_hdr_seqnames(hdr.get(), &n);
+        if (names) {
+            for (int i = 0; i < n; ++i) out.emplace_back(names[i]);
+            std::free(names);
+        }
+        if (out.empty() && tbx) {
+            const char** tn = tbx_seqnames(tbx.get(), &n);
+            if (tn) {
+                for (int i = 0; i < n; ++i) out.emplace_back(tn[i]);
+                std::free(tn);
+            }
+        }
+        return out;
+    }
+
+    int tid_of(const std::string& name) const {
+        if (is_bcf) return bcf_hdr_name2id(hdr.get(), name.c_str());
+        return tbx_name2id(tbx.get(), name.c_str());
+    }
+
+    // Reads the next raw record; false at the end.
+    bool read_raw() {
+        int ret = 0;
+        if (in_query) {
+            if (!itr) return false;
+            if (is_bcf) {
+                ret = bcf_itr_next(fp.get(), itr.get(), rec.get());
+            } else {
+                ret = tbx_itr_next(fp.get(), tbx.get(), itr.get(), &line);
+                if (ret >= 0 && vcf_parse(&line, hdr.get(), rec.get()) < 0) {
+                    std::string text(line.s, std::min<std::size_t>(line.l, 80));
+                    throw input_error(path, "record after " + last_where, "",
+                                      "cannot parse the VCF line '" + text + "...'");
+                }
+            }
+        } else {
+            ret = bcf_read(fp.get(), hdr.get(), rec.get());
+        }
+        if (ret == -1) return false;
+        if (ret < -1) {
+            throw input_error(path, "record after " + last_where, "",
+                              "read error: the file is truncated or corrupt (htslib returned " +
+                                  std::to_string(ret) + ")");
+        }
+        if (rec->errcode) {
+            throw input_error(path, "record after " + last_where, "",
+                              "malformed record (htslib error code " +
+                                  std::to_string(rec->errcode) +
+                                  ": undefined contig/tag, bad characters or wrong column count)");
+        }
+        return true;
+    }
+
+    // Returns the reason counter to bump, or null when the record passes the type filters.
+    std::uint64_t* type_filter(const bcf1_t* r) {
+        if (r->n_allele < 2) return opt.keep_non_snv ? nullptr : &stats.skipped_no_alt;
+        if (r->n_allele > 2 && !opt.keep_multiallelic) return &stats.skipped_multiallelic;
+        if (opt.keep_non_snv) return nullptr;
+        allele_kind worst = allele_kind::SNV;
+        const std::string_view ref = r->d.allele[0];
+        for (int a = 1; a < r->n_allele; ++a) {
+            const allele_kind k = classify(ref, r->d.allele[a]);
+            if (k == allele_kind::SYMBOLIC) { worst = k; break; }
+            if (k == allele_kind::INDEL ||
+                (k == allele_kind::MNP && worst != allele_kind::INDEL) ||
+                (k == allele_kind::NON_ACGT && worst == allele_kind::SNV)) {
+                worst = k;
+            }
+        }
+        switch (worst) {
+        case allele_kind::SNV: return nullptr;
+        case allele_kind::MNP: return &stats.skipped_mnp;
+        case allele_kind::INDEL: return &stats.skipped_indel;
+        case allele_kind::SYMBOLIC: return &stats.skipped_symbolic;
+        case allele_kind::NON_ACGT: return &stats.skipped_non_acgt;
+        }
+        return nullptr;
+    }
+
+    // True when REF agrees with the FASTA (or no FASTA is attached).
+    bool ref_matches(const bcf1_t* r) {
+        if (!opt.reference) return true;
+        const std::string ref = upper(r->d.allele[0]);
+        const std::string chrom = bcf_seqname_safe(hdr.get(), r);
+        const std::string fa = opt.reference->fetch(chrom, r->pos, r->pos + static_cast<std::int64_t>(ref.size()));
+        if (fa == ref) return true;
+        ++stats.ref_mismatch;
+        const std::string ex = chrom + ":" + std::to_string(static_cast<long long>(r->pos) + 1) +
+                               " REF=" + ref + " FASTA=" + fa;
+        if (stats.ref_mismatch_examples.size() < opt.max_examples) {
+            stats.ref_mismatch_examples.push_back(ex);
+        }
+        if (opt.ref_mismatch == ref_mismatch_policy::ERROR) {
+            throw input_error(path, where(r), "REF",
+                              "REF allele '" + ref + "' does not match the FASTA ('" +
+                                  opt.reference->path() + "' has '" + fa +
+                                  "'); are the VCF and the FASTA on the same genome build?");
+        }
+        return false;
+    }
+
+    void fill_genotypes(const bcf1_t* r, vcf_record& out) {
+        const int ns = nsamples_total();
+        const int got = bcf_get_genotypes(hdr.get(), const_cast<bcf1_t*>(r), &gt, &n_gt);
+        const bool have_gt = got > 0 && ns > 0;
+        const int ploidy = have_gt ? got / ns : 0;
+        const std::size_t n_out = samples.size();
+        if (opt.want_haplotypes) {
+            if (!have_gt && n_out > 0) {
+                throw input_error(path, where(r), "GT",
+                                  "the record has no GT field: haplotypes need phased genotypes");
+            }
+            out.haplotypes.assign(2 * n_out, 0);
+            for (std::size_t s = 0; s < n_out; ++s) {
+                const int32_t* g = gt + static_cast<std::ptrdiff_t>(sample_col[s]) * ploidy;
+                int a[2] = {0, 0};
+                int n_al = 0;
+                for (int k = 0; k < ploidy && k < 2; ++k) {
+                    if (g[k] == bcf_int32_vector_end) break;
+                    ++n_al;
+                    if (bcf_gt_is_missing(g[k])) {
+                        ++stats.missing_alleles;
+                        a[k] = 0;
+                    } else {
+                        a[k] = bcf_gt_allele(g[k]);
+                        if (a[k] < 0 || a[k] >= r->n_allele) {
+                            throw input_error(path, where(r), "GT",
+                                              "allele index " + std::to_string(a[k]) +
+                                                  " of sample " + samples[s] + " exceeds the " +
+                                                  std::to_string(r->n_allele - 1) + " ALT allele(s)");
+                        }
+                    }
+                }
+                if (ploidy > 2 && g[2] != bcf_int32_vector_end) {
+                    throw input_error(path, where(r), "GT",
+                                      "sample " + samples[s] + " has ploidy " +
+                                          std::to_string(ploidy) + "; only 1 or 2 is supported");
+                }
+                if (n_al <= 1) {
+                    // A lone '.' in a diploid sample is a missing genotype, not a haploid one.
+                    if (n_al == 1 && bcf_gt_is_missing(g[0])) {
+                        ++stats.missing_alleles;
+                    } else {
+                        ++stats.haploid_gt;
+                    }
+                    a[1] = a[0];
+                } else if (!bcf_gt_is_phased(g[1]) && a[0] != a[1]) {
+                    if (opt.unphased == unphased_policy::ERROR) {
+                        throw input_error(
+                            path, where(r), "GT",
+                            "unphased heterozygous genotype " + std::to_string(a[0]) + "/" +
+                                std::to_string(a[1]) + " of sample " + samples[s] +
+                                ": haplotypes need phased genotypes (phase the VCF, e.g. with "
+                                "SHAPEIT or Eagle, or allow unphased genotypes)");
+                    }
+                    ++stats.unphased_het;
+                }
+                out.haplotypes[2 * s] = static_cast<std::int16_t>(a[0]);
+                out.haplotypes[2 * s + 1] = static_cast<std::int16_t>(a[1]);
+            }
+        }
+        if (opt.want_dosages) {
+            constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+            out.dosages.assign(n_out, nan);
+            int ds_per_sample = 0;
+            if (use_ds) {
+                const int nd = bcf_get_format_float(hdr.get(), const_cast<bcf1_t*>(r), "DS", &ds, &n_ds);
+                if (nd > 0 && ns > 0) ds_per_sample = nd / ns;
+            }
+            for (std::size_t s = 0; s < n_out; ++s) {
+                if (ds_per_sample > 0) {
+                    const float v = ds[static_cast<std::ptrdiff_t>(sample_col[s]) * ds_per_sample];
+                    if (!bcf_float_is_missing(v) && !bcf_float_is_vector_end(v)) {
+                        if (!(v >= -1e-3f && v <= 2.001f)) {
+                            throw input_error(path, where(r), "DS",
+                                              "dosage " + std::to_string(v) + " of sample " +
+                                                  samples[s] + " is outside 0..2");
+                        }
+                        out.dosages[s] = v;
+                        continue;
+                    }
+                }
+                // GT ALT count: the source itself, or the fallback for a missing DS.
+                float count = nan;
+                if (have_gt) {
+                    const int32_t* g = gt + static_cast<std::ptrdiff_t>(sample_col[s]) * ploidy;
+                    count = 0.0f;
+                    for (int k = 0; k < ploidy && g[k] != bcf_int32_vector_end; ++k) {
+                        if (bcf_gt_is_missing(g[k])) { count = nan; break; }
+                        if (bcf_gt_allele(g[k]) != 0) count += 1.0f;
+                    }
+                }
+                if (std::isnan(count)) {
+                    ++stats.missing_dosage;
+                } else if (use_ds) {
+                    ++stats.ds_missing_used_gt;
+                }
+                out.dosages[s] = count;
+            }
+        }
+    }
+};
+
+vcf_reader::vcf_reader(const std::string& path, vcf_options options) : impl_(new impl) {
+    impl& m = *impl_;
+    m.path = path;
+    m.opt = std::move(options);
+    errno = 0;
+    m.fp.reset(hts_open(path.c_str(), "r"));
+    if (!m.fp) {
+        throw io_error("cannot open VCF/BCF file '" + path + "'" +
+                       (errno ? std::string(": ") + std::strerror(errno) : std::string()) +
+                       " (is it a VCF/BCF compressed with bgzip, not gzip twice?)");
+    }
+    const htsFormat* f = hts_get_format(m.fp.get());
+    if (f->category != variant_data || (f->format != vcf && f->format != bcf)) {
+        char* d = hts_format_description(f);
+        const std::string desc = d ? d : "unknown";
+        std::free(d);
+        throw io_error("'" + path + "' is not a VCF/BCF file (htslib detected: " + desc + ")");
+    }
+    m.is_bcf = f->format == bcf;
+    m.bgzf = f->compression == bgzf;
+    if (m.bgzf) {
+        // A BGZF file cut short (an interrupted copy or download) can end exactly at a block
+        // boundary, where reading would stop silently at a clean-looking end: the end-of-file
+        // marker block is the only reliable witness, so require it up front.
+        BGZF* bg = hts_get_bgzfp(m.fp.get());
+        if (bg && bgzf_check_EOF(bg) == 0) {
+            throw input_error(path, "end of file", "",
+                              "the file is truncated (the BGZF end-of-file marker is missing); "
+                              "copy or download it again");
+        }
+    }
+    m.hdr.reset(bcf_hdr_read(m.fp.get()));
+    if (!m.hdr) {
+        throw input_error(path, "header", "",
+                          "cannot parse the VCF header (missing '#CHROM' line or bad meta line)");
+    }
+    m.rec.reset(bcf_init());
+    if (!m.rec) throw hts_error("bcf_init failed (out of memory)");
+
+    if (m.is_bcf) {
+        m.idx.reset(bcf_index_load3(path.c_str(), nullptr, HTS_IDX_SILENT_FAIL));
+    } else if (m.bgzf) {
+        m.tbx.reset(tbx_index_load3(path.c_str(), nullptr, HTS_IDX_SILENT_FAIL));
+    }
+
+    // Samples: keep the requested order; map each to its header column.
+    const int ns = bcf_hdr_nsamples(m.hdr.get());
+    if (m.opt.samples.empty()) {
+        for (int i = 0; i < ns; ++i) {
+            m.samples.emplace_back(m.hdr->samples[i]);
+            m.sample_col.push_back(i);
+        }
+    } else {
+        std::set<std::string> seen;
+        std::vector<std::string> absent;
+        for (const std::string& s : m.opt.samples) {
+            if (!seen.insert(s).second) throw usage_error("sample '" + s + "' requested twice");
+            const int col = bcf_hdr_id2int(m.hdr.get(), BCF_DT_SAMPLE, s.c_str());
+            if (col < 0) {
+                absent.push_back(s);
+                continue;
+            }
+            m.samples.push_back(s);
+            m.sample_col.push_back(col);
+        }
+        if (!absent.empty()) {
+            std::vector<std::string> have;
+            for (int i = 0; i < std::min(ns, 5); ++i) have.emplace_back(m.hdr->samples[i]);
+            std::string msg = "sample '" + absent[0] + "' is not in the VCF";
+            if (absent.size() > 1) {
+                msg += " (nor are " + std::to_string(absent.size() - 1) + " other requested sample(s): " +
+                       seq::contig_list_preview(
+                           std::vector<std::string>(absent.begin() + 1, absent.end())) + ")";
+            }
+            msg += "; the file has " + std::to_string(ns) + " samples";
+            if (ns > 0) {
+                msg += ": " + seq::contig_list_preview(have) + (ns > 5 ? ", ..." : "");
+            }
+            throw input_error(path, "header", "samples", msg);
+        }
+    }
+
+    const int ds_id = bcf_hdr_id2int(m.hdr.get(), BCF_DT_ID, "DS");
+    const bool has_ds = ds_id >= 0 && bcf_hdr_idinfo_exists(m.hdr.get(), BCF_HL_FMT, ds_id);
+    switch (m.opt.dosage) {
+    case dosage_source::AUTO: m.use_ds = has_ds; break;
+    case dosage_source::GT: m.use_ds = false; break;
+    case dosage_source::DS:
+        if (!has_ds && m.opt.want_dosages) {
+            throw input_error(path, "header", "DS",
+                              "dosages from FORMAT/DS were requested but the header does not "
+                              "define DS; use dosages from GT instead");
+        }
+        m.use_ds = true;
+        break;
+    }
+}
+
+vcf_reader::~vcf_reader() = default;
+vcf_reader::vcf_reader(vcf_reader&&) noexcept = default;
+vcf_reader& vcf_reader::operator=(vcf_reader&&) noexcept = default;
+
+const std::string& vcf_reader::path() const { return impl_->path; }
+const std::vector<std::string>& vcf_reader::samples() const { return impl_->samples; }
+std::vector<std::string> vcf_reader::contigs() const { return impl_->contig_names(); }
+bool vcf_reader::has_index() const { return impl_->idx || impl_->tbx; }
+bool vcf_reader::dosage_from_ds() const { return impl_->use_ds; }
+const bcf_hdr_t* vcf_reader::header() const { return impl_->hdr.get(); }
+const vcf_stats& vcf_reader::stats() const { return impl_->stats; }
+void vcf_reader::reset_stats() { impl_->stats = vcf_stats{}; }
+
+bool vcf_reader::query(std::string_view chrom, std::int64_t first, std::int64_t last) {
+    impl& m = *impl_;
+    if (!has_index()) {
+        if (!m.is_bcf && !m.bgzf) {
+            throw input_error(m.path, "", "",
+                              "region queries need a bgzip-compressed, indexed VCF; run `bgzip " +
+                                  m.path + " && tabix -p vcf " + m.path + ".gz`");
+        }
+        throw input_error(m.path, "", "",
+                          "the file has no index (.tbi or .csi) for region queries; create one "
+                          "with `" + std::string(m.is_bcf ? "bcftools index " : "tabix -p vcf ") +
+                              m.path + "` (or `bcftools index " + m.path + "`)");
+    }
+    first = std::max<std::int64_t>(first, 1);
+    if (last < first) {
+        throw usage_error("bad region " + std::string(chrom) + ":" + std::to_string(first) + "-" +
+                          std::to_string(last) + ": last < first");
+    }
+    m.in_query = true;
+    m.itr.reset();
+    const std::string key(chrom);
+    int tid = -1;
+    auto c = m.tid_cache.find(key);
+    if (c != m.tid_cache.end()) {
+        tid = c->second;
+    } else {
+        const std::string hit =
+            seq::match_contig(chrom, [&m](const std::string& s) { return m.tid_of(s) >= 0; });
+        tid = hit.empty() ? -1 : m.tid_of(hit);
+        m.tid_cache.emplace(key, tid);
+    }
+    if (tid < 0) return false;
+    m.q_first = first;
+    m.itr.reset(m.is_bcf ? bcf_itr_queryi(m.idx.get(), tid, first - 1, last)
+                         : tbx_itr_queryi(m.tbx.get(), tid, first - 1, last));
+    if (!m.itr) {
+        throw hts_error("cannot query " + key + ":" + std::to_string(first) + "-" +
+                        std::to_string(last) + " in '" + m.path + "' (index corrupt?)");
+    }
+    m.last_where = key + ":" + std::to_string(first);
+    return true;
+}
+
+bool vcf_reader::next(vcf_record& out) {
+    impl& m = *impl_;
+    bcf1_t* r = m.rec.get();
+    while (m.read_raw()) {
+        ++m.stats.records_read;
+        if (r->pos < 0) {
+            // htslib reads a non-numeric POS ("abc") as 0 without complaint.
+            throw input_error(m.path, "record after " + m.last_where, "POS",
+                              "POS is not a positive integer");
+        }
+        m.last_where = std::string(bcf_seqname_safe(m.hdr.get(), r)) + ":" +
+                       std::to_string(static_cast<long long>(r->pos) + 1);
+        if (m.in_query && r->pos + 1 < m.q_first) {
+            ++m.stats.outside_region;
+            continue;
+        }
+        if (bcf_unpack(r, BCF_UN_STR) < 0) {
+            throw input_error(m.path, m.where(r), "", "cannot unpack the record");
+        }
+        if (std::uint64_t* reason = m.type_filter(r)) {
+            ++*reason;
+            continue;
+        }
+        if (!m.ref_matches(r)) continue;
+        out.chrom = bcf_seqname_safe(m.hdr.get(), r);
+        out.pos = static_cast<std::int64_t>(r->pos) + 1;
+        out.id = r->d.id ? r->d.id : ".";
+        out.ref = r->d.allele[0];
+        out.alts.clear();
+        for (int a = 1; a < r->n_allele; ++a) out.alts.emplace_back(r->d.allele[a]);
+        out.haplotypes.clear();
+        out.dosages.clear();
+        if (m.opt.want_haplotypes || m.opt.want_dosages) m.fill_genotypes(r, out);
+        ++m.stats.records_returned;
+        return true;
+    }
+    return false;
+}
+
+} // namespace scpx::io

@@ -1,0 +1,52 @@
+# Helpers for the end-to-end CLI tests (sourced by tests/e2e/*.sh).
+# Each test script gets: $SCPX (the binary) and $WORK (a fresh scratch folder).
+set -euo pipefail
+SCPX=${SCPX:?set SCPX to the scpx binary}
+WORK=${WORK:?set WORK to a scratch folder}
+rm -rf "$WORK"; mkdir -p "$WORK"
+failures=0
+passes=0
+
+# expect_fail NAME REGEX OUTPUT -- CMD...: CMD must exit non-zero, print an ERROR line matching
+# REGEX and leave no OUTPUT file (nor its hidden temporary) behind.
+expect_fail() {
+  local name=$1 regex=$2 output=$3; shift 4
+  local log="$WORK/$name.log" rc=0
+  "$@" >"$log" 2>&1 || rc=$?
+  local why=""
+  [[ $rc -ne 0 ]] || why="exit code 0"
+  grep -E -- "ERROR" "$log" | grep -Eq -- "$regex" || why="${why:+$why; }no ERROR line matching /$regex/"
+  if [[ -n "$output" ]]; then
+    [[ ! -e "$output" ]] || why="${why:+$why; }output $output was left behind"
+    local tmp; tmp="$(dirname "$output")/.$(basename "$output").scpx-tmp"
+    [[ ! -e "$tmp" ]] || why="${why:+$why; }temporary $tmp was left behind"
+  fi
+  if [[ -n "$why" ]]; then
+    echo "FAIL $name: $why"; sed 's/^/    | /' "$log" | tail -20; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(grep -E -- "ERROR" "$log" | grep -E -- "$regex" | head -1 | cut -c1-200)"; passes=$((passes + 1))
+  fi
+}
+
+# expect_ok NAME CMD...: CMD must exit 0.
+expect_ok() {
+  local name=$1; shift
+  local log="$WORK/$name.log" rc=0
+  "$@" >"$log" 2>&1 || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    echo "FAIL $name: exit $rc"; sed 's/^/    | /' "$log" | tail -20; failures=$((failures + 1))
+  else
+    echo "ok   $name"; passes=$((passes + 1))
+  fi
+}
+
+# check NAME CONDITION-COMMAND...: a plain assertion.
+check() {
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; passes=$((passes + 1)); else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+
+finish() {
+  echo "$passes passed, $failures failed"
+  [[ $failures -eq 0 ]]
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `scpx inspect` on good and bad inputs: one clear message naming file/line/field, non-zero
+# exit, no output left behind.
+source "$(dirname "$0")/e2e_lib.sh"
+
+# A tiny genome, annotation and phased VCF.
+{ echo ">chr1"; printf 'ACGTACGTAC%.0s' $(seq 1 100); echo; } > "$WORK/ref.fa"
+cat > "$WORK/genes.gtf" <<'GTF'
+chr1	t	gene	100	400	.	+	.	gene_id "G1"; gene_name "A"; gene_type "protein_coding";
+chr1	t	gene	500	900	.	-	.	gene_id "G2"; gene_name "B"; gene_type "protein_coding";
+GTF
+printf '##fileformat=VCFv4.2\n##contig=<ID=chr1,length=1000>\n##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n' > "$WORK/v.vcf"
+printf 'chr1\t1\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n' >> "$WORK/v.vcf"
+printf 'chr1\t2\trs2\tC\tT\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"
+printf 'chr1\t3\trs3\tT\tA\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"   # REF mismatch (FASTA has G)
+printf 'chr1\t5\trs4\tAC\tA\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"  # indel
+bgzip -c "$WORK/v.vcf" > "$WORK/v.vcf.gz"
+cp "$WORK/v.vcf.gz" "$WORK/unindexed.vcf.gz"
+tabix -p vcf "$WORK/v.vcf.gz"
+
+expect_ok good_inputs "$SCPX" inspect --fasta "$WORK/ref.fa" --annotation "$WORK/genes.gtf" \
+  --vcf "$WORK/v.vcf.gz" --region chr1:1-100 --out "$WORK/report.json"
+check report_written test -s "$WORK/report.json"
+check report_counts_ref_mismatch grep -q '"ref_mismatch": 1' "$WORK/report.json"
+check report_counts_indel grep -q '"skipped_indel": 1' "$WORK/report.json"
+check log_has_options_in_effect grep -q -- '--region chr1:1-100' "$WORK/report.log"
+
+expect_fail unindexed_vcf "unindexed.vcf.gz.*(tabix|index)" "$WORK/o1.json" -- \
+  "$SCPX" inspect --vcf "$WORK/unindexed.vcf.gz" --region chr1:1-10 --out "$WORK/o1.json"
+
+sed 's/\t100\t400\t/\tabc\t400\t/' "$WORK/genes.gtf" > "$WORK/bad_start.gtf"
+expect_fail gtf_non_numeric_start "bad_start.gtf.*line 1.*start" "$WORK/o2.json" -- \
+  "$SCPX" inspect --annotation "$WORK/bad_start.gtf" --out "$WORK/o2.json"
+
+printf 'gene\tchromosome\tstart_pos\nG1\tchr1\t100\n' > "$WORK/renamed.tsv"
+expect_fail table_missing_column "renamed.tsv" "$WORK/o3.json" -- \
+  "$SCPX" inspect --annotation "$WORK/renamed.tsv" --out "$WORK/o3.json"
+
+: > "$WORK/empty.gtf"
+expect_fail empty_annotation "empty.gtf.*(empty|no gene)" "$WORK/o4.json" -- \
+  "$SCPX" inspect --annotation "$WORK/empty.gtf" --out "$WORK/o4.json"
+
+# Truncated in the middle of the compressed data: big enough for several BGZF blocks.
+{ grep '^#' "$WORK/v.vcf"; for i in $(seq 1 4000); do printf 'chr1\t%d\trs%d\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n' "$i" "$i"; done; } \
+  | bgzip -c > "$WORK/big.vcf.gz"
+head -c $(( $(stat -c %s "$WORK/big.vcf.gz") / 2 )) "$WORK/big.vcf.gz" > "$WORK/truncated.vcf.gz"
+expect_fail truncated_vcf "truncated.vcf.gz" "$WORK/o5.json" -- \
+  "$SCPX" inspect --vcf "$WORK/truncated.vcf.gz" --out "$WORK/o5.json"
+
+expect_fail unwritable_output "(cannot write|does not exist)" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --out /nonexistent/dir/report.json
+
+expect_fail bad_region "region" "$WORK/o6.json" -- \
+  "$SCPX" inspect --vcf "$WORK/v.vcf.gz" --region chr1:x-y --out "$WORK/o6.json"
+
+# A previous good report must survive a failed rerun to the same path.
+cp "$WORK/report.json" "$WORK/keep.json"
+expect_fail failed_rerun_keeps_old_output "bad_start.gtf" "" -- \
+  "$SCPX" inspect --annotation "$WORK/bad_start.gtf" --out "$WORK/keep.json"
+check old_output_intact cmp -s "$WORK/report.json" "$WORK/keep.json"
+
+finish

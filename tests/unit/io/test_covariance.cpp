@@ -1,0 +1,219 @@
+#include "scpx/io/covariance.hpp"
+
+#include "io_test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+namespace {
+
+using scpx::io::covariance_block;
+using scpx::io::covariance_reader;
+
+std::vector<covariance_block> read_blocks(const std::string& path,
+                                          std::function<bool(std::string_view)> filter = {},
+                                          scpx::io::covariance_read_stats* stats = nullptr) {
+    covariance_reader r(path, std::move(filter));
+    std::vector<covariance_block> out;
+    covariance_block b;
+    while (r.next(b))
+        out.push_back(b);
+    if (stats) *stats = r.stats();
+    return out;
+}
+
+std::vector<char> keep_only(const covariance_block& b, std::initializer_list<const char*> ids) {
+    std::vector<char> k(b.ids.size(), 0);
+    for (const char* id : ids) {
+        const int i = b.find(id);
+        if (i >= 0) k[static_cast<std::size_t>(i)] = 1;
+    }
+    return k;
+}
+
+TEST(Covariance, WriterRoundTripsDoublesExactly) {
+    const auto path = scpx::test::scratch_path("cov_roundtrip.txt.gz");
+    Eigen::MatrixXd a(3, 3);
+    a << 0.1, 1.0 / 3.0, -2.5e-300, 1.0 / 3.0, 2.0 / 7.0, 12345.678901234567, -2.5e-300, 12345.678901234567,
+        0.0;
+    Eigen::MatrixXd b(1, 1);
+    b << std::nan("");
+    {
+        scpx::io::covariance_writer w(path);
+        w.write_gene("G1", {"rs1", "rs2", "rs3"}, a);
+        w.write_gene("G2", {"rs9"}, b);
+        w.close();
+    }
+    const auto blocks = read_blocks(path);
+    ASSERT_EQ(blocks.size(), 2u);
+    const auto m = blocks[0].to_matrix();
+    ASSERT_EQ(m.values.rows(), 3);
+    EXPECT_EQ(m.n_missing, 0u);
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+            EXPECT_EQ(m.values(i, j), a(i, j)) << i << "," << j; // bit-exact
+    EXPECT_EQ(blocks[0].entries.size(), 6u);                     // upper triangle with diagonal
+    EXPECT_EQ(blocks[1].entries.size(), 1u);
+    EXPECT_TRUE(std::isnan(blocks[1].entries[0].value)); // NaN written as NA and read back
+    EXPECT_EQ(blocks[1].n_ids_in_cov(), 0u);
+}
+
+TEST(Covariance, WriterFormatIsDeterministic) {
+    const auto path = scpx::test::scratch_path("cov_format.txt");
+    Eigen::MatrixXd a(2, 2);
+    a << 0.1, 1e-5, 1e-5, 2.0;
+    scpx::io::covariance_writer w(path);
+    w.write_gene("G", {"rsA", "rsB"}, a);
+    w.close();
+    EXPECT_EQ(scpx::test::read_text(path),
+              "GENE RSID1 RSID2 VALUE\nG rsA rsA 0.1\nG rsA rsB 1e-05\nG rsB rsB 2\n");
+}
+
+TEST(Covariance, RestrictFollowsMetaXcanRules) {
+    // Lower-triangle order, an NA row, a SNP that is only ever RSID2, a missing pair.
+    const auto path = scpx::test::scratch_path("cov_rules.txt");
+    scpx::test::write_text(path,
+                           "GENE\tRSID1\tRSID2\tVALUE\n"
+                           "G rsB rsB 2.0\n"
+                           "G rsB rsA 0.5\n"
+                           "G rsA rsA 1.0\n"
+                           "G rsA rsC 0.7\n"   // rsC only appears as RSID2
+                           "G rsD rsD NA\n"    // NA → rsD not in the matrix
+                           "G rsE rsE 3.0\n"); // rsE has no pair with rsA/rsB → missing cells
+    const auto blocks = read_blocks(path);
+    ASSERT_EQ(blocks.size(), 1u);
+    const auto& b = blocks[0];
+    EXPECT_EQ(b.n_ids_in_cov(), 3u); // rsB, rsA, rsE (non-NA RSID1)
+    const auto all = b.to_matrix();
+    ASSERT_EQ(all.snps.size(), 3u);
+    EXPECT_EQ(b.ids[all.snps[0]], "rsB"); // order of first appearance as RSID1
+    EXPECT_EQ(b.ids[all.snps[1]], "rsA");
+    EXPECT_EQ(b.ids[all.snps[2]], "rsE");
+    EXPECT_EQ(all.values(0, 1), 0.5);
+    EXPECT_EQ(all.values(1, 0), 0.5);
+    EXPECT_EQ(all.n_missing, 4u); // (rsE, rsA/rsB) both ways
+    const auto sub = b.to_matrix(keep_only(b, {"rsA", "rsC"}));
+    ASSERT_EQ(sub.snps.size(), 1u); // rsC never RSID1
+    EXPECT_EQ(b.ids[sub.snps[0]], "rsA");
+    EXPECT_EQ(sub.values(0, 0), 1.0);
+    const auto none = b.to_matrix(keep_only(b, {"rsD"}));
+    EXPECT_TRUE(none.snps.empty());
+}
+
+TEST(Covariance, GeneFilterSkipsBlocksAndCounts) {
+    const auto path = scpx::test::scratch_path("cov_filter.txt.gz");
+    scpx::test::write_gzip(path, "GENE RSID1 RSID2 VALUE\n"
+                                 "G1 rs1 rs1 1\nG1 rs1 rs2 xx\nG1 rs2 rs2 1\n" // bad value, skipped
+                                 "G2 rs3 rs3 4\n"
+                                 "G3 rs4 rs4 5\nG3 rs4 rs5 6\nG3 rs5 rs5 7\n");
+    scpx::io::covariance_read_stats st;
+    const auto blocks = read_blocks(
+        path, [](std::string_view g) { return g != "G1"; }, &st);
+    ASSERT_EQ(blocks.size(), 2u);
+    EXPECT_EQ(blocks[0].gene, "G2");
+    EXPECT_EQ(blocks[1].gene, "G3");
+    EXPECT_EQ(blocks[1].first_line, 6u);
+    EXPECT_EQ(blocks[1].to_matrix().values(1, 1), 7.0);
+    EXPECT_EQ(st.rows, 7u);
+    EXPECT_EQ(st.rows_skipped, 3u);
+    EXPECT_EQ(st.genes_skipped, 1u);
+    EXPECT_EQ(st.genes, 2u);
+
+    const auto subset = scpx::io::read_covariance_genes(path, {"G3", "NOT_THERE"});
+    ASSERT_EQ(subset.size(), 1u);
+    EXPECT_EQ(subset.at("G3").ids.size(), 2u);
+}
+
+TEST(Covariance, NonContiguousGeneIsAnError) {
+    const auto path = scpx::test::scratch_path("cov_noncontig.txt");
+    scpx::test::write_text(path, "GENE RSID1 RSID2 VALUE\nG1 a a 1\nG2 b b 1\nG1 c c 1\n");
+    scpx::test::expect_error_with([&] { read_blocks(path); },
+                                  {path, "line 4", "field 'GENE'", "not contiguous", "line 2"});
+}
+
+TEST(Covariance, DuplicatedPairIsAnErrorNamingBothLines) {
+    const auto path = scpx::test::scratch_path("cov_dup.txt");
+    scpx::test::write_text(path, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b b 1\nG b a 0.5\n");
+    scpx::test::expect_error_with([&] { read_blocks(path); },
+                                  {path, "line 5", "duplicated pair", "(b, a)", "line 3"});
+}
+
+TEST(Covariance, MalformedValueNamesFileLineAndField) {
+    const auto path = scpx::test::scratch_path("cov_badvalue.txt");
+    scpx::test::write_text(path, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5x\n");
+    scpx::test::expect_error_with([&] { read_blocks(path); },
+                                  {path, "line 3", "field 'VALUE'", "not a number", "0.5x"});
+    const auto fields = scpx::test::scratch_path("cov_fields.txt");
+    scpx::test::write_text(fields, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b\n");
+    scpx::test::expect_error_with([&] { read_blocks(fields); }, {fields, "line 3", "expected 4 fields"});
+}
+
+TEST(Covariance, RenamedColumnListsTheHeader) {
+    const auto path = scpx::test::scratch_path("cov_renamed.txt");
+    scpx::test::write_text(path, "GENE SNP1 RSID2 VALUE\nG a a 1\n");
+    scpx::test::expect_error_with([&] { covariance_reader r(path); },
+                                  {path, "'RSID1'", "column not found", "'GENE', 'SNP1', 'RSID2', 'VALUE'"});
+}
+
+TEST(Covariance, EmptyAndTruncatedFiles) {
+    const auto empty = scpx::test::scratch_path("cov_empty.txt.gz");
+    scpx::test::write_gzip(empty, "");
+    scpx::test::expect_error_with([&] { covariance_reader r(empty); }, {empty, "empty file"});
+    const auto header_only = scpx::test::scratch_path("cov_header_only.txt");
+    scpx::test::write_text(header_only, "GENE RSID1 RSID2 VALUE\n");
+    EXPECT_TRUE(read_blocks(header_only).empty());
+
+    std::string big = "GENE RSID1 RSID2 VALUE\n";
+    for (int g = 0; g < 400; ++g)
+        for (int i = 0; i < 8; ++i)
+            for (int j = i; j < 8; ++j)
+                big += "G" + std::to_string(g) + " rs" + std::to_string(g * 8 + i) + " rs" +
+                       std::to_string(g * 8 + j) + " " + std::to_string((g * 31 + i * 7 + j) % 97 / 13.0) +
+                       "\n";
+    const auto trunc = scpx::test::scratch_path("cov_trunc.txt.gz");
+    scpx::test::write_truncated_gzip(trunc, big);
+    scpx::test::expect_error_with([&] { read_blocks(trunc); }, {trunc, "truncated"});
+}
+
+TEST(Covariance, UnwritableOutputLeavesNoFile) {
+    const std::string path = scpx::test::scratch_path("no_such_dir") + "/sub/cov.txt.gz";
+    EXPECT_THROW(scpx::io::covariance_writer w(path), scpx::io_error);
+    EXPECT_FALSE(scpx::test::exists(path));
+
+    // Abandoned before close(): nothing under the final name.
+    const auto path2 = scpx::test::scratch_path("cov_abandoned.txt");
+    {
+        scpx::io::covariance_writer w(path2);
+        w.write_gene("G", {"a"}, Eigen::MatrixXd::Identity(1, 1));
+    }
+    EXPECT_FALSE(scpx::test::exists(path2));
+}
+
+TEST(Covariance, FixtureCountsMatchMetaXcanNSnpsInCov) {
+    const auto path = scpx::test::shared_fixture("spredixcan/cov/edge_WB.txt.gz");
+    if (path.empty()) GTEST_SKIP() << "shared fixtures not available";
+    // n_snps_in_cov from expected/edge_WB.z.csv (MetaXcan 0.7.5).
+    const std::map<std::string, std::size_t> expected = {
+        {"ENSG00000107959.11", 61}, {"ENSGEDGE0000006.1", 1},   {"ENSGEDGE0000005.1", 4},
+        {"ENSG00000234745.5", 26},  {"ENSG00000107937.14", 26}, {"ENSGEDGE0000001.1", 3}};
+    scpx::io::covariance_read_stats st;
+    const auto blocks = read_blocks(path, {}, &st);
+    EXPECT_EQ(blocks.size(), 7u);
+    EXPECT_EQ(st.rows, 2625u);
+    std::size_t checked = 0;
+    for (const auto& b : blocks) {
+        auto it = expected.find(b.gene);
+        if (it == expected.end()) continue;
+        EXPECT_EQ(b.n_ids_in_cov(), it->second) << b.gene;
+        const auto m = b.to_matrix();
+        EXPECT_EQ(m.n_missing, 0u) << b.gene;
+        EXPECT_EQ(m.snps.size(), it->second) << b.gene;
+        ++checked;
+    }
+    EXPECT_EQ(checked, expected.size());
+}
+
+} // namespace

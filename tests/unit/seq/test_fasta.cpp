@@ -1,0 +1,226 @@
+#include "scpx/core/error.hpp"
+#include "scpx/seq/contig.hpp"
+#include "scpx/seq/fasta.hpp"
+
+#include "../io/hts_test_util.hpp"
+#include "../test_support.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <random>
+#include <string>
+
+namespace {
+
+using scpx::seq::fasta_reader;
+using ::testing::HasSubstr;
+
+// FASTA text with lines of `width` bases.
+std::string fasta_record(const std::string& header, const std::string& seq, std::size_t width = 60) {
+    std::string out = ">" + header + "\n";
+    for (std::size_t i = 0; i < seq.size(); i += width) out += seq.substr(i, width) + "\n";
+    return out;
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Contig "20": 130 bases, a soft-masked (lower-case) stretch and an N; contig "MT": 20 bases.
+const std::string kChr20 = "ACGTTGCAAC" "GGTTAACCGT" "acgtacgtac" "NNACGTACGT" "TTTTGGGGCC"
+                           "CCAAAAGGGT" "ACGTACGTAC" "GTACGTACGT" "ACGTACGTAC" "GTTTTTTTTT"
+                           "ACGATCGATC" "GACTGACTGA" "CTGACTGCAT";
+const std::string kMt = "GATCACAGGTCTATCACCCT";
+
+std::string write_test_fasta(const std::string& name) {
+    const std::string path = scpx::test::scratch_path(name);
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, fasta_record("20 test contig", kChr20) + fasta_record("MT", kMt));
+    return path;
+}
+
+TEST(Fasta, ListsContigsAndBuildsMissingIndex) {
+    const auto path = write_test_fasta("fa_list.fa");
+    fasta_reader fa(path);
+    EXPECT_TRUE(scpx::test::exists(path + ".fai"));
+    ASSERT_EQ(fa.contigs().size(), 2u);
+    EXPECT_EQ(fa.contigs()[0].name, "20");
+    EXPECT_EQ(fa.contigs()[0].length, static_cast<std::int64_t>(kChr20.size()));
+    EXPECT_EQ(fa.contigs()[1].name, "MT");
+    EXPECT_EQ(fa.contig_length("MT"), 20);
+}
+
+TEST(Fasta, FetchesWindowsUpperCased) {
+    fasta_reader fa(write_test_fasta("fa_fetch.fa"));
+    EXPECT_EQ(fa.fetch("20", 0, 10), "ACGTTGCAAC");
+    // Crosses the 60-base line break and the soft-masked stretch.
+    EXPECT_EQ(fa.fetch("20", 15, 75), upper(kChr20.substr(15, 60)));
+    EXPECT_EQ(fa.fetch("20", 20, 30), "ACGTACGTAC");
+    EXPECT_EQ(fa.fetch("20", 30, 32), "NN");
+    EXPECT_EQ(fa.fetch("20", 7, 7), "");
+}
+
+TEST(Fasta, PadsWithNOutsideTheContig) {
+    fasta_reader fa(write_test_fasta("fa_pad.fa"));
+    const std::int64_t len = static_cast<std::int64_t>(kChr20.size());
+    EXPECT_EQ(fa.fetch("20", -3, 4), "NNNACGT");
+    EXPECT_EQ(fa.fetch("20", len - 2, len + 3), "ATNNN");
+    EXPECT_EQ(fa.fetch("20", -2, len + 2), "NN" + upper(kChr20) + "NN");
+    EXPECT_EQ(fa.fetch("20", len + 10, len + 15), "NNNNN");
+    EXPECT_EQ(fa.fetch("20", -10, -5), "NNNNN");
+    std::string buf = "stale";
+    fa.fetch_into("MT", 18, 22, buf);
+    EXPECT_EQ(buf, "CTNN");
+}
+
+TEST(Fasta, ResolvesChrAliases) {
+    fasta_reader fa(write_test_fasta("fa_alias.fa"));
+    EXPECT_EQ(fa.resolve_contig("chr20"), "20");
+    EXPECT_EQ(fa.resolve_contig("20"), "20");
+    EXPECT_EQ(fa.resolve_contig("chrM"), "MT");
+    EXPECT_TRUE(fa.has_contig("chrMT"));
+    EXPECT_FALSE(fa.has_contig("chr21"));
+    EXPECT_EQ(fa.fetch("chr20", 0, 4), "ACGT");
+    EXPECT_EQ(fa.fetch("chrM", 0, 4), "GATC");
+}
+
+TEST(Fasta, UnknownContigNamesFileContigAndAvailableNames) {
+    const auto path = write_test_fasta("fa_unknown.fa");
+    fasta_reader fa(path);
+    try {
+        fa.fetch("chr99", 0, 10);
+        FAIL() << "expected input_error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("'chr99'"));
+        EXPECT_THAT(e.what(), HasSubstr("20, MT"));
+        EXPECT_EQ(e.field(), "contig");
+    }
+}
+
+TEST(Fasta, RejectsReversedWindow) {
+    fasta_reader fa(write_test_fasta("fa_rev.fa"));
+    EXPECT_THROW(fa.fetch("20", 10, 5), scpx::usage_error);
+}
+
+TEST(Fasta, BgzipFastaMatchesPlainAcrossBlocks) {
+    // 200 kb spans several 64 KiB BGZF blocks, so the .gzi offsets are exercised.
+    std::mt19937 rng(7);
+    std::string seq(200000, 'A');
+    for (char& c : seq) c = "ACGTacgtN"[rng() % 9];
+    const std::string text = fasta_record("chr1", seq, 70) + fasta_record("chr2", seq.substr(0, 1000), 70);
+    const auto plain = scpx::test::scratch_path("fa_big.fa");
+    scpx::test::remove_with_indexes(plain);
+    scpx::test::write_text(plain, text);
+    const auto bgz = scpx::test::scratch_path("fa_big.fa.gz");
+    scpx::test::write_bgzf(bgz, text);
+
+    fasta_reader a(plain);
+    fasta_reader b(bgz);
+    EXPECT_TRUE(scpx::test::exists(bgz + ".gzi"));
+    for (std::int64_t start : {-50, 0, 65530, 131000, 199990}) {
+        const std::string want = a.fetch("1", start, start + 100);
+        EXPECT_EQ(b.fetch("1", start, start + 100), want) << "start " << start;
+        const std::int64_t lo = std::max<std::int64_t>(start, 0);
+        const std::int64_t hi = std::min<std::int64_t>(start + 100, 200000);
+        EXPECT_EQ(want.substr(static_cast<std::size_t>(lo - start), static_cast<std::size_t>(hi - lo)),
+                  upper(seq.substr(static_cast<std::size_t>(lo), static_cast<std::size_t>(hi - lo))));
+    }
+    EXPECT_EQ(b.fetch("chr2", 995, 1002), upper(seq.substr(995, 5)) + "NN");
+}
+
+TEST(Fasta, PlainGzipIsRejectedWithRecompressHint) {
+    const auto path = scpx::test::scratch_path("fa_gzip.fa.gz");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_gzip(path, fasta_record("1", kChr20));
+    try {
+        fasta_reader fa(path);
+        FAIL() << "expected io_error";
+    } catch (const scpx::io_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("bgzip"));
+    }
+}
+
+TEST(Fasta, MissingIndexWithoutBuildSaysHowToCreateIt) {
+    const auto path = write_test_fasta("fa_noidx.fa");
+    try {
+        fasta_reader fa(path, /*build_index=*/false);
+        FAIL() << "expected io_error";
+    } catch (const scpx::io_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path + ".fai"));
+        EXPECT_THAT(e.what(), HasSubstr("samtools faidx"));
+    }
+}
+
+TEST(Fasta, MalformedFastaNamesFileAndLine) {
+    const auto ragged = scpx::test::scratch_path("fa_ragged.fa");
+    scpx::test::remove_with_indexes(ragged);
+    scpx::test::write_text(ragged, ">1\nACGTACGT\nACG\nACGTACGT\n");
+    try {
+        fasta_reader fa(ragged);
+        FAIL() << "expected input_error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(ragged + ", line 4"));
+        EXPECT_THAT(e.what(), HasSubstr("same length"));
+    }
+    const auto headless = scpx::test::scratch_path("fa_headless.fa");
+    scpx::test::remove_with_indexes(headless);
+    scpx::test::write_text(headless, "ACGT\n>1\nACGT\n");
+    try {
+        fasta_reader fa(headless);
+        FAIL() << "expected input_error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(headless + ", line 1"));
+        EXPECT_THAT(e.what(), HasSubstr("'>'"));
+    }
+}
+
+TEST(Fasta, EmptyAndMissingFilesFailClearly) {
+    const auto empty = scpx::test::scratch_path("fa_empty.fa");
+    scpx::test::remove_with_indexes(empty);
+    scpx::test::write_text(empty, "");
+    try {
+        fasta_reader fa(empty);
+        FAIL() << "expected an error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(empty));
+        EXPECT_THAT(e.what(), HasSubstr("empty"));
+    }
+    EXPECT_THROW(fasta_reader(scpx::test::scratch_path("fa_does_not_exist.fa")), scpx::io_error);
+}
+
+TEST(Fasta, TssWindowCentresTheTssBase) {
+    const auto w = scpx::seq::tss_window("chr1", 1000, 8);
+    EXPECT_EQ(w.chrom, "chr1");
+    EXPECT_EQ(w.start, 995); // TSS base (0-based 999) at offset L/2 = 4
+    EXPECT_EQ(w.end, 1003);
+    const auto e = scpx::seq::tss_window("1", 500000, 393216);
+    EXPECT_EQ(e.start, 499999 - 196608);
+    EXPECT_EQ(e.length(), 393216);
+    // Output bin 448 of 896 (128 bp, centred) starts at the TSS base.
+    const std::int64_t first_bin_start = e.start + (393216 - 896 * 128) / 2;
+    EXPECT_EQ(first_bin_start + 448 * 128, 499999);
+    EXPECT_THROW(scpx::seq::tss_window("1", 0, 8), scpx::usage_error);
+    EXPECT_THROW(scpx::seq::tss_window("1", 10, 0), scpx::usage_error);
+}
+
+TEST(Fasta, TssWindowFetchOfSmallContigIsPadded) {
+    fasta_reader fa(write_test_fasta("fa_tss.fa"));
+    const auto w = scpx::seq::tss_window("chrM", 3, 10); // [−3, 7)
+    EXPECT_EQ(fa.fetch(w), "NNNGATCACA");
+}
+
+TEST(Contig, AliasesAndPreview) {
+    using scpx::seq::contig_aliases;
+    EXPECT_EQ(contig_aliases("chr20"), (std::vector<std::string>{"chr20", "20"}));
+    EXPECT_EQ(contig_aliases("20"), (std::vector<std::string>{"20", "chr20"}));
+    EXPECT_EQ(contig_aliases("MT"), (std::vector<std::string>{"MT", "chrM", "chrMT", "M"}));
+    EXPECT_EQ(contig_aliases("Chr7")[1], "7");
+    EXPECT_EQ(scpx::seq::contig_list_preview({"a", "b", "c"}, 2), "a, b, ... (3 in all)");
+}
+
+} // namespace
