@@ -329,6 +329,12 @@ def main(argv=None):
     sd = canonicalise(raw)
 
     base = {}
+    if not args.config and fmt in ("torch", "safetensors"):
+        # The HuggingFace repository ships config.json next to the weights.
+        guess = os.path.join(os.path.dirname(os.path.abspath(args.input)), "config.json")
+        if os.path.isfile(guess):
+            args.config = guess
+            print("using config %s" % guess)
     if args.config:
         with open(args.config) as f:
             j = json.load(f)

@@ -35,5 +35,15 @@ echo "== input checks"
 run build/scpx inspect --fasta "$out/inputs/genome.fa" --annotation "$out/inputs/genes.gtf" \
     --vcf "$out/inputs/haplotypes.vcf.gz" --region chr20:1000000-1500000 --out "$out/inspect.json"
 
+echo "== S-PrediXcan (MetaXcan's test models, a seeded GWAS; tests/data/spredixcan)"
+spx=tests/data/spredixcan
+mpi build/scpx spredixcan --models "$spx/TW_*_0.5.db" --covariance "$spx/TW_{}.txt.gz" \
+    --gwas_file "$spx/gwas_subset.txt.gz" --snp_column SNP --effect_allele_column A1 \
+    --non_effect_allele_column A2 --zscore_column ZSCORE --beta_column BETA \
+    --output_file "$out/spredixcan/{}.z.csv" --status --overwrite
+cat "$out/spredixcan/Whole_Blood.z.csv"
+/usr/bin/python3 tests/e2e/spredixcan_compare.py "$spx/TW_Whole_Blood.z.csv" "$out/spredixcan/Whole_Blood.z.csv" \
+    --ignore-extra-columns && echo "Whole Blood: same numbers as MetaXcan 0.7.5"
+
 echo
 echo "demo finished: outputs and logs in $out/"

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools          # parallel HDF5 only: never libhdf5-dev (serial)
-  libeigen3-dev libhts-dev tabix bcftools zlib1g-dev
+  libeigen3-dev libhts-dev libdeflate-dev tabix bcftools zlib1g-dev
   libsqlite3-dev sqlite3
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
   python3 python3-numpy python3-h5py       # fixture generators and result checks (Debian's python3)

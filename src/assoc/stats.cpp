@@ -47,11 +47,13 @@ double norm_ppf(double p) {
         x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
             ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
     }
+    // Halley steps on Φ(x) − p, scaled by p so that tiny p (down to ~1e-307, x ≈ −37.5) neither
+    // underflows nor overflows: u = (Φ(x)/p − 1)·p/φ(x).
+    const double log_p = std::log(p);
     for (int it = 0; it < 3; ++it) {
-        if (!(std::fabs(x) < 37)) break; // exp(x²/2) would overflow; Acklam's value stands
-        // Φ(x) − p; callers use the lower tail (x ≤ 0), where erfc keeps full relative precision.
-        const double e = 0.5 * std::erfc(-x * M_SQRT1_2) - p;
-        const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+        if (!(std::fabs(x) < 37.5)) break; // Φ(x) would be denormal; Acklam's value stands
+        const double ratio = 0.5 * std::erfc(-x * M_SQRT1_2) / p - 1;
+        const double u = ratio * std::sqrt(2 * M_PI) * std::exp(x * x / 2 + log_p);
         const double step = u / (1 + x * u / 2);
         x -= step;
         if (std::fabs(step) <= 1e-17 * std::fabs(x)) break;

@@ -58,6 +58,23 @@ void write_rows(const io::h5_dataset& ds, hsize_t first, hsize_t count, const fl
     SCPX_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, mem.id(), file_space.id(), H5P_DEFAULT, data));
 }
 
+/// Reads sequences [first, first + count) of a [N, L, 4] (or [L, 4]) float dataset, so inputs
+/// larger than memory stream through in batches.
+void read_rows(const io::h5_dataset& ds, const std::vector<hsize_t>& shape, hsize_t first, hsize_t count,
+               float* out) {
+    io::h5_space file_space(H5Dget_space(ds.id()));
+    SCPX_H5_CHECK(file_space.id());
+    std::vector<hsize_t> start(shape.size(), 0), cnt = shape;
+    if (shape.size() == 3) {
+        start[0] = first;
+        cnt[0] = count;
+    }
+    SCPX_H5_CHECK(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+    io::h5_space mem(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr));
+    SCPX_H5_CHECK(mem.id());
+    SCPX_H5_CHECK(H5Dread(ds.id(), H5T_NATIVE_FLOAT, mem.id(), file_space.id(), H5P_DEFAULT, out));
+}
+
 void run_predict(const enformer_predict_options& o) {
     if (o.batch < 1) throw usage_error("--batch must be >= 1");
     ops::set_num_threads(o.common.threads);
@@ -73,15 +90,16 @@ void run_predict(const enformer_predict_options& o) {
     for (const auto& h : o.heads)
         if (cfg.head_size(h) < 0) throw usage_error("--heads: the model has no head named '" + h + "'");
 
-    // Inputs: [N, L, 4] (or one sequence [L, 4]).
-    auto x = io::h5_read<float>(in_ref);
-    if (x.shape.size() == 2) x.shape.insert(x.shape.begin(), 1);
-    if (x.shape.size() != 3 || x.shape[2] != 4)
+    // Inputs: [N, L, 4] (or one sequence [L, 4]), read one batch at a time.
+    io::h5_file in_file = io::h5_open_file(in_ref.file);
+    const io::h5_info info = io::h5_dataset_info(in_file.id(), in_ref.path);
+    const std::vector<hsize_t> in_shape = info.shape;
+    if ((in_shape.size() != 2 && in_shape.size() != 3) || in_shape.back() != 4 || info.is_string)
         throw input_error(in_ref.file, "", in_ref.path,
-                          "expected one-hot sequences of shape [N, length, 4] (A, C, G, T), found " +
-                              std::to_string(x.shape.size()) + " dimension(s) with last size " +
-                              (x.shape.empty() ? std::string("-") : std::to_string(x.shape.back())));
-    const std::int64_t N = static_cast<std::int64_t>(x.shape[0]), L = static_cast<std::int64_t>(x.shape[1]);
+                          "expected one-hot sequences of shape [N, length, 4] (A, C, G, T), found " + info.describe());
+    const std::int64_t N = in_shape.size() == 3 ? static_cast<std::int64_t>(in_shape[0]) : 1;
+    const std::int64_t L = static_cast<std::int64_t>(in_shape[in_shape.size() - 2]);
+    io::h5_dataset in_ds = io::h5_open_dataset(in_file.id(), in_ref.path);
     const std::int64_t want = o.seq_len > 0 ? o.seq_len : cfg.seq_len;
     model::enformer_check_length(cfg, L, "--onehot " + in_ref.str());
     if (L != want)
@@ -106,9 +124,12 @@ void run_predict(const enformer_predict_options& o) {
         model::enformer_run_options ro;
         ro.heads = o.heads;
         progress prog("enformer predict", static_cast<std::uint64_t>(N), "sequences", 10.0);
+        std::vector<float> x;
         for (std::int64_t first = 0; first < N; first += o.batch) {
             const std::int64_t b = std::min(o.batch, N - first);
-            const auto res = model.predict(x.data.data() + first * L * 4, b, L, ro);
+            x.resize(static_cast<size_t>(b * L * 4));
+            read_rows(in_ds, in_shape, static_cast<hsize_t>(first), static_cast<hsize_t>(b), x.data());
+            const auto res = model.predict(x.data(), b, L, ro);
             for (size_t i = 0; i < o.heads.size(); ++i)
                 write_rows(head_ds[i], static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.heads.at(o.heads[i]).data());
             write_rows(trunk_ds, static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.trunk_embedding.data());

@@ -113,6 +113,8 @@ fold_layout layout_folds(const std::vector<int>& foldid, int n) {
         fl.nfolds = std::max(fl.nfolds, f);
     }
     if (fl.nfolds < 3) throw usage_error("enet::cv_glmnet: nfolds must be at least 3 (glmnet's rule)");
+    if (fl.nfolds > n)
+        throw usage_error(fmt::format("enet::cv_glmnet: fold id {} exceeds the number of samples ({})", fl.nfolds, n));
     fl.test.resize(static_cast<size_t>(fl.nfolds));
     fl.train.resize(static_cast<size_t>(fl.nfolds));
     for (int i = 0; i < n; ++i)

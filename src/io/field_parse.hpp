@@ -18,22 +18,7 @@ namespace scpx::io::detail {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// from_chars on the whole token, accepting a leading '+'. Overflow/underflow saturate like
-/// strtod (and Python's float()). Returns false when the token is not entirely a number.
-inline bool try_parse_double(std::string_view t, double& v) {
-    if (t.empty()) return false;
-    const char* first = t.data();
-    const char* last = t.data() + t.size();
-    if (*first == '+') ++first;
-    const auto res = std::from_chars(first, last, v);
-    if (res.ptr != last) return false;
-    if (res.ec == std::errc()) return true;
-    if (res.ec == std::errc::result_out_of_range) {
-        v = std::strtod(std::string(t).c_str(), nullptr);
-        return true;
-    }
-    return false;
-}
+using scpx::try_parse_double; // core/text.hpp: allocation-free whole-token parse
 
 /// Missing-value spellings: scpx::is_missing_token plus "\N" (MySQL/MetaXcan) and "N/A".
 inline bool is_na_token(std::string_view t) {

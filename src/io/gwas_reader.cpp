@@ -150,6 +150,32 @@ bool gwas_reader::next(gwas_row& row) {
         const std::string_view body = strip_for(line, s.delim);
         if (body.empty()) continue;
         ++s.stats.data_lines;
+        const int snp_col = s.col[S_SNP];
+        bool filtered = false;
+        if (s.opt.snp_filter && s.delim == delimiter::WHITESPACE) {
+            // Most rows are of SNPs nobody uses: test the SNP field before splitting the line.
+            const char* p = body.data();
+            const char* const e = p + body.size();
+            std::string_view snp;
+            for (int k = 0;; ++k) {
+                while (p < e && (*p == ' ' || *p == '\t'))
+                    ++p;
+                if (p >= e) break;
+                const char* start = p;
+                p = detail::find_blank(p, e);
+                if (k == snp_col) {
+                    snp = std::string_view(start, static_cast<size_t>(p - start));
+                    break;
+                }
+            }
+            if (!snp.empty()) {
+                if (!s.opt.snp_filter(snp)) {
+                    ++s.stats.filtered_out;
+                    continue;
+                }
+                filtered = true;
+            }
+        }
         if (s.delim == delimiter::WHITESPACE) {
             // Fast path; a line with more fields than the header is rejected below anyway.
             s.fields.resize(s.n_fields + 1);
@@ -161,8 +187,8 @@ bool gwas_reader::next(gwas_row& row) {
         const auto& f = s.fields;
         const std::uint64_t ln = s.reader.line_number();
         // MetaXcan applies the model-SNP filter before checking the field count.
-        const int snp_col = s.col[S_SNP];
-        if (s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() && !s.opt.snp_filter(f[snp_col])) {
+        if (!filtered && s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() &&
+            !s.opt.snp_filter(f[snp_col])) {
             ++s.stats.filtered_out;
             continue;
         }

@@ -212,7 +212,7 @@ enformer_output enformer_model::predict(const float* onehot, std::int64_t B, std
         ops::mlp_params mp;
         mp.rows = B * n; mp.dim = d; mp.hidden = l.mlp1.out; mp.x = ln.data();
         mp.w1 = l.mlp1.w.data(); mp.b1 = l.mlp1.bias.data(); mp.w2 = l.mlp2.w.data(); mp.b2 = l.mlp2.bias.data();
-        mp.residual = y.data(); mp.y = x.data();
+        mp.residual = y.data(); mp.y = x.data(); mp.segment = n;
         ops::mlp_ref(mp);
         trace(name + "/out", x, {B, n, d});
     }
@@ -237,6 +237,7 @@ enformer_output enformer_model::predict(const float* onehot, std::int64_t B, std
         ops::linear_params p;
         p.rows = B * T; p.in = h->linear.in; p.out = h->linear.out; p.x = out.trunk_embedding.data();
         p.w = h->linear.w.data(); p.bias = h->linear.bias.data(); p.act = ops::activation::softplus; p.y = o.data();
+        p.segment = T;
         ops::linear_ref(p);
         out.heads.emplace(h->name, std::move(o));
     }

@@ -18,13 +18,12 @@ void conv1d_ref(const conv1d_params& p) {
     const std::int64_t L = p.length, cin = p.cin, cout = p.cout, k = p.kernel, pad = k / 2;
     const bool transform = p.in_scale != nullptr || p.in_gelu;
     const auto w = detail::view(p.w, k * cin, cout, cout);
-    const std::int64_t grain = detail::row_grain(L, num_threads());
 
     for (std::int64_t b = 0; b < p.batch; ++b) {
         const float* x = p.x + b * L * cin;   // [L, cin]
         float* y = p.y + b * L * cout;        // [L, cout]
         const float* res = p.residual ? p.residual + b * L * cout : nullptr;
-        parallel_for(L, grain, [&](std::int64_t lo, std::int64_t hi) {
+        detail::for_row_blocks(L, 0, detail::kBlockRows, [&](std::int64_t lo, std::int64_t hi) {
             const std::int64_t m = hi - lo;
             const float* a = nullptr;
             thread_local std::vector<float> act;
@@ -42,8 +41,9 @@ void conv1d_ref(const conv1d_params& p) {
                     }
                     Eigen::Map<Eigen::ArrayXf> v(dst, cin);
                     v = Eigen::Map<const Eigen::ArrayXf>(x + l * cin, cin);
-                    if (p.in_scale) v = v * Eigen::Map<const Eigen::ArrayXf>(p.in_scale, cin) +
-                                        Eigen::Map<const Eigen::ArrayXf>(p.in_shift, cin);
+                    if (p.in_scale)
+                        detail::assign_aligned(v, v * Eigen::Map<const Eigen::ArrayXf>(p.in_scale, cin) +
+                                                      Eigen::Map<const Eigen::ArrayXf>(p.in_shift, cin));
                     if (p.in_gelu) detail::gelu_inplace(v);
                 }
                 a = act.data();

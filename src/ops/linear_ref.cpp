@@ -12,7 +12,7 @@ void linear_ref(const linear_params& p) {
     const std::int64_t K = p.in, N = p.out;
     const std::int64_t xs = p.x_stride ? p.x_stride : K, ys = p.y_stride ? p.y_stride : N;
     const auto w = detail::view(p.w, K, N, N);
-    parallel_for(p.rows, detail::row_grain(p.rows, num_threads()), [&](std::int64_t lo, std::int64_t hi) {
+    detail::for_row_blocks(p.rows, p.segment, detail::kBlockRows, [&](std::int64_t lo, std::int64_t hi) {
         const std::int64_t m = hi - lo;
         auto out = detail::view(p.y + lo * ys, m, N, ys);
         out.noalias() = detail::view(p.x + lo * xs, m, K, xs) * w;

@@ -14,11 +14,10 @@ void softmax_pool_ref(const softmax_pool_params& p) {
         throw usage_error("softmax pooling: missing tensor or empty shape");
     const std::int64_t L = p.length, C = p.channels, out_len = L / 2;
     const auto w = detail::view(p.w, C, C, C);
-    const std::int64_t grain = detail::row_grain(out_len, num_threads(), 256);
     for (std::int64_t b = 0; b < p.batch; ++b) {
         const float* x = p.x + b * L * C;
         float* y = p.y + b * out_len * C;
-        parallel_for(out_len, grain, [&](std::int64_t lo, std::int64_t hi) {
+        detail::for_row_blocks(out_len, 0, detail::kBlockRows / 2, [&](std::int64_t lo, std::int64_t hi) {
             const std::int64_t rows = 2 * (hi - lo);
             thread_local std::vector<float> logits;
             logits.resize(static_cast<size_t>(rows * C));
@@ -30,7 +29,7 @@ void softmax_pool_ref(const softmax_pool_params& p) {
                 // Two-way softmax written as a sigmoid of the logit difference: s1 = σ(l1 − l0),
                 // which cannot overflow and equals exp(l1−m)/(exp(l0−m)+exp(l1−m)).
                 const Eigen::ArrayXf s1 = 1.0f / (1.0f + (l0 - l1).exp());
-                Eigen::Map<Eigen::ArrayXf>(y + r * C, C) = x0 + s1 * (x1 - x0);
+                detail::assign_aligned(Eigen::Map<Eigen::ArrayXf>(y + r * C, C), x0 + s1 * (x1 - x0));
             }
         });
     }

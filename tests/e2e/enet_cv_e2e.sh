@@ -48,6 +48,14 @@ read -r lam idx nsnp nnz status < <(sed -n 2p three.summary.tsv)
 [[ $(($(wc -l < three.weights.tsv) - 1)) == "$nnz" ]] || fail "3-repeat weights count"
 [[ $(sed -n "$((idx + 1))p" three.cv.tsv | cut -f1) == "$lam" ]] || fail "3-repeat lambda not on the cv curve"
 
+# A gene that cannot be fitted is data, not an error: exit 0, status in the summary.
+awk -F'\t' 'NR==1{print; next} {printf "%s", $1; for (i = 2; i <= NF; i++) printf "\t1.5"; print ""}' expr.tsv > const.tsv
+"$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression const.tsv --foldid "$fix/foldid.tsv" \
+    --out const --verbosity warn || fail "constant expression run exited with $?"
+[[ $(sed -n 2p const.summary.tsv) == $'NA\tNA\t2000\t0\tconstant_expression' ]] ||
+    fail "constant expression summary: $(sed -n 2p const.summary.tsv)"
+[[ $(wc -l < const.cv.tsv) == 1 && $(wc -l < const.weights.tsv) == 1 ]] || fail "constant expression: rows written"
+
 # 3. Bad input: no outputs, a clear message, non-zero exit.
 expect_failure() { # name, expected message part, command...
     local name=$1 msg=$2

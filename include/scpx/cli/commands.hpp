@@ -16,5 +16,11 @@ void add_enet_command(CLI::App& app);
 void add_enformer_command(CLI::App& app);
 /// `scpx features reference` (src/cli/cmd_features.cpp).
 void add_features_command(CLI::App& app);
+/// `scpx spredixcan` (src/cli/cmd_spredixcan.cpp).
+void add_spredixcan_command(CLI::App& app);
+/// `scpx ctpred targets|train|predict` (src/cli/cmd_ctpred.cpp).
+void add_ctpred_command(CLI::App& app);
+/// `scpx lctpred` (src/cli/cmd_lctpred.cpp).
+void add_lctpred_command(CLI::App& app);
 
 } // namespace scpx::cli

@@ -52,6 +52,11 @@ delimiter detect_delimiter(std::string_view header);
 /// Splits `line` into views (valid while `line` lives). `d` must not be AUTO.
 void split_fields(std::string_view line, delimiter d, std::vector<std::string_view>& out);
 
+/// Parses a whole field (no surrounding blanks) as a double, accepting a leading '+'; overflow and
+/// underflow saturate like strtod (and Python's float()). Returns false when `text` is not
+/// entirely a number. Allocation-free: the building block of every numeric reader.
+bool try_parse_double(std::string_view text, double& value);
+
 /// Parses a whole field as a double; "NA", "nan", "" are not accepted here.
 /// @throws input_error naming file, where and field on failure.
 double parse_double(std::string_view text, const std::string& file, const std::string& where,

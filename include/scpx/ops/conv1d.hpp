@@ -34,7 +34,8 @@ struct conv1d_params {
 /// CPU conv1d: one Eigen GEMM per block of output rows on the implicit im2col matrix (the k·cin
 /// inputs of output row l are the contiguous input rows l−k/2 … l+k/2, so the im2col matrix is a
 /// view with row stride cin over a padded, BN-GELU-transformed copy of the block's input rows;
-/// nothing is materialised k times). Rows are spread over ops::num_threads().
+/// nothing is materialised k times). Fixed 256-row blocks per sequence are spread over
+/// ops::num_threads(), so results are bit-identical for any thread count and batch composition.
 /// @throws usage_error on inconsistent sizes (even kernel, missing pointers)
 void conv1d_ref(const conv1d_params& p);
 

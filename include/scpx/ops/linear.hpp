@@ -23,9 +23,13 @@ struct linear_params {
     const float* residual = nullptr; ///< [M, N] or null; must not overlap y (y is overwritten first)
     float* y = nullptr;              ///< [M, N] with row stride y_stride (0: N); must not overlap x
     std::int64_t y_stride = 0;       ///< elements between rows of y
+    /// Rows per sequence (0: rows). GEMM blocks restart at every sequence so a sequence's result
+    /// does not depend on the other sequences of the batch.
+    std::int64_t segment = 0;
 };
 
-/// CPU dense layer: one Eigen GEMM per block of rows, over ops::num_threads().
+/// CPU dense layer: one Eigen GEMM per fixed block of rows, over ops::num_threads(); results
+/// are bit-identical for any thread count.
 void linear_ref(const linear_params& p);
 
 } // namespace scpx::ops

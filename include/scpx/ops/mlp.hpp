@@ -18,6 +18,7 @@ struct mlp_params {
     const float* b2 = nullptr;       ///< [d]
     const float* residual = nullptr; ///< [rows, d] or null; must not overlap y
     float* y = nullptr;              ///< [rows, d]
+    std::int64_t segment = 0;        ///< rows per sequence (0: rows), see linear_params
 };
 
 /// CPU MLP (ReLU, not GELU, as in both Sonnet and the torch port); the hidden activations are

@@ -22,6 +22,7 @@ struct softmax_pool_params {
 
 /// CPU softmax pooling: the logit GEMM per block of row pairs, then the per-channel 2-way
 /// softmax and weighted sum in the same block (the logits never leave the thread's buffer).
+/// Fixed blocks per sequence: bit-identical for any thread count and batch composition.
 /// @throws usage_error for an odd length (the torch port's masked padding is not supported:
 ///         valid Enformer lengths are multiples of 128)
 void softmax_pool_ref(const softmax_pool_params& p);

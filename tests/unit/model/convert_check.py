@@ -71,7 +71,9 @@ with open(hf_config, "w") as f:  # what the HF repo ships: no seq_len
     json.dump({k: cfg[k] for k in ("dim", "depth", "heads", "attn_dim_key", "dim_divisible_by",
                                    "num_downsamples", "target_length", "output_heads")}, f)
 h5_from_torch = os.path.join(scratch, "from_torch.h5")
-print(run([conv, bin_path, h5_from_torch, "--config", hf_config, "--seq-len", "12288"]))
+log = run([conv, bin_path, h5_from_torch, "--seq-len", "12288"])  # finds config.json beside the .bin
+print(log)
+assert "using config" in log
 out = os.path.join(scratch, "pred.h5")
 predict(h5_from_torch, out)
 P = h5py.File(out, "r")
@@ -161,7 +163,8 @@ for k in rand:
     if k.endswith("running_var"):
         rand[k] = rand[k].abs() + 0.5
 rand["stem.1.fn.0.num_batches_tracked"] = torch.tensor(3)
-rand_bin = os.path.join(scratch, "random.bin")
+os.makedirs(os.path.join(scratch, "random"), exist_ok=True)  # no config.json beside it: inferred
+rand_bin = os.path.join(scratch, "random", "random.bin")
 torch.save({"module." + k: v for k, v in rand.items()}, rand_bin)
 rand_h5 = os.path.join(scratch, "random.h5")
 print(run([conv, rand_bin, rand_h5, "--seq-len", "1024", "--target-length", "4"]))

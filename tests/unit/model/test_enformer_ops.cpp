@@ -217,9 +217,16 @@ TEST(OpsCrop, CentralAndErrors) {
     EXPECT_THROW(scpx::ops::crop_ref(p), scpx::usage_error);
 }
 
-TEST(OpsRelAttention, MatchesNaive) {
+void rel_attention_case(std::int64_t n);
+
+TEST(OpsRelAttention, MatchesNaive) { rel_attention_case(9); }
+
+// Longer than one 128-row query block: exercises the banded relative keys of later blocks.
+TEST(OpsRelAttention, MatchesNaiveAcrossQueryBlocks) { rel_attention_case(300); }
+
+void rel_attention_case(std::int64_t n) {
     scpx::ops::set_num_threads(2);
-    const std::int64_t B = 2, n = 9, d = 12, H = 3, K = 4, V = 5, W = 2 * H * K + H * V;
+    const std::int64_t B = 2, d = 12, H = 3, K = 4, V = 5, W = 2 * H * K + H * V;
     const auto x = gaussian(static_cast<size_t>(B * n * d), 20);
     const auto wqkv = gaussian(static_cast<size_t>(d * W), 21, 0.3f);
     const auto relk = gaussian(static_cast<size_t>((2 * n - 1) * H * K), 22);
@@ -268,7 +275,7 @@ TEST(OpsRelAttention, MatchesNaive) {
                 worst = std::max(worst, std::fabs(s - y[static_cast<size_t>((b * n + i) * d + o)]));
             }
     }
-    EXPECT_LT(worst, 1e-5);
+    EXPECT_LT(worst, 1e-5) << "n = " << n;
     expect_guard_intact(y, static_cast<size_t>(B * n * d));
     scpx::ops::set_num_threads(0);
 }

@@ -1,0 +1,70 @@
+#pragma once
+/// @file lctpred.hpp
+/// The l-ctPred stage (pipeline.md §4): per-gene PredictDB elastic net over all genes of an
+/// expression table, split across MPI ranks by cost, written as one PredictDB .db, one
+/// covariance file and one HDF5 summary that are byte-identical at any rank count.
+///
+/// Flow: expression (genes × samples) ∩ genotype samples → training samples (expression order);
+/// genotypes QC'd into a sorted panel; gene annotation gives each gene's cis window
+/// (start − window .. end + window, inclusive); genes cut into contiguous blocks of near-equal
+/// n·p cost (dist::partition_by_cost); each rank fits its block (enet::fit_gene); results are
+/// gathered to rank 0, which writes the .db (included genes; extra, weights, sample_info,
+/// construction) and the covariance (model SNPs, n − 1); the HDF5 summary (every gene, its
+/// status, statistics and CV curve) is written collectively. Outputs are opened (so an
+/// unwritable path fails) before any fitting, and renamed into place only when all succeeded.
+
+#include "scpx/enet/genotype_panel.hpp"
+#include "scpx/enet/predictdb.hpp"
+#include "scpx/dist/partition.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace scpx::enet {
+
+/// Settings of one lctpred run.
+struct lctpred_options {
+    // Inputs
+    std::string expression;         ///< genes × samples table (PredictDB layout / ctPred output)
+    std::string genotype;           ///< PredictDB dosage matrix (varID × samples) …
+    std::string snp_annotation;     ///< … with its SNP annotation
+    std::string vcf;                ///< or a VCF/BCF (exclusive with genotype)
+    io::dosage_source dosage = io::dosage_source::AUTO;
+    std::string gene_annotation;    ///< GTF/GFF3 or PredictDB gene table
+    std::vector<std::string> gene_types; ///< keep only these types (empty: all)
+    std::string foldid;             ///< optional fold-id table (sample + one column per repeat)
+    bool skip_unannotated = false;  ///< expression genes absent from the annotation: skip (else error)
+    dist::split_spec split;         ///< SLURM arrays: this job fits only its block of genes (by cost)
+    // Model
+    gene_fit_options fit;
+    int nfolds = 10;
+    int repeats = 3;
+    std::uint64_t seed = 1024;
+    std::int64_t window = 1000000;
+    snp_qc_options qc;
+    bool scale_expression = true;   ///< centre and scale y (sd n − 1) as PredictDB does after adjustment
+    // Outputs
+    std::string out_db;
+    std::string out_covariance;
+    std::string out_h5;
+    bool overwrite = true;
+    std::string population = "";    ///< sample_info.population
+    std::string command;            ///< options in effect, for the HDF5 provenance
+};
+
+/// What a run did (same on every rank).
+struct lctpred_summary {
+    std::size_t genes = 0;    ///< rows of the summary
+    std::size_t fitted = 0;   ///< status ok
+    std::size_t included = 0; ///< passed the filter (in the .db)
+    std::size_t weights = 0;  ///< weight rows written
+    std::size_t samples = 0;  ///< training samples
+    std::size_t snps = 0;     ///< SNPs after QC
+};
+
+/// Runs the stage. Collective over MPI_COMM_WORLD.
+/// @throws usage_error / input_error / io_error with one clear message; no output is left.
+lctpred_summary run_lctpred(const lctpred_options& opt);
+
+} // namespace scpx::enet

@@ -1,0 +1,126 @@
+// `scpx lctpred`: the l-ctPred stage — per-gene PredictDB elastic net over an expression table
+// (ctPred predictions or measured expression) and genotype dosages, written as a PredictDB .db,
+// its covariance file and an HDF5 summary. The work is in enet::run_lctpred; this file maps
+// options.
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/dist/partition.hpp"
+#include "scpx/enet/lctpred.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct lctpred_args {
+    common_options common;
+    enet::lctpred_options opt;
+    std::string dosage = "auto";
+    double alpha = 0.5;
+    int nfolds = 10;
+    int repeats = 3;
+};
+
+/// The options in effect without those that do not change the results (output names, threads,
+/// verbosity, overwrite): the HDF5 provenance must be equal for runs that must be byte-identical
+/// (any rank count, any thread count, any output prefix).
+std::string provenance_command(const std::string& cmd) {
+    const std::string sep = " \\\n    ";
+    std::string out;
+    std::size_t at = 0;
+    bool first = true;
+    while (at <= cmd.size()) {
+        std::size_t next = cmd.find(sep, at);
+        if (next == std::string::npos) next = cmd.size();
+        const std::string part = cmd.substr(at, next - at);
+        at = next + sep.size();
+        bool drop = false;
+        for (const char* p : {"--out ", "--threads ", "--verbosity ", "--overwrite", "--no-overwrite"})
+            if (part.rfind(p, 0) == 0) drop = true;
+        if (drop) continue;
+        out += first ? part : sep + part;
+        first = false;
+    }
+    return out;
+}
+
+} // namespace
+
+void add_lctpred_command(CLI::App& app) {
+    auto a = std::make_shared<lctpred_args>();
+    auto* sub = app.add_subcommand(
+        "lctpred", "l-ctPred: per-gene elastic net (PredictDb-nextflow procedure) -> PredictDB .db + covariance");
+    add_common_options(*sub, a->common,
+                       "output prefix: writes P.db, P.covariance.txt.gz and P.summary.h5 (log: P.log)");
+    enet::lctpred_options& o = a->opt;
+    sub->add_option("--expression", o.expression, "expression: genes x samples table (gene_id + sample columns)")
+        ->required()->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--genotype", o.genotype, "PredictDB dosages: varID rows x samples (tsv, may be gzipped)")
+        ->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--snp-annotation", o.snp_annotation, "PredictDB SNP annotation: chr pos varID ref_vcf alt_vcf rsid")
+        ->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--vcf", o.vcf, "genotypes as VCF/BCF (instead of --genotype): biallelic SNVs, ID = rsid")
+        ->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--dosage-field", a->dosage, "VCF dosage: auto (DS if defined, else GT) | DS | GT")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "DS", "GT"}))->group("Input");
+    sub->add_option("--gene-annotation", o.gene_annotation, "genes: GTF/GFF3 or PredictDB table (chr gene_id gene_name start end gene_type)")
+        ->required()->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--gene-types", o.gene_types, "keep only these gene types (e.g. protein_coding lincRNA)")
+        ->group("Input");
+    sub->add_flag("--skip-unannotated", o.skip_unannotated,
+                  "skip expression genes absent from the annotation (default: error)")->group("Input");
+    sub->add_option("--foldid", o.foldid, "fold ids: a sample column then one column (1..K) per CV repeat, for all genes "
+                                          "(default: drawn per gene from --seed)")
+        ->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--alpha", a->alpha, "elastic-net mixing parameter (glmnet alpha)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
+    sub->add_option("--nfolds", a->nfolds, "CV folds (ids drawn with replacement, as fast_elasticnet.R)")
+        ->capture_default_str()->check(CLI::Range(3, 1000))->group("Model");
+    sub->add_option("--repeats", a->repeats, "CV repeats averaged for the lambda choice")
+        ->capture_default_str()->check(CLI::Range(1, 100))->group("Model");
+    sub->add_option("--window", o.window, "cis window: gene start - W .. gene end + W (bp, inclusive)")
+        ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}))->group("Model");
+    sub->add_option("--maf", o.qc.maf, "keep SNPs with maf <= af <= 1 - maf in the training samples")
+        ->capture_default_str()->check(CLI::Range(0.0, 0.5))->group("SNP QC");
+    sub->add_option("--hwe-p", o.qc.hwe_p, "drop SNPs with exact HWE p below this (0 = off)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("SNP QC");
+    sub->add_option("--max-missing", o.qc.max_missing,
+                    "drop SNPs missing in more than this fraction and mean-impute the rest (default off: any "
+                    "missing dosage drops the SNP)")
+        ->check(CLI::Range(0.0, 1.0))->group("SNP QC");
+    sub->add_option("--pval-threshold", o.fit.pval_threshold, "keep a model when zscore_pval < this")
+        ->capture_default_str()->group("Filter");
+    sub->add_option("--rho-threshold", o.fit.rho_threshold, "... and rho_avg > this (and >= 1 SNP)")
+        ->capture_default_str()->group("Filter");
+    sub->add_flag("!--no-scale-expression", o.scale_expression,
+                  "use expression as given (default: centre and scale each gene, sd n-1, as PredictDB)")->group("Model");
+    sub->add_option("--population", o.population, "sample_info.population in the .db")->group("Output");
+    sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite, "replace existing outputs")
+        ->capture_default_str()->group("Output");
+
+    sub->callback([sub, a] {
+        run_scope scope(*sub, a->common, log_path_for(a->common.out));
+        enet::lctpred_options& opt = a->opt;
+        opt.dosage = a->dosage == "DS" ? io::dosage_source::DS
+                     : a->dosage == "GT" ? io::dosage_source::GT
+                                         : io::dosage_source::AUTO;
+        opt.fit.path.alpha = a->alpha;
+        opt.fit.threads = a->common.threads; // 0: all cores (glmnet core rule)
+        opt.nfolds = a->nfolds;
+        opt.repeats = a->repeats;
+        opt.seed = a->common.seed;
+        opt.overwrite = a->common.overwrite;
+        opt.split = dist::make_split(a->common.split, a->common.job);
+        opt.out_db = a->common.out + ".db";
+        opt.out_covariance = a->common.out + ".covariance.txt.gz";
+        opt.out_h5 = a->common.out + ".summary.h5";
+        opt.command = provenance_command(options_in_effect(*sub));
+        enet::run_lctpred(opt);
+    });
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,394 @@
+// `scpx spredixcan`: S-PrediXcan, a drop-in for MetaXcan's SPrediXcan.py (same flags, same CSV,
+// same numbers) that also runs many models in one go (--models 'dir/*.db', one output each),
+// splits genes over MPI ranks with identical output, explains why model SNPs did not match the
+// GWAS, and finishes with NA + a reason where MetaXcan aborts.
+#include "scpx/assoc/spredixcan.hpp"
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/text.hpp"
+#include "scpx/core/timer.hpp"
+#include "scpx/dist/mpi.hpp"
+#include "scpx/dist/partition.hpp"
+
+#include <fmt/format.h>
+
+#include <glob.h>
+#include <dirent.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct spredixcan_args {
+    common_options common;
+    std::string model_db_path, covariance, models;
+    std::string gwas_file, gwas_folder, gwas_file_pattern;
+    std::string separator;
+    std::string output_file;
+    bool stream_covariance = false, throw_flag = false, overwrite = false, handle_empty_columns = false;
+    std::string snp_map_file, skip_until_header;
+    assoc::spredixcan_options opt;
+};
+
+struct job {
+    std::string model, covariance, output, tag;
+};
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+        s.replace(p, from.size(), to);
+    return s;
+}
+
+std::string basename_of(const std::string& p) {
+    const auto slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+std::vector<job> make_jobs(const spredixcan_args& a) {
+    std::vector<job> jobs;
+    if (a.models.empty()) {
+        if (a.model_db_path.empty()) throw usage_error("give --model_db_path (one model) or --models 'dir/*.db'");
+        if (a.covariance.empty()) throw usage_error("--covariance is required");
+        jobs.push_back({a.model_db_path, a.covariance, a.output_file, ""});
+        return jobs;
+    }
+    if (!a.model_db_path.empty()) throw usage_error("give either --model_db_path or --models, not both");
+    glob_t g{};
+    const int rc = ::glob(a.models.c_str(), 0, nullptr, &g);
+    std::vector<std::string> paths;
+    if (rc == 0)
+        for (std::size_t i = 0; i < g.gl_pathc; ++i)
+            paths.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (paths.empty()) throw usage_error("--models '" + a.models + "' matches no file");
+    std::sort(paths.begin(), paths.end());
+    // The tag is what the single '*' of the pattern matched (TW_*_0.5.db → Whole_Blood), else
+    // the file name without ".db".
+    const std::size_t star = a.models.find('*');
+    const bool one_star = star != std::string::npos && a.models.find('*', star + 1) == std::string::npos &&
+                          a.models.find_first_of("?[") == std::string::npos;
+    if (paths.size() > 1 && a.output_file.find("{}") == std::string::npos)
+        throw usage_error("with several models, --output_file must contain {} (replaced by the model tag, "
+                          "e.g. out/{}.csv)");
+    for (const auto& p : paths) {
+        std::string tag;
+        if (one_star) {
+            const std::string prefix = a.models.substr(0, star), suffix = a.models.substr(star + 1);
+            tag = p.substr(prefix.size(), p.size() - prefix.size() - suffix.size());
+        } else {
+            tag = basename_of(p);
+            if (ends_with(tag, ".db")) tag.resize(tag.size() - 3);
+        }
+        jobs.push_back({p, replace_all(a.covariance, "{}", tag), replace_all(a.output_file, "{}", tag), tag});
+    }
+    return jobs;
+}
+
+std::vector<std::string> gwas_files(const spredixcan_args& a) {
+    if (!a.gwas_file.empty() && !a.gwas_folder.empty())
+        throw usage_error("give either --gwas_file or --gwas_folder, not both");
+    if (!a.gwas_file.empty()) return {a.gwas_file};
+    if (a.gwas_folder.empty()) throw usage_error("give --gwas_file or --gwas_folder");
+    DIR* d = ::opendir(a.gwas_folder.c_str());
+    if (!d) throw io_error("cannot open GWAS folder " + a.gwas_folder);
+    std::vector<std::string> names;
+    std::regex re;
+    try {
+        if (!a.gwas_file_pattern.empty()) re = std::regex(a.gwas_file_pattern);
+    } catch (const std::regex_error& e) {
+        ::closedir(d);
+        throw usage_error("--gwas_file_pattern '" + a.gwas_file_pattern + "' is not a valid regex: " + e.what());
+    }
+    while (dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (!a.gwas_file_pattern.empty() && !std::regex_search(n, re)) continue;
+        names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    if (names.empty())
+        throw usage_error("no GWAS file in " + a.gwas_folder +
+                          (a.gwas_file_pattern.empty() ? "" : " matches '" + a.gwas_file_pattern + "'"));
+    std::vector<std::string> out;
+    for (const auto& n : names)
+        out.push_back(a.gwas_folder + "/" + n);
+    return out;
+}
+
+delimiter parse_separator(const std::string& s) {
+    if (s.empty()) return delimiter::WHITESPACE;
+    if (s == "\t" || s == "\\t" || s == "tab" || s == "TAB") return delimiter::TAB;
+    if (s == "," || s == "comma") return delimiter::COMMA;
+    if (s == " " || s == "whitespace" || s == "space") return delimiter::WHITESPACE;
+    throw usage_error("--separator must be a tab, a comma or a space (got '" + s + "')");
+}
+
+void log_report(const assoc::gwas_data& gwas, const assoc::harmonisation_report& r, const std::string& model) {
+    SCPX_LOG_INF("Harmonisation with {}: {} model SNPs; used {} ({} with alleles swapped, sign flipped); "
+                 "dropped: absent from GWAS {}, allele mismatch {}, strand complement {} (never flipped, as "
+                 "MetaXcan), NA statistic {}, non-rsid id {}{}; {} SNP(s) had duplicated GWAS rows (the last "
+                 "finite row is used)",
+                 model, r.model_snps, r.used, r.swapped, r.absent, r.allele_mismatch, r.strand_complement,
+                 r.na_statistic, r.dropped_non_rsid, r.dropped_non_rsid ? " (add --keep_non_rsid)" : "", r.duplicated);
+    if (gwas.summary.matched_position)
+        SCPX_LOG_INF("  {} GWAS row(s) matched to model ids by position and alleles", gwas.summary.matched_position);
+    if (!r.diagnosis.empty()) SCPX_LOG_WRN("{}: {}", model, r.diagnosis);
+}
+
+// Runs one model: harmonise, compute (genes split over ranks), gather, write. Throws on failure.
+void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwas,
+             std::unique_ptr<io::predictdb_model> preloaded) {
+    stopwatch sw;
+    std::unique_ptr<io::predictdb_model> model = std::move(preloaded);
+    if (!model) model = std::make_unique<io::predictdb_model>(assoc::load_model(j.model, a.opt));
+    SCPX_LOG_INF("Model {}: {} genes with weights, {} weights, {} `extra` rows{}", j.model, model->genes.size(),
+                 model->n_weights(), model->extra.size(), model->has_phi ? ", has phi" : "");
+    if (model->n_weights() == 0 && mpi::is_root())
+        SCPX_LOG_WRN("{}: the model has no weights: the output has no gene (MetaXcan aborts with "
+                     "ZeroDivisionError here)",
+                     j.model);
+
+    assoc::harmonised_gwas h = assoc::harmonise(gwas, *model, a.opt);
+    if (mpi::is_root()) log_report(gwas, h.report, j.model);
+
+    const std::vector<std::size_t> genes = assoc::genes_to_compute(*model, h);
+    // MPI: ranks take contiguous blocks of genes, balanced by weight count; rank 0 gathers the
+    // results in gene order, so the table does not depend on the rank count.
+    std::vector<double> costs;
+    costs.reserve(genes.size());
+    for (std::size_t g : genes)
+        costs.push_back(static_cast<double>(model->gene_begin[g + 1] - model->gene_begin[g]) + 1.0);
+    const std::size_t ranks = static_cast<std::size_t>(mpi::comm_size());
+    const auto mine = dist::partition_block(costs, ranks, static_cast<std::size_t>(mpi::comm_rank()));
+    std::vector<std::size_t> my_genes(genes.begin() + static_cast<std::ptrdiff_t>(mine.begin),
+                                      genes.begin() + static_cast<std::ptrdiff_t>(mine.end));
+    assoc::model_summary summary;
+    summary.genes_in_model = model->genes.size();
+    summary.genes_with_gwas = genes.size();
+    std::vector<assoc::gene_result> computed;
+    std::string failure;
+    try {
+        computed = assoc::compute_genes(*model, h, j.covariance, my_genes, a.opt, &summary);
+    } catch (const error& e) {
+        failure = e.what();
+    }
+    if (ranks > 1) {
+        // Every rank must learn about a failure on any of them before the collective below.
+        const auto failures = mpi::all_gather(failure);
+        for (const auto& f : failures)
+            if (!f.empty()) throw input_error("", "", "", f);
+        const auto parts = mpi::all_gather(assoc::serialize(computed));
+        computed.clear();
+        for (const auto& p : parts)
+            assoc::deserialize(p, computed);
+    } else if (!failure.empty()) {
+        throw input_error("", "", "", failure);
+    }
+    // Rank 0 alone finishes, logs and writes; the others wait at the barrier.
+    if (!mpi::is_root()) {
+        mpi::barrier();
+        return;
+    }
+    std::vector<assoc::gene_result> results = assoc::finish_results(std::move(computed), *model, a.opt, &summary);
+
+    std::size_t shown = 0;
+    for (const auto& r : results) {
+        if (r.status == "ok") continue;
+        if (shown++ < 20) SCPX_LOG_INF("  gene {} ({}): {}", r.gene, r.gene_name, r.status);
+    }
+    std::string counts;
+    for (const auto& [s, c] : summary.status_counts)
+        if (s != "ok") counts += fmt::format("; {}: {}", s, c);
+    SCPX_LOG_INF("Genes: {} in model, {} with GWAS SNPs, {} reported, {} with NA zscore{}{}", summary.genes_in_model,
+                 summary.genes_with_gwas, summary.genes_reported, summary.genes_na, counts,
+                 ranks > 1 ? " (covariance counts: rank 0's share)" : "");
+    if (summary.cov_rows)
+        SCPX_LOG_INF("Covariance {}: {} rows read, {} of them skipped unparsed (genes not needed)", j.covariance,
+                     summary.cov_rows, summary.cov_rows_skipped);
+
+    try {
+        make_parent_dirs(j.output);
+        text_writer w(j.output, true);
+        w.write(assoc::format_csv(results, *model, a.opt));
+        w.close();
+    } catch (...) {
+        mpi::barrier(); // let the other ranks go on before main() aborts them
+        throw;
+    }
+    mpi::barrier();
+    SCPX_LOG_INF("Wrote {} ({} genes) in {:.2f} s", j.output, results.size(), sw.seconds());
+    if (std::isnan(a.opt.gwas_h2) || std::isnan(a.opt.gwas_n))
+        SCPX_LOG_DBG("pvalue and zscore are uncalibrated (give --gwas_h2 and --gwas_N to calibrate)");
+}
+
+void run_spredixcan(spredixcan_args& a) {
+    if (!a.snp_map_file.empty()) throw usage_error("--snp_map_file is not supported by scpx");
+    if (!a.skip_until_header.empty()) throw usage_error("--skip_until_header is not supported by scpx");
+    if (a.output_file.empty()) throw usage_error("--output_file is required");
+    a.opt.separator = a.handle_empty_columns && a.separator.empty() ? delimiter::AUTO : parse_separator(a.separator);
+    if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
+        SCPX_LOG_WRN("only one of --gwas_h2/--gwas_N given: results are not calibrated");
+    a.opt.columns.z_source(); // validates the column combination before anything is read
+    std::vector<job> jobs = make_jobs(a);
+    const std::vector<std::string> files = gwas_files(a);
+
+    // --split/--job (SLURM arrays): this job does its share of the models.
+    const auto split = dist::make_split(a.common.split, a.common.job);
+    if (split.n_splits > 1) {
+        const auto parts = dist::partition_even(jobs.size(), split.n_splits);
+        const auto r = parts[split.job];
+        jobs = std::vector<job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
+        SCPX_LOG_INF("--split {} --job {}: {} model(s)", split.n_splits, split.job, jobs.size());
+    }
+    // MetaXcan leaves an existing output alone unless --overwrite.
+    std::vector<job> todo;
+    for (const auto& j : jobs) {
+        if (path_exists(j.output) && !a.overwrite) {
+            SCPX_LOG_INF("{} already exists, move it or delete it if you want it done again (or pass --overwrite)",
+                         j.output);
+            continue;
+        }
+        make_parent_dirs(j.output);
+        require_writable_location(j.output); // fail now, not after the work
+        todo.push_back(j);
+    }
+    if (todo.empty()) return;
+
+    // Read the GWAS once, keeping the rows of SNPs any model uses.
+    stopwatch sw;
+    std::unique_ptr<io::predictdb_model> first;
+    std::vector<std::string> keys;
+    std::vector<std::string> failed;
+    if (todo.size() == 1) {
+        first = std::make_unique<io::predictdb_model>(assoc::load_model(todo[0].model, a.opt));
+        keys = assoc::model_snp_keys(*first);
+    } else {
+        io::id_index all;
+        for (const auto& j : todo) {
+            try {
+                const auto m = assoc::load_model(j.model, a.opt);
+                for (const auto& k : m.rsid)
+                    all.insert(k);
+            } catch (const error&) {
+                // Reported when the model's turn comes.
+            }
+        }
+        for (std::size_t k = 0; k < all.size(); ++k)
+            keys.emplace_back(all.id(k));
+    }
+    const assoc::gwas_data gwas = assoc::load_gwas(files, a.opt, keys);
+    const auto& s = gwas.summary;
+    if (mpi::is_root()) {
+        SCPX_LOG_INF("GWAS: {} file(s), {} data lines, {} rows of model SNPs kept ({:.2f} s)", files.size(),
+                     s.data_lines, s.rows_kept, sw.seconds());
+        // Lines with a wrong field count are reported by the reader itself (one warning per file).
+        if (s.non_rsid)
+            SCPX_LOG_INF("GWAS: {} row(s) of model SNPs dropped because the id does not contain 'rs'{}", s.non_rsid,
+                         a.opt.keep_non_rsid ? "" : " (--keep_non_rsid keeps them)");
+        if (s.bad_value)
+            SCPX_LOG_WRN("GWAS: {} value(s) unusable as statistics were set to NA (first: {})", s.bad_value,
+                         s.first_bad_value);
+    }
+
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+        try {
+            run_job(a, todo[i], gwas, i == 0 ? std::move(first) : nullptr);
+        } catch (const usage_error&) {
+            throw;
+        } catch (const error& e) {
+            if (todo.size() == 1) throw;
+            SCPX_LOG_ERR("model {} failed, no output written: {}", todo[i].model, e.what());
+            failed.push_back(todo[i].model);
+        }
+    }
+    if (!failed.empty())
+        throw error(fmt::format("{} of {} model(s) failed (see the errors above); the others were written",
+                                failed.size(), todo.size()));
+}
+
+} // namespace
+
+void add_spredixcan_command(CLI::App& app) {
+    auto a = std::make_shared<spredixcan_args>();
+    auto* sub = app.add_subcommand("spredixcan",
+                                   "S-PrediXcan (MetaXcan SPrediXcan.py drop-in): gene-level association from GWAS "
+                                   "summary statistics, prediction models and SNP covariances");
+    add_common_options(*sub, a->common, "");
+    auto& o = a->opt;
+    auto& c = o.columns;
+    const char* in = "Input (MetaXcan)";
+    sub->add_option("--model_db_path", a->model_db_path, "PredictDB model (.db)")->group(in);
+    sub->add_option("--covariance", a->covariance,
+                    "SNP covariance (GENE RSID1 RSID2 VALUE, may be gzipped); with --models, {} is the model tag")
+        ->group(in);
+    sub->add_option("--gwas_file", a->gwas_file, "GWAS summary statistics")->group(in);
+    sub->add_option("--gwas_folder", a->gwas_folder, "folder of GWAS files (sorted by name, concatenated)")->group(in);
+    sub->add_option("--gwas_file_pattern", a->gwas_file_pattern, "regex selecting files in --gwas_folder")->group(in);
+    const char* cols = "GWAS columns (MetaXcan)";
+    sub->add_option("--snp_column", c.snp, "SNP id column")->capture_default_str()->group(cols);
+    sub->add_option("--effect_allele_column", c.effect_allele, "effect allele column")->capture_default_str()->group(cols);
+    sub->add_option("--non_effect_allele_column", c.non_effect_allele, "other allele column")
+        ->capture_default_str()->group(cols);
+    sub->add_option("--zscore_column", c.zscore, "z-score column")->group(cols);
+    sub->add_option("--beta_column", c.beta, "beta column")->group(cols);
+    sub->add_option("--se_column", c.se, "standard error column")->group(cols);
+    sub->add_option("--or_column", c.odds_ratio, "odds ratio column (beta = ln OR)")->group(cols);
+    sub->add_option("--pvalue_column", c.pvalue, "p-value column")->group(cols);
+    sub->add_option("--beta_sign_column", c.beta_sign, "beta sign column ('+' or '-')")->group(cols);
+    sub->add_option("--chromosome_column", c.chromosome, "chromosome column (for --match_by_position)")->group(cols);
+    sub->add_option("--position_column", c.position, "position column (for --match_by_position)")->group(cols);
+    sub->add_option("--freq_column", c.frequency, "allele frequency column (unused)")->group(cols);
+    sub->add_option("--separator", a->separator, "field separator (default: any whitespace)")->group(cols);
+    sub->add_option("--input_pvalue_fix", o.input_pvalue_fix, "p-values of 0 are replaced by min(this, smallest p)")
+        ->capture_default_str()->group(cols);
+    sub->add_flag("--handle_empty_columns", a->handle_empty_columns, "empty fields are NA (split on tab/comma)")
+        ->group(cols);
+    sub->add_option("--skip_until_header", a->skip_until_header, "(not supported)")->group(cols);
+    sub->add_option("--snp_map_file", a->snp_map_file, "(not supported)")->group(cols);
+    const char* mo = "Model and output (MetaXcan)";
+    sub->add_option("--model_db_snp_key", o.model_db_snp_key, "weights column used as SNP id (rsid or varID)")
+        ->capture_default_str()->check(CLI::IsMember({"rsid", "varID"}))->group(mo);
+    sub->add_flag("--keep_non_rsid", o.keep_non_rsid, "keep GWAS ids that do not contain 'rs'")->group(mo);
+    sub->add_flag("--additional_output", o.additional_output, "add best_gwas_p and largest_weight")->group(mo);
+    sub->add_flag("--remove_ens_version", o.remove_ens_version, "strip the .N version of gene ids")->group(mo);
+    sub->add_flag("--single_snp_model", o.single_snp_model, "one SNP per gene: no covariance needed")->group(mo);
+    sub->add_option("--gwas_h2", o.gwas_h2, "GWAS heritability, to calibrate with the model's phi")->group(mo);
+    sub->add_option("--gwas_N", o.gwas_n, "GWAS sample size, to calibrate with the model's phi")->group(mo);
+    sub->add_flag("--stream_covariance", a->stream_covariance,
+                  "accepted for compatibility: scpx always streams the covariance")->group(mo);
+    sub->add_option("--output_file", a->output_file, "output CSV (the log goes to <output>.log); with --models, "
+                                                     "{} is the model tag")->group(mo);
+    sub->add_flag("--throw", a->throw_flag, "accepted for compatibility (errors always stop with a message)")->group(mo);
+    sub->add_flag("--overwrite", a->overwrite, "replace an existing output (otherwise it is left alone)")->group(mo);
+    const char* sx = "scpx";
+    sub->add_option("--models", a->models,
+                    "several models: a glob such as 'models/TW_*_0.5.db'; what '*' matched (the tag) replaces {} "
+                    "in --covariance and --output_file")->group(sx);
+    sub->add_flag("--status", o.status_column, "add a `status` column: 'ok' or why the gene's numbers are NA")
+        ->group(sx);
+    sub->add_flag("--match_by_position", o.match_by_position,
+                  "also match GWAS and model SNPs by chromosome, position and alleles (either order) when ids "
+                  "differ (ids like chr1_123_A_G_b38, 1:123:A:G, or --chromosome_column/--position_column)")
+        ->group(sx);
+    sub->callback([sub, a] {
+        std::string log = a->output_file.empty() ? std::string() : log_path_for(replace_all(a->output_file, "{}", "all"));
+        if (!log.empty()) make_parent_dirs(log);
+        run_scope scope(*sub, a->common, log);
+        run_spredixcan(*a);
+    });
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,213 @@
+// `scpx ctpred predict`: expression genes × individuals per cell type from personalised features
+// [individuals, genes, d_in] (read one individual at a time) or reference features [genes, d_in].
+// Every input is checked and every prediction computed before the first output is written.
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/text.hpp"
+#include "scpx/ctpred/ctpred.hpp"
+#include "scpx/io/h5.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace scpx::ctpred {
+
+namespace {
+
+std::string parent_dir(const std::string& path) {
+    const auto pos = path.find_last_of('/');
+    if (pos == std::string::npos || pos == 0) return "";
+    return path.substr(0, pos);
+}
+
+/// One model to apply: its name (cell type) and the group holding its tensors.
+struct model_ref {
+    std::string name, group;
+};
+
+std::vector<model_ref> find_models(hid_t f, const std::string& group, bool use_final) {
+    const std::string g = group.empty() || group == "/" ? "" : group;
+    auto pick = [&](const std::string& base) {
+        if (!use_final && io::h5_exists(f, base + "/best/net.0.weight")) return base + "/best";
+        return base.empty() ? std::string("/") : base;
+    };
+    if (io::h5_exists(f, g + "/net.0.weight") || io::h5_exists(f, g + "/best/net.0.weight")) {
+        std::string name = g.empty() ? "model" : g.substr(g.find_last_of('/') + 1);
+        if (name == "best") name = "model";
+        return {{name, pick(g)}};
+    }
+    if (io::h5_exists(f, g + "/cell_types")) {
+        std::vector<model_ref> out;
+        for (const auto& ct : io::h5_read_strings(f, g + "/cell_types")) out.push_back({ct, pick(g + "/" + ct)});
+        return out;
+    }
+    throw input_error(io::h5_file_name(f), "", group.empty() ? "/" : group,
+                      "no model here: expected net.0.weight (a state dict) or /cell_types (a ctpred train output)");
+}
+
+template <class T>
+struct loaded_model {
+    std::string name;
+    mlp_weights<T> w;
+};
+
+/// Reads one individual's [genes, d_in] slab of a 3-D dataset (or the whole 2-D dataset).
+void read_slab(hid_t ds, int rank, std::int64_t ind, std::int64_t genes, std::int64_t d, std::vector<float>& buf) {
+    buf.resize(static_cast<size_t>(genes * d));
+    io::h5_space fspace(H5Dget_space(ds));
+    SCPX_H5_CHECK(fspace.id());
+    if (rank == 3) {
+        const hsize_t start[3] = {static_cast<hsize_t>(ind), 0, 0};
+        const hsize_t count[3] = {1, static_cast<hsize_t>(genes), static_cast<hsize_t>(d)};
+        SCPX_H5_CHECK(H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start, nullptr, count, nullptr));
+    }
+    const hsize_t mdims[2] = {static_cast<hsize_t>(genes), static_cast<hsize_t>(d)};
+    io::h5_space mspace(H5Screate_simple(2, mdims, nullptr));
+    SCPX_H5_CHECK(mspace.id());
+    SCPX_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, mspace.id(), fspace.id(), H5P_DEFAULT, buf.data()));
+}
+
+template <class T>
+void predict_typed(const predict_job& job, const io::h5_ref& wref) {
+    std::vector<loaded_model<T>> models;
+    {
+        auto wf = io::h5_open_file(wref.file);
+        for (const auto& m : find_models(wf.id(), wref.path, job.use_final)) {
+            const bool tied = !io::h5_exists(wf.id(), m.group + "/net.6.weight") ||
+                              io::h5_read<double>(wf.id(), m.group + "/net.6.weight").data ==
+                                  io::h5_read<double>(wf.id(), m.group + "/net.3.weight").data;
+            models.push_back({m.name, read_weights<T>(wf.id(), m.group, tied, head_kind::LINEAR)});
+            SCPX_LOG_INF("model {}: {}:{}", m.name, wref.file, m.group);
+        }
+    }
+    const auto fref = io::h5_parse_ref(job.features, "--features");
+    auto ff = io::h5_open_file(fref.file);
+    const auto info = io::h5_dataset_info(ff.id(), fref.path);
+    if (info.shape.size() != 2 && info.shape.size() != 3)
+        throw input_error(fref.file, "", fref.path, "features must be [genes, d] or [individuals, genes, d], got " + info.describe());
+    const int rank = static_cast<int>(info.shape.size());
+    const std::int64_t n_ind = rank == 3 ? static_cast<std::int64_t>(info.shape[0]) : 1;
+    const std::int64_t genes = static_cast<std::int64_t>(info.shape[static_cast<size_t>(rank - 2)]);
+    const std::int64_t d = static_cast<std::int64_t>(info.shape[static_cast<size_t>(rank - 1)]);
+    for (const auto& m : models)
+        if (m.w.layout.shape.d_in != d)
+            throw usage_error(fmt::format("features {} have {} columns but model {} expects {} (net.0.weight)", fref.str(), d,
+                                          m.name, m.w.layout.shape.d_in));
+
+    std::vector<std::string> gene_ids, sample_ids;
+    {
+        const std::string gpath = job.gene_ids.empty() ? parent_dir(fref.path) + "/gene_id" : "";
+        if (!job.gene_ids.empty()) {
+            const auto r = io::h5_parse_ref(job.gene_ids, "--gene-ids");
+            auto f = io::h5_open_file(r.file);
+            gene_ids = io::h5_read_strings(f.id(), r.path);
+        } else if (io::h5_exists(ff.id(), gpath)) {
+            gene_ids = io::h5_read_strings(ff.id(), gpath);
+        } else {
+            for (std::int64_t g = 0; g < genes; ++g) gene_ids.push_back("gene" + std::to_string(g + 1));
+        }
+        if (static_cast<std::int64_t>(gene_ids.size()) != genes)
+            throw input_error(fref.file, "", "gene_id", fmt::format("{} gene ids for {} feature genes", gene_ids.size(), genes));
+        const std::string spath = parent_dir(fref.path) + "/sample_id";
+        if (!job.sample_ids.empty()) {
+            const auto r = io::h5_parse_ref(job.sample_ids, "--sample-ids");
+            auto f = io::h5_open_file(r.file);
+            sample_ids = io::h5_read_strings(f.id(), r.path);
+        } else if (rank == 3 && io::h5_exists(ff.id(), spath)) {
+            sample_ids = io::h5_read_strings(ff.id(), spath);
+        } else if (rank == 3) {
+            for (std::int64_t i = 0; i < n_ind; ++i) sample_ids.push_back("ind" + std::to_string(i + 1));
+        } else {
+            sample_ids.push_back("reference");
+        }
+        if (static_cast<std::int64_t>(sample_ids.size()) != n_ind)
+            throw input_error(fref.file, "", "sample_id", fmt::format("{} sample ids for {} individuals", sample_ids.size(), n_ind));
+    }
+
+    // pred[m][gene * n_ind + ind]
+    std::vector<std::vector<double>> pred(models.size(), std::vector<double>(static_cast<size_t>(genes * n_ind)));
+    io::h5_dataset ds = io::h5_open_dataset(ff.id(), fref.path);
+    std::vector<float> slab;
+    std::vector<T> xt(static_cast<size_t>(genes * d)), yzero(static_cast<size_t>(genes), T(0)), out(static_cast<size_t>(genes));
+    std::vector<std::int64_t> rows(static_cast<size_t>(genes));
+    for (std::int64_t g = 0; g < genes; ++g) rows[static_cast<size_t>(g)] = g;
+    for (std::int64_t ind = 0; ind < n_ind; ++ind) {
+        read_slab(ds.id(), rank, ind, genes, d, slab);
+        for (std::int64_t g = 0; g < genes; ++g)
+            for (std::int64_t j = 0; j < d; ++j) {
+                const float v = slab[static_cast<size_t>(g * d + j)];
+                if (!std::isfinite(v))
+                    throw input_error(fref.file, fmt::format("individual {}, gene {} ({})", ind, g, gene_ids[static_cast<size_t>(g)]),
+                                      fref.path, fmt::format("feature {} is not finite", j));
+            }
+        for (size_t m = 0; m < models.size(); ++m) {
+            const auto& w = models[m].w;
+            for (size_t k = 0; k < xt.size(); ++k) {
+                double v = slab[k];
+                if (!w.feature_mean.empty()) {
+                    const size_t j = k % static_cast<size_t>(d);
+                    v = (v - w.feature_mean[j]) / w.feature_sd[j];
+                }
+                xt[k] = static_cast<T>(v);
+            }
+            train_options o;
+            o.threads = job.threads;
+            o.batch_size = 1000;
+            mlp_data<T> data{xt.data(), yzero.data(), genes};
+            auto be = job.use_cuda ? make_cuda_backend<T>(w.layout, data, o) : make_cpu_backend<T>(w.layout, data, o);
+            be->set_params(w.params.data());
+            be->predict(rows.data(), genes, out.data());
+            for (std::int64_t g = 0; g < genes; ++g)
+                pred[m][static_cast<size_t>(g * n_ind + ind)] = static_cast<double>(out[static_cast<size_t>(g)]);
+        }
+    }
+
+    atomic_output h5out(job.out + ".h5", job.overwrite);
+    {
+        auto f = io::h5_create_file(h5out.temp_path());
+        io::h5_write_strings(f.id(), "/gene_id", gene_ids);
+        io::h5_write_strings(f.id(), "/sample_id", sample_ids);
+        std::vector<std::string> names;
+        for (size_t m = 0; m < models.size(); ++m) {
+            names.push_back(models[m].name);
+            io::h5_write<double>(f.id(), "/" + models[m].name + "/pred",
+                                 {static_cast<hsize_t>(genes), static_cast<hsize_t>(n_ind)}, pred[m].data());
+        }
+        io::h5_write_strings(f.id(), "/cell_types", names);
+        f.close();
+    }
+    for (size_t m = 0; m < models.size(); ++m) {
+        text_writer tw(job.out + "." + models[m].name + ".tsv", job.overwrite);
+        std::string line = "gene_id";
+        for (const auto& s : sample_ids) line += "\t" + s;
+        tw.write(line + "\n");
+        for (std::int64_t g = 0; g < genes; ++g) {
+            line = gene_ids[static_cast<size_t>(g)];
+            for (std::int64_t i = 0; i < n_ind; ++i) line += fmt::format("\t{:.9g}", pred[m][static_cast<size_t>(g * n_ind + i)]);
+            tw.write(line + "\n");
+        }
+        tw.close();
+    }
+    h5out.commit();
+    SCPX_LOG_INF("wrote {}.h5 and {} TSV file(s): {} genes x {} samples", job.out, models.size(), genes, n_ind);
+}
+
+} // namespace
+
+void run_predict(const predict_job& job) {
+    if (job.out.empty()) throw usage_error("--out is required");
+    const auto wref = io::h5_parse_ref(job.weights, "--weights", "/");
+    // Weights stored as float64 run in double, float32 in float.
+    bool f64 = false;
+    {
+        auto wf = io::h5_open_file(wref.file);
+        const auto models = find_models(wf.id(), wref.path, job.use_final);
+        f64 = io::h5_dataset_info(wf.id(), models.front().group + "/net.0.weight").dtype == io::h5_dtype::f64;
+    }
+    if (f64) predict_typed<double>(job, wref);
+    else predict_typed<float>(job, wref);
+}
+
+} // namespace scpx::ctpred

@@ -1,0 +1,566 @@
+// The l-ctPred stage: inputs → cis windows → per-gene PredictDB elastic net on this rank's block →
+// gather → one .db + covariance (rank 0) and one HDF5 summary (collective).
+#include "scpx/enet/lctpred.hpp"
+
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/progress.hpp"
+#include "scpx/core/timer.hpp"
+#include "scpx/dist/mpi.hpp"
+#include "scpx/dist/partition.hpp"
+#include "scpx/io/covariance.hpp"
+#include "scpx/io/gene_annotation.hpp"
+#include "scpx/io/h5_writer.hpp"
+#include "scpx/io/predictdb_model.hpp"
+#include "scpx/io/predictdb_text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+namespace scpx::enet {
+
+namespace {
+
+constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
+
+/// One gene to fit (same on every rank).
+struct gene_job {
+    std::string gene_id;
+    io::gene_record rec;
+    int chrom = 0;               ///< 1..22, 0 = not autosomal
+    std::size_t expr_index = 0;  ///< feature index in the expression table
+    std::size_t snp_begin = 0, snp_end = 0;
+};
+
+// --- tiny binary (de)serialiser for the gather --------------------------------------------------
+struct packer {
+    std::string buf;
+    template <class T>
+    void put(const T& v) {
+        buf.append(reinterpret_cast<const char*>(&v), sizeof(T));
+    }
+    void put_str(const std::string& s) {
+        put<std::uint64_t>(s.size());
+        buf += s;
+    }
+};
+struct unpacker {
+    const std::string& buf;
+    std::size_t at = 0;
+    template <class T>
+    T get() {
+        SCPX_ASSERT(at + sizeof(T) <= buf.size());
+        T v;
+        std::memcpy(&v, buf.data() + at, sizeof(T));
+        at += sizeof(T);
+        return v;
+    }
+    std::string get_str() {
+        const auto n = get<std::uint64_t>();
+        SCPX_ASSERT(at + n <= buf.size());
+        std::string s = buf.substr(at, n);
+        at += n;
+        return s;
+    }
+};
+
+/// What rank 0 needs of a gene to write the .db and covariance.
+struct gene_record_out {
+    std::uint64_t row = 0;
+    gene_fit fit; // only the scalars and weights travel
+};
+
+void pack(packer& p, std::uint64_t row, const gene_fit& g) {
+    p.put(row);
+    p.put(static_cast<std::int32_t>(g.status));
+    p.put(static_cast<std::int32_t>(g.n_snps_in_window));
+    p.put(static_cast<std::int32_t>(g.lambda_index));
+    for (double v : {g.alpha, g.lambda_min, g.cv_mse, g.cv_r2_avg, g.cv_r2_sd, g.in_sample_r2, g.rho_avg, g.rho_se,
+                     g.rho_zscore, g.zscore_pval, g.cv_fisher_pval})
+        p.put(v);
+    p.put(static_cast<std::uint8_t>(g.included));
+    p.put<std::uint64_t>(g.weights.size());
+    for (const auto& [j, w] : g.weights) {
+        p.put(static_cast<std::int32_t>(j));
+        p.put(w);
+    }
+}
+
+gene_record_out unpack(unpacker& u) {
+    gene_record_out r;
+    r.row = u.get<std::uint64_t>();
+    gene_fit& g = r.fit;
+    g.status = static_cast<gene_status>(u.get<std::int32_t>());
+    g.n_snps_in_window = u.get<std::int32_t>();
+    g.lambda_index = u.get<std::int32_t>();
+    for (double* v : {&g.alpha, &g.lambda_min, &g.cv_mse, &g.cv_r2_avg, &g.cv_r2_sd, &g.in_sample_r2, &g.rho_avg,
+                      &g.rho_se, &g.rho_zscore, &g.zscore_pval, &g.cv_fisher_pval})
+        *v = u.get<double>();
+    g.included = u.get<std::uint8_t>() != 0;
+    const auto nw = u.get<std::uint64_t>();
+    for (std::uint64_t k = 0; k < nw; ++k) {
+        const int j = u.get<std::int32_t>();
+        g.weights.emplace_back(j, u.get<double>());
+    }
+    return r;
+}
+
+// --- inputs ------------------------------------------------------------------------------------
+
+std::vector<gene_job> match_genes(const lctpred_options& opt, const io::sample_matrix& expr) {
+    io::annotation_options ao;
+    ao.gene_types = opt.gene_types;
+    std::vector<io::gene_record> genes = io::read_gene_annotation(opt.gene_annotation, ao);
+    std::unordered_map<std::string, std::size_t> by_id, by_stripped;
+    for (std::size_t i = 0; i < genes.size(); ++i) {
+        by_id.emplace(genes[i].gene_id, i);
+        by_stripped.emplace(io::strip_gene_version(genes[i].gene_id), i);
+    }
+    std::vector<gene_job> jobs;
+    std::vector<std::string> missing;
+    for (std::size_t k = 0; k < expr.n_features(); ++k) {
+        const std::string& id = expr.feature_ids[k];
+        std::size_t gi = genes.size();
+        if (auto a = by_id.find(id); a != by_id.end()) gi = a->second;
+        else if (auto b = by_stripped.find(io::strip_gene_version(id)); b != by_stripped.end()) gi = b->second;
+        if (gi == genes.size()) {
+            missing.push_back(id);
+            continue;
+        }
+        gene_job j;
+        j.gene_id = id;
+        j.rec = genes[gi];
+        j.chrom = autosome_number(j.rec.chrom);
+        j.expr_index = k;
+        jobs.push_back(std::move(j));
+    }
+    if (!missing.empty()) {
+        std::string first;
+        for (std::size_t i = 0; i < std::min<std::size_t>(missing.size(), 3); ++i) first += (i ? ", " : "") + missing[i];
+        const std::string msg = fmt::format("{} of {} expression genes are not in the gene annotation{} (first: {})",
+                                            missing.size(), expr.n_features(),
+                                            opt.gene_types.empty() ? "" : " (after the gene-type filter)", first);
+        if (!opt.skip_unannotated)
+            throw input_error(opt.gene_annotation, "", "gene_id", msg + "; use --skip-unannotated to skip them");
+        SCPX_LOG_WRN("{}; skipped", msg);
+    }
+    if (jobs.empty())
+        throw input_error(opt.gene_annotation, "", "gene_id", "none of the expression genes is in the gene annotation");
+    return jobs;
+}
+
+std::vector<std::string> intersect_samples(const lctpred_options& opt, const io::sample_matrix& expr,
+                                           std::vector<std::size_t>& expr_cols) {
+    const std::string& gpath = opt.vcf.empty() ? opt.genotype : opt.vcf;
+    const std::vector<std::string> gs = opt.vcf.empty() ? predictdb_dosage_samples(opt.genotype) : vcf_samples(opt.vcf);
+    std::set<std::string> in_geno(gs.begin(), gs.end());
+    std::vector<std::string> train;
+    for (std::size_t i = 0; i < expr.n_samples(); ++i)
+        if (in_geno.count(expr.sample_ids[i])) {
+            train.push_back(expr.sample_ids[i]);
+            expr_cols.push_back(i);
+        }
+    SCPX_LOG_INF("samples: {} in the expression table, {} in the genotypes, {} in both (training samples)",
+                 expr.n_samples(), gs.size(), train.size());
+    if (train.empty())
+        throw input_error(gpath, "", "",
+                          fmt::format("no sample id in common with the expression table {} (e.g. '{}' vs '{}')",
+                                      opt.expression, expr.sample_ids.empty() ? "" : expr.sample_ids[0],
+                                      gs.empty() ? "" : gs[0]));
+    if (train.size() < static_cast<std::size_t>(opt.nfolds))
+        SCPX_LOG_WRN("only {} training samples for {}-fold cross-validation", train.size(), opt.nfolds);
+    return train;
+}
+
+/// y over the training samples, optionally centred and scaled (sd with n − 1) like PredictDB's
+/// adjusted expression.
+Eigen::VectorXd training_y(const io::sample_matrix& expr, std::size_t k, const std::vector<std::size_t>& cols,
+                           bool scale) {
+    Eigen::VectorXd y(static_cast<Eigen::Index>(cols.size()));
+    for (std::size_t i = 0; i < cols.size(); ++i) y[static_cast<Eigen::Index>(i)] = expr.feature(k)[cols[i]];
+    if (!scale || !y.allFinite() || y.size() < 2) return y;
+    const double m = y.mean();
+    const double sd = std::sqrt((y.array() - m).square().sum() / static_cast<double>(y.size() - 1));
+    if (sd > 0) y = (y.array() - m) / sd;
+    return y;
+}
+
+Eigen::MatrixXd window_x(const genotype_panel& panel, std::size_t b, std::size_t e) {
+    const auto n = static_cast<Eigen::Index>(panel.n_samples());
+    Eigen::MatrixXd x(n, static_cast<Eigen::Index>(e - b));
+    for (std::size_t k = b; k < e; ++k)
+        std::memcpy(x.col(static_cast<Eigen::Index>(k - b)).data(), panel.snp(k), sizeof(double) * panel.n_samples());
+    return x;
+}
+
+} // namespace
+
+lctpred_summary run_lctpred(const lctpred_options& opt) {
+    if (opt.vcf.empty() == opt.genotype.empty())
+        throw usage_error("give genotypes either as --genotype (with --snp-annotation) or as --vcf");
+    if (!opt.genotype.empty() && opt.snp_annotation.empty())
+        throw usage_error("--genotype needs --snp-annotation");
+    if (opt.nfolds < 3) throw usage_error("--nfolds must be at least 3");
+    if (opt.repeats < 1) throw usage_error("--repeats must be at least 1");
+    if (opt.out_db.empty() || opt.out_covariance.empty() || opt.out_h5.empty())
+        throw usage_error("lctpred: output paths not set");
+
+    mpi::ensure_initialized(); // library use (tests) without main()'s MPI session
+    lctpred_summary sum;
+    stage_timer st_in("lctpred inputs");
+    // ---- inputs (every rank reads them; all checks happen before any output is opened)
+    io::expression_read_options eo;
+    eo.allow_missing = true;
+    io::sample_matrix expr = io::read_expression(opt.expression, eo);
+    std::vector<std::size_t> expr_cols;
+    const std::vector<std::string> train = intersect_samples(opt, expr, expr_cols);
+    std::vector<std::vector<int>> table_folds;
+    if (!opt.foldid.empty()) table_folds = read_fold_id_table(opt.foldid, train);
+    std::vector<gene_job> jobs = match_genes(opt, expr);
+
+    snp_qc_stats qst;
+    genotype_panel panel = opt.vcf.empty()
+                               ? load_predictdb_genotypes(opt.genotype, opt.snp_annotation, train, opt.qc, qst)
+                               : load_vcf_genotypes(opt.vcf, train, opt.dosage, opt.qc, qst);
+    SCPX_LOG_INF("{}", qst.summary());
+    sum.samples = train.size();
+    sum.snps = panel.n_snps();
+    sum.genes = jobs.size();
+
+    std::vector<double> cost(jobs.size());
+    for (std::size_t g = 0; g < jobs.size(); ++g) {
+        gene_job& j = jobs[g];
+        if (j.chrom > 0) {
+            auto [b, e] = panel.range(j.chrom, j.rec.start - opt.window, j.rec.end + opt.window);
+            j.snp_begin = b;
+            j.snp_end = e;
+        }
+        cost[g] = static_cast<double>(train.size()) * static_cast<double>(std::max<std::size_t>(j.snp_end - j.snp_begin, 1));
+    }
+
+    if (opt.split.n_splits > 1) {
+        // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
+        const dist::index_range r = dist::split_range(cost, opt.split);
+        jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                     jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
+        cost = std::vector<double>(cost.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                   cost.begin() + static_cast<std::ptrdiff_t>(r.end));
+        SCPX_LOG_INF("--split {} --job {}: genes {}..{} of {}", opt.split.n_splits, opt.split.job, r.begin + 1, r.end,
+                     sum.genes);
+        sum.genes = jobs.size();
+        if (jobs.empty()) throw usage_error("this --job has no genes (more splits than genes)");
+    }
+    const int nlam = opt.fit.path.lambda.empty() ? opt.fit.path.nlambda : static_cast<int>(opt.fit.path.lambda.size());
+    int nfold_cols = opt.nfolds;
+    if (!table_folds.empty()) nfold_cols = *std::max_element(table_folds[0].begin(), table_folds[0].end());
+    const hsize_t ng = jobs.size(), W = static_cast<hsize_t>(nlam), F = static_cast<hsize_t>(nfold_cols);
+    std::size_t id_len = 1;
+    for (const auto& j : jobs) id_len = std::max(id_len, j.gene_id.size());
+
+    // ---- outputs opened now: an unwritable path fails before hours of fitting
+    std::unique_ptr<io::covariance_writer> cov;
+    std::unique_ptr<atomic_output> db_probe;
+    bool open_ok = true;
+    std::string open_err;
+    if (mpi::is_root()) {
+        try {
+            cov = std::make_unique<io::covariance_writer>(opt.out_covariance, opt.overwrite);
+            db_probe = std::make_unique<atomic_output>(opt.out_db, opt.overwrite);
+        } catch (const std::exception& e) {
+            open_ok = false;
+            open_err = e.what();
+        }
+    }
+    if (!mpi::all_ok(open_ok)) {
+        if (mpi::is_root()) throw io_error(open_err);
+        throw io_error("lctpred: rank 0 could not open the outputs");
+    }
+    db_probe.reset(); // only a writability check; write_predictdb_model is atomic itself
+
+    using io::h5_dtype;
+    std::vector<io::h5_dataset_spec> specs = {
+        {"gene_id", h5_dtype::str, {ng}, id_len, "gene id as in the expression table", {}},
+        {"gene_name", h5_dtype::str, {ng}, 64, "gene name from the annotation (truncated to 64 bytes)", {}},
+        {"status", h5_dtype::str, {ng}, 24, "ok | too_few_snps | constant_expression | missing_expression | no_convergence | not_autosomal", {}},
+        {"chromosome", h5_dtype::i32, {ng}, 0, "1..22; 0 = not autosomal", {}},
+        {"n_snps_in_window", h5_dtype::i32, {ng}, 0, "", {}},
+        {"n_snps_in_model", h5_dtype::i32, {ng}, 0, "", {}},
+        {"included", h5_dtype::u8, {ng}, 0, "zscore_pval < 0.05 and rho_avg > 0.1 and >= 1 SNP", {}},
+        {"lambda_iteration", h5_dtype::i32, {ng}, 0, "1-based index of the chosen lambda; 0 when not fitted", {}},
+        {"lambda_min", h5_dtype::f64, {ng}, 0, "", {}},
+        {"cv_mse", h5_dtype::f64, {ng}, 0, "mean over repeats of cvm at lambda_min", {}},
+        {"cv_R2_avg", h5_dtype::f64, {ng}, 0, "", {}},
+        {"cv_R2_sd", h5_dtype::f64, {ng}, 0, "", {}},
+        {"in_sample_R2", h5_dtype::f64, {ng}, 0, "", {}},
+        {"rho_avg", h5_dtype::f64, {ng}, 0, "", {}},
+        {"rho_se", h5_dtype::f64, {ng}, 0, "sd of the per-fold rho", {}},
+        {"rho_zscore", h5_dtype::f64, {ng}, 0, "Stouffer sum of Fisher z / sqrt(k)", {}},
+        {"zscore_pval", h5_dtype::f64, {ng}, 0, "pred.perf.pval", {}},
+        {"cv_fisher_pval", h5_dtype::f64, {ng}, 0, "", {}},
+        {"cv/lambda", h5_dtype::f64, {ng, W}, 0, "lambda path (NaN padded)", {}},
+        {"cv/cvm", h5_dtype::f64, {ng, W}, 0, "cvm averaged over the repeats", {}},
+        {"cv/cvsd", h5_dtype::f64, {ng, W}, 0, "first repeat's cvsd", {}},
+        {"cv/nzero", h5_dtype::i32, {ng, W}, 0, "non-zero weights of the full-data fit (-1 padded)", {}},
+        {"folds/n", h5_dtype::i32, {ng, F}, 0, "held-out samples per fold of the first repeat", {}},
+        {"folds/R2", h5_dtype::f64, {ng, F}, 0, "", {}},
+        {"folds/rho", h5_dtype::f64, {ng, F}, 0, "", {}},
+        {"folds/z", h5_dtype::f64, {ng, F}, 0, "", {}},
+        {"folds/pval", h5_dtype::f64, {ng, F}, 0, "", {}},
+    };
+    io::h5_provenance prov;
+    prov.stage = "lctpred";
+    prov.command = opt.command;
+    prov.inputs = {opt.expression, opt.vcf.empty() ? opt.genotype : opt.vcf, opt.snp_annotation, opt.gene_annotation,
+                   opt.foldid};
+    prov.extra = {{"seed", std::to_string(opt.seed)}, {"snp_qc", qst.summary()}};
+    io::h5_writer_options wo;
+    wo.overwrite = opt.overwrite;
+    io::h5_row_writer h5(opt.out_h5, specs, prov, wo);
+    st_in.finish();
+
+    // ---- fit this rank's block
+    const dist::index_range mine = dist::partition_block(cost, static_cast<std::size_t>(mpi::comm_size()),
+                                                         static_cast<std::size_t>(mpi::comm_rank()));
+    std::vector<gene_fit> fits(mine.size());
+    {
+        stage_timer st_fit("lctpred fits");
+        progress prog("lctpred", mine.size(), "genes", 10.0);
+        for (std::size_t g = mine.begin; g < mine.end; ++g) {
+            const gene_job& j = jobs[g];
+            gene_fit& f = fits[g - mine.begin];
+            if (j.chrom == 0) {
+                f.status = gene_status::not_autosomal;
+                f.message = "chromosome " + j.rec.chrom;
+                f.n_samples = static_cast<int>(train.size());
+            } else {
+                const Eigen::VectorXd y = training_y(expr, j.expr_index, expr_cols, opt.scale_expression);
+                const Eigen::MatrixXd x = window_x(panel, j.snp_begin, j.snp_end);
+                const std::vector<std::vector<int>> folds =
+                    table_folds.empty() ? draw_fold_ids(static_cast<int>(train.size()), opt.nfolds, opt.repeats,
+                                                        opt.seed, j.gene_id)
+                                        : table_folds;
+                f = fit_gene(x, y, folds, opt.fit);
+            }
+            if (f.status != gene_status::ok) SCPX_LOG_DBG("gene {}: {} ({})", j.gene_id, to_string(f.status), f.message);
+            prog.add();
+        }
+        prog.finish();
+    }
+
+    // ---- HDF5 rows of this block (collective)
+    {
+        std::vector<std::string> ids, names, status;
+        std::vector<std::int32_t> chrom, nwin, nmod, liter, nzero, fn;
+        std::vector<std::uint8_t> inc;
+        std::vector<double> lmin, mse, r2a, r2s, isr2, ra, rs, rz, zp, fp, lam, cvm, cvsd, fr2, frho, fz, fpv;
+        for (std::size_t g = mine.begin; g < mine.end; ++g) {
+            const gene_job& j = jobs[g];
+            const gene_fit& f = fits[g - mine.begin];
+            const bool ok = f.status == gene_status::ok;
+            ids.push_back(j.gene_id);
+            names.push_back(j.rec.gene_name.substr(0, 64));
+            status.emplace_back(to_string(f.status));
+            chrom.push_back(j.chrom);
+            nwin.push_back(static_cast<std::int32_t>(j.snp_end - j.snp_begin));
+            nmod.push_back(f.n_snps_in_model());
+            inc.push_back(f.included ? 1 : 0);
+            liter.push_back(ok ? f.lambda_index + 1 : 0);
+            auto v = [ok](double x) { return ok ? x : nan_v; };
+            lmin.push_back(v(f.lambda_min));
+            mse.push_back(v(f.cv_mse));
+            r2a.push_back(v(f.cv_r2_avg));
+            r2s.push_back(v(f.cv_r2_sd));
+            isr2.push_back(v(f.in_sample_r2));
+            ra.push_back(v(f.rho_avg));
+            rs.push_back(v(f.rho_se));
+            rz.push_back(v(f.rho_zscore));
+            zp.push_back(v(f.zscore_pval));
+            fp.push_back(v(f.cv_fisher_pval));
+            for (hsize_t l = 0; l < W; ++l) {
+                const bool have = l < f.lambda.size();
+                lam.push_back(have ? f.lambda[l] : nan_v);
+                cvm.push_back(have ? f.cvm[l] : nan_v);
+                cvsd.push_back(have ? f.cvsd[l] : nan_v);
+                nzero.push_back(have ? f.nzero[l] : -1);
+            }
+            const std::size_t base = fn.size();
+            fn.resize(base + F, 0);
+            fr2.resize(base + F, nan_v);
+            frho.resize(base + F, nan_v);
+            fz.resize(base + F, nan_v);
+            fpv.resize(base + F, nan_v);
+            for (const fold_stats& s : f.folds) {
+                if (s.fold < 1 || static_cast<hsize_t>(s.fold) > F) continue;
+                const std::size_t at = base + static_cast<std::size_t>(s.fold - 1);
+                fn[at] = s.n;
+                fr2[at] = s.r2;
+                frho[at] = s.rho;
+                fz[at] = s.z;
+                fpv[at] = s.pval;
+            }
+        }
+        const hsize_t first = mine.begin, count = mine.size();
+        h5.write_rows("gene_id", first, count, ids);
+        h5.write_rows("gene_name", first, count, names);
+        h5.write_rows("status", first, count, status);
+        h5.write_rows("chromosome", first, count, chrom);
+        h5.write_rows("n_snps_in_window", first, count, nwin);
+        h5.write_rows("n_snps_in_model", first, count, nmod);
+        h5.write_rows("included", first, count, inc);
+        h5.write_rows("lambda_iteration", first, count, liter);
+        h5.write_rows("lambda_min", first, count, lmin);
+        h5.write_rows("cv_mse", first, count, mse);
+        h5.write_rows("cv_R2_avg", first, count, r2a);
+        h5.write_rows("cv_R2_sd", first, count, r2s);
+        h5.write_rows("in_sample_R2", first, count, isr2);
+        h5.write_rows("rho_avg", first, count, ra);
+        h5.write_rows("rho_se", first, count, rs);
+        h5.write_rows("rho_zscore", first, count, rz);
+        h5.write_rows("zscore_pval", first, count, zp);
+        h5.write_rows("cv_fisher_pval", first, count, fp);
+        h5.write_rows("cv/lambda", first, count, lam);
+        h5.write_rows("cv/cvm", first, count, cvm);
+        h5.write_rows("cv/cvsd", first, count, cvsd);
+        h5.write_rows("cv/nzero", first, count, nzero);
+        h5.write_rows("folds/n", first, count, fn);
+        h5.write_rows("folds/R2", first, count, fr2);
+        h5.write_rows("folds/rho", first, count, frho);
+        h5.write_rows("folds/z", first, count, fz);
+        h5.write_rows("folds/pval", first, count, fpv);
+    }
+
+    // ---- gather to rank 0 (all_gather: every rank also gets the counts for the summary)
+    packer pk;
+    for (std::size_t g = mine.begin; g < mine.end; ++g) pack(pk, g, fits[g - mine.begin]);
+    const std::vector<std::string> parts = mpi::all_gather(pk.buf);
+    std::vector<gene_record_out> all(jobs.size());
+    for (const std::string& part : parts) {
+        unpacker u{part};
+        while (u.at < part.size()) {
+            gene_record_out r = unpack(u);
+            SCPX_ASSERT(r.row < all.size());
+            all[r.row] = std::move(r);
+        }
+    }
+    for (const auto& r : all) {
+        if (r.fit.status == gene_status::ok) ++sum.fitted;
+        if (r.fit.included) {
+            ++sum.included;
+            sum.weights += r.fit.weights.size();
+        }
+    }
+
+    // ---- rank 0 writes the .db and covariance; then everyone agrees and commits
+    bool ok = true;
+    std::string err;
+    if (mpi::is_root()) {
+        try {
+            io::predictdb_model m;
+            std::set<int> chroms;
+            // Covariance rows in the db's gene order (byte-wise sorted gene ids).
+            std::vector<std::size_t> order;
+            for (std::size_t g = 0; g < jobs.size(); ++g) {
+                const gene_fit& f = all[g].fit;
+                if (f.status == gene_status::ok) chroms.insert(jobs[g].chrom);
+                if (f.included) order.push_back(g);
+            }
+            std::stable_sort(order.begin(), order.end(),
+                             [&jobs](std::size_t a, std::size_t b) { return jobs[a].gene_id < jobs[b].gene_id; });
+            for (std::size_t g : order) {
+                const gene_job& j = jobs[g];
+                const gene_fit& f = all[g].fit;
+                std::vector<std::string> rs, vid, ref, alt;
+                std::vector<double> w;
+                std::vector<std::size_t> cols;
+                for (const auto& [c, wt] : f.weights) {
+                    const std::size_t k = j.snp_begin + static_cast<std::size_t>(c);
+                    cols.push_back(k);
+                    rs.push_back(panel.rsid[k]);
+                    vid.push_back(panel.var_id[k]);
+                    ref.push_back(panel.ref[k]);
+                    alt.push_back(panel.alt[k]);
+                    w.push_back(wt);
+                }
+                m.add_gene(j.gene_id, rs, vid, ref, alt, w);
+                io::predictdb_extra e;
+                e.gene = j.gene_id;
+                e.genename = j.rec.gene_name;
+                e.gene_type = j.rec.gene_type;
+                e.alpha = io::db_number::real(f.alpha);
+                e.n_snps_in_window = io::db_number::integer(f.n_snps_in_window);
+                e.cv_mse = io::db_number::real(f.cv_mse);
+                e.lambda_iteration = io::db_number::integer(f.lambda_index + 1);
+                e.lambda_min = io::db_number::real(f.lambda_min);
+                e.n_snps_in_model = io::db_number::integer(static_cast<std::int64_t>(f.weights.size()));
+                e.cv_r2_avg = io::db_number::real(f.cv_r2_avg);
+                e.cv_r2_sd = io::db_number::real(f.cv_r2_sd);
+                e.in_sample_r2 = io::db_number::real(f.in_sample_r2);
+                e.cv_fisher_pval = io::db_number::real(f.cv_fisher_pval);
+                e.rho_avg = io::db_number::real(f.rho_avg);
+                e.rho_se = io::db_number::real(f.rho_se);
+                e.rho_zscore = io::db_number::real(f.rho_zscore);
+                e.pred_perf_r2 = io::db_number::real(f.pred_perf_r2());
+                e.pred_perf_pval = io::db_number::real(f.zscore_pval);
+                e.pred_perf_qval = io::db_number::null();
+                m.extra.push_back(std::move(e));
+
+                // Sample covariance (n − 1) of the model SNPs' training dosages.
+                const std::size_t n = panel.n_samples(), p = cols.size();
+                Eigen::MatrixXd xc(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(p));
+                for (std::size_t c = 0; c < p; ++c) {
+                    const double* d = panel.snp(cols[c]);
+                    double mean = 0;
+                    for (std::size_t i = 0; i < n; ++i) mean += d[i];
+                    mean /= static_cast<double>(n);
+                    for (std::size_t i = 0; i < n; ++i) xc(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = d[i] - mean;
+                }
+                Eigen::MatrixXd cv = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(p));
+                for (Eigen::Index a = 0; a < static_cast<Eigen::Index>(p); ++a)
+                    for (Eigen::Index b = a; b < static_cast<Eigen::Index>(p); ++b) {
+                        const double v = xc.col(a).dot(xc.col(b)) / static_cast<double>(n - 1);
+                        cv(a, b) = v;
+                        cv(b, a) = v;
+                    }
+                cov->write_gene(j.gene_id, rs, cv);
+            }
+            io::predictdb_sample_info si;
+            si.n_samples = io::db_number::integer(static_cast<std::int64_t>(train.size()));
+            si.population = opt.population;
+            m.sample_info.push_back(si);
+            for (int c : chroms) {
+                io::predictdb_construction pc;
+                pc.chromosome = io::db_number::integer(c);
+                pc.cv_seed = io::db_number::integer(static_cast<std::int64_t>(opt.seed));
+                m.construction.push_back(pc);
+            }
+            m.sort_by_gene();
+            io::write_predictdb_model(opt.out_db, m, opt.overwrite);
+        } catch (const std::exception& e) {
+            ok = false;
+            err = e.what();
+        }
+    }
+    if (!mpi::all_ok(ok)) {
+        h5.abandon();
+        if (mpi::is_root()) {
+            throw io_error(err);
+        }
+        throw io_error("lctpred: rank 0 failed to write the outputs");
+    }
+    if (mpi::is_root()) cov->close();
+    h5.finish();
+    SCPX_LOG_INF("lctpred: {} genes, {} fitted, {} models kept ({} weights), {} samples, {} SNPs after QC", sum.genes,
+                 sum.fitted, sum.included, sum.weights, sum.samples, sum.snps);
+    return sum;
+}
+
+} // namespace scpx::enet

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `scpx ctpred targets|train|predict` through the CLI: targets from CSVs and an .h5ad, training on
+# two cell types, prediction TSVs, an official-layout PyTorch model converted with
+# scripts/convert_ctpred_pt.py and predicted identically, the fixture (when present), the plot
+# script, and bad inputs (clear ERROR, no output left). Needs /usr/bin/python3 with numpy, h5py
+# and torch; exits 77 (skipped) without them.
+source "$(dirname "$0")/e2e_lib.sh"
+PY=/usr/bin/python3
+SRC=${SCPX_SOURCE_DIR:?}
+$PY -c "import numpy, h5py, torch" 2>/dev/null || { echo "skip: /usr/bin/python3 lacks numpy/h5py/torch"; exit 77; }
+
+# Small data: 400 genes x 16 features on chr1..chr22, two cell types' pseudobulk CSVs.
+$PY - "$WORK" <<'PY'
+import sys, numpy as np, h5py
+w = sys.argv[1]; rng = np.random.default_rng(1)
+g, d = 400, 16
+ids = [f"ENSG{i:05d}" for i in range(g)]
+with h5py.File(f"{w}/feat.h5", "w") as f:
+    f["X"] = rng.gamma(0.5, 1.0, (g, d)).astype("float32")
+    f["gene_id"] = np.array(ids, dtype=h5py.string_dtype())
+    f["gene_chrom"] = np.array([f"chr{i % 22 + 1}" for i in range(g)], dtype=h5py.string_dtype())
+    f["X3"] = np.stack([f["X"][()], 1.5 * f["X"][()]])
+for ct in ("Tcell", "Bcell"):
+    counts = rng.poisson(rng.gamma(1.0, 20.0, g)[:, None], (g, 4))
+    with open(f"{w}/{ct}.csv", "w") as o:
+        o.write("gene_id,d1,d2,d3,d4\n")
+        for i in range(g):
+            o.write(ids[i] + "," + ",".join(str(v) for v in counts[i]) + "\n")
+with h5py.File(f"{w}/bad.h5ad", "w") as f:
+    f["X"] = np.ones((3, 2), dtype="float32")
+    f["obs/_index"] = np.array(["a", "b", "c"], dtype=h5py.string_dtype())
+    f["obs/celltype"] = np.array(["T", "T", "B"], dtype=h5py.string_dtype())
+    f["obs"].attrs["_index"] = "_index"
+    f["var/_index"] = np.array(["g1", "g2"], dtype=h5py.string_dtype())
+PY
+
+expect_ok targets_csv "$SCPX" ctpred targets --pseudobulk "$WORK/Tcell.csv" "$WORK/Bcell.csv" --out "$WORK/targets.h5"
+expect_ok train_two_cell_types "$SCPX" ctpred train --features "$WORK/feat.h5:/X" --targets "$WORK/targets.h5:/y" \
+  --gene-chrom "$WORK/feat.h5:/gene_chrom" --epochs 4 --batch-size 64 --hidden 8 --threads 1 --device cpu \
+  --out "$WORK/w.h5"
+check train_logs_test_metrics grep -q "Spearman r" "$WORK/w.log"
+expect_ok predict_3d "$SCPX" ctpred predict --features "$WORK/feat.h5:/X3" --weights "$WORK/w.h5" --device cpu \
+  --out "$WORK/pred"
+check predict_tsv_per_cell_type test -s "$WORK/pred.Tcell.tsv" -a -s "$WORK/pred.Bcell.tsv"
+check predict_tsv_header bash -c "head -1 '$WORK/pred.Tcell.tsv' | grep -qP '^gene_id\tind1\tind2$'"
+check predict_tsv_rows bash -c "[[ \$(wc -l < '$WORK/pred.Bcell.tsv') -eq 401 ]]"
+
+# An official-layout torch model (shared hidden layer reused 3x), converted and predicted.
+$PY - "$WORK" <<'PY'
+import sys, torch, h5py, numpy as np
+w = sys.argv[1]; torch.manual_seed(1024)
+d = 16
+shared = torch.nn.Linear(64, 64)
+layers = [torch.nn.Linear(d, 64), torch.nn.ReLU(), torch.nn.Dropout(0.05)]
+for _ in range(3):
+    layers += [shared, torch.nn.ReLU(), torch.nn.Dropout(0.05)]
+layers.append(torch.nn.Linear(64, 1))
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__(); self.net = torch.nn.Sequential(*layers)
+    def forward(self, x): return self.net(x)
+m = M().double().eval()
+torch.save(m.state_dict(), f"{w}/official.pt")
+x = torch.tensor(h5py.File(f"{w}/feat.h5", "r")["X"][()], dtype=torch.float64)
+np.savetxt(f"{w}/torch_pred.txt", m(x).detach().numpy()[:, 0], fmt="%.12g")
+PY
+expect_ok convert_pt $PY "$SRC/scripts/convert_ctpred_pt.py" "$WORK/official.h5" "$WORK/official.pt" --dtype float64
+expect_ok predict_official "$SCPX" ctpred predict --features "$WORK/feat.h5:/X" --weights "$WORK/official.h5" \
+  --device cpu --out "$WORK/official_pred"
+check official_matches_torch $PY - "$WORK" <<'PY'
+import sys, numpy as np
+w = sys.argv[1]
+ref = np.loadtxt(f"{w}/torch_pred.txt")
+got = np.loadtxt(f"{w}/official_pred.model.tsv", skiprows=1, usecols=1)
+err = np.max(np.abs(got - ref)); print("max abs diff vs torch:", err)
+sys.exit(0 if err < 1e-9 else 1)
+PY
+
+# The PyTorch reference fixture through the CLI (fp64), when present.
+FX="${SCPX_SHARED_FIXTURES:-}/ctpred/case_small.h5"
+if [[ -f "$FX" ]]; then
+  expect_ok fixture_fp64 "$SCPX" ctpred train --features "$FX:/X" --targets "$FX:/y" --gene-chrom "$FX:/gene_chrom" \
+    --init-weights "$FX:/init" --batch-order "$FX:/batch_order" --epochs 3 --dropout 0 --precision fp64 \
+    --device cpu --threads 2 --out "$WORK/fixture_w.h5"
+  check fixture_matches_torch $PY - "$WORK/fixture_w.h5" "$FX" <<'PY'
+import sys, h5py, numpy as np
+a, r = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+worst = 0
+for n in ["net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias", "net.12.weight", "net.12.bias"]:
+    ref = r["f64/final/" + n][()]
+    worst = max(worst, np.max(np.abs(a[n][()] - ref)) / np.max(np.abs(ref)))
+worst = max(worst, np.max(np.abs(a["test_pred"][()] - r["f64/test_pred"][()])))
+print("worst scaled diff:", worst); sys.exit(0 if worst < 1e-10 else 1)
+PY
+  check plot_png bash -c "$PY '$SRC/scripts/plot_ctpred.py' '$WORK/fixture_w.h5' '$WORK/plot' && test -s '$WORK/plot.png'"
+fi
+
+# Bad inputs: one ERROR line, nothing written.
+expect_fail h5ad_missing_columns "no column 'cell_type'; columns present: celltype" "$WORK/t_bad.h5" -- \
+  "$SCPX" ctpred targets --h5ad "$WORK/bad.h5ad" --out "$WORK/t_bad.h5"
+expect_fail too_few_donors "has 4 donors with counts; --min-donors is 5" "$WORK/t_few.h5" -- \
+  "$SCPX" ctpred targets --pseudobulk "$WORK/Tcell.csv" --min-donors 5 --out "$WORK/t_few.h5"
+$PY -c "import h5py, numpy as np; h5py.File(\"$WORK/feat2.h5\", \"w\")[\"X\"] = np.ones((5, 32), \"float32\")"
+expect_fail width_mismatch "have 32 columns but model" "$WORK/p_bad.h5" -- \
+  "$SCPX" ctpred predict --features "$WORK/feat2.h5:/X" --weights "$WORK/official.h5" --out "$WORK/p_bad"
+finish

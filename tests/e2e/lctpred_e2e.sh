@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `scpx lctpred`: the l-ctPred stage on tests/data/enet/lctpred (PredictDB text and VCF inputs),
+# then `scpx spredixcan` on the .db + covariance it wrote (finite z for every kept gene), and bad
+# inputs on each CLI path (one clear ERROR line, non-zero exit, no output left behind).
+source "$(dirname "$0")/e2e_lib.sh"
+SRC=${SCPX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+D="$SRC/tests/data/enet/lctpred"
+IN=(--expression "$D/expression.tsv" --gene-annotation "$D/gene_annot.tsv")
+TXT=(--genotype "$D/genotype.tsv.gz" --snp-annotation "$D/snp_annot.tsv")
+
+expect_ok lctpred_text "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --threads 2 --out "$WORK/lct"
+check db_written test -s "$WORK/lct.db"
+check covariance_written test -s "$WORK/lct.covariance.txt.gz"
+check summary_written test -s "$WORK/lct.summary.h5"
+check log_reports_sample_intersection grep -q "120 in both" "$WORK/lct.log"
+check log_reports_snp_qc grep -q "2 strand-ambiguous, 2 without rsid" "$WORK/lct.log"
+check covariance_header bash -c "zcat '$WORK/lct.covariance.txt.gz' | head -1 | grep -qx 'GENE RSID1 RSID2 VALUE'"
+check statuses_in_summary bash -c "h5dump -d status '$WORK/lct.summary.h5' | grep -q not_autosomal"
+
+# A rerun with the same seed is byte-identical (no timestamps in any output).
+expect_ok lctpred_rerun "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --threads 1 --out "$WORK/lct2"
+check rerun_db_identical cmp "$WORK/lct.db" "$WORK/lct2.db"
+check rerun_cov_identical cmp "$WORK/lct.covariance.txt.gz" "$WORK/lct2.covariance.txt.gz"
+check rerun_h5_identical cmp "$WORK/lct.summary.h5" "$WORK/lct2.summary.h5"
+
+# VCF input (DS) gives the same models as the text input.
+expect_ok lctpred_vcf "$SCPX" lctpred "${IN[@]}" --vcf "$D/genotype.vcf.gz" --dosage-field DS --seed 7 --out "$WORK/lctv"
+# (htslib keeps DS as float, so the numbers differ from the text input in the 7th digit.)
+check vcf_models_written bash -c "zcat '$WORK/lctv.covariance.txt.gz' | wc -l | awk '{exit !(\$1 > 10)}'"
+
+# S-PrediXcan reads the model and covariance: every kept gene gets a finite z-score.
+expect_ok spredixcan_on_lctpred "$SCPX" spredixcan --model_db_path "$WORK/lct.db" \
+  --covariance "$WORK/lct.covariance.txt.gz" --gwas_file "$D/gwas.tsv.gz" --snp_column SNP \
+  --effect_allele_column A1 --non_effect_allele_column A2 --zscore_column ZSCORE \
+  --output_file "$WORK/spx.csv" --overwrite
+check spredixcan_finite_z /usr/bin/python3 - "$WORK/spx.csv" "$WORK/lct.db" <<'PY'
+import csv, math, sqlite3, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kept = {g for (g,) in sqlite3.connect(sys.argv[2]).execute("select gene from extra")}
+z = {r["gene"]: r["zscore"] for r in rows}
+assert kept and set(z) == kept, (sorted(z), sorted(kept))
+assert all(math.isfinite(float(v)) for v in z.values()), z
+PY
+
+# ---------------------------------------------------------------- bad inputs
+BAD="$WORK/bad"; mkdir -p "$BAD"
+{ printf 'varID'; for i in $(seq -f 'S%03g' 1 130); do printf '\t%s' "$i"; done; printf '\n';
+  printf '%s' "$(sed -n 2p "$D/snp_annot.tsv" | cut -f3)"; for i in $(seq 1 130); do
+  if [[ $i == 7 ]]; then printf '\tabc'; else printf '\t1'; fi; done; printf '\n'; } > "$BAD/geno.tsv"
+expect_fail non_numeric_dosage "geno.tsv.*S007" "$WORK/b1.db" -- \
+  "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/geno.tsv" --snp-annotation "$D/snp_annot.tsv" --out "$WORK/b1"
+check non_numeric_dosage_no_cov test ! -e "$WORK/b1.covariance.txt.gz"
+check non_numeric_dosage_no_h5 test ! -e "$WORK/b1.summary.h5"
+
+head -2 "$D/gene_annot.tsv" > "$BAD/annot.tsv"
+expect_fail gene_not_in_annotation "not in the gene annotation.*--skip-unannotated" "$WORK/b2.db" -- \
+  "$SCPX" lctpred --expression "$D/expression.tsv" --gene-annotation "$BAD/annot.tsv" "${TXT[@]}" --out "$WORK/b2"
+
+printf 'gene_id\tX1\tX2\tX3\nENSG00000000001.1\t1\t2\t3\n' > "$BAD/expr.tsv"
+expect_fail no_common_sample "no sample id in common" "$WORK/b3.db" -- \
+  "$SCPX" lctpred --expression "$BAD/expr.tsv" --gene-annotation "$D/gene_annot.tsv" "${TXT[@]}" --out "$WORK/b3"
+
+printf 'sample\tr1\nS001\t1\nS002\t2\nS003\t3\n' > "$BAD/folds.tsv"
+expect_fail fold_table_missing_sample "'S004'.*no fold id" "$WORK/b4.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds.tsv" --out "$WORK/b4"
+
+# The output's parent is a regular file: no directory can be made there.
+expect_fail unwritable_output "geno.tsv/x" "" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --out "$BAD/geno.tsv/x"
+
+expect_fail genotype_source_twice "either as --genotype" "$WORK/b6.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --vcf "$D/genotype.vcf.gz" --out "$WORK/b6"
+
+finish
