@@ -57,8 +57,8 @@ void add_lctpred_command(CLI::App& app) {
     add_common_options(*sub, a->common,
                        "output prefix: writes P.db, P.covariance.txt.gz and P.summary.h5 (log: P.log)");
     enet::lctpred_options& o = a->opt;
-    sub->add_option("--expression", o.expression, "expression: genes x samples table (gene_id + sample columns)")
-        ->required()->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--expression", o.expression, "expression: genes x samples table (gene_id + sample columns), or ctPred predict's FILE.h5:/<cell type>/pred")
+        ->required()->group("Input");
     sub->add_option("--genotype", o.genotype, "PredictDB dosages: varID rows x samples (tsv, may be gzipped)")
         ->check(CLI::ExistingFile)->group("Input");
     sub->add_option("--snp-annotation", o.snp_annotation, "PredictDB SNP annotation: chr pos varID ref_vcf alt_vcf rsid")

@@ -287,7 +287,10 @@ private:
     int nt_;
     std::int64_t bmax_ = 1000;
     std::uint64_t keep_threshold_ = 0;
-    std::vector<T> p_, g_, m_, v_, best_;
+    // Aligned like Eigen's own matrices: Eigen peels unaligned heads of vectorised reductions
+    // depending on the address, so a heap-dependent alignment would change the rounding
+    // from run to run.
+    std::vector<T, Eigen::aligned_allocator<T>> p_, g_, m_, v_, best_;
     mat xb_;
     std::vector<mat> a_, h_;
     std::vector<T> z_, out_;

@@ -461,9 +461,13 @@ void run_train_typed(const train_job& job) {
         io::h5_write_attr(obj.id(), "n_val", mo.n_val);
         io::h5_write_attr(obj.id(), "n_test", mo.n_test);
     };
-    // Several ranks: each writes its models to a file of its own, rank 0 copies them in.
+    // Each rank writes its models to a file of its own and rank 0 copies them, in cell-type
+    // order, into the output: the same steps at any rank count give the same bytes.
     const std::string rank_file = out.temp_path() + ".rank" + std::to_string(rank);
-    if (nranks > 1) {
+    auto remove_rank_files = [&] {
+        for (int r = 0; r < nranks; ++r) std::remove((out.temp_path() + ".rank" + std::to_string(r)).c_str());
+    };
+    {
         bool ok = true;
         try {
             auto f = io::h5_create_file(rank_file);
@@ -483,18 +487,14 @@ void run_train_typed(const train_job& job) {
             mpi::barrier();
             return;
         }
-    } else if (!mpi::is_root()) {
-        out.release();
-        return;
     }
+    try {
     {
         auto f = io::h5_create_file(out.temp_path());
         std::vector<std::string> names;
         for (auto c : all_cts)
             if (!ct_names[static_cast<size_t>(c)].empty()) names.push_back(ct_names[static_cast<size_t>(c)]);
-        if (nranks == 1) {
-            for (const auto& mo : models) write_model(f.id(), mo);
-        } else {
+        {
             for (size_t i = 0; i < all_cts.size(); ++i) {
                 const std::string src_file = out.temp_path() + ".rank" + std::to_string(i % static_cast<size_t>(nranks));
                 auto src = io::h5_open_file(src_file);
@@ -538,11 +538,13 @@ void run_train_typed(const train_job& job) {
                           std::string(job.opts.checkpoint == checkpoint_rule::OFFICIAL ? "official" : "post_epoch"));
         f.close();
     }
-    out.commit();
-    if (nranks > 1) {
-        for (int r = 0; r < nranks; ++r) std::remove((out.temp_path() + ".rank" + std::to_string(r)).c_str());
-        mpi::barrier();
+    } catch (...) {
+        remove_rank_files();
+        throw;
     }
+    remove_rank_files();
+    out.commit();
+    mpi::barrier();
     SCPX_LOG_INF("wrote {}", job.out);
 }
 

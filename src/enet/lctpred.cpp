@@ -10,7 +10,9 @@
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/io/covariance.hpp"
+#include "scpx/core/text.hpp"
 #include "scpx/io/gene_annotation.hpp"
+#include "scpx/io/h5.hpp"
 #include "scpx/io/h5_writer.hpp"
 #include "scpx/io/predictdb_model.hpp"
 #include "scpx/io/predictdb_text.hpp"
@@ -116,6 +118,30 @@ gene_record_out unpack(unpacker& u) {
 
 // --- inputs ------------------------------------------------------------------------------------
 
+bool is_h5_expression(const std::string& s) {
+    return s.find(".h5:") != std::string::npos || s.find(".hdf5:") != std::string::npos || ends_with(s, ".h5") ||
+           ends_with(s, ".hdf5");
+}
+
+/// ctPred predict output: /<cell type>/pred [genes, samples] with root /gene_id and /sample_id.
+io::sample_matrix read_expression_h5(const std::string& spec) {
+    const io::h5_ref ref = io::h5_parse_ref(spec, "--expression");
+    io::h5_file f = io::h5_open_file(ref.file);
+    io::h5_array<double> a = io::h5_read<double>(f.id(), ref.path, 2);
+    io::sample_matrix m;
+    m.feature_ids = io::h5_read_strings(f.id(), "/gene_id");
+    m.sample_ids = io::h5_read_strings(f.id(), "/sample_id");
+    if (m.feature_ids.size() != a.shape[0] || m.sample_ids.size() != a.shape[1])
+        throw input_error(ref.file, "", ref.path,
+                          fmt::format("shape [{}, {}] does not match /gene_id ({}) and /sample_id ({})", a.shape[0],
+                                      a.shape[1], m.feature_ids.size(), m.sample_ids.size()));
+    const std::size_t ng = a.shape[0], ns = a.shape[1];
+    m.values.resize(ng * ns);
+    for (std::size_t g = 0; g < ng; ++g)
+        for (std::size_t s = 0; s < ns; ++s) m.values[g * ns + s] = a.data[g * ns + s];
+    return m;
+}
+
 std::vector<gene_job> match_genes(const lctpred_options& opt, const io::sample_matrix& expr) {
     io::annotation_options ao;
     ao.gene_types = opt.gene_types;
@@ -220,7 +246,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- inputs (every rank reads them; all checks happen before any output is opened)
     io::expression_read_options eo;
     eo.allow_missing = true;
-    io::sample_matrix expr = io::read_expression(opt.expression, eo);
+    io::sample_matrix expr =
+        is_h5_expression(opt.expression) ? read_expression_h5(opt.expression) : io::read_expression(opt.expression, eo);
     std::vector<std::size_t> expr_cols;
     const std::vector<std::string> train = intersect_samples(opt, expr, expr_cols);
     std::vector<std::vector<int>> table_folds;

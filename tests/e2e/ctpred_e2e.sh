@@ -45,6 +45,19 @@ check predict_tsv_per_cell_type test -s "$WORK/pred.Tcell.tsv" -a -s "$WORK/pred
 check predict_tsv_header bash -c "head -1 '$WORK/pred.Tcell.tsv' | grep -qP '^gene_id\tind1\tind2$'"
 check predict_tsv_rows bash -c "[[ \$(wc -l < '$WORK/pred.Bcell.tsv') -eq 401 ]]"
 
+# Cell types split over MPI ranks: the same models (h5diff: every dataset and attribute equal).
+if command -v mpirun > /dev/null && command -v h5diff > /dev/null; then
+  MPIFLAGS=(--oversubscribe); [[ $(id -u) -eq 0 ]] && MPIFLAGS+=(--allow-run-as-root)
+  for np in 1 2 3; do
+    expect_ok "train_mpi_np$np" mpirun "${MPIFLAGS[@]}" -n $np "$SCPX" ctpred train --features "$WORK/feat.h5:/X" \
+      --targets "$WORK/targets.h5:/y" --gene-chrom "$WORK/feat.h5:/gene_chrom" --epochs 3 --batch-size 64 --hidden 8 \
+      --threads 1 --device cpu --out "$WORK/w_np$np.h5"
+  done
+  check mpi_np2_equals_np1 h5diff "$WORK/w_np1.h5" "$WORK/w_np2.h5"
+  check mpi_np3_equals_np1 h5diff "$WORK/w_np1.h5" "$WORK/w_np3.h5"
+  check mpi_no_rank_files_left bash -c "! ls -a '$WORK' | grep -q 'scpx-tmp'"
+fi
+
 # An official-layout torch model (shared hidden layer reused 3x), converted and predicted.
 $PY - "$WORK" <<'PY'
 import sys, torch, h5py, numpy as np

@@ -26,7 +26,9 @@ namespace scpx::enet {
 /// Settings of one lctpred run.
 struct lctpred_options {
     // Inputs
-    std::string expression;         ///< genes × samples table (PredictDB layout / ctPred output)
+    /// genes × samples: a table (PredictDB layout / ctPred's TSV), or ctPred predict's HDF5 as
+    /// "FILE.h5:/<cell type>/pred" ([genes, samples]; ids from /gene_id and /sample_id)
+    std::string expression;
     std::string genotype;           ///< PredictDB dosage matrix (varID × samples) …
     std::string snp_annotation;     ///< … with its SNP annotation
     std::string vcf;                ///< or a VCF/BCF (exclusive with genotype)

@@ -6,6 +6,7 @@
 #include "scpx/io/covariance.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/io/predictdb_model.hpp"
+#include "scpx/io/predictdb_text.hpp"
 #include "../test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -190,6 +191,31 @@ TEST(LctpredStage, FoldTableAndVcfGiveModels) {
     io::h5_file f = io::h5_open_file(o.out_h5);
     auto fn = io::h5_read<std::int32_t>(f.id(), "folds/n");
     EXPECT_EQ(fn.shape[1], 5u);
+}
+
+TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
+    // ctPred predict's layout: /<cell type>/pred [genes, samples], /gene_id, /sample_id.
+    io::expression_read_options eo;
+    io::sample_matrix e = io::read_expression(data("expression.tsv"), eo);
+    const std::string h = scratch_path("lct_expr.h5");
+    {
+        io::h5_file f = io::h5_create_file(h);
+        std::vector<double> v(e.values.size());
+        for (size_t g = 0; g < e.n_features(); ++g)
+            for (size_t s = 0; s < e.n_samples(); ++s) v[g * e.n_samples() + s] = e.feature(g)[s];
+        io::h5_write<double>(f.id(), "/T_cells/pred", {static_cast<hsize_t>(e.n_features()), static_cast<hsize_t>(e.n_samples())}, v.data());
+        io::h5_write_strings(f.id(), "/gene_id", e.feature_ids);
+        io::h5_write_strings(f.id(), "/sample_id", e.sample_ids);
+    }
+    lctpred_options a = base_options("lct_tab");
+    lctpred_options b = base_options("lct_h5");
+    b.expression = h + ":/T_cells/pred";
+    run_lctpred(a);
+    run_lctpred(b);
+    EXPECT_EQ(read_text(a.out_covariance), read_text(b.out_covariance));
+    io::predictdb_model ma = io::read_predictdb_model(a.out_db), mb = io::read_predictdb_model(b.out_db);
+    EXPECT_EQ(ma.weight, mb.weight);
+    EXPECT_EQ(ma.rsid, mb.rsid);
 }
 
 TEST(LctpredStage, BadInputsLeaveNoOutput) {
