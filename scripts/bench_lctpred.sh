@@ -64,5 +64,5 @@ start=$(date +%s.%N)
   --snp-annotation "$WORK/snp_annot_$TAG.tsv" --gene-annotation "$WORK/genes_$TAG.tsv" \
   --threads "$THREADS" --seed 1 --out "$WORK/out_r${RANKS}_t${THREADS}" --verbosity info
 end=$(date +%s.%N)
-fit=$(grep -o 'lctpred fits... done ([0-9.]* s)' "$WORK/out_r${RANKS}_t${THREADS}.log" | grep -o '[0-9.]* s' | tr -d ' s')
-echo "ranks=$RANKS threads=$THREADS genes=$N_GENES n=$N_SAMPLES p~$P_WINDOW wall=$(echo "$end - $start" | bc) s fit=${fit} s genes/s(fit)=$(echo "scale=2; $N_GENES / $fit" | bc)"
+wall=$(echo "$end - $start" | bc)
+echo "ranks=$RANKS threads=$THREADS genes=$N_GENES n=$N_SAMPLES p~$P_WINDOW wall=${wall} s genes/s=$(echo "scale=3; $N_GENES / $wall" | bc) (load: $(cut -d' ' -f1-3 /proc/loadavg))"

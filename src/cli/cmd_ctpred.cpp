@@ -132,6 +132,8 @@ void add_targets(CLI::App& ct) {
                     "per-donor pseudobulk CSV (genes x donors), one per cell type; NAME=FILE names the cell type")
         ->group("Input");
     sub->add_option("--h5ad", j.h5ad, "AnnData .h5ad with raw counts (X dense or CSR)")->group("Input");
+    sub->add_option("--matrix", j.matrix, "counts matrix in the .h5ad: X, raw/X or layers/<name>")
+        ->capture_default_str()->group("Input");
     sub->add_option("--celltype-column", j.celltype_column, "obs column with the cell type")->capture_default_str()
         ->group("Input");
     sub->add_option("--donor-column", j.donor_column, "obs column with the donor")->capture_default_str()

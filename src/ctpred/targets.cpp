@@ -141,11 +141,15 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
     const std::string& file = job.h5ad;
     auto fh = io::h5_open_file(file);
     const hid_t f = fh.id();
-    for (const char* g : {"/X", "/obs", "/var"})
-        if (!io::h5_exists(f, g)) throw input_error(file, "", g, "not an AnnData file: missing group or dataset");
+    std::string mx = job.matrix.empty() ? "/X" : job.matrix;
+    if (mx.front() != '/') mx = "/" + mx;
+    // raw/X has its own var (raw/var); X and layers/* share /var.
+    const std::string var = mx.rfind("/raw/", 0) == 0 ? "/raw/var" : "/var";
+    for (const std::string& g : {mx, std::string("/obs"), var})
+        if (!io::h5_exists(f, g)) throw input_error(file, "", g, "not an AnnData file, or no such matrix: missing group or dataset");
     const auto celltype = read_h5ad_column(f, file, "/obs", job.celltype_column);
     const auto donor = read_h5ad_column(f, file, "/obs", job.donor_column);
-    const auto genes = job.gene_column.empty() ? read_h5ad_index(f, "/var") : read_h5ad_column(f, file, "/var", job.gene_column);
+    const auto genes = job.gene_column.empty() ? read_h5ad_index(f, var) : read_h5ad_column(f, file, var, job.gene_column);
     const std::int64_t n_cells = static_cast<std::int64_t>(celltype.size());
     const std::int64_t n_genes = static_cast<std::int64_t>(genes.size());
     if (static_cast<std::int64_t>(donor.size()) != n_cells)
@@ -179,46 +183,51 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
         }
         cell_slot[static_cast<size_t>(c)] = {static_cast<std::int64_t>(it->second), static_cast<std::int64_t>(dit->second)};
     }
+    bool non_integer = false;
     auto add = [&](std::int64_t cell, std::int64_t gene, double v) {
         const auto [ct, dn] = cell_slot[static_cast<size_t>(cell)];
         if (ct < 0) return;
         if (!std::isfinite(v) || v < 0)
-            throw input_error(file, fmt::format("cell {}", cell), "/X", fmt::format("count {} is negative or not finite", v));
+            throw input_error(file, fmt::format("cell {}", cell), mx, fmt::format("count {} is negative or not finite", v));
+        non_integer = non_integer || v != std::floor(v);
         out[static_cast<size_t>(ct)].counts[static_cast<size_t>(dn)][static_cast<size_t>(gene)] += v;
     };
     bool x_is_group = false;
     {
-        auto obj = io::h5_open_object(f, "/X");
+        auto obj = io::h5_open_object(f, mx);
         x_is_group = H5Iget_type(obj.id()) == H5I_GROUP;
         if (x_is_group && io::h5_has_attr(obj.id(), "encoding-type")) {
             const auto enc = io::h5_read_attr_string(obj.id(), "encoding-type");
             if (enc != "csr_matrix")
-                throw input_error(file, "", "/X", "encoding '" + enc + "' is not supported (expected dense or csr_matrix)");
+                throw input_error(file, "", mx, "encoding '" + enc + "' is not supported (expected dense or csr_matrix)");
         }
     }
     if (x_is_group) {
-        const auto data = io::h5_read<double>(f, "/X/data", 1).data;
-        const auto indices = io::h5_read<std::int64_t>(f, "/X/indices", 1).data;
-        const auto indptr = io::h5_read<std::int64_t>(f, "/X/indptr", 1).data;
+        const auto data = io::h5_read<double>(f, mx + "/data", 1).data;
+        const auto indices = io::h5_read<std::int64_t>(f, mx + "/indices", 1).data;
+        const auto indptr = io::h5_read<std::int64_t>(f, mx + "/indptr", 1).data;
         if (static_cast<std::int64_t>(indptr.size()) != n_cells + 1 || indices.size() != data.size() ||
             indptr.back() != static_cast<std::int64_t>(data.size()))
-            throw input_error(file, "", "/X", fmt::format("CSR arrays inconsistent with {} cells (indptr {}, data {})",
+            throw input_error(file, "", mx, fmt::format("CSR arrays inconsistent with {} cells (indptr {}, data {})",
                                                           n_cells, indptr.size(), data.size()));
         for (std::int64_t c = 0; c < n_cells; ++c)
             for (std::int64_t k = indptr[static_cast<size_t>(c)]; k < indptr[static_cast<size_t>(c + 1)]; ++k) {
                 const auto g = indices[static_cast<size_t>(k)];
-                if (g < 0 || g >= n_genes) throw input_error(file, fmt::format("cell {}", c), "/X/indices", "gene index out of range");
+                if (g < 0 || g >= n_genes) throw input_error(file, fmt::format("cell {}", c), mx + "/indices", "gene index out of range");
                 add(c, g, data[static_cast<size_t>(k)]);
             }
     } else {
-        const auto x = io::h5_read<double>(f, "/X", 2);
+        const auto x = io::h5_read<double>(f, mx, 2);
         if (static_cast<std::int64_t>(x.shape[0]) != n_cells || static_cast<std::int64_t>(x.shape[1]) != n_genes)
-            throw input_error(file, "", "/X", fmt::format("shape [{}, {}] but obs has {} cells and var {} genes", x.shape[0],
+            throw input_error(file, "", mx, fmt::format("shape [{}, {}] but obs has {} cells and var {} genes", x.shape[0],
                                                           x.shape[1], n_cells, n_genes));
         for (std::int64_t c = 0; c < n_cells; ++c)
             for (std::int64_t g = 0; g < n_genes; ++g) add(c, g, x.data[static_cast<size_t>(c * n_genes + g)]);
     }
     if (out.empty()) throw input_error(file, "", "/obs", "no cell has both a cell type and a donor");
+    if (non_integer)
+        SCPX_LOG_WRN("{}:{} has non-integer values: targets expect raw counts (try --matrix layers/counts or raw/X)",
+                     file, mx);
     return out;
 }
 

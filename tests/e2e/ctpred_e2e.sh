@@ -45,6 +45,46 @@ check predict_tsv_per_cell_type test -s "$WORK/pred.Tcell.tsv" -a -s "$WORK/pred
 check predict_tsv_header bash -c "head -1 '$WORK/pred.Tcell.tsv' | grep -qP '^gene_id\tind1\tind2$'"
 check predict_tsv_rows bash -c "[[ \$(wc -l < '$WORK/pred.Bcell.tsv') -eq 401 ]]"
 
+# Real AnnData files (python3-anndata, when installed): CSR and dense X, categorical obs columns;
+# targets checked against a scipy rankdata reference.
+if $PY -c "import anndata, pandas, scipy" 2>/dev/null; then
+  $PY - "$WORK" <<'PY'
+import sys, anndata as ad, numpy as np, pandas as pd, scipy.sparse as sp
+from scipy.stats import rankdata
+w = sys.argv[1]; rng = np.random.default_rng(0); n, g = 60, 7
+X = rng.poisson(3, (n, g)).astype("float32")
+obs = pd.DataFrame({"cell_type": pd.Categorical(rng.choice(["T", "B"], n)),
+                    "donor": pd.Categorical(rng.choice(["d1", "d2", "d3", "d4"], n))}, index=[f"c{i}" for i in range(n)])
+var = pd.DataFrame(index=[f"g{i}" for i in range(g)])
+ad.AnnData(X=sp.csr_matrix(X), obs=obs, var=var).write_h5ad(f"{w}/ad_csr.h5ad")
+ad.AnnData(X=X, obs=obs, var=var).write_h5ad(f"{w}/ad_dense.h5ad")
+ad.AnnData(X=np.log1p(X / X.sum(1, keepdims=True) * 1e4), obs=obs, var=var,
+           layers={"counts": sp.csr_matrix(X)}).write_h5ad(f"{w}/ad_layers.h5ad")
+rows = []
+for ct in ["T", "B"]:  # first-seen order is not guaranteed: the check matches by name
+    m = (obs.cell_type == ct).values
+    cpm = [X[m & (obs.donor == d).values].sum(0) for d in sorted(set(obs.donor[m]))]
+    rows.append(ct + " " + " ".join(repr(v) for v in rankdata(np.mean([np.log1p(c / c.sum() * 1e6) for c in cpm], 0)) / g))
+open(f"{w}/ad_expected.txt", "w").write("\n".join(rows) + "\n")
+PY
+  for kind in csr dense layers; do
+    expect_ok "targets_anndata_$kind" "$SCPX" ctpred targets --h5ad "$WORK/ad_$kind.h5ad" --donor-column donor --log1p \
+      $([[ $kind == layers ]] && echo "--matrix layers/counts") --out "$WORK/ad_t_$kind.h5"
+    check "targets_anndata_${kind}_values" $PY - "$WORK/ad_t_$kind.h5" "$WORK/ad_expected.txt" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+names = [c.decode() if isinstance(c, bytes) else c for c in f["cell_type"][()]]
+y = f["y"][()]
+for line in open(sys.argv[2]):
+    ct, *vals = line.split()
+    if np.max(np.abs(y[:, names.index(ct)] - np.array(vals, float))) > 1e-12: sys.exit(1)
+PY
+  done
+  expect_ok targets_anndata_normalised_x "$SCPX" ctpred targets --h5ad "$WORK/ad_layers.h5ad" --donor-column donor \
+    --out "$WORK/ad_t_norm.h5"
+  check warns_on_non_integer_x grep -q "non-integer values: targets expect raw counts" "$WORK/targets_anndata_normalised_x.log"
+fi
+
 # Cell types split over MPI ranks: the same models (h5diff: every dataset and attribute equal).
 if command -v mpirun > /dev/null && command -v h5diff > /dev/null; then
   MPIFLAGS=(--oversubscribe); [[ $(id -u) -eq 0 ]] && MPIFLAGS+=(--allow-run-as-root)

@@ -68,6 +68,14 @@ expect_fail fold_table_missing_sample "'S004'.*no fold id" "$WORK/b4.db" -- \
 expect_fail unwritable_output "geno.tsv/x" "" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --out "$BAD/geno.tsv/x"
 
+head -c 20000 "$D/genotype.tsv.gz" > "$BAD/trunc.tsv.gz"
+expect_fail truncated_genotype "trunc.tsv.gz.*truncated or corrupt gzip" "$WORK/b7.db" -- \
+  "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/trunc.tsv.gz" --snp-annotation "$D/snp_annot.tsv" --out "$WORK/b7"
+
+printf 'gene_id\tS001\tS002\tS003\tS004\nENSG00000000001.1\t1\t2\tx\t3\n' > "$BAD/expr_nan.tsv"
+expect_fail non_numeric_expression "expr_nan.tsv.*S003" "$WORK/b8.db" -- \
+  "$SCPX" lctpred --expression "$BAD/expr_nan.tsv" --gene-annotation "$D/gene_annot.tsv" "${TXT[@]}" --out "$WORK/b8"
+
 expect_fail genotype_source_twice "either as --genotype" "$WORK/b6.db" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --vcf "$D/genotype.vcf.gz" --out "$WORK/b6"
 

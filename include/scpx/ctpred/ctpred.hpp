@@ -90,6 +90,7 @@ void run_predict(const predict_job& job);
 struct targets_job {
     std::vector<std::string> pseudobulk; ///< CSV files genes × donors, one per cell type (name = file stem or NAME=FILE)
     std::string h5ad;                    ///< AnnData file (alternative to pseudobulk)
+    std::string matrix = "X";            ///< counts matrix in the .h5ad: X, raw/X or layers/<name>
     std::string celltype_column = "cell_type";
     std::string donor_column = "donor_id";
     std::string gene_column;             ///< var column with gene ids ("" = var index)

@@ -101,6 +101,32 @@ TEST(LctpredPanel, QcCountsOnFixture) {
     EXPECT_LT(h.n_snps(), p.n_snps());
 }
 
+TEST(LctpredPanel, VcfMissingDosagesDroppedOrImputed) {
+    const std::string v = scratch_path("lct_missing.vcf");
+    write_text(v, "##fileformat=VCFv4.2\n##contig=<ID=1>\n##contig=<ID=X>\n"
+                  "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\tB\tC\tD\n"
+                  "1\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\t0|0\t0|1\n"
+                  "1\t200\trs2\tC\tT\t.\tPASS\t.\tGT\t0|1\t./.\t0|0\t1|1\n"
+                  "1\t300\trs1\tG\tA\t.\tPASS\t.\tGT\t0|1\t0|1\t0|0\t1|1\n"
+                  "1\t400\t.\tG\tA\t.\tPASS\t.\tGT\t0|1\t0|1\t0|0\t1|1\n"
+                  "X\t500\trs5\tG\tA\t.\tPASS\t.\tGT\t0|1\t0|1\t0|0\t1|1\n");
+    snp_qc_stats a;
+    genotype_panel p = load_vcf_genotypes(v, {"A", "B", "C", "D"}, io::dosage_source::GT, {}, a);
+    EXPECT_EQ(p.n_snps(), 1u);
+    EXPECT_EQ(a.missing_dosage, 1u);
+    EXPECT_EQ(a.duplicate_id, 1u); // rs1 again
+    EXPECT_EQ(a.missing_rsid, 1u);
+    EXPECT_EQ(a.not_autosomal, 1u);
+    snp_qc_options q;
+    q.max_missing = 0.5;
+    snp_qc_stats b;
+    genotype_panel p2 = load_vcf_genotypes(v, {"A", "B", "C", "D"}, io::dosage_source::GT, q, b);
+    ASSERT_EQ(p2.n_snps(), 2u);
+    EXPECT_EQ(b.imputed_values, 1u);
+    EXPECT_DOUBLE_EQ(p2.snp(1)[1], 1.0); // mean of 1, 0, 2
+}
+
 TEST(LctpredStage, WritesDbCovarianceAndSummary) {
     lctpred_options o = base_options("lct_ok");
     lctpred_summary s = run_lctpred(o);
@@ -208,9 +234,19 @@ TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
         io::h5_write_strings(f.id(), "/sample_id", e.sample_ids);
     }
     lctpred_options a = base_options("lct_tab");
-    lctpred_options b = base_options("lct_h5");
+    // Two genes are enough here (keeps the test fast).
+    const std::string ann = read_text(data("gene_annot.tsv"));
+    size_t cut = 0;
+    for (int l = 0; l < 3; ++l) cut = ann.find('\n', cut) + 1;
+    a.gene_annotation = scratch_path("lct_two_genes.tsv");
+    write_text(a.gene_annotation, ann.substr(0, cut));
+    a.skip_unannotated = true;
+    lctpred_options b = a;
+    b.out_db = scratch_path("lct_h5.db");
+    b.out_covariance = scratch_path("lct_h5.covariance.txt.gz");
+    b.out_h5 = scratch_path("lct_h5.summary.h5");
     b.expression = h + ":/T_cells/pred";
-    run_lctpred(a);
+    EXPECT_EQ(run_lctpred(a).genes, 2u);
     run_lctpred(b);
     EXPECT_EQ(read_text(a.out_covariance), read_text(b.out_covariance));
     io::predictdb_model ma = io::read_predictdb_model(a.out_db), mb = io::read_predictdb_model(b.out_db);
