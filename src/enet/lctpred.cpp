@@ -20,6 +20,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -361,26 +365,67 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     {
         stage_timer st_fit("lctpred fits");
         progress prog("lctpred", mine.size(), "genes", 10.0);
-        for (std::size_t g = mine.begin; g < mine.end; ++g) {
-            const gene_job& j = jobs[g];
-            gene_fit& f = fits[g - mine.begin];
-            if (j.chrom == 0) {
-                f.status = gene_status::not_autosomal;
-                f.message = "chromosome " + j.rec.chrom;
-                f.n_samples = static_cast<int>(train.size());
-            } else {
-                const Eigen::VectorXd y = training_y(expr, j.expr_index, expr_cols, opt.scale_expression);
-                const Eigen::MatrixXd x = window_x(panel, j.snp_begin, j.snp_end);
-                const std::vector<std::vector<int>> folds =
-                    table_folds.empty() ? draw_fold_ids(static_cast<int>(train.size()), opt.nfolds, opt.repeats,
-                                                        opt.seed, j.gene_id)
-                                        : table_folds;
-                f = fit_gene(x, y, folds, opt.fit);
+        std::mutex prog_mutex;
+        // Threads work on different genes (each gene single-threaded): genes are independent, so
+        // this scales better than splitting one gene's 31 path fits, and results do not depend on
+        // it (fit_gene is thread-count invariant). Largest genes first to shorten the tail.
+        int nthreads = opt.fit.threads > 0 ? opt.fit.threads : static_cast<int>(std::thread::hardware_concurrency());
+        nthreads = std::max(1, std::min<int>(nthreads, static_cast<int>(mine.size())));
+        gene_fit_options fopt = opt.fit;
+        fopt.threads = nthreads > 1 ? 1 : opt.fit.threads;
+        std::vector<std::size_t> order(mine.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = mine.begin + i;
+        std::stable_sort(order.begin(), order.end(), [&cost](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+        std::atomic<std::size_t> next{0};
+        std::exception_ptr failure;
+        std::mutex failure_mutex;
+        auto worker = [&]() {
+            for (;;) {
+                const std::size_t k = next.fetch_add(1);
+                if (k >= order.size()) return;
+                const std::size_t g = order[k];
+                try {
+                    const gene_job& j = jobs[g];
+                    gene_fit& f = fits[g - mine.begin];
+                    if (j.chrom == 0) {
+                        f.status = gene_status::not_autosomal;
+                        f.message = "chromosome " + j.rec.chrom;
+                        f.n_samples = static_cast<int>(train.size());
+                    } else {
+                        const Eigen::VectorXd y = training_y(expr, j.expr_index, expr_cols, opt.scale_expression);
+                        const Eigen::MatrixXd x = window_x(panel, j.snp_begin, j.snp_end);
+                        const std::vector<std::vector<int>> folds =
+                            table_folds.empty() ? draw_fold_ids(static_cast<int>(train.size()), opt.nfolds,
+                                                                opt.repeats, opt.seed, j.gene_id)
+                                                : table_folds;
+                        f = fit_gene(x, y, folds, fopt);
+                    }
+                    if (f.status != gene_status::ok)
+                        SCPX_LOG_DBG("gene {}: {} ({})", j.gene_id, to_string(f.status), f.message);
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(failure_mutex);
+                    if (!failure) failure = std::current_exception();
+                    next.store(order.size());
+                    return;
+                }
+                std::lock_guard<std::mutex> lock(prog_mutex);
+                prog.add();
             }
-            if (f.status != gene_status::ok) SCPX_LOG_DBG("gene {}: {} ({})", j.gene_id, to_string(f.status), f.message);
-            prog.add();
+        };
+        if (nthreads == 1) {
+            worker();
+        } else {
+            std::vector<std::thread> pool;
+            for (int t = 0; t < nthreads; ++t) pool.emplace_back(worker);
+            for (auto& t : pool) t.join();
         }
         prog.finish();
+        // Every rank must agree before the collective writes, or a failed rank would hang the rest.
+        if (!mpi::all_ok(!failure)) {
+            h5.abandon();
+            if (failure) std::rethrow_exception(failure);
+            throw error("lctpred: another rank failed while fitting (see its log)");
+        }
     }
 
     // ---- HDF5 rows of this block (collective)

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "scpx/core/atomic_file.hpp"
+
 #include <zlib.h>
 
 #include <cstdio>
@@ -11,7 +13,9 @@
 namespace scpx::test {
 
 std::string scratch_path(const std::string& name) {
+    // Created on demand: the binary may run on another machine (the GPU check) without its build tree.
     std::string p = std::string(SCPX_TEST_SCRATCH_DIR) + "/" + name;
+    scpx::make_parent_dirs(p);
     std::remove(p.c_str());
     return p;
 }

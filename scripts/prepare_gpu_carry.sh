@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Packs what bench/gpu_check.sh needs on the GPU machine into carry/ (git-ignored): the CUDA test
+# and benchmark binaries of a Release build, the shared libraries that machine lacks (platform.md
+# §9: no htslib, no parallel HDF5, Debian's fmt/spdlog) and the fixtures the GPU tests read.
+#   scripts/prepare_gpu_carry.sh [BUILD]      (default BUILD=build, configured with CUDA on)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+rm -rf carry && mkdir -p carry/build/tests/cuda carry/build/tests/unit carry/build/bench carry/lib carry/fixtures/ctpred
+cp "$BUILD/tests/cuda/scpx_gpu_tests" carry/build/tests/cuda/
+cp "$BUILD/bench/bench_ctpred_train" carry/build/bench/
+strip -o carry/build/tests/unit/scpx_unit_tests "$BUILD/tests/unit/scpx_unit_tests"
+# Only the libraries missing on the GPU machine (Ubuntu 24.04 has libc, OpenSSL, curl, krb5 …);
+# carrying all of them would exceed the 64 MiB transfer limit together with the fixture.
+tmp=$(mktemp -d)
+bash ../shared/tools/collect_runtime_libs.sh "$tmp" carry/build/tests/unit/scpx_unit_tests >/dev/null
+for l in libhdf5_openmpi libhts.so libhtscodecs libsz libaec libdeflate libfmt libspdlog libmpi libmpi_cxx \
+         libopen-pal libopen-rte libhwloc libevent_core libevent_pthreads; do
+  cp "$tmp"/lib/$l* carry/lib/ 2>/dev/null || true
+done
+rm -rf "$tmp"
+cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/
+du -sh carry
