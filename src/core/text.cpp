@@ -290,6 +290,19 @@ bool line_reader::next(std::string_view& line) {
     }
 }
 
+bool line_reader::next_non_blank(std::string_view& line) {
+    while (next(line))
+        if (!trim(line).empty()) return true;
+    return false;
+}
+
+std::string_view line_reader::header(const std::string& expected) {
+    std::string_view line;
+    if (!next_non_blank(line))
+        throw input_error(path_, "", "", "empty file: no header line (expected " + expected + ")");
+    return line;
+}
+
 // ---------------------------------------------------------------- fields
 
 delimiter detect_delimiter(std::string_view header) {

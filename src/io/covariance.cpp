@@ -159,15 +159,7 @@ covariance_reader::covariance_reader(const std::string& path,
                                      std::function<bool(std::string_view)> gene_filter)
     : impl_(std::make_unique<impl>(path, std::move(gene_filter))) {
     auto& s = *impl_;
-    std::string_view line;
-    bool got = false;
-    while (s.reader.next(line)) {
-        if (!trim(line).empty()) {
-            got = true;
-            break;
-        }
-    }
-    if (!got) throw input_error(path, "", "", "empty file: no header line (expected GENE RSID1 RSID2 VALUE)");
+    std::string_view line = s.reader.header("GENE RSID1 RSID2 VALUE");
     std::vector<std::string_view> hv;
     split_fields(line, delimiter::WHITESPACE, hv);
     for (auto f : hv)

@@ -86,16 +86,8 @@ struct gwas_reader::impl {
 gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
     : impl_(std::make_unique<impl>(path, std::move(options))) {
     auto& s = *impl_;
-    std::string_view line;
     // Blank lines before the header are tolerated; a file without any line is an error.
-    bool got = false;
-    while (s.reader.next(line)) {
-        if (!trim(line).empty()) {
-            got = true;
-            break;
-        }
-    }
-    if (!got) throw input_error(path, "", "", "empty file: no header line");
+    std::string_view line = s.reader.header("a header naming the columns");
     s.delim = s.opt.delim == delimiter::AUTO ? detect_delimiter(line) : s.opt.delim;
     // MetaXcan strips the line before splitting, which drops trailing blanks/tabs.
     std::vector<std::string_view> hv;

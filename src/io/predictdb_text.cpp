@@ -16,22 +16,6 @@ std::string line_str(std::uint64_t ln) {
     return "line " + std::to_string(ln);
 }
 
-// Reads the first non-blank line; input_error when there is none.
-std::string_view read_header(line_reader& r, const char* expected) {
-    std::string_view line;
-    while (r.next(line))
-        if (!trim(line).empty()) return line;
-    throw input_error(r.path(), "", "",
-                      std::string("empty file: no header line (expected ") + expected + ")");
-}
-
-// Next non-blank line, or false.
-bool next_data(line_reader& r, std::string_view& line) {
-    while (r.next(line))
-        if (!trim(line).empty()) return true;
-    return false;
-}
-
 void split_row(std::string_view line, delimiter d, std::vector<std::string_view>& out) {
     split_fields(d == delimiter::WHITESPACE ? line : trim(line), d, out);
 }
@@ -42,7 +26,7 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                                 const std::vector<std::string>& wanted_samples, bool allow_missing,
                                 bool unique_features, const char* what) {
     line_reader r(path);
-    const std::string_view hline = read_header(r, what);
+    const std::string_view hline = r.header(what);
     const std::uint64_t header_line = r.line_number();
     const delimiter d = delim_opt == delimiter::AUTO ? detect_delimiter(hline) : delim_opt;
     std::vector<std::string> header;
@@ -55,7 +39,7 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
     sample_matrix m;
     std::vector<std::string_view> f;
     std::string_view line;
-    bool have_row = next_data(r, line);
+    bool have_row = r.next_non_blank(line);
     if (have_row) split_row(line, d, f);
     // R's write.table(row.names = TRUE) omits the header cell above the row names.
     const bool header_has_id = !(have_row && f.size() == header.size() + 1);
@@ -125,7 +109,7 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                 m.values[base + k] = v;
             }
         }
-        have_row = next_data(r, line);
+        have_row = r.next_non_blank(line);
         if (have_row) split_row(line, d, f);
     }
     return m;
@@ -140,7 +124,7 @@ sample_matrix read_genotype_dosages(const std::string& path, const genotype_read
 
 snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
     line_reader r(path);
-    const std::string_view hline = read_header(r, "chr pos varID ref_vcf alt_vcf rsid");
+    const std::string_view hline = r.header("chr pos varID ref_vcf alt_vcf rsid");
     const delimiter d = delim == delimiter::AUTO ? detect_delimiter(hline) : delim;
     std::vector<std::string> header;
     {
@@ -167,7 +151,7 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
     std::vector<std::string_view> f;
     std::string_view line;
     std::uint64_t first_dup_line = 0;
-    while (next_data(r, line)) {
+    while (r.next_non_blank(line)) {
         split_row(line, d, f);
         const std::uint64_t ln = r.line_number();
         if (f.size() != header.size())

@@ -25,6 +25,11 @@ public:
     bool next(std::string& line);
     /// Zero-copy variant: `line` stays valid until the next call. Fastest for big files.
     bool next(std::string_view& line);
+    /// Like next(), skipping lines that are empty or blank.
+    bool next_non_blank(std::string_view& line);
+    /// The first non-blank line: the header of a table.
+    /// @throws input_error "empty file: no header line (expected <expected>)" when there is none
+    std::string_view header(const std::string& expected);
     /// 1-based number of the line last returned by next().
     std::uint64_t line_number() const { return line_no_; }
     const std::string& path() const { return path_; }
