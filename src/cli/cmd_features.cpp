@@ -17,6 +17,7 @@
 #include "scpx/seq/onehot.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -158,6 +159,10 @@ void run_features(const features_options& o) {
     const std::size_t batch = static_cast<std::size_t>(o.batch);
     const std::size_t rounds = dist::collective_rounds(mine.size(), batch);
     progress prog("features reference", mine.size(), "genes", 30.0);
+    // Fault injection for the resume test: SCPX_FAULT_EXIT_AFTER_ROUNDS=N ends the process after N
+    // written rounds with _Exit (no unwinding, no file close), as a job killed by SLURM would.
+    const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");
+    const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
     std::string bases;
     std::vector<float> onehot;
     for (std::size_t r = 0; r < rounds; ++r) {
@@ -197,6 +202,7 @@ void run_features(const features_options& o) {
         w.write_rows("features", part, feats);
         w.mark_done(part);
         prog.add(static_cast<std::uint64_t>(B));
+        if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
     }
     prog.finish();
     w.finish();
