@@ -149,6 +149,56 @@ struct model_output {
     std::int64_t n_train = 0, n_val = 0, n_test = 0;
 };
 
+// Copies `name` (a group or dataset, with everything below it) from `src` to `dst` with its
+// attributes recreated in name order. H5Ocopy keeps each object header's message layout from the
+// source file, and the per-rank source files differ with the rank count; recreating attributes in a
+// canonical order makes the merged output byte-identical at any rank count.
+void copy_object_canonical(hid_t src, const std::string& name, hid_t dst) {
+    io::h5_plist ocpy(H5Pcreate(H5P_OBJECT_COPY));
+    SCPX_H5_CHECK(ocpy.id());
+    SCPX_H5_CHECK(H5Pset_copy_object(ocpy.id(), H5O_COPY_WITHOUT_ATTR_FLAG));
+    SCPX_H5_CHECK(H5Ocopy(src, name.c_str(), dst, name.c_str(), ocpy.id(), H5P_DEFAULT));
+    struct ctx_t {
+        hid_t src, dst;
+        std::string root;
+    } ctx{src, dst, name};
+    auto visit = [](hid_t obj, const char* rel, const H5O_info_t* info, void* data) -> herr_t {
+        if (info->num_attrs == 0) return 0;
+        auto& c = *static_cast<ctx_t*>(data);
+        const std::string path = std::string(rel) == "." ? c.root : c.root + "/" + rel;
+        io::h5_object so(H5Oopen(c.src, path.c_str(), H5P_DEFAULT));
+        io::h5_object dobj(H5Oopen(c.dst, path.c_str(), H5P_DEFAULT));
+        if (so.id() < 0 || dobj.id() < 0) return -1;
+        for (hsize_t i = 0; i < info->num_attrs; ++i) {
+            io::h5_attr a(H5Aopen_by_idx(so.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+            if (a.id() < 0) return -1;
+            const ssize_t len = H5Aget_name(a.id(), 0, nullptr);
+            std::string aname(static_cast<size_t>(len), '\0');
+            H5Aget_name(a.id(), static_cast<size_t>(len) + 1, aname.data());
+            io::h5_type t(H5Aget_type(a.id()));
+            io::h5_space sp(H5Aget_space(a.id()));
+            const hssize_t n = H5Sget_simple_extent_npoints(sp.id());
+            std::vector<char> buf(static_cast<size_t>(n) * H5Tget_size(t.id()));
+            if (H5Aread(a.id(), t.id(), buf.data()) < 0) return -1;
+            io::h5_attr b(H5Acreate2(dobj.id(), aname.c_str(), t.id(), sp.id(), H5P_DEFAULT, H5P_DEFAULT));
+            const herr_t rc = b.id() < 0 ? -1 : H5Awrite(b.id(), t.id(), buf.data());
+            if (H5Tdetect_class(t.id(), H5T_VLEN) > 0 || H5Tis_variable_str(t.id()) > 0)
+                H5Dvlen_reclaim(t.id(), sp.id(), H5P_DEFAULT, buf.data());
+            if (rc < 0) return -1;
+        }
+        (void)obj;
+        return 0;
+    };
+    io::h5_object root(H5Oopen(src, name.c_str(), H5P_DEFAULT));
+    SCPX_H5_CHECK(root.id());
+    H5O_info_t info{};
+    SCPX_H5_CHECK(H5Oget_info2(root.id(), &info, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS));
+    if (info.type == H5O_TYPE_GROUP)
+        SCPX_H5_CHECK(H5Ovisit2(root.id(), H5_INDEX_NAME, H5_ITER_INC, visit, &ctx, H5O_INFO_NUM_ATTRS));
+    else
+        SCPX_H5_CHECK(visit(root.id(), ".", &info, &ctx)); // a dataset: only its own attributes
+}
+
 std::vector<std::string> split_commas(const std::string& s) {
     std::vector<std::string> out;
     size_t start = 0;
@@ -506,7 +556,7 @@ void run_train_typed(const train_job& job) {
                     for (hsize_t k = 0; k < gi.nlinks; ++k) {
                         char buf[256] = {};
                         SCPX_H5_CHECK(H5Lget_name_by_idx(src.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, buf, sizeof buf, H5P_DEFAULT));
-                        SCPX_H5_CHECK(H5Ocopy(src.id(), buf, f.id(), buf, H5P_DEFAULT, H5P_DEFAULT));
+                        copy_object_canonical(src.id(), buf, f.id());
                     }
                     auto sroot = io::h5_open_object(src.id(), "/");
                     for (const char* a : {"head", "tied"})
@@ -520,7 +570,7 @@ void run_train_typed(const train_job& job) {
                     for (const char* a : {"best_epoch", "n_steps", "n_train", "n_val", "n_test"})
                         io::h5_write_attr(f.id(), a, io::h5_read_attr_int64(sroot.id(), a));
                 } else {
-                    SCPX_H5_CHECK(H5Ocopy(src.id(), name.c_str(), f.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+                    copy_object_canonical(src.id(), name, f.id());
                 }
             }
         }
