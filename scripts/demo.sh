@@ -45,5 +45,15 @@ cat "$out/spredixcan/Whole_Blood.z.csv"
 /usr/bin/python3 tests/e2e/spredixcan_compare.py "$spx/TW_Whole_Blood.z.csv" "$out/spredixcan/Whole_Blood.z.csv" \
     --ignore-extra-columns && echo "Whole Blood: same numbers as MetaXcan 0.7.5"
 
+echo "== l-ctPred: elastic-net models from expression + genotypes, then S-PrediXcan with them (tests/data/enet/lctpred)"
+lct=tests/data/enet/lctpred
+mkdir -p "$out/lctpred"
+mpi build/scpx lctpred --expression "$lct/expression.tsv" --gene-annotation "$lct/gene_annot.tsv" \
+    --genotype "$lct/genotype.tsv.gz" --snp-annotation "$lct/snp_annot.tsv" --seed 7 --out "$out/lctpred/models"
+run build/scpx spredixcan --model_db_path "$out/lctpred/models.db" --covariance "$out/lctpred/models.covariance.txt.gz" \
+    --gwas_file "$lct/gwas.tsv.gz" --snp_column SNP --effect_allele_column A1 --non_effect_allele_column A2 \
+    --zscore_column ZSCORE --output_file "$out/lctpred/assoc.csv" --overwrite
+head -5 "$out/lctpred/assoc.csv"
+
 echo
 echo "demo finished: outputs and logs in $out/"

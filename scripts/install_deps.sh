@@ -14,6 +14,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
   python3 python3-numpy python3-h5py       # fixture generators and result checks (Debian's python3)
+  python3-torch python3-anndata python3-matplotlib   # converter, ctPred and plot tests (skipped without them)
   shapeit4-example                         # real 1000 Genomes chr20 haplotypes for the demo and e2e tests
 )
 if [[ "${1:-}" == "--slurm" ]]; then
