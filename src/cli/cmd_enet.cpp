@@ -9,6 +9,7 @@
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/enet/glmnet.hpp"
+#include "scpx/enet/predictdb.hpp"
 #include "scpx/io/predictdb_text.hpp"
 
 #include <fmt/format.h>
@@ -30,60 +31,6 @@ struct enet_cv_args {
     double alpha = 0.5;
     std::string type = "auto";
 };
-
-/// Fold-id table: a sample column then one integer column per repeat. Returns, per repeat, the
-/// fold ids of `samples` in that order.
-std::vector<std::vector<int>> read_fold_ids(const std::string& path, const std::vector<std::string>& samples) {
-    line_reader in(path);
-    std::string header_line;
-    while (in.next(header_line) && trim(header_line).empty()) {
-    }
-    if (trim(header_line).empty())
-        throw input_error(path, "", "", "empty file: no header line (expected `sample` and fold-id columns)");
-    const delimiter d = detect_delimiter(header_line);
-    std::vector<std::string_view> f;
-    split_fields(header_line, d, f);
-    if (f.size() < 2)
-        throw input_error(path, in.where(), "", "expected a sample column and at least one fold-id column");
-    const std::vector<std::string> names(f.begin(), f.end());
-    const size_t k = names.size() - 1;
-
-    std::unordered_map<std::string, std::vector<int>> by_sample;
-    std::string line;
-    while (in.next(line)) {
-        if (trim(line).empty()) continue;
-        split_fields(line, d, f);
-        if (f.size() != names.size())
-            throw input_error(path, in.where(), "",
-                              fmt::format("{} fields, the header has {}", f.size(), names.size()));
-        std::vector<int> ids(k);
-        for (size_t c = 0; c < k; ++c) {
-            std::int64_t v = parse_int(f[c + 1], path, in.where(), names[c + 1]);
-            if (v < 1 || v > 1000000)
-                throw input_error(path, in.where(), names[c + 1],
-                                  fmt::format("fold id must be a positive integer (got {})", v));
-            ids[c] = static_cast<int>(v);
-        }
-        std::string s(f[0]);
-        if (!by_sample.emplace(s, std::move(ids)).second)
-            throw input_error(path, in.where(), names[0], "duplicated sample '" + s + "'");
-    }
-    std::vector<std::vector<int>> out(k, std::vector<int>(samples.size()));
-    for (size_t i = 0; i < samples.size(); ++i) {
-        auto it = by_sample.find(samples[i]);
-        if (it == by_sample.end())
-            throw input_error(path, "", names[0],
-                              "sample '" + samples[i] + "' (from the expression file) has no fold id");
-        for (size_t c = 0; c < k; ++c) out[c][i] = it->second[c];
-    }
-    for (size_t c = 0; c < k; ++c) {
-        int mx = 0;
-        for (int v : out[c]) mx = std::max(mx, v);
-        if (mx < 3)
-            throw input_error(path, "", names[c + 1], "at least 3 folds are needed (cv.glmnet's rule)");
-    }
-    return out;
-}
 
 std::string num(double v) { return fmt::format("{:.17g}", v); }
 
@@ -109,7 +56,7 @@ void run_enet_cv(const enet_cv_args& a) {
     io::genotype_read_options go;
     go.samples = expr.sample_ids;
     io::sample_matrix geno = io::read_genotype_dosages(a.genotype, go);
-    std::vector<std::vector<int>> folds = read_fold_ids(a.foldid, expr.sample_ids);
+    std::vector<std::vector<int>> folds = enet::read_fold_id_table(a.foldid, expr.sample_ids);
     SCPX_LOG_INF("gene {}: {} samples, {} SNPs, {} fold assignment(s)", expr.feature_ids[0], expr.n_samples(),
                  geno.n_features(), folds.size());
 

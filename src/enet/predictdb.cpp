@@ -273,11 +273,7 @@ std::vector<std::vector<int>> draw_fold_ids(int n, int nfolds, int n_repeats, st
 
 std::vector<std::vector<int>> read_fold_id_table(const std::string& path, const std::vector<std::string>& samples) {
     line_reader in(path);
-    std::string header_line;
-    while (in.next(header_line) && trim(header_line).empty()) {
-    }
-    if (trim(header_line).empty())
-        throw input_error(path, "", "", "empty file: no header line (expected `sample` and fold-id columns)");
+    const std::string header_line(in.header("`sample` and fold-id columns"));
     const delimiter d = detect_delimiter(header_line);
     std::vector<std::string_view> f;
     split_fields(header_line, d, f);
