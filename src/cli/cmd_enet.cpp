@@ -30,6 +30,7 @@ struct enet_cv_args {
     std::string foldid;
     double alpha = 0.5;
     std::string type = "auto";
+    bool no_screening = false;
 };
 
 std::string num(double v) { return fmt::format("{:.17g}", v); }
@@ -43,6 +44,7 @@ void write_file(const std::string& path, const std::string& content, bool overwr
 void run_enet_cv(const enet_cv_args& a) {
     enet::path_options opt;
     opt.alpha = a.alpha;
+    opt.screening = !a.no_screening;
     if (a.type == "covariance") opt.type = enet::gaussian_type::covariance;
     else if (a.type == "naive") opt.type = enet::gaussian_type::naive;
 
@@ -112,6 +114,9 @@ void add_enet_command(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
     cv->add_option("--type-gaussian", args->type, "auto (covariance if < 500 SNPs, else naive) | covariance | naive")
         ->capture_default_str()->check(CLI::IsMember({"auto", "covariance", "naive"}))->group("Model");
+    cv->add_flag("--no-screening", args->no_screening,
+                 "compute every gradient glmnet computes (same output, slower; for benchmarks and checks)")
+        ->group("Model");
     cv->callback([cv, args] {
         run_scope scope(*cv, args->common, log_path_for(args->common.out));
         run_enet_cv(*args);

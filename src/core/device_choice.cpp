@@ -12,6 +12,22 @@ device_choice parse_device_choice(const std::string& text) {
     throw usage_error("--device must be auto, cpu or cuda (got '" + text + "')");
 }
 
+precision parse_precision(const std::string& text) {
+    if (text == "fp32") return precision::FP32;
+    if (text == "tf32") return precision::TF32;
+    if (text == "bf16") return precision::BF16;
+    throw usage_error("--precision must be fp32, tf32 or bf16 (got '" + text + "')");
+}
+
+const char* to_string(precision p) {
+    switch (p) {
+    case precision::FP32: return "fp32";
+    case precision::TF32: return "tf32";
+    case precision::BF16: return "bf16";
+    }
+    return "?";
+}
+
 bool resolve_device(device_choice choice) {
     switch (choice) {
     case device_choice::CPU: return false;

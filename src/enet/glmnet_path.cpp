@@ -13,6 +13,15 @@
 // same numbers), independent dot products run four at a time (dot4_e), the naive residual update
 // is fused with the next gradient (axpy_dot_e), and covariance mode keeps the active rows of its
 // gram cache contiguous (cact_).
+//
+// Naive mode also skips gradients whose outcome is already known (screening with a proof, not a
+// heuristic). glmnet uses |<r, x̃_j>| only in comparisons: against λα for a zero coordinate in a
+// CD update (it stays zero unless |g| > λα), against λα in the KKT check and against the strong-
+// rule threshold. Every residual change r −= Δ·x̃_k moves any |<r, x̃_j>| by at most |Δ|·‖x̃_j‖ =
+// |Δ| (Cauchy–Schwarz; ‖x̃_j‖ = 1 after standardisation), so |g_j| now ≤ |g_j| when last computed +
+// the sum of |Δ| since then (the "drift", kept with a small allowance for rounding). When that
+// bound already settles the comparison, the dot product is skipped; otherwise it is computed
+// exactly as before. The decisions, and hence every output bit, are those of the unscreened code.
 #include "scpx/enet/glmnet.hpp"
 
 #include "scpx/core/error.hpp"
@@ -168,9 +177,10 @@ public:
     enum class rc { ok, maxit, max_active };
 
     engine(const Eigen::MatrixXd& xs, const std::vector<char>& ju, bool cov, double thr, int maxit,
-           int nx, Eigen::VectorXd& r_or_g)
+           int nx, Eigen::VectorXd& r_or_g, bool screening)
         : x_(xs), ju_(ju), cov_(cov), thr_(thr), maxit_(maxit), nx_(nx),
           n_(static_cast<int>(xs.rows())), p_(static_cast<int>(xs.cols())),
+          margin_(screening ? kBoundMargin : std::numeric_limits<double>::infinity()),
           a_(static_cast<size_t>(p_), 0.0), mm_(static_cast<size_t>(p_), 0) {
         ia_.reserve(static_cast<size_t>(std::max(nx_, 0)) + 1);
         if (cov_) {
@@ -188,6 +198,10 @@ public:
         } else {
             r_ = &r_or_g;
             gabs_.assign(static_cast<size_t>(p_), 0.0);
+            gdrift_.assign(static_cast<size_t>(p_), 0.0);
+            kabs_.assign(static_cast<size_t>(p_), 0.0);
+            kstamp_.assign(static_cast<size_t>(p_), 0.0);
+            rsnap_ = *r_;
             strong_.assign(static_cast<size_t>(p_), 0);
             todo_.assign(static_cast<size_t>(p_), 0);
             int m = 0;
@@ -198,8 +212,10 @@ public:
     }
 
     /// |gradient| used for lambda_max at the second path step.
-    double grad_abs(int j) const {
-        return cov_ ? std::abs((*g_)(j)) : gabs_[static_cast<size_t>(j)];
+    double grad_abs(int j) {
+        if (cov_) return std::abs((*g_)(j));
+        refresh_if_stale(j);
+        return kabs_[static_cast<size_t>(j)];
     }
 
     /// ElnetPointGaussianBase::fit for one lambda (l1 = ab, l2 = dem, previous lambda alm0).
@@ -209,10 +225,17 @@ public:
         rsq_prev_ = rsq_;
         if (!cov_) {
             double tlam = alpha * (2.0 * alm - alm0);
+            sync();
+            int m = 0;
             for (int k = 0; k < p_; ++k) {
                 auto uk = static_cast<size_t>(k);
                 if (strong_[uk] || !ju_[uk]) continue;
-                if (gabs_[uk] > tlam) strong_[uk] = 1;
+                if (sync_bound(k) > tlam) todo_[static_cast<size_t>(m++)] = k; // undecided: compute
+            }
+            abs_grads(m);
+            for (int t = 0; t < m; ++t) {
+                auto uk = static_cast<size_t>(todo_[static_cast<size_t>(t)]);
+                if (kabs_[uk] > tlam) strong_[uk] = 1;
             }
         }
         if (iz_) {
@@ -259,6 +282,7 @@ private:
 
     // gabs_[j] = |<r, x_j>| for the m columns listed in todo_, four at a time.
     void abs_grads(int m) {
+        flush();
         const double* r = r_->data();
         int t = 0;
         for (; t + 4 <= m; t += 4) {
@@ -266,20 +290,67 @@ private:
             const double* b[4] = {col(j[0]), col(j[1]), col(j[2]), col(j[3])};
             double o[4];
             dot4_e(r, b, n_, o);
-            for (int c = 0; c < 4; ++c) gabs_[static_cast<size_t>(j[c])] = std::abs(o[c]);
+            for (int c = 0; c < 4; ++c) record(j[c], o[c]);
         }
         for (; t < m; ++t) {
             const int j = todo_[static_cast<size_t>(t)];
-            gabs_[static_cast<size_t>(j)] = std::abs(dot_e(r, col(j), n_));
+            record(j, dot_e(r, col(j), n_));
         }
     }
+
+    // Stores a freshly computed gradient under both clocks (abs_grads runs at a sync point).
+    void record(int j, double g) {
+        auto uj = static_cast<size_t>(j);
+        gabs_[uj] = kabs_[uj] = std::abs(g);
+        gdrift_[uj] = drift_;
+        kstamp_[uj] = kclock_;
+    }
+
+    // A sync point (KKT check, strong rule): brings r up to date and advances the snapshot clock
+    // by a bound on ‖r − r_snap‖ — the exact norm (rounded up) or the Σ|Δ| since the last sync,
+    // whichever is smaller. Between syncs, |g_j| moves by at most the clock's advance.
+    void sync() {
+        flush();
+        const double by_sum = drift_ - sync_drift_;
+        const double by_norm = (*r_ - rsnap_).norm() * (1.0 + 1e-12);
+        kclock_ += std::min(by_sum * (1.0 + 1e-12), by_norm);
+        sync_drift_ = drift_;
+        rsnap_ = *r_;
+    }
+
+    // Bound on the |<r, x̃_j>| glmnet computes at this sync point, from the last one computed.
+    double sync_bound(int j) const {
+        auto uj = static_cast<size_t>(j);
+        return kabs_[uj] + (kclock_ - kstamp_[uj]) * (1.0 + 1e-12) + margin_;
+    }
+
+    // Upper bound of the |<r, x̃_j>| glmnet would compute now (see the file comment). The margin
+    // covers the rounding of both dot products (≤ n·u·‖r‖·‖x̃_j‖ each, ‖r‖ ≤ ‖ỹ‖ = 1).
+    double grad_bound(int j) const {
+        auto uj = static_cast<size_t>(j);
+        return gabs_[uj] + (drift_ - gdrift_[uj]) * (1.0 + 1e-12) + margin_;
+    }
+
+    void refresh_if_stale(int j) {
+        sync();
+        if (kstamp_[static_cast<size_t>(j)] == kclock_) return;
+        record(j, dot_e(r_->data(), col(j), n_));
+    }
+
+    static constexpr double kBoundMargin = 1e-11;
 
     // One coordinate update (ElnetPointCRTPBase::update + gaussian/naive/cov specifics).
     template <bool Full>
     rc update(int k) {
         auto uk = static_cast<size_t>(k);
         double old = a_[uk];
+        // A zero coordinate stays zero unless |g_k| > λα: skip the dot when the bound says so.
+        if (!cov_ && old == 0.0 && grad_bound(k) <= ab_) return rc::ok;
         double gk = cov_ ? (*g_)(k) : naive_grad(k);
+        if (!cov_) {
+            gabs_[uk] = std::abs(gk);
+            gdrift_[uk] = drift_;
+        }
         double u = gk + old;
         double v = std::abs(u) - ab_;
         double nw = 0.0;
@@ -297,6 +368,8 @@ private:
             // r -= Δβ̃_k x̃_k, deferred: applied with the next gradient (naive_grad) or flush().
             pend_k_ = k;
             pend_diff_ = diff;
+            // ‖Δr‖ ≤ |Δ|·(1 + n·u) plus the rounding of the element-wise update (≤ 2u·(‖r‖ + |Δ|)).
+            drift_ += std::abs(diff) * (1.0 + 1e-12) + 1e-15;
         } else {
             // g_j -= <x̃_j, x̃_k> Δβ̃_k for every (included) j, element-wise as glmnet.
             g_->noalias() -= diff * c_.col(mm_[uk] - 1);
@@ -443,16 +516,17 @@ private:
     // Naive mode: recompute |g| outside the strong set; variables violating KKT join it.
     bool kkt_passes() {
         bool updated = false;
+        sync();
         int m = 0;
         for (int k = 0; k < p_; ++k) {
             auto uk = static_cast<size_t>(k);
-            if (!strong_[uk] && ju_[uk]) todo_[static_cast<size_t>(m++)] = k;
+            // Only the undecided: a bound ≤ λα proves |g_k| ≤ λα (no violation).
+            if (!strong_[uk] && ju_[uk] && sync_bound(k) > ab_) todo_[static_cast<size_t>(m++)] = k;
         }
         abs_grads(m);
-        for (int k = 0; k < p_; ++k) {
-            auto uk = static_cast<size_t>(k);
-            if (strong_[uk] || !ju_[uk]) continue;
-            if (gabs_[uk] > ab_) {
+        for (int t = 0; t < m; ++t) {
+            auto uk = static_cast<size_t>(todo_[static_cast<size_t>(t)]);
+            if (kabs_[uk] > ab_) {
                 strong_[uk] = 1;
                 updated = true;
             }
@@ -467,6 +541,7 @@ private:
     const int maxit_;
     const int nx_;
     const int n_, p_;
+    const double margin_;    // kBoundMargin, or +inf to turn screening off (bounds never decide)
 
     std::vector<double> a_;  // β̃ (uncompressed)
     std::vector<int> mm_;    // 1-based position in ia_, 0 when never active
@@ -479,7 +554,14 @@ private:
     Eigen::VectorXd* r_ = nullptr;
     int pend_k_ = -1;         // coordinate whose residual update is deferred
     double pend_diff_ = 0.0;
-    std::vector<double> gabs_;
+    std::vector<double> gabs_;  // |<r, x̃_j>| when last computed (at drift gdrift_[j])
+    std::vector<double> gdrift_;
+    double drift_ = 0.0;        // Σ |Δβ̃| of all residual updates so far, rounded up
+    std::vector<double> kabs_;  // |<r, x̃_j>| at the sync point with clock kstamp_[j]
+    std::vector<double> kstamp_;
+    double kclock_ = 0.0;       // Σ over sync intervals of the bound on ‖r change‖
+    double sync_drift_ = 0.0;   // drift_ at the last sync
+    Eigen::VectorXd rsnap_;     // r at the last sync
     std::vector<char> strong_;
     std::vector<int> todo_; // scratch: columns whose |gradient| is due
     // covariance
@@ -606,7 +688,7 @@ path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     const double omb = 1.0 - opt.alpha;
     const int mnl = std::min(opt.mnlam, nlam);
 
-    engine eng(xs_mat, ju, cov, opt.thresh, opt.maxit, nx, state);
+    engine eng(xs_mat, ju, cov, opt.thresh, opt.maxit, nx, state, opt.screening);
 
     std::vector<double> almo, rsqo;
     std::vector<int> kin;

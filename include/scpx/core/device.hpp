@@ -20,6 +20,18 @@ enum class device_choice { AUTO, CPU, CUDA };
 /// Parses "auto|cpu|cuda". @throws usage_error otherwise.
 device_choice parse_device_choice(const std::string& text);
 
+/// Arithmetic of the GPU Enformer path (the CPU path is always fp32).
+/// FP32: fp32 storage and products (no tensor cores; the reference); TF32: fp32 storage, TF32
+/// tensor-core products with fp32 accumulation; BF16: bf16 weights and activations, fp32
+/// accumulation and fp32 per-channel parameters (bias, norms).
+enum class precision { FP32, TF32, BF16 };
+
+/// Parses "fp32|tf32|bf16". @throws usage_error otherwise.
+precision parse_precision(const std::string& text);
+
+/// "fp32", "tf32" or "bf16".
+const char* to_string(precision p);
+
 /// Resolves a choice: AUTO → CUDA when available() else CPU (logging why); CUDA when no GPU can
 /// be used → usage_error. Returns true when the CUDA path is to be used.
 bool resolve_device(device_choice choice);

@@ -58,6 +58,9 @@ struct path_options {
     double eps = 1e-6;             ///< floor of lambda_min_ratio
     double big = 9.9e35;           ///< "infinite" lambda of the first internal step
     int mnlam = 5;                 ///< no early termination before this many lambdas
+    /// Naive mode: skip gradients whose comparison a proven bound already decides (same output
+    /// bit for bit; false only to measure or verify that).
+    bool screening = true;
 };
 
 /// One fitted path, coefficients on the original (unstandardized) scale.

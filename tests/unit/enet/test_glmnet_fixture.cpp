@@ -246,5 +246,27 @@ TEST(EnetFixture, RepeatedCvReusesTheFirstLambdaSequence) {
     EXPECT_EQ(r.first.fit.nonzero(38).size(), 48u);
 }
 
+// Gradient screening (naive mode) must not change a single bit: the bounds only skip dot
+// products whose comparison they already decide. Checked on the full path and on a lasso path
+// (alpha = 1, no ridge shrinkage: the most active-set changes), against the unscreened run.
+TEST(EnetFixture, ScreeningChangesNoBit) {
+    SKIP_WITHOUT_FIXTURE();
+    const auto& fd = data();
+    for (double alpha : {0.5, 1.0}) {
+        path_options on, off;
+        on.alpha = off.alpha = alpha;
+        off.screening = false;
+        path_fit a = fit_path(fd.geno.matrix(), fd.y, on);
+        path_fit b = fit_path(fd.geno.matrix(), fd.y, off);
+        ASSERT_EQ(a.size(), b.size()) << "alpha " << alpha;
+        EXPECT_EQ(a.npasses, b.npasses);
+        EXPECT_EQ(a.vars, b.vars);
+        ASSERT_EQ(a.coef.rows(), b.coef.rows());
+        EXPECT_TRUE((a.coef.array() == b.coef.array()).all()) << "alpha " << alpha;
+        EXPECT_EQ(a.lambda, b.lambda);
+        EXPECT_EQ(a.dev_ratio, b.dev_ratio);
+    }
+}
+
 } // namespace
 } // namespace scpx::enet
