@@ -23,6 +23,7 @@ struct lctpred_args {
     double alpha = 0.5;
     int nfolds = 10;
     int repeats = 3;
+    std::string fold_rng = "r";
 };
 
 /// The options in effect without those that do not change the results (output names, threads,
@@ -74,8 +75,14 @@ void add_lctpred_command(CLI::App& app) {
     sub->add_flag("--skip-unannotated", o.skip_unannotated,
                   "skip expression genes absent from the annotation (default: error)")->group("Input");
     sub->add_option("--foldid", o.foldid, "fold ids: a sample column then one column (1..K) per CV repeat, for all genes "
-                                          "(default: drawn per gene from --seed)")
+                                          "(default: drawn per gene from --seed, see --fold-rng)")
         ->check(CLI::ExistingFile)->group("Input");
+    sub->add_option("--fold-rng", a->fold_rng,
+                    "generator of the fold ids drawn from --seed: r = R's (Mersenne-Twister, R >= 3.6 sample()) in "
+                    "PredictDb-nextflow fast_elasticnet.R's order: set.seed(seed) per chromosome, genes in "
+                    "gene-annotation order, sample(1:nfolds, n, replace = TRUE) x repeats for each gene with >= 2 "
+                    "SNPs in its window (seed <= 2147483647); scpx = scpx's own stream per (seed, gene id)")
+        ->capture_default_str()->check(CLI::IsMember({"r", "scpx"}))->group("Model");
     sub->add_option("--alpha", a->alpha, "elastic-net mixing parameter (glmnet alpha)")
         ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
     sub->add_option("--nfolds", a->nfolds, "CV folds (ids drawn with replacement, as fast_elasticnet.R)")
@@ -113,6 +120,7 @@ void add_lctpred_command(CLI::App& app) {
         opt.nfolds = a->nfolds;
         opt.repeats = a->repeats;
         opt.seed = a->common.seed;
+        opt.fold_generator = a->fold_rng == "scpx" ? enet::fold_rng::scpx : enet::fold_rng::r;
         opt.overwrite = a->common.overwrite;
         opt.split = dist::make_split(a->common.split, a->common.job);
         opt.out_db = a->common.out + ".db";

@@ -29,6 +29,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -44,6 +45,7 @@ struct gene_job {
     io::gene_record rec;
     int chrom = 0;               ///< 1..22, 0 = not autosomal
     std::size_t expr_index = 0;  ///< feature index in the expression table
+    std::size_t annot_index = 0; ///< row of the gene in the annotation (R's visiting order)
     std::size_t snp_begin = 0, snp_end = 0;
 };
 
@@ -171,6 +173,7 @@ std::vector<gene_job> match_genes(const lctpred_options& opt, const io::sample_m
         j.rec = genes[gi];
         j.chrom = autosome_number(j.rec.chrom);
         j.expr_index = k;
+        j.annot_index = gi;
         jobs.push_back(std::move(j));
     }
     if (!missing.empty()) {
@@ -232,6 +235,62 @@ Eigen::MatrixXd window_x(const genotype_panel& panel, std::size_t b, std::size_t
     return x;
 }
 
+// --- R's fold-id stream -------------------------------------------------------------------------
+
+/// Where a gene's fold ids lie in R's stream. fast_elasticnet.R (prepare_gene_jobs, main) calls
+/// set.seed(seed) once per chromosome job and then, for the genes of that chromosome in
+/// gene-annotation order, draws `repeats` × sample(1:nfolds, n, TRUE) for every gene with at
+/// least 2 SNPs in its window (genes with 0 or 1 are skipped before the draw). Whatever happens
+/// to the gene afterwards (constant expression, failed fit) does not change the draws.
+struct r_draw_slot {
+    int chrom = 0;
+    std::int64_t ordinal = -1; ///< position among the drawing genes of its chromosome; -1: draws nothing
+};
+
+bool draws_folds(const gene_job& j) { return j.chrom > 0 && j.snp_end - j.snp_begin >= 2; }
+
+std::vector<r_draw_slot> r_draw_order(const std::vector<gene_job>& jobs) {
+    std::vector<std::size_t> idx;
+    for (std::size_t g = 0; g < jobs.size(); ++g)
+        if (draws_folds(jobs[g])) idx.push_back(g);
+    // R visits intersect(gene_annot$gene_id, colnames(expr)): annotation order. Two expression
+    // columns mapped to one annotation row (versioned ids) cannot occur in R (duplicate names);
+    // they are taken in expression order.
+    std::stable_sort(idx.begin(), idx.end(), [&jobs](std::size_t a, std::size_t b) {
+        if (jobs[a].chrom != jobs[b].chrom) return jobs[a].chrom < jobs[b].chrom;
+        if (jobs[a].annot_index != jobs[b].annot_index) return jobs[a].annot_index < jobs[b].annot_index;
+        return jobs[a].expr_index < jobs[b].expr_index;
+    });
+    std::vector<r_draw_slot> slots(jobs.size());
+    std::map<int, std::int64_t> next;
+    for (std::size_t g : idx) {
+        slots[g].chrom = jobs[g].chrom;
+        slots[g].ordinal = next[jobs[g].chrom]++;
+    }
+    return slots;
+}
+
+/// R's generator positioned at the first draw of each drawing gene in [range.begin, range.end):
+/// every chromosome restarts from set.seed(seed) and replays the draws of all genes R visits
+/// before (a few thousand uniforms per gene), so any rank or job reproduces the one R stream.
+std::vector<std::optional<r_rng>> r_fold_streams(const std::vector<r_draw_slot>& slots, dist::index_range range,
+                                                 std::int32_t seed, int n, int nfolds, int repeats) {
+    std::vector<std::optional<r_rng>> out(range.size());
+    std::map<int, std::vector<std::pair<std::int64_t, std::size_t>>> by_chrom;
+    for (std::size_t g = range.begin; g < range.end; ++g)
+        if (slots[g].ordinal >= 0) by_chrom[slots[g].chrom].emplace_back(slots[g].ordinal, g);
+    for (auto& [chrom, genes] : by_chrom) {
+        std::sort(genes.begin(), genes.end());
+        r_rng rng(seed);
+        std::int64_t at = 0;
+        for (const auto& [ordinal, g] : genes) {
+            for (; at < ordinal; ++at) draw_fold_ids_r(rng, n, nfolds, repeats);
+            out[g - range.begin] = rng;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -243,6 +302,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     if (opt.repeats < 1) throw usage_error("--repeats must be at least 1");
     if (opt.out_db.empty() || opt.out_covariance.empty() || opt.out_h5.empty())
         throw usage_error("lctpred: output paths not set");
+    const bool r_folds = opt.foldid.empty() && opt.fold_generator == fold_rng::r;
+    if (r_folds && opt.seed > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
+        throw usage_error(fmt::format("--seed {} does not fit R's integer (<= 2147483647), which --fold-rng r "
+                                      "passes to set.seed()",
+                                      opt.seed));
 
     mpi::ensure_initialized(); // library use (tests) without main()'s MPI session
     lctpred_summary sum;
@@ -278,11 +342,17 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         cost[g] = static_cast<double>(train.size()) * static_cast<double>(std::max<std::size_t>(j.snp_end - j.snp_begin, 1));
     }
 
+    // R's fold-id order is a property of all genes: fixed before a --split job drops any.
+    std::vector<r_draw_slot> r_slots;
+    if (r_folds) r_slots = r_draw_order(jobs);
     if (opt.split.n_splits > 1) {
         // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
         const dist::index_range r = dist::split_range(cost, opt.split);
         jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
                                      jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
+        if (r_folds)
+            r_slots = std::vector<r_draw_slot>(r_slots.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                               r_slots.begin() + static_cast<std::ptrdiff_t>(r.end));
         cost = std::vector<double>(cost.begin() + static_cast<std::ptrdiff_t>(r.begin),
                                    cost.begin() + static_cast<std::ptrdiff_t>(r.end));
         SCPX_LOG_INF("--split {} --job {}: genes {}..{} of {}", opt.split.n_splits, opt.split.job, r.begin + 1, r.end,
@@ -352,7 +422,9 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     prov.command = opt.command;
     prov.inputs = {opt.expression, opt.vcf.empty() ? opt.genotype : opt.vcf, opt.snp_annotation, opt.gene_annotation,
                    opt.foldid};
-    prov.extra = {{"seed", std::to_string(opt.seed)}, {"snp_qc", qst.summary()}};
+    prov.extra = {{"seed", std::to_string(opt.seed)},
+                  {"fold_rng", opt.foldid.empty() ? std::string(to_string(opt.fold_generator)) : "table"},
+                  {"snp_qc", qst.summary()}};
     io::h5_writer_options wo;
     wo.overwrite = opt.overwrite;
     io::h5_row_writer h5(opt.out_h5, specs, prov, wo);
@@ -362,6 +434,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     const dist::index_range mine = dist::partition_block(cost, static_cast<std::size_t>(mpi::comm_size()),
                                                          static_cast<std::size_t>(mpi::comm_rank()));
     std::vector<gene_fit> fits(mine.size());
+    // R's stream at each of this rank's drawing genes (the replay is cheap next to one fit).
+    std::vector<std::optional<r_rng>> r_streams;
+    if (r_folds)
+        r_streams = r_fold_streams(r_slots, mine, static_cast<std::int32_t>(opt.seed), static_cast<int>(train.size()),
+                                   opt.nfolds, opt.repeats);
     {
         stage_timer st_fit("lctpred fits");
         progress prog("lctpred", mine.size(), "genes", 10.0);
@@ -394,11 +471,36 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                     } else {
                         const Eigen::VectorXd y = training_y(expr, j.expr_index, expr_cols, opt.scale_expression);
                         const Eigen::MatrixXd x = window_x(panel, j.snp_begin, j.snp_end);
-                        const std::vector<std::vector<int>> folds =
-                            table_folds.empty() ? draw_fold_ids(static_cast<int>(train.size()), opt.nfolds,
-                                                                opt.repeats, opt.seed, j.gene_id)
-                                                : table_folds;
-                        f = fit_gene(x, y, folds, fopt);
+                        const int n = static_cast<int>(train.size());
+                        std::vector<std::vector<int>> folds;
+                        std::string bad_folds;
+                        if (!table_folds.empty()) {
+                            folds = table_folds;
+                        } else if (!r_folds) {
+                            folds = draw_fold_ids(n, opt.nfolds, opt.repeats, opt.seed, j.gene_id);
+                        } else if (r_streams[g - mine.begin]) {
+                            r_rng rng = *r_streams[g - mine.begin];
+                            folds = draw_fold_ids_r(rng, n, opt.nfolds, opt.repeats);
+                            // R's draws are not redrawn; cv.glmnet stops (nfolds = max(foldid) < 3)
+                            // and fast_elasticnet.R's tryCatch leaves an NA row.
+                            for (const auto& rep : folds) {
+                                const int mx = *std::max_element(rep.begin(), rep.end());
+                                if (mx < 3 || mx > n)
+                                    bad_folds = fmt::format("R's fold ids have largest fold {} for {} samples; "
+                                                            "cv.glmnet needs 3 <= max(foldid) <= n", mx, n);
+                            }
+                        } else {
+                            // < 2 SNPs: R draws nothing and fit_gene stops before using folds.
+                            folds.assign(static_cast<std::size_t>(opt.repeats), std::vector<int>(train.size(), 1));
+                        }
+                        if (bad_folds.empty()) {
+                            f = fit_gene(x, y, folds, fopt);
+                        } else {
+                            f.status = gene_status::no_convergence;
+                            f.message = bad_folds;
+                            f.n_samples = n;
+                            f.n_snps_in_window = static_cast<int>(x.cols());
+                        }
                     }
                     if (f.status != gene_status::ok)
                         SCPX_LOG_DBG("gene {}: {} ({})", j.gene_id, to_string(f.status), f.message);

@@ -271,6 +271,19 @@ std::vector<std::vector<int>> draw_fold_ids(int n, int nfolds, int n_repeats, st
     return out;
 }
 
+std::string_view to_string(fold_rng g) { return g == fold_rng::r ? "r" : "scpx"; }
+
+std::vector<std::vector<int>> draw_fold_ids_r(r_rng& rng, int n, int nfolds, int n_repeats) {
+    if (n < 1 || nfolds < 1 || n_repeats < 1)
+        throw usage_error(fmt::format("draw_fold_ids_r: need n >= 1, nfolds >= 1, repeats >= 1 (got {}, {}, {})", n,
+                                      nfolds, n_repeats));
+    // sample(1:nfolds, n, TRUE) = (1:nfolds)[sample.int(nfolds, n, TRUE)]: the values are the indices.
+    std::vector<std::vector<int>> out;
+    out.reserve(static_cast<size_t>(n_repeats));
+    for (int r = 0; r < n_repeats; ++r) out.push_back(rng.sample_replace(nfolds, n));
+    return out;
+}
+
 std::vector<std::vector<int>> read_fold_id_table(const std::string& path, const std::vector<std::string>& samples) {
     line_reader in(path);
     const std::string header_line(in.header("`sample` and fold-id columns"));

@@ -23,6 +23,14 @@ check rerun_db_identical cmp "$WORK/lct.db" "$WORK/lct2.db"
 check rerun_cov_identical cmp "$WORK/lct.covariance.txt.gz" "$WORK/lct2.covariance.txt.gz"
 check rerun_h5_identical cmp "$WORK/lct.summary.h5" "$WORK/lct2.summary.h5"
 
+# Fold ids: R's stream (default) is recorded in the provenance; scpx's own generator gives other
+# folds (the HDF5 per-fold sizes differ); an explicit --fold-rng r equals the default.
+check provenance_fold_rng_r bash -c "h5dump -A '$WORK/lct.summary.h5' | grep -A10 'ATTRIBUTE \"fold_rng\"' | grep -q '\"r\"'"
+expect_ok lctpred_fold_rng_r "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --fold-rng r --out "$WORK/lctr"
+check fold_rng_r_is_default cmp "$WORK/lct.db" "$WORK/lctr.db"
+expect_ok lctpred_fold_rng_scpx "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --fold-rng scpx --out "$WORK/lcts"
+check fold_rng_scpx_differs bash -c "! cmp -s <(h5dump -d folds/n '$WORK/lct.summary.h5' | tail -n +3) <(h5dump -d folds/n '$WORK/lcts.summary.h5' | tail -n +3)"
+
 # VCF input (DS) gives the same models as the text input.
 expect_ok lctpred_vcf "$SCPX" lctpred "${IN[@]}" --vcf "$D/genotype.vcf.gz" --dosage-field DS --seed 7 --out "$WORK/lctv"
 # (htslib keeps DS as float, so the numbers differ from the text input in the 7th digit.)
@@ -75,6 +83,9 @@ expect_fail truncated_genotype "trunc.tsv.gz.*truncated or corrupt gzip" "$WORK/
 printf 'gene_id\tS001\tS002\tS003\tS004\nENSG00000000001.1\t1\t2\tx\t3\n' > "$BAD/expr_nan.tsv"
 expect_fail non_numeric_expression "expr_nan.tsv.*S003" "$WORK/b8.db" -- \
   "$SCPX" lctpred --expression "$BAD/expr_nan.tsv" --gene-annotation "$D/gene_annot.tsv" "${TXT[@]}" --out "$WORK/b8"
+
+expect_fail seed_too_large_for_r "does not fit R's integer" "$WORK/b9.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 4294967296 --out "$WORK/b9"
 
 expect_fail genotype_source_twice "either as --genotype" "$WORK/b6.db" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --vcf "$D/genotype.vcf.gz" --out "$WORK/b6"

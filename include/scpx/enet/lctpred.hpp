@@ -43,6 +43,12 @@ struct lctpred_options {
     int nfolds = 10;
     int repeats = 3;
     std::uint64_t seed = 1024;
+    /// Generator of the fold ids when `foldid` is empty. fold_rng::r reproduces
+    /// PredictDb-nextflow's fast_elasticnet.R: `set.seed(seed)` once per chromosome, then for each
+    /// gene of that chromosome in gene-annotation order that has >= 2 SNPs in its window,
+    /// `repeats` × `sample(1:nfolds, n, replace = TRUE)`; seed must then fit R's integer
+    /// (<= 2147483647). fold_rng::scpx: draw_fold_ids per (seed, gene id).
+    fold_rng fold_generator = fold_rng::r;
     std::int64_t window = 1000000;
     snp_qc_options qc;
     bool scale_expression = true;   ///< centre and scale y (sd n − 1) as PredictDB does after adjustment

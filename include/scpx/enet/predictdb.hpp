@@ -10,6 +10,7 @@
 /// (and in every output), never an exception.
 
 #include "scpx/enet/glmnet.hpp"
+#include "scpx/enet/r_rng.hpp"
 
 #include <Eigen/Core>
 
@@ -95,13 +96,30 @@ fold_stats compute_fold_stats(const std::vector<double>& y, const std::vector<do
 double cor_test_pvalue(double r, int n);
 
 /// Fold ids of `n_repeats` repeats, each `sample(1:nfolds, n, replace = TRUE)` as in
-/// fast_elasticnet.R, drawn from scpx's own documented generator (not R's): a splitmix64 stream
+/// fast_elasticnet.R, drawn from scpx's own documented generator (fold_rng::scpx; R's own stream
+/// is draw_fold_ids_r): a splitmix64 stream
 /// seeded with splitmix64(seed) XOR the FNV-1a 64-bit hash of `key` (the gene id), so a gene's folds
 /// depend only on (seed, gene) and not on which rank or in which order it is processed. Each value
 /// is 1 + (u mod nfolds) with rejection of the biased top range of u. A repeat in which fewer than
 /// 3 distinct folds occur (tiny n) is redrawn, since cv.glmnet needs >= 3 folds.
 std::vector<std::vector<int>> draw_fold_ids(int n, int nfolds, int n_repeats, std::uint64_t seed,
                                             std::string_view key);
+
+/// Generator of the fold ids drawn "from --seed" (when no fold-id table is given).
+enum class fold_rng {
+    r,   ///< R's Mersenne-Twister + sample() in PredictDb-nextflow's order (draw_fold_ids_r)
+    scpx ///< scpx's own per-(seed, gene) stream (draw_fold_ids)
+};
+
+/// "r" or "scpx".
+std::string_view to_string(fold_rng g);
+
+/// Fold ids of one gene exactly as fast_elasticnet.R draws them, continuing `rng`'s stream:
+/// `for (j in 1:n_repeats) cv_fold_ids[, j] <- sample(1:nfolds, n, replace = TRUE)`.
+/// Unlike draw_fold_ids nothing is redrawn: a repeat may have fewer than 3 distinct folds
+/// (then cv.glmnet fails in R; the caller decides what that gene becomes).
+/// @throws usage_error for n < 1, nfolds < 1 or n_repeats < 1
+std::vector<std::vector<int>> draw_fold_ids_r(r_rng& rng, int n, int nfolds, int n_repeats);
 
 /// Fold-id table: header `sample` + one column per repeat (integers 1..K), tab/space/comma
 /// separated. Returns, per repeat, the ids of `samples` in that order.
