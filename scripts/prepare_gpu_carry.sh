@@ -2,10 +2,11 @@
 # Packs what bench/gpu_check.sh needs on the GPU machine into carry/ (git-ignored): the CUDA test
 # and benchmark binaries of a Release build, the shared libraries that machine lacks (platform.md
 # §9: no htslib, no parallel HDF5, Debian's fmt/spdlog) and the fixtures the GPU tests read.
-#   scripts/prepare_gpu_carry.sh [BUILD]      (default BUILD=build, configured with CUDA on)
+#   scripts/prepare_gpu_carry.sh [BUILD] [ctpred|enformer]   (default build ctpred; BUILD configured with CUDA on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
+PART=${2:-ctpred}  # "enformer": Enformer bench + fixture instead of the 42 MB ctpred fixture (64 MiB carry limit)
 rm -rf carry && mkdir -p carry/build/tests/cuda carry/build/tests/unit carry/build/bench carry/lib carry/fixtures/ctpred
 cp "$BUILD/tests/cuda/scpx_gpu_tests" carry/build/tests/cuda/
 cp "$BUILD/bench/bench_ctpred_train" carry/build/bench/
@@ -19,5 +20,5 @@ for l in libhdf5_openmpi libhts.so libhtscodecs libsz libaec libdeflate libfmt l
   cp "$tmp"/lib/$l* carry/lib/ 2>/dev/null || true
 done
 rm -rf "$tmp"
-cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/
+if [[ $PART == enformer ]]; then strip -o carry/build/bench/bench_enformer_gpu "$BUILD/bench/bench_enformer_gpu" && strip -o carry/build/tests/cuda/scpx_gpu_model_tests "$BUILD/tests/cuda/scpx_gpu_model_tests" && mkdir -p carry/fixtures/enformer && cp ../shared/fixtures/enformer/{weights,io}.h5 carry/fixtures/enformer/; else cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/; fi
 du -sh carry

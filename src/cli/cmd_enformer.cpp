@@ -1,7 +1,8 @@
-// `scpx enformer predict`: runs the Enformer CPU reference on one-hot sequences stored in HDF5
-// and writes the human head and the trunk embedding — the check that a converted checkpoint
-// and a length behave as expected before spending cluster hours on `scpx features`.
+// `scpx enformer predict`: runs Enformer (CPU reference or GPU, --device) on one-hot sequences
+// stored in HDF5 and writes the human head and the trunk embedding — the check that a converted
+// checkpoint and a length behave as expected before spending cluster hours on `scpx features`.
 #include "scpx/cli/commands.hpp"
+#include "scpx/cli/enformer_options.hpp"
 #include "scpx/cli/run.hpp"
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
@@ -10,6 +11,7 @@
 #include "scpx/core/timer.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/model/enformer.hpp"
+#include "scpx/model/enformer_runner.hpp"
 #include "scpx/ops/parallel.hpp"
 
 #include <fmt/ranges.h>
@@ -29,6 +31,7 @@ struct enformer_predict_options {
     std::int64_t batch = 1;
     std::int64_t seq_len = 0;
     std::vector<std::string> heads{"human"};
+    model::enformer_device_options dev;
 };
 
 /// Creates a float32 dataset of the given shape (contiguous, no timestamps).
@@ -80,13 +83,14 @@ void run_predict(const enformer_predict_options& o) {
     ops::set_num_threads(o.common.threads);
     const io::h5_ref in_ref = io::h5_parse_ref(o.onehot, "--onehot");
     if (in_ref.path.empty()) throw usage_error("--onehot must name a dataset: FILE.h5:/path/to/onehot");
+    model::enformer_check_device_options(o.dev);
 
     stage_timer load_timer("load weights");
-    model::enformer_model model(model::enformer_weights_load(o.weights));
+    model::enformer_weights weights = model::enformer_weights_load(o.weights);
     load_timer.finish();
-    const auto& cfg = model.config();
+    const model::enformer_config cfg = weights.config;
     SCPX_LOG_INF("Enformer {}: dim {}, depth {}, heads {}, {} parameters, {} threads", o.weights, cfg.dim, cfg.depth,
-                 cfg.heads, model::enformer_weights_count(model.weights()), ops::num_threads());
+                 cfg.heads, model::enformer_weights_count(weights), ops::num_threads());
     for (const auto& h : o.heads)
         if (cfg.head_size(h) < 0) throw usage_error("--heads: the model has no head named '" + h + "'");
 
@@ -107,6 +111,12 @@ void run_predict(const enformer_predict_options& o) {
                           (o.seq_len > 0 ? "set by --seq-len to " : "configured for ") + std::to_string(want) +
                           " bp; pass --seq-len " + std::to_string(L) + " to run at this length");
     if (N == 0) throw input_error(in_ref.file, "", in_ref.path, "no sequences");
+    model::enformer_runner model(std::move(weights), o.dev);
+    if (model.on_gpu()) {
+        model.reserve(std::min(o.batch, N), L);
+        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", std::min(o.batch, N), L,
+                     static_cast<double>(model.device_bytes()) / 1073741824.0);
+    }
 
     atomic_output out(o.common.out, o.common.overwrite);
     {
@@ -119,23 +129,27 @@ void run_predict(const enformer_predict_options& o) {
         io::h5_write_attr(f.id(), "config", cfg.to_json());
         io::h5_write_attr(f.id(), "weights", o.weights);
         io::h5_write_attr(f.id(), "onehot", in_ref.str());
+        // GPU runs record how they were computed (CPU files stay as they were: byte-identical).
+        if (model.on_gpu()) io::h5_write_attr(f.id(), "device", model.describe());
         io::h5_write_attr(f.id(), "layout", std::string("[sequence, bin, track] float32; bins of 128 bp, central target_length bins"));
 
-        model::enformer_run_options ro;
-        ro.heads = o.heads;
+        model::enformer_gpu_request req;
+        req.heads = o.heads;
+        req.trunk_embedding = true;
         progress prog("enformer predict", static_cast<std::uint64_t>(N), "sequences", 10.0);
         std::vector<float> x;
         for (std::int64_t first = 0; first < N; first += o.batch) {
             const std::int64_t b = std::min(o.batch, N - first);
             x.resize(static_cast<size_t>(b * L * 4));
             read_rows(in_ds, in_shape, static_cast<hsize_t>(first), static_cast<hsize_t>(b), x.data());
-            const auto res = model.predict(x.data(), b, L, ro);
+            const auto res = model.predict(x.data(), b, L, req);
             for (size_t i = 0; i < o.heads.size(); ++i)
                 write_rows(head_ds[i], static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.heads.at(o.heads[i]).data());
             write_rows(trunk_ds, static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.trunk_embedding.data());
             prog.add(static_cast<std::uint64_t>(b));
         }
         prog.finish();
+        if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
         head_ds.clear();
         trunk_ds.close();
         f.close();
@@ -147,7 +161,7 @@ void run_predict(const enformer_predict_options& o) {
 } // namespace
 
 void add_enformer_command(CLI::App& app) {
-    auto* enf = app.add_subcommand("enformer", "Enformer CPU reference model (scpx::model)");
+    auto* enf = app.add_subcommand("enformer", "Enformer model (scpx::model): CPU reference or GPU");
     enf->require_subcommand(1);
     auto o = std::make_shared<enformer_predict_options>();
     auto* sub = enf->add_subcommand("predict", "Run Enformer on one-hot sequences from HDF5; write heads and trunk embedding");
@@ -161,6 +175,7 @@ void add_enformer_command(CLI::App& app) {
         ->capture_default_str()->group("Model");
     sub->add_option("--batch", o->batch, "sequences per forward pass (memory grows linearly)")
         ->capture_default_str()->check(CLI::PositiveNumber)->group("Run");
+    add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));

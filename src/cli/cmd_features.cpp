@@ -3,6 +3,7 @@
 // killed run resumes with --resume and the finished file is byte-identical to an uninterrupted one
 // (io::h5_row_writer's protocol).
 #include "scpx/cli/commands.hpp"
+#include "scpx/cli/enformer_options.hpp"
 #include "scpx/cli/run.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -12,6 +13,7 @@
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/h5_writer.hpp"
 #include "scpx/model/enformer.hpp"
+#include "scpx/model/enformer_runner.hpp"
 #include "scpx/ops/parallel.hpp"
 #include "scpx/seq/fasta.hpp"
 #include "scpx/seq/onehot.hpp"
@@ -36,6 +38,7 @@ struct features_options {
     std::string n_mode = "zero";
     std::vector<std::string> gene_types{"protein_coding"};
     bool resume = false;
+    model::enformer_device_options dev;
 };
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -55,10 +58,16 @@ void run_features(const features_options& o) {
     if (o.n_mode != "zero" && o.n_mode != "quarter") throw usage_error("--n-mode must be 'zero' or 'quarter'");
     const auto n_mode = o.n_mode == "zero" ? seq::onehot_n_mode::ZERO : seq::onehot_n_mode::QUARTER;
     ops::set_num_threads(o.common.threads);
+    model::enformer_check_device_options(o.dev);
 
-    model::enformer_model model(model::enformer_weights_load(o.weights));
+    model::enformer_runner model(model::enformer_weights_load(o.weights), o.dev);
     const auto& cfg = model.config();
     model::enformer_check_length(cfg, o.seq_len, "--seq-len");
+    if (model.on_gpu()) {
+        model.reserve(o.batch, o.seq_len);
+        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", o.batch, o.seq_len,
+                     static_cast<double>(model.device_bytes()) / 1073741824.0);
+    }
     const std::int64_t tracks = cfg.head_size("human");
     if (tracks < 0) throw usage_error(o.weights + ": the model has no 'human' head");
     const std::int64_t bins = cfg.target_length;
@@ -185,15 +194,20 @@ void run_features(const features_options& o) {
                 chroms.push_back(g.chrom);
                 tss.push_back(g.tss);
             }
-            model::enformer_run_options ro;
-            ro.heads = {"human"};
-            const auto res = model.predict(onehot.data(), B, o.seq_len, ro);
-            const auto& human = res.heads.at("human");  // [B, bins, tracks]
+            // Only the central bins the features need: on the GPU the final pointwise and the
+            // head run on those bins alone.
+            model::enformer_gpu_request req;
+            req.heads = {"human"};
+            req.bin0 = first_bin;
+            req.bins = o.center_bins;
+            const auto res = model.predict(onehot.data(), B, o.seq_len, req);
+            const auto& human = res.heads.at("human");  // [B, center_bins, tracks]
             for (std::int64_t b = 0; b < B; ++b)
-                for (std::int64_t k = first_bin; k < first_bin + o.center_bins; ++k)
+                for (std::int64_t k = 0; k < o.center_bins; ++k)
                     for (std::int64_t t = 0; t < tracks; ++t)
                         feats[static_cast<size_t>(b * tracks + t)] +=
-                            human[static_cast<size_t>((b * bins + k) * tracks + t)] / static_cast<float>(o.center_bins);
+                            human[static_cast<size_t>((b * o.center_bins + k) * tracks + t)] /
+                            static_cast<float>(o.center_bins);
         }
         w.write_rows("gene_id", part, ids);
         w.write_rows("gene_name", part, names);
@@ -205,6 +219,7 @@ void run_features(const features_options& o) {
         if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
     }
     prog.finish();
+    if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);
 }
@@ -231,6 +246,7 @@ void add_features_command(CLI::App& app) {
     sub->add_option("--batch", o->batch, "windows per forward pass")->capture_default_str()
         ->check(CLI::PositiveNumber)->group("Run");
     sub->add_flag("--resume", o->resume, "continue an interrupted run of the same configuration")->group("Run");
+    add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file");
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));

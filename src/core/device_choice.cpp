@@ -19,15 +19,6 @@ precision parse_precision(const std::string& text) {
     throw usage_error("--precision must be fp32, tf32 or bf16 (got '" + text + "')");
 }
 
-const char* to_string(precision p) {
-    switch (p) {
-    case precision::FP32: return "fp32";
-    case precision::TF32: return "tf32";
-    case precision::BF16: return "bf16";
-    }
-    return "?";
-}
-
 bool resolve_device(device_choice choice) {
     switch (choice) {
     case device_choice::CPU: return false;

@@ -29,8 +29,15 @@ enum class precision { FP32, TF32, BF16 };
 /// Parses "fp32|tf32|bf16". @throws usage_error otherwise.
 precision parse_precision(const std::string& text);
 
-/// "fp32", "tf32" or "bf16".
-const char* to_string(precision p);
+/// "fp32", "tf32" or "bf16" (inline: the kernels library uses it without linking scpx_lib).
+inline const char* to_string(precision p) {
+    switch (p) {
+    case precision::FP32: return "fp32";
+    case precision::TF32: return "tf32";
+    case precision::BF16: return "bf16";
+    }
+    return "?";
+}
 
 /// Resolves a choice: AUTO → CUDA when available() else CPU (logging why); CUDA when no GPU can
 /// be used → usage_error. Returns true when the CUDA path is to be used.

@@ -1,0 +1,302 @@
+// Benchmark of the Enformer GPU path (enformer_gpu.hpp): the published model (dim 1536, depth 11,
+// heads 8) with random weights, for each precision × length × batch: one warm-up pass, then
+// `--reps` timed passes (host-synchronous predict: onehot upload, trunk, crop, final pointwise,
+// human head, result download). Reports seq/s, achieved TFLOP/s (enformer_model::flops_per_sequence,
+// shared/docs/enformer.md §6 accounting), device memory (the model's own count and the
+// cudaMemGetInfo delta, which also sees cuBLAS/cuDNN workspaces), and per precision a table of
+// the convolution shapes timed custom vs cuDNN (conv_backend "auto").
+//
+//   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
+//                      [--reps 3] [--conv-backend custom|cudnn|auto] [--table-length BP]
+//                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N]
+//
+// Peer baseline at 196,608 bp on an H100 (enformer.md §8, enformer-pytorch eager): fp32 8.8,
+// TF32 31.8, bf16 38.1 seq/s at batch 8; 97 seq/s with torch.compile bf16.
+#include "scpx/core/device.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/model/enformer.hpp"
+#include "scpx/model/enformer_gpu.hpp"
+#include "scpx/ops/parallel.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using scpx::gpu::precision;
+
+double now_s() {
+    using clock = std::chrono::steady_clock;
+    return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+/// Bytes of device memory in use (all processes), or 0 when the query fails.
+double used_bytes() {
+    std::size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return static_cast<double>(total_b - free_b);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::vector<std::int64_t> parse_ints(const std::string& s, const char* what) {
+    std::vector<std::int64_t> out;
+    for (const std::string& t : split_list(s)) {
+        char* end = nullptr;
+        const long long v = std::strtoll(t.c_str(), &end, 10);
+        if (end == t.c_str() || *end != '\0' || v <= 0) {
+            std::fprintf(stderr, "%s: '%s' is not a positive integer\n", what, t.c_str());
+            std::exit(2);
+        }
+        out.push_back(v);
+    }
+    if (out.empty()) {
+        std::fprintf(stderr, "%s: empty list\n", what);
+        std::exit(2);
+    }
+    return out;
+}
+
+/// One measured configuration.
+struct result {
+    std::string prec, backend;
+    std::int64_t length = 0, batch = 0;
+    int reps = 0;
+    double best_s = 0, mean_s = 0, seq_per_s = 0, tflops = 0, model_gib = 0, used_gib = 0;
+    std::string status = "ok";
+};
+
+struct bench_options {
+    int reps = 3;
+    std::uint64_t seed = 1;
+};
+
+/// Random one-hot sequences (A, C, G, T; no N), [batch, length, 4].
+std::vector<float> random_onehot(std::int64_t batch, std::int64_t length, std::uint64_t seed) {
+    std::vector<float> onehot(static_cast<std::size_t>(batch * length * 4), 0.0f);
+    std::mt19937_64 rng(seed);
+    for (std::int64_t i = 0; i < batch * length; ++i) onehot[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
+    return onehot;
+}
+
+/// Warm-up + timed passes of one (length, batch) on an existing GPU model.
+result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_model& cpu, const std::string& prec,
+               const std::string& backend, std::int64_t length, std::int64_t batch, const bench_options& o,
+               double used_before) {
+    result r;
+    r.prec = prec;
+    r.backend = backend;
+    r.length = length;
+    r.batch = batch;
+    r.reps = o.reps;
+    try {
+        const std::vector<float> onehot = random_onehot(batch, length, o.seed + static_cast<std::uint64_t>(batch));
+        scpx::model::enformer_gpu_request req;
+        req.heads = {"human"};
+        gm.reserve(batch, length);
+        const auto warm = gm.predict(onehot.data(), batch, length, req);  // also AUTO's per-shape timing
+        if (warm.heads.at("human").empty()) throw scpx::error("empty human head output");
+        double best = 1e30, total = 0;
+        for (int i = 0; i < o.reps; ++i) {
+            const double t0 = now_s();
+            gm.predict(onehot.data(), batch, length, req);
+            const double s = now_s() - t0;
+            best = std::min(best, s);
+            total += s;
+        }
+        r.best_s = best;
+        r.mean_s = total / std::max(1, o.reps);
+        r.seq_per_s = static_cast<double>(batch) / best;
+        r.tflops = cpu.flops_per_sequence(length) * static_cast<double>(batch) / best / 1e12;
+        r.model_gib = static_cast<double>(gm.device_bytes()) / kGiB;
+        r.used_gib = (used_bytes() - used_before) / kGiB;
+    } catch (const std::exception& e) {
+        r.status = std::string("FAILED: ") + e.what();
+        cudaGetLastError();
+    }
+    return r;
+}
+
+void print_header() {
+    std::printf("%-5s %-7s %8s %5s %9s %9s %8s %8s %9s %9s  %s\n", "prec", "conv", "length", "batch", "best s",
+                "mean s", "seq/s", "TFLOP/s", "model GiB", "used GiB", "status");
+}
+
+void print_row(const result& r, std::FILE* csv) {
+    std::printf("%-5s %-7s %8lld %5lld %9.4f %9.4f %8.2f %8.1f %9.2f %9.2f  %s\n", r.prec.c_str(), r.backend.c_str(),
+                static_cast<long long>(r.length), static_cast<long long>(r.batch), r.best_s, r.mean_s, r.seq_per_s,
+                r.tflops, r.model_gib, r.used_gib, r.status.c_str());
+    std::fflush(stdout);
+    if (csv) {
+        std::string status = r.status;
+        std::replace(status.begin(), status.end(), ',', ';');
+        std::replace(status.begin(), status.end(), '\n', ' ');
+        std::fprintf(csv, "%s,%s,%lld,%lld,%d,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%s\n", r.prec.c_str(), r.backend.c_str(),
+                     static_cast<long long>(r.length), static_cast<long long>(r.batch), r.reps, r.best_s, r.mean_s,
+                     r.seq_per_s, r.tflops, r.model_gib, r.used_gib, status.c_str());
+        std::fflush(csv);
+    }
+}
+
+void usage(const char* argv0) {
+    std::fprintf(stderr,
+                 "usage: %s [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16] [--reps 3]\n"
+                 "          [--conv-backend custom|cudnn|auto] [--table-length BP] [--table-batch B] [--no-table]\n"
+                 "          [--csv FILE] [--seed S] [--device N] [--threads N]\n",
+                 argv0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::int64_t> lengths = {196608, 393216}, batches = {1, 4, 8};
+    std::vector<std::string> precisions = {"fp32", "tf32", "bf16"};
+    std::string backend = "custom", csv_path;
+    std::int64_t table_length = 0, table_batch = 1;
+    bool table = true;
+    int device = 0, threads = 0;
+    bench_options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "%s needs a value\n", a.c_str());
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--lengths") lengths = parse_ints(next(), "--lengths");
+        else if (a == "--batches") batches = parse_ints(next(), "--batches");
+        else if (a == "--precisions") precisions = split_list(next());
+        else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--conv-backend") backend = next();
+        else if (a == "--table-length") table_length = parse_ints(next(), "--table-length").front();
+        else if (a == "--table-batch") table_batch = parse_ints(next(), "--table-batch").front();
+        else if (a == "--no-table") table = false;
+        else if (a == "--csv") csv_path = next();
+        else if (a == "--seed") o.seed = std::strtoull(next().c_str(), nullptr, 10);
+        else if (a == "--device") device = std::atoi(next().c_str());
+        else if (a == "--threads") threads = std::atoi(next().c_str());
+        else if (a == "-h" || a == "--help") {
+            usage(argv[0]);
+            return 0;
+        } else {
+            usage(argv[0]);
+            return 2;
+        }
+    }
+    if (backend != "custom" && backend != "cudnn" && backend != "auto") {
+        std::fprintf(stderr, "--conv-backend must be custom, cudnn or auto (got '%s')\n", backend.c_str());
+        return 2;
+    }
+    try {
+        for (const std::string& p : precisions) scpx::gpu::parse_precision(p);
+    } catch (const scpx::error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
+    std::sort(lengths.begin(), lengths.end());  // ascending: the arena only grows
+    std::sort(batches.begin(), batches.end());
+    if (table_length == 0) table_length = lengths.front();
+
+    if (!scpx::gpu::available()) {
+        std::printf("RESULT no GPU: %s\n", scpx::gpu::describe().c_str());
+        return 1;
+    }
+    std::printf("device: %s\n", scpx::gpu::describe().c_str());
+    scpx::ops::set_num_threads(threads);
+
+    scpx::model::enformer_config cfg;  // the published model
+    const double t0 = now_s();
+    const scpx::model::enformer_model cpu(scpx::model::enformer_weights_random(cfg, o.seed));
+    std::printf("model: dim %lld depth %lld heads %lld, %lld parameters, random weights in %.1f s; "
+                "%.2f TFLOP/sequence at %lld bp\n",
+                static_cast<long long>(cfg.dim), static_cast<long long>(cfg.depth), static_cast<long long>(cfg.heads),
+                static_cast<long long>(scpx::model::enformer_weights_count(cpu.weights())), now_s() - t0,
+                cpu.flops_per_sequence(lengths.front()) / 1e12, static_cast<long long>(lengths.front()));
+
+    std::FILE* csv = nullptr;
+    if (!csv_path.empty()) {
+        csv = std::fopen(csv_path.c_str(), "w");
+        if (!csv) {
+            std::fprintf(stderr, "cannot write %s\n", csv_path.c_str());
+            return 2;
+        }
+        std::fprintf(csv, "precision,conv_backend,length,batch,reps,best_s,mean_s,seq_per_s,tflops,model_gib,used_gib,"
+                          "status\n");
+    }
+
+    std::vector<result> results;
+    std::vector<std::string> reports;
+    int failures = 0;
+    print_header();
+    for (const std::string& prec : precisions) {
+        scpx::model::enformer_gpu_options opt;
+        opt.prec = scpx::gpu::parse_precision(prec);
+        opt.conv_backend = backend;
+        opt.device = device;
+        // Each precision gets a fresh model, so memory and conv choices do not carry over.
+        for (const bool table_run : {false, true}) {
+            if (table_run && (!table || backend == "auto")) continue;
+            if (table_run) opt.conv_backend = "auto";
+            const double used_before = used_bytes();
+            try {
+                const double tu = now_s();
+                scpx::model::enformer_gpu_model gm(cpu.weights(), opt);
+                if (!table_run && prec == precisions.front())
+                    std::printf("# %s; weights uploaded in %.1f s\n", gm.describe().c_str(), now_s() - tu);
+                if (!table_run) {
+                    for (std::int64_t length : lengths)
+                        for (std::int64_t batch : batches) {
+                            results.push_back(measure(gm, cpu, prec, opt.conv_backend, length, batch, o, used_before));
+                            print_row(results.back(), csv);
+                            failures += results.back().status != "ok";
+                        }
+                } else {
+                    results.push_back(measure(gm, cpu, prec, "auto", table_length, table_batch, o, used_before));
+                    print_row(results.back(), csv);
+                    failures += results.back().status != "ok";
+                }
+                if (table_run || backend == "auto")
+                    reports.push_back("conv shapes " + prec + " (" + std::to_string(table_run ? table_length : lengths.back()) +
+                                      " bp, auto: custom vs cuDNN, best of 3):\n" + gm.conv_report());
+            } catch (const std::exception& e) {
+                result r;
+                r.prec = prec;
+                r.backend = opt.conv_backend;
+                r.status = std::string("FAILED: ") + e.what();
+                results.push_back(r);
+                print_row(r, csv);
+                ++failures;
+                cudaGetLastError();
+            }
+        }
+    }
+    if (csv) std::fclose(csv);
+
+    for (const std::string& rep : reports) std::printf("\n%s", rep.c_str());
+    std::printf("\nRESULT enformer_gpu (seq/s; peer enformer-pytorch H100 196,608 bp b=8: fp32 8.8, tf32 31.8, bf16 38.1)\n");
+    print_header();
+    for (const result& r : results) print_row(r, nullptr);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Enformer GPU check, one prepared run for the GPU machine (issue 7): every GPU cross-test
+# (scpx_gpu_tests: Cuda* — Enformer kernels, cuDNN yardstick, conv selector, attention, ctPred,
+# device), the Enformer fixture tests of scpx_unit_tests when that binary can start there, then
+# bench_enformer_gpu (bf16, tf32, fp32 × 196,608 / 393,216 bp × batch 1/4/8, plus the custom-vs-cuDNN
+# conv table). Builds nothing; prints a short table last. Every part runs under `timeout` so the
+# whole check stays under ~9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s);
+# the benchmark prints and writes its CSV row by row, so a timeout still leaves the rows done.
+#
+#   scripts/prepare_gpu_carry.sh build-cuda enformer        (build machine: fills carry/)
+#   bash bench/gpu_check_enformer.sh [CARRY]                (GPU machine, repository root; default carry)
+#   BUILD=build-cuda bash bench/gpu_check_enformer.sh       (or straight from a CUDA build folder)
+#
+# Environment: OUT (logs, default /tmp/gpu_check_enformer), BENCH_ARGS (replaces the benchmark
+# options), BENCH_TIMEOUT / TEST_TIMEOUT (seconds).
+set -uo pipefail
+if [[ -n "${BUILD:-}" ]]; then
+  BUILD=$(cd "$BUILD" && pwd)
+  CARRY=""
+else
+  CARRY=$(cd "${1:-carry}" && pwd)
+  BUILD="$CARRY/build"
+fi
+OUTDIR=${OUT:-/tmp/gpu_check_enformer}
+mkdir -p "$OUTDIR"
+export LD_LIBRARY_PATH="${CARRY:+$CARRY/lib:}/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+TEST_TIMEOUT=${TEST_TIMEOUT:-150}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
+BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
+status=0
+table="$OUTDIR/table.txt"
+: > "$table"
+row() { printf '%-40s %s\n' "$1" "$2" >> "$table"; }
+verdict() {  # verdict NAME RC LOG: one row from a gtest run's exit code and log
+  local n_ok n_fail n_skip
+  n_ok=$(grep -cE '^\[       OK \]' "$3")
+  n_fail=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)' "$3")
+  n_skip=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)' "$3")
+  if [[ $2 -eq 124 ]]; then row "$1" "TIMEOUT after ${TEST_TIMEOUT}s ($n_ok ok so far; see $3)"; status=1
+  elif [[ $2 -ne 0 ]]; then row "$1" "FAILED rc=$2: $n_ok ok, $n_fail failed, $n_skip skipped (see $3)"; status=1
+  else row "$1" "passed: $n_ok ok, $n_skip skipped"; fi
+}
+
+# Test binaries look for fixtures where the build machine keeps them (../shared/fixtures).
+fixtures=/work/shared/fixtures
+if [[ -n "$CARRY" && -d "$CARRY/fixtures" && ! -e "$fixtures/enformer" ]]; then
+  mkdir -p "$fixtures" && cp -r "$CARRY/fixtures/." "$fixtures/"
+fi
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"; } \
+  | tee "$OUTDIR/device.txt"
+
+echo "== all GPU tests (scpx_gpu_tests, ${TEST_TIMEOUT}s max)"
+timeout "$TEST_TIMEOUT" "$BUILD/tests/cuda/scpx_gpu_tests" --gtest_filter='Cuda*' > "$OUTDIR/gpu_tests.log" 2>&1
+verdict "scpx_gpu_tests (Cuda*)" $? "$OUTDIR/gpu_tests.log"
+# Per suite: ok / failed / skipped.
+awk '/^\[       OK \]/ {split($4, a, "."); ok[a[1]]++; s[a[1]]=1}
+     /^\[  FAILED  \] .*\([0-9]+ ms\)/ {split($4, a, "."); bad[a[1]]++; s[a[1]]=1}
+     /^\[  SKIPPED \] .*\([0-9]+ ms\)/ {split($4, a, "."); sk[a[1]]++; s[a[1]]=1}
+     END {for (k in s) printf "  %-38s %d ok, %d failed, %d skipped\n", k, ok[k], bad[k], sk[k]}' \
+  "$OUTDIR/gpu_tests.log" | sort >> "$table"
+grep -E '^\[  FAILED  \] .*\([0-9]+ ms\)' "$OUTDIR/gpu_tests.log" | head -20
+row "cuDNN" "$(grep -oE '^\[ cudnn \] .*' "$OUTDIR/gpu_tests.log" | head -1 | cut -c11- || true)"
+
+model="$BUILD/tests/cuda/scpx_gpu_model_tests"
+if [[ -x "$model" ]]; then
+  echo "== whole-model GPU tests (scpx_gpu_model_tests, 120s max)"
+  SCPX_FIXTURES_DIR="${CARRY:+$CARRY/fixtures}" timeout 120 "$model" > "$OUTDIR/gpu_model_tests.log" 2>&1
+  verdict "scpx_gpu_model_tests (io.h5 fixture)" $? "$OUTDIR/gpu_model_tests.log"
+  grep -E '^\[ (fp32|tf32|bf16|arena)' "$OUTDIR/gpu_model_tests.log" | head -20 >> "$table"
+else
+  row "scpx_gpu_model_tests" "not run (absent)"
+fi
+
+unit="$BUILD/tests/unit/scpx_unit_tests"
+if [[ -x "$unit" ]] && "$unit" --gtest_list_tests > /dev/null 2>&1; then
+  echo "== Enformer fixture tests (scpx_unit_tests *Enformer*, 60s max)"
+  timeout 60 "$unit" --gtest_filter='*Enformer*' > "$OUTDIR/fixture.log" 2>&1
+  verdict "scpx_unit_tests *Enformer* (fixture)" $? "$OUTDIR/fixture.log"
+else
+  row "scpx_unit_tests *Enformer*" "not run (absent or cannot start here)"
+fi
+
+bench="$BUILD/bench/bench_enformer_gpu"
+if [[ -x "$bench" ]]; then
+  echo "== bench_enformer_gpu $BENCH_ARGS (${BENCH_TIMEOUT}s max)"
+  # shellcheck disable=SC2086  # BENCH_ARGS is a list of options
+  timeout "$BENCH_TIMEOUT" "$bench" $BENCH_ARGS --csv "$OUTDIR/enformer_gpu.csv" > "$OUTDIR/bench.log" 2>&1
+  rc=$?
+  if [[ $rc -eq 0 ]]; then row "bench_enformer_gpu" "ok (rows below; CSV $OUTDIR/enformer_gpu.csv)"
+  elif [[ $rc -eq 124 ]]; then row "bench_enformer_gpu" "TIMEOUT after ${BENCH_TIMEOUT}s: rows done so far below"; status=1
+  else row "bench_enformer_gpu" "FAILED rc=$rc (see $OUTDIR/bench.log)"; status=1; fi
+else
+  row "bench_enformer_gpu" "not run ($bench missing)"; status=1
+fi
+
+echo
+echo "== Enformer GPU check ($(cat "$OUTDIR/device.txt"))"
+cat "$table"
+if [[ -f "$OUTDIR/bench.log" ]]; then
+  echo
+  grep -E '^(device|model|#) ' "$OUTDIR/bench.log" | head -3
+  if grep -q '^RESULT enformer_gpu' "$OUTDIR/bench.log"; then
+    # Conv-shape tables, then the summary table the benchmark prints last.
+    sed -n '/^conv shapes/,$p' "$OUTDIR/bench.log"
+  else
+    # Timed out or crashed: the rows printed so far.
+    grep -E '^(prec |bf16|tf32|fp32) ' "$OUTDIR/bench.log" || tail -5 "$OUTDIR/bench.log"
+  fi
+fi
+exit $status

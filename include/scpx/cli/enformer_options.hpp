@@ -1,0 +1,25 @@
+#pragma once
+/// @file enformer_options.hpp
+/// The device options shared by the Enformer commands (`enformer predict`, `features reference`).
+
+#include "scpx/model/enformer_runner.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace scpx::cli {
+
+/// Adds --device, --precision, --conv-backend and --cuda-device (group "Device"). The values are
+/// checked by model::enformer_check_device_options when the command runs (usage errors, exit 2).
+inline void add_enformer_device_options(CLI::App& sub, model::enformer_device_options& o) {
+    sub.add_option("--device", o.device, "auto | cpu | cuda (auto: the GPU when one is usable, else the CPU)")
+        ->capture_default_str()->group("Device");
+    sub.add_option("--precision", o.precision,
+                   "GPU arithmetic: fp32 (reference) | tf32 | bf16 (the CPU always runs fp32)")
+        ->capture_default_str()->group("Device");
+    sub.add_option("--conv-backend", o.conv_backend,
+                   "GPU convolutions: custom | cudnn | auto (time both per shape, keep the faster)")
+        ->capture_default_str()->group("Device");
+    sub.add_option("--cuda-device", o.cuda_device, "CUDA device ordinal")->capture_default_str()->group("Device");
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,72 @@
+#pragma once
+/// @file enformer_gpu.hpp
+/// Enformer forward pass on one CUDA device (kernels/enformer/), with the CPU model
+/// (enformer.hpp) as its reference. Host code includes only this header; without CUDA compiled in,
+/// src/model/enformer_gpu_none.cpp makes construction throw and gpu::available() is false.
+///
+/// Memory plan: weights are uploaded once in the run's precision; activations live in one arena
+/// sized once per (batch, length) — reserve() — and reused by every layer and every call; no
+/// allocation happens inside predict(). One stream per object (one object per MPI rank).
+
+#include "scpx/core/device.hpp"
+#include "scpx/model/enformer.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scpx::model {
+
+/// Options of the GPU model.
+struct enformer_gpu_options {
+    gpu::precision prec = gpu::precision::FP32;
+    /// Convolution implementation: "custom", "cudnn" or "auto" (time both per shape, keep the faster).
+    std::string conv_backend = "custom";
+    int device = 0; ///< CUDA device ordinal
+};
+
+/// What to compute in one call.
+struct enformer_gpu_request {
+    /// Heads to compute (empty: all).
+    std::vector<std::string> heads;
+    /// Output bins wanted, as [bin0, bin0 + bins) of the cropped target_length bins; bins = 0
+    /// means all. When fewer than all, the final pointwise and the heads run on these bins only
+    /// (the trunk still runs in full).
+    std::int64_t bin0 = 0;
+    std::int64_t bins = 0;
+    bool trunk_embedding = false; ///< also return the [B, bins, 2·dim] embedding
+};
+
+/// Enformer on a GPU.
+class enformer_gpu_model {
+public:
+    /// Uploads the weights (converted to the precision) to the device.
+    /// @throws usage_error when CUDA is not compiled in or no device is usable; cuda_error on failure
+    enformer_gpu_model(const enformer_weights& weights, const enformer_gpu_options& options);
+    ~enformer_gpu_model();
+    enformer_gpu_model(const enformer_gpu_model&) = delete;
+    enformer_gpu_model& operator=(const enformer_gpu_model&) = delete;
+
+    /// Sizes the activation arena for up to `batch` sequences of `length` bp (done implicitly by
+    /// predict when a call needs more). Also precomputes the relative keys for this length.
+    void reserve(std::int64_t batch, std::int64_t length);
+
+    /// Runs the model. onehot is host memory [batch, length, 4] fp32; the result is host fp32 in
+    /// the layout of enformer_output (heads [B, bins, tracks]).
+    enformer_output predict(const float* onehot, std::int64_t batch, std::int64_t length,
+                            const enformer_gpu_request& request = {});
+
+    /// Bytes of device memory held (weights + arena + workspaces), for logs and benchmarks.
+    std::size_t device_bytes() const;
+    /// Per-shape convolution choices and timings (conv_backend "auto"), one line each.
+    std::string conv_report() const;
+    /// The options in effect, e.g. "cuda:0 NVIDIA H100 … bf16, conv custom".
+    std::string describe() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> p_;
+};
+
+} // namespace scpx::model

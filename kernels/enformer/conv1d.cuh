@@ -1,0 +1,40 @@
+#pragma once
+/// @file conv1d.cuh
+/// Custom 1-D convolution (stride 1, odd kernel, 'SAME' zero padding) as an implicit GEMM on
+/// tensor cores (TF32 / BF16 mma) or fp32 FMA (FP32), with Enformer's ConvBlock input transform
+/// fused into the operand load and the bias / GELU / residual fused into the epilogue.
+/// Semantics are exactly those of ops::conv1d_ref (include/scpx/ops/conv1d.hpp), which is its
+/// cross-test reference (tests/cuda/test_enformer_conv_cuda.cu).
+
+#include "kernel_types.cuh"
+
+namespace scpx::cuda {
+
+/// y[b,l,o] = act_out( bias[o] + Σ_{t,i} w[t·cin+i, o] · a(x[b, l+t−k/2, i]) ) + residual[b,l,o]
+/// with a(v) = gelu(v·in_scale[i] + in_shift[i]) (either part optional) and out-of-range
+/// positions contributing zero AFTER the transform (as torch/TF pad the BN-GELU output).
+struct conv1d_args {
+    std::int64_t batch = 1;          ///< B
+    std::int64_t length = 0;         ///< L (output length = input length)
+    std::int64_t cin = 0;            ///< input channels
+    std::int64_t cout = 0;           ///< output channels
+    std::int64_t kernel = 1;         ///< odd width k (1, 5, 15 in Enformer)
+    const void* x = nullptr;         ///< [B, L, cin] activations (precision's type)
+    const void* w = nullptr;         ///< [k·cin, cout] row-major (row t·cin + i), precision's type
+    const float* bias = nullptr;     ///< [cout] or null
+    const float* in_scale = nullptr; ///< [cin] folded BN scale, or null (no BN)
+    const float* in_shift = nullptr; ///< [cin] folded BN shift (with in_scale)
+    bool in_gelu = false;            ///< GELU on the (normalised) input
+    bool out_gelu = false;           ///< GELU on the output, before the residual add
+    const void* residual = nullptr;  ///< [B, L, cout] or null; may equal y (in-place residual)
+    void* y = nullptr;               ///< [B, L, cout]; must not overlap x
+    precision prec = precision::FP32;
+};
+
+/// Launches the custom convolution on `stream`. No allocation, no synchronisation.
+/// @throws usage_error on inconsistent sizes (even kernel, missing pointers, channels that the
+///         kernel's tiling cannot handle: cin and cout must be multiples of 8 except the stem's
+///         cin = 4, which the kernel pads in shared memory)
+void conv1d(const conv1d_args& a, cudaStream_t stream);
+
+} // namespace scpx::cuda

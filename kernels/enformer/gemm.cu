@@ -1,0 +1,191 @@
+// Row-major GEMMs on cuBLASLt (contract: gemm.cuh).
+//
+// cuBLASLt is column-major. A row-major D[M×N] is the column-major Dᵀ[N×M] (ld N), and
+// Dᵀ = Bᵀ·Aᵀ where the row-major B[K×N] read column-major is Bᵀ[N×K] (ld N) and the row-major
+// A[M×K] with row stride lda is Aᵀ[K×M] (ld lda): one matmul with (m', n', k') = (N, M, K) and
+// no transposes. The bias epilogue broadcasts over Dᵀ's columns, i.e. bias[N] per output
+// channel, which is what a dense layer needs.
+//
+// Descriptors, layouts and the heuristic's algorithm are built once per shape key and reused;
+// per call only the pointers (bias through the descriptor) change. The key includes the
+// pointer alignments, because cuBLASLt's kernels may assume the alignment the heuristic was told
+// (default 256 B) and a cropped row view or an odd head width is less aligned than that.
+#include "gemm.cuh"
+
+#include "common.cuh"
+#include "scpx/core/error.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+
+namespace scpx::cuda {
+
+namespace {
+
+/// Largest power of two (≤ 256) dividing the address: the alignment cuBLASLt may rely on.
+std::uint32_t alignment_of(const void* p) {
+    const auto v = reinterpret_cast<std::uintptr_t>(p);
+    std::uint32_t a = 256;
+    while (a > 1 && (v % a) != 0) a /= 2;
+    return a;
+}
+
+struct shape_key {
+    std::int64_t m, n, k, lda;
+    int prec, epilogue;
+    bool d_f32, use_c;
+    std::uint32_t align_a, align_b, align_c, align_d;
+    bool operator<(const shape_key& o) const {
+        return std::tie(m, n, k, lda, prec, epilogue, d_f32, use_c, align_a, align_b, align_c, align_d) <
+               std::tie(o.m, o.n, o.k, o.lda, o.prec, o.epilogue, o.d_f32, o.use_c, o.align_a, o.align_b, o.align_c,
+                        o.align_d);
+    }
+};
+
+/// One shape's cuBLASLt objects.
+struct plan {
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr, ld = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+
+    plan() = default;
+    plan(const plan&) = delete;
+    plan& operator=(const plan&) = delete;
+    ~plan() {
+        // Destruction errors cannot be reported from a destructor; the handle outlives the plans.
+        if (la) cublasLtMatrixLayoutDestroy(la);
+        if (lb) cublasLtMatrixLayoutDestroy(lb);
+        if (lc) cublasLtMatrixLayoutDestroy(lc);
+        if (ld) cublasLtMatrixLayoutDestroy(ld);
+        if (desc) cublasLtMatmulDescDestroy(desc);
+    }
+};
+
+// Local name: gpu::to_string lives in scpx_lib, which scpx_kernels must not depend on.
+const char* precision_name(precision p) {
+    return p == precision::BF16 ? "bf16" : p == precision::TF32 ? "tf32" : "fp32";
+}
+
+std::string describe(const gemm_args& g) {
+    return "GEMM " + std::to_string(g.m) + "x" + std::to_string(g.k) + " * " + std::to_string(g.k) + "x" +
+           std::to_string(g.n) + " (" + precision_name(g.prec) + (g.d_f32 ? ", fp32 out" : "") + ")";
+}
+
+} // namespace
+
+struct gemm_engine::impl {
+    cublasLtHandle_t handle = nullptr;
+    void* workspace = nullptr;
+    std::size_t workspace_bytes = 0;
+    std::map<shape_key, std::unique_ptr<plan>> plans;
+
+    const plan& get(const gemm_args& g, const shape_key& key);
+};
+
+const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
+    auto it = plans.find(key);
+    if (it != plans.end()) return *it->second;
+
+    auto p = std::make_unique<plan>();
+    const bool bf16 = g.prec == precision::BF16;
+    const cudaDataType_t ab_type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    const cudaDataType_t cd_type = (bf16 && !g.d_f32) ? CUDA_R_16BF : CUDA_R_32F;
+    // FP32 is the reference: CUBLAS_COMPUTE_32F never uses tensor-core TF32 in cuBLASLt (the
+    // compute type is explicit here, unlike cuBLAS's math mode). BF16 inputs accumulate in fp32.
+    const cublasComputeType_t compute =
+        g.prec == precision::TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    SCPX_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
+    const cublasOperation_t op_n = CUBLAS_OP_N;
+    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_n, sizeof op_n));
+    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n));
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
+    if (g.epilogue == gemm_epilogue::BIAS) epi = CUBLASLT_EPILOGUE_BIAS;
+    if (g.epilogue == gemm_epilogue::RELU_BIAS) epi = CUBLASLT_EPILOGUE_RELU_BIAS;
+    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    if (epi != CUBLASLT_EPILOGUE_DEFAULT) {
+        // Biases stay fp32 in every precision (kernel_types.cuh); without this cuBLASLt would
+        // read them in D's type.
+        const cudaDataType_t bias_type = CUDA_R_32F;
+        SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                                         sizeof bias_type));
+        const void* bias = g.bias;
+        SCPX_CUBLAS_CHECK(
+            cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    }
+    // Column-major view (see the file comment): A' = B [N×K, ld N], B' = A [K×M, ld lda], D' [N×M, ld N].
+    const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
+    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, ab_type, u(g.n), u(g.k), g.n));
+    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, ab_type, u(g.k), u(g.m), key.lda));
+    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, cd_type, u(g.n), u(g.m), g.n));
+    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->ld, cd_type, u(g.n), u(g.m), g.n));
+
+    cublasLtMatmulPreference_t pref = nullptr;
+    SCPX_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                             &workspace_bytes, sizeof workspace_bytes);
+    // Operand roles are swapped in the column-major view: cuBLASLt's A is our B and vice versa.
+    const std::uint32_t al_a = key.align_b, al_b = key.align_a, al_c = key.align_c, al_d = key.align_d;
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a);
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b);
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c);
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d);
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->la, p->lb, p->lc, p->ld, pref, 1, &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    SCPX_CUBLAS_CHECK(st);
+    if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS)
+        throw cuda_error("cuBLASLt has no algorithm for " + describe(g) + " with a " +
+                         std::to_string(workspace_bytes) + "-byte workspace");
+    p->algo = result.algo;
+    return *plans.emplace(key, std::move(p)).first->second;
+}
+
+gemm_engine::gemm_engine(void* workspace, std::size_t workspace_bytes) : p_(new impl) {
+    p_->workspace = workspace;
+    p_->workspace_bytes = workspace ? workspace_bytes : 0;
+    const cublasStatus_t st = cublasLtCreate(&p_->handle);
+    if (st != CUBLAS_STATUS_SUCCESS) {
+        delete p_;
+        SCPX_CUBLAS_CHECK(st);
+    }
+}
+
+gemm_engine::~gemm_engine() {
+    p_->plans.clear();
+    if (p_->handle) cublasLtDestroy(p_->handle);
+    delete p_;
+}
+
+void gemm_engine::run(const gemm_args& g, cudaStream_t stream) {
+    const std::int64_t lda = g.lda > 0 ? g.lda : g.k;
+    if (g.m < 1 || g.n < 1 || g.k < 1 || lda < g.k)
+        throw usage_error("gemm: bad sizes m " + std::to_string(g.m) + ", n " + std::to_string(g.n) + ", k " +
+                          std::to_string(g.k) + ", lda " + std::to_string(lda));
+    if (!g.a || !g.b || !g.d) throw usage_error("gemm: missing A, B or D for " + describe(g));
+    if (g.epilogue != gemm_epilogue::NONE && !g.bias) throw usage_error("gemm: bias epilogue without a bias");
+    const bool use_c = g.beta != 0.0f;
+    if (use_c && !g.c) throw usage_error("gemm: beta != 0 without C");
+    const void* c = use_c ? g.c : g.d;
+
+    shape_key key{g.m, g.n, g.k, lda, static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.d_f32, use_c,
+                  alignment_of(g.a), alignment_of(g.b), alignment_of(c), alignment_of(g.d)};
+    const plan& p = p_->get(g, key);
+    if (g.epilogue != gemm_epilogue::NONE) {
+        // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
+        const void* bias = g.bias;
+        SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    }
+    const float alpha = 1.0f, beta = use_c ? g.beta : 0.0f;
+    SCPX_CUBLAS_CHECK(cublasLtMatmul(p_->handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, c, p.lc, g.d, p.ld,
+                                     &p.algo, p_->workspace, p_->workspace_bytes, stream));
+}
+
+} // namespace scpx::cuda

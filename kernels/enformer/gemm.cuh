@@ -1,0 +1,54 @@
+#pragma once
+/// @file gemm.cuh
+/// Row-major GEMMs through cuBLASLt for the plain matrix products of the model (QKV, attention
+/// output, MLP, final pointwise when no BN is folded into it, heads), with the precision's
+/// compute type (FP32: CUBLAS_COMPUTE_32F; TF32: CUBLAS_COMPUTE_32F_FAST_TF32; BF16: bf16 A/B,
+/// fp32 compute) and cuBLASLt's bias / ReLU-bias epilogues. A heuristic algorithm is chosen once
+/// per shape and cached; the workspace is owned by the caller's arena.
+
+#include "kernel_types.cuh"
+
+#include <cublasLt.h>
+
+#include <map>
+#include <tuple>
+
+namespace scpx::cuda {
+
+enum class gemm_epilogue { NONE, BIAS, RELU_BIAS };
+
+/// D[M, N] = A[M, K] · B[K, N] (+ bias[N]) (relu) + beta · C[M, N], all row-major.
+/// A, C, D are activations (precision's type) unless d_f32 (D and C fp32); B is a weight in the
+/// precision's type; bias fp32. C may equal D (in-place residual add with beta = 1).
+struct gemm_args {
+    std::int64_t m = 0, n = 0, k = 0;
+    const void* a = nullptr;
+    std::int64_t lda = 0;              ///< row stride of A in elements (0: k)
+    const void* b = nullptr;
+    const float* bias = nullptr;
+    gemm_epilogue epilogue = gemm_epilogue::NONE;
+    float beta = 0.0f;
+    const void* c = nullptr;           ///< with beta ≠ 0
+    void* d = nullptr;
+    bool d_f32 = false;
+    precision prec = precision::FP32;
+};
+
+/// A cuBLASLt handle, its workspace and the per-shape algorithm cache. One per stream/rank.
+class gemm_engine {
+public:
+    /// @param workspace device memory for cuBLASLt (≥ 32 MiB recommended), owned by the caller
+    gemm_engine(void* workspace, std::size_t workspace_bytes);
+    ~gemm_engine();
+    gemm_engine(const gemm_engine&) = delete;
+    gemm_engine& operator=(const gemm_engine&) = delete;
+
+    /// Enqueues one GEMM on `stream`. @throws cuda_error / usage_error
+    void run(const gemm_args& g, cudaStream_t stream);
+
+private:
+    struct impl;
+    impl* p_;
+};
+
+} // namespace scpx::cuda

@@ -1,0 +1,35 @@
+#pragma once
+/// @file rel_attention.cuh
+/// The attention core of Enformer's MHA with Transformer-XL relative positions, as one fused
+/// flash-style kernel: for a tile of queries it computes content logits (q+u)·kᵀ and relative
+/// logits (q+w)·relkᵀ over the band of relative keys the tile needs, applies the relative shift as
+/// an index gather (column j − i + n − 1), runs an online softmax over j and accumulates A·v —
+/// the [n, n] logits never reach memory. The projections around it (x·[Wq|Wk|Wv] before,
+/// ·Wo + bo + residual after) are cuBLASLt GEMMs in the model driver.
+/// Reference: ops::rel_attention_ref (whose debug outputs give per-stage cross-tests).
+
+#include "kernel_types.cuh"
+
+namespace scpx::cuda {
+
+/// out[b, i, h·V + v] = Σ_j softmax_j(logits[h,i,·]) · V[b, j, h, v] with
+/// logits[h,i,j] = (q_s[i] + u_h)·k[j] + (q_s[i] + w_h)·relk[j − i + n − 1, h],
+/// q_s = q · q_scale (scale BEFORE the biases, as the reference).
+struct rel_attention_args {
+    std::int64_t batch = 1;              ///< B
+    std::int64_t n = 0;                  ///< sequence length
+    std::int64_t heads = 0;              ///< H
+    std::int64_t key = 0;                ///< K (64 in Enformer)
+    std::int64_t value = 0;              ///< V (192 in Enformer)
+    const void* qkv = nullptr;           ///< [B, n, 2·H·K + H·V]: q | k | v, head-major, q unscaled
+    const void* rel_k = nullptr;         ///< [2n−1, H·K] relative keys (row r ↔ distance r − (n−1))
+    const float* content_bias = nullptr; ///< [H, K] u
+    const float* pos_bias = nullptr;     ///< [H, K] w
+    float q_scale = 0.125f;              ///< K^-0.5
+    void* out = nullptr;                 ///< [B, n, H·V] head-major concat
+    precision prec = precision::FP32;
+};
+
+void rel_attention(const rel_attention_args& a, cudaStream_t stream);
+
+} // namespace scpx::cuda

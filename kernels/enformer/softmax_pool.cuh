@@ -1,0 +1,25 @@
+#pragma once
+/// @file softmax_pool.cuh
+/// Enformer's SoftmaxPool2, fused: the C×C logit GEMM runs on tensor cores and its epilogue does
+/// the per-channel softmax over each pair of rows and the weighted sum, so the [L, C] logits are
+/// never written to memory. Reference: ops::softmax_pool_ref (include/scpx/ops/softmax_pool.hpp).
+
+#include "kernel_types.cuh"
+
+namespace scpx::cuda {
+
+/// y[b, l, c] = Σ_{p∈{0,1}} x[b, 2l+p, c] · softmax_p( (x[b, 2l+p, :] · w)[c] )
+struct softmax_pool_args {
+    std::int64_t batch = 1;     ///< B
+    std::int64_t length = 0;    ///< input length L (even); output length L/2
+    std::int64_t channels = 0;  ///< C (multiple of 8)
+    const void* x = nullptr;    ///< [B, L, C]
+    const void* w = nullptr;    ///< [C, C] row-major, logits = x · w
+    void* y = nullptr;          ///< [B, L/2, C]; must not overlap x
+    precision prec = precision::FP32;
+};
+
+/// Launches the fused pool on `stream`. @throws usage_error on odd length / bad sizes.
+void softmax_pool(const softmax_pool_args& a, cudaStream_t stream);
+
+} // namespace scpx::cuda

@@ -1,0 +1,81 @@
+#include "scpx/model/enformer_runner.hpp"
+
+#include "scpx/core/device.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/ops/parallel.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace scpx::model {
+
+void enformer_check_device_options(const enformer_device_options& o) {
+    gpu::parse_device_choice(o.device);
+    gpu::parse_precision(o.precision);
+    if (o.conv_backend != "custom" && o.conv_backend != "cudnn" && o.conv_backend != "auto")
+        throw usage_error("--conv-backend must be custom, cudnn or auto (got '" + o.conv_backend + "')");
+    if (o.cuda_device < 0) throw usage_error("the CUDA device ordinal must be >= 0");
+}
+
+enformer_runner::enformer_runner(enformer_weights weights, const enformer_device_options& o) : cfg_(weights.config) {
+    enformer_check_device_options(o);
+    const auto prec = gpu::parse_precision(o.precision);
+    if (gpu::resolve_device(gpu::parse_device_choice(o.device))) {
+        enformer_gpu_options go;
+        go.prec = prec;
+        go.conv_backend = o.conv_backend;
+        go.device = o.cuda_device;
+        gpu_ = std::make_unique<enformer_gpu_model>(weights, go);
+    } else {
+        if (prec != gpu::precision::FP32)
+            SCPX_LOG_WRN("--precision {}: the CPU model always runs fp32", gpu::to_string(prec));
+        cpu_ = std::make_unique<enformer_model>(std::move(weights));
+    }
+    SCPX_LOG_INF("Enformer device: {}", describe());
+}
+
+enformer_runner::~enformer_runner() = default;
+
+std::string enformer_runner::describe() const {
+    if (gpu_) return gpu_->describe();
+    return "CPU (fp32, " + std::to_string(ops::num_threads()) + " threads)";
+}
+
+void enformer_runner::reserve(std::int64_t batch, std::int64_t length) {
+    if (gpu_) gpu_->reserve(batch, length);
+}
+
+enformer_output enformer_runner::predict(const float* onehot, std::int64_t batch, std::int64_t length,
+                                         const enformer_gpu_request& req) {
+    if (gpu_) return gpu_->predict(onehot, batch, length, req);
+    const std::int64_t T = cfg_.target_length;
+    if (req.bin0 < 0 || req.bins < 0 || req.bin0 + req.bins > T || (req.bins == 0 && req.bin0 != 0))
+        throw usage_error("Enformer: output bins [" + std::to_string(req.bin0) + ", " +
+                          std::to_string(req.bin0 + req.bins) + ") are not within the " + std::to_string(T) +
+                          " target bins");
+    enformer_run_options ro;
+    ro.heads = req.heads;
+    enformer_output out = cpu_->predict(onehot, batch, length, ro);
+    if (!req.trunk_embedding) out.trunk_embedding = {};
+    if (req.bins == 0 || req.bins == T) return out;
+    // Keep rows [bin0, bin0 + bins) of each sequence: [B, T, C] → [B, bins, C].
+    auto slice = [&](std::vector<float>& v) {
+        if (v.empty()) return;
+        const std::int64_t C = static_cast<std::int64_t>(v.size()) / (batch * T);
+        std::vector<float> s(static_cast<size_t>(batch * req.bins * C));
+        for (std::int64_t b = 0; b < batch; ++b)
+            std::copy_n(v.begin() + (b * T + req.bin0) * C, req.bins * C, s.begin() + b * req.bins * C);
+        v = std::move(s);
+    };
+    slice(out.trunk_embedding);
+    for (auto& [name, v] : out.heads) slice(v);
+    out.bins = req.bins;
+    return out;
+}
+
+std::size_t enformer_runner::device_bytes() const { return gpu_ ? gpu_->device_bytes() : 0; }
+
+std::string enformer_runner::conv_report() const { return gpu_ ? gpu_->conv_report() : std::string(); }
+
+} // namespace scpx::model

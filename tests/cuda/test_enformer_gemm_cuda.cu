@@ -1,0 +1,192 @@
+// Cross-tests of the cuBLASLt GEMM engine (kernels/enformer/gemm.cuh) against a float64 host
+// product of the same (precision-rounded) operands: every precision, the epilogues the Enformer
+// driver uses (none, bias, ReLU-bias, bias + in-place residual with beta = 1, fp32 output from
+// bf16 operands), odd widths like the heads (5313 tracks), lda > k and a row-offset A, and the
+// per-shape plan cache (a second call with other pointers). Skipped without a GPU.
+#include "common.cuh"
+#include "enformer/gemm.cuh"
+#include "scpx/core/device.hpp"
+#include "scpx/core/error.hpp"
+
+#include <cuda_bf16.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using scpx::gpu::precision;
+namespace cu = scpx::cuda;
+
+#define SKIP_WITHOUT_GPU()                                                                                   \
+    if (!scpx::gpu::available()) GTEST_SKIP() << scpx::gpu::describe()
+
+float round_to(precision p, float v) {
+    if (p == precision::FP32) return v;
+    std::uint32_t u;
+    std::memcpy(&u, &v, 4);
+    const int drop = p == precision::BF16 ? 16 : 13;
+    u = (u + (1u << (drop - 1)) - 1 + ((u >> drop) & 1u)) & ~((1u << drop) - 1);
+    std::memcpy(&v, &u, 4);
+    return v;
+}
+
+/// Device copy of host fp32 values in the precision's storage type (bf16 or fp32).
+struct dbuf {
+    void* p = nullptr;
+    dbuf(const std::vector<float>& h, bool bf16) {
+        if (bf16) {
+            std::vector<__nv_bfloat16> b(h.size());
+            for (size_t i = 0; i < h.size(); ++i) b[i] = __float2bfloat16_rn(h[i]);
+            SCPX_CUDA_CHECK(cudaMalloc(&p, b.size() * 2 + 16));
+            SCPX_CUDA_CHECK(cudaMemcpy(p, b.data(), b.size() * 2, cudaMemcpyHostToDevice));
+        } else {
+            SCPX_CUDA_CHECK(cudaMalloc(&p, h.size() * 4 + 16));
+            SCPX_CUDA_CHECK(cudaMemcpy(p, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+        }
+    }
+    ~dbuf() { cudaFree(p); }
+    dbuf(const dbuf&) = delete;
+    dbuf& operator=(const dbuf&) = delete;
+};
+
+std::vector<float> download(const void* p, size_t n, bool bf16) {
+    std::vector<float> out(n);
+    if (bf16) {
+        std::vector<__nv_bfloat16> b(n);
+        SCPX_CUDA_CHECK(cudaMemcpy(b.data(), p, n * 2, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < n; ++i) out[i] = __bfloat162float(b[i]);
+    } else {
+        SCPX_CUDA_CHECK(cudaMemcpy(out.data(), p, n * 4, cudaMemcpyDeviceToHost));
+    }
+    return out;
+}
+
+struct gemm_case {
+    std::int64_t m, n, k, lda, a_row0;
+    cu::gemm_epilogue epi;
+    bool residual, d_f32;
+};
+
+/// Runs one case twice (fresh and from the plan cache) and checks it against float64.
+void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt19937& rng) {
+    std::normal_distribution<float> N01(0.0f, 1.0f);
+    const bool bf16 = prec == precision::BF16;
+    const bool out_bf16 = bf16 && !c.d_f32;
+    const std::int64_t rows_a = c.a_row0 + c.m;
+    std::vector<float> a(static_cast<size_t>(rows_a * c.lda)), b(static_cast<size_t>(c.k * c.n)),
+        bias(static_cast<size_t>(c.n)), res(static_cast<size_t>(c.m * c.n));
+    for (auto& v : a) v = round_to(prec, N01(rng));
+    for (auto& v : b) v = round_to(prec, N01(rng) / std::sqrt(static_cast<float>(c.k)));
+    for (auto& v : bias) v = 0.1f * N01(rng);
+    for (auto& v : res) v = out_bf16 ? round_to(precision::BF16, N01(rng)) : N01(rng);
+    dbuf da(a, bf16), db(b, bf16), dres(res, out_bf16);
+    float* dbias = nullptr;
+    SCPX_CUDA_CHECK(cudaMalloc(&dbias, bias.size() * 4));
+    SCPX_CUDA_CHECK(cudaMemcpy(dbias, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice));
+
+    const std::size_t esz = bf16 ? 2 : 4;
+    for (int rep = 0; rep < 2; ++rep) {
+        dbuf dd(res, out_bf16);  // D starts as the residual: the in-place C == D case
+        cu::gemm_args g;
+        g.m = c.m;
+        g.n = c.n;
+        g.k = c.k;
+        g.a = static_cast<const char*>(da.p) + c.a_row0 * c.lda * esz;
+        g.lda = c.lda;
+        g.b = db.p;
+        g.bias = c.epi == cu::gemm_epilogue::NONE ? nullptr : dbias;
+        g.epilogue = c.epi;
+        g.beta = c.residual ? 1.0f : 0.0f;
+        g.c = c.residual ? dd.p : nullptr;
+        g.d = dd.p;
+        g.d_f32 = c.d_f32;
+        g.prec = prec;
+        eng.run(g, nullptr);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        const auto got = download(dd.p, res.size(), out_bf16);
+
+        // Tolerance relative to Σ|a·b| + |bias| + |c|: fp32 accumulation noise, TF32's own operand
+        // rounding when cuBLAS truncates rather than rounds, bf16 rounding of the output.
+        const double tol = prec == precision::FP32 ? 1e-5 : (out_bf16 ? 8e-3 : 2e-3);
+        double worst = 0.0;
+        for (std::int64_t i = 0; i < c.m; ++i)
+            for (std::int64_t j = 0; j < c.n; ++j) {
+                double s = 0.0, scale = 0.0;
+                for (std::int64_t t = 0; t < c.k; ++t) {
+                    const double p = static_cast<double>(a[static_cast<size_t>((c.a_row0 + i) * c.lda + t)]) *
+                                     b[static_cast<size_t>(t * c.n + j)];
+                    s += p;
+                    scale += std::fabs(p);
+                }
+                if (c.epi != cu::gemm_epilogue::NONE) {
+                    s += bias[static_cast<size_t>(j)];
+                    scale += std::fabs(bias[static_cast<size_t>(j)]);
+                }
+                if (c.residual) {
+                    s += res[static_cast<size_t>(i * c.n + j)];
+                    scale += std::fabs(res[static_cast<size_t>(i * c.n + j)]);
+                }
+                if (c.epi == cu::gemm_epilogue::RELU_BIAS) s = std::max(s, 0.0);
+                const double err = std::fabs(got[static_cast<size_t>(i * c.n + j)] - s) / (scale + 1e-30);
+                if (!(err <= worst)) worst = err;
+            }
+        EXPECT_LE(worst, tol) << "precision " << static_cast<int>(prec) << " m" << c.m << " n" << c.n << " k" << c.k << " lda"
+                              << c.lda << " row0 " << c.a_row0 << " epi " << static_cast<int>(c.epi) << " residual "
+                              << c.residual << " d_f32 " << c.d_f32 << " rep " << rep;
+    }
+    cudaFree(dbias);
+}
+
+TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
+    SKIP_WITHOUT_GPU();
+    void* ws = nullptr;
+    const std::size_t ws_bytes = 32u << 20;
+    SCPX_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
+    {
+        cu::gemm_engine eng(ws, ws_bytes);
+        std::mt19937 rng(7);
+        const std::vector<gemm_case> cases = {
+            {96, 160, 96, 96, 0, cu::gemm_epilogue::NONE, false, false},        // qkv
+            {96, 96, 96, 96, 0, cu::gemm_epilogue::BIAS, true, false},          // out proj + residual
+            {192, 192, 96, 96, 0, cu::gemm_epilogue::RELU_BIAS, false, false},  // MLP 1
+            {192, 96, 192, 192, 0, cu::gemm_epilogue::BIAS, true, false},       // MLP 2 + residual
+            {12, 5313, 192, 192, 0, cu::gemm_epilogue::NONE, false, true},      // head, fp32 out, odd width
+            {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // head with bias epilogue
+            {37, 41, 29, 35, 3, cu::gemm_epilogue::BIAS, false, false},         // odd sizes, lda > k, row offset
+        };
+        for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
+            for (const auto& c : cases) run_case(eng, prec, c, rng);
+    }
+    cudaFree(ws);
+}
+
+TEST(CudaEnformerGemm, RejectsBadArguments) {
+    SKIP_WITHOUT_GPU();
+    cu::gemm_engine eng(nullptr, 0);
+    cu::gemm_args g;
+    g.m = 4;
+    g.n = 4;
+    g.k = 4;
+    EXPECT_THROW(eng.run(g, nullptr), scpx::usage_error);  // no pointers
+    float* p = nullptr;
+    SCPX_CUDA_CHECK(cudaMalloc(&p, 64 * 4));
+    g.a = p;
+    g.b = p;
+    g.d = p + 16;
+    g.lda = 3;
+    EXPECT_THROW(eng.run(g, nullptr), scpx::usage_error);  // lda < k
+    g.lda = 0;
+    g.epilogue = cu::gemm_epilogue::BIAS;
+    EXPECT_THROW(eng.run(g, nullptr), scpx::usage_error);  // bias epilogue without bias
+    g.epilogue = cu::gemm_epilogue::NONE;
+    g.beta = 1.0f;
+    EXPECT_THROW(eng.run(g, nullptr), scpx::usage_error);  // beta without C
+    cudaFree(p);
+}
+
+} // namespace
