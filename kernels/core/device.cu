@@ -49,4 +49,25 @@ std::string describe() {
     return std::string(p.name) + details + (n > 1 ? " and more devices" : "");
 }
 
+int device_for_this_process() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n > 0 ? local_rank() % n : 0;
+}
+
+void use_device(int device) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        n = 0;
+    }
+    if (device < 0 || device >= n)
+        throw usage_error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
+                          " visible)");
+    SCPX_CUDA_CHECK(cudaSetDevice(device));
+}
+
 } // namespace scpx::gpu

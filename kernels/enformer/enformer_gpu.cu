@@ -279,6 +279,9 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
             SCPX_CUDA_CHECK(cudaMemcpy(weights.at(it.offset), it.src->data(), it.src->size() * 4, cudaMemcpyHostToDevice));
         }
     }
+    // A pageable cudaMemcpy may return before its DMA lands, and these copies run on the legacy
+    // stream, which `stream` (non-blocking) does not wait for: finish them before any kernel.
+    SCPX_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const void* x, std::int64_t B, std::int64_t L,

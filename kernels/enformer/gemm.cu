@@ -47,7 +47,8 @@ struct shape_key {
 /// One shape's cuBLASLt objects.
 struct plan {
     cublasLtMatmulDesc_t desc = nullptr;
-    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr, ld = nullptr;
+    // C and D share one layout object: cuBLASLt's in-place rule (C == D) asks for Cdesc == Ddesc.
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
     cublasLtMatmulAlgo_t algo{};
 
     plan() = default;
@@ -58,7 +59,6 @@ struct plan {
         if (la) cublasLtMatrixLayoutDestroy(la);
         if (lb) cublasLtMatrixLayoutDestroy(lb);
         if (lc) cublasLtMatrixLayoutDestroy(lc);
-        if (ld) cublasLtMatrixLayoutDestroy(ld);
         if (desc) cublasLtMatmulDescDestroy(desc);
     }
 };
@@ -119,7 +119,6 @@ const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
     SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, ab_type, u(g.n), u(g.k), g.n));
     SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, ab_type, u(g.k), u(g.m), key.lda));
     SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, cd_type, u(g.n), u(g.m), g.n));
-    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->ld, cd_type, u(g.n), u(g.m), g.n));
 
     cublasLtMatmulPreference_t pref = nullptr;
     SCPX_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -138,7 +137,7 @@ const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
     if (st == CUBLAS_STATUS_SUCCESS)
         st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d);
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->la, p->lb, p->lc, p->ld, pref, 1, &result, &found);
+        st = cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     SCPX_CUBLAS_CHECK(st);
     if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS)
@@ -184,7 +183,7 @@ void gemm_engine::run(const gemm_args& g, cudaStream_t stream) {
         SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
     }
     const float alpha = 1.0f, beta = use_c ? g.beta : 0.0f;
-    SCPX_CUBLAS_CHECK(cublasLtMatmul(p_->handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, c, p.lc, g.d, p.ld,
+    SCPX_CUBLAS_CHECK(cublasLtMatmul(p_->handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, c, p.lc, g.d, p.lc,
                                      &p.algo, p_->workspace, p_->workspace_bytes, stream));
 }
 

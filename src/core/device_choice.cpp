@@ -3,6 +3,8 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 
+#include <cstdlib>
+
 namespace scpx::gpu {
 
 device_choice parse_device_choice(const std::string& text) {
@@ -20,17 +22,27 @@ precision parse_precision(const std::string& text) {
 }
 
 bool resolve_device(device_choice choice) {
+    bool gpu = false;
     switch (choice) {
     case device_choice::CPU: return false;
     case device_choice::CUDA:
         if (!available()) throw usage_error("--device cuda was asked for, but " + describe());
-        return true;
+        gpu = true;
+        break;
     case device_choice::AUTO:
     default:
-        if (available()) return true;
-        SCPX_LOG_INF("No usable GPU ({}): running on the CPU", describe());
-        return false;
+        if (!available()) {
+            SCPX_LOG_INF("No usable GPU ({}): running on the CPU", describe());
+            return false;
+        }
+        gpu = true;
+        break;
     }
+    // One GPU per node-local rank, so ranks sharing a node do not all pile onto device 0.
+    const int d = device_for_this_process();
+    use_device(d);
+    SCPX_LOG_DBG("node-local rank {} uses CUDA device {}", local_rank(), d);
+    return gpu;
 }
 
 } // namespace scpx::gpu

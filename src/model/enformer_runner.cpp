@@ -15,7 +15,7 @@ void enformer_check_device_options(const enformer_device_options& o) {
     gpu::parse_precision(o.precision);
     if (o.conv_backend != "custom" && o.conv_backend != "cudnn" && o.conv_backend != "auto")
         throw usage_error("--conv-backend must be custom, cudnn or auto (got '" + o.conv_backend + "')");
-    if (o.cuda_device < 0) throw usage_error("the CUDA device ordinal must be >= 0");
+    if (o.cuda_device < -1) throw usage_error("--cuda-device must be >= 0, or -1 for one device per node-local rank");
 }
 
 enformer_runner::enformer_runner(enformer_weights weights, const enformer_device_options& o) : cfg_(weights.config) {
@@ -25,7 +25,7 @@ enformer_runner::enformer_runner(enformer_weights weights, const enformer_device
         enformer_gpu_options go;
         go.prec = prec;
         go.conv_backend = o.conv_backend;
-        go.device = o.cuda_device;
+        go.device = o.cuda_device >= 0 ? o.cuda_device : gpu::device_for_this_process();
         gpu_ = std::make_unique<enformer_gpu_model>(weights, go);
     } else {
         if (prec != gpu::precision::FP32)

@@ -191,10 +191,11 @@ TEST(CudaEnformerModel, CentralBinsEqualFullRun) {
         std::printf("[ %s ] central bins vs full run: max rel diff heads %.3g, trunk %.3g\n",
                     scpx::gpu::to_string(prec), dh, dt);
         // FP32: only the summation order of a GEMM with fewer rows may differ. BF16: the stored
-        // embedding may then round to the neighbouring bf16 value (one ulp, 2^-8 relative).
+        // embedding may then round to the neighbouring bf16 value (one ulp: up to 2^-7 relative,
+        // for values in [1, 2)).
         const bool bf16 = prec == precision::BF16;
         EXPECT_LE(dh, bf16 ? 1e-3 : 1e-5) << scpx::gpu::to_string(prec);
-        EXPECT_LE(dt, bf16 ? 4e-3 : 1e-5) << scpx::gpu::to_string(prec);
+        EXPECT_LE(dt, bf16 ? 8e-3 : 1e-5) << scpx::gpu::to_string(prec);
     }
 }
 

@@ -19,7 +19,9 @@ inline void add_enformer_device_options(CLI::App& sub, model::enformer_device_op
     sub.add_option("--conv-backend", o.conv_backend,
                    "GPU convolutions: custom | cudnn | auto (time both per shape, keep the faster)")
         ->capture_default_str()->group("Device");
-    sub.add_option("--cuda-device", o.cuda_device, "CUDA device ordinal")->capture_default_str()->group("Device");
+    sub.add_option("--cuda-device", o.cuda_device,
+                   "CUDA device ordinal (-1: node-local rank modulo the visible devices, one GPU per rank)")
+        ->capture_default_str()->group("Device");
 }
 
 } // namespace scpx::cli

@@ -3,6 +3,7 @@
 /// Which compute device a run uses. Implemented by kernels/core/device.cu when CUDA is compiled
 /// in, and by src/core/device_none.cpp otherwise, so host code never needs CUDA headers.
 
+#include <cstdlib>
 #include <string>
 
 namespace scpx::gpu {
@@ -13,6 +14,32 @@ bool available();
 
 /// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB, driver 13.0)", or why no GPU can be used.
 std::string describe();
+
+/// The node-local rank of this process as the MPI launcher or SLURM tells it
+/// (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID, PMI_LOCAL_RANK, MV2_COMM_WORLD_LOCAL_RANK),
+/// or 0 when none is set. Pure environment lookup: no MPI call, no CUDA call (inline: the kernels
+/// library uses it without linking scpx_lib).
+inline int local_rank() {
+    for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "PMI_LOCAL_RANK",
+                             "MV2_COMM_WORLD_LOCAL_RANK"}) {
+        const char* v = std::getenv(name);
+        if (!v || !*v) continue;
+        char* end = nullptr;
+        const long r = std::strtol(v, &end, 10);
+        if (end && *end == '\0' && r >= 0 && r < (1L << 20)) return static_cast<int>(r);
+    }
+    return 0;
+}
+
+
+/// The CUDA device this process should use on a multi-GPU node: local_rank() modulo the number of
+/// visible devices (so 4 ranks on a 4-GPU node take one GPU each; with CUDA_VISIBLE_DEVICES set
+/// per task by SLURM, every rank sees one device and gets 0). 0 without CUDA or devices.
+int device_for_this_process();
+
+/// Makes `device` the current CUDA device of this process (cudaSetDevice).
+/// @throws usage_error when there is no such device
+void use_device(int device);
 
 /// Device requested on the command line.
 enum class device_choice { AUTO, CPU, CUDA };

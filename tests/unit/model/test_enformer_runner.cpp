@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <utility>
+
 #include <vector>
 
 namespace {
@@ -51,7 +54,9 @@ TEST(EnformerRunner, RejectsBadOptions) {
             << e.what();
     }
     o = {};
-    o.cuda_device = -1;
+    o.cuda_device = -1; // one device per node-local rank
+    EXPECT_NO_THROW(md::enformer_check_device_options(o));
+    o.cuda_device = -2;
     EXPECT_THROW(md::enformer_check_device_options(o), scpx::usage_error);
     // The runner checks before building anything.
     o = cpu_options();
@@ -128,3 +133,27 @@ TEST(EnformerRunner, BinRequestIsASliceOfTheFullRun) {
 }
 
 } // namespace
+
+// The node-local rank comes from the launcher's environment, first match wins; garbage is ignored.
+TEST(GpuDeviceChoice, LocalRankFromLauncherEnvironment) {
+    const char* names[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "PMI_LOCAL_RANK",
+                           "MV2_COMM_WORLD_LOCAL_RANK"};
+    std::vector<std::pair<std::string, std::string>> saved;
+    for (const char* n : names) {
+        if (const char* v = std::getenv(n)) saved.emplace_back(n, v);
+        unsetenv(n);
+    }
+    EXPECT_EQ(scpx::gpu::local_rank(), 0);
+    setenv("SLURM_LOCALID", "3", 1);
+    EXPECT_EQ(scpx::gpu::local_rank(), 3);
+    setenv("OMPI_COMM_WORLD_LOCAL_RANK", "5", 1); // Open MPI's own value takes precedence
+    EXPECT_EQ(scpx::gpu::local_rank(), 5);
+    setenv("OMPI_COMM_WORLD_LOCAL_RANK", "x1", 1); // not a number: skipped
+    EXPECT_EQ(scpx::gpu::local_rank(), 3);
+    for (const char* n : names) unsetenv(n);
+    for (const auto& [n, v] : saved) setenv(n.c_str(), v.c_str(), 1);
+    if (!scpx::gpu::available()) {
+        EXPECT_EQ(scpx::gpu::device_for_this_process(), 0);
+        EXPECT_THROW(scpx::gpu::use_device(1), scpx::usage_error);
+    }
+}
