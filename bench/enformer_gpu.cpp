@@ -1,14 +1,17 @@
 // Benchmark of the Enformer GPU path (enformer_gpu.hpp): the published model (dim 1536, depth 11,
 // heads 8) with random weights, for each precision × length × batch: one warm-up pass, then
 // `--reps` timed passes (host-synchronous predict: onehot upload, trunk, crop, final pointwise,
-// human head, result download). Reports seq/s, achieved TFLOP/s (enformer_model::flops_per_sequence,
+// human head, result download). By default the heads run on the 4 central bins only, as
+// `scpx features` asks (the trunk, ~99 % of the FLOPs, always runs in full); `--bins 0` computes
+// and downloads all 896 bins (19 MB per sequence through pageable memory).
+// Reports seq/s, achieved TFLOP/s (enformer_model::flops_per_sequence,
 // shared/docs/enformer.md §6 accounting), device memory (the model's own count and the
 // cudaMemGetInfo delta, which also sees cuBLAS/cuDNN workspaces), and per precision a table of
 // the convolution shapes timed custom vs cuDNN (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
 //                      [--reps 3] [--conv-backend custom|cudnn|auto] [--table-length BP]
-//                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N]
+//                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
 // Peer baseline at 196,608 bp on an H100 (enformer.md §8, enformer-pytorch eager): fp32 8.8,
 // TF32 31.8, bf16 38.1 seq/s at batch 8; 97 seq/s with torch.compile bf16.
@@ -88,6 +91,7 @@ struct result {
 
 struct bench_options {
     int reps = 3;
+    std::int64_t bins = 4; ///< central output bins per sequence (0: all)
     std::uint64_t seed = 1;
 };
 
@@ -113,6 +117,11 @@ result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_
         const std::vector<float> onehot = random_onehot(batch, length, o.seed + static_cast<std::uint64_t>(batch));
         scpx::model::enformer_gpu_request req;
         req.heads = {"human"};
+        if (o.bins > 0) {
+            const std::int64_t target = cpu.config().target_length;
+            req.bins = std::min(o.bins, target);
+            req.bin0 = (target - req.bins) / 2;
+        }
         gm.reserve(batch, length);
         const auto warm = gm.predict(onehot.data(), batch, length, req);  // also AUTO's per-shape timing
         if (warm.heads.at("human").empty()) throw scpx::error("empty human head output");
@@ -162,7 +171,7 @@ void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16] [--reps 3]\n"
                  "          [--conv-backend custom|cudnn|auto] [--table-length BP] [--table-batch B] [--no-table]\n"
-                 "          [--csv FILE] [--seed S] [--device N] [--threads N]\n",
+                 "          [--csv FILE] [--seed S] [--device N] [--threads N] [--bins 4 (0: all 896)]\n",
                  argv0);
 }
 
@@ -189,6 +198,7 @@ int main(int argc, char** argv) {
         else if (a == "--batches") batches = parse_ints(next(), "--batches");
         else if (a == "--precisions") precisions = split_list(next());
         else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--bins") o.bins = std::max(0, std::atoi(next().c_str()));
         else if (a == "--conv-backend") backend = next();
         else if (a == "--table-length") table_length = parse_ints(next(), "--table-length").front();
         else if (a == "--table-batch") table_batch = parse_ints(next(), "--table-batch").front();
@@ -230,10 +240,11 @@ int main(int argc, char** argv) {
     const double t0 = now_s();
     const scpx::model::enformer_model cpu(scpx::model::enformer_weights_random(cfg, o.seed));
     std::printf("model: dim %lld depth %lld heads %lld, %lld parameters, random weights in %.1f s; "
-                "%.2f TFLOP/sequence at %lld bp\n",
+                "%.2f TFLOP/sequence at %lld bp; human head on %s\n",
                 static_cast<long long>(cfg.dim), static_cast<long long>(cfg.depth), static_cast<long long>(cfg.heads),
                 static_cast<long long>(scpx::model::enformer_weights_count(cpu.weights())), now_s() - t0,
-                cpu.flops_per_sequence(lengths.front()) / 1e12, static_cast<long long>(lengths.front()));
+                cpu.flops_per_sequence(lengths.front()) / 1e12, static_cast<long long>(lengths.front()),
+                o.bins > 0 ? (std::to_string(o.bins) + " central bins").c_str() : "all bins");
 
     std::FILE* csv = nullptr;
     if (!csv_path.empty()) {

@@ -90,6 +90,12 @@ if [[ -x "$bench" ]]; then
   if [[ $rc -eq 0 ]]; then row "bench_enformer_gpu" "ok (rows below; CSV $OUTDIR/enformer_gpu.csv)"
   elif [[ $rc -eq 124 ]]; then row "bench_enformer_gpu" "TIMEOUT after ${BENCH_TIMEOUT}s: rows done so far below"; status=1
   else row "bench_enformer_gpu" "FAILED rc=$rc (see $OUTDIR/bench.log)"; status=1; fi
+  # The same pass with every output bin computed and downloaded (the default times the 4 central
+  # bins `scpx features` uses): the cost of the full heads + 19 MB/sequence of pageable copies.
+  timeout 60 "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --bins 0 --no-table \
+    > "$OUTDIR/bench_allbins.log" 2>&1
+  row "bench bf16 196,608 bp b8, all 896 bins" \
+    "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
 else
   row "bench_enformer_gpu" "not run ($bench missing)"; status=1
 fi

@@ -758,7 +758,7 @@ conv_selector::~conv_selector() = default;
 std::size_t conv_selector::max_scratch_bytes(const conv1d_args& a) {
     switch (p_->mode) {
     case conv_backend::CUSTOM: return 0;
-    case conv_backend::CUDNN: return p_->get_cudnn()->scratch_bytes(a);
+    case conv_backend::CUDNN:
     case conv_backend::AUTO:
     default:
         if (cudnn_conv1d* dnn = p_->get_cudnn()) {
@@ -779,10 +779,25 @@ void conv_selector::run(const conv1d_args& a, void* scratch, std::size_t scratch
         m.record(a, conv_backend::CUSTOM);
         conv1d(a, stream);
         return;
-    case conv_backend::CUDNN:
-        m.record(a, conv_backend::CUDNN);
-        m.get_cudnn()->run(a, scratch, scratch_size, stream);
+    case conv_backend::CUDNN: {
+        // Forced cuDNN, except for a shape cuDNN refuses (e.g. no algorithm for the bf16 stem's 4
+        // input channels): that shape falls back to the custom kernel once, noted in report().
+        impl::entry& e = m.record(a, conv_backend::CUDNN);
+        if (e.chosen == conv_backend::CUDNN) {
+            try {
+                m.get_cudnn()->run(a, scratch, scratch_size, stream);
+                return;
+            } catch (const usage_error& x) {
+                e.note = std::string("cuDNN refused, custom used: ") + x.what();
+            } catch (const cuda_error& x) {  // a cuDNN status, not a device fault (as in decide())
+                cudaGetLastError();
+                e.note = std::string("cuDNN refused, custom used: ") + x.what();
+            }
+            e.chosen = conv_backend::CUSTOM;
+        }
+        conv1d(a, stream);
         return;
+    }
     case conv_backend::AUTO:
     default: {
         auto it = m.entries.find(make_key(a));

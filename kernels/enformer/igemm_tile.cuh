@@ -39,9 +39,10 @@ constexpr int kThreads = 256;
 /// shifting banks between rows.
 constexpr int kCLd = kBlockN + 4;
 
-/// Blocks per SM the register allocation must allow (__launch_bounds__). ptxas (CUDA 13, sm_90):
-/// at 1 block the kernels use 172–187 registers without spills; at 2 blocks (128 registers) the
-/// BF16 kernel spills 20 B, TF32 and SIMT ~200 B. Not tuned on hardware yet: first knob to time.
+/// Blocks per SM the register allocation must allow (__launch_bounds__). ptxas (CUDA 13.0, sm_90,
+/// with this setting): SIMT 159 and TF32 254 registers at 1 block, no spills; BF16 128 registers
+/// at 2 blocks with 12–20 B of spills; forcing 2 blocks on TF32/SIMT spills ~200 B. Not tuned on
+/// hardware yet: the first knob to time.
 template <mma_kind MK> constexpr int kMinBlocks = MK == mma_kind::BF16 ? 2 : 1;
 
 /// Shared-memory layout of one instantiation (bytes are for the dynamic allocation).
