@@ -27,8 +27,8 @@ struct lctpred_args {
 };
 
 /// The options in effect without those that do not change the results (output names, threads,
-/// verbosity, overwrite): the HDF5 provenance must be equal for runs that must be byte-identical
-/// (any rank count, any thread count, any output prefix).
+/// verbosity, overwrite, resume): the HDF5 provenance must be equal for runs that must be
+/// byte-identical (any rank count, any thread count, any output prefix, resumed or not).
 std::string provenance_command(const std::string& cmd) {
     const std::string sep = " \\\n    ";
     std::string out;
@@ -40,7 +40,7 @@ std::string provenance_command(const std::string& cmd) {
         const std::string part = cmd.substr(at, next - at);
         at = next + sep.size();
         bool drop = false;
-        for (const char* p : {"--out ", "--threads ", "--verbosity ", "--overwrite", "--no-overwrite"})
+        for (const char* p : {"--out ", "--threads ", "--verbosity ", "--overwrite", "--no-overwrite", "--resume"})
             if (part.rfind(p, 0) == 0) drop = true;
         if (drop) continue;
         out += first ? part : sep + part;
@@ -108,6 +108,7 @@ void add_lctpred_command(CLI::App& app) {
     sub->add_option("--population", o.population, "sample_info.population in the .db")->group("Output");
     sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite, "replace existing outputs")
         ->capture_default_str()->group("Output");
+    sub->add_flag("--resume", o.resume, "continue an interrupted run of the same configuration")->group("Run");
 
     sub->callback([sub, a] {
         run_scope scope(*sub, a->common, log_path_for(a->common.out));
@@ -126,6 +127,7 @@ void add_lctpred_command(CLI::App& app) {
         opt.out_db = a->common.out + ".db";
         opt.out_covariance = a->common.out + ".covariance.txt.gz";
         opt.out_h5 = a->common.out + ".summary.h5";
+        opt.journal_dir = a->common.out + ".journal";
         opt.command = provenance_command(options_in_effect(*sub));
         enet::run_lctpred(opt);
     });

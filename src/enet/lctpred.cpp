@@ -1,6 +1,7 @@
 // The l-ctPred stage: inputs → cis windows → per-gene PredictDB elastic net on this rank's block →
 // gather → one .db + covariance (rank 0) and one HDF5 summary (collective).
 #include "scpx/enet/lctpred.hpp"
+#include "scpx/enet/lctpred_journal.hpp"
 
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
@@ -25,7 +26,9 @@
 #include <mutex>
 #include <thread>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -291,6 +294,50 @@ std::vector<std::optional<r_rng>> r_fold_streams(const std::vector<r_draw_slot>&
     return out;
 }
 
+// --- journal (resume) --------------------------------------------------------------------------
+
+/// "path size=B mtime=T" of an input (an HDF5 "FILE.h5:/dataset" spec names FILE).
+std::string input_stamp(const std::string& spec) {
+    namespace fs = std::filesystem;
+    std::string path = spec;
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        for (const char* ext : {".h5:", ".hdf5:"})
+            if (const auto at = spec.find(ext); at != std::string::npos) path = spec.substr(0, at + std::strlen(ext) - 1);
+    const auto size = fs::file_size(path, ec);
+    const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+    return fmt::format("input={} size={} mtime={}", spec, ec ? 0 : size, ec ? 0 : mtime);
+}
+
+/// What must not change between a killed run and its resume: the options in effect (without
+/// output names, threads and --resume), the model settings, the inputs' sizes and times, and
+/// what was read from them.
+std::vector<std::string> journal_fingerprint(const lctpred_options& opt, std::size_t genes, std::size_t samples,
+                                             std::size_t snps) {
+    std::vector<std::string> fp;
+    // One item per option (options_in_effect puts one per line), so a refusal names the option that differs.
+    std::size_t at = 0;
+    while (at < opt.command.size()) {
+        std::size_t next = opt.command.find(" \\\n", at);
+        if (next == std::string::npos) next = opt.command.size();
+        fp.push_back("option=" + opt.command.substr(at, next - at));
+        at = next + 3;
+        while (at < opt.command.size() && opt.command[at] == ' ') ++at;
+    }
+    fp.insert(fp.end(), {
+        fmt::format("model=alpha {:.17g} nlambda {} nfolds {} repeats {} seed {} fold_rng {} window {} scale {} "
+                    "pval {:.17g} rho {:.17g} maf {:.17g} hwe {:.17g} max_missing {:.17g}",
+                    opt.fit.path.alpha, opt.fit.path.nlambda, opt.nfolds, opt.repeats, opt.seed,
+                    to_string(opt.fold_generator), opt.window, opt.scale_expression ? 1 : 0, opt.fit.pval_threshold,
+                    opt.fit.rho_threshold, opt.qc.maf, opt.qc.hwe_p, opt.qc.max_missing),
+        fmt::format("split={}/{}", opt.split.job, opt.split.n_splits),
+        fmt::format("data=genes {} samples {} snps {}", genes, samples, snps)});
+    for (const std::string* in : {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf,
+                                  &opt.gene_annotation, &opt.foldid})
+        if (!in->empty()) fp.push_back(input_stamp(*in));
+    return fp;
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -387,6 +434,63 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
     db_probe.reset(); // only a writability check; write_predictdb_model is atomic itself
 
+    // This rank's block of genes.
+    const dist::index_range mine = dist::partition_block(cost, static_cast<std::size_t>(mpi::comm_size()),
+                                                         static_cast<std::size_t>(mpi::comm_rank()));
+
+    // ---- journal: genes finished by a killed run (--resume), and this run's own journal
+    std::unordered_map<std::size_t, gene_fit> done; // row -> journaled result
+    std::unique_ptr<journal_writer> journal;
+    if (opt.resume && opt.journal_dir.empty()) throw usage_error("lctpred: --resume needs a journal folder");
+    if (!opt.journal_dir.empty()) {
+        namespace fs = std::filesystem;
+        const std::vector<std::string> fp = journal_fingerprint(opt, jobs.size(), sum.samples, sum.snps);
+        std::exception_ptr jfail;
+        try {
+            if (opt.resume) {
+                journal_contents jc = read_journal_dir(opt.journal_dir, fp, mine.begin, mine.end);
+                for (journal_entry& e : jc.entries) {
+                    if (e.row >= jobs.size() || jobs[e.row].gene_id != e.gene_id)
+                        throw usage_error(fmt::format("--resume: the journal {} has gene {} at row {}, which this run "
+                                                      "does not have there; rerun without --resume to start over",
+                                                      opt.journal_dir, e.gene_id, e.row));
+                    done.emplace(static_cast<std::size_t>(e.row), std::move(e.fit));
+                }
+                if (jc.files == 0)
+                    SCPX_LOG_WRN("--resume: no journal in {}; starting from the beginning", opt.journal_dir);
+                if (jc.incomplete > 0)
+                    SCPX_LOG_INF("journal: {} line(s) cut by the interruption ignored", jc.incomplete);
+                SCPX_LOG_INF("resuming: {} of {} gene(s) already done", jc.complete, jobs.size());
+            } else if (std::error_code ec; mpi::is_root() && fs::exists(opt.journal_dir, ec)) {
+                SCPX_LOG_INF("removing the stale journal {} of an earlier run (fresh run; --resume would continue it)",
+                             opt.journal_dir);
+                fs::remove_all(opt.journal_dir, ec);
+                if (ec) throw io_error(fmt::format("cannot remove the stale journal {}: {}", opt.journal_dir, ec.message()));
+            }
+            if (mpi::is_root()) {
+                std::error_code ec;
+                fs::create_directories(opt.journal_dir, ec);
+                if (ec) throw io_error(fmt::format("cannot create the journal folder {}: {}", opt.journal_dir, ec.message()));
+            }
+        } catch (...) {
+            jfail = std::current_exception();
+        }
+        // Every rank has read the journal before any appends to it; rank 0 made the folder.
+        if (!mpi::all_ok(!jfail)) {
+            if (jfail) std::rethrow_exception(jfail);
+            throw error("lctpred: another rank failed to read or create the journal (see its log)");
+        }
+        try {
+            journal = std::make_unique<journal_writer>(opt.journal_dir, mpi::comm_rank(), journal_header(fp));
+        } catch (...) {
+            jfail = std::current_exception();
+        }
+        if (!mpi::all_ok(!jfail)) {
+            if (jfail) std::rethrow_exception(jfail);
+            throw error("lctpred: another rank failed to open its journal (see its log)");
+        }
+    }
+
     using io::h5_dtype;
     std::vector<io::h5_dataset_spec> specs = {
         {"gene_id", h5_dtype::str, {ng}, id_len, "gene id as in the expression table", {}},
@@ -431,8 +535,6 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     st_in.finish();
 
     // ---- fit this rank's block
-    const dist::index_range mine = dist::partition_block(cost, static_cast<std::size_t>(mpi::comm_size()),
-                                                         static_cast<std::size_t>(mpi::comm_rank()));
     std::vector<gene_fit> fits(mine.size());
     // R's stream at each of this rank's drawing genes (the replay is cheap next to one fit).
     std::vector<std::optional<r_rng>> r_streams;
@@ -441,17 +543,25 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                    opt.nfolds, opt.repeats);
     {
         stage_timer st_fit("lctpred fits");
-        progress prog("lctpred", mine.size(), "genes", 10.0);
-        std::mutex prog_mutex;
+        std::vector<std::size_t> order;
+        for (std::size_t g = mine.begin; g < mine.end; ++g) {
+            if (auto d = done.find(g); d != done.end()) fits[g - mine.begin] = std::move(d->second);
+            else order.push_back(g);
+        }
+        progress prog("lctpred", order.size(), "genes", 10.0);
+        std::mutex prog_mutex, journal_mutex;
+        // Fault injection for the resume tests: SCPX_FAULT_EXIT_AFTER_GENES=N ends the process
+        // with _Exit(75) (no unwinding, no file close, as a SLURM kill) once this rank has
+        // journaled N genes.
+        const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_GENES");
+        const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
         // Threads work on different genes (each gene single-threaded): genes are independent, so
         // this scales better than splitting one gene's 31 path fits, and results do not depend on
         // it (fit_gene is thread-count invariant). Largest genes first to shorten the tail.
         int nthreads = opt.fit.threads > 0 ? opt.fit.threads : static_cast<int>(std::thread::hardware_concurrency());
-        nthreads = std::max(1, std::min<int>(nthreads, static_cast<int>(mine.size())));
+        nthreads = std::max(1, std::min<int>(nthreads, static_cast<int>(order.size())));
         gene_fit_options fopt = opt.fit;
         fopt.threads = nthreads > 1 ? 1 : opt.fit.threads;
-        std::vector<std::size_t> order(mine.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = mine.begin + i;
         std::stable_sort(order.begin(), order.end(), [&cost](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
         std::atomic<std::size_t> next{0};
         std::exception_ptr failure;
@@ -504,6 +614,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                     }
                     if (f.status != gene_status::ok)
                         SCPX_LOG_DBG("gene {}: {} ({})", j.gene_id, to_string(f.status), f.message);
+                    if (journal) {
+                        std::lock_guard<std::mutex> lock(journal_mutex);
+                        journal->append(g, j.gene_id, f);
+                        if (exit_after > 0 && journal->appended() == exit_after) std::_Exit(75);
+                    }
                 } catch (...) {
                     std::lock_guard<std::mutex> lock(failure_mutex);
                     if (!failure) failure = std::current_exception();
@@ -522,6 +637,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             for (auto& t : pool) t.join();
         }
         prog.finish();
+        if (journal) journal->close();
         // Every rank must agree before the collective writes, or a failed rank would hang the rest.
         if (!mpi::all_ok(!failure)) {
             h5.abandon();
@@ -732,6 +848,12 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
     if (mpi::is_root()) cov->close();
     h5.finish();
+    // The outputs are in place: the journal has served its purpose.
+    if (!opt.journal_dir.empty() && mpi::is_root()) {
+        std::error_code ec;
+        std::filesystem::remove_all(opt.journal_dir, ec);
+        if (ec) SCPX_LOG_WRN("could not remove the journal {}: {}", opt.journal_dir, ec.message());
+    }
     SCPX_LOG_INF("lctpred: {} genes, {} fitted, {} models kept ({} weights), {} samples, {} SNPs after QC", sum.genes,
                  sum.fitted, sum.included, sum.weights, sum.samples, sum.snps);
     return sum;

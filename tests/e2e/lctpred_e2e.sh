@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `scpx lctpred`: the l-ctPred stage on tests/data/enet/lctpred (PredictDB text and VCF inputs),
-# then `scpx spredixcan` on the .db + covariance it wrote (finite z for every kept gene), and bad
-# inputs on each CLI path (one clear ERROR line, non-zero exit, no output left behind).
+# then `scpx spredixcan` on the .db + covariance it wrote (finite z for every kept gene), a killed
+# run continued with --resume (at 1 and 2 ranks), and bad inputs on each CLI path (one clear ERROR
+# line, non-zero exit, no output left behind).
 source "$(dirname "$0")/e2e_lib.sh"
 SRC=${SCPX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 D="$SRC/tests/data/enet/lctpred"
@@ -49,6 +50,51 @@ z = {r["gene"]: r["zscore"] for r in rows}
 assert kept and set(z) == kept, (sorted(z), sorted(kept))
 assert all(math.isfinite(float(v)) for v in z.values()), z
 PY
+
+# ---------------------------------------------------------------- --resume
+# SCPX_FAULT_EXIT_AFTER_GENES=N: a rank _Exit(75)s right after journaling its N-th gene, as a
+# SLURM kill would end it. The killed run leaves no final output but its journal; --resume fits
+# the remaining genes and writes exactly the clean run's bytes, then removes the journal.
+RES=(lctpred "${IN[@]}" "${TXT[@]}" --seed 7)
+rc=0; SCPX_FAULT_EXIT_AFTER_GENES=4 "$SCPX" "${RES[@]}" --threads 2 --out "$WORK/lk" > "$WORK/killed.log" 2>&1 || rc=$?
+check killed_exit_75 test "$rc" -eq 75
+for ext in db covariance.txt.gz summary.h5; do check "killed_no_final_$ext" test ! -e "$WORK/lk.$ext"; done
+check killed_journal_kept test -s "$WORK/lk.journal/rank0.tsv"
+check killed_journal_has_4_genes bash -c "[[ \$(grep -c \$'\tEND\$' '$WORK/lk.journal/rank0.tsv') -eq 4 ]]"
+cp "$WORK/lk.journal/rank0.tsv" "$WORK/lk_journal_before.tsv"
+expect_fail resume_other_options "--resume: the journal .*rank0.tsv.*--window 1000000.*--window 500000.*without --resume" \
+  "$WORK/lk.db" -- "$SCPX" "${RES[@]}" --window 500000 --resume --out "$WORK/lk"
+check refused_resume_keeps_journal cmp "$WORK/lk.journal/rank0.tsv" "$WORK/lk_journal_before.tsv"
+expect_ok resume "$SCPX" "${RES[@]}" --threads 1 --resume --out "$WORK/lk"
+check resume_logs_done_genes grep -Eq "resuming: 4 of [0-9]+ gene\(s\) already done" "$WORK/resume.log"
+for ext in db covariance.txt.gz summary.h5; do check "resume_equals_clean_$ext" cmp "$WORK/lct.$ext" "$WORK/lk.$ext"; done
+check resume_removes_journal test ! -e "$WORK/lk.journal"
+check resume_no_temporaries bash -c "! ls -a '$WORK' | grep -q '^\.lk\..*scpx-tmp'"
+
+# Without --resume a stale journal is removed (logged) and the run starts afresh.
+mkdir -p "$WORK/lf.journal"; printf 'stale\n' > "$WORK/lf.journal/rank0.tsv"
+expect_ok fresh_over_stale_journal "$SCPX" "${RES[@]}" --out "$WORK/lf"
+check fresh_logs_stale_journal grep -q "removing the stale journal" "$WORK/fresh_over_stale_journal.log"
+check fresh_equals_clean cmp "$WORK/lct.summary.h5" "$WORK/lf.summary.h5"
+check fresh_removes_journal test ! -e "$WORK/lf.journal"
+
+# Kill at 2 ranks, resume at 1 (and kill at 1, resume at 2): the clean run's bytes.
+if command -v mpirun > /dev/null; then
+  MPIFLAGS=(--oversubscribe); [[ $(id -u) -eq 0 ]] && MPIFLAGS+=(--allow-run-as-root)
+  rc=0; SCPX_FAULT_EXIT_AFTER_GENES=2 mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/lm" \
+    > "$WORK/killed_np2.log" 2>&1 || rc=$?
+  check killed_np2_fails test "$rc" -ne 0
+  check killed_np2_no_db test ! -e "$WORK/lm.db"
+  check killed_np2_journal_per_rank test -s "$WORK/lm.journal/rank0.tsv" -a -s "$WORK/lm.journal/rank1.tsv"
+  expect_ok resume_np2_at_np1 "$SCPX" "${RES[@]}" --threads 1 --resume --out "$WORK/lm"
+  for ext in db covariance.txt.gz summary.h5; do check "np2_resumed_np1_equals_clean_$ext" cmp "$WORK/lct.$ext" "$WORK/lm.$ext"; done
+  check np2_resumed_removes_journal test ! -e "$WORK/lm.journal"
+  rc=0; SCPX_FAULT_EXIT_AFTER_GENES=3 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/ln" > "$WORK/killed_np1.log" 2>&1 || rc=$?
+  check killed_np1_exit_75 test "$rc" -eq 75
+  expect_ok resume_np1_at_np2 mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --resume --out "$WORK/ln"
+  check resume_np1_at_np2_logs grep -Eq "resuming: 3 of [0-9]+ gene" "$WORK/resume_np1_at_np2.log"
+  for ext in db covariance.txt.gz summary.h5; do check "np1_resumed_np2_equals_clean_$ext" cmp "$WORK/lct.$ext" "$WORK/ln.$ext"; done
+fi
 
 # ---------------------------------------------------------------- bad inputs
 BAD="$WORK/bad"; mkdir -p "$BAD"

@@ -12,6 +12,8 @@
 /// construction) and the covariance (model SNPs, n − 1); the HDF5 summary (every gene, its
 /// status, statistics and CV curve) is written collectively. Outputs are opened (so an
 /// unwritable path fails) before any fitting, and renamed into place only when all succeeded.
+/// Every finished gene is journaled (lctpred_options::journal_dir), so a killed run continues
+/// with `resume` and still writes byte-identical outputs.
 
 #include "scpx/enet/genotype_panel.hpp"
 #include "scpx/enet/predictdb.hpp"
@@ -59,6 +61,12 @@ struct lctpred_options {
     bool overwrite = true;
     std::string population = "";    ///< sample_info.population
     std::string command;            ///< options in effect, for the HDF5 provenance
+    // Resume
+    /// Per-gene journal folder (rank<r>.tsv per rank; see lctpred_journal.hpp); empty: none.
+    /// Removed when the outputs are in place; a fresh run removes a stale one first.
+    std::string journal_dir;
+    /// Continue a killed run: genes in `journal_dir` are not refitted (same fingerprint required).
+    bool resume = false;
 };
 
 /// What a run did (same on every rank).
