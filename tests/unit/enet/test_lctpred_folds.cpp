@@ -7,6 +7,7 @@
 
 #include "scpx/core/error.hpp"
 #include "scpx/io/h5.hpp"
+#include "lctpred_test_data.hpp"
 #include "../test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -21,19 +22,9 @@ using namespace scpx::test;
 
 namespace {
 
-std::string data(const std::string& f) { return std::string(SCPX_TEST_DATA_DIR) + "/enet/lctpred/" + f; }
-
 lctpred_options options(const std::string& prefix) {
-    lctpred_options o;
-    o.expression = data("expression.tsv");
-    o.genotype = data("genotype.tsv.gz");
-    o.snp_annotation = data("snp_annot.tsv");
-    o.gene_annotation = data("gene_annot.tsv");
-    o.seed = 2024;
+    lctpred_options o = bundled_lctpred_options(prefix);
     o.fit.threads = 1;
-    o.out_db = scratch_path(prefix + ".db");
-    o.out_covariance = scratch_path(prefix + ".covariance.txt.gz");
-    o.out_h5 = scratch_path(prefix + ".summary.h5");
     return o;
 }
 
@@ -59,7 +50,7 @@ summary_rows read_summary(const std::string& h5) {
 
 // The expression table with its gene rows reversed: R's order must not depend on it.
 std::string reversed_expression() {
-    std::istringstream in(read_text(data("expression.tsv")));
+    std::istringstream in(read_text(lctpred_data("expression.tsv")));
     std::string header, line;
     std::getline(in, header);
     std::vector<std::string> rows;
@@ -75,7 +66,7 @@ std::string reversed_expression() {
 
 // (chromosome, gene id) in annotation row order.
 std::vector<std::pair<std::string, std::string>> annotation_order() {
-    std::istringstream in(read_text(data("gene_annot.tsv")));
+    std::istringstream in(read_text(lctpred_data("gene_annot.tsv")));
     std::string line;
     std::getline(in, line);
     std::vector<std::pair<std::string, std::string>> out;

@@ -7,6 +7,7 @@
 #include "scpx/io/h5.hpp"
 #include "scpx/io/predictdb_model.hpp"
 #include "scpx/io/predictdb_text.hpp"
+#include "lctpred_test_data.hpp"
 #include "../test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -27,28 +28,15 @@ std::string fmt_sample(int i) {
     return b;
 }
 
-std::string data(const std::string& f) { return std::string(SCPX_TEST_DATA_DIR) + "/enet/lctpred/" + f; }
-
 // varID of the first annotation row (an autosomal SNP that passes the annotation QC).
 std::string first_var_id() {
-    const std::string a = read_text(data("snp_annot.tsv"));
+    const std::string a = read_text(lctpred_data("snp_annot.tsv"));
     const size_t l2 = a.find('\n') + 1;
     const size_t t1 = a.find('\t', l2) + 1, t2 = a.find('\t', t1) + 1, t3 = a.find('\t', t2);
     return a.substr(t2, t3 - t2);
 }
 
-lctpred_options base_options(const std::string& prefix) {
-    lctpred_options o;
-    o.expression = data("expression.tsv");
-    o.genotype = data("genotype.tsv.gz");
-    o.snp_annotation = data("snp_annot.tsv");
-    o.gene_annotation = data("gene_annot.tsv");
-    o.seed = 2024;
-    o.out_db = scratch_path(prefix + ".db");
-    o.out_covariance = scratch_path(prefix + ".covariance.txt.gz");
-    o.out_h5 = scratch_path(prefix + ".summary.h5");
-    return o;
-}
+lctpred_options base_options(const std::string& prefix) { return bundled_lctpred_options(prefix); }
 
 bool any_output(const lctpred_options& o) {
     return exists(o.out_db) || exists(o.out_covariance) || exists(o.out_h5);
@@ -69,7 +57,7 @@ TEST(LctpredPanel, QcCountsOnFixture) {
     snp_qc_stats st;
     std::vector<std::string> samples;
     for (int i = 1; i <= 120; ++i) samples.push_back(fmt_sample(i));
-    genotype_panel p = load_predictdb_genotypes(data("genotype.tsv.gz"), data("snp_annot.tsv"), samples, {}, st);
+    genotype_panel p = load_predictdb_genotypes(lctpred_data("genotype.tsv.gz"), lctpred_data("snp_annot.tsv"), samples, {}, st);
     EXPECT_EQ(st.input, 510u);
     EXPECT_EQ(st.not_autosomal, 10u);
     EXPECT_EQ(st.ambiguous, 2u);
@@ -87,7 +75,7 @@ TEST(LctpredPanel, QcCountsOnFixture) {
 
     // The same SNPs from the VCF (DS): same panel.
     snp_qc_stats sv;
-    genotype_panel v = load_vcf_genotypes(data("genotype.vcf.gz"), samples, io::dosage_source::DS, {}, sv);
+    genotype_panel v = load_vcf_genotypes(lctpred_data("genotype.vcf.gz"), samples, io::dosage_source::DS, {}, sv);
     ASSERT_EQ(v.n_snps(), p.n_snps());
     EXPECT_EQ(v.rsid, p.rsid);
     for (size_t i = 0; i < p.dosages.size(); ++i) ASSERT_NEAR(v.dosages[i], p.dosages[i], 1e-6);
@@ -96,7 +84,7 @@ TEST(LctpredPanel, QcCountsOnFixture) {
     snp_qc_options hq;
     hq.hwe_p = 0.5;
     snp_qc_stats sh;
-    genotype_panel h = load_predictdb_genotypes(data("genotype.tsv.gz"), data("snp_annot.tsv"), samples, hq, sh);
+    genotype_panel h = load_predictdb_genotypes(lctpred_data("genotype.tsv.gz"), lctpred_data("snp_annot.tsv"), samples, hq, sh);
     EXPECT_GT(sh.hwe, 0u);
     EXPECT_LT(h.n_snps(), p.n_snps());
 }
@@ -159,7 +147,7 @@ TEST(LctpredStage, WritesDbCovarianceAndSummary) {
     snp_qc_stats st;
     std::vector<std::string> samples;
     for (int i = 1; i <= 120; ++i) samples.push_back(fmt_sample(i));
-    genotype_panel p = load_predictdb_genotypes(data("genotype.tsv.gz"), data("snp_annot.tsv"), samples, {}, st);
+    genotype_panel p = load_predictdb_genotypes(lctpred_data("genotype.tsv.gz"), lctpred_data("snp_annot.tsv"), samples, {}, st);
     std::map<std::string, size_t> by_rsid;
     for (size_t k = 0; k < p.n_snps(); ++k) by_rsid[p.rsid[k]] = k;
     for (size_t g = 0; g < m.genes.size(); ++g) {
@@ -206,7 +194,7 @@ TEST(LctpredStage, FoldTableAndVcfGiveModels) {
     lctpred_options o = base_options("lct_vcf");
     o.genotype.clear();
     o.snp_annotation.clear();
-    o.vcf = data("genotype.vcf.gz");
+    o.vcf = lctpred_data("genotype.vcf.gz");
     o.dosage = io::dosage_source::DS;
     std::string folds = "sample\tr1\tr2\n";
     for (int i = 1; i <= 130; ++i) folds += fmt_sample(i) + "\t" + std::to_string(1 + i % 5) + "\t" + std::to_string(1 + (i * 7) % 5) + "\n";
@@ -222,7 +210,7 @@ TEST(LctpredStage, FoldTableAndVcfGiveModels) {
 TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
     // ctPred predict's layout: /<cell type>/pred [genes, samples], /gene_id, /sample_id.
     io::expression_read_options eo;
-    io::sample_matrix e = io::read_expression(data("expression.tsv"), eo);
+    io::sample_matrix e = io::read_expression(lctpred_data("expression.tsv"), eo);
     const std::string h = scratch_path("lct_expr.h5");
     {
         io::h5_file f = io::h5_create_file(h);
@@ -235,7 +223,7 @@ TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
     }
     lctpred_options a = base_options("lct_tab");
     // Two genes are enough here (keeps the test fast).
-    const std::string ann = read_text(data("gene_annot.tsv"));
+    const std::string ann = read_text(lctpred_data("gene_annot.tsv"));
     size_t cut = 0;
     for (int l = 0; l < 3; ++l) cut = ann.find('\n', cut) + 1;
     a.gene_annotation = scratch_path("lct_two_genes.tsv");
