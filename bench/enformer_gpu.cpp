@@ -21,6 +21,8 @@
 #include "scpx/model/enformer_gpu.hpp"
 #include "scpx/ops/parallel.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -28,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -53,34 +54,6 @@ double used_bytes() {
     return static_cast<double>(total_b - free_b);
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-
-std::vector<std::int64_t> parse_ints(const std::string& s, const char* what) {
-    std::vector<std::int64_t> out;
-    for (const std::string& t : split_list(s)) {
-        char* end = nullptr;
-        const long long v = std::strtoll(t.c_str(), &end, 10);
-        if (end == t.c_str() || *end != '\0' || v <= 0) {
-            std::fprintf(stderr, "%s: '%s' is not a positive integer\n", what, t.c_str());
-            std::exit(2);
-        }
-        out.push_back(v);
-    }
-    if (out.empty()) {
-        std::fprintf(stderr, "%s: empty list\n", what);
-        std::exit(2);
-    }
-    return out;
-}
-
-/// One measured configuration.
 struct result {
     std::string prec, backend;
     std::int64_t length = 0, batch = 0;
@@ -167,14 +140,6 @@ void print_row(const result& r, std::FILE* csv) {
     }
 }
 
-void usage(const char* argv0) {
-    std::fprintf(stderr,
-                 "usage: %s [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16] [--reps 3]\n"
-                 "          [--conv-backend custom|cudnn|auto] [--table-length BP] [--table-batch B] [--no-table]\n"
-                 "          [--csv FILE] [--seed S] [--device N] [--threads N] [--bins 4 (0: all 896)]\n",
-                 argv0);
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -182,42 +147,35 @@ int main(int argc, char** argv) {
     std::vector<std::string> precisions = {"fp32", "tf32", "bf16"};
     std::string backend = "custom", csv_path;
     std::int64_t table_length = 0, table_batch = 1;
-    bool table = true;
+    bool no_table = false;
     int device = 0, threads = 0;
     bench_options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "--lengths") lengths = parse_ints(next(), "--lengths");
-        else if (a == "--batches") batches = parse_ints(next(), "--batches");
-        else if (a == "--precisions") precisions = split_list(next());
-        else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
-        else if (a == "--bins") o.bins = std::max(0, std::atoi(next().c_str()));
-        else if (a == "--conv-backend") backend = next();
-        else if (a == "--table-length") table_length = parse_ints(next(), "--table-length").front();
-        else if (a == "--table-batch") table_batch = parse_ints(next(), "--table-batch").front();
-        else if (a == "--no-table") table = false;
-        else if (a == "--csv") csv_path = next();
-        else if (a == "--seed") o.seed = std::strtoull(next().c_str(), nullptr, 10);
-        else if (a == "--device") device = std::atoi(next().c_str());
-        else if (a == "--threads") threads = std::atoi(next().c_str());
-        else if (a == "-h" || a == "--help") {
-            usage(argv[0]);
-            return 0;
-        } else {
-            usage(argv[0]);
-            return 2;
-        }
-    }
-    if (backend != "custom" && backend != "cudnn" && backend != "auto") {
-        std::fprintf(stderr, "--conv-backend must be custom, cudnn or auto (got '%s')\n", backend.c_str());
-        return 2;
+    CLI::App app("Enformer GPU benchmark: seq/s, TFLOP/s and memory per precision x length x batch, plus "
+                 "the custom-vs-cuDNN convolution table");
+    app.add_option("--lengths", lengths, "input lengths in bp")->delimiter(',')->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--batches", batches, "batch sizes")->delimiter(',')->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--precisions", precisions, "fp32, tf32, bf16")->delimiter(',')->capture_default_str();
+    app.add_option("--reps", o.reps, "timed passes per configuration (the best is reported)")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--bins", o.bins, "central output bins of the heads (0: all 896, downloaded)")
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--conv-backend", backend, "convolutions of the timed runs")
+        ->check(CLI::IsMember({"custom", "cudnn", "auto"}))->capture_default_str();
+    app.add_option("--table-length", table_length, "length of the conv-shape table (default: the shortest)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--table-batch", table_batch, "batch of the conv-shape table")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_flag("--no-table", no_table, "skip the custom-vs-cuDNN table");
+    app.add_option("--csv", csv_path, "also write the rows as CSV");
+    app.add_option("--seed", o.seed, "random weights and sequences")->capture_default_str();
+    app.add_option("--device", device, "CUDA device ordinal")->capture_default_str();
+    app.add_option("--threads", threads, "CPU threads for the random weights (0: all)")->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
     }
     try {
         for (const std::string& p : precisions) scpx::gpu::parse_precision(p);
@@ -268,7 +226,7 @@ int main(int argc, char** argv) {
         opt.device = device;
         // Each precision gets a fresh model, so memory and conv choices do not carry over.
         for (const bool table_run : {false, true}) {
-            if (table_run && (!table || backend == "auto")) continue;
+            if (table_run && (no_table || backend == "auto")) continue;
             if (table_run) opt.conv_backend = "auto";
             const double used_before = used_bytes();
             try {
