@@ -3,9 +3,12 @@
 // GFLOP/s (FLOPs as in shared/docs/enformer.md §6) and peak RSS.
 //
 //   bench_enformer_cpu [--threads 2] [--length 196608] [--repeats 1] [--batch 1] [--seed 1]
+#include "scpx/core/error.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/ops/parallel.hpp"
+
+#include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
 
@@ -45,29 +48,29 @@ int main(int argc, char** argv) {
     int threads = 2, repeats = 1;
     std::int64_t length = 196608, batch = 1;
     std::uint64_t seed = 1;
-    bool stages = true;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> const char* {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "--threads") threads = std::atoi(next());
-        else if (a == "--length") length = std::atoll(next());
-        else if (a == "--repeats") repeats = std::atoi(next());
-        else if (a == "--batch") batch = std::atoll(next());
-        else if (a == "--seed") seed = std::strtoull(next(), nullptr, 10);
-        else if (a == "--no-stages") stages = false;
-        else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--length BP] [--repeats R] [--batch B] [--seed S] [--no-stages]\n", argv[0]);
-            return 2;
-        }
+    CLI::App app("Enformer CPU benchmark: seconds per sequence (and per stage) of the published model with "
+                 "random weights");
+    app.add_option("--threads", threads, "CPU threads")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--length", length, "input length in bp")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--repeats", repeats, "timed passes")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--batch", batch, "sequences per pass")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--seed", seed, "random weights and sequence")->capture_default_str();
+    bool no_stages = false;
+    app.add_flag("--no-stages", no_stages, "skip the per-stage timing pass");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
     }
+    const bool stages = !no_stages;
     scpx::ops::set_num_threads(threads);
     scpx::model::enformer_config cfg;  // the published model
+    try {
+        scpx::model::enformer_check_length(cfg, length, "--length");
+    } catch (const scpx::usage_error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
     const double t0 = now_s();
     scpx::model::enformer_model model(scpx::model::enformer_weights_random(cfg, seed));
     std::printf("model: dim %lld depth %lld heads %lld, %lld parameters, random weights in %.1f s\n",
