@@ -126,6 +126,17 @@ struct h5_row_writer::impl {
     h5_dataset done_ds;
     h5_plist dxpl;
 
+    // Closes every HDF5 handle (collective), then waits for all ranks: after this the file on
+    // disk is complete and may be renamed or removed.
+    void close_file() {
+        done_ds.reset();
+        datasets.clear();
+        dxpl.reset();
+        closed = true;
+        file.close();
+        mpi::barrier();
+    }
+
     const h5_dataset_spec& spec(const std::string& name, std::size_t& index) const {
         const std::string n = normalise(name);
         for (std::size_t i = 0; i < specs.size(); ++i)
@@ -492,12 +503,7 @@ void h5_row_writer::finish() {
                                  " rows never marked done (first: row " + std::to_string(first) + ")");
         }
     }
-    p.done_ds.reset();
-    p.datasets.clear();
-    p.dxpl.reset();
-    p.closed = true;
-    p.file.close();
-    mpi::barrier();
+    p.close_file();
     bool ok = true;
     std::string why;
     if (mpi::is_root()) {
@@ -524,12 +530,7 @@ void h5_row_writer::finish() {
 void h5_row_writer::abandon() {
     auto& p = *p_;
     if (p.closed) return;
-    p.done_ds.reset();
-    p.datasets.clear();
-    p.dxpl.reset();
-    p.closed = true;
-    p.file.close();
-    mpi::barrier();
+    p.close_file();
     if (p.out) {
         if (!mpi::is_root()) p.out->release();
         p.out.reset(); // rank 0 removes the temporary output
