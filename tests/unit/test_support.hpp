@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the unit tests: scratch paths and small file writers.
 
+#include <exception>
 #include <string>
 
 namespace scpx::test {
@@ -22,5 +23,19 @@ bool exists(const std::string& path);
 
 /// Path of a shared reference fixture, or "" when ../shared/fixtures is absent.
 std::string shared_fixture(const std::string& relative);
+
+/// Runs `f` expecting an exception of type E and returns its message; "WRONG EXCEPTION TYPE: …"
+/// or "NO EXCEPTION" otherwise, so a message assertion fails with the reason.
+template <class E, class F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    } catch (const std::exception& e) {
+        return std::string("WRONG EXCEPTION TYPE: ") + e.what();
+    }
+    return "NO EXCEPTION";
+}
 
 } // namespace scpx::test

@@ -12,21 +12,9 @@
 #include <vector>
 
 namespace io = scpx::io;
+using scpx::test::message_of;
 
 namespace {
-
-// Runs `f`, expects exception E, returns its message.
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("WRONG EXCEPTION TYPE: ") + e.what();
-    }
-    return "NO EXCEPTION";
-}
 
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;

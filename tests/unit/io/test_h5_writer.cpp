@@ -14,6 +14,7 @@
 #include <vector>
 
 namespace io = scpx::io;
+using scpx::test::message_of;
 
 namespace {
 
@@ -86,18 +87,6 @@ std::string write_full(const std::string& name, bool with_mask) {
     write_some(w, {1, 3, 4, 5, 6, 8});
     w.finish();
     return path;
-}
-
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("WRONG EXCEPTION TYPE: ") + e.what();
-    }
-    return "NO EXCEPTION";
 }
 
 } // namespace
