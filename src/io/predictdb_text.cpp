@@ -20,6 +20,17 @@ void split_row(std::string_view line, delimiter d, std::vector<std::string_view>
     split_fields(d == delimiter::WHITESPACE ? line : trim(line), d, out);
 }
 
+// The header row's column names, trimmed (they outlive the line_reader's buffer).
+std::vector<std::string> header_fields(std::string_view line, delimiter d) {
+    std::vector<std::string_view> hv;
+    split_row(line, d, hv);
+    std::vector<std::string> header;
+    header.reserve(hv.size());
+    for (auto f : hv)
+        header.emplace_back(trim(f));
+    return header;
+}
+
 // Shared by genotype and expression (features × samples): one feature per row.
 sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                                 const std::function<bool(std::string_view)>& filter,
@@ -29,13 +40,7 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
     const std::string_view hline = r.header(what);
     const std::uint64_t header_line = r.line_number();
     const delimiter d = delim_opt == delimiter::AUTO ? detect_delimiter(hline) : delim_opt;
-    std::vector<std::string> header;
-    {
-        std::vector<std::string_view> hv;
-        split_row(hline, d, hv);
-        for (auto f : hv)
-            header.emplace_back(trim(f));
-    }
+    const std::vector<std::string> header = header_fields(hline, d);
     sample_matrix m;
     std::vector<std::string_view> f;
     std::string_view line;
@@ -126,13 +131,7 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
     line_reader r(path);
     const std::string_view hline = r.header("chr pos varID ref_vcf alt_vcf rsid");
     const delimiter d = delim == delimiter::AUTO ? detect_delimiter(hline) : delim;
-    std::vector<std::string> header;
-    {
-        std::vector<std::string_view> hv;
-        split_row(hline, d, hv);
-        for (auto f : hv)
-            header.emplace_back(trim(f));
-    }
+    const std::vector<std::string> header = header_fields(hline, d);
     const int c_chr = detail::find_column_any(header, {"chr", "chromosome", "chrom", "CHR"});
     const int c_pos = detail::find_column_any(header, {"pos", "position", "POS"});
     const int c_var = detail::find_column_any(header, {"varID", "variant_id", "VariantID"});
