@@ -38,6 +38,21 @@ inline std::string cublas_error_string(cublasStatus_t s) {
 #define SCPX_CUDA_CHECK_LAUNCH() SCPX_CUDA_CHECK(cudaGetLastError())
 #endif
 
+/// Kernel launch and dynamic shared memory, spelled so that the CUDA emulator used by the kernel
+/// cross-tests on machines without a GPU (tests/cuda_emu) can run the same source:
+///   SCPX_LAUNCH(grid, block, smem_bytes, stream, kernel<Targs...>)(args...);
+///   SCPX_DYNAMIC_SHARED(smem);   // unsigned char smem[], 128-byte aligned
+/// Under nvcc these are exactly `kernel<<<grid, block, smem_bytes, stream>>>(args...)` and
+/// `extern __shared__ __align__(128) unsigned char smem[]`. The kernel comes last because a
+/// template argument list may hold commas.
+#ifdef SCPX_CUDA_EMULATION
+#define SCPX_LAUNCH(grid, block, smem, stream, ...) ::scpx_emu::make_launcher(__VA_ARGS__, grid, block, smem, stream)
+#define SCPX_DYNAMIC_SHARED(name) unsigned char* const name = ::scpx_emu::dynamic_shared()
+#else
+#define SCPX_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
+#define SCPX_DYNAMIC_SHARED(name) extern __shared__ __align__(128) unsigned char name[]
+#endif
+
 namespace scpx::cuda {
 /// Ceiling division for grid sizes.
 constexpr __host__ __device__ inline int div_up(long long a, long long b) {

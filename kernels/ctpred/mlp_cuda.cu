@@ -270,7 +270,7 @@ public:
         for (std::int64_t s = 0; s < n; s += bmax_) {
             const std::int64_t k = std::min(bmax_, n - s);
             forward(rows_.get() + s, k, 0);
-            head_kernel<T><<<grid_for(k), kThreads, 0, stream_>>>(
+            SCPX_LAUNCH(grid_for(k), kThreads, 0, stream_, head_kernel<T>)(
                 h_.back()->get(), p_.get() + lay_.wo, p_.get() + lay_.bo, k, lay_.shape.hidden, bounded(), y_.get(),
                 rows_.get() + s, nullptr, nullptr, eval_sum_.get());
             SCPX_CUDA_CHECK_LAUNCH();
@@ -287,7 +287,7 @@ public:
         for (std::int64_t s = 0; s < n; s += bmax_) {
             const std::int64_t k = std::min(bmax_, n - s);
             forward(rows_.get() + s, k, 0);
-            head_kernel<T><<<grid_for(k), kThreads, 0, stream_>>>(
+            SCPX_LAUNCH(grid_for(k), kThreads, 0, stream_, head_kernel<T>)(
                 h_.back()->get(), p_.get() + lay_.wo, p_.get() + lay_.bo, k, lay_.shape.hidden, bounded(), nullptr,
                 nullptr, out_.get(), nullptr, nullptr);
             SCPX_CUDA_CHECK_LAUNCH();
@@ -356,7 +356,7 @@ private:
         const bool drop = step > 0 && keep_threshold_ > 0;
         const T scale = drop ? T(1) / (T(1) - static_cast<T>(opts_.dropout)) : T(1);
         dim3 ggrid(static_cast<unsigned>(std::min<std::int64_t>(cuda::div_up(d, kThreads), 64)), static_cast<unsigned>(n));
-        gather_rows_kernel<T><<<ggrid, kThreads, 0, stream_>>>(x_.get(), drows, n, d, xb_.get());
+        SCPX_LAUNCH(ggrid, kThreads, 0, stream_, gather_rows_kernel<T>)(x_.get(), drows, n, d, xb_.get());
         SCPX_CUDA_CHECK_LAUNCH();
         const T* p = p_.get();
         for (int l = 0; l < nl; ++l) {
@@ -369,7 +369,7 @@ private:
                            h_[static_cast<size_t>(l - 1)]->get(), static_cast<int>(h),
                            p + lay_.wh[static_cast<size_t>(l - 1)], static_cast<int>(h), T(0), a, static_cast<int>(h));
             const T* bias = p + (l == 0 ? lay_.b0 : lay_.bh[static_cast<size_t>(l - 1)]);
-            bias_relu_dropout_kernel<T><<<grid_for(n * h), kThreads, 0, stream_>>>(
+            SCPX_LAUNCH(grid_for(n * h), kThreads, 0, stream_, bias_relu_dropout_kernel<T>)(
                 a, h_[static_cast<size_t>(l)]->get(), bias, n, h, drop, opts_.seed, step, l, keep_threshold_, scale);
             SCPX_CUDA_CHECK_LAUNCH();
         }
@@ -383,17 +383,17 @@ private:
         const T* p = p_.get();
         T* g = g_.get();
         SCPX_CUDA_CHECK(cudaMemsetAsync(g, 0, bytes(lay_.n_params), stream_));
-        head_kernel<T><<<grid_for(n), kThreads, 0, stream_>>>(h_.back()->get(), p + lay_.wo, p + lay_.bo, n, h,
+        SCPX_LAUNCH(grid_for(n), kThreads, 0, stream_, head_kernel<T>)(h_.back()->get(), p + lay_.wo, p + lay_.bo, n, h,
                                                                bounded(), y_.get(), rows_.get(), nullptr, dz_.get(),
                                                                loss_slot);
         SCPX_CUDA_CHECK_LAUNCH();
         // dWo[1×H] = dzᵀ h_last; dbo = Σ dz.
         gemm_rm<T>(handle_, true, false, 1, hi, ni, T(1), dz_.get(), 1, h_.back()->get(), hi, T(0), g + lay_.wo, hi);
-        colsum_add_kernel<T><<<1, kThreads, 0, stream_>>>(dz_.get(), n, 1, g + lay_.bo);
+        SCPX_LAUNCH(1, kThreads, 0, stream_, colsum_add_kernel<T>)(dz_.get(), n, 1, g + lay_.bo);
         SCPX_CUDA_CHECK_LAUNCH();
         T* cur = delta_.get();
         T* nxt = delta_prev_.get();
-        output_delta_kernel<T><<<grid_for(n * h), kThreads, 0, stream_>>>(dz_.get(), p + lay_.wo,
+        SCPX_LAUNCH(grid_for(n * h), kThreads, 0, stream_, output_delta_kernel<T>)(dz_.get(), p + lay_.wo,
                                                                            a_.back()->get(), n, h, cur);
         SCPX_CUDA_CHECK_LAUNCH();
         for (int l = nl - 1; l >= 1; --l) {
@@ -402,14 +402,14 @@ private:
             // Tied: beta = 1 accumulates the shared layer's uses, last block first (as torch).
             gemm_rm<T>(handle_, true, false, hi, hi, ni, T(1), cur, hi, h_[static_cast<size_t>(l - 1)]->get(), hi, T(1),
                        g + wofs, hi);
-            colsum_add_kernel<T><<<static_cast<unsigned>(h), kThreads, 0, stream_>>>(cur, n, h, g + bofs);
+            SCPX_LAUNCH(static_cast<unsigned>(h), kThreads, 0, stream_, colsum_add_kernel<T>)(cur, n, h, g + bofs);
             SCPX_CUDA_CHECK_LAUNCH();
             gemm_rm<T>(handle_, false, false, ni, hi, hi, T(1), cur, hi, p + wofs, hi, T(0), nxt, hi);
-            scale_kernel<T><<<grid_for(n * h), kThreads, 0, stream_>>>(nxt, a_[static_cast<size_t>(l - 1)]->get(), n * h);
+            SCPX_LAUNCH(grid_for(n * h), kThreads, 0, stream_, scale_kernel<T>)(nxt, a_[static_cast<size_t>(l - 1)]->get(), n * h);
             SCPX_CUDA_CHECK_LAUNCH();
             std::swap(cur, nxt);
         }
-        colsum_add_kernel<T><<<static_cast<unsigned>(h), kThreads, 0, stream_>>>(cur, n, h, g + lay_.b0);
+        SCPX_LAUNCH(static_cast<unsigned>(h), kThreads, 0, stream_, colsum_add_kernel<T>)(cur, n, h, g + lay_.b0);
         SCPX_CUDA_CHECK_LAUNCH();
         // dW0[H×D] = δ_0ᵀ X_b
         gemm_rm<T>(handle_, true, false, hi, di, ni, T(1), cur, hi, xb_.get(), di, T(0), g + lay_.w0, di);
@@ -418,7 +418,7 @@ private:
     void adam(std::int64_t step) {
         const double bc1 = 1.0 - std::pow(opts_.beta1, static_cast<double>(step));
         const double bc2 = 1.0 - std::pow(opts_.beta2, static_cast<double>(step));
-        adam_kernel<T><<<grid_for(lay_.n_params), kThreads, 0, stream_>>>(
+        SCPX_LAUNCH(grid_for(lay_.n_params), kThreads, 0, stream_, adam_kernel<T>)(
             p_.get(), g_.get(), m_.get(), v_.get(), lay_.n_params, static_cast<T>(opts_.weight_decay),
             static_cast<T>(opts_.beta1), static_cast<T>(opts_.beta2), static_cast<T>(1.0 - opts_.beta1),
             static_cast<T>(1.0 - opts_.beta2), static_cast<T>(opts_.lr / bc1), static_cast<T>(std::sqrt(bc2)),

@@ -143,11 +143,11 @@ void launch_epilogue(precision p, const void* src, const float* bias, bool gelu,
                      std::int64_t rows, std::int64_t cols, cudaStream_t stream) {
     const int blocks = static_cast<int>(std::min<std::int64_t>(rows, 65535 * 8));
     if (p == precision::BF16)
-        epilogue_kernel<__nv_bfloat16><<<blocks, 256, 0, stream>>>(
+        SCPX_LAUNCH(blocks, 256, 0, stream, epilogue_kernel<__nv_bfloat16>)(
             static_cast<const __nv_bfloat16*>(src), bias, gelu, static_cast<const __nv_bfloat16*>(residual),
             static_cast<__nv_bfloat16*>(out), rows, cols);
     else
-        epilogue_kernel<float><<<blocks, 256, 0, stream>>>(static_cast<const float*>(src), bias, gelu,
+        SCPX_LAUNCH(blocks, 256, 0, stream, epilogue_kernel<float>)(static_cast<const float*>(src), bias, gelu,
                                                            static_cast<const float*>(residual),
                                                            static_cast<float*>(out), rows, cols);
     SCPX_CUDA_CHECK_LAUNCH();
@@ -453,10 +453,10 @@ struct cudnn_conv1d::impl {
         SCPX_CUDA_CHECK(cudaMalloc(&wk, static_cast<std::size_t>(n) * element_bytes(a.prec)));
         const int blocks = static_cast<int>(std::min<std::int64_t>(div_up(n, 256), 65535 * 8));
         if (a.prec == precision::BF16)
-            repack_filter_kernel<__nv_bfloat16><<<blocks, 256, 0, stream>>>(
+            SCPX_LAUNCH(blocks, 256, 0, stream, repack_filter_kernel<__nv_bfloat16>)(
                 static_cast<const __nv_bfloat16*>(a.w), static_cast<__nv_bfloat16*>(wk), rows, a.cout);
         else
-            repack_filter_kernel<float><<<blocks, 256, 0, stream>>>(static_cast<const float*>(a.w),
+            SCPX_LAUNCH(blocks, 256, 0, stream, repack_filter_kernel<float>)(static_cast<const float*>(a.w),
                                                                    static_cast<float*>(wk), rows, a.cout);
         const cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess) {

@@ -74,9 +74,9 @@ void launch_affine(std::int64_t rows, std::int64_t cols, const void* x, const fl
     const auto* xi = static_cast<const TI*>(x);
     auto* yo = static_cast<TO*>(y);
     if (cols % 4 == 0 && aligned(x, 4 * sizeof(TI)) && aligned(y, 4 * sizeof(TO))) {
-        affine_act_kernel<TI, TO, A, 4><<<grid_for(total / 4), kThreads, 0, stream>>>(total, cols, xi, scale, shift, yo);
+        SCPX_LAUNCH(grid_for(total / 4), kThreads, 0, stream, affine_act_kernel<TI, TO, A, 4>)(total, cols, xi, scale, shift, yo);
     } else {
-        affine_act_kernel<TI, TO, A, 1><<<grid_for(total), kThreads, 0, stream>>>(total, cols, xi, scale, shift, yo);
+        SCPX_LAUNCH(grid_for(total), kThreads, 0, stream, affine_act_kernel<TI, TO, A, 1>)(total, cols, xi, scale, shift, yo);
     }
     SCPX_CUDA_CHECK_LAUNCH();
 }
@@ -122,9 +122,9 @@ template <class TI, class TO> void launch_convert(const TI* x, TO* y, std::int64
     if (n < 0 || (n > 0 && (!x || !y))) throw usage_error("precision conversion: missing tensor or negative size");
     if (n == 0) return;
     if (aligned(x, 4 * sizeof(TI)) && aligned(y, 4 * sizeof(TO)))
-        convert_kernel<TI, TO><<<grid_for(std::max<std::int64_t>(n / 4, 1)), kThreads, 0, stream>>>(n, x, y);
+        SCPX_LAUNCH(grid_for(std::max<std::int64_t>(n / 4, 1)), kThreads, 0, stream, convert_kernel<TI, TO>)(n, x, y);
     else
-        convert_scalar_kernel<TI, TO><<<grid_for(n), kThreads, 0, stream>>>(n, x, y);
+        SCPX_LAUNCH(grid_for(n), kThreads, 0, stream, convert_scalar_kernel<TI, TO>)(n, x, y);
     SCPX_CUDA_CHECK_LAUNCH();
 }
 
@@ -147,7 +147,7 @@ template <class U> void launch_copy(const copy_rows_args& a, std::size_t unit, c
         return elems * static_cast<std::int64_t>(a.elem_bytes) / static_cast<std::int64_t>(unit);
     };
     const std::int64_t upr = to_units(a.cols), total = a.batch * a.rows * upr;
-    copy_rows_kernel<U><<<grid_for(total), kThreads, 0, stream>>>(
+    SCPX_LAUNCH(grid_for(total), kThreads, 0, stream, copy_rows_kernel<U>)(
         a.batch, a.rows, upr, a.row0, to_units(a.x_row_stride), to_units(a.x_batch_stride),
         static_cast<const U*>(a.x), static_cast<U*>(a.y));
     SCPX_CUDA_CHECK_LAUNCH();

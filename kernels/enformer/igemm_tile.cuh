@@ -130,7 +130,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks<MK>)
     igemm_kernel(const a_operand A, const T* __restrict__ w, const int n_total, const std::int64_t m_total,
                  const int tiles_n, const Epi epi) {
     using lay = smem_layout<T, MK>;
-    extern __shared__ __align__(128) unsigned char smem[];
+    SCPX_DYNAMIC_SHARED(smem);
     const int tid = static_cast<int>(threadIdx.x);
     const std::int64_t tile = blockIdx.x;
     const int n0 = static_cast<int>(tile % tiles_n) * kBlockN;
@@ -338,7 +338,7 @@ void launch(const a_operand& A, const T* w, int n_total, std::int64_t m_total, c
     // Set on every launch (a host-side attribute, cheap, allowed during graph capture): it is
     // per device, and callers may switch devices between launches.
     SCPX_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, lay::kBytes));
-    kernel<<<static_cast<unsigned>(blocks), kThreads, lay::kBytes, stream>>>(A, w, n_total, m_total, tiles_n, epi);
+    SCPX_LAUNCH(static_cast<unsigned>(blocks), kThreads, lay::kBytes, stream, kernel)(A, w, n_total, m_total, tiles_n, epi);
     SCPX_CUDA_CHECK_LAUNCH();
 }
 

@@ -63,11 +63,11 @@ void layer_norm(const layer_norm_args& a, cudaStream_t stream) {
     const int grid = static_cast<int>(std::min<std::int64_t>((a.rows + kWarps - 1) / kWarps, 65535));
     const int c = static_cast<int>(a.channels);
     if (a.prec == precision::BF16)
-        layer_norm_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(
+        SCPX_LAUNCH(grid, kThreads, 0, stream, layer_norm_kernel<__nv_bfloat16>)(
             a.rows, c, static_cast<const __nv_bfloat16*>(a.x), a.gamma, a.beta, a.eps,
             static_cast<__nv_bfloat16*>(a.y));
     else
-        layer_norm_kernel<float><<<grid, kThreads, 0, stream>>>(a.rows, c, static_cast<const float*>(a.x), a.gamma,
+        SCPX_LAUNCH(grid, kThreads, 0, stream, layer_norm_kernel<float>)(a.rows, c, static_cast<const float*>(a.x), a.gamma,
                                                                 a.beta, a.eps, static_cast<float*>(a.y));
     SCPX_CUDA_CHECK_LAUNCH();
 }

@@ -247,7 +247,7 @@ __device__ __forceinline__ void load_tile(T* dst, int ld, int rows, int cols_pad
 
 template <mma_kind M, class T>
 __global__ void __launch_bounds__(kThreads) rel_attention_kernel(const kernel_params p, const smem_layout L) {
-    extern __shared__ __align__(128) unsigned char smem[];
+    SCPX_DYNAMIC_SHARED(smem);
     T* const qu = reinterpret_cast<T*>(smem + L.q_u);
     float* const wu = reinterpret_cast<float*>(smem + L.wu);
     T* const kt = reinterpret_cast<T*>(smem + L.k);
@@ -396,7 +396,7 @@ void launch(const kernel_params& p, std::int64_t batch, cudaStream_t stream) {
     }
     const dim3 grid(static_cast<unsigned>(div_up(p.n, kBi)), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(batch));
-    rel_attention_kernel<M, T><<<grid, kThreads, L.total, stream>>>(p, L);
+    SCPX_LAUNCH(grid, kThreads, L.total, stream, rel_attention_kernel<M, T>)(p, L);
     SCPX_CUDA_CHECK_LAUNCH();
 }
 

@@ -37,7 +37,7 @@ TEST(CudaDevice, CheckedLaunchMatchesHostAndKeepsGuardBand) {
     SCPX_CUDA_CHECK(cudaMalloc(&dy, (n + guard) * sizeof(float)));
     SCPX_CUDA_CHECK(cudaMemcpy(dx, x.data(), n * sizeof(float), cudaMemcpyHostToDevice));
     SCPX_CUDA_CHECK(cudaMemcpy(dy, y.data(), (n + guard) * sizeof(float), cudaMemcpyHostToDevice));
-    saxpy_kernel<<<scpx::cuda::div_up(n, 256), 256>>>(n, 2.0f, dx, dy);
+    SCPX_LAUNCH(scpx::cuda::div_up(n, 256), 256, 0, nullptr, saxpy_kernel)(n, 2.0f, dx, dy);
     SCPX_CUDA_CHECK_LAUNCH();
     std::vector<float> out(n + guard);
     SCPX_CUDA_CHECK(cudaMemcpy(out.data(), dy, (n + guard) * sizeof(float), cudaMemcpyDeviceToHost));
