@@ -60,7 +60,9 @@ struct thread_state {
     int warp;     ///< linear / 32
 };
 
-extern thread_local thread_state* tls_thread;
+/// The running CUDA thread (set by the scheduler before each switch). Inline and constant-
+/// initialised, so every access is a plain TLS load without a C++ TLS wrapper call.
+inline thread_local thread_state* tls_thread = nullptr;
 
 /// Base of the running block's dynamic shared memory.
 unsigned char* dynamic_shared();
@@ -74,7 +76,7 @@ void warp_publish(const void* p);
 const void* warp_peer(int lane);
 /// Same, but null for an exited lane (collectives that ignore absent lanes).
 const void* warp_peer_or_null(int lane);
-/// Fails the running launch with a message (the kernel's fiber does not return).
+/// Fails the running launch with a message: throws, unwinding the calling CUDA thread.
 [[noreturn]] void fail(const std::string& what);
 /// Requires a full-warp mask (the only form the kernels use).
 void require_full_mask(unsigned mask, const char* op);

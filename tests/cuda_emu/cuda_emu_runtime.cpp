@@ -3,6 +3,12 @@
 #include "cuda_emu.hpp"
 
 #include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SCPX_EMU_ASAN 1 // tell ASan about every stack switch, so kernels can run under it
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,8 +55,6 @@ scpx_emu_switch:
 
 namespace scpx_emu {
 
-thread_local thread_state* tls_thread = nullptr;
-
 namespace {
 
 constexpr std::size_t kStackBytes = 256 * 1024;
@@ -62,6 +66,8 @@ enum class fiber_state { runnable, block_wait, warp_wait, done };
 
 struct fiber {
     void* sp = nullptr; ///< saved stack pointer while not running
+    unsigned char* stack_lo = nullptr;
+    void* asan_fake_stack = nullptr;
     fiber_state state = fiber_state::runnable;
     thread_state ts{};
 };
@@ -72,6 +78,9 @@ struct block_run {
     std::vector<std::array<const void*, 32>> slots; // per warp, per lane
     std::vector<unsigned char> smem;
     void* scheduler = nullptr; ///< the scheduler's saved stack pointer while a fiber runs
+    const void* scheduler_stack_lo = nullptr; ///< the scheduler's stack, for ASan
+    std::size_t scheduler_stack_size = 0;
+    void* scheduler_fake_stack = nullptr;
     const std::function<void()>* body = nullptr;
     fiber* running = nullptr;
     bool failed = false;
@@ -126,25 +135,53 @@ schedule schedule_from_env() {
     return schedule::forward;
 }
 
+/// Scheduler → fiber f; returns when f yields or finishes.
+void switch_to_fiber(block_run& b, fiber& f) {
+#ifdef SCPX_EMU_ASAN
+    __sanitizer_start_switch_fiber(&b.scheduler_fake_stack, f.stack_lo, kStackBytes);
+#endif
+    scpx_emu_switch(&b.scheduler, f.sp);
+#ifdef SCPX_EMU_ASAN
+    __sanitizer_finish_switch_fiber(b.scheduler_fake_stack, nullptr, nullptr);
+#endif
+}
+
+/// Fiber f → scheduler; returns when the scheduler resumes f (never when `finished`).
+void switch_to_scheduler(block_run& b, fiber& f, bool finished) {
+#ifdef SCPX_EMU_ASAN
+    __sanitizer_start_switch_fiber(finished ? nullptr : &f.asan_fake_stack, b.scheduler_stack_lo, b.scheduler_stack_size);
+#endif
+    scpx_emu_switch(&f.sp, b.scheduler);
+#ifdef SCPX_EMU_ASAN
+    __sanitizer_finish_switch_fiber(f.asan_fake_stack, nullptr, nullptr);
+#else
+    (void)finished;
+#endif
+}
+
 void yield_to_scheduler(fiber_state why) {
     block_run* b = tls_block;
     fiber* f = b->running;
     f->state = why;
-    scpx_emu_switch(&f->sp, b->scheduler);
+    switch_to_scheduler(*b, *f, false);
 }
 
 void fiber_entry() {
     block_run* b = tls_block;
+#ifdef SCPX_EMU_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &b->scheduler_stack_lo, &b->scheduler_stack_size);
+#endif
     try {
         (*b->body)();
     } catch (const std::exception& e) {
+        // kernel_fault (from fail()) or anything the kernel code threw.
         if (!b->failed) {
             b->failed = true;
-            b->error = std::string("exception in kernel: ") + e.what();
+            b->error = e.what();
         }
     }
     b->running->state = fiber_state::done;
-    scpx_emu_switch(&b->running->sp, b->scheduler);
+    switch_to_scheduler(*b, *b->running, true);
     std::abort(); // a finished fiber is never resumed
 }
 
@@ -194,6 +231,11 @@ std::string run_block(block_run& b, const stack_pool& stacks, const std::vector<
         // A fresh stack as scpx_emu_switch leaves it: six zeroed callee-saved registers, then
         // fiber_entry as the return address, placed so that rsp ≡ 8 (mod 16) on entry, as
         // after a call.
+        f.stack_lo = stacks.stack(i);
+#ifdef SCPX_EMU_ASAN
+        // The previous block's frames may have left redzones on this stack.
+        ASAN_UNPOISON_MEMORY_REGION(f.stack_lo, kStackBytes);
+#endif
         auto* top = reinterpret_cast<void**>(stacks.stack(i) + kStackBytes - 16);
         top[0] = reinterpret_cast<void*>(&fiber_entry);
         top[1] = nullptr;
@@ -206,7 +248,7 @@ std::string run_block(block_run& b, const stack_pool& stacks, const std::vector<
             if (f.state != fiber_state::runnable) continue;
             b.running = &f;
             tls_thread = &f.ts;
-            scpx_emu_switch(&b.scheduler, f.sp);
+            switch_to_fiber(b, f);
             if (b.failed) return where(f.ts) + ": " + b.error;
         }
         if (std::all_of(b.threads.begin(), b.threads.end(), [](const fiber& f) { return f.state == fiber_state::done; }))
@@ -256,16 +298,14 @@ const void* warp_peer(int lane) {
     return p;
 }
 
-void fail(const std::string& what) {
-    block_run* b = tls_block;
-    if (!b->failed) {
-        b->failed = true;
-        b->error = what;
-    }
-    b->running->state = fiber_state::done;
-    scpx_emu_switch(&b->running->sp, b->scheduler);
-    std::abort(); // never resumed
-}
+namespace {
+/// A fault found by the emulator: unwinds the thread's fiber (destructors run) to fiber_entry.
+struct kernel_fault : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+} // namespace
+
+void fail(const std::string& what) { throw kernel_fault(what); }
 
 void require_full_mask(unsigned mask, const char* op) {
     if (mask != 0xffffffffu) fail(std::string(op) + ": the emulator supports full-warp masks only");
@@ -455,6 +495,7 @@ const char* cudaGetErrorString(cudaError_t e) {
 cudaError_t cudaMalloc(void** p, std::size_t bytes) {
     *p = nullptr;
     if (bytes == 0) return cudaSuccess;
+    if (bytes > (std::size_t{80} << 30)) return cudaErrorMemoryAllocation; // the emulated device's size
     // 256-byte alignment, as cudaMalloc guarantees; poison so uninitialised reads show.
     void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!m) return cudaErrorMemoryAllocation;
