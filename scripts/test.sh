@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs missing Debian dependencies, configures, builds (CUDA compiled when nvcc exists) and
 # runs every CTest label (unit, mpi, e2e, gpu — GPU tests skip without a GPU), then builds the
-# ASan+UBSan variant and runs the unit tests under it.
+# ASan+UBSan variant and runs the unit tests under it (with the CUDA emulator's kernel tests where
+# the CUDA headers exist).
 #
 #   scripts/test.sh                 everything
 #   SCPX_SANITIZE=0 scripts/test.sh skip the sanitizer build
