@@ -59,6 +59,7 @@ struct result {
     std::int64_t length = 0, batch = 0;
     int reps = 0;
     double best_s = 0, mean_s = 0, seq_per_s = 0, tflops = 0, model_gib = 0, used_gib = 0;
+    std::string stages; ///< mean device ms per pass and share of each stage (the timed passes)
     std::string status = "ok";
 };
 
@@ -77,6 +78,22 @@ std::vector<float> random_onehot(std::int64_t batch, std::int64_t length, std::u
 }
 
 /// Warm-up + timed passes of one (length, batch) on an existing GPU model.
+/// "stem 1.23 ms (4%) | conv tower …": mean device time per pass of each stage and its share.
+std::string stage_summary(const std::vector<scpx::model::enformer_stage_time>& times) {
+    double total = 0;
+    for (const auto& t : times) total += t.calls > 0 ? t.ms / static_cast<double>(t.calls) : 0.0;
+    std::string out;
+    for (const auto& t : times) {
+        if (t.calls == 0) continue;
+        const double ms = t.ms / static_cast<double>(t.calls);
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s%s %.2f ms (%.0f%%)", out.empty() ? "" : " | ", t.stage.c_str(), ms,
+                      total > 0 ? 100.0 * ms / total : 0.0);
+        out += buf;
+    }
+    return out;
+}
+
 result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_model& cpu, const std::string& prec,
                const std::string& backend, std::int64_t length, std::int64_t batch, const bench_options& o,
                double used_before) {
@@ -99,6 +116,7 @@ result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_
         const auto warm = gm.predict(onehot.data(), batch, length, req);  // also AUTO's per-shape timing
         if (warm.heads.at("human").empty()) throw scpx::error("empty human head output");
         double best = 1e30, total = 0;
+        gm.reset_stage_times();
         for (int i = 0; i < o.reps; ++i) {
             const double t0 = now_s();
             gm.predict(onehot.data(), batch, length, req);
@@ -112,6 +130,7 @@ result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_
         r.tflops = cpu.flops_per_sequence(length) * static_cast<double>(batch) / best / 1e12;
         r.model_gib = static_cast<double>(gm.device_bytes()) / kGiB;
         r.used_gib = (used_bytes() - used_before) / kGiB;
+        r.stages = stage_summary(gm.stage_times());
     } catch (const std::exception& e) {
         r.status = std::string("FAILED: ") + e.what();
         cudaGetLastError();
@@ -128,14 +147,17 @@ void print_row(const result& r, std::FILE* csv) {
     std::printf("%-5s %-7s %8lld %5lld %9.4f %9.4f %8.2f %8.1f %9.2f %9.2f  %s\n", r.prec.c_str(), r.backend.c_str(),
                 static_cast<long long>(r.length), static_cast<long long>(r.batch), r.best_s, r.mean_s, r.seq_per_s,
                 r.tflops, r.model_gib, r.used_gib, r.status.c_str());
+    if (!r.stages.empty()) std::printf("      stages: %s\n", r.stages.c_str());
     std::fflush(stdout);
     if (csv) {
         std::string status = r.status;
         std::replace(status.begin(), status.end(), ',', ';');
         std::replace(status.begin(), status.end(), '\n', ' ');
-        std::fprintf(csv, "%s,%s,%lld,%lld,%d,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%s\n", r.prec.c_str(), r.backend.c_str(),
+        std::string stages = r.stages;
+        std::replace(stages.begin(), stages.end(), ',', ';');
+        std::fprintf(csv, "%s,%s,%lld,%lld,%d,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%s,%s\n", r.prec.c_str(), r.backend.c_str(),
                      static_cast<long long>(r.length), static_cast<long long>(r.batch), r.reps, r.best_s, r.mean_s,
-                     r.seq_per_s, r.tflops, r.model_gib, r.used_gib, status.c_str());
+                     r.seq_per_s, r.tflops, r.model_gib, r.used_gib, status.c_str(), stages.c_str());
         std::fflush(csv);
     }
 }
@@ -212,7 +234,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         std::fprintf(csv, "precision,conv_backend,length,batch,reps,best_s,mean_s,seq_per_s,tflops,model_gib,used_gib,"
-                          "status\n");
+                          "status,stages\n");
     }
 
     std::vector<result> results;
@@ -224,6 +246,7 @@ int main(int argc, char** argv) {
         opt.prec = scpx::gpu::parse_precision(prec);
         opt.conv_backend = backend;
         opt.device = device;
+        opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.
         for (const bool table_run : {false, true}) {
             if (table_run && (no_table || backend == "auto")) continue;

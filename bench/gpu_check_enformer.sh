@@ -67,7 +67,7 @@ if [[ -x "$model" ]]; then
   echo "== whole-model GPU tests (scpx_gpu_model_tests, 120s max)"
   SCPX_FIXTURES_DIR="${CARRY:+$CARRY/fixtures}" timeout 120 "$model" > "$OUTDIR/gpu_model_tests.log" 2>&1
   verdict "scpx_gpu_model_tests (io.h5 fixture)" $? "$OUTDIR/gpu_model_tests.log"
-  grep -E '^\[ (fp32|tf32|bf16|arena)' "$OUTDIR/gpu_model_tests.log" | head -20 >> "$table"
+  grep -E '^\[ (fp32|tf32|bf16|arena|stages)' "$OUTDIR/gpu_model_tests.log" | head -20 >> "$table"
 else
   row "scpx_gpu_model_tests" "not run (absent)"
 fi
@@ -111,7 +111,7 @@ if [[ -f "$OUTDIR/bench.log" ]]; then
     sed -n '/^conv shapes/,$p' "$OUTDIR/bench.log"
   else
     # Timed out or crashed: the rows printed so far.
-    grep -E '^(prec |bf16|tf32|fp32) ' "$OUTDIR/bench.log" || tail -5 "$OUTDIR/bench.log"
+    grep -E '^(prec |bf16|tf32|fp32) |^      stages:' "$OUTDIR/bench.log" || tail -5 "$OUTDIR/bench.log"
   fi
 fi
 exit $status

@@ -139,8 +139,72 @@ enformer_weights rel_key_weights(const enformer_weights& w) {
 
 } // namespace
 
+/// CUDA events between the stages of predict() (enformer_gpu_options::profile_stages). Events
+/// are created on first use and reused; elapsed times are read once per call, after the stream
+/// has finished, so profiling adds no synchronisation inside the pass.
+class stage_profile {
+public:
+    enum stage { input, stem, tower, attention, feed_forward, final_pointwise, heads, count };
+
+    ~stage_profile() {
+        for (cudaEvent_t e : events_) cudaEventDestroy(e);
+    }
+    void enable(bool on) { on_ = on; }
+    /// Starts a call: the next mark closes the first interval.
+    void begin(cudaStream_t s) {
+        used_ = 0;
+        owner_.clear();
+        mark(s, count);
+    }
+    /// Ends the interval since the previous mark, charging it to `st`.
+    void mark(cudaStream_t s, stage st) {
+        if (!on_) return;
+        if (used_ == events_.size()) {
+            cudaEvent_t e = nullptr;
+            SCPX_CUDA_CHECK(cudaEventCreate(&e));
+            events_.push_back(e);
+        }
+        SCPX_CUDA_CHECK(cudaEventRecord(events_[used_], s));
+        owner_.push_back(st);
+        ++used_;
+    }
+    /// After the stream has finished: adds this call's intervals to the totals.
+    void finish() {
+        if (!on_ || used_ < 2) return;
+        SCPX_CUDA_CHECK(cudaEventSynchronize(events_[used_ - 1]));
+        bool seen[count] = {};
+        for (std::size_t i = 1; i < used_; ++i) {
+            float t = 0;
+            SCPX_CUDA_CHECK(cudaEventElapsedTime(&t, events_[i - 1], events_[i]));
+            ms_[owner_[i]] += t;
+            seen[owner_[i]] = true;
+        }
+        for (int st = 0; st < count; ++st) calls_[st] += seen[st];
+    }
+    std::vector<enformer_stage_time> times() const {
+        static const char* const names[count] = {"input", "stem", "conv tower", "attention", "feed-forward",
+                                                  "final pointwise", "heads"};
+        std::vector<enformer_stage_time> out;
+        if (!on_) return out;
+        for (int st = 0; st < count; ++st) out.push_back({names[st], ms_[st], calls_[st]});
+        return out;
+    }
+    void reset() {
+        for (int st = 0; st < count; ++st) ms_[st] = 0, calls_[st] = 0;
+    }
+
+private:
+    bool on_ = false;
+    std::vector<cudaEvent_t> events_;
+    std::vector<int> owner_;
+    std::size_t used_ = 0;
+    double ms_[count] = {};
+    std::int64_t calls_[count] = {};
+};
+
 struct enformer_gpu_model::impl {
     enformer_gpu_options opt;
+    stage_profile profile;
     enformer_config cfg;
     gpu::precision prec = gpu::precision::FP32;
     std::size_t elem = 4;
@@ -167,6 +231,7 @@ struct enformer_gpu_model::impl {
 
     explicit impl(const enformer_weights& w) : rel_model(rel_key_weights(w)) {}
     ~impl() {
+        if (stream) cudaStreamSynchronize(stream); // before the profile's events go
         gemm.reset();
         convs.reset();
         if (stream) {
@@ -457,6 +522,7 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
+    m.profile.enable(options.profile_stages);
     m.cfg = weights.config;
     m.prec = options.prec;
     m.elem = cuda::element_bytes(options.prec);
@@ -516,6 +582,8 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
     const auto prec = m.prec;
     const std::size_t elem = m.elem;
 
+    auto& prof = m.profile;
+    prof.begin(s);
     // Input: host fp32 one-hot → device, in the precision's type.
     const std::int64_t in_count = B * length * 4;
     if (prec == gpu::precision::BF16) {
@@ -530,9 +598,11 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
     std::int64_t L = length;
     void* a = m.ap(p.act0);
     void* b = m.ap(p.act1);
+    prof.mark(s, stage_profile::input);
     m.conv(m.stem_conv, m.ap(p.in), B, L, a);
     m.conv(m.stem_pointwise, a, B, L, b, /*residual=*/a);
     m.pool(m.stem_pool, b, B, L, a);
+    prof.mark(s, stage_profile::stem);
     L /= 2;
     // Conv tower: ConvBlock5 → residual pointwise ConvBlock → softmax pool; x lives in `a`.
     for (const auto& t : m.tower) {
@@ -542,6 +612,7 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         std::swap(a, b);
         L /= 2;
     }
+    prof.mark(s, stage_profile::tower);
     // Transformer, in place on x: x += Wo·attn(LN(x)) + bo; x += W2·ReLU(W1·LN(x) + b1) + b2.
     const std::int64_t n = L, d = cfg.dim, H = cfg.heads, K = cfg.key_size, V = cfg.value();
     SCPX_ASSERT(n == p.n);
@@ -574,12 +645,14 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         at.prec = prec;
         cuda::rel_attention(at, s);
         m.gemm_run(B, n, d, H * V, m.ap(p.attn), l.out_w, l.out_b, cuda::gemm_epilogue::BIAS, x, /*c=*/x);
+        prof.mark(s, stage_profile::attention);
 
         ln.gamma = m.wf(l.ln2_g);
         ln.beta = m.wf(l.ln2_b);
         cuda::layer_norm(ln, s);
         m.gemm_run(B, n, l.hidden, d, m.ap(p.ln), l.w1, l.b1, cuda::gemm_epilogue::RELU_BIAS, m.ap(p.hidden));
         m.gemm_run(B, n, d, l.hidden, m.ap(p.hidden), l.w2, l.b2, cuda::gemm_epilogue::BIAS, x, /*c=*/x);
+        prof.mark(s, stage_profile::feed_forward);
     }
 
     // Crop + bin selection in one gather: rows trim + bin0 … of every sequence.
@@ -598,6 +671,7 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
     // Final pointwise: ConvBlock(d → 2d, k = 1) then GELU, on the selected bins only.
     const std::int64_t E = m.final_pointwise.cout;
     m.conv(m.final_pointwise, m.ap(p.emb_in), B, bins, m.ap(p.emb), nullptr, /*out_gelu=*/true);
+    prof.mark(s, stage_profile::final_pointwise);
 
     enformer_output out;
     out.batch = B;
@@ -633,9 +707,15 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         SCPX_CUDA_CHECK(cudaStreamSynchronize(s));
         out.heads.emplace(h->name, std::move(host));
     }
+    prof.mark(s, stage_profile::heads);
     SCPX_CUDA_CHECK(cudaStreamSynchronize(s));
+    prof.finish();
     return out;
 }
+
+std::vector<enformer_stage_time> enformer_gpu_model::stage_times() const { return p_->profile.times(); }
+
+void enformer_gpu_model::reset_stage_times() { p_->profile.reset(); }
 
 std::size_t enformer_gpu_model::device_bytes() const { return p_->weights.bytes + p_->arena.bytes; }
 

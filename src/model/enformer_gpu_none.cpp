@@ -23,6 +23,10 @@ std::size_t enformer_gpu_model::device_bytes() const { return 0; }
 
 std::string enformer_gpu_model::conv_report() const { return {}; }
 
+std::vector<enformer_stage_time> enformer_gpu_model::stage_times() const { return {}; }
+
+void enformer_gpu_model::reset_stage_times() {}
+
 std::string enformer_gpu_model::describe() const { return "built without CUDA"; }
 
 } // namespace scpx::model

@@ -221,6 +221,38 @@ TEST(CudaEnformerModel, ArenaGrowsAndBatchDoesNotChangeResults) {
     std::printf("[ arena ] %s: %.1f MiB for batch 3\n", m.describe().c_str(), m.device_bytes() / 1048576.0);
 }
 
+TEST(CudaEnformerModel, StageProfileCoversEveryStageAndChangesNothing) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    const auto in = expected("inputs/onehot");
+    const std::int64_t L = static_cast<std::int64_t>(in.shape[1]);
+    md::enformer_gpu_model plain(fixture_weights(), {});
+    EXPECT_TRUE(plain.stage_times().empty());
+    const auto ref = plain.predict(in.data.data(), 2, L, full_request());
+
+    md::enformer_gpu_options o;
+    o.profile_stages = true;
+    md::enformer_gpu_model m(fixture_weights(), o);
+    md::enformer_output out;
+    for (int call = 0; call < 2; ++call) out = m.predict(in.data.data(), 2, L, full_request());
+    EXPECT_EQ(max_abs_diff(out.heads.at("human"), ref.heads.at("human")), 0.0) << "profiling changed the result";
+    EXPECT_EQ(max_abs_diff(out.trunk_embedding, ref.trunk_embedding), 0.0);
+
+    const auto times = m.stage_times();
+    const std::vector<std::string> order = {"input", "stem", "conv tower", "attention", "feed-forward",
+                                            "final pointwise", "heads"};
+    ASSERT_EQ(times.size(), order.size());
+    std::string line;
+    for (size_t i = 0; i < order.size(); ++i) {
+        EXPECT_EQ(times[i].stage, order[i]);
+        EXPECT_EQ(times[i].calls, 2) << times[i].stage;
+        EXPECT_GE(times[i].ms, 0.0) << times[i].stage;
+        line += " " + times[i].stage + " " + std::to_string(times[i].ms / 2) + " ms;";
+    }
+    std::printf("[ stages ]%s\n", line.c_str());
+    m.reset_stage_times();
+    for (const auto& t : m.stage_times()) EXPECT_EQ(t.calls, 0) << t.stage;
+}
+
 TEST(CudaEnformerModel, SecondLengthMatchesCpu) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
     // n = 80 bins instead of 96: other positional features and relative keys.

@@ -24,6 +24,15 @@ struct enformer_gpu_options {
     /// Convolution implementation: "custom", "cudnn" or "auto" (time both per shape, keep the faster).
     std::string conv_backend = "custom";
     int device = 0; ///< CUDA device ordinal
+    /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
+    bool profile_stages = false;
+};
+
+/// Device time of one stage, summed over the predict() calls since the last reset.
+struct enformer_stage_time {
+    std::string stage;  ///< "input", "stem", "conv tower", "attention", "feed-forward", "final pointwise", "heads"
+    double ms = 0;
+    std::int64_t calls = 0;
 };
 
 /// What to compute in one call.
@@ -61,6 +70,11 @@ public:
     std::size_t device_bytes() const;
     /// Per-shape convolution choices and timings (conv_backend "auto"), one line each.
     std::string conv_report() const;
+    /// Per-stage device time (options.profile_stages), in pipeline order; empty when not profiling.
+    /// "attention" is LayerNorm + QKV + attention + output projection, "feed-forward" LayerNorm +
+    /// the two MLP GEMMs (all layers), "heads" includes the copies to the host.
+    std::vector<enformer_stage_time> stage_times() const;
+    void reset_stage_times();
     /// The options in effect, e.g. "cuda:0 NVIDIA H100 … bf16, conv custom".
     std::string describe() const;
 
