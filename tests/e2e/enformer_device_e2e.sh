@@ -8,8 +8,9 @@ FX=${SCPX_SHARED_FIXTURES:-}/enformer
 if [[ ! -f "$FX/weights.h5" || ! -f "$FX/io.h5" ]]; then echo "no enformer fixture: skipped"; exit 77; fi
 W="$FX/weights.h5"
 IN="$FX/io.h5:/inputs/onehot"
-gpu=0
-if command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L > /dev/null 2>&1; then gpu=1; fi
+# SCPX_E2E_GPU=1: $SCPX has a GPU (tests/cuda_emu runs this script with the emulated-GPU build).
+gpu=${SCPX_E2E_GPU:-0}
+if [[ $gpu -eq 0 ]] && command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L > /dev/null 2>&1; then gpu=1; fi
 
 expect_fail predict_bad_precision "--precision must be fp32, tf32 or bf16 \(got 'fp16'\)" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --precision fp16 --out "$WORK/p_bad.h5"
@@ -41,6 +42,29 @@ if [[ $gpu -eq 0 ]]; then
 else
   expect_ok predict_cuda "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --out "$WORK/cuda.h5"
   check predict_cuda_logs_device grep -q "Enformer device: cuda:" "$WORK/predict_cuda.log"
+  expect_ok predict_auto_gpu "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device auto --out "$WORK/auto.h5"
+  check auto_uses_the_gpu grep -q "Enformer device: cuda:" "$WORK/predict_auto_gpu.log"
+  expect_ok predict_cuda_bf16 "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --precision bf16 \
+    --out "$WORK/cuda_bf16.h5"
+  # Same datasets and shapes as the CPU file; fp32 within 1e-4 of it, bf16 within 5e-2 relative.
+  if command -v /usr/bin/python3 > /dev/null && /usr/bin/python3 -c "import h5py, numpy" 2> /dev/null; then
+    compare() { # compare NAME FILE TOLERANCE: every dataset of cpu.h5 vs FILE, max |Δ| / max(1, |cpu|)
+      check "$1" /usr/bin/python3 - "$WORK/cpu.h5" "$2" "$3" << 'PY'
+import sys, h5py, numpy as np
+a, b, tol = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), float(sys.argv[3])
+assert sorted(a.keys()) == sorted(b.keys()), (list(a.keys()), list(b.keys()))
+for k in a:
+    x, y = a[k][()], b[k][()]
+    assert x.shape == y.shape, (k, x.shape, y.shape)
+    err = float(np.max(np.abs(x - y) / np.maximum(1.0, np.abs(x))))
+    print(k, "max scaled diff", err)
+    assert err <= tol, (k, err)
+PY
+    }
+    compare cuda_fp32_matches_cpu "$WORK/cuda.h5" 1e-4
+    compare cuda_auto_matches_cpu "$WORK/auto.h5" 1e-4
+    compare cuda_bf16_near_cpu "$WORK/cuda_bf16.h5" 5e-2
+  fi
 fi
 expect_fail features_bad_precision "--precision must be fp32, tf32 or bf16" "$WORK/f_bad.h5" -- \
   "$SCPX" features reference --fasta "$WORK/none.fa" --annotation "$WORK/none.tsv" --weights "$W" \
