@@ -46,24 +46,42 @@ else
   check auto_uses_the_gpu grep -q "Enformer device: cuda:" "$WORK/predict_auto_gpu.log"
   expect_ok predict_cuda_bf16 "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --precision bf16 \
     --out "$WORK/cuda_bf16.h5"
-  # Same datasets and shapes as the CPU file; fp32 within 1e-4 of it, bf16 within 5e-2 relative.
-  if command -v /usr/bin/python3 > /dev/null && /usr/bin/python3 -c "import h5py, numpy" 2> /dev/null; then
-    compare() { # compare NAME FILE TOLERANCE: every dataset of cpu.h5 vs FILE, max |Δ| / max(1, |cpu|)
-      check "$1" /usr/bin/python3 - "$WORK/cpu.h5" "$2" "$3" << 'PY'
+  # features reference on a small generated genome (one gene's window runs off the contig start).
+  /usr/bin/env python3 - "$WORK" << 'PY'
+import random, sys
+random.seed(7)
+seq = "".join(random.choice("ACGT") for _ in range(60000))
+with open(sys.argv[1] + "/g.fa", "w") as f:
+    f.write(">chr1\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+with open(sys.argv[1] + "/g.gtf", "w") as f:
+    for gid, s, e, st in [("G1", 20001, 21000, "+"), ("G2", 30001, 32000, "-"), ("G3", 5001, 6000, "+")]:
+        f.write(f'chr1\tt\tgene\t{s}\t{e}\t.\t{st}\t.\tgene_id "{gid}"; gene_type "protein_coding";\n')
+PY
+  feat=(features reference --fasta "$WORK/g.fa" --annotation "$WORK/g.gtf" --weights "$W" --seq-len 12288)
+  expect_ok features_cpu "$SCPX" "${feat[@]}" --device cpu --out "$WORK/f_cpu.h5"
+  expect_ok features_cuda "$SCPX" "${feat[@]}" --device cuda --batch 2 --out "$WORK/f_cuda.h5"
+  # Same datasets and shapes as the CPU files; fp32 within 1e-4, bf16 within 5e-2 (scaled).
+  if /usr/bin/python3 -c "import h5py, numpy" 2> /dev/null; then
+    compare() { # compare NAME CPU_FILE FILE TOLERANCE: max |Δ| / max(1, |cpu|); strings exactly
+      check "$1" /usr/bin/python3 - "$2" "$3" "$4" << 'PY'
 import sys, h5py, numpy as np
 a, b, tol = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), float(sys.argv[3])
 assert sorted(a.keys()) == sorted(b.keys()), (list(a.keys()), list(b.keys()))
 for k in a:
     x, y = a[k][()], b[k][()]
     assert x.shape == y.shape, (k, x.shape, y.shape)
-    err = float(np.max(np.abs(x - y) / np.maximum(1.0, np.abs(x))))
+    if not np.issubdtype(x.dtype, np.number):
+        assert (x == y).all(), k
+        continue
+    err = float(np.max(np.abs(x.astype(float) - y) / np.maximum(1.0, np.abs(x))))
     print(k, "max scaled diff", err)
     assert err <= tol, (k, err)
 PY
     }
-    compare cuda_fp32_matches_cpu "$WORK/cuda.h5" 1e-4
-    compare cuda_auto_matches_cpu "$WORK/auto.h5" 1e-4
-    compare cuda_bf16_near_cpu "$WORK/cuda_bf16.h5" 5e-2
+    compare cuda_fp32_matches_cpu "$WORK/cpu.h5" "$WORK/cuda.h5" 1e-4
+    compare cuda_auto_matches_cpu "$WORK/cpu.h5" "$WORK/auto.h5" 1e-4
+    compare cuda_bf16_near_cpu "$WORK/cpu.h5" "$WORK/cuda_bf16.h5" 5e-2
+    compare features_cuda_matches_cpu "$WORK/f_cpu.h5" "$WORK/f_cuda.h5" 1e-4
   fi
 fi
 expect_fail features_bad_precision "--precision must be fp32, tf32 or bf16" "$WORK/f_bad.h5" -- \
