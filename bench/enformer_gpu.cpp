@@ -77,7 +77,6 @@ std::vector<float> random_onehot(std::int64_t batch, std::int64_t length, std::u
     return onehot;
 }
 
-/// Warm-up + timed passes of one (length, batch) on an existing GPU model.
 /// "stem 1.23 ms (4%) | conv tower …": mean device time per pass of each stage and its share.
 std::string stage_summary(const std::vector<scpx::model::enformer_stage_time>& times) {
     double total = 0;
@@ -94,6 +93,7 @@ std::string stage_summary(const std::vector<scpx::model::enformer_stage_time>& t
     return out;
 }
 
+/// Warm-up + timed passes of one (length, batch) on an existing GPU model.
 result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_model& cpu, const std::string& prec,
                const std::string& backend, std::int64_t length, std::int64_t batch, const bench_options& o,
                double used_before) {

@@ -152,28 +152,28 @@ public:
     void enable(bool on) { on_ = on; }
     /// Starts a call: the next mark closes the first interval.
     void begin(cudaStream_t s) {
-        used_ = 0;
         owner_.clear();
         mark(s, count);
     }
     /// Ends the interval since the previous mark, charging it to `st`.
     void mark(cudaStream_t s, stage st) {
         if (!on_) return;
-        if (used_ == events_.size()) {
+        const std::size_t i = owner_.size();
+        if (i == events_.size()) {
             cudaEvent_t e = nullptr;
             SCPX_CUDA_CHECK(cudaEventCreate(&e));
             events_.push_back(e);
         }
-        SCPX_CUDA_CHECK(cudaEventRecord(events_[used_], s));
+        SCPX_CUDA_CHECK(cudaEventRecord(events_[i], s));
         owner_.push_back(st);
-        ++used_;
     }
     /// After the stream has finished: adds this call's intervals to the totals.
     void finish() {
-        if (!on_ || used_ < 2) return;
-        SCPX_CUDA_CHECK(cudaEventSynchronize(events_[used_ - 1]));
+        const std::size_t marks = owner_.size();
+        if (!on_ || marks < 2) return;
+        SCPX_CUDA_CHECK(cudaEventSynchronize(events_[marks - 1]));
         bool seen[count] = {};
-        for (std::size_t i = 1; i < used_; ++i) {
+        for (std::size_t i = 1; i < marks; ++i) {
             float t = 0;
             SCPX_CUDA_CHECK(cudaEventElapsedTime(&t, events_[i - 1], events_[i]));
             ms_[owner_[i]] += t;
@@ -196,8 +196,7 @@ public:
 private:
     bool on_ = false;
     std::vector<cudaEvent_t> events_;
-    std::vector<int> owner_;
-    std::size_t used_ = 0;
+    std::vector<int> owner_; ///< the stage each mark of this call closes (events_[i] is mark i)
     double ms_[count] = {};
     std::int64_t calls_[count] = {};
 };

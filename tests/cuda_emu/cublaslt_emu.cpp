@@ -5,11 +5,11 @@
 // Accumulation is in double (more accurate than the hardware; the tests' bounds allow that).
 // Checked like the library: a pointer less aligned than the preference promised, an unset
 // layout, or an unsupported attribute fails with CUBLAS_STATUS_INVALID_VALUE / NOT_SUPPORTED.
+#include "cuda_emu.hpp" // the emulated device, and its tf32 rounding
+
 #include <cublasLt.h>
 #include <cublas_api.h>
-#include <cuda_bf16.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -49,14 +49,6 @@ void store(void* p, cudaDataType_t t, std::size_t i, float v) {
         static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v);
     else
         static_cast<float*>(p)[i] = v;
-}
-float tf32(float v) {
-    if (!std::isfinite(v)) return v;
-    std::uint32_t u;
-    std::memcpy(&u, &v, 4);
-    u = (u + 0x1000u) & 0xffffe000u;
-    std::memcpy(&v, &u, 4);
-    return v;
 }
 std::uint32_t alignment_of(const void* p) {
     const auto v = reinterpret_cast<std::uintptr_t>(p);
@@ -242,12 +234,12 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
     for (std::uint64_t i = 0; i < m; ++i)
         for (std::uint64_t kk = 0; kk < k; ++kk) {
             const float v = ta ? load(A, la.type, kk + i * la.ld) : load(A, la.type, i + kk * la.ld);
-            a[i * k + kk] = fast_tf32 ? tf32(v) : v;
+            a[i * k + kk] = fast_tf32 ? nvcuda::wmma::__float_to_tf32(v) : v;
         }
     for (std::uint64_t j = 0; j < n; ++j)
         for (std::uint64_t kk = 0; kk < k; ++kk) {
             const float v = tb ? load(B, lb.type, j + kk * lb.ld) : load(B, lb.type, kk + j * lb.ld);
-            b[j * k + kk] = fast_tf32 ? tf32(v) : v;
+            b[j * k + kk] = fast_tf32 ? nvcuda::wmma::__float_to_tf32(v) : v;
         }
     std::vector<float> out(static_cast<std::size_t>(m * n));
     for (std::uint64_t j = 0; j < n; ++j)

@@ -209,6 +209,11 @@ template <int M, int N, int K> struct shape<accumulator, M, N, K> { static const
 inline float to_float(float v) { return v; }
 inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 void check_pointer(const void* p, unsigned ldm, std::size_t elem_bytes, const char* op);
+/// Memory offset of this lane's element e of fragment F (see the mapping above).
+template <class F> std::size_t element_offset(int lane, int e, unsigned ldm, bool col_major) {
+    const int id = lane * F::num_elements + e, r = id / F::cols, c = id % F::cols;
+    return col_major ? static_cast<std::size_t>(c) * ldm + r : static_cast<std::size_t>(r) * ldm + c;
+}
 } // namespace detail
 
 template <class Use, int M, int N, int K, class T, class Layout = void>
@@ -238,11 +243,8 @@ void load_matrix_sync(fragment<Use, M, N, K, T, Layout>& f, const P* p, unsigned
     using F = fragment<Use, M, N, K, T, Layout>;
     detail::check_pointer(p, ldm, sizeof(P), "wmma::load_matrix_sync");
     const int lane = ::scpx_emu::tls_thread->lane;
-    for (int e = 0; e < F::num_elements; ++e) {
-        const int id = lane * F::num_elements + e, r = id / F::cols, c = id % F::cols;
-        f.x[e] = std::is_same<Layout, col_major>::value ? p[static_cast<std::size_t>(c) * ldm + r]
-                                                         : p[static_cast<std::size_t>(r) * ldm + c];
-    }
+    for (int e = 0; e < F::num_elements; ++e)
+        f.x[e] = p[detail::element_offset<F>(lane, e, ldm, std::is_same<Layout, col_major>::value)];
     ::scpx_emu::warp_barrier(); // warp-collective in CUDA: keep the lanes in step
 }
 
@@ -251,10 +253,7 @@ void load_matrix_sync(fragment<accumulator, M, N, K, float>& f, const P* p, unsi
     using F = fragment<accumulator, M, N, K, float>;
     detail::check_pointer(p, ldm, sizeof(P), "wmma::load_matrix_sync");
     const int lane = ::scpx_emu::tls_thread->lane;
-    for (int e = 0; e < F::num_elements; ++e) {
-        const int id = lane * F::num_elements + e, r = id / F::cols, c = id % F::cols;
-        f.x[e] = layout == mem_col_major ? p[static_cast<std::size_t>(c) * ldm + r] : p[static_cast<std::size_t>(r) * ldm + c];
-    }
+    for (int e = 0; e < F::num_elements; ++e) f.x[e] = p[detail::element_offset<F>(lane, e, ldm, layout == mem_col_major)];
     ::scpx_emu::warp_barrier();
 }
 
@@ -263,10 +262,7 @@ void store_matrix_sync(P* p, const fragment<accumulator, M, N, K, float>& f, uns
     using F = fragment<accumulator, M, N, K, float>;
     detail::check_pointer(p, ldm, sizeof(P), "wmma::store_matrix_sync");
     const int lane = ::scpx_emu::tls_thread->lane;
-    for (int e = 0; e < F::num_elements; ++e) {
-        const int id = lane * F::num_elements + e, r = id / F::cols, c = id % F::cols;
-        (layout == mem_col_major ? p[static_cast<std::size_t>(c) * ldm + r] : p[static_cast<std::size_t>(r) * ldm + c]) = f.x[e];
-    }
+    for (int e = 0; e < F::num_elements; ++e) p[detail::element_offset<F>(lane, e, ldm, layout == mem_col_major)] = f.x[e];
     ::scpx_emu::warp_barrier();
 }
 

@@ -9,7 +9,6 @@
 #include <sanitizer/common_interface_defs.h>
 #define SCPX_EMU_ASAN 1 // tell ASan about every stack switch, so kernels can run under it
 #endif
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -111,7 +110,6 @@ struct runtime_state {
     std::mutex mu;
     cudaError_t last_error = cudaSuccess;
     std::map<const void*, int> max_dynamic_smem; // cudaFuncAttributeMaxDynamicSharedMemorySize
-    int device = 0;
 };
 
 runtime_state& rt() {
@@ -345,8 +343,15 @@ void run_grid(const void* func, dim3 grid, dim3 block, std::size_t smem, cudaStr
     if (sched == schedule::reverse) std::reverse(order.begin(), order.end());
     std::mt19937 rng(12345);
 
-    thread_state* const saved_thread = tls_thread;
-    block_run* const saved_block = tls_block;
+    // The scheduler points the thread-locals at its fibers; leave them as found on every return.
+    struct restore_tls {
+        thread_state* thread = tls_thread;
+        block_run* block = tls_block;
+        ~restore_tls() {
+            tls_thread = thread;
+            tls_block = block;
+        }
+    } restore;
     for (unsigned bz = 0; bz < grid.z; ++bz)
         for (unsigned by = 0; by < grid.y; ++by)
             for (unsigned bx = 0; bx < grid.x; ++bx) {
@@ -369,13 +374,9 @@ void run_grid(const void* func, dim3 grid, dim3 block, std::size_t smem, cudaStr
                 if (!err.empty()) {
                     std::fprintf(stderr, "cuda_emu: kernel fault: %s\n", err.c_str());
                     set_error(cudaErrorLaunchFailure);
-                    tls_thread = saved_thread;
-                    tls_block = saved_block;
                     return;
                 }
             }
-    tls_thread = saved_thread;
-    tls_block = saved_block;
 }
 
 } // namespace scpx_emu
@@ -405,7 +406,7 @@ cudaError_t cudaGetDeviceCount(int* count) {
     return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int* device) {
-    *device = scpx_emu::rt().device;
+    *device = 0; // the one emulated device
     return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int device) {

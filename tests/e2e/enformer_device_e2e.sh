@@ -47,7 +47,7 @@ else
   expect_ok predict_cuda_bf16 "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --precision bf16 \
     --out "$WORK/cuda_bf16.h5"
   # features reference on a small generated genome (one gene's window runs off the contig start).
-  /usr/bin/env python3 - "$WORK" << 'PY'
+  /usr/bin/python3 - "$WORK" << 'PY'
 import random, sys
 random.seed(7)
 seq = "".join(random.choice("ACGT") for _ in range(60000))
