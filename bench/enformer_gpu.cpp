@@ -10,7 +10,7 @@
 // the convolution shapes timed custom vs cuDNN (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
-//                      [--reps 3] [--conv-backend custom|cudnn|auto] [--table-length BP]
+//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
 // Peer baseline at 196,608 bp on an H100 (enformer.md §8, enformer-pytorch eager): fp32 8.8,
@@ -167,7 +167,7 @@ void print_row(const result& r, std::FILE* csv) {
 int main(int argc, char** argv) {
     std::vector<std::int64_t> lengths = {196608, 393216}, batches = {1, 4, 8};
     std::vector<std::string> precisions = {"fp32", "tf32", "bf16"};
-    std::string backend = "custom", csv_path;
+    std::string backend = "auto", csv_path;
     std::int64_t table_length = 0, table_batch = 1;
     bool no_table = false;
     int device = 0, threads = 0;

@@ -12,7 +12,8 @@
 #   BUILD=build-cuda bash bench/gpu_check_enformer.sh       (or straight from a CUDA build folder)
 #
 # Environment: OUT (logs, default /tmp/gpu_check_enformer), BENCH_ARGS (replaces the benchmark
-# options), BENCH_TIMEOUT / TEST_TIMEOUT (seconds).
+# options), BENCH_TIMEOUT / TEST_TIMEOUT / MODEL_TIMEOUT / PROFILE_TIMEOUT (seconds), SKIP_FIXTURE=1
+# (skip the CPU fixture tests), PROFILE=0 (skip the Nsight Systems kernel table).
 set -uo pipefail
 if [[ -n "${BUILD:-}" ]]; then
   BUILD=$(cd "$BUILD" && pwd)
@@ -24,7 +25,15 @@ fi
 OUTDIR=${OUT:-/tmp/gpu_check_enformer}
 mkdir -p "$OUTDIR"
 export LD_LIBRARY_PATH="${CARRY:+$CARRY/lib:}/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+# Libraries prepare_gpu_carry.sh keeps apart (libcurl's chain): only when something is missing.
+missing=$(ldd "$BUILD/bench/bench_enformer_gpu" "$BUILD/tests/cuda/scpx_gpu_model_tests" 2>/dev/null | grep 'not found' | sort -u)
+if [[ -n "$missing" && -n "$CARRY" && -d "$CARRY/lib_extra" ]]; then
+  export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$CARRY/lib_extra"
+  echo "not on this machine, taken from $CARRY/lib_extra:" $missing
+fi
 TEST_TIMEOUT=${TEST_TIMEOUT:-150}
+MODEL_TIMEOUT=${MODEL_TIMEOUT:-120}
+PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-60}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
 BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
 status=0
@@ -61,11 +70,13 @@ awk '/^\[       OK \]/ {split($4, a, "."); ok[a[1]]++; s[a[1]]=1}
   "$OUTDIR/gpu_tests.log" | sort >> "$table"
 grep -E '^\[  FAILED  \] .*\([0-9]+ ms\)' "$OUTDIR/gpu_tests.log" | head -20
 row "cuDNN" "$(grep -oE '^\[ cudnn \] .*' "$OUTDIR/gpu_tests.log" | head -1 | cut -c11- || true)"
+# How cuBLASLt took each bf16 bias epilogue (gemm.cu: fp32 / bf16 bias epilogue or a separate pass).
+grep -E '^\[ gemm \] bf16' "$OUTDIR/gpu_tests.log" | head -5 >> "$table"
 
 model="$BUILD/tests/cuda/scpx_gpu_model_tests"
 if [[ -x "$model" ]]; then
-  echo "== whole-model GPU tests (scpx_gpu_model_tests, 120s max)"
-  SCPX_FIXTURES_DIR="${CARRY:+$CARRY/fixtures}" timeout 120 "$model" > "$OUTDIR/gpu_model_tests.log" 2>&1
+  echo "== whole-model GPU tests (scpx_gpu_model_tests, ${MODEL_TIMEOUT}s max)"
+  SCPX_FIXTURES_DIR="${CARRY:+$CARRY/fixtures}" timeout "$MODEL_TIMEOUT" "$model" > "$OUTDIR/gpu_model_tests.log" 2>&1
   verdict "scpx_gpu_model_tests (io.h5 fixture)" $? "$OUTDIR/gpu_model_tests.log"
   grep -E '^\[ (fp32|tf32|bf16|arena|stages)' "$OUTDIR/gpu_model_tests.log" | head -20 >> "$table"
 else
@@ -73,7 +84,7 @@ else
 fi
 
 unit="$BUILD/tests/unit/scpx_unit_tests"
-if [[ -x "$unit" ]] && "$unit" --gtest_list_tests > /dev/null 2>&1; then
+if [[ ${SKIP_FIXTURE:-0} != 1 && -x "$unit" ]] && "$unit" --gtest_list_tests > /dev/null 2>&1; then
   echo "== Enformer fixture tests (scpx_unit_tests *Enformer*, 60s max)"
   timeout 60 "$unit" --gtest_filter='*Enformer*' > "$OUTDIR/fixture.log" 2>&1
   verdict "scpx_unit_tests *Enformer* (fixture)" $? "$OUTDIR/fixture.log"
@@ -96,6 +107,20 @@ if [[ -x "$bench" ]]; then
     > "$OUTDIR/bench_allbins.log" 2>&1
   row "bench bf16 196,608 bp b8, all 896 bins" \
     "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
+  # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
+  # Systems (when the machine has it), summarised as the top kernels by total GPU time.
+  nsys=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1 || true)
+  if [[ ${PROFILE:-1} == 1 && -n "$nsys" ]]; then
+    echo "== nsys kernel profile, bf16 196,608 bp b8 (${PROFILE_TIMEOUT}s max)"
+    rep=$(mktemp -d)/enformer_bf16
+    timeout "$PROFILE_TIMEOUT" "$nsys" profile --trace=cuda --sample=none --cpuctxsw=none -o "$rep" --force-overwrite true \
+      "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --no-table > "$OUTDIR/nsys.log" 2>&1 &&
+      "$nsys" stats --report cuda_gpu_kern_sum --format csv --output "$OUTDIR/kernels" "$rep.nsys-rep" >> "$OUTDIR/nsys.log" 2>&1
+    if ls "$OUTDIR"/kernels*.csv > /dev/null 2>&1; then row "nsys kernel table" "$(ls "$OUTDIR"/kernels*.csv | head -1)"
+    else row "nsys kernel table" "failed (see $OUTDIR/nsys.log)"; fi
+  else
+    row "nsys kernel table" "not run (${nsys:-no nsys on this machine})"
+  fi
 else
   row "bench_enformer_gpu" "not run ($bench missing)"; status=1
 fi
@@ -107,11 +132,18 @@ if [[ -f "$OUTDIR/bench.log" ]]; then
   echo
   grep -E '^(device|model|#) ' "$OUTDIR/bench.log" | head -3
   if grep -q '^RESULT enformer_gpu' "$OUTDIR/bench.log"; then
-    # Conv-shape tables, then the summary table the benchmark prints last.
-    sed -n '/^conv shapes/,$p' "$OUTDIR/bench.log"
+    # The summary table the benchmark prints last (the per-shape conv tables stay in bench.log).
+    sed -n '/^RESULT enformer_gpu/,$p' "$OUTDIR/bench.log"
   else
     # Timed out or crashed: the rows printed so far.
     grep -E '^(prec |bf16|tf32|fp32) |^      stages:' "$OUTDIR/bench.log" || tail -5 "$OUTDIR/bench.log"
   fi
+fi
+if ls "$OUTDIR"/kernels*.csv > /dev/null 2>&1; then
+  echo
+  echo "top kernels (bf16 196,608 bp b8; % of GPU time, total ns, instances, name):"
+  awk -F, 'NR > 1 && NR <= 21 {gsub(/"/, ""); name = $9; for (i = 10; i <= NF; ++i) name = name "," $i
+                             printf "  %5s%% %14s %7s  %s\n", $1, $2, $3, substr(name, 1, 110)}' \
+    "$(ls "$OUTDIR"/kernels*.csv | head -1)"
 fi
 exit $status

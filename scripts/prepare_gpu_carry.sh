@@ -17,7 +17,16 @@ tmp=$(mktemp -d)
 bash ../shared/tools/collect_runtime_libs.sh "$tmp" carry/build/tests/unit/scpx_unit_tests >/dev/null
 for l in libhdf5_openmpi libhts.so libhtscodecs libsz libaec libdeflate libfmt libspdlog libmpi libmpi_cxx \
          libopen-pal libopen-rte libhwloc libevent_core libevent_pthreads; do
-  cp "$tmp"/lib/$l* carry/lib/ 2>/dev/null || true
+  mv "$tmp"/lib/$l* carry/lib/ 2>/dev/null || true
+done
+# The rest (libcurl and its TLS/LDAP/Kerberos chain, …) goes to lib_extra, which the check scripts
+# add to the search path only when a binary would otherwise miss a library: a bare machine may
+# lack libcurl, but where it has these libraries its own (newer) builds should win.
+mkdir -p carry/lib_extra
+for f in "$tmp"/lib/*; do
+  case $(basename "$f") in libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|libresolv.so*|libstdc++*|libgcc_s*) ;;
+    *) mv "$f" carry/lib_extra/ ;;
+  esac
 done
 rm -rf "$tmp"
 if [[ $PART == enformer ]]; then strip -o carry/build/bench/bench_enformer_gpu "$BUILD/bench/bench_enformer_gpu" && strip -o carry/build/tests/cuda/scpx_gpu_model_tests "$BUILD/tests/cuda/scpx_gpu_model_tests" && mkdir -p carry/fixtures/enformer && cp ../shared/fixtures/enformer/{weights,io}.h5 carry/fixtures/enformer/; else cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/; fi

@@ -13,12 +13,14 @@
 #include "gemm.cuh"
 
 #include "common.cuh"
+#include "elementwise.cuh"
 #include "scpx/core/error.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace scpx::cuda {
 
@@ -44,12 +46,25 @@ struct shape_key {
     }
 };
 
+/// How a bias epilogue reaches the output. cuBLASLt on an H100 (cuBLAS 13.1) refuses an fp32 bias
+/// vector with a bf16 D (the heuristic answers CUBLAS_STATUS_INVALID_VALUE), so each shape tries,
+/// in order: the fp32 bias in the epilogue (exact: the bias is added in fp32 before D is
+/// rounded), a bf16 copy of the bias in the epilogue (the bias rounded once to bf16, as
+/// PyTorch's autocast does), and a plain GEMM followed by bias_act (D rounded twice).
+enum class bias_route { EPILOGUE_F32, EPILOGUE_BF16, SEPARATE };
+
+const char* route_name(bias_route r) {
+    return r == bias_route::EPILOGUE_F32 ? "fp32 bias epilogue"
+           : r == bias_route::EPILOGUE_BF16 ? "bf16 bias epilogue" : "separate bias pass";
+}
+
 /// One shape's cuBLASLt objects.
 struct plan {
     cublasLtMatmulDesc_t desc = nullptr;
     // C and D share one layout object: cuBLASLt's in-place rule (C == D) asks for Cdesc == Ddesc.
     cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
     cublasLtMatmulAlgo_t algo{};
+    bias_route route = bias_route::EPILOGUE_F32;
 
     plan() = default;
     plan(const plan&) = delete;
@@ -80,15 +95,18 @@ struct gemm_engine::impl {
     void* workspace = nullptr;
     std::size_t workspace_bytes = 0;
     std::map<shape_key, std::unique_ptr<plan>> plans;
+    bool force_separate_bias = false;
+    __nv_bfloat16* bias_bf16 = nullptr; ///< per-call bf16 copy of the bias (EPILOGUE_BF16)
+    std::int64_t bias_bf16_len = 0;
 
     const plan& get(const gemm_args& g, const shape_key& key);
+    /// Builds `p` for `route`; a cuBLASLt refusal comes back as a status, not an exception.
+    cublasStatus_t build(plan& p, const gemm_args& g, const shape_key& key, bias_route route) const;
+    const __nv_bfloat16* bias_as_bf16(const float* bias, std::int64_t n, cudaStream_t stream);
 };
 
-const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
-    auto it = plans.find(key);
-    if (it != plans.end()) return *it->second;
-
-    auto p = std::make_unique<plan>();
+cublasStatus_t gemm_engine::impl::build(plan& p, const gemm_args& g, const shape_key& key, bias_route route) const {
+    p.route = route;
     const bool bf16 = g.prec == precision::BF16;
     const cudaDataType_t ab_type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
     const cudaDataType_t cd_type = (bf16 && !g.d_f32) ? CUDA_R_16BF : CUDA_R_32F;
@@ -96,55 +114,97 @@ const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
     // compute type is explicit here, unlike cuBLAS's math mode). BF16 inputs accumulate in fp32.
     const cublasComputeType_t compute =
         g.prec == precision::TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    SCPX_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F));
+    cublasStatus_t st = cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F);
+    const auto set = [&](cublasLtMatmulDescAttributes_t attr, const void* v, std::size_t bytes) {
+        if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatmulDescSetAttribute(p.desc, attr, v, bytes);
+    };
     const cublasOperation_t op_n = CUBLAS_OP_N;
-    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_n, sizeof op_n));
-    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n));
+    set(CUBLASLT_MATMUL_DESC_TRANSA, &op_n, sizeof op_n);
+    set(CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n);
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
-    if (g.epilogue == gemm_epilogue::BIAS) epi = CUBLASLT_EPILOGUE_BIAS;
-    if (g.epilogue == gemm_epilogue::RELU_BIAS) epi = CUBLASLT_EPILOGUE_RELU_BIAS;
-    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    if (route != bias_route::SEPARATE) {
+        if (g.epilogue == gemm_epilogue::BIAS) epi = CUBLASLT_EPILOGUE_BIAS;
+        if (g.epilogue == gemm_epilogue::RELU_BIAS) epi = CUBLASLT_EPILOGUE_RELU_BIAS;
+    }
+    set(CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi);
     if (epi != CUBLASLT_EPILOGUE_DEFAULT) {
-        // Biases stay fp32 in every precision (kernel_types.cuh); without this cuBLASLt would
-        // read them in D's type.
-        const cudaDataType_t bias_type = CUDA_R_32F;
-        SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
-                                                         sizeof bias_type));
+        // Biases are fp32 in every precision (kernel_types.cuh); unset, cuBLASLt would read them
+        // in D's type.
+        const cudaDataType_t bias_type = route == bias_route::EPILOGUE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+        set(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type);
         const void* bias = g.bias;
-        SCPX_CUBLAS_CHECK(
-            cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+        set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
     }
     // Column-major view (see the file comment): A' = B [N×K, ld N], B' = A [K×M, ld lda], D' [N×M, ld N].
     const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
-    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, ab_type, u(g.n), u(g.k), g.n));
-    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, ab_type, u(g.k), u(g.m), key.lda));
-    SCPX_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, cd_type, u(g.n), u(g.m), g.n));
+    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.la, ab_type, u(g.n), u(g.k), g.n);
+    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.lb, ab_type, u(g.k), u(g.m), key.lda);
+    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.lc, cd_type, u(g.n), u(g.m), g.n);
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
 
     cublasLtMatmulPreference_t pref = nullptr;
-    SCPX_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                             &workspace_bytes, sizeof workspace_bytes);
+    st = cublasLtMatmulPreferenceCreate(&pref);
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
+    const auto pref_set = [&](cublasLtMatmulPreferenceAttributes_t attr, const void* v, std::size_t bytes) {
+        if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatmulPreferenceSetAttribute(pref, attr, v, bytes);
+    };
+    pref_set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes, sizeof workspace_bytes);
     // Operand roles are swapped in the column-major view: cuBLASLt's A is our B and vice versa.
     const std::uint32_t al_a = key.align_b, al_b = key.align_a, al_c = key.align_c, al_d = key.align_d;
+    pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a);
+    pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b);
+    pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c);
+    pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a);
-    if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b);
-    if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c);
-    if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d);
-    if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1, &result, &found);
+        st = cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.la, p.lb, p.lc, p.lc, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
-    SCPX_CUBLAS_CHECK(st);
-    if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS)
-        throw cuda_error("cuBLASLt has no algorithm for " + describe(g) + " with a " +
-                         std::to_string(workspace_bytes) + "-byte workspace");
-    p->algo = result.algo;
-    return *plans.emplace(key, std::move(p)).first->second;
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
+    if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS) return CUBLAS_STATUS_NOT_SUPPORTED;
+    p.algo = result.algo;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
+    auto it = plans.find(key);
+    if (it != plans.end()) return *it->second;
+
+    std::vector<bias_route> routes;
+    if (g.epilogue == gemm_epilogue::NONE) {
+        routes = {bias_route::EPILOGUE_F32};  // no bias: the route only names the plain GEMM
+    } else {
+        if (!force_separate_bias) {
+            routes.push_back(bias_route::EPILOGUE_F32);
+            if (g.prec == precision::BF16 && !g.d_f32) routes.push_back(bias_route::EPILOGUE_BF16);
+        }
+        routes.push_back(bias_route::SEPARATE);
+    }
+    std::string refusals;
+    for (const bias_route route : routes) {
+        auto p = std::make_unique<plan>();
+        const cublasStatus_t st = build(*p, g, key, route);
+        if (st == CUBLAS_STATUS_SUCCESS) return *plans.emplace(key, std::move(p)).first->second;
+        refusals += std::string(refusals.empty() ? "" : "; ") + route_name(route) + ": " + cublasGetStatusName(st);
+    }
+    throw cuda_error("cuBLASLt has no algorithm for " + describe(g) + " (alignments A " + std::to_string(key.align_a) +
+                     ", B " + std::to_string(key.align_b) + ", D " + std::to_string(key.align_d) + " bytes; " +
+                     std::to_string(workspace_bytes) + "-byte workspace): " + refusals);
+}
+
+const __nv_bfloat16* gemm_engine::impl::bias_as_bf16(const float* bias, std::int64_t n, cudaStream_t stream) {
+    if (n > bias_bf16_len) {
+        // Grows to the widest bias once (3072 for the model's MLP); cudaFree waits for the work
+        // still reading the old copy.
+        if (bias_bf16) SCPX_CUDA_CHECK(cudaFree(bias_bf16));
+        bias_bf16 = nullptr;
+        bias_bf16_len = 0;
+        SCPX_CUDA_CHECK(cudaMalloc(&bias_bf16, static_cast<std::size_t>(n) * sizeof(__nv_bfloat16)));
+        bias_bf16_len = n;
+    }
+    // Stream-ordered: the matmul enqueued next on `stream` reads this call's copy.
+    f32_to_bf16(bias, bias_bf16, n, stream);
+    return bias_bf16;
 }
 
 gemm_engine::gemm_engine(void* workspace, std::size_t workspace_bytes) : p_(new impl) {
@@ -159,6 +219,7 @@ gemm_engine::gemm_engine(void* workspace, std::size_t workspace_bytes) : p_(new 
 
 gemm_engine::~gemm_engine() {
     p_->plans.clear();
+    if (p_->bias_bf16) cudaFree(p_->bias_bf16);
     if (p_->handle) cublasLtDestroy(p_->handle);
     delete p_;
 }
@@ -177,14 +238,41 @@ void gemm_engine::run(const gemm_args& g, cudaStream_t stream) {
     shape_key key{g.m, g.n, g.k, lda, static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.d_f32, use_c,
                   alignment_of(g.a), alignment_of(g.b), alignment_of(c), alignment_of(g.d)};
     const plan& p = p_->get(g, key);
-    if (g.epilogue != gemm_epilogue::NONE) {
+    if (g.epilogue != gemm_epilogue::NONE && p.route != bias_route::SEPARATE) {
         // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
-        const void* bias = g.bias;
+        const void* bias = p.route == bias_route::EPILOGUE_BF16
+                               ? static_cast<const void*>(p_->bias_as_bf16(g.bias, g.n, stream))
+                               : static_cast<const void*>(g.bias);
         SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
     }
     const float alpha = 1.0f, beta = use_c ? g.beta : 0.0f;
     SCPX_CUBLAS_CHECK(cublasLtMatmul(p_->handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, c, p.lc, g.d, p.lc,
                                      &p.algo, p_->workspace, p_->workspace_bytes, stream));
+    if (g.epilogue != gemm_epilogue::NONE && p.route == bias_route::SEPARATE) {
+        bias_act_args ba;
+        ba.rows = g.m;
+        ba.cols = g.n;
+        ba.x = g.d;
+        ba.bias = g.bias;
+        ba.act = g.epilogue == gemm_epilogue::RELU_BIAS ? activation::RELU : activation::NONE;
+        ba.y = g.d;
+        ba.prec = g.d_f32 ? precision::FP32 : g.prec;  // D's element type
+        bias_act(ba, stream);
+    }
+}
+
+std::string gemm_engine::bias_route_of(const gemm_args& g) const {
+    const std::int64_t lda = g.lda > 0 ? g.lda : g.k;
+    const void* c = g.beta != 0.0f ? g.c : g.d;
+    const shape_key key{g.m, g.n, g.k, lda, static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.d_f32,
+                        g.beta != 0.0f, alignment_of(g.a), alignment_of(g.b), alignment_of(c), alignment_of(g.d)};
+    const auto it = p_->plans.find(key);
+    return it == p_->plans.end() ? "" : route_name(it->second->route);
+}
+
+void gemm_engine::force_separate_bias(bool on) {
+    p_->force_separate_bias = on;
+    p_->plans.clear();
 }
 
 } // namespace scpx::cuda

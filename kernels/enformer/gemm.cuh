@@ -11,6 +11,7 @@
 #include <cublasLt.h>
 
 #include <map>
+#include <string>
 #include <tuple>
 
 namespace scpx::cuda {
@@ -19,7 +20,7 @@ enum class gemm_epilogue { NONE, BIAS, RELU_BIAS };
 
 /// D[M, N] = A[M, K] · B[K, N] (+ bias[N]) (relu) + beta · C[M, N], all row-major.
 /// A, C, D are activations (precision's type) unless d_f32 (D and C fp32); B is a weight in the
-/// precision's type; bias fp32. C may equal D (in-place residual add with beta = 1).
+/// precision's type; bias fp32 (see gemm_engine::bias_route_of for how it is added). C may equal D (in-place residual add with beta = 1).
 struct gemm_args {
     std::int64_t m = 0, n = 0, k = 0;
     const void* a = nullptr;
@@ -45,6 +46,13 @@ public:
 
     /// Enqueues one GEMM on `stream`. @throws cuda_error / usage_error
     void run(const gemm_args& g, cudaStream_t stream);
+
+    /// How the bias of an already-run shape is applied ("fp32 bias epilogue", "bf16 bias
+    /// epilogue", "separate bias pass"; "" for a shape not run yet). cuBLASLt does not take
+    /// every bias type with every output type (gemm.cu), hence the fallbacks.
+    std::string bias_route_of(const gemm_args& g) const;
+    /// Test hook: plans made from now on skip the epilogue and add the bias in a separate pass.
+    void force_separate_bias(bool on);
 
 private:
     struct impl;

@@ -2,7 +2,8 @@
 // product of the same (precision-rounded) operands: every precision, the epilogues the Enformer
 // driver uses (none, bias, ReLU-bias, bias + in-place residual with beta = 1, fp32 output from
 // bf16 operands), odd widths like the heads (5313 tracks), lda > k and a row-offset A, and the
-// per-shape plan cache (a second call with other pointers). Skipped without a GPU.
+// per-shape plan cache (a second call with other pointers), and each way a bias reaches the
+// output (cuBLASLt epilogue in fp32 or bf16, or a separate pass: gemm.cu). Skipped without a GPU.
 #include "common.cuh"
 #include "enformer/gemm.cuh"
 #include "scpx/core/device.hpp"
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -108,6 +110,11 @@ void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt1
         g.prec = prec;
         eng.run(g, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        if (rep == 0 && c.epi != cu::gemm_epilogue::NONE)
+            std::printf("[ gemm ] %s %lldx%lldx%lld%s%s: %s\n", scpx::gpu::to_string(prec), static_cast<long long>(c.m),
+                        static_cast<long long>(c.n), static_cast<long long>(c.k),
+                        c.epi == cu::gemm_epilogue::RELU_BIAS ? " relu" : "", c.d_f32 ? " fp32 out" : "",
+                        eng.bias_route_of(g).c_str());
         const auto got = download(dd.p, res.size(), out_bf16);
 
         // Tolerance relative to Σ|a·b| + |bias| + |c|: fp32 accumulation noise, TF32's own operand
@@ -158,6 +165,28 @@ TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
             {12, 5313, 192, 192, 0, cu::gemm_epilogue::NONE, false, true},      // head, fp32 out, odd width
             {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // head with bias epilogue
             {37, 41, 29, 35, 3, cu::gemm_epilogue::BIAS, false, false},         // odd sizes, lda > k, row offset
+        };
+        for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
+            for (const auto& c : cases) run_case(eng, prec, c, rng);
+    }
+    cudaFree(ws);
+}
+
+// The fallback a library refusal would select, forced: the bias added by bias_act after a plain
+// GEMM gives the same results (within the same bounds) for every precision and epilogue.
+TEST(CudaEnformerGemm, SeparateBiasPassMatches) {
+    SKIP_WITHOUT_GPU();
+    void* ws = nullptr;
+    const std::size_t ws_bytes = 32u << 20;
+    SCPX_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
+    {
+        cu::gemm_engine eng(ws, ws_bytes);
+        eng.force_separate_bias(true);
+        std::mt19937 rng(11);
+        const std::vector<gemm_case> cases = {
+            {96, 96, 96, 96, 0, cu::gemm_epilogue::BIAS, true, false},          // out proj + residual
+            {192, 192, 96, 96, 0, cu::gemm_epilogue::RELU_BIAS, false, false},  // MLP 1
+            {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // fp32 out
         };
         for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
             for (const auto& c : cases) run_case(eng, prec, c, rng);

@@ -1,7 +1,7 @@
 // The cuBLASLt subset kernels/enformer/gemm.cu calls, emulated on the CPU for the whole-model
 // cross-test under the CUDA emulator: D = alpha · op(A) · op(B) + beta · C (column-major, as
 // cuBLASLt), fp32 or bf16 storage, fp32 scale, the BIAS and RELU_BIAS epilogues with an fp32 or
-// D-typed bias, CUBLAS_COMPUTE_32F_FAST_TF32 rounding both operands to tf32 like the tensor cores.
+// D-typed bias (fp32 with a bf16 D refused, as the hardware library does), CUBLAS_COMPUTE_32F_FAST_TF32 rounding both operands to tf32 like the tensor cores.
 // Accumulation is in double (more accurate than the hardware; the tests' bounds allow that).
 // Checked like the library: a pointer less aligned than the preference promised, an unset
 // layout, or an unsupported attribute fails with CUBLAS_STATUS_INVALID_VALUE / NOT_SUPPORTED.
@@ -176,11 +176,17 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
     }
 }
 
-cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t, cublasLtMatrixLayout_t a,
+cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
                                               cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
                                               cublasLtMatmulPreference_t pref, int requested,
                                               cublasLtMatmulHeuristicResult_t* results, int* count) {
-    if (!a || !b || !c || !d || !pref || requested < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    if (!desc || !a || !b || !c || !d || !pref || requested < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    // As cuBLAS 13.1 on an H100 answers (seen 2026-11-27): a bias epilogue with an fp32 bias and
+    // a bf16 D has no kernel and is refused as an invalid value, not as "no algorithm found".
+    const desc_state& s = *as_desc(desc);
+    if (s.epilogue != CUBLASLT_EPILOGUE_DEFAULT && s.bias_type_set && s.bias_type == CUDA_R_32F &&
+        as_layout(d)->type == CUDA_R_16BF)
+        return CUBLAS_STATUS_INVALID_VALUE;
     std::memset(results, 0, sizeof *results);
     algo_state st{};
     std::memcpy(st.align, as_pref(pref)->align, sizeof st.align);
