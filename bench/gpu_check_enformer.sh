@@ -70,6 +70,8 @@ awk '/^\[       OK \]/ {split($4, a, "."); ok[a[1]]++; s[a[1]]=1}
   "$OUTDIR/gpu_tests.log" | sort >> "$table"
 grep -E '^\[  FAILED  \] .*\([0-9]+ ms\)' "$OUTDIR/gpu_tests.log" | head -20
 row "cuDNN" "$(grep -oE '^\[ cudnn \] .*' "$OUTDIR/gpu_tests.log" | head -1 | cut -c11- || true)"
+# Attention core alone at the model's shapes (B 8, H 8, K 64, V 192), fused kernel vs GEMM path.
+grep -E '^\[ rel_attention \]' "$OUTDIR/gpu_tests.log" | head -12 >> "$table"
 # How cuBLASLt took each bf16 bias epilogue (gemm.cu: fp32 / bf16 bias epilogue or a separate pass).
 grep -E '^\[ gemm \] bf16' "$OUTDIR/gpu_tests.log" | head -5 >> "$table"
 
@@ -107,6 +109,14 @@ if [[ -x "$bench" ]]; then
     > "$OUTDIR/bench_allbins.log" 2>&1
   row "bench bf16 196,608 bp b8, all 896 bins" \
     "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
+  # The fused flash-style attention kernel instead of the GEMM path, same configuration.
+  for len_b in "196608 8" "393216 4"; do
+    set -- $len_b
+    timeout 60 "$bench" --precisions bf16 --lengths "$1" --batches "$2" --reps 2 --attention fused --no-table \
+      > "$OUTDIR/bench_fused_$1.log" 2>&1
+    row "bench bf16 $1 bp b$2, fused attention" \
+      "$(grep -E '^bf16 ' "$OUTDIR/bench_fused_$1.log" | tail -1 || echo "see $OUTDIR/bench_fused_$1.log")"
+  done
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
   # Systems (when the machine has it), summarised as the top kernels by total GPU time.
   nsys=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1 || true)

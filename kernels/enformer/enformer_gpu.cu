@@ -26,6 +26,7 @@
 #include "enformer/gemm.cuh"
 #include "enformer/layer_norm.cuh"
 #include "enformer/rel_attention.cuh"
+#include "enformer/rel_attention_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -113,6 +114,7 @@ struct arena_plan {
     std::size_t rel_keys = kNone, rel_keys_layer_bytes = 0;
     std::size_t emb_in = kNone, emb = kNone, emb_f32 = kNone, head_f32 = kNone;
     std::size_t gemm_ws = kNone, conv_scratch = kNone, conv_scratch_bytes = 0;
+    std::size_t attn_ws = kNone, attn_ws_bytes = 0; ///< attention "gemm": logits workspace
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> sizes; ///< for the debug log
     std::size_t add(const std::string& name, std::size_t bytes) {
@@ -445,6 +447,17 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     p.emb = p.add("trunk embedding", sz(B * T * final_pointwise.cout) * elem);
     if (prec == gpu::precision::BF16) p.emb_f32 = p.add("trunk embedding fp32", sz(B * T * final_pointwise.cout) * 4);
     p.head_f32 = p.add("head out fp32", sz(B * T * max_tracks) * 4);
+    if (opt.attention == "gemm") {
+        cuda::rel_attention_args at;
+        at.batch = B;
+        at.n = n;
+        at.heads = H;
+        at.key = K;
+        at.value = V;
+        at.prec = prec;
+        p.attn_ws_bytes = cuda::rel_attention_gemm_workspace_bytes(at);
+        p.attn_ws = p.add("attention logits", p.attn_ws_bytes);
+    }
     // cuDNN scratch only when cuDNN may run: the largest need over every convolution of the plan.
     if (opt.conv_backend != "custom") {
         // Size queries read shapes only; the pointers are placeholders of the right alignment.
@@ -518,6 +531,8 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
                           std::to_string(count) + " visible)");
     weights.config.validate();
     const auto backend = cuda::parse_conv_backend(options.conv_backend);
+    if (options.attention != "gemm" && options.attention != "fused")
+        throw usage_error("Enformer on the GPU: attention must be gemm or fused (got '" + options.attention + "')");
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
@@ -642,7 +657,10 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         at.q_scale = 1.0f / std::sqrt(static_cast<float>(K));  // as ops::rel_attention_ref
         at.out = m.ap(p.attn);
         at.prec = prec;
-        cuda::rel_attention(at, s);
+        if (p.attn_ws != kNone)
+            cuda::rel_attention_gemm(at, *m.gemm, m.arena.at(p.attn_ws), p.attn_ws_bytes, s);
+        else
+            cuda::rel_attention(at, s);
         m.gemm_run(B, n, d, H * V, m.ap(p.attn), l.out_w, l.out_b, cuda::gemm_epilogue::BIAS, x, /*c=*/x);
         prof.mark(s, stage_profile::attention);
 
@@ -722,7 +740,7 @@ std::string enformer_gpu_model::conv_report() const { return p_->convs->report()
 
 std::string enformer_gpu_model::describe() const {
     return "cuda:" + std::to_string(p_->device) + " " + p_->device_name + ", " + gpu::to_string(p_->prec) + ", conv " +
-           p_->opt.conv_backend;
+           p_->opt.conv_backend + ", attention " + p_->opt.attention;
 }
 
 } // namespace scpx::model

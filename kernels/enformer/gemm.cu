@@ -1,21 +1,26 @@
 // Row-major GEMMs on cuBLASLt (contract: gemm.cuh).
 //
-// cuBLASLt is column-major. A row-major D[M×N] is the column-major Dᵀ[N×M] (ld N), and
-// Dᵀ = Bᵀ·Aᵀ where the row-major B[K×N] read column-major is Bᵀ[N×K] (ld N) and the row-major
-// A[M×K] with row stride lda is Aᵀ[K×M] (ld lda): one matmul with (m', n', k') = (N, M, K) and
-// no transposes. The bias epilogue broadcasts over Dᵀ's columns, i.e. bias[N] per output
-// channel, which is what a dense layer needs.
+// cuBLASLt is column-major. A row-major D[M×N] (ld ldd) is the column-major Dᵀ[N×M], and
+// Dᵀ = op(B)ᵀ·Aᵀ: the row-major A[M×K] (ld lda) read column-major is Aᵀ[K×M]; the row-major
+// B[K×N] (ld ldb) read column-major is Bᵀ[N×K], used as is; a stored B[N×K] whose transpose is
+// wanted (b_trans) reads column-major as Bᵀ[K×N] and is used transposed. One matmul with
+// (m', n', k') = (N, M, K), cuBLASLt's A being our B. The bias epilogue broadcasts over Dᵀ's
+// columns, i.e. bias[N] per output channel, which is what a dense layer needs. A batch is
+// cuBLASLt's strided batch on every layout.
 //
 // Descriptors, layouts and the heuristic's algorithm are built once per shape key and reused;
 // per call only the pointers (bias through the descriptor) change. The key includes the
-// pointer alignments, because cuBLASLt's kernels may assume the alignment the heuristic was told
-// (default 256 B) and a cropped row view or an odd head width is less aligned than that.
+// pointer alignments (and for a batch, the strides'), because cuBLASLt's kernels may assume the
+// alignment the heuristic was told (default 256 B) and a cropped row view, a head's column
+// offset or an odd head width is less aligned than that.
 #include "gemm.cuh"
 
 #include "common.cuh"
 #include "elementwise.cuh"
 #include "scpx/core/error.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,17 +39,53 @@ std::uint32_t alignment_of(const void* p) {
     return a;
 }
 
-struct shape_key {
-    std::int64_t m, n, k, lda;
-    int prec, epilogue;
-    bool d_f32, use_c;
-    std::uint32_t align_a, align_b, align_c, align_d;
-    bool operator<(const shape_key& o) const {
-        return std::tie(m, n, k, lda, prec, epilogue, d_f32, use_c, align_a, align_b, align_c, align_d) <
-               std::tie(o.m, o.n, o.k, o.lda, o.prec, o.epilogue, o.d_f32, o.use_c, o.align_a, o.align_b, o.align_c,
-                        o.align_d);
-    }
+/// Every GEMM in one form: gemm_args is batch 1 with ldb = ldd = n.
+struct full_args {
+    std::int64_t m = 0, n = 0, k = 0, batch = 1;
+    const void* a = nullptr;
+    std::int64_t lda = 0, stride_a = 0;
+    const void* b = nullptr;
+    std::int64_t ldb = 0, stride_b = 0;
+    bool b_trans = false;
+    const void* c = nullptr; ///< C, or D when beta is 0
+    void* d = nullptr;
+    std::int64_t ldd = 0, stride_d = 0;
+    const float* bias = nullptr;
+    gemm_epilogue epilogue = gemm_epilogue::NONE;
+    float beta = 0.0f;
+    bool d_f32 = false;
+    precision prec = precision::FP32;
 };
+
+struct shape_key {
+    std::int64_t m, n, k, batch, lda, stride_a, ldb, stride_b, ldd, stride_d;
+    int prec, epilogue;
+    bool b_trans, d_f32, use_c;
+    std::uint32_t align_a, align_b, align_c, align_d;
+    auto tie() const {
+        return std::tie(m, n, k, batch, lda, stride_a, ldb, stride_b, ldd, stride_d, prec, epilogue, b_trans, d_f32, use_c,
+                        align_a, align_b, align_c, align_d);
+    }
+    bool operator<(const shape_key& o) const { return tie() < o.tie(); }
+};
+
+/// Alignment every batch member's pointer keeps: that of the base and of the stride in bytes.
+std::uint32_t batch_alignment(const void* base, std::int64_t batch, std::int64_t stride, std::size_t elem_bytes) {
+    std::uint32_t a = alignment_of(base);
+    if (batch > 1) {
+        const auto bytes = static_cast<std::uintptr_t>(stride) * elem_bytes;
+        a = std::min(a, alignment_of(reinterpret_cast<const void*>(bytes == 0 ? 256 : bytes)));
+    }
+    return a;
+}
+
+shape_key key_of(const full_args& g) {
+    const std::size_t ab = element_bytes(g.prec), cd = (g.prec == precision::BF16 && !g.d_f32) ? 2 : 4;
+    return shape_key{g.m, g.n, g.k, g.batch, g.lda, g.stride_a, g.ldb, g.stride_b, g.ldd, g.stride_d,
+                     static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.b_trans, g.d_f32, g.beta != 0.0f,
+                     batch_alignment(g.a, g.batch, g.stride_a, ab), batch_alignment(g.b, g.batch, g.stride_b, ab),
+                     batch_alignment(g.c, g.batch, g.stride_d, cd), batch_alignment(g.d, g.batch, g.stride_d, cd)};
+}
 
 /// How a bias epilogue reaches the output. cuBLASLt on an H100 (cuBLAS 13.1) refuses an fp32 bias
 /// vector with a bf16 D (the heuristic answers CUBLAS_STATUS_INVALID_VALUE), so each shape tries,
@@ -83,9 +124,30 @@ const char* precision_name(precision p) {
     return p == precision::BF16 ? "bf16" : p == precision::TF32 ? "tf32" : "fp32";
 }
 
-std::string describe(const gemm_args& g) {
-    return "GEMM " + std::to_string(g.m) + "x" + std::to_string(g.k) + " * " + std::to_string(g.k) + "x" +
-           std::to_string(g.n) + " (" + precision_name(g.prec) + (g.d_f32 ? ", fp32 out" : "") + ")";
+std::string describe(const full_args& g) {
+    return (g.batch > 1 ? std::to_string(g.batch) + " × GEMM " : std::string("GEMM ")) + std::to_string(g.m) + "x" +
+           std::to_string(g.k) + " * " + std::to_string(g.k) + "x" + std::to_string(g.n) + (g.b_trans ? " (Bᵀ)" : "") +
+           " (" + precision_name(g.prec) + (g.d_f32 ? ", fp32 out" : "") + ")";
+}
+
+full_args full_of(const gemm_args& g) {
+    full_args f;
+    f.m = g.m;
+    f.n = g.n;
+    f.k = g.k;
+    f.a = g.a;
+    f.lda = g.lda > 0 ? g.lda : g.k;
+    f.b = g.b;
+    f.ldb = g.n;
+    f.beta = g.beta;
+    f.c = g.beta != 0.0f ? g.c : g.d;
+    f.d = g.d;
+    f.ldd = g.n;
+    f.bias = g.bias;
+    f.epilogue = g.epilogue;
+    f.d_f32 = g.d_f32;
+    f.prec = g.prec;
+    return f;
 }
 
 } // namespace
@@ -99,13 +161,14 @@ struct gemm_engine::impl {
     __nv_bfloat16* bias_bf16 = nullptr; ///< per-call bf16 copy of the bias (EPILOGUE_BF16)
     std::int64_t bias_bf16_len = 0;
 
-    const plan& get(const gemm_args& g, const shape_key& key);
+    const plan& get(const full_args& g, const shape_key& key);
     /// Builds `p` for `route`; a cuBLASLt refusal comes back as a status, not an exception.
-    cublasStatus_t build(plan& p, const gemm_args& g, const shape_key& key, bias_route route) const;
+    cublasStatus_t build(plan& p, const full_args& g, const shape_key& key, bias_route route) const;
+    void run(const full_args& g, cudaStream_t stream);
     const __nv_bfloat16* bias_as_bf16(const float* bias, std::int64_t n, cudaStream_t stream);
 };
 
-cublasStatus_t gemm_engine::impl::build(plan& p, const gemm_args& g, const shape_key& key, bias_route route) const {
+cublasStatus_t gemm_engine::impl::build(plan& p, const full_args& g, const shape_key& key, bias_route route) const {
     p.route = route;
     const bool bf16 = g.prec == precision::BF16;
     const cudaDataType_t ab_type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
@@ -118,8 +181,8 @@ cublasStatus_t gemm_engine::impl::build(plan& p, const gemm_args& g, const shape
     const auto set = [&](cublasLtMatmulDescAttributes_t attr, const void* v, std::size_t bytes) {
         if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatmulDescSetAttribute(p.desc, attr, v, bytes);
     };
-    const cublasOperation_t op_n = CUBLAS_OP_N;
-    set(CUBLASLT_MATMUL_DESC_TRANSA, &op_n, sizeof op_n);
+    const cublasOperation_t op_n = CUBLAS_OP_N, op_a = g.b_trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+    set(CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a);
     set(CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n);
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (route != bias_route::SEPARATE) {
@@ -135,11 +198,25 @@ cublasStatus_t gemm_engine::impl::build(plan& p, const gemm_args& g, const shape
         const void* bias = g.bias;
         set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
     }
-    // Column-major view (see the file comment): A' = B [N×K, ld N], B' = A [K×M, ld lda], D' [N×M, ld N].
+    // Column-major view (see the file comment): cuBLASLt's A is our B ([N×K], or [K×N] used
+    // transposed), its B our A [K×M], D' [N×M]; a batch is a strided batch on each.
     const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
-    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.la, ab_type, u(g.n), u(g.k), g.n);
-    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.lb, ab_type, u(g.k), u(g.m), key.lda);
-    if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(&p.lc, cd_type, u(g.n), u(g.m), g.n);
+    const auto layout = [&](cublasLtMatrixLayout_t* l, cudaDataType_t type, std::int64_t rows, std::int64_t cols,
+                            std::int64_t ld, std::int64_t stride) {
+        if (st == CUBLAS_STATUS_SUCCESS) st = cublasLtMatrixLayoutCreate(l, type, u(rows), u(cols), ld);
+        if (g.batch > 1) {
+            const auto count = static_cast<std::int32_t>(g.batch);
+            if (st == CUBLAS_STATUS_SUCCESS)
+                st = cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count);
+            if (st == CUBLAS_STATUS_SUCCESS)
+                st = cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                      sizeof stride);
+        }
+    };
+    if (g.b_trans) layout(&p.la, ab_type, g.k, g.n, g.ldb, g.stride_b);
+    else layout(&p.la, ab_type, g.n, g.k, g.ldb, g.stride_b);
+    layout(&p.lb, ab_type, g.k, g.m, g.lda, g.stride_a);
+    layout(&p.lc, cd_type, g.n, g.m, g.ldd, g.stride_d);
     if (st != CUBLAS_STATUS_SUCCESS) return st;
 
     cublasLtMatmulPreference_t pref = nullptr;
@@ -166,7 +243,7 @@ cublasStatus_t gemm_engine::impl::build(plan& p, const gemm_args& g, const shape
     return CUBLAS_STATUS_SUCCESS;
 }
 
-const plan& gemm_engine::impl::get(const gemm_args& g, const shape_key& key) {
+const plan& gemm_engine::impl::get(const full_args& g, const shape_key& key) {
     auto it = plans.find(key);
     if (it != plans.end()) return *it->second;
 
@@ -229,25 +306,53 @@ void gemm_engine::run(const gemm_args& g, cudaStream_t stream) {
     if (g.m < 1 || g.n < 1 || g.k < 1 || lda < g.k)
         throw usage_error("gemm: bad sizes m " + std::to_string(g.m) + ", n " + std::to_string(g.n) + ", k " +
                           std::to_string(g.k) + ", lda " + std::to_string(lda));
-    if (!g.a || !g.b || !g.d) throw usage_error("gemm: missing A, B or D for " + describe(g));
+    if (!g.a || !g.b || !g.d) throw usage_error("gemm: missing A, B or D for " + describe(full_of(g)));
     if (g.epilogue != gemm_epilogue::NONE && !g.bias) throw usage_error("gemm: bias epilogue without a bias");
-    const bool use_c = g.beta != 0.0f;
-    if (use_c && !g.c) throw usage_error("gemm: beta != 0 without C");
-    const void* c = use_c ? g.c : g.d;
+    if (g.beta != 0.0f && !g.c) throw usage_error("gemm: beta != 0 without C");
+    p_->run(full_of(g), stream);
+}
 
-    shape_key key{g.m, g.n, g.k, lda, static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.d_f32, use_c,
-                  alignment_of(g.a), alignment_of(g.b), alignment_of(c), alignment_of(g.d)};
-    const plan& p = p_->get(g, key);
+void gemm_engine::run_batched(const batched_gemm_args& g, cudaStream_t stream) {
+    if (g.m < 1 || g.n < 1 || g.k < 1 || g.batch < 1 || g.batch > INT32_MAX || g.lda < g.k ||
+        g.ldb < (g.b_trans ? g.k : g.n) || g.ldd < g.n || g.stride_a < 0 || g.stride_b < 0 || g.stride_d < 0)
+        throw usage_error("batched gemm: bad sizes m " + std::to_string(g.m) + ", n " + std::to_string(g.n) + ", k " +
+                          std::to_string(g.k) + ", batch " + std::to_string(g.batch) + ", lda " + std::to_string(g.lda) +
+                          ", ldb " + std::to_string(g.ldb) + ", ldd " + std::to_string(g.ldd));
+    full_args f;
+    f.m = g.m;
+    f.n = g.n;
+    f.k = g.k;
+    f.batch = g.batch;
+    f.a = g.a;
+    f.lda = g.lda;
+    f.stride_a = g.stride_a;
+    f.b = g.b;
+    f.ldb = g.ldb;
+    f.stride_b = g.stride_b;
+    f.b_trans = g.b_trans;
+    f.c = g.d;
+    f.d = g.d;
+    f.ldd = g.ldd;
+    f.stride_d = g.stride_d;
+    f.d_f32 = g.d_f32;
+    f.prec = g.prec;
+    if (!f.a || !f.b || !f.d) throw usage_error("batched gemm: missing A, B or D for " + describe(f));
+    p_->run(f, stream);
+}
+
+void gemm_engine::impl::run(const full_args& g, cudaStream_t stream) {
+    const shape_key key = key_of(g);
+    const plan& p = get(g, key);
     if (g.epilogue != gemm_epilogue::NONE && p.route != bias_route::SEPARATE) {
         // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
         const void* bias = p.route == bias_route::EPILOGUE_BF16
-                               ? static_cast<const void*>(p_->bias_as_bf16(g.bias, g.n, stream))
+                               ? static_cast<const void*>(bias_as_bf16(g.bias, g.n, stream))
                                : static_cast<const void*>(g.bias);
         SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
     }
-    const float alpha = 1.0f, beta = use_c ? g.beta : 0.0f;
-    SCPX_CUBLAS_CHECK(cublasLtMatmul(p_->handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, c, p.lc, g.d, p.lc,
-                                     &p.algo, p_->workspace, p_->workspace_bytes, stream));
+    const float alpha = 1.0f, beta = g.beta;
+    SCPX_CUBLAS_CHECK(cublasLtMatmul(handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, g.c, p.lc, g.d, p.lc, &p.algo,
+                                     workspace, workspace_bytes, stream));
     if (g.epilogue != gemm_epilogue::NONE && p.route == bias_route::SEPARATE) {
         bias_act_args ba;
         ba.rows = g.m;
@@ -262,11 +367,7 @@ void gemm_engine::run(const gemm_args& g, cudaStream_t stream) {
 }
 
 std::string gemm_engine::bias_route_of(const gemm_args& g) const {
-    const std::int64_t lda = g.lda > 0 ? g.lda : g.k;
-    const void* c = g.beta != 0.0f ? g.c : g.d;
-    const shape_key key{g.m, g.n, g.k, lda, static_cast<int>(g.prec), static_cast<int>(g.epilogue), g.d_f32,
-                        g.beta != 0.0f, alignment_of(g.a), alignment_of(g.b), alignment_of(c), alignment_of(g.d)};
-    const auto it = p_->plans.find(key);
+    const auto it = p_->plans.find(key_of(full_of(g)));
     return it == p_->plans.end() ? "" : route_name(it->second->route);
 }
 

@@ -35,6 +35,24 @@ struct gemm_args {
     precision prec = precision::FP32;
 };
 
+/// D_i[M, N] = A_i[M, K] · op(B_i) for i < batch (no bias, beta 0), row-major with explicit
+/// leading dimensions and batch strides (all in elements): op(B) is B[K, N] (ldb) or, with
+/// b_trans, the transpose of a stored B[N, K] (ldb). The attention's products per head
+/// (q·kᵀ, q·relkᵀ, P·v) read heads in place through ld/stride. A, B in the precision's type;
+/// D too unless d_f32.
+struct batched_gemm_args {
+    std::int64_t m = 0, n = 0, k = 0, batch = 1;
+    const void* a = nullptr;
+    std::int64_t lda = 0, stride_a = 0;
+    const void* b = nullptr;
+    std::int64_t ldb = 0, stride_b = 0;
+    bool b_trans = false;
+    void* d = nullptr;
+    std::int64_t ldd = 0, stride_d = 0;
+    bool d_f32 = false;
+    precision prec = precision::FP32;
+};
+
 /// A cuBLASLt handle, its workspace and the per-shape algorithm cache. One per stream/rank.
 class gemm_engine {
 public:
@@ -46,6 +64,8 @@ public:
 
     /// Enqueues one GEMM on `stream`. @throws cuda_error / usage_error
     void run(const gemm_args& g, cudaStream_t stream);
+    /// Enqueues one strided-batched GEMM on `stream`. @throws cuda_error / usage_error
+    void run_batched(const batched_gemm_args& g, cudaStream_t stream);
 
     /// How the bias of an already-run shape is applied ("fp32 bias epilogue", "bf16 bias
     /// epilogue", "separate bias pass"; "" for a shape not run yet). cuBLASLt does not take

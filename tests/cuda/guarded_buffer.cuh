@@ -48,6 +48,7 @@ public:
 
     void* data() { return static_cast<unsigned char*>(base_) + guard_ * eb_; }
     template <class T> T* as() { return static_cast<T*>(data()); }
+    std::size_t size_bytes() const { return n_ * eb_; }
 
     /// Copies host floats in, converted to the element type (v.size() must be n).
     void upload(const std::vector<float>& v) {

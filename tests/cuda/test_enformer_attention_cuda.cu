@@ -1,4 +1,6 @@
-// Cross-tests of the fused relative-attention kernel (kernels/enformer/rel_attention.cu):
+// Cross-tests of the relative-attention core, both backends: the fused kernel
+// (kernels/enformer/rel_attention.cu) and the GEMM path (rel_attention_gemm.cu: cuBLASLt products
+// around the shift-softmax kernel), each held to the same bounds:
 //  * against ops::rel_attention_ref itself: each sequence is run through the CPU reference with
 //    its debug outputs (q·K^-0.5, k, v and the pre-projection heads), the kernel gets exactly
 //    those q|k|v and must reproduce the heads of every sequence of the batch;
@@ -19,7 +21,9 @@
 // shift, a missing bias or a lost tile changes the result by O(1) and fails every precision.
 // Skipped without a GPU (except the argument checks, which throw before any CUDA call).
 #include "guarded_buffer.cuh"
+#include "enformer/gemm.cuh"
 #include "enformer/rel_attention.cuh"
+#include "enformer/rel_attention_gemm.cuh"
 #include "scpx/core/device.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/ops/rel_attention.hpp"
@@ -29,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -126,8 +131,29 @@ std::vector<std::int64_t> all_rows(std::int64_t n) {
     return r;
 }
 
-/// Runs the kernel; returns [B, n, H·V] as floats and checks the guard bands of the output.
-std::vector<float> run_kernel(const attn_shape& s, const attn_inputs& in, precision p) {
+enum class backend { FUSED, GEMM };
+const backend kBackends[] = {backend::FUSED, backend::GEMM};
+const char* name(backend b) { return b == backend::FUSED ? "fused" : "gemm"; }
+
+/// A cuBLASLt engine with its workspace and the GEMM path's logits workspace (guarded too).
+struct gemm_path {
+    void* gemm_ws = nullptr;
+    std::size_t gemm_ws_bytes = 32u << 20;
+    std::unique_ptr<scpx::cuda::gemm_engine> engine;
+    std::unique_ptr<guarded_buffer> logits;
+    explicit gemm_path(const scpx::cuda::rel_attention_args& a) {
+        SCPX_CUDA_CHECK(cudaMalloc(&gemm_ws, gemm_ws_bytes));
+        engine = std::make_unique<scpx::cuda::gemm_engine>(gemm_ws, gemm_ws_bytes);
+        logits = std::make_unique<guarded_buffer>(scpx::cuda::rel_attention_gemm_workspace_bytes(a), 1, 256);
+    }
+    ~gemm_path() { engine.reset(); cudaFree(gemm_ws); }
+    void run(const scpx::cuda::rel_attention_args& a) {
+        scpx::cuda::rel_attention_gemm(a, *engine, logits->data(), logits->size_bytes(), nullptr);
+    }
+};
+
+/// Runs a backend; returns [B, n, H·V] as floats and checks the guard bands of the output.
+std::vector<float> run_kernel(const attn_shape& s, const attn_inputs& in, precision p, backend be = backend::FUSED) {
     guarded_buffer qkv(in.qkv.size(), p), relk(in.relk.size(), p), u(in.u.size(), 4), w(in.w.size(), 4);
     guarded_buffer out(static_cast<size_t>(s.batch * s.n * s.heads * s.value), p, 4096);
     qkv.upload(in.qkv);
@@ -147,9 +173,16 @@ std::vector<float> run_kernel(const attn_shape& s, const attn_inputs& in, precis
     a.q_scale = in.q_scale;
     a.out = out.data();
     a.prec = p;
-    scpx::cuda::rel_attention(a, nullptr);
-    SCPX_CUDA_CHECK(cudaDeviceSynchronize());
-    EXPECT_EQ(out.damaged_guard_bytes(), 0u) << "stray writes outside the output, " << describe(s, p);
+    if (be == backend::FUSED) {
+        scpx::cuda::rel_attention(a, nullptr);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    } else {
+        gemm_path g(a);
+        g.run(a);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        EXPECT_EQ(g.logits->damaged_guard_bytes(), 0u) << "stray writes outside the logits workspace, " << describe(s, p);
+    }
+    EXPECT_EQ(out.damaged_guard_bytes(), 0u) << "stray writes outside the output, " << describe(s, p) << " " << name(be);
     return out.download();
 }
 
@@ -272,11 +305,14 @@ TEST(CudaRelAttention, MatchesOpsReferenceForEverySequence) {
     const auto eh = scpx::test::compare(heads_ref, host);
     EXPECT_LE(eh.max_rel, 1e-4) << "host double core vs ops::rel_attention_ref";
     // FP32 kernel against the reference itself, every sequence.
-    const auto got = run_kernel(s, in, precision::FP32);
-    const auto eg = scpx::test::compare(got, heads_ref);
-    EXPECT_TRUE(eg.finite);
-    EXPECT_LE(eg.max_rel, 2e-4) << "worst element " << eg.worst << " (sequence " << eg.worst / (n * H * V) << ")";
-    EXPECT_LE(eg.rms_rel, 3e-5);
+    for (const auto be : kBackends) {
+        const auto got = run_kernel(s, in, precision::FP32, be);
+        const auto eg = scpx::test::compare(got, heads_ref);
+        EXPECT_TRUE(eg.finite) << name(be);
+        EXPECT_LE(eg.max_rel, 2e-4) << name(be) << ": worst element " << eg.worst << " (sequence "
+                                    << eg.worst / (n * H * V) << ")";
+        EXPECT_LE(eg.rms_rel, 3e-5) << name(be);
+    }
 }
 
 TEST(CudaRelAttention, MatchesDoubleReferenceOnAwkwardShapes) {
@@ -293,8 +329,9 @@ TEST(CudaRelAttention, MatchesDoubleReferenceOnAwkwardShapes) {
     for (const auto& s : shapes)
         for (const auto p : kAll) {
             const auto in = make_inputs(s, p, ++seed);
-            const auto got = run_kernel(s, in, p);
-            expect_close(got, host_core(s, in, all_rows(s.n)), p, describe(s, p));
+            const auto ref = host_core(s, in, all_rows(s.n));
+            for (const auto be : kBackends)
+                expect_close(run_kernel(s, in, p, be), ref, p, describe(s, p) + " " + name(be));
         }
 }
 
@@ -309,8 +346,9 @@ TEST(CudaRelAttention, FullLengthEnformerHeadsOnSampledRows) {
     for (int t = 0; t < 6; ++t) rows.push_back(pick(rng));
     for (const auto p : kAll) {
         const auto in = make_inputs(s, p, 42);
-        const auto got = run_kernel(s, in, p);
-        expect_close(pick_rows(got, s, rows), host_core(s, in, rows), p, describe(s, p));
+        const auto ref = host_core(s, in, rows);
+        for (const auto be : kBackends)
+            expect_close(pick_rows(run_kernel(s, in, p, be), s, rows), ref, p, describe(s, p) + " " + name(be));
     }
 }
 
@@ -322,10 +360,12 @@ TEST(CudaRelAttention, LogitsBeyondExpRangeStayFinite) {
     const attn_shape s{2, 150, 2, 64, 24};
     const auto in = make_inputs(s, precision::FP32, 77, 300.0f);
     const auto ref = host_core(s, in, all_rows(s.n));
-    const auto got = run_kernel(s, in, precision::FP32);
-    const auto e = scpx::test::compare(got, ref);
-    EXPECT_TRUE(e.finite);
-    EXPECT_LE(e.max_rel, 2e-3) << "worst element " << e.worst;
+    for (const auto be : kBackends) {
+        const auto got = run_kernel(s, in, precision::FP32, be);
+        const auto e = scpx::test::compare(got, ref);
+        EXPECT_TRUE(e.finite) << name(be);
+        EXPECT_LE(e.max_rel, 2e-3) << name(be) << ": worst element " << e.worst;
+    }
 }
 
 TEST(CudaRelAttention, ReportsThroughputAtEnformerShapes) {
@@ -356,13 +396,20 @@ TEST(CudaRelAttention, ReportsThroughputAtEnformerShapes) {
             a.q_scale = 0.125f;
             a.out = out.data();
             a.prec = p;
-            scpx::cuda::rel_attention(a, nullptr); // warm-up (and the shared-memory opt-in)
+          for (const auto be : kBackends) {
+            std::unique_ptr<gemm_path> g;
+            if (be == backend::GEMM) g = std::make_unique<gemm_path>(a);
+            const auto call = [&] {
+                if (g) g->run(a);
+                else scpx::cuda::rel_attention(a, nullptr);
+            };
+            call(); // warm-up (the shared-memory opt-in, cuBLASLt's plans)
             cudaEvent_t t0, t1;
             SCPX_CUDA_CHECK(cudaEventCreate(&t0));
             SCPX_CUDA_CHECK(cudaEventCreate(&t1));
             const int reps = 5;
             SCPX_CUDA_CHECK(cudaEventRecord(t0));
-            for (int r = 0; r < reps; ++r) scpx::cuda::rel_attention(a, nullptr);
+            for (int r = 0; r < reps; ++r) call();
             SCPX_CUDA_CHECK(cudaEventRecord(t1));
             SCPX_CUDA_CHECK(cudaEventSynchronize(t1));
             float ms = 0.0f;
@@ -375,9 +422,10 @@ TEST(CudaRelAttention, ReportsThroughputAtEnformerShapes) {
                                 static_cast<double>(2 * s.key + s.value);
             const auto first = out.download();
             EXPECT_TRUE(std::isfinite(first[0]) && std::isfinite(first[out_n - 1]));
-            std::cout << "[ rel_attention ] " << describe(s, p) << ": " << ms << " ms per call, "
+            std::cout << "[ rel_attention ] " << describe(s, p) << " " << name(be) << ": " << ms << " ms per call, "
                       << flop / (ms * 1e-3) / 1e12 << " TFLOP/s (useful)\n";
-            RecordProperty("ms_" + std::to_string(n) + "_" + scpx::test::name(p), std::to_string(ms));
+            RecordProperty("ms_" + std::to_string(n) + "_" + scpx::test::name(p) + "_" + name(be), std::to_string(ms));
+          }
         }
 }
 

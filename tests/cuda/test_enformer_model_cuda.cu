@@ -9,7 +9,8 @@
 //    op boundaries (and, for BF16, every stored activation too, residual stream included). The
 //    GPU rounds a few more places (inside the attention and MLP, after the conv input
 //    transform), so "2×" is the stated margin for those. Central-bin human features (mean of the
-//    central 4 bins) must also be within 1e-2 relative of the float64 truth.
+//    central 4 bins) must also be within 1e-2 relative of the float64 truth. TF32/BF16 and the
+//    FP32-vs-CPU check run with both attention backends (gemm, the default, and fused).
 //  * A central-bins request equals the same bins of the full run (same GEMM/conv code on fewer
 //    rows: 1e-5 relative in FP32, not bitwise, since cuBLASLt may pick another algorithm for
 //    another M; in BF16 one bf16 ulp of the stored embedding).
@@ -95,11 +96,12 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 md::enformer_output gpu_run(precision prec, const std::string& backend, const md::enformer_gpu_request& req,
-                            std::int64_t batch = 0) {
+                            std::int64_t batch = 0, const std::string& attention = "gemm") {
     const auto in = expected("inputs/onehot");
     md::enformer_gpu_options o;
     o.prec = prec;
     o.conv_backend = backend;
+    o.attention = attention;
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
     return m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
@@ -149,9 +151,11 @@ TEST(CudaEnformerModel, Fp32MatchesCpuModel) {
     md::enformer_model cpu(fixture_weights());
     const auto ref = cpu.predict(in.data.data(), static_cast<std::int64_t>(in.shape[0]),
                                  static_cast<std::int64_t>(in.shape[1]));
-    const auto out = gpu_run(precision::FP32, "custom", full_request());
-    EXPECT_LE(max_abs_diff(out.heads.at("human"), ref.heads.at("human")), 1e-4);
-    EXPECT_LE(max_abs_diff(out.trunk_embedding, ref.trunk_embedding), 1e-4);
+    for (const char* attention : {"gemm", "fused"}) {
+        const auto out = gpu_run(precision::FP32, "custom", full_request(), 0, attention);
+        EXPECT_LE(max_abs_diff(out.heads.at("human"), ref.heads.at("human")), 1e-4) << attention;
+        EXPECT_LE(max_abs_diff(out.trunk_embedding, ref.trunk_embedding), 1e-4) << attention;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,27 +448,28 @@ double feature_rel_error(const std::vector<float>& got, const std::vector<double
     return worst;
 }
 
-void check_reduced(precision prec) {
+void check_reduced(precision prec, const std::string& attention) {
     const auto in = expected("inputs/onehot");
     const std::int64_t B = static_cast<std::int64_t>(in.shape[0]), L = static_cast<std::int64_t>(in.shape[1]);
     io::h5_file f = io::h5_open_file(fixture("io.h5"));
     const auto human64 = as_double(io::h5_read<double>(f.id(), "tf/f64/human"));  // input 0 only
     const auto trunk64 = as_double(io::h5_read<double>(f.id(), "tf/f64/trunk_embedding"));
-    const auto gpu = gpu_run(prec, "custom", full_request());
+    const auto gpu = gpu_run(prec, "custom", full_request(), 0, attention);
     const auto naive = naive_forward(prec, in.data.data(), B, L);
     const double g_h = max_abs_diff(gpu.heads.at("human"), human64), n_h = max_abs_diff(naive.heads.at("human"), human64);
     const double g_t = max_abs_diff(gpu.trunk_embedding, trunk64), n_t = max_abs_diff(naive.trunk_embedding, trunk64);
-    std::printf("[ %s ] max |err| vs tf/f64: human gpu %.3g naive %.3g; trunk gpu %.3g naive %.3g\n",
-                scpx::gpu::to_string(prec), g_h, n_h, g_t, n_t);
+    std::printf("[ %s ] attention %s: max |err| vs tf/f64: human gpu %.3g naive %.3g; trunk gpu %.3g naive %.3g\n",
+                scpx::gpu::to_string(prec), attention.c_str(), g_h, n_h, g_t, n_t);
     EXPECT_GT(n_h, 0.0) << "the naive computation was not rounded: the bound would prove nothing";
-    EXPECT_LE(g_h, 2.0 * n_h);
-    EXPECT_LE(g_t, 2.0 * n_t);
+    EXPECT_LE(g_h, 2.0 * n_h) << attention;
+    EXPECT_LE(g_t, 2.0 * n_t) << attention;
 
     // Features: mean of the 4 central bins of the human head (input 0), 1e-2 relative.
     const double worst = feature_rel_error(gpu.heads.at("human"), human64, gpu.bins);
-    std::printf("[ %s ] central-bin features: max rel err gpu %.3g, naive %.3g\n", scpx::gpu::to_string(prec), worst,
+    std::printf("[ %s ] attention %s: central-bin features: max rel err gpu %.3g, naive %.3g\n",
+                scpx::gpu::to_string(prec), attention.c_str(), worst,
                 feature_rel_error(naive.heads.at("human"), human64, gpu.bins));
-    EXPECT_LE(worst, 1e-2);
+    EXPECT_LE(worst, 1e-2) << attention;
 }
 
 // Runs without a GPU: the emulation at FP32 is the reference pipeline itself (bit for bit), so
@@ -492,12 +497,12 @@ TEST(CudaEnformerModel, NaiveEmulationIsTheCpuModelAtFp32) {
 
 TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    check_reduced(precision::TF32);
+    for (const char* attention : {"gemm", "fused"}) check_reduced(precision::TF32, attention);
 }
 
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    check_reduced(precision::BF16);
+    for (const char* attention : {"gemm", "fused"}) check_reduced(precision::BF16, attention);
 }
 
 } // namespace

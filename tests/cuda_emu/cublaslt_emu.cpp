@@ -1,7 +1,8 @@
 // The cuBLASLt subset kernels/enformer/gemm.cu calls, emulated on the CPU for the whole-model
 // cross-test under the CUDA emulator: D = alpha · op(A) · op(B) + beta · C (column-major, as
-// cuBLASLt), fp32 or bf16 storage, fp32 scale, the BIAS and RELU_BIAS epilogues with an fp32 or
-// D-typed bias (fp32 with a bf16 D refused, as the hardware library does), CUBLAS_COMPUTE_32F_FAST_TF32 rounding both operands to tf32 like the tensor cores.
+// cuBLASLt), strided batches, fp32 or bf16 storage, fp32 scale, the BIAS and RELU_BIAS epilogues
+// with an fp32 or D-typed bias (fp32 with a bf16 D refused, as the hardware library does),
+// CUBLAS_COMPUTE_32F_FAST_TF32 rounding both operands to tf32 like the tensor cores.
 // Accumulation is in double (more accurate than the hardware; the tests' bounds allow that).
 // Checked like the library: a pointer less aligned than the preference promised, an unset
 // layout, or an unsupported attribute fails with CUBLAS_STATUS_INVALID_VALUE / NOT_SUPPORTED.
@@ -30,6 +31,8 @@ struct layout_state {
     cudaDataType_t type = CUDA_R_32F;
     std::uint64_t rows = 0, cols = 0;
     std::int64_t ld = 0;
+    std::int32_t batch = 1;      ///< CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT
+    std::int64_t stride = 0;     ///< CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, elements
 };
 struct pref_state {
     std::uint32_t align[4] = {256, 256, 256, 256}; // A, B, C, D
@@ -57,6 +60,7 @@ std::uint32_t alignment_of(const void* p) {
     return a;
 }
 bool supported(cudaDataType_t t) { return t == CUDA_R_32F || t == CUDA_R_16BF; }
+std::size_t bytes_of(cudaDataType_t t) { return t == CUDA_R_16BF ? 2 : 4; }
 
 // The algorithm handle remembers the alignments the heuristic was asked for.
 struct algo_state {
@@ -141,6 +145,22 @@ cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* l, cudaDataTyp
     *l = reinterpret_cast<cublasLtMatrixLayout_t>(new layout_state{type, rows, cols, ld});
     return CUBLAS_STATUS_SUCCESS;
 }
+cublasStatus_t cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
+                                                const void* buf, size_t bytes) {
+    layout_state* s = as_layout(l);
+    switch (attr) {
+    case CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT:
+        if (bytes != sizeof(std::int32_t)) return CUBLAS_STATUS_INVALID_VALUE;
+        std::memcpy(&s->batch, buf, bytes);
+        return s->batch >= 1 ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+    case CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET:
+        if (bytes != sizeof(std::int64_t)) return CUBLAS_STATUS_INVALID_VALUE;
+        std::memcpy(&s->stride, buf, bytes);
+        return CUBLAS_STATUS_SUCCESS;
+    default:
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+}
 cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t l) {
     delete as_layout(l);
     return CUBLAS_STATUS_SUCCESS;
@@ -197,10 +217,12 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
     return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha, const void* A,
-                              cublasLtMatrixLayout_t adesc, const void* B, cublasLtMatrixLayout_t bdesc, const void* beta,
-                              const void* C, cublasLtMatrixLayout_t cdesc, void* D, cublasLtMatrixLayout_t ddesc,
-                              const cublasLtMatmulAlgo_t* algo, void*, size_t, cudaStream_t) {
+namespace {
+/// One matrix of a (possibly batched) matmul.
+cublasStatus_t matmul_one(cublasLtMatmulDesc_t desc, const void* alpha, const void* A, cublasLtMatrixLayout_t adesc,
+                          const void* B, cublasLtMatrixLayout_t bdesc, const void* beta, const void* C,
+                          cublasLtMatrixLayout_t cdesc, void* D, cublasLtMatrixLayout_t ddesc,
+                          const cublasLtMatmulAlgo_t* algo) {
     const desc_state& s = *as_desc(desc);
     const layout_state &la = *as_layout(adesc), &lb = *as_layout(bdesc), &lc = *as_layout(cdesc), &ld = *as_layout(ddesc);
     const bool ta = s.ta == CUBLAS_OP_T, tb = s.tb == CUBLAS_OP_T;
@@ -262,5 +284,30 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
         }
     for (std::uint64_t j = 0; j < n; ++j)
         for (std::uint64_t i = 0; i < m; ++i) store(D, ld.type, i + j * ld.ld, out[static_cast<std::size_t>(i + j * m)]);
+    return CUBLAS_STATUS_SUCCESS;
+}
+} // namespace
+
+cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha, const void* A,
+                              cublasLtMatrixLayout_t adesc, const void* B, cublasLtMatrixLayout_t bdesc, const void* beta,
+                              const void* C, cublasLtMatrixLayout_t cdesc, void* D, cublasLtMatrixLayout_t ddesc,
+                              const cublasLtMatmulAlgo_t* algo, void*, size_t, cudaStream_t) {
+    if (!desc || !adesc || !bdesc || !cdesc || !ddesc) return CUBLAS_STATUS_INVALID_VALUE;
+    const layout_state *la = as_layout(adesc), *lb = as_layout(bdesc), *lc = as_layout(cdesc), *ld = as_layout(ddesc);
+    const std::int32_t batch = ld->batch;
+    if (la->batch != batch || lb->batch != batch || lc->batch != batch) {
+        std::fprintf(stderr, "cublasLt emulator: batch counts differ (A %d, B %d, C %d, D %d)\n", la->batch, lb->batch,
+                     lc->batch, batch);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    // Strided batch: matrix i of each operand starts i · stride elements after the first.
+    const auto at = [](const void* p, const layout_state* l, std::int32_t i) {
+        return static_cast<const char*>(p) + static_cast<std::ptrdiff_t>(i) * l->stride * static_cast<std::ptrdiff_t>(bytes_of(l->type));
+    };
+    for (std::int32_t i = 0; i < batch; ++i) {
+        const cublasStatus_t st = matmul_one(desc, alpha, at(A, la, i), adesc, at(B, lb, i), bdesc, beta, at(C, lc, i),
+                                             cdesc, const_cast<char*>(at(D, ld, i)), ddesc, algo);
+        if (st != CUBLAS_STATUS_SUCCESS) return st;
+    }
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -23,6 +23,9 @@ struct enformer_gpu_options {
     gpu::precision prec = gpu::precision::FP32;
     /// Convolution implementation: "custom", "cudnn" or "auto" (time both per shape, keep the faster).
     std::string conv_backend = "custom";
+    /// Attention core: "gemm" (cuBLASLt products over the [n, n] logits + a shift-softmax kernel)
+    /// or "fused" (one flash-style kernel, no n² workspace). Same arithmetic contract.
+    std::string attention = "gemm";
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
