@@ -10,7 +10,8 @@
 // the convolution shapes timed custom vs cuDNN (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
-//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused] [--table-length BP]
+//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused] [--pool gemm|fused]
+//                      [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
 // Peer baseline at 196,608 bp on an H100 (enformer.md §8, enformer-pytorch eager): fp32 8.8,
@@ -167,7 +168,7 @@ void print_row(const result& r, std::FILE* csv) {
 int main(int argc, char** argv) {
     std::vector<std::int64_t> lengths = {196608, 393216}, batches = {1, 4, 8};
     std::vector<std::string> precisions = {"fp32", "tf32", "bf16"};
-    std::string backend = "auto", attention = "gemm", csv_path;
+    std::string backend = "auto", attention = "gemm", pool = "gemm", csv_path;
     std::int64_t table_length = 0, table_batch = 1;
     bool no_table = false;
     int device = 0, threads = 0;
@@ -186,6 +187,8 @@ int main(int argc, char** argv) {
     app.add_option("--conv-backend", backend, "convolutions of the timed runs")
         ->check(CLI::IsMember({"custom", "cudnn", "auto"}))->capture_default_str();
     app.add_option("--attention", attention, "attention core of the timed runs")
+        ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
+    app.add_option("--pool", pool, "softmax pooling of the timed runs")
         ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
     app.add_option("--table-length", table_length, "length of the conv-shape table (default: the shortest)")
         ->check(CLI::PositiveNumber);
@@ -248,6 +251,7 @@ int main(int argc, char** argv) {
         opt.prec = scpx::gpu::parse_precision(prec);
         opt.conv_backend = backend;
         opt.attention = attention;
+        opt.pool = pool;
         opt.device = device;
         opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.

@@ -109,13 +109,14 @@ if [[ -x "$bench" ]]; then
     > "$OUTDIR/bench_allbins.log" 2>&1
   row "bench bf16 196,608 bp b8, all 896 bins" \
     "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
-  # The fused flash-style attention kernel instead of the GEMM path, same configuration.
-  for len_b in "196608 8" "393216 4"; do
-    set -- $len_b
-    timeout 60 "$bench" --precisions bf16 --lengths "$1" --batches "$2" --reps 2 --attention fused --no-table \
-      > "$OUTDIR/bench_fused_$1.log" 2>&1
-    row "bench bf16 $1 bp b$2, fused attention" \
-      "$(grep -E '^bf16 ' "$OUTDIR/bench_fused_$1.log" | tail -1 || echo "see $OUTDIR/bench_fused_$1.log")"
+  # The fused kernels (flash-style attention, tensor-core softmax pool) instead of the cuBLASLt
+  # paths, one at a time, same configuration.
+  for variant in "attention fused" "pool fused"; do
+    set -- $variant
+    timeout 45 "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --"$1" "$2" --no-table \
+      > "$OUTDIR/bench_$1_fused.log" 2>&1
+    row "bench bf16 196608 bp b8, $1 fused" \
+      "$(grep -E '^bf16 ' "$OUTDIR/bench_$1_fused.log" | tail -1 || echo "see $OUTDIR/bench_$1_fused.log")"
   done
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
   # Systems (when the machine has it), summarised as the top kernels by total GPU time.

@@ -28,6 +28,7 @@
 #include "enformer/rel_attention.cuh"
 #include "enformer/rel_attention_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
+#include "enformer/softmax_pool_gemm.cuh"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 
@@ -115,6 +116,7 @@ struct arena_plan {
     std::size_t emb_in = kNone, emb = kNone, emb_f32 = kNone, head_f32 = kNone;
     std::size_t gemm_ws = kNone, conv_scratch = kNone, conv_scratch_bytes = 0;
     std::size_t attn_ws = kNone, attn_ws_bytes = 0; ///< attention "gemm": logits workspace
+    std::size_t pool_ws = kNone, pool_ws_bytes = 0; ///< pool "gemm": logits workspace
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> sizes; ///< for the debug log
     std::size_t add(const std::string& name, std::size_t bytes) {
@@ -385,7 +387,10 @@ void enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t
     a.w = wp(p.w);
     a.y = y;
     a.prec = prec;
-    cuda::softmax_pool(a, stream);
+    if (plan.pool_ws != kNone)
+        cuda::softmax_pool_gemm(a, *gemm, arena.at(plan.pool_ws), plan.pool_ws_bytes, stream);
+    else
+        cuda::softmax_pool(a, stream);
 }
 
 void enformer_gpu_model::impl::gemm_run(std::int64_t batch, std::int64_t rows, std::int64_t n, std::int64_t k,
@@ -447,6 +452,25 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     p.emb = p.add("trunk embedding", sz(B * T * final_pointwise.cout) * elem);
     if (prec == gpu::precision::BF16) p.emb_f32 = p.add("trunk embedding fp32", sz(B * T * final_pointwise.cout) * 4);
     p.head_f32 = p.add("head out fp32", sz(B * T * max_tracks) * 4);
+    if (opt.pool == "gemm") {
+        // The widest chunk over every pool of the plan (stem and tower stages).
+        std::size_t s = 0;
+        auto q = [&](const d_pool& pl, std::int64_t len_p) {
+            cuda::softmax_pool_args a;
+            a.batch = B;
+            a.length = len_p;
+            a.channels = pl.channels;
+            s = std::max(s, cuda::softmax_pool_gemm_workspace_bytes(a));
+        };
+        q(stem_pool, L);
+        std::int64_t lt = L / 2;
+        for (const auto& t : tower) {
+            q(t.pool, lt);
+            lt /= 2;
+        }
+        p.pool_ws_bytes = s;
+        p.pool_ws = p.add("pool logits", s);
+    }
     if (opt.attention == "gemm") {
         cuda::rel_attention_args at;
         at.batch = B;
@@ -533,6 +557,8 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     const auto backend = cuda::parse_conv_backend(options.conv_backend);
     if (options.attention != "gemm" && options.attention != "fused")
         throw usage_error("Enformer on the GPU: attention must be gemm or fused (got '" + options.attention + "')");
+    if (options.pool != "gemm" && options.pool != "fused")
+        throw usage_error("Enformer on the GPU: pool must be gemm or fused (got '" + options.pool + "')");
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
@@ -740,7 +766,7 @@ std::string enformer_gpu_model::conv_report() const { return p_->convs->report()
 
 std::string enformer_gpu_model::describe() const {
     return "cuda:" + std::to_string(p_->device) + " " + p_->device_name + ", " + gpu::to_string(p_->prec) + ", conv " +
-           p_->opt.conv_backend + ", attention " + p_->opt.attention;
+           p_->opt.conv_backend + ", attention " + p_->opt.attention + ", pool " + p_->opt.pool;
 }
 
 } // namespace scpx::model

@@ -65,7 +65,9 @@ void run(const softmax_pool_args& a, cudaStream_t stream) {
     igemm::launch<T, MK>(op, static_cast<const T*>(a.w), static_cast<int>(a.channels), m_total, epi, stream);
 }
 
-void validate(const softmax_pool_args& a) {
+} // namespace
+
+void softmax_pool_validate(const softmax_pool_args& a) {
     const std::string where = "softmax pooling (CUDA): ";
     if (a.length % 2 != 0) throw usage_error(where + "the input length must be even");
     if (!a.x || !a.w || !a.y) throw usage_error(where + "missing x, w or y");
@@ -81,10 +83,8 @@ void validate(const softmax_pool_args& a) {
     if (igemm::overlaps(a.x, in_bytes, a.y, in_bytes / 2)) throw usage_error(where + "y must not overlap x");
 }
 
-} // namespace
-
 void softmax_pool(const softmax_pool_args& a, cudaStream_t stream) {
-    validate(a);
+    softmax_pool_validate(a);
     switch (a.prec) {
     case precision::FP32: run<float, igemm::mma_kind::SIMT>(a, stream); break;
     case precision::TF32: run<float, igemm::mma_kind::TF32>(a, stream); break;

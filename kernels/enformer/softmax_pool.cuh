@@ -22,4 +22,8 @@ struct softmax_pool_args {
 /// Launches the fused pool on `stream`. @throws usage_error on odd length / bad sizes.
 void softmax_pool(const softmax_pool_args& a, cudaStream_t stream);
 
+/// The argument checks every implementation applies (odd length, channels, alignment, overlap).
+/// @throws usage_error
+void softmax_pool_validate(const softmax_pool_args& a);
+
 } // namespace scpx::cuda

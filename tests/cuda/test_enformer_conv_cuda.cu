@@ -1,4 +1,5 @@
-// Cross-tests of the custom implicit-GEMM conv1d and the fused softmax pool (kernels/enformer)
+// Cross-tests of the custom implicit-GEMM conv1d and the softmax pool (kernels/enformer; fused, and
+// through cuBLASLt logits: softmax_pool_gemm)
 // against their CPU references (ops::conv1d_ref, ops::softmax_pool_ref) in every precision, on
 // random inputs and shapes chosen to hit the tiling edges: k = 1/5/15, the stem's cin = 4
 // (K = 60), cin that makes taps straddle K tiles, lengths and channel counts that are not
@@ -18,7 +19,9 @@
 // the largest bound stays below 10 % of the output scale, so the test keeps the power to fail.
 #include "common.cuh"
 #include "enformer/conv1d.cuh"
+#include "enformer/gemm.cuh"
 #include "enformer/softmax_pool.cuh"
+#include "enformer/softmax_pool_gemm.cuh"
 #include "guarded_buffer.cuh"
 #include "scpx/core/device.hpp"
 #include "scpx/core/error.hpp"
@@ -303,9 +306,13 @@ struct pool_case {
     double identity; // w = identity·I + N(0, 1/C): Enformer initialises 2·I, trained weights are full
 };
 
-void check_pool(const pool_case& c, precision prec, unsigned seed) {
+/// Which implementation check_pool runs: the fused kernel or the cuBLASLt logits + pairing kernel.
+enum class pool_backend { FUSED, GEMM };
+
+void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend be) {
     std::ostringstream name;
-    name << "softmax_pool B=" << c.batch << " L=" << c.length << " C=" << c.channels << " " << scpx::test::name(prec);
+    name << "softmax_pool B=" << c.batch << " L=" << c.length << " C=" << c.channels << " " << scpx::test::name(prec)
+         << (be == pool_backend::FUSED ? " fused" : " gemm");
     SCOPED_TRACE(name.str());
     const std::int64_t C = c.channels, rows = c.batch * c.length, out_rows = rows / 2;
     std::mt19937 rng(seed);
@@ -365,14 +372,25 @@ void check_pool(const pool_case& c, precision prec, unsigned seed) {
     a.w = dw.data();
     a.y = y.data();
     a.prec = prec;
-    scpx::cuda::softmax_pool(a, nullptr);
-    SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    if (be == pool_backend::FUSED) {
+        scpx::cuda::softmax_pool(a, nullptr);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    } else {
+        guarded_buffer gemm_ws(32u << 20, 1, 256), logits(scpx::cuda::softmax_pool_gemm_workspace_bytes(a), 1, 256);
+        {
+            scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
+            scpx::cuda::softmax_pool_gemm(a, engine, logits.data(), logits.size_bytes(), nullptr);
+            SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        }
+        EXPECT_EQ(logits.damaged_guard_bytes(), 0u) << "writes outside the logits workspace";
+    }
     EXPECT_EQ(y.damaged_guard_bytes(), 0u) << "writes outside the output";
     expect_within(y.download(), ref, tol, C, name.str());
 }
 
 void check_pool_all(const pool_case& c, unsigned seed) {
-    for (const precision prec : kAllPrecisions) check_pool(c, prec, seed);
+    for (const precision prec : kAllPrecisions)
+        for (const pool_backend be : {pool_backend::FUSED, pool_backend::GEMM}) check_pool(c, prec, seed, be);
 }
 
 TEST(CudaEnformerSoftmaxPool, PartialTiles) {

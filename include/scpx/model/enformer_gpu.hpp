@@ -26,6 +26,9 @@ struct enformer_gpu_options {
     /// Attention core: "gemm" (cuBLASLt products over the [n, n] logits + a shift-softmax kernel)
     /// or "fused" (one flash-style kernel, no n² workspace). Same arithmetic contract.
     std::string attention = "gemm";
+    /// Softmax pooling: "gemm" (cuBLASLt logits in fp32 chunks + a pairing kernel) or "fused"
+    /// (one tensor-core kernel, logits never in memory). Same arithmetic contract.
+    std::string pool = "gemm";
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;

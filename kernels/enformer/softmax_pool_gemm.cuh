@@ -1,0 +1,25 @@
+#pragma once
+/// @file softmax_pool_gemm.cuh
+/// SoftmaxPool2 (same arguments and result as softmax_pool.cuh) as a cuBLASLt GEMM for the C×C
+/// logits (fp32 output) followed by a pairing kernel that does the per-channel softmax over each
+/// pair of rows and the weighted sum. The logits pass through memory, in chunks of rows, which
+/// costs bandwidth the fused kernel saves — but the GEMM runs at the library's tensor-core rate,
+/// which the fused kernel's own tiles do not reach at bf16 (docs/PERFORMANCE.md).
+
+#include "gemm.cuh"
+#include "kernel_types.cuh"
+#include "softmax_pool.cuh"
+
+#include <cstddef>
+
+namespace scpx::cuda {
+
+/// Device workspace softmax_pool_gemm needs for these arguments: one chunk of fp32 logits.
+std::size_t softmax_pool_gemm_workspace_bytes(const softmax_pool_args& a);
+
+/// softmax_pool's result through `gemm` and the pairing kernel, enqueued on `stream`.
+/// @throws usage_error (softmax_pool_validate, or too small a workspace); cuda_error
+void softmax_pool_gemm(const softmax_pool_args& a, gemm_engine& gemm, void* workspace, std::size_t workspace_bytes,
+                       cudaStream_t stream);
+
+} // namespace scpx::cuda
