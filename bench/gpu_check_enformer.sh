@@ -143,7 +143,9 @@ if [[ -f "$OUTDIR/bench.log" ]]; then
   echo
   grep -E '^(device|model|#) ' "$OUTDIR/bench.log" | head -3
   if grep -q '^RESULT enformer_gpu' "$OUTDIR/bench.log"; then
-    # The summary table the benchmark prints last (the per-shape conv tables stay in bench.log).
+    # AUTO's choices for the bf16 batch-8 convolutions (the full per-shape tables stay in bench.log),
+    # then the summary table the benchmark prints last.
+    grep -E '^8×(196608|98304|49152|24576|12288|6144|3072)×[0-9]+→[0-9]+ k=[0-9]+ bf16' "$OUTDIR/bench.log" | head -15
     sed -n '/^RESULT enformer_gpu/,$p' "$OUTDIR/bench.log"
   else
     # Timed out or crashed: the rows printed so far.

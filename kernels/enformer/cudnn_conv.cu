@@ -18,6 +18,7 @@
 
 #include "common.cuh"
 #include "elementwise.cuh"
+#include "pointwise_gemm.cuh"
 
 #ifdef SCPX_HAVE_CUDNN_H
 #include <cudnn.h>
@@ -620,10 +621,11 @@ struct conv_selector::impl {
     struct entry {
         conv1d_args shape;             ///< sizes and flags (pointers are not used)
         conv_backend chosen = conv_backend::CUSTOM;
-        double custom_ms = -1, cudnn_ms = -1;
+        double custom_ms = -1, cudnn_ms = -1, gemm_ms = -1;
         std::string note;              ///< why no timing / why cuDNN was not used
     };
     conv_backend mode;
+    gemm_engine* gemm = nullptr;       ///< AUTO's GEMM candidate for k = 1 shapes (not owned)
     std::unique_ptr<cudnn_conv1d> cudnn;
     bool cudnn_tried = false;
     std::string cudnn_why;             ///< reason cuDNN is not usable, once tried
@@ -685,10 +687,11 @@ struct conv_selector::impl {
         return best;
     }
 
-    /// AUTO, first call of a shape: times both implementations and records the faster.
+    /// AUTO, first call of a shape: times every candidate and records the fastest.
     entry& decide(const conv1d_args& a, void* scratch, std::size_t scratch_size, cudaStream_t stream) {
         cudnn_conv1d* dnn = get_cudnn();
-        if (!dnn) {
+        const bool try_gemm = gemm && pointwise_gemm_supports(a);
+        if (!dnn && !try_gemm) {
             entry& e = record(a, conv_backend::CUSTOM);
             e.note = cudnn_why;
             return e;
@@ -715,34 +718,61 @@ struct conv_selector::impl {
             t.y = tmp;
         }
         constexpr int kReps = 3;
-        double custom_ms = -1, cudnn_ms = -1;
-        std::string custom_err, cudnn_err;
+        double custom_ms = -1, cudnn_ms = -1, gemm_ms = -1;
+        std::string custom_err, cudnn_err, gemm_err;
         try {
             try {
                 custom_ms = time_ms([&] { conv1d(t, stream); }, kReps, stream);
             } catch (const usage_error& e) {  // shape the custom kernel does not handle
                 custom_err = e.what();
             }
-            try {
-                cudnn_ms = time_ms([&] { dnn->run(t, scratch, scratch_size, stream); }, kReps, stream);
-            } catch (const usage_error& e) {
-                cudnn_err = e.what();
-            } catch (const cuda_error& e) {  // cuDNN refused the shape (status, not a device fault)
-                cudaGetLastError();
-                cudnn_err = e.what();
+            if (dnn) {
+                try {
+                    cudnn_ms = time_ms([&] { dnn->run(t, scratch, scratch_size, stream); }, kReps, stream);
+                } catch (const usage_error& e) {
+                    cudnn_err = e.what();
+                } catch (const cuda_error& e) {  // cuDNN refused the shape (status, not a device fault)
+                    cudaGetLastError();
+                    cudnn_err = e.what();
+                }
+            } else {
+                cudnn_err = cudnn_why;
+            }
+            if (try_gemm) {
+                try {
+                    gemm_ms = time_ms([&] { pointwise_gemm(t, *gemm, scratch, scratch_size, stream); }, kReps, stream);
+                } catch (const usage_error& e) {
+                    gemm_err = e.what();
+                } catch (const cuda_error& e) {  // cuBLASLt refused the shape
+                    cudaGetLastError();
+                    gemm_err = e.what();
+                }
             }
         } catch (...) {
             if (tmp) cudaFree(tmp);
             throw;
         }
         if (tmp) SCPX_CUDA_CHECK(cudaFree(tmp));
-        if (custom_ms < 0 && cudnn_ms < 0) throw usage_error("conv1d: neither implementation runs this shape: " + custom_err);
-        const bool use_cudnn = custom_ms < 0 || (cudnn_ms >= 0 && cudnn_ms < custom_ms);
-        entry& e = record(a, use_cudnn ? conv_backend::CUDNN : conv_backend::CUSTOM);
+        if (custom_ms < 0 && cudnn_ms < 0 && gemm_ms < 0)
+            throw usage_error("conv1d: no implementation runs this shape: " + custom_err);
+        // The fastest that ran; ties keep the earlier candidate (custom, then cuDNN).
+        conv_backend best = conv_backend::CUSTOM;
+        double best_ms = custom_ms;
+        const auto consider = [&](conv_backend b, double ms) {
+            if (ms >= 0 && (best_ms < 0 || ms < best_ms)) {
+                best = b;
+                best_ms = ms;
+            }
+        };
+        consider(conv_backend::CUDNN, cudnn_ms);
+        consider(conv_backend::GEMM, gemm_ms);
+        entry& e = record(a, best);
         e.custom_ms = custom_ms;
         e.cudnn_ms = cudnn_ms;
-        if (!cudnn_err.empty()) e.note = "cuDNN: " + cudnn_err;
+        e.gemm_ms = gemm_ms;
+        if (!cudnn_err.empty() && dnn) e.note = "cuDNN: " + cudnn_err;
         else if (!custom_err.empty()) e.note = "custom: " + custom_err;
+        else if (!gemm_err.empty()) e.note = "GEMM: " + gemm_err;
         return e;
     }
 };
@@ -760,15 +790,20 @@ std::size_t conv_selector::max_scratch_bytes(const conv1d_args& a) {
     case conv_backend::CUSTOM: return 0;
     case conv_backend::CUDNN:
     case conv_backend::AUTO:
-    default:
+    default: {
+        std::size_t need = 0;
         if (cudnn_conv1d* dnn = p_->get_cudnn()) {
             try {
-                return dnn->scratch_bytes(a);
+                need = dnn->scratch_bytes(a);
             } catch (const error&) {
-                return 0;  // cuDNN cannot run this shape: AUTO will use the custom kernel
+                need = 0;  // cuDNN cannot run this shape: AUTO will use another candidate
             }
         }
-        return 0;
+        // AUTO's GEMM candidate shares the scratch (never at the same time as cuDNN).
+        if (p_->mode == conv_backend::AUTO && pointwise_gemm_supports(a))
+            need = std::max(need, pointwise_gemm_scratch_bytes(a));
+        return need;
+    }
     }
 }
 
@@ -803,11 +838,14 @@ void conv_selector::run(const conv1d_args& a, void* scratch, std::size_t scratch
         auto it = m.entries.find(make_key(a));
         const impl::entry& e = it != m.entries.end() ? it->second : m.decide(a, scratch, scratch_size, stream);
         if (e.chosen == conv_backend::CUDNN) m.cudnn->run(a, scratch, scratch_size, stream);
+        else if (e.chosen == conv_backend::GEMM && m.gemm) pointwise_gemm(a, *m.gemm, scratch, scratch_size, stream);
         else conv1d(a, stream);
         return;
     }
     }
 }
+
+void conv_selector::set_gemm(gemm_engine* gemm) { p_->gemm = gemm; }
 
 std::string conv_selector::report() const {
     const impl& m = *p_;
@@ -821,9 +859,10 @@ std::string conv_selector::report() const {
                       static_cast<long long>(a.cout), static_cast<long long>(a.kernel), precision_name(a.prec),
                       a.in_scale || a.in_gelu ? " bn-gelu" : "", a.residual ? " +res" : "");
         out += head;
-        const char* chosen = e.chosen == conv_backend::CUDNN ? "cuDNN" : "custom";
-        if (m.mode == conv_backend::AUTO && (e.custom_ms >= 0 || e.cudnn_ms >= 0))
-            out += "custom " + format_ms(e.custom_ms) + ", cuDNN " + format_ms(e.cudnn_ms) + " → " + chosen;
+        const char* chosen = e.chosen == conv_backend::CUDNN ? "cuDNN" : e.chosen == conv_backend::GEMM ? "GEMM" : "custom";
+        if (m.mode == conv_backend::AUTO && (e.custom_ms >= 0 || e.cudnn_ms >= 0 || e.gemm_ms >= 0))
+            out += "custom " + format_ms(e.custom_ms) + ", cuDNN " + format_ms(e.cudnn_ms) +
+                   (e.gemm_ms >= 0 ? ", GEMM " + format_ms(e.gemm_ms) : std::string()) + " → " + chosen;
         else
             out += std::string(chosen) + (m.mode == conv_backend::AUTO ? "" : " (forced)");
         if (!e.note.empty()) out += " [" + e.note + "]";

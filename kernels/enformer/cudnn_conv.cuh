@@ -7,6 +7,7 @@
 /// implementations can be timed and the faster kept (conv_selector), or one forced.
 
 #include "conv1d.cuh"
+#include "gemm.cuh"
 
 #include <map>
 #include <memory>
@@ -15,8 +16,9 @@
 
 namespace scpx::cuda {
 
-/// Which implementation runs a convolution.
-enum class conv_backend { CUSTOM, CUDNN, AUTO };
+/// Which implementation runs a convolution. GEMM (a k = 1 shape as a cuBLASLt GEMM,
+/// pointwise_gemm.cuh) is one of AUTO's candidates, not a mode of its own.
+enum class conv_backend { CUSTOM, CUDNN, AUTO, GEMM };
 
 /// Parses "custom|cudnn|auto". @throws usage_error otherwise.
 conv_backend parse_conv_backend(const std::string& text);
@@ -62,10 +64,11 @@ private:
     std::unique_ptr<impl> p_;
 };
 
-/// Per-shape choice between the custom kernel and cuDNN. With AUTO, the first call for a shape
-/// (B, L, cin, cout, k, precision, fused options) times both (a few repetitions each, on the
-/// caller's buffers, outside any graph capture) and remembers the faster; the timings are kept for
-/// the benchmark report.
+/// Per-shape choice between the custom kernel, cuDNN and (for k = 1 shapes, once set_gemm gave
+/// an engine) a cuBLASLt GEMM. With AUTO, the first call for a shape (B, L, cin, cout, k,
+/// precision, fused options) times every candidate (a few repetitions each, on the caller's
+/// buffers, outside any graph capture) and remembers the fastest; the timings are kept for the
+/// benchmark report.
 class conv_selector {
 public:
     explicit conv_selector(conv_backend mode);
@@ -75,6 +78,9 @@ public:
     std::size_t max_scratch_bytes(const conv1d_args& a);
     /// One line per shape: "B×L×cin→cout k=5 bf16: custom 1.23 ms, cuDNN 1.45 ms → custom".
     std::string report() const;
+    /// The GEMM engine AUTO may use for k = 1 shapes (nullptr: none). Not owned; the caller
+    /// sets it again whenever it replaces the engine.
+    void set_gemm(gemm_engine* gemm);
 
 private:
     struct impl;

@@ -515,6 +515,7 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
     arena_plan p = make_plan(B, L);
     if (p.total > arena.bytes) {
         SCPX_CUDA_CHECK(cudaStreamSynchronize(stream));
+        convs->set_gemm(nullptr);
         gemm.reset();
         arena.release();
         arena.allocate(p.total, "the activation arena for " + std::to_string(B) + " x " + std::to_string(L) + " bp");
@@ -525,6 +526,7 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
     if (!gemm || gemm_ws_ptr != ap(plan.gemm_ws)) {
         gemm = std::make_unique<cuda::gemm_engine>(ap(plan.gemm_ws), kGemmWorkspace);
         gemm_ws_ptr = ap(plan.gemm_ws);
+        convs->set_gemm(gemm.get());  // AUTO's GEMM candidate for the pointwise ConvBlocks
     }
     // Relative keys of this length: the CPU reference's own table and projection (fp32), stored in
     // the precision's type.

@@ -1,8 +1,10 @@
 // SoftmaxPool2 through cuBLASLt logits (contract: softmax_pool_gemm.cuh).
 //
-// The [B·L, C] input is processed in chunks of kChunkRows rows (even, so a pair never straddles
-// two chunks; L is even, so a pair never straddles two sequences either): logits = x_chunk · w
-// into the fp32 workspace, then one thread per output element pools its pair of rows.
+// Each sequence's [L, C] input is processed in chunks of min(L, kChunkRows) rows (even, so a pair
+// never straddles two chunks): logits = x_chunk · w into the fp32 workspace, then one thread per
+// output element pools its pair of rows. Chunks never span two sequences and their size depends
+// on L only, so a sequence's result does not depend on the batch it came in (cuBLASLt may pick
+// another algorithm, i.e. another summation order, for another M).
 #include "softmax_pool_gemm.cuh"
 
 #include "common.cuh"
@@ -19,7 +21,7 @@ namespace {
 /// enough to bound the logits workspace (≤ 200 MB at C = 1536).
 constexpr std::int64_t kChunkRows = std::int64_t{1} << 15;
 
-std::int64_t chunk_rows(const softmax_pool_args& a) { return std::min(a.batch * a.length, kChunkRows); }
+std::int64_t chunk_rows(const softmax_pool_args& a) { return std::min(a.length, kChunkRows); }
 
 /// y[r, c] = Σ_{p∈{0,1}} x[2r+p, c]·e_p / (e_0 + e_1), e_p = exp(logit[2r+p, c] − max); r counts
 /// output rows of the chunk.
@@ -40,11 +42,12 @@ __global__ void pool_pairs(const T* __restrict__ x, const float* __restrict__ lo
 
 template <class T>
 void run(const softmax_pool_args& a, gemm_engine& gemm, float* logits, cudaStream_t stream) {
-    const std::int64_t C = a.channels, rows = a.batch * a.length, chunk = chunk_rows(a);
+    const std::int64_t C = a.channels, L = a.length, chunk = chunk_rows(a);
     const T* x = static_cast<const T*>(a.x);
     T* y = static_cast<T*>(a.y);
-    for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
-        const std::int64_t m = std::min(chunk, rows - r0);
+    for (std::int64_t seq = 0; seq < a.batch; ++seq)
+    for (std::int64_t r0 = seq * L; r0 < (seq + 1) * L; r0 += chunk) {
+        const std::int64_t m = std::min(chunk, (seq + 1) * L - r0);
         gemm_args g;
         g.m = m;
         g.n = C;

@@ -1,5 +1,6 @@
-// Cross-tests of the custom implicit-GEMM conv1d and the softmax pool (kernels/enformer; fused, and
-// through cuBLASLt logits: softmax_pool_gemm)
+// Cross-tests of the custom implicit-GEMM conv1d (and, for k = 1 shapes, the same ConvBlock as a
+// cuBLASLt GEMM: pointwise_gemm) and the softmax pool (fused, and through cuBLASLt logits:
+// softmax_pool_gemm)
 // against their CPU references (ops::conv1d_ref, ops::softmax_pool_ref) in every precision, on
 // random inputs and shapes chosen to hit the tiling edges: k = 1/5/15, the stem's cin = 4
 // (K = 60), cin that makes taps straddle K tiles, lengths and channel counts that are not
@@ -20,6 +21,7 @@
 #include "common.cuh"
 #include "enformer/conv1d.cuh"
 #include "enformer/gemm.cuh"
+#include "enformer/pointwise_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
 #include "enformer/softmax_pool_gemm.cuh"
 #include "guarded_buffer.cuh"
@@ -99,7 +101,8 @@ struct conv_case {
     residual_mode residual;
 };
 
-void check_conv(const conv_case& c, precision prec, unsigned seed) {
+/// gemm: run the k = 1 shape through pointwise_gemm (cuBLASLt) instead of the custom kernel.
+void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false) {
     std::ostringstream name;
     name << "conv1d B=" << c.batch << " L=" << c.length << " " << c.cin << "->" << c.cout << " k=" << c.kernel
          << (c.bn ? " BN" : "") << (c.in_gelu ? " in-GELU" : "") << (c.out_gelu ? " out-GELU" : "")
@@ -207,14 +210,27 @@ void check_conv(const conv_case& c, precision prec, unsigned seed) {
     a.residual = c.residual == residual_mode::IN_PLACE ? y.data() : c.residual == residual_mode::SEPARATE ? dres->data() : nullptr;
     a.y = y.data();
     a.prec = prec;
-    scpx::cuda::conv1d(a, nullptr);
-    SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    if (!gemm) {
+        scpx::cuda::conv1d(a, nullptr);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    } else {
+        guarded_buffer gemm_ws(32u << 20, 1, 256), scratch(scpx::cuda::pointwise_gemm_scratch_bytes(a) + 1, 1, 256);
+        {
+            scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
+            scpx::cuda::pointwise_gemm(a, engine, scratch.data(), scratch.size_bytes(), nullptr);
+            SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        }
+        EXPECT_EQ(scratch.damaged_guard_bytes(), 0u) << "writes outside the scratch";
+    }
     EXPECT_EQ(y.damaged_guard_bytes(), 0u) << "writes outside the output";
-    expect_within(y.download(), ref, tol, c.cout, name.str());
+    expect_within(y.download(), ref, tol, c.cout, name.str() + (gemm ? " (pointwise GEMM)" : ""));
 }
 
 void check_conv_all(const conv_case& c, unsigned seed) {
-    for (const precision prec : kAllPrecisions) check_conv(c, prec, seed);
+    for (const precision prec : kAllPrecisions) {
+        check_conv(c, prec, seed);
+        if (c.kernel == 1 && !c.out_gelu) check_conv(c, prec, seed, /*gemm=*/true);
+    }
 }
 
 TEST(CudaEnformerConv, StemK15Cin4) {
@@ -239,6 +255,8 @@ TEST(CudaEnformerConv, PointwiseInPlaceResidual) {
 TEST(CudaEnformerConv, PointwiseGeluOnlyOutGeluResidual) {
     SKIP_WITHOUT_GPU();
     check_conv_all({1, 129, 24, 200, 1, false, true, true, true, residual_mode::SEPARATE}, 4);
+    // Without the output GELU the shape also runs as a pointwise GEMM (separate residual as C).
+    check_conv_all({1, 129, 24, 200, 1, false, true, true, false, residual_mode::SEPARATE}, 8);
 }
 
 TEST(CudaEnformerConv, WideKernelShorterThanK) {
