@@ -9,6 +9,10 @@ CARRY=$(cd "${1:-carry}" && pwd)
 OUTDIR=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUTDIR"
 export LD_LIBRARY_PATH="$CARRY/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+# Libraries prepare_gpu_carry.sh keeps apart (libcurl's chain): only when something is missing.
+if [[ -d "$CARRY/lib_extra" ]] && ldd "$CARRY"/build/tests/unit/scpx_unit_tests 2>/dev/null | grep -q 'not found'; then
+  export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$CARRY/lib_extra"
+fi
 status=0
 
 # Test binaries look for fixtures where the build machine keeps them (../shared/fixtures).
