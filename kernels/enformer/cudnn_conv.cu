@@ -516,27 +516,7 @@ void cudnn_conv1d::run(const conv1d_args& a, void* scratch, std::size_t scratch_
 
         // 1. ConvBlock input transform (cuDNN's legacy forward has no input-side fusion).
         if (x_t) {
-            if (a.in_scale) {
-                bn_gelu_args t;
-                t.rows = rows;
-                t.channels = a.cin;
-                t.x = x;
-                t.scale = a.in_scale;
-                t.shift = a.in_shift;
-                t.gelu = a.in_gelu;
-                t.y = x_t;
-                t.prec = a.prec;
-                bn_gelu(t, stream);
-            } else {
-                bias_act_args t;
-                t.rows = rows;
-                t.cols = a.cin;
-                t.x = x;
-                t.act = activation::GELU;
-                t.y = x_t;
-                t.prec = a.prec;
-                bias_act(t, stream);
-            }
+            conv_input_transform(a.in_scale, a.in_shift, a.in_gelu, rows, a.cin, x, x_t, a.prec, stream);
             x = x_t;
         }
 

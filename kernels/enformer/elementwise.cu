@@ -180,6 +180,31 @@ void bn_gelu(const bn_gelu_args& a, cudaStream_t stream) {
         dispatch_act<float, float>(act, a.rows, a.channels, a.x, a.scale, a.shift, a.y, stream);
 }
 
+void conv_input_transform(const float* scale, const float* shift, bool gelu, std::int64_t rows,
+                          std::int64_t channels, const void* x, void* y, precision prec, cudaStream_t stream) {
+    if (scale) {
+        bn_gelu_args t;
+        t.rows = rows;
+        t.channels = channels;
+        t.x = x;
+        t.scale = scale;
+        t.shift = shift;
+        t.gelu = gelu;
+        t.y = y;
+        t.prec = prec;
+        bn_gelu(t, stream);
+    } else {
+        bias_act_args t;
+        t.rows = rows;
+        t.cols = channels;
+        t.x = x;
+        t.act = activation::GELU;
+        t.y = y;
+        t.prec = prec;
+        bias_act(t, stream);
+    }
+}
+
 void f32_to_bf16(const float* x, __nv_bfloat16* y, std::int64_t n, cudaStream_t stream) {
     launch_convert<float, __nv_bfloat16>(x, y, n, stream);
 }

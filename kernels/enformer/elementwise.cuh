@@ -36,6 +36,12 @@ struct bn_gelu_args {
 };
 void bn_gelu(const bn_gelu_args& a, cudaStream_t stream);
 
+/// ConvBlock's input transform as a separate pass, for implementations that cannot fuse it on the
+/// input side (cuDNN, the pointwise GEMM): y = gelu?(x·scale + shift) when `scale` is given
+/// (folded BN), else y = GELU(x). [rows, channels] in the precision's type.
+void conv_input_transform(const float* scale, const float* shift, bool gelu, std::int64_t rows,
+                          std::int64_t channels, const void* x, void* y, precision prec, cudaStream_t stream);
+
 /// fp32 → bf16 (round to nearest even), n elements.
 void f32_to_bf16(const float* x, __nv_bfloat16* y, std::int64_t n, cudaStream_t stream);
 /// bf16 → fp32, n elements.

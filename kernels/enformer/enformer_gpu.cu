@@ -255,6 +255,17 @@ struct enformer_gpu_model::impl {
         return convs->max_scratch_bytes(conv_args(c, px, B, L, py, residual ? px : nullptr, out_gelu));
     }
     void reserve(std::int64_t batch, std::int64_t length);
+    /// The attention's sizes and precision for batch B at n positions (pointers unset).
+    cuda::rel_attention_args attention_shape(std::int64_t B, std::int64_t n) const {
+        cuda::rel_attention_args at;
+        at.batch = B;
+        at.n = n;
+        at.heads = cfg.heads;
+        at.key = cfg.key_size;
+        at.value = cfg.value();
+        at.prec = prec;
+        return at;
+    }
 
     void* wp(std::size_t off) const { return weights.at(off); }
     const float* wf(std::size_t off) const { return reinterpret_cast<const float*>(weights.at(off)); }
@@ -472,14 +483,7 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
         p.pool_ws = p.add("pool logits", s);
     }
     if (opt.attention == "gemm") {
-        cuda::rel_attention_args at;
-        at.batch = B;
-        at.n = n;
-        at.heads = H;
-        at.key = K;
-        at.value = V;
-        at.prec = prec;
-        p.attn_ws_bytes = cuda::rel_attention_gemm_workspace_bytes(at);
+        p.attn_ws_bytes = cuda::rel_attention_gemm_workspace_bytes(attention_shape(B, n));
         p.attn_ws = p.add("attention logits", p.attn_ws_bytes);
     }
     // cuDNN scratch only when cuDNN may run: the largest need over every convolution of the plan.
@@ -672,12 +676,7 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         cuda::layer_norm(ln, s);
         m.gemm_run(B, n, l.qkv_cols, d, m.ap(p.ln), l.qkv, kNone, cuda::gemm_epilogue::NONE, m.ap(p.qkv));
 
-        cuda::rel_attention_args at;
-        at.batch = B;
-        at.n = n;
-        at.heads = H;
-        at.key = K;
-        at.value = V;
+        cuda::rel_attention_args at = m.attention_shape(B, n);
         at.qkv = m.ap(p.qkv);
         at.rel_k = m.arena.at(p.rel_keys) + j * p.rel_keys_layer_bytes;
         at.content_bias = m.wf(l.content_bias);

@@ -31,28 +31,8 @@ void pointwise_gemm(const conv1d_args& a, gemm_engine& gemm, void* scratch, std:
     for (std::int64_t b = 0; b < a.batch; ++b) {
         const void* x = static_cast<const char*>(a.x) + static_cast<std::size_t>(b) * x_step;
         if (transform) {
-            // The same passes (and so the same rounding) as the cuDNN path's input transform.
-            if (a.in_scale) {
-                bn_gelu_args t;
-                t.rows = a.length;
-                t.channels = a.cin;
-                t.x = x;
-                t.scale = a.in_scale;
-                t.shift = a.in_shift;
-                t.gelu = a.in_gelu;
-                t.y = scratch;
-                t.prec = a.prec;
-                bn_gelu(t, stream);
-            } else {
-                bias_act_args t;
-                t.rows = a.length;
-                t.cols = a.cin;
-                t.x = x;
-                t.act = activation::GELU;
-                t.y = scratch;
-                t.prec = a.prec;
-                bias_act(t, stream);
-            }
+            // The same pass (and so the same rounding) as the cuDNN path's input transform.
+            conv_input_transform(a.in_scale, a.in_shift, a.in_gelu, a.length, a.cin, x, scratch, a.prec, stream);
             x = scratch;
         }
         gemm_args g;

@@ -45,24 +45,25 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, float* logits, cudaStrea
     const std::int64_t C = a.channels, L = a.length, chunk = chunk_rows(a);
     const T* x = static_cast<const T*>(a.x);
     T* y = static_cast<T*>(a.y);
-    for (std::int64_t seq = 0; seq < a.batch; ++seq)
-    for (std::int64_t r0 = seq * L; r0 < (seq + 1) * L; r0 += chunk) {
-        const std::int64_t m = std::min(chunk, (seq + 1) * L - r0);
-        gemm_args g;
-        g.m = m;
-        g.n = C;
-        g.k = C;
-        g.a = x + r0 * C;
-        g.b = a.w;
-        g.d = logits;
-        g.d_f32 = true;
-        g.prec = a.prec;
-        gemm.run(g, stream);
-        const std::int64_t out = m / 2 * C;
-        const int threads = 256;
-        const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((out + threads - 1) / threads, 1 << 20));
-        SCPX_LAUNCH(blocks, threads, 0, stream, pool_pairs<T>)(x + r0 * C, logits, y + r0 / 2 * C, m / 2, C);
-        SCPX_CUDA_CHECK(cudaGetLastError());
+    for (std::int64_t seq = 0; seq < a.batch; ++seq) {
+        for (std::int64_t r0 = seq * L; r0 < (seq + 1) * L; r0 += chunk) {
+            const std::int64_t m = std::min(chunk, (seq + 1) * L - r0);
+            gemm_args g;
+            g.m = m;
+            g.n = C;
+            g.k = C;
+            g.a = x + r0 * C;
+            g.b = a.w;
+            g.d = logits;
+            g.d_f32 = true;
+            g.prec = a.prec;
+            gemm.run(g, stream);
+            const std::int64_t out = m / 2 * C;
+            const int threads = 256;
+            const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((out + threads - 1) / threads, 1 << 20));
+            SCPX_LAUNCH(blocks, threads, 0, stream, pool_pairs<T>)(x + r0 * C, logits, y + r0 / 2 * C, m / 2, C);
+            SCPX_CUDA_CHECK(cudaGetLastError());
+        }
     }
 }
 
