@@ -715,8 +715,6 @@ struct conv_selector::impl {
                     cudaGetLastError();
                     cudnn_err = e.what();
                 }
-            } else {
-                cudnn_err = cudnn_why;
             }
             if (try_gemm) {
                 try {
@@ -750,7 +748,7 @@ struct conv_selector::impl {
         e.custom_ms = custom_ms;
         e.cudnn_ms = cudnn_ms;
         e.gemm_ms = gemm_ms;
-        if (!cudnn_err.empty() && dnn) e.note = "cuDNN: " + cudnn_err;
+        if (!cudnn_err.empty()) e.note = "cuDNN: " + cudnn_err;
         else if (!custom_err.empty()) e.note = "custom: " + custom_err;
         else if (!gemm_err.empty()) e.note = "GEMM: " + gemm_err;
         return e;

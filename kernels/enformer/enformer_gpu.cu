@@ -683,7 +683,6 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         at.pos_bias = m.wf(l.pos_bias);
         at.q_scale = 1.0f / std::sqrt(static_cast<float>(K));  // as ops::rel_attention_ref
         at.out = m.ap(p.attn);
-        at.prec = prec;
         if (p.attn_ws != kNone)
             cuda::rel_attention_gemm(at, *m.gemm, m.arena.at(p.attn_ws), p.attn_ws_bytes, s);
         else

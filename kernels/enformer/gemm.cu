@@ -20,7 +20,6 @@
 #include "scpx/core/error.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,22 +38,13 @@ std::uint32_t alignment_of(const void* p) {
     return a;
 }
 
-/// Every GEMM in one form: gemm_args is batch 1 with ldb = ldd = n.
-struct full_args {
-    std::int64_t m = 0, n = 0, k = 0, batch = 1;
-    const void* a = nullptr;
-    std::int64_t lda = 0, stride_a = 0;
-    const void* b = nullptr;
-    std::int64_t ldb = 0, stride_b = 0;
-    bool b_trans = false;
+/// Every GEMM in one form: a batched GEMM plus what only gemm_args has (bias epilogue, C).
+/// gemm_args is batch 1 with ldb = ldd = n.
+struct full_args : batched_gemm_args {
     const void* c = nullptr; ///< C, or D when beta is 0
-    void* d = nullptr;
-    std::int64_t ldd = 0, stride_d = 0;
     const float* bias = nullptr;
     gemm_epilogue epilogue = gemm_epilogue::NONE;
     float beta = 0.0f;
-    bool d_f32 = false;
-    precision prec = precision::FP32;
 };
 
 struct shape_key {
@@ -319,23 +309,8 @@ void gemm_engine::run_batched(const batched_gemm_args& g, cudaStream_t stream) {
                           std::to_string(g.k) + ", batch " + std::to_string(g.batch) + ", lda " + std::to_string(g.lda) +
                           ", ldb " + std::to_string(g.ldb) + ", ldd " + std::to_string(g.ldd));
     full_args f;
-    f.m = g.m;
-    f.n = g.n;
-    f.k = g.k;
-    f.batch = g.batch;
-    f.a = g.a;
-    f.lda = g.lda;
-    f.stride_a = g.stride_a;
-    f.b = g.b;
-    f.ldb = g.ldb;
-    f.stride_b = g.stride_b;
-    f.b_trans = g.b_trans;
-    f.c = g.d;
-    f.d = g.d;
-    f.ldd = g.ldd;
-    f.stride_d = g.stride_d;
-    f.d_f32 = g.d_f32;
-    f.prec = g.prec;
+    static_cast<batched_gemm_args&>(f) = g;
+    f.c = g.d;  // beta 0: C is not read, D's layout stands in
     if (!f.a || !f.b || !f.d) throw usage_error("batched gemm: missing A, B or D for " + describe(f));
     p_->run(f, stream);
 }

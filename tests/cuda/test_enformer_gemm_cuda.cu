@@ -149,15 +149,26 @@ void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt1
     cudaFree(dbias);
 }
 
-TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
-    SKIP_WITHOUT_GPU();
+/// Runs `cases` in every precision on one engine with a 32 MiB workspace; `separate_bias` forces
+/// the fallback a library refusal would select (plain GEMM, then bias_act).
+void run_all_precisions(const std::vector<gemm_case>& cases, unsigned seed, bool separate_bias) {
     void* ws = nullptr;
     const std::size_t ws_bytes = 32u << 20;
     SCPX_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
     {
         cu::gemm_engine eng(ws, ws_bytes);
-        std::mt19937 rng(7);
-        const std::vector<gemm_case> cases = {
+        eng.force_separate_bias(separate_bias);
+        std::mt19937 rng(seed);
+        for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
+            for (const auto& c : cases) run_case(eng, prec, c, rng);
+    }
+    cudaFree(ws);
+}
+
+TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
+    SKIP_WITHOUT_GPU();
+    run_all_precisions(
+        {
             {96, 160, 96, 96, 0, cu::gemm_epilogue::NONE, false, false},        // qkv
             {96, 96, 96, 96, 0, cu::gemm_epilogue::BIAS, true, false},          // out proj + residual
             {192, 192, 96, 96, 0, cu::gemm_epilogue::RELU_BIAS, false, false},  // MLP 1
@@ -165,33 +176,21 @@ TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
             {12, 5313, 192, 192, 0, cu::gemm_epilogue::NONE, false, true},      // head, fp32 out, odd width
             {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // head with bias epilogue
             {37, 41, 29, 35, 3, cu::gemm_epilogue::BIAS, false, false},         // odd sizes, lda > k, row offset
-        };
-        for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
-            for (const auto& c : cases) run_case(eng, prec, c, rng);
-    }
-    cudaFree(ws);
+        },
+        7, /*separate_bias=*/false);
 }
 
-// The fallback a library refusal would select, forced: the bias added by bias_act after a plain
-// GEMM gives the same results (within the same bounds) for every precision and epilogue.
+// The forced fallback: the bias added by bias_act after a plain GEMM gives the same results
+// (within the same bounds) for every precision and epilogue.
 TEST(CudaEnformerGemm, SeparateBiasPassMatches) {
     SKIP_WITHOUT_GPU();
-    void* ws = nullptr;
-    const std::size_t ws_bytes = 32u << 20;
-    SCPX_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
-    {
-        cu::gemm_engine eng(ws, ws_bytes);
-        eng.force_separate_bias(true);
-        std::mt19937 rng(11);
-        const std::vector<gemm_case> cases = {
+    run_all_precisions(
+        {
             {96, 96, 96, 96, 0, cu::gemm_epilogue::BIAS, true, false},          // out proj + residual
             {192, 192, 96, 96, 0, cu::gemm_epilogue::RELU_BIAS, false, false},  // MLP 1
             {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // fp32 out
-        };
-        for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
-            for (const auto& c : cases) run_case(eng, prec, c, rng);
-    }
-    cudaFree(ws);
+        },
+        11, /*separate_bias=*/true);
 }
 
 TEST(CudaEnformerGemm, RejectsBadArguments) {
