@@ -10,7 +10,7 @@
 // the convolution shapes timed custom vs cuDNN (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
-//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused] [--pool gemm|fused]
+//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused|flash] [--pool gemm|fused]
 //                      [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--conv-backend", backend, "convolutions of the timed runs")
         ->check(CLI::IsMember({"custom", "cudnn", "auto"}))->capture_default_str();
-    app.add_option("--attention", attention, "attention core of the timed runs")
-        ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
+    app.add_option("--attention", attention, "attention core of the timed runs (flash: tf32/bf16; fp32 runs gemm)")
+        ->check(CLI::IsMember({"gemm", "fused", "flash"}))->capture_default_str();
     app.add_option("--pool", pool, "softmax pooling of the timed runs")
         ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
     app.add_option("--table-length", table_length, "length of the conv-shape table (default: the shortest)")

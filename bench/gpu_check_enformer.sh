@@ -70,8 +70,9 @@ awk '/^\[       OK \]/ {split($4, a, "."); ok[a[1]]++; s[a[1]]=1}
   "$OUTDIR/gpu_tests.log" | sort >> "$table"
 grep -E '^\[  FAILED  \] .*\([0-9]+ ms\)' "$OUTDIR/gpu_tests.log" | head -20
 row "cuDNN" "$(grep -oE '^\[ cudnn \] .*' "$OUTDIR/gpu_tests.log" | head -1 | cut -c11- || true)"
-# Attention core alone at the model's shapes (B 8, H 8, K 64, V 192), fused kernel vs GEMM path.
-grep -E '^\[ rel_attention \]' "$OUTDIR/gpu_tests.log" | head -12 >> "$table"
+# Attention core alone at the model's shapes (B 8, H 8, K 64, V 192): fused kernel, GEMM path and
+# (tf32/bf16) the register-tiled flash kernel.
+grep -E '^\[ rel_attention \]' "$OUTDIR/gpu_tests.log" | head -16 >> "$table"
 # How cuBLASLt took each bf16 bias epilogue (gemm.cu: fp32 / bf16 bias epilogue or a separate pass).
 grep -E '^\[ gemm \] bf16' "$OUTDIR/gpu_tests.log" | head -5 >> "$table"
 
@@ -80,7 +81,7 @@ if [[ -x "$model" ]]; then
   echo "== whole-model GPU tests (scpx_gpu_model_tests, ${MODEL_TIMEOUT}s max)"
   SCPX_FIXTURES_DIR="${CARRY:+$CARRY/fixtures}" timeout "$MODEL_TIMEOUT" "$model" > "$OUTDIR/gpu_model_tests.log" 2>&1
   verdict "scpx_gpu_model_tests (io.h5 fixture)" $? "$OUTDIR/gpu_model_tests.log"
-  grep -E '^\[ (fp32|tf32|bf16|arena|stages)' "$OUTDIR/gpu_model_tests.log" | head -20 >> "$table"
+  grep -E '^\[ (fp32|tf32|bf16|arena|stages)' "$OUTDIR/gpu_model_tests.log" | head -30 >> "$table"
 else
   row "scpx_gpu_model_tests" "not run (absent)"
 fi
@@ -109,14 +110,15 @@ if [[ -x "$bench" ]]; then
     > "$OUTDIR/bench_allbins.log" 2>&1
   row "bench bf16 196,608 bp b8, all 896 bins" \
     "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
-  # The fused kernels (flash-style attention, tensor-core softmax pool) instead of the cuBLASLt
-  # paths, one at a time, same configuration.
-  for variant in "attention fused" "pool fused"; do
+  # Other attention/pool kernels instead of the cuBLASLt paths, one change at a time: the fused
+  # kernels (wmma flash-style attention, tensor-core softmax pool) and the register-tiled flash
+  # attention (tf32/bf16; also at 393,216 bp, where the n² logits cost the most).
+  for variant in "bf16 196608 attention fused" "bf16 196608 pool fused" "bf16 196608 attention flash" \
+                 "tf32 196608 attention flash" "bf16 393216 attention flash"; do
     set -- $variant
-    timeout 45 "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --"$1" "$2" --no-table \
-      > "$OUTDIR/bench_$1_fused.log" 2>&1
-    row "bench bf16 196608 bp b8, $1 fused" \
-      "$(grep -E '^bf16 ' "$OUTDIR/bench_$1_fused.log" | tail -1 || echo "see $OUTDIR/bench_$1_fused.log")"
+    log="$OUTDIR/bench_$1_$2_$3_$4.log"
+    timeout 60 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1
+    row "bench $1 $2 bp b8, $3 $4" "$(grep -E "^$1 " "$log" | tail -1 || echo "see $log")"
   done
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
   # Systems (when the machine has it), summarised as the top kernels by total GPU time.

@@ -26,6 +26,7 @@
 #include "enformer/gemm.cuh"
 #include "enformer/layer_norm.cuh"
 #include "enformer/rel_attention.cuh"
+#include "enformer/rel_attention_flash.cuh"
 #include "enformer/rel_attention_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
 #include "enformer/softmax_pool_gemm.cuh"
@@ -214,6 +215,7 @@ struct enformer_gpu_model::impl {
     int device = 0;
     cudaStream_t stream = nullptr;
     std::string device_name;
+    std::string attention_note; ///< why the attention core in use differs from the one asked for
 
     device_block weights;
     d_conv stem_conv;
@@ -561,8 +563,9 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
                           std::to_string(count) + " visible)");
     weights.config.validate();
     const auto backend = cuda::parse_conv_backend(options.conv_backend);
-    if (options.attention != "gemm" && options.attention != "fused")
-        throw usage_error("Enformer on the GPU: attention must be gemm or fused (got '" + options.attention + "')");
+    if (options.attention != "gemm" && options.attention != "fused" && options.attention != "flash")
+        throw usage_error("Enformer on the GPU: attention must be gemm, fused or flash (got '" + options.attention +
+                          "')");
     if (options.pool != "gemm" && options.pool != "fused")
         throw usage_error("Enformer on the GPU: pool must be gemm or fused (got '" + options.pool + "')");
     p_ = std::make_unique<impl>(weights);
@@ -573,6 +576,11 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     m.prec = options.prec;
     m.elem = cuda::element_bytes(options.prec);
     m.device = options.device;
+    if (m.opt.attention == "flash" && !cuda::rel_attention_flash_supports(m.attention_shape(1, 1))) {
+        // The flash kernel is tensor-core only (and Enformer-sized heads): the gemm path instead.
+        m.attention_note = " (flash takes TF32/BF16 only)";
+        m.opt.attention = "gemm";
+    }
     SCPX_CUDA_CHECK(cudaSetDevice(m.device));
     cudaDeviceProp prop{};
     SCPX_CUDA_CHECK(cudaGetDeviceProperties(&prop, m.device));
@@ -685,6 +693,8 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
         at.out = m.ap(p.attn);
         if (p.attn_ws != kNone)
             cuda::rel_attention_gemm(at, *m.gemm, m.arena.at(p.attn_ws), p.attn_ws_bytes, s);
+        else if (m.opt.attention == "flash")
+            cuda::rel_attention_flash(at, s);
         else
             cuda::rel_attention(at, s);
         m.gemm_run(B, n, d, H * V, m.ap(p.attn), l.out_w, l.out_b, cuda::gemm_epilogue::BIAS, x, /*c=*/x);
@@ -766,7 +776,7 @@ std::string enformer_gpu_model::conv_report() const { return p_->convs->report()
 
 std::string enformer_gpu_model::describe() const {
     return "cuda:" + std::to_string(p_->device) + " " + p_->device_name + ", " + gpu::to_string(p_->prec) + ", conv " +
-           p_->opt.conv_backend + ", attention " + p_->opt.attention + ", pool " + p_->opt.pool;
+           p_->opt.conv_backend + ", attention " + p_->opt.attention + p_->attention_note + ", pool " + p_->opt.pool;
 }
 
 } // namespace scpx::model

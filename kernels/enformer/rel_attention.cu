@@ -108,17 +108,7 @@ smem_layout make_layout(std::int64_t key, std::int64_t value, std::size_t elem) 
     return L;
 }
 
-struct kernel_params {
-    std::int64_t n = 0, heads = 0, key = 0, value = 0;
-    std::int64_t width = 0; ///< row stride of qkv: 2·H·K + H·V
-    const void* qkv = nullptr;
-    const void* rel_k = nullptr;
-    const float* u = nullptr;
-    const float* w = nullptr;
-    float q_scale = 1.0f;
-    void* out = nullptr;
-    bool vec = false; ///< 16-byte loads of K, V and relk rows are legal
-};
+using kernel_params = rel_attention_view;
 
 // ---- 16×16 warp products ------------------------------------------------------------------
 
@@ -404,14 +394,16 @@ bool aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) %
 
 } // namespace
 
-void rel_attention(const rel_attention_args& a, cudaStream_t stream) {
-    if (!a.qkv || !a.rel_k || !a.content_bias || !a.pos_bias || !a.out)
-        throw usage_error("rel_attention: missing tensor");
-    if (a.batch < 1 || a.n < 1 || a.heads < 1 || a.key < 1 || a.value < 1)
-        throw usage_error("rel_attention: empty shape");
+void check_rel_attention_args(const rel_attention_args& a, const char* who) {
+    const std::string w = who;
+    if (!a.qkv || !a.rel_k || !a.content_bias || !a.pos_bias || !a.out) throw usage_error(w + ": missing tensor");
+    if (a.batch < 1 || a.n < 1 || a.heads < 1 || a.key < 1 || a.value < 1) throw usage_error(w + ": empty shape");
     if (a.batch > 65535 || a.heads > 65535 || a.n > (std::int64_t{1} << 30) || a.key > 4096 || a.value > 4096)
-        throw usage_error("rel_attention: shape beyond the kernel's grid limits");
-    kernel_params p;
+        throw usage_error(w + ": shape beyond the kernel's grid limits");
+}
+
+rel_attention_view rel_attention_view_of(const rel_attention_args& a) {
+    rel_attention_view p;
     p.n = a.n;
     p.heads = a.heads;
     p.key = a.key;
@@ -428,6 +420,12 @@ void rel_attention(const rel_attention_args& a, cudaStream_t stream) {
     // and both base pointers.
     p.vec = a.key % vec_elems == 0 && a.value % vec_elems == 0 && p.width % vec_elems == 0 && aligned16(a.qkv) &&
             aligned16(a.rel_k);
+    return p;
+}
+
+void rel_attention(const rel_attention_args& a, cudaStream_t stream) {
+    check_rel_attention_args(a, "rel_attention");
+    const kernel_params p = rel_attention_view_of(a);
     switch (a.prec) {
     case precision::FP32: launch<mma_kind::FMA, float>(p, a.batch, stream); break;
     case precision::TF32: launch<mma_kind::TF32, float>(p, a.batch, stream); break;

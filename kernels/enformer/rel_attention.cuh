@@ -32,4 +32,25 @@ struct rel_attention_args {
 
 void rel_attention(const rel_attention_args& a, cudaStream_t stream);
 
+/// What the attention kernels read, passed to them by value: the shape, the row stride of qkv
+/// (2·H·K + H·V), the pointers and whether 16-byte row loads are legal.
+struct rel_attention_view {
+    std::int64_t n = 0, heads = 0, key = 0, value = 0;
+    std::int64_t width = 0; ///< row stride of qkv
+    const void* qkv = nullptr;
+    const void* rel_k = nullptr;
+    const float* u = nullptr;
+    const float* w = nullptr;
+    float q_scale = 1.0f;
+    void* out = nullptr;
+    bool vec = false; ///< 16-byte loads of K, V and relk rows are legal
+};
+
+/// The view of checked arguments (see check_rel_attention_args).
+rel_attention_view rel_attention_view_of(const rel_attention_args& a);
+
+/// The argument checks every attention backend shares (tensors present, shape within grid limits);
+/// `who` names the caller in the message. @throws usage_error
+void check_rel_attention_args(const rel_attention_args& a, const char* who);
+
 } // namespace scpx::cuda

@@ -15,6 +15,10 @@ void enformer_check_device_options(const enformer_device_options& o) {
     gpu::parse_precision(o.precision);
     if (o.conv_backend != "custom" && o.conv_backend != "cudnn" && o.conv_backend != "auto")
         throw usage_error("--conv-backend must be custom, cudnn or auto (got '" + o.conv_backend + "')");
+    if (o.attention != "gemm" && o.attention != "fused" && o.attention != "flash")
+        throw usage_error("--attention must be gemm, fused or flash (got '" + o.attention + "')");
+    if (o.pool != "gemm" && o.pool != "fused")
+        throw usage_error("--pool must be gemm or fused (got '" + o.pool + "')");
     if (o.cuda_device < -1) throw usage_error("--cuda-device must be >= 0, or -1 for one device per node-local rank");
 }
 
@@ -25,6 +29,8 @@ enformer_runner::enformer_runner(enformer_weights weights, const enformer_device
         enformer_gpu_options go;
         go.prec = prec;
         go.conv_backend = o.conv_backend;
+        go.attention = o.attention;
+        go.pool = o.pool;
         go.device = o.cuda_device >= 0 ? o.cuda_device : gpu::device_for_this_process();
         gpu_ = std::make_unique<enformer_gpu_model>(weights, go);
     } else {

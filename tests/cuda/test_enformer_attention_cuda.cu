@@ -1,6 +1,7 @@
-// Cross-tests of the relative-attention core, both backends: the fused kernel
-// (kernels/enformer/rel_attention.cu) and the GEMM path (rel_attention_gemm.cu: cuBLASLt products
-// around the shift-softmax kernel), each held to the same bounds:
+// Cross-tests of the relative-attention core, every backend: the fused kernel
+// (kernels/enformer/rel_attention.cu), the GEMM path (rel_attention_gemm.cu: cuBLASLt products
+// around the shift-softmax kernel) and the register-tiled flash kernel (rel_attention_flash.cu;
+// TF32 and BF16 with K ≤ 64, V ≤ 192 only), each held to the same bounds:
 //  * against ops::rel_attention_ref itself: each sequence is run through the CPU reference with
 //    its debug outputs (q·K^-0.5, k, v and the pre-projection heads), the kernel gets exactly
 //    those q|k|v and must reproduce the heads of every sequence of the batch;
@@ -23,6 +24,7 @@
 #include "guarded_buffer.cuh"
 #include "enformer/gemm.cuh"
 #include "enformer/rel_attention.cuh"
+#include "enformer/rel_attention_flash.cuh"
 #include "enformer/rel_attention_gemm.cuh"
 #include "scpx/core/device.hpp"
 #include "scpx/core/error.hpp"
@@ -32,6 +34,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -131,9 +135,20 @@ std::vector<std::int64_t> all_rows(std::int64_t n) {
     return r;
 }
 
-enum class backend { FUSED, GEMM };
-const backend kBackends[] = {backend::FUSED, backend::GEMM};
-const char* name(backend b) { return b == backend::FUSED ? "fused" : "gemm"; }
+enum class backend { FUSED, GEMM, FLASH };
+const backend kBackends[] = {backend::FUSED, backend::GEMM, backend::FLASH};
+const char* name(backend b) { return b == backend::FUSED ? "fused" : b == backend::GEMM ? "gemm" : "flash"; }
+
+/// Whether backend `be` takes this shape and precision (the flash kernel: tensor-core precisions
+/// and Enformer-sized heads only).
+bool applies(backend be, const attn_shape& s, precision p) {
+    if (be != backend::FLASH) return true;
+    scpx::cuda::rel_attention_args a;
+    a.key = s.key;
+    a.value = s.value;
+    a.prec = p;
+    return scpx::cuda::rel_attention_flash_supports(a);
+}
 
 /// A cuBLASLt engine with its workspace and the GEMM path's logits workspace (guarded too).
 struct gemm_path {
@@ -175,6 +190,9 @@ std::vector<float> run_kernel(const attn_shape& s, const attn_inputs& in, precis
     a.prec = p;
     if (be == backend::FUSED) {
         scpx::cuda::rel_attention(a, nullptr);
+        SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+    } else if (be == backend::FLASH) {
+        scpx::cuda::rel_attention_flash(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
     } else {
         gemm_path g(a);
@@ -235,6 +253,20 @@ TEST(CudaRelAttention, RejectsBadArguments) {
     a.content_bias = a.pos_bias = dummy;
     a.n = 0;
     EXPECT_THROW(scpx::cuda::rel_attention(a, nullptr), scpx::usage_error); // empty sequence
+    EXPECT_THROW(scpx::cuda::rel_attention_flash(a, nullptr), scpx::usage_error);
+    // The flash kernel refuses what it does not implement, before any CUDA call.
+    a.n = 4;
+    a.prec = precision::FP32;
+    EXPECT_FALSE(scpx::cuda::rel_attention_flash_supports(a));
+    EXPECT_THROW(scpx::cuda::rel_attention_flash(a, nullptr), scpx::usage_error);
+    a.prec = precision::BF16;
+    EXPECT_TRUE(scpx::cuda::rel_attention_flash_supports(a));
+    a.key = 65;
+    EXPECT_FALSE(scpx::cuda::rel_attention_flash_supports(a));
+    EXPECT_THROW(scpx::cuda::rel_attention_flash(a, nullptr), scpx::usage_error);
+    a.key = 64;
+    a.value = 200;
+    EXPECT_FALSE(scpx::cuda::rel_attention_flash_supports(a));
 }
 
 TEST(CudaRelAttention, MatchesOpsReferenceForEverySequence) {
@@ -306,6 +338,7 @@ TEST(CudaRelAttention, MatchesOpsReferenceForEverySequence) {
     EXPECT_LE(eh.max_rel, 1e-4) << "host double core vs ops::rel_attention_ref";
     // FP32 kernel against the reference itself, every sequence.
     for (const auto be : kBackends) {
+        if (!applies(be, s, precision::FP32)) continue;
         const auto got = run_kernel(s, in, precision::FP32, be);
         const auto eg = scpx::test::compare(got, heads_ref);
         EXPECT_TRUE(eg.finite) << name(be);
@@ -331,7 +364,7 @@ TEST(CudaRelAttention, MatchesDoubleReferenceOnAwkwardShapes) {
             const auto in = make_inputs(s, p, ++seed);
             const auto ref = host_core(s, in, all_rows(s.n));
             for (const auto be : kBackends)
-                expect_close(run_kernel(s, in, p, be), ref, p, describe(s, p) + " " + name(be));
+                if (applies(be, s, p)) expect_close(run_kernel(s, in, p, be), ref, p, describe(s, p) + " " + name(be));
         }
 }
 
@@ -348,7 +381,8 @@ TEST(CudaRelAttention, FullLengthEnformerHeadsOnSampledRows) {
         const auto in = make_inputs(s, p, 42);
         const auto ref = host_core(s, in, rows);
         for (const auto be : kBackends)
-            expect_close(pick_rows(run_kernel(s, in, p, be), s, rows), ref, p, describe(s, p) + " " + name(be));
+            if (applies(be, s, p))
+                expect_close(pick_rows(run_kernel(s, in, p, be), s, rows), ref, p, describe(s, p) + " " + name(be));
     }
 }
 
@@ -361,10 +395,40 @@ TEST(CudaRelAttention, LogitsBeyondExpRangeStayFinite) {
     const auto in = make_inputs(s, precision::FP32, 77, 300.0f);
     const auto ref = host_core(s, in, all_rows(s.n));
     for (const auto be : kBackends) {
+        if (!applies(be, s, precision::FP32)) continue;
         const auto got = run_kernel(s, in, precision::FP32, be);
         const auto e = scpx::test::compare(got, ref);
         EXPECT_TRUE(e.finite) << name(be);
         EXPECT_LE(e.max_rel, 2e-3) << name(be) << ": worst element " << e.worst;
+    }
+}
+
+/// v rounded to tf32 as the tensor cores' operand conversion does (nearest, ties away).
+float round_tf32_host(float v) {
+    std::uint32_t u;
+    std::memcpy(&u, &v, 4);
+    u = (u + 0x1000u) & 0xffffe000u;
+    std::memcpy(&v, &u, 4);
+    return v;
+}
+
+TEST(CudaRelAttention, FlashLogitsBeyondExpRangeStayFinite) {
+    SKIP_WITHOUT_GPU();
+    // The flash kernel's running max, at logits of a few hundred. It runs in TF32/BF16 only, so
+    // the inputs are made exact in the precision: values already rounded to it, u = w = 0 and
+    // K = 64 (q_scale = 1/8, exact), so q_s + u and q_s + w are exact operands and the logits are
+    // exact fp32 sums; the result then matches the double reference within the usual bounds.
+    const attn_shape s{2, 150, 2, 64, 24};
+    for (const auto p : {precision::TF32, precision::BF16}) {
+        auto in = make_inputs(s, p, 78, 300.0f);
+        if (p == precision::TF32) {
+            for (auto& v : in.qkv) v = round_tf32_host(v);
+            for (auto& v : in.relk) v = round_tf32_host(v);
+        }
+        std::fill(in.u.begin(), in.u.end(), 0.0f);
+        std::fill(in.w.begin(), in.w.end(), 0.0f);
+        const auto ref = host_core(s, in, all_rows(s.n));
+        expect_close(run_kernel(s, in, p, backend::FLASH), ref, p, describe(s, p) + " flash, logits beyond exp's range");
     }
 }
 
@@ -397,10 +461,12 @@ TEST(CudaRelAttention, ReportsThroughputAtEnformerShapes) {
             a.out = out.data();
             a.prec = p;
           for (const auto be : kBackends) {
+            if (!applies(be, s, p)) continue;
             std::unique_ptr<gemm_path> g;
             if (be == backend::GEMM) g = std::make_unique<gemm_path>(a);
             const auto call = [&] {
                 if (g) g->run(a);
+                else if (be == backend::FLASH) scpx::cuda::rel_attention_flash(a, nullptr);
                 else scpx::cuda::rel_attention(a, nullptr);
             };
             call(); // warm-up (the shared-memory opt-in, cuBLASLt's plans)

@@ -11,7 +11,8 @@
 //    transform), so "2×" is the stated margin for those. Central-bin human features (mean of the
 //    central 4 bins) must also be within 1e-2 relative of the float64 truth. TF32/BF16 and the
 //    FP32-vs-CPU check run with both attention + pooling implementations (gemm, the default,
-//    and the fused kernels).
+//    and the fused kernels); TF32/BF16 also with the register-tiled flash attention (gemm
+//    pooling), which FP32 replaces by gemm (checked through describe()).
 //  * A central-bins request equals the same bins of the full run (same GEMM/conv code on fewer
 //    rows: 1e-5 relative in FP32, not bitwise, since cuBLASLt may pick another algorithm for
 //    another M; in BF16 one bf16 ulp of the stored embedding).
@@ -102,8 +103,8 @@ md::enformer_output gpu_run(precision prec, const std::string& backend, const md
     md::enformer_gpu_options o;
     o.prec = prec;
     o.conv_backend = backend;
-    o.attention = cores;  // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels
-    o.pool = cores;
+    o.attention = cores;  // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels;
+    o.pool = cores == "flash" ? "gemm" : cores; // "flash": the flash attention with gemm pooling
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
     return m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
@@ -462,16 +463,17 @@ void check_reduced(precision prec, const std::string& attention) {
     const auto naive = naive_forward(prec, in.data.data(), B, L);
     const double g_h = max_abs_diff(gpu.heads.at("human"), human64), n_h = max_abs_diff(naive.heads.at("human"), human64);
     const double g_t = max_abs_diff(gpu.trunk_embedding, trunk64), n_t = max_abs_diff(naive.trunk_embedding, trunk64);
-    std::printf("[ %s ] %s attention+pool: max |err| vs tf/f64: human gpu %.3g naive %.3g; trunk gpu %.3g naive %.3g\n",
-                scpx::gpu::to_string(prec), attention.c_str(), g_h, n_h, g_t, n_t);
+    const std::string cores = attention == "flash" ? "flash attention, gemm pool" : attention + " attention+pool";
+    std::printf("[ %s ] %s: max |err| vs tf/f64: human gpu %.3g naive %.3g; trunk gpu %.3g naive %.3g\n",
+                scpx::gpu::to_string(prec), cores.c_str(), g_h, n_h, g_t, n_t);
     EXPECT_GT(n_h, 0.0) << "the naive computation was not rounded: the bound would prove nothing";
     EXPECT_LE(g_h, 2.0 * n_h) << attention;
     EXPECT_LE(g_t, 2.0 * n_t) << attention;
 
     // Features: mean of the 4 central bins of the human head (input 0), 1e-2 relative.
     const double worst = feature_rel_error(gpu.heads.at("human"), human64, gpu.bins);
-    std::printf("[ %s ] %s attention+pool: central-bin features: max rel err gpu %.3g, naive %.3g\n",
-                scpx::gpu::to_string(prec), attention.c_str(), worst,
+    std::printf("[ %s ] %s: central-bin features: max rel err gpu %.3g, naive %.3g\n",
+                scpx::gpu::to_string(prec), cores.c_str(), worst,
                 feature_rel_error(naive.heads.at("human"), human64, gpu.bins));
     EXPECT_LE(worst, 1e-2) << attention;
 }
@@ -501,12 +503,23 @@ TEST(CudaEnformerModel, NaiveEmulationIsTheCpuModelAtFp32) {
 
 TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    for (const char* attention : {"gemm", "fused"}) check_reduced(precision::TF32, attention);
+    for (const char* attention : {"gemm", "fused", "flash"}) check_reduced(precision::TF32, attention);
 }
 
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    for (const char* attention : {"gemm", "fused"}) check_reduced(precision::BF16, attention);
+    for (const char* attention : {"gemm", "fused", "flash"}) check_reduced(precision::BF16, attention);
+}
+
+TEST(CudaEnformerModel, FlashAttentionInFp32RunsGemm) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    md::enformer_gpu_options o;
+    o.prec = precision::FP32;
+    o.attention = "flash";
+    const md::enformer_gpu_model m(fixture_weights(), o);
+    EXPECT_NE(m.describe().find("attention gemm (flash takes TF32/BF16 only)"), std::string::npos) << m.describe();
+    o.attention = "magic";
+    EXPECT_THROW(md::enformer_gpu_model(fixture_weights(), o), scpx::usage_error);
 }
 
 } // namespace

@@ -21,7 +21,10 @@
 ///
 /// Numerics: wmma multiplies in fp32 from the fragment values (tf32/bf16 operands are exact in
 /// fp32) and accumulates in fp32 in k order — within the error bounds the tests allow hardware.
-/// Not emulated: timing, cuBLAS/cuDNN, streams (every call is synchronous), atomics, cp.async, PTX.
+/// The two warp-level mma.sync shapes of kernels/enformer/mma_sm80.cuh (bf16 m16n8k16, tf32 m16n8k8)
+/// are emulated with the register fragment layouts the PTX ISA documents (ptx_mma_* below).
+/// Not emulated: timing, cuBLAS/cuDNN, streams (every call is synchronous), atomics, cp.async,
+/// other PTX.
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -183,6 +186,74 @@ inline unsigned __float_as_uint(float f) {
     std::memcpy(&u, &f, 4);
     return u;
 }
+
+namespace scpx_emu {
+
+// ---- PTX mma.sync (warp level) -----------------------------------------------------------
+// Fragment layouts of the PTX ISA ("Matrix fragments for mma.m16n8k16 / mma.m16n8k8"), with
+// group g = lane / 4 and t = lane % 4 (rows of A and C by g, columns by t):
+//   m16n8k16 .bf16  A 16×16: a[0] = (g, 2t | 2t+1)   a[1] = (g+8, 2t | 2t+1)
+//                            a[2] = (g, 2t+8 | 2t+9) a[3] = (g+8, 2t+8 | 2t+9)
+//                   B 16×8:  b[0] = (k 2t | 2t+1, n g)  b[1] = (k 2t+8 | 2t+9, n g)
+//                   (two bf16 per register, the lower index in the low 16 bits)
+//   m16n8k8 .tf32   A 16×8:  a[0] = (g, t)  a[1] = (g+8, t)  a[2] = (g, t+4)  a[3] = (g+8, t+4)
+//                   B 8×8:   b[0] = (k t, n g)  b[1] = (k t+4, n g)
+//                   (fp32 bit patterns; the unit reads the top 19 bits, i.e. truncates)
+//   C/D 16×8 f32:   c[0] = (g, 2t)  c[1] = (g, 2t+1)  c[2] = (g+8, 2t)  c[3] = (g+8, 2t+1)
+// D = A·B + C with fp32 products summed in k order onto C.
+
+inline float bf16_bits_to_float(unsigned bits16) { return __uint_as_float(bits16 << 16); }
+
+template <int K, class Unpack>
+void ptx_mma_m16n8(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2], Unpack unpack) {
+    struct operands { const unsigned* a; const unsigned* b; } mine{a, b};
+    warp_publish(&mine);
+    warp_barrier();
+    float A[16][K], B[K][8];
+    for (int l = 0; l < 32; ++l) {
+        const auto* o = static_cast<const operands*>(warp_peer(l));
+        unpack(l, o->a, o->b, A, B);
+    }
+    const int lane = tls_thread->lane, g = lane / 4, t = lane % 4;
+    float out[4];
+    for (int e = 0; e < 4; ++e) {
+        const int r = g + 8 * (e / 2), c = 2 * t + e % 2;
+        float acc = d[e];
+        for (int k = 0; k < K; ++k) acc += A[r][k] * B[k][c];
+        out[e] = acc;
+    }
+    warp_barrier(); // every lane has read the operands before any lane's d changes
+    for (int e = 0; e < 4; ++e) d[e] = out[e];
+}
+
+/// `mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 d, a, b, d` (layout above).
+inline void ptx_mma_m16n8k16_bf16(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    ptx_mma_m16n8<16>(d, a, b, [](int l, const unsigned* ra, const unsigned* rb, float (&A)[16][16], float (&B)[16][8]) {
+        const int g = l / 4, t = l % 4;
+        for (int q = 0; q < 4; ++q) {
+            const int r = g + 8 * (q % 2), c = 2 * t + 8 * (q / 2);
+            A[r][c] = bf16_bits_to_float(ra[q] & 0xffffu);
+            A[r][c + 1] = bf16_bits_to_float(ra[q] >> 16);
+        }
+        for (int q = 0; q < 2; ++q) {
+            const int k = 2 * t + 8 * q;
+            B[k][g] = bf16_bits_to_float(rb[q] & 0xffffu);
+            B[k + 1][g] = bf16_bits_to_float(rb[q] >> 16);
+        }
+    });
+}
+
+/// `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 d, a, b, d` (layout above).
+inline void ptx_mma_m16n8k8_tf32(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    ptx_mma_m16n8<8>(d, a, b, [](int l, const unsigned* ra, const unsigned* rb, float (&A)[16][8], float (&B)[8][8]) {
+        const int g = l / 4, t = l % 4;
+        const auto tf32 = [](unsigned u) { return __uint_as_float(u & 0xffffe000u); };
+        for (int q = 0; q < 4; ++q) A[g + 8 * (q % 2)][t + 4 * (q / 2)] = tf32(ra[q]);
+        for (int q = 0; q < 2; ++q) B[t + 4 * q][g] = tf32(rb[q]);
+    });
+}
+
+} // namespace scpx_emu
 
 // ---- wmma ----------------------------------------------------------------------------------
 // Fragments hold their tile row-major, lane l owning elements [l·E, (l+1)·E). Kernels must not

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Device options of the Enformer commands (`enformer predict`, `features reference`): --device,
-# --precision and --conv-backend checks; --device auto falls back to the CPU with a log line where
+# --precision, --conv-backend, --attention and --pool checks; --device auto falls back to the CPU with a log line where
 # no GPU is usable, and the CPU output does not depend on these options (byte-identical files).
 # Uses the shared fixture's small model and its one-hot inputs; exit 77 (skipped) without them.
 source "$(dirname "$0")/e2e_lib.sh"
@@ -18,6 +18,10 @@ expect_fail predict_bad_device "--device must be auto, cpu or cuda" "$WORK/p_bad
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device tpu --out "$WORK/p_bad.h5"
 expect_fail predict_bad_conv_backend "--conv-backend must be custom, cudnn or auto" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --conv-backend winograd --out "$WORK/p_bad.h5"
+expect_fail predict_bad_attention "--attention must be gemm, fused or flash \(got 'sparse'\)" "$WORK/p_bad.h5" -- \
+  "$SCPX" enformer predict --weights "$W" --onehot "$IN" --attention sparse --out "$WORK/p_bad.h5"
+expect_fail predict_bad_pool "--pool must be gemm or fused" "$WORK/p_bad.h5" -- \
+  "$SCPX" enformer predict --weights "$W" --onehot "$IN" --pool max --out "$WORK/p_bad.h5"
 rc=0; "$SCPX" enformer predict --weights "$W" --onehot "$IN" --precision fp16 --out "$WORK/p_bad.h5" \
   > /dev/null 2>&1 || rc=$?
 check predict_usage_error_exit_code_2 test "$rc" -eq 2
@@ -46,6 +50,9 @@ else
   check auto_uses_the_gpu grep -q "Enformer device: cuda:" "$WORK/predict_auto_gpu.log"
   expect_ok predict_cuda_bf16 "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --precision bf16 \
     --out "$WORK/cuda_bf16.h5"
+  expect_ok predict_cuda_bf16_flash "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda \
+    --precision bf16 --attention flash --pool fused --out "$WORK/cuda_bf16_flash.h5"
+  check predict_logs_attention_and_pool grep -q "attention flash, pool fused" "$WORK/predict_cuda_bf16_flash.log"
   # features reference on a small generated genome (one gene's window runs off the contig start).
   /usr/bin/python3 - "$WORK" << 'PY'
 import random, sys
@@ -81,6 +88,7 @@ PY
     compare cuda_fp32_matches_cpu "$WORK/cpu.h5" "$WORK/cuda.h5" 1e-4
     compare cuda_auto_matches_cpu "$WORK/cpu.h5" "$WORK/auto.h5" 1e-4
     compare cuda_bf16_near_cpu "$WORK/cpu.h5" "$WORK/cuda_bf16.h5" 5e-2
+    compare cuda_bf16_flash_near_cpu "$WORK/cpu.h5" "$WORK/cuda_bf16_flash.h5" 5e-2
     compare features_cuda_matches_cpu "$WORK/f_cpu.h5" "$WORK/f_cuda.h5" 1e-4
   fi
 fi

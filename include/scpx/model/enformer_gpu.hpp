@@ -23,8 +23,10 @@ struct enformer_gpu_options {
     gpu::precision prec = gpu::precision::FP32;
     /// Convolution implementation: "custom", "cudnn" or "auto" (time both per shape, keep the faster).
     std::string conv_backend = "custom";
-    /// Attention core: "gemm" (cuBLASLt products over the [n, n] logits + a shift-softmax kernel)
-    /// or "fused" (one flash-style kernel, no n² workspace). Same arithmetic contract.
+    /// Attention core: "gemm" (cuBLASLt products over the [n, n] logits + a shift-softmax kernel),
+    /// "fused" (one flash-style kernel on wmma tiles, no n² workspace) or "flash" (register-tiled
+    /// FlashAttention-2 style kernel on mma.sync; TF32/BF16 only — FP32 runs "gemm", and
+    /// describe() says so). Same arithmetic contract.
     std::string attention = "gemm";
     /// Softmax pooling: "gemm" (cuBLASLt logits in fp32 chunks + a pairing kernel) or "fused"
     /// (one tensor-core kernel, logits never in memory). Same arithmetic contract.

@@ -1,0 +1,414 @@
+// Register-tiled (FlashAttention-2 style) relative attention core; contract in
+// rel_attention_flash.cuh, fragment layouts in mma_sm80.cuh.
+//
+// Grid: one block per (query tile of kBi = 64 rows, head, sequence); 4 warps, warp w owning query
+// rows [16w, 16w + 16) of the tile. Per key tile of kBj = 64 keys:
+//   1. all threads load the key tile (rows of keys), the value tile TRANSPOSED (rows of value
+//      columns, so that pairs of keys are adjacent: the B operand of P·v) and the band of
+//      relative keys the block needs into shared memory; the band is a ring of two 64-row halves
+//      and only its new half is loaded after the first tile. Values are stored rounded to the
+//      operand precision (tf32 once here, not per fragment). Zero outside the sequence.
+//   2. each warp, registers only except for R:
+//      S = (q_s+u)·Kᵀ              16 × 64   8 n-tiles of 16×8, accumulated in registers
+//      R = (q_s+w)·band[s_w + c]ᵀ  16 × 80   10 n-tiles, written to the warp's R tile in shared
+//                                            memory (the relative shift needs other lanes' values)
+//      logit[r][j] = S[r][j] + R[r][j − r + 15]   (the gather; −inf for keys past the end)
+//      online softmax: row max over the quad (lanes 4g..4g+3 hold row g), rescale O and the
+//      running sum, P = exp(logit − max) rounded to the operand precision
+//      O += P·v                    16 × V    P's accumulator registers are the A operand as they are
+// Why a band of 80 rows per warp: query row i = i0 + 16w + r and key j = j0 + jl need relative
+// key j − i + n − 1 = base + (jl − r − 16w + 63), base = j0 − i0 − 63 + n − 1; for the warp's 16
+// rows that is band rows s_w + c, s_w = 48 − 16w, c = jl − r + 15 ∈ [0, 79) — ten 8-row n-tiles
+// that never straddle the ring's 64-row halves (s_w is a multiple of 16).
+//
+// TF32 with register fragments: the m16n8k8 A layout holds columns (t, t+4) where the C layout
+// gives (2t, 2t+1). A dot product does not care which k is which as long as A and B agree, so k
+// index t stands for column 2t and t + 4 for 2t + 1 of each 8-column step, in every product: then
+// every operand is read as adjacent pairs, exactly as in BF16, and P's accumulators feed P·v
+// without shuffles.
+//
+// Shared memory (BF16 / TF32, V = 192): K 9 / 18 KiB, Vᵀ 27 / 54 KiB, band 18 / 36 KiB, R tiles
+// 22 KiB: 76 KiB (two blocks per SM on an A100 or H100) / 130 KiB (one).
+#include "rel_attention_flash.cuh"
+
+#include "common.cuh"
+#include "mma_sm80.cuh"
+#include "scpx/core/error.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace scpx::cuda {
+
+namespace {
+
+constexpr int kBi = 64;              ///< query rows per block
+constexpr int kBj = 64;              ///< keys per tile
+constexpr int kWarps = kBi / 16;
+constexpr int kThreads = kWarps * 32;
+constexpr int kBand = 2 * kBj;       ///< band rows held (kBi + kBj − 1 rounded up; a ring of two halves)
+constexpr int kRTiles = 10;          ///< 8-row n-tiles of one warp's band window (80 rows)
+constexpr int kLdR = 88;             ///< R tile row stride in floats (≡ 24 mod 32: float2 stores conflict-free)
+constexpr int kLd = 72;              ///< smem row stride in elements (bf16: rows 4 banks apart; fp32: 8)
+constexpr int kMaxKey = 64;          ///< K ≤ 64 (registers for the query fragments)
+constexpr int kMaxValue = 192;       ///< V ≤ 192 (registers for the output accumulators)
+constexpr int kMaxVt = kMaxValue / 8;
+
+/// Per-precision operand handling (see the file comment for the TF32 k permutation).
+template <class T> struct operand;
+
+template <> struct operand<__nv_bfloat16> {
+    static constexpr int kStep = 16; ///< k per mma
+    /// Value as stored in shared memory (rounded once).
+    __device__ static __nv_bfloat16 store(float x) { return __float2bfloat16_rn(x); }
+    /// x rounded to the operand precision, as a float.
+    __device__ static float round(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+    /// A fragment for k-step columns [c0, c0 + 16) of a 16-row operand given by value(row half, column).
+    template <class F>
+    __device__ static void make_a(std::uint32_t (&a)[4], int c0, int t, F value) {
+        a[0] = mma::pack_bf16(value(0, c0 + 2 * t), value(0, c0 + 2 * t + 1));
+        a[1] = mma::pack_bf16(value(1, c0 + 2 * t), value(1, c0 + 2 * t + 1));
+        a[2] = mma::pack_bf16(value(0, c0 + 8 + 2 * t), value(0, c0 + 9 + 2 * t));
+        a[3] = mma::pack_bf16(value(1, c0 + 8 + 2 * t), value(1, c0 + 9 + 2 * t));
+    }
+    /// A fragment of P for k-step ks from the S accumulators (keys 16ks … 16ks + 15).
+    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[8][4], int ks) {
+        a[0] = mma::pack_bf16(s[2 * ks][0], s[2 * ks][1]);
+        a[1] = mma::pack_bf16(s[2 * ks][2], s[2 * ks][3]);
+        a[2] = mma::pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+        a[3] = mma::pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+    }
+    /// B fragment: n = rows row0 … row0 + 7 of `rows` (row-major, k along the row), k-step at c0.
+    __device__ static void load_b(std::uint32_t (&b)[2], const __nv_bfloat16* rows, int row0, int c0, int g, int t) {
+        const __nv_bfloat16* r = rows + (row0 + g) * kLd + c0 + 2 * t;
+        b[0] = *reinterpret_cast<const std::uint32_t*>(r);
+        b[1] = *reinterpret_cast<const std::uint32_t*>(r + 8);
+    }
+    __device__ static void mma(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2]) {
+        mma::bf16_m16n8k16(d, a, b);
+    }
+};
+
+template <> struct operand<float> {
+    static constexpr int kStep = 8;
+    __device__ static float store(float x) { return mma::round_tf32(x); }
+    __device__ static float round(float x) { return mma::round_tf32(x); }
+    template <class F>
+    __device__ static void make_a(std::uint32_t (&a)[4], int c0, int t, F value) {
+        // k = t ↔ column c0 + 2t, k = t + 4 ↔ column c0 + 2t + 1.
+        a[0] = mma::bits(mma::round_tf32(value(0, c0 + 2 * t)));
+        a[1] = mma::bits(mma::round_tf32(value(1, c0 + 2 * t)));
+        a[2] = mma::bits(mma::round_tf32(value(0, c0 + 2 * t + 1)));
+        a[3] = mma::bits(mma::round_tf32(value(1, c0 + 2 * t + 1)));
+    }
+    /// Keys 8ks … 8ks + 7 (one S n-tile; its values are already tf32-rounded).
+    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[8][4], int ks) {
+        a[0] = mma::bits(s[ks][0]);
+        a[1] = mma::bits(s[ks][2]);
+        a[2] = mma::bits(s[ks][1]);
+        a[3] = mma::bits(s[ks][3]);
+    }
+    __device__ static void load_b(std::uint32_t (&b)[2], const float* rows, int row0, int c0, int g, int t) {
+        const float2 v = *reinterpret_cast<const float2*>(rows + (row0 + g) * kLd + c0 + 2 * t);
+        b[0] = mma::bits(v.x);
+        b[1] = mma::bits(v.y);
+    }
+    __device__ static void mma(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2]) {
+        mma::tf32_m16n8k8(d, a, b);
+    }
+};
+
+/// The shared view plus what the launcher derives: padded head sizes and the shared-memory carve-up.
+struct flash_params : rel_attention_view {
+    int kp = 0; ///< K rounded up to the k-step
+    int vp = 0; ///< V rounded up to 8
+    unsigned off_v = 0, off_band = 0, off_r = 0; ///< byte offsets in shared memory (K tile at 0)
+};
+
+/// Rows [r_first, r_end) of a tile: dst[map(r)][0, cols_pad) = src row (row0 + r) columns
+/// [0, cols) — zero outside the sequence rows [0, row_end) and past `cols` — stored rounded.
+template <class T, class Map>
+__device__ __forceinline__ void load_rows(T* dst, int r_first, int r_end, int cols_pad, const T* src,
+                                          std::int64_t src_ld, std::int64_t row0, std::int64_t row_end, int cols,
+                                          bool vec, Map map) {
+    constexpr int kVec = 16 / sizeof(T);
+    const int rows = r_end - r_first;
+    if (vec) {
+        const int chunks = cols_pad / kVec;
+        for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
+            const int r = r_first + idx / chunks, c = (idx % chunks) * kVec;
+            const std::int64_t gr = row0 + r;
+            // memcpy, not pointer casts, between the 16-byte word and its elements (no aliasing UB).
+            T v[kVec];
+            if (gr >= 0 && gr < row_end && c < cols) {
+                const uint4 raw = *reinterpret_cast<const uint4*>(src + gr * src_ld + c);
+                std::memcpy(v, &raw, sizeof raw);
+#pragma unroll
+                for (int k = 0; k < kVec; ++k) v[k] = operand<T>::store(to_f32(v[k]));
+            } else {
+#pragma unroll
+                for (int k = 0; k < kVec; ++k) v[k] = from_f32<T>(0.0f);
+            }
+            uint4 packed;
+            std::memcpy(&packed, v, sizeof packed);
+            *reinterpret_cast<uint4*>(dst + map(r) * kLd + c) = packed;
+        }
+    } else {
+        for (int idx = threadIdx.x; idx < rows * cols_pad; idx += kThreads) {
+            const int r = r_first + idx / cols_pad, c = idx % cols_pad;
+            const std::int64_t gr = row0 + r;
+            dst[map(r) * kLd + c] = (gr >= 0 && gr < row_end && c < cols)
+                                        ? operand<T>::store(to_f32(src[gr * src_ld + c]))
+                                        : from_f32<T>(0.0f);
+        }
+    }
+}
+
+/// Vᵀ tile: dst[c][jl] = V[j0 + jl][c] for value columns c < vp (zero past V and past the end).
+/// Consecutive threads take consecutive keys, so the transposing stores hit consecutive
+/// shared-memory addresses.
+template <class T>
+__device__ __forceinline__ void load_v_transposed(T* dst, int vp, const T* src, std::int64_t src_ld, std::int64_t j0,
+                                                  std::int64_t n, int V, bool vec) {
+    constexpr int kVec = 16 / sizeof(T);
+    if (vec) {
+        const int chunks = vp / kVec; // vp is a multiple of 8, V of kVec (vec)
+        for (int idx = threadIdx.x; idx < kBj * chunks; idx += kThreads) {
+            const int jl = idx % kBj, c = (idx / kBj) * kVec;
+            const std::int64_t j = j0 + jl;
+            if (j < n && c < V) {
+                const uint4 raw = *reinterpret_cast<const uint4*>(src + j * src_ld + c);
+                T e[kVec];
+                std::memcpy(e, &raw, sizeof raw);
+#pragma unroll
+                for (int k = 0; k < kVec; ++k) dst[(c + k) * kLd + jl] = operand<T>::store(to_f32(e[k]));
+            } else {
+#pragma unroll
+                for (int k = 0; k < kVec; ++k) dst[(c + k) * kLd + jl] = from_f32<T>(0.0f);
+            }
+        }
+    } else {
+        for (int idx = threadIdx.x; idx < kBj * vp; idx += kThreads) {
+            const int jl = idx % kBj, c = idx / kBj;
+            const std::int64_t j = j0 + jl;
+            dst[c * kLd + jl] = (j < n && c < V) ? operand<T>::store(to_f32(src[j * src_ld + c])) : from_f32<T>(0.0f);
+        }
+    }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const flash_params p) {
+    using op = operand<T>;
+    constexpr int kSteps = kMaxKey / op::kStep;   ///< k-steps of the query fragments (at most)
+    constexpr int kKeySteps = kBj / op::kStep;    ///< k-steps of P·v per key tile
+    SCPX_DYNAMIC_SHARED(smem);
+    T* const ks_tile = reinterpret_cast<T*>(smem);
+    T* const vt_tile = reinterpret_cast<T*>(smem + p.off_v);
+    T* const band = reinterpret_cast<T*>(smem + p.off_band);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
+    float* const R = reinterpret_cast<float*>(smem + p.off_r) + warp * 16 * kLdR;
+
+    const std::int64_t n = p.n, HK = p.heads * p.key;
+    const int K = static_cast<int>(p.key), V = static_cast<int>(p.value);
+    const int nsteps = p.kp / op::kStep, nvt = p.vp / 8;
+    const std::int64_t i0 = static_cast<std::int64_t>(blockIdx.x) * kBi;
+    const std::int64_t h = blockIdx.y, b = blockIdx.z;
+    const T* const seq = static_cast<const T*>(p.qkv) + b * n * p.width;
+    const T* const k_src = seq + HK + h * K;
+    const T* const v_src = seq + 2 * HK + h * V;
+    const T* const r_src = static_cast<const T*>(p.rel_k) + h * K;
+
+    // Query fragments, biases applied once: rows (g, g + 8) of the warp's 16.
+    const std::int64_t row[2] = {i0 + 16 * warp + g, i0 + 16 * warp + g + 8};
+    const auto query = [&](const float* bias, int half, int c) {
+        const std::int64_t i = row[half];
+        if (i >= n || c >= K) return 0.0f;
+        // Rounded product then sum, as the reference (no contraction into one FMA).
+        return __fmul_rn(to_f32(seq[i * p.width + h * K + c]), p.q_scale) + bias[h * K + c];
+    };
+    std::uint32_t qu[kSteps][4], qw[kSteps][4];
+#pragma unroll
+    for (int s = 0; s < kSteps; ++s) {
+        if (s >= nsteps) break;
+        op::make_a(qu[s], s * op::kStep, t, [&](int half, int c) { return query(p.u, half, c); });
+        op::make_a(qw[s], s * op::kStep, t, [&](int half, int c) { return query(p.w, half, c); });
+    }
+
+    float o[kMaxVt][4];
+#pragma unroll
+    for (int v = 0; v < kMaxVt; ++v) o[v][0] = o[v][1] = o[v][2] = o[v][3] = 0.0f;
+    float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f}; // l: this lane's partial sums
+    const int s_w = kBi - 16 - 16 * warp; // first band row of the warp's window
+
+    int rot = 0; // the band's logical row b lives in physical row (b + 64·rot) mod 128
+    for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot ^= 1) {
+        __syncthreads(); // the previous tile is consumed by every warp
+        const auto same = [](int r) { return r; };
+        load_rows(ks_tile, 0, kBj, p.kp, k_src, p.width, j0, n, K, p.vec, same);
+        load_v_transposed(vt_tile, p.vp, v_src, p.width, j0, n, V, p.vec);
+        const std::int64_t base = j0 - i0 - (kBi - 1) + (n - 1); // relk row of band row 0
+        load_rows(band, j0 == 0 ? 0 : kBand - kBj, kBand, p.kp, r_src, HK, base, 2 * n - 1, K, p.vec,
+                  [rot](int r) { return (r + kBj * rot) & (kBand - 1); });
+        __syncthreads();
+
+        // Content logits in registers.
+        float s[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; ++nt) {
+            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+#pragma unroll
+            for (int ks = 0; ks < kSteps; ++ks) {
+                if (ks >= nsteps) break;
+                std::uint32_t bf[2];
+                op::load_b(bf, ks_tile, 8 * nt, ks * op::kStep, g, t);
+                op::mma(s[nt], qu[ks], bf);
+            }
+        }
+        // Relative logits over the warp's window, through its R tile.
+#pragma unroll
+        for (int nt = 0; nt < kRTiles; ++nt) {
+            float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            const int phys = (s_w + 8 * nt + kBj * rot) & (kBand - 1);
+#pragma unroll
+            for (int ks = 0; ks < kSteps; ++ks) {
+                if (ks >= nsteps) break;
+                std::uint32_t bf[2];
+                op::load_b(bf, band, phys, ks * op::kStep, g, t);
+                op::mma(r, qw[ks], bf);
+            }
+            *reinterpret_cast<float2*>(R + g * kLdR + 8 * nt + 2 * t) = make_float2(r[0], r[1]);
+            *reinterpret_cast<float2*>(R + (g + 8) * kLdR + 8 * nt + 2 * t) = make_float2(r[2], r[3]);
+        }
+        __syncwarp();
+
+        // Shifted sum, masked past the end; this lane's row maxima.
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int r = g + 8 * (e >> 1), jl = 8 * nt + 2 * t + (e & 1);
+                const float x = j0 + jl < n ? s[nt][e] + R[r * kLdR + jl - r + 15] : -INFINITY;
+                s[nt][e] = x;
+                mx[e >> 1] = fmaxf(mx[e >> 1], x);
+            }
+        float alpha[2];
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+            mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(0xffffffffu, mx[hf], 1));
+            mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(0xffffffffu, mx[hf], 2));
+            const float m_new = fmaxf(m_run[hf], mx[hf]); // finite: key j0 < n is in every tile
+            alpha[hf] = __expf(m_run[hf] - m_new);        // 0 on the first tile
+            m_run[hf] = m_new;
+            l_run[hf] *= alpha[hf];
+        }
+#pragma unroll
+        for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float pr = op::round(__expf(s[nt][e] - m_run[e >> 1])); // the weight P·v uses
+                s[nt][e] = pr;
+                l_run[e >> 1] += pr;
+            }
+#pragma unroll
+        for (int v = 0; v < kMaxVt; ++v) {
+            o[v][0] *= alpha[0];
+            o[v][1] *= alpha[0];
+            o[v][2] *= alpha[1];
+            o[v][3] *= alpha[1];
+        }
+        // O += P·v.
+#pragma unroll
+        for (int ks = 0; ks < kKeySteps; ++ks) {
+            std::uint32_t a[4];
+            op::p_as_a(a, s, ks);
+#pragma unroll
+            for (int v = 0; v < kMaxVt; ++v) {
+                if (v >= nvt) break;
+                std::uint32_t bf[2];
+                op::load_b(bf, vt_tile, 8 * v, ks * op::kStep, g, t);
+                op::mma(o[v], a, bf);
+            }
+        }
+    }
+
+    // out = O / l (the quad's partial sums added first).
+    float inv[2];
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+        float l = l_run[hf];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[hf] = 1.0f / l;
+    }
+    T* const out = static_cast<T*>(p.out);
+    const std::int64_t HV = p.heads * V;
+#pragma unroll
+    for (int v = 0; v < kMaxVt; ++v) {
+        if (v >= nvt) break;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const std::int64_t i = row[e >> 1];
+            const int c = 8 * v + 2 * t + (e & 1);
+            if (i < n && c < V) out[(b * n + i) * HV + h * V + c] = from_f32<T>(o[v][e] * inv[e >> 1]);
+        }
+    }
+}
+
+constexpr int kMaxDevices = 64;
+
+unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
+
+template <class T>
+void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
+    p.kp = static_cast<int>((p.key + operand<T>::kStep - 1) / operand<T>::kStep * operand<T>::kStep);
+    p.vp = static_cast<int>((p.value + 7) / 8 * 8);
+    p.off_v = align128(static_cast<std::size_t>(kBj) * kLd * sizeof(T));
+    p.off_band = p.off_v + align128(static_cast<std::size_t>(p.vp) * kLd * sizeof(T));
+    p.off_r = p.off_band + align128(static_cast<std::size_t>(kBand) * kLd * sizeof(T));
+    const unsigned total = p.off_r + static_cast<unsigned>(kWarps * 16 * kLdR * sizeof(float));
+    int device = 0, optin = 0;
+    SCPX_CUDA_CHECK(cudaGetDevice(&device));
+    SCPX_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    if (total > static_cast<unsigned>(optin))
+        throw usage_error("rel_attention_flash: V = " + std::to_string(p.value) + " needs " + std::to_string(total) +
+                          " bytes of shared memory, the device allows " + std::to_string(optin));
+    // Opt in once per device and size, so the steady state (and a graph capture) is the launch only.
+    static std::atomic<unsigned> opted[kMaxDevices];
+    std::atomic<unsigned>& mine = opted[device % kMaxDevices];
+    if (total > 48 * 1024 && total > mine.load()) {
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             static_cast<int>(total)));
+        mine.store(total);
+    }
+    const dim3 grid(static_cast<unsigned>(div_up(p.n, kBi)), static_cast<unsigned>(p.heads),
+                    static_cast<unsigned>(batch));
+    SCPX_LAUNCH(grid, kThreads, total, stream, rel_attention_flash_kernel<T>)(p);
+    SCPX_CUDA_CHECK_LAUNCH();
+}
+
+} // namespace
+
+bool rel_attention_flash_supports(const rel_attention_args& a) {
+    return (a.prec == precision::BF16 || a.prec == precision::TF32) && a.key >= 1 && a.key <= kMaxKey &&
+           a.value >= 1 && a.value <= kMaxValue;
+}
+
+void rel_attention_flash(const rel_attention_args& a, cudaStream_t stream) {
+    check_rel_attention_args(a, "rel_attention_flash");
+    if (!rel_attention_flash_supports(a))
+        throw usage_error("rel_attention_flash: BF16 or TF32 with K ≤ " + std::to_string(kMaxKey) + " and V ≤ " +
+                          std::to_string(kMaxValue) + " only (got " + gpu::to_string(a.prec) + ", K = " +
+                          std::to_string(a.key) + ", V = " + std::to_string(a.value) + ")");
+    flash_params p;
+    static_cast<rel_attention_view&>(p) = rel_attention_view_of(a);
+    if (a.prec == precision::BF16)
+        launch<__nv_bfloat16>(p, a.batch, stream);
+    else
+        launch<float>(p, a.batch, stream);
+}
+
+} // namespace scpx::cuda
