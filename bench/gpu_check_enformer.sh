@@ -4,7 +4,8 @@
 # device), the Enformer fixture tests of scpx_unit_tests when that binary can start there, then
 # bench_enformer_gpu (bf16, tf32, fp32 × 196,608 / 393,216 bp × batch 1/4/8, plus the custom-vs-cuDNN
 # conv table). Builds nothing; prints a short table last. Every part runs under `timeout` so the
-# whole check stays under ~9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s);
+# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, five
+# single-configuration variants 45 s each; set SKIP_FIXTURE=1 PROFILE=0 to save time);
 # the benchmark prints and writes its CSV row by row, so a timeout still leaves the rows done.
 #
 #   scripts/prepare_gpu_carry.sh build-cuda enformer        (build machine: fills carry/)
@@ -117,7 +118,7 @@ if [[ -x "$bench" ]]; then
                  "tf32 196608 attention flash" "bf16 393216 attention flash"; do
     set -- $variant
     log="$OUTDIR/bench_$1_$2_$3_$4.log"
-    timeout 60 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1
+    timeout 45 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1
     row "bench $1 $2 bp b8, $3 $4" "$(grep -E "^$1 " "$log" | tail -1 || echo "see $log")"
   done
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight

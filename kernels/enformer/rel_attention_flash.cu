@@ -2,11 +2,12 @@
 // rel_attention_flash.cuh, fragment layouts in mma_sm80.cuh.
 //
 // Grid: one block per (query tile of kBi = 64 rows, head, sequence); 4 warps, warp w owning query
-// rows [16w, 16w + 16) of the tile. Per key tile of kBj = 64 keys:
+// rows [16w, 16w + 16) of the tile. Key tiles of kBj keys (BF16 64, TF32 32 — see geometry).
+// Per key tile (numbers for kBj = 64):
 //   1. all threads load the key tile (rows of keys), the value tile TRANSPOSED (rows of value
 //      columns, so that pairs of keys are adjacent: the B operand of P·v) and the band of
-//      relative keys the block needs into shared memory; the band is a ring of two 64-row halves
-//      and only its new half is loaded after the first tile. Values are stored rounded to the
+//      relative keys the block needs into shared memory; the band is a ring of kBj-row segments
+//      and only one new segment is loaded after the first tile. Values are stored rounded to the
 //      operand precision (tf32 once here, not per fragment). Zero outside the sequence.
 //   2. each warp, registers only except for R:
 //      S = (q_s+u)·Kᵀ              16 × 64   8 n-tiles of 16×8, accumulated in registers
@@ -16,10 +17,10 @@
 //      online softmax: row max over the quad (lanes 4g..4g+3 hold row g), rescale O and the
 //      running sum, P = exp(logit − max) rounded to the operand precision
 //      O += P·v                    16 × V    P's accumulator registers are the A operand as they are
-// Why a band of 80 rows per warp: query row i = i0 + 16w + r and key j = j0 + jl need relative
-// key j − i + n − 1 = base + (jl − r − 16w + 63), base = j0 − i0 − 63 + n − 1; for the warp's 16
-// rows that is band rows s_w + c, s_w = 48 − 16w, c = jl − r + 15 ∈ [0, 79) — ten 8-row n-tiles
-// that never straddle the ring's 64-row halves (s_w is a multiple of 16).
+// Why a window of kBj + 16 band rows per warp: query row i = i0 + 16w + r and key j = j0 + jl need
+// relative key j − i + n − 1 = base + (jl − r − 16w + 63), base = j0 − i0 − 63 + n − 1; for the
+// warp's 16 rows that is band rows s_w + c, s_w = 48 − 16w, c = jl − r + 15 ∈ [0, kBj + 15) —
+// 8-row n-tiles that never straddle the ring's segments (s_w is a multiple of 16, kBj of 32).
 //
 // TF32 with register fragments: the m16n8k8 A layout holds columns (t, t+4) where the C layout
 // gives (2t, 2t+1). A dot product does not care which k is which as long as A and B agree, so k
@@ -27,8 +28,9 @@
 // every operand is read as adjacent pairs, exactly as in BF16, and P's accumulators feed P·v
 // without shuffles.
 //
-// Shared memory (BF16 / TF32, V = 192): K 9 / 18 KiB, Vᵀ 27 / 54 KiB, band 18 / 36 KiB, R tiles
-// 22 KiB: 76 KiB (two blocks per SM on an A100 or H100) / 130 KiB (one).
+// Shared memory at V = 192: BF16 (kBj 64) K 9 KiB, Vᵀ 27, band 18, R tiles 22: 76 KiB; TF32
+// (kBj 32) K 9 KiB, Vᵀ 30, band 27, R tiles 14: 80 KiB — two blocks per SM on an H100 either way
+// (and on an A100, whose 164 KiB per SM holds two of either).
 #include "rel_attention_flash.cuh"
 
 #include "common.cuh"
@@ -46,22 +48,32 @@ namespace scpx::cuda {
 namespace {
 
 constexpr int kBi = 64;              ///< query rows per block
-constexpr int kBj = 64;              ///< keys per tile
 constexpr int kWarps = kBi / 16;
 constexpr int kThreads = kWarps * 32;
-constexpr int kBand = 2 * kBj;       ///< band rows held (kBi + kBj − 1 rounded up; a ring of two halves)
-constexpr int kRTiles = 10;          ///< 8-row n-tiles of one warp's band window (80 rows)
-constexpr int kLdR = 88;             ///< R tile row stride in floats (≡ 24 mod 32: float2 stores conflict-free)
-constexpr int kLd = 72;              ///< smem row stride in elements (bf16: rows 4 banks apart; fp32: 8)
+constexpr int kLd = 72;              ///< K / band row stride in elements (bf16: rows 4 banks apart; fp32: 8)
 constexpr int kMaxKey = 64;          ///< K ≤ 64 (registers for the query fragments)
 constexpr int kMaxValue = 192;       ///< V ≤ 192 (registers for the output accumulators)
 constexpr int kMaxVt = kMaxValue / 8;
+
+/// Key-tile geometry for kBj keys per tile (BF16 64; TF32 32, which keeps the fp32 tiles small
+/// enough for two blocks per SM).
+template <int Bj>
+struct geometry {
+    static constexpr int kBj = Bj;
+    static constexpr int kBand = kBi + kBj;         ///< band rows (kBi + kBj − 1 needed), a ring of
+    static constexpr int kSegments = kBand / kBj;   ///< this many kBj-row segments
+    static constexpr int kSTiles = kBj / 8;         ///< 8-column n-tiles of S
+    static constexpr int kRTiles = (kBj + 16) / 8;  ///< 8-row n-tiles of a warp's band window (kBj + 15 rows)
+    static constexpr int kLdR = kBj + 24;           ///< R row stride in floats (≡ 24 mod 32: float2 stores conflict-free)
+    static constexpr int kLdV = kBj + 8;            ///< Vᵀ row stride in elements (pairs conflict-free)
+};
 
 /// Per-precision operand handling (see the file comment for the TF32 k permutation).
 template <class T> struct operand;
 
 template <> struct operand<__nv_bfloat16> {
     static constexpr int kStep = 16; ///< k per mma
+    using tile = geometry<64>;
     /// Value as stored in shared memory (rounded once).
     __device__ static __nv_bfloat16 store(float x) { return __float2bfloat16_rn(x); }
     /// x rounded to the operand precision, as a float.
@@ -74,16 +86,23 @@ template <> struct operand<__nv_bfloat16> {
         a[2] = mma::pack_bf16(value(0, c0 + 8 + 2 * t), value(0, c0 + 9 + 2 * t));
         a[3] = mma::pack_bf16(value(1, c0 + 8 + 2 * t), value(1, c0 + 9 + 2 * t));
     }
+    /// Two adjacent elements with one store (p 4-byte aligned).
+    __device__ static void store_pair(__nv_bfloat16* p, float lo, float hi) {
+        *reinterpret_cast<std::uint32_t*>(p) = mma::pack_bf16(lo, hi);
+    }
     /// A fragment of P for k-step ks from the S accumulators (keys 16ks … 16ks + 15).
-    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[8][4], int ks) {
+    template <int N>
+    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[N][4], int ks) {
         a[0] = mma::pack_bf16(s[2 * ks][0], s[2 * ks][1]);
         a[1] = mma::pack_bf16(s[2 * ks][2], s[2 * ks][3]);
         a[2] = mma::pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
         a[3] = mma::pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
     }
-    /// B fragment: n = rows row0 … row0 + 7 of `rows` (row-major, k along the row), k-step at c0.
-    __device__ static void load_b(std::uint32_t (&b)[2], const __nv_bfloat16* rows, int row0, int c0, int g, int t) {
-        const __nv_bfloat16* r = rows + (row0 + g) * kLd + c0 + 2 * t;
+    /// B fragment: n = rows row0 … row0 + 7 of `rows` (row-major, stride ld, k along the row),
+    /// k-step at column c0.
+    __device__ static void load_b(std::uint32_t (&b)[2], const __nv_bfloat16* rows, int ld, int row0, int c0, int g,
+                                  int t) {
+        const __nv_bfloat16* r = rows + (row0 + g) * ld + c0 + 2 * t;
         b[0] = *reinterpret_cast<const std::uint32_t*>(r);
         b[1] = *reinterpret_cast<const std::uint32_t*>(r + 8);
     }
@@ -94,6 +113,7 @@ template <> struct operand<__nv_bfloat16> {
 
 template <> struct operand<float> {
     static constexpr int kStep = 8;
+    using tile = geometry<32>;
     __device__ static float store(float x) { return mma::round_tf32(x); }
     __device__ static float round(float x) { return mma::round_tf32(x); }
     template <class F>
@@ -104,15 +124,19 @@ template <> struct operand<float> {
         a[2] = mma::bits(mma::round_tf32(value(0, c0 + 2 * t + 1)));
         a[3] = mma::bits(mma::round_tf32(value(1, c0 + 2 * t + 1)));
     }
+    __device__ static void store_pair(float* p, float lo, float hi) {
+        *reinterpret_cast<float2*>(p) = make_float2(mma::round_tf32(lo), mma::round_tf32(hi));
+    }
     /// Keys 8ks … 8ks + 7 (one S n-tile; its values are already tf32-rounded).
-    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[8][4], int ks) {
+    template <int N>
+    __device__ static void p_as_a(std::uint32_t (&a)[4], const float (&s)[N][4], int ks) {
         a[0] = mma::bits(s[ks][0]);
         a[1] = mma::bits(s[ks][2]);
         a[2] = mma::bits(s[ks][1]);
         a[3] = mma::bits(s[ks][3]);
     }
-    __device__ static void load_b(std::uint32_t (&b)[2], const float* rows, int row0, int c0, int g, int t) {
-        const float2 v = *reinterpret_cast<const float2*>(rows + (row0 + g) * kLd + c0 + 2 * t);
+    __device__ static void load_b(std::uint32_t (&b)[2], const float* rows, int ld, int row0, int c0, int g, int t) {
+        const float2 v = *reinterpret_cast<const float2*>(rows + (row0 + g) * ld + c0 + 2 * t);
         b[0] = mma::bits(v.x);
         b[1] = mma::bits(v.y);
     }
@@ -167,41 +191,48 @@ __device__ __forceinline__ void load_rows(T* dst, int r_first, int r_end, int co
     }
 }
 
-/// Vᵀ tile: dst[c][jl] = V[j0 + jl][c] for value columns c < vp (zero past V and past the end).
-/// Consecutive threads take consecutive keys, so the transposing stores hit consecutive
-/// shared-memory addresses.
-template <class T>
-__device__ __forceinline__ void load_v_transposed(T* dst, int vp, const T* src, std::int64_t src_ld, std::int64_t j0,
-                                                  std::int64_t n, int V, bool vec) {
+/// Vᵀ tile: dst[c][jl] = V[j0 + jl][c] for the Bj keys and value columns c < vp (zero past V and
+/// past the end), row stride ld. Each thread takes two adjacent keys of a 16-byte column chunk
+/// and writes each column's two values with one store; consecutive threads take consecutive key
+/// pairs, so the transposing stores hit consecutive shared-memory words.
+template <class T, int Bj>
+__device__ __forceinline__ void load_v_transposed(T* dst, int ld, int vp, const T* src, std::int64_t src_ld,
+                                                  std::int64_t j0, std::int64_t n, int V, bool vec) {
     constexpr int kVec = 16 / sizeof(T);
+    constexpr int kPairs = Bj / 2;
     if (vec) {
         const int chunks = vp / kVec; // vp is a multiple of 8, V of kVec (vec)
-        for (int idx = threadIdx.x; idx < kBj * chunks; idx += kThreads) {
-            const int jl = idx % kBj, c = (idx / kBj) * kVec;
-            const std::int64_t j = j0 + jl;
-            if (j < n && c < V) {
-                const uint4 raw = *reinterpret_cast<const uint4*>(src + j * src_ld + c);
-                T e[kVec];
-                std::memcpy(e, &raw, sizeof raw);
+        for (int idx = threadIdx.x; idx < kPairs * chunks; idx += kThreads) {
+            const int jl = 2 * (idx % kPairs), c = (idx / kPairs) * kVec;
+            T e[2][kVec];
 #pragma unroll
-                for (int k = 0; k < kVec; ++k) dst[(c + k) * kLd + jl] = operand<T>::store(to_f32(e[k]));
-            } else {
+            for (int h = 0; h < 2; ++h) {
+                const std::int64_t j = j0 + jl + h;
+                if (j < n && c < V) {
+                    const uint4 raw = *reinterpret_cast<const uint4*>(src + j * src_ld + c);
+                    std::memcpy(e[h], &raw, sizeof raw);
+                } else {
 #pragma unroll
-                for (int k = 0; k < kVec; ++k) dst[(c + k) * kLd + jl] = from_f32<T>(0.0f);
+                    for (int k = 0; k < kVec; ++k) e[h][k] = from_f32<T>(0.0f);
+                }
             }
+#pragma unroll
+            for (int k = 0; k < kVec; ++k) operand<T>::store_pair(dst + (c + k) * ld + jl, to_f32(e[0][k]), to_f32(e[1][k]));
         }
     } else {
-        for (int idx = threadIdx.x; idx < kBj * vp; idx += kThreads) {
-            const int jl = idx % kBj, c = idx / kBj;
+        for (int idx = threadIdx.x; idx < Bj * vp; idx += kThreads) {
+            const int jl = idx % Bj, c = idx / Bj;
             const std::int64_t j = j0 + jl;
-            dst[c * kLd + jl] = (j < n && c < V) ? operand<T>::store(to_f32(src[j * src_ld + c])) : from_f32<T>(0.0f);
+            dst[c * ld + jl] = (j < n && c < V) ? operand<T>::store(to_f32(src[j * src_ld + c])) : from_f32<T>(0.0f);
         }
     }
 }
 
 template <class T>
-__global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const flash_params p) {
+__global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const flash_params p) {
     using op = operand<T>;
+    using tile = typename op::tile;
+    constexpr int kBj = tile::kBj, kBand = tile::kBand, kLdR = tile::kLdR, kLdV = tile::kLdV;
     constexpr int kSteps = kMaxKey / op::kStep;   ///< k-steps of the query fragments (at most)
     constexpr int kKeySteps = kBj / op::kStep;    ///< k-steps of P·v per key tile
     SCPX_DYNAMIC_SHARED(smem);
@@ -243,40 +274,42 @@ __global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const fla
     float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f}; // l: this lane's partial sums
     const int s_w = kBi - 16 - 16 * warp; // first band row of the warp's window
 
-    int rot = 0; // the band's logical row b lives in physical row (b + 64·rot) mod 128
-    for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot ^= 1) {
+    // The band's logical row b lives in physical row (b + kBj·rot) mod kBand; rot advances by one
+    // segment per key tile (the next tile's band is this one shifted by kBj rows).
+    int rot = 0;
+    for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot = rot + 1 == tile::kSegments ? 0 : rot + 1) {
         __syncthreads(); // the previous tile is consumed by every warp
         const auto same = [](int r) { return r; };
         load_rows(ks_tile, 0, kBj, p.kp, k_src, p.width, j0, n, K, p.vec, same);
-        load_v_transposed(vt_tile, p.vp, v_src, p.width, j0, n, V, p.vec);
+        load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, v_src, p.width, j0, n, V, p.vec);
         const std::int64_t base = j0 - i0 - (kBi - 1) + (n - 1); // relk row of band row 0
         load_rows(band, j0 == 0 ? 0 : kBand - kBj, kBand, p.kp, r_src, HK, base, 2 * n - 1, K, p.vec,
-                  [rot](int r) { return (r + kBj * rot) & (kBand - 1); });
+                  [rot](int r) { return (r + kBj * rot) % kBand; });
         __syncthreads();
 
         // Content logits in registers.
-        float s[8][4];
+        float s[tile::kSTiles][4];
 #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
+        for (int nt = 0; nt < tile::kSTiles; ++nt) {
             s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
 #pragma unroll
             for (int ks = 0; ks < kSteps; ++ks) {
                 if (ks >= nsteps) break;
                 std::uint32_t bf[2];
-                op::load_b(bf, ks_tile, 8 * nt, ks * op::kStep, g, t);
+                op::load_b(bf, ks_tile, kLd, 8 * nt, ks * op::kStep, g, t);
                 op::mma(s[nt], qu[ks], bf);
             }
         }
         // Relative logits over the warp's window, through its R tile.
 #pragma unroll
-        for (int nt = 0; nt < kRTiles; ++nt) {
+        for (int nt = 0; nt < tile::kRTiles; ++nt) {
             float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const int phys = (s_w + 8 * nt + kBj * rot) & (kBand - 1);
+            const int phys = (s_w + 8 * nt + kBj * rot) % kBand; // 8 rows never straddle a segment
 #pragma unroll
             for (int ks = 0; ks < kSteps; ++ks) {
                 if (ks >= nsteps) break;
                 std::uint32_t bf[2];
-                op::load_b(bf, band, phys, ks * op::kStep, g, t);
+                op::load_b(bf, band, kLd, phys, ks * op::kStep, g, t);
                 op::mma(r, qw[ks], bf);
             }
             *reinterpret_cast<float2*>(R + g * kLdR + 8 * nt + 2 * t) = make_float2(r[0], r[1]);
@@ -287,7 +320,7 @@ __global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const fla
         // Shifted sum, masked past the end; this lane's row maxima.
         float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-        for (int nt = 0; nt < 8; ++nt)
+        for (int nt = 0; nt < tile::kSTiles; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int r = g + 8 * (e >> 1), jl = 8 * nt + 2 * t + (e & 1);
@@ -306,7 +339,7 @@ __global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const fla
             l_run[hf] *= alpha[hf];
         }
 #pragma unroll
-        for (int nt = 0; nt < 8; ++nt)
+        for (int nt = 0; nt < tile::kSTiles; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const float pr = op::round(__expf(s[nt][e] - m_run[e >> 1])); // the weight P·v uses
@@ -329,7 +362,7 @@ __global__ void __launch_bounds__(kThreads) rel_attention_flash_kernel(const fla
             for (int v = 0; v < kMaxVt; ++v) {
                 if (v >= nvt) break;
                 std::uint32_t bf[2];
-                op::load_b(bf, vt_tile, 8 * v, ks * op::kStep, g, t);
+                op::load_b(bf, vt_tile, kLdV, 8 * v, ks * op::kStep, g, t);
                 op::mma(o[v], a, bf);
             }
         }
@@ -366,10 +399,11 @@ template <class T>
 void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     p.kp = static_cast<int>((p.key + operand<T>::kStep - 1) / operand<T>::kStep * operand<T>::kStep);
     p.vp = static_cast<int>((p.value + 7) / 8 * 8);
-    p.off_v = align128(static_cast<std::size_t>(kBj) * kLd * sizeof(T));
-    p.off_band = p.off_v + align128(static_cast<std::size_t>(p.vp) * kLd * sizeof(T));
-    p.off_r = p.off_band + align128(static_cast<std::size_t>(kBand) * kLd * sizeof(T));
-    const unsigned total = p.off_r + static_cast<unsigned>(kWarps * 16 * kLdR * sizeof(float));
+    using tile = typename operand<T>::tile;
+    p.off_v = align128(static_cast<std::size_t>(tile::kBj) * kLd * sizeof(T));
+    p.off_band = p.off_v + align128(static_cast<std::size_t>(p.vp) * tile::kLdV * sizeof(T));
+    p.off_r = p.off_band + align128(static_cast<std::size_t>(tile::kBand) * kLd * sizeof(T));
+    const unsigned total = p.off_r + static_cast<unsigned>(kWarps * 16 * tile::kLdR * sizeof(float));
     int device = 0, optin = 0;
     SCPX_CUDA_CHECK(cudaGetDevice(&device));
     SCPX_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));

@@ -354,7 +354,8 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
     // fp32 accumulation and the bf16 store remain.
     const double u_ab = prec == precision::TF32 ? 2 * kUnitTf32 : 0.0;
     const double u_out = prec == precision::BF16 ? kUnitBf16 : 0.0;
-    const double rel = u_ab + kAccPerK * static_cast<double>(C);
+    // The GEMM path accumulates l0 − l1 as one sum of 2C products ([x0 | x1]·[w; −w]).
+    const double rel = u_ab + kAccPerK * static_cast<double>(be == pool_backend::GEMM ? 2 * C : C);
     std::vector<double> tol(ref.size());
     std::vector<double> s0(static_cast<std::size_t>(C)), s1(static_cast<std::size_t>(C));
     for (std::int64_t r = 0; r < out_rows; ++r) {
@@ -427,6 +428,13 @@ TEST(CudaEnformerSoftmaxPool, NearIdentityWeights) {
     // Sequences of 130 rows: the pair at rows 128/129 of sequence 0 and sequence 1's first pairs
     // share M tiles.
     check_pool_all({2, 130, 136, 2.0}, 13);
+}
+
+TEST(CudaEnformerSoftmaxPool, GemmChunksSplitLongSequences) {
+    SKIP_WITHOUT_GPU();
+    // 16386 pairs per sequence: the GEMM path's chunks of 16384 pairs leave a 2-pair chunk at each
+    // sequence's end (chunks never span sequences).
+    for (const precision prec : kAllPrecisions) check_pool({2, 32772, 16, 0.0}, prec, 14, pool_backend::GEMM);
 }
 
 TEST(CudaEnformerSoftmaxPool, RejectsBadArguments) {
