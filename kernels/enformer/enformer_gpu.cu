@@ -274,10 +274,15 @@ struct enformer_gpu_model::impl {
     void* ap(std::size_t off) const { return arena.at(off); }
 
     cuda::conv1d_args conv_args(const d_conv& c, const void* x, std::int64_t B, std::int64_t L, void* y,
-                                const void* residual, bool out_gelu) const;
+                                const void* residual, bool out_gelu, bool input_transformed = false) const;
+    /// `input_transformed`: x already holds BN → GELU of the block's input (the pool before it
+    /// applied c's transform), so the convolution runs without one.
     void conv(const d_conv& c, const void* x, std::int64_t B, std::int64_t L, void* y, const void* residual = nullptr,
-              bool out_gelu = false);
-    void pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y);
+              bool out_gelu = false, bool input_transformed = false);
+    /// Pools x into y. With `next` (the ConvBlock that reads y) and the cuBLASLt pool, the pass also
+    /// applies next's BN → GELU to what it stores and returns true: the caller then runs `next`
+    /// with input_transformed (one pass over the activations fewer). Returns false otherwise.
+    bool pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y, const d_conv* next = nullptr);
     /// D = A·W (+ bias) (ReLU) (+ C) over `batch` sequences of `rows` rows each, one GEMM per
     /// sequence so that a sequence's result never depends on the rest of the batch (cuBLASLt may
     /// choose another algorithm, i.e. another summation order, for another M).
@@ -366,7 +371,8 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
 }
 
 cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const void* x, std::int64_t B, std::int64_t L,
-                                                       void* y, const void* residual, bool out_gelu) const {
+                                                       void* y, const void* residual, bool out_gelu,
+                                                       bool input_transformed) const {
     cuda::conv1d_args a;
     a.batch = B;
     a.length = L;
@@ -376,9 +382,11 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
     a.x = x;
     a.w = wp(c.w);
     a.bias = wf(c.bias);
-    a.in_scale = wf(c.scale);
-    a.in_shift = wf(c.shift);
-    a.in_gelu = c.scale != kNone;  // ConvBlock = BN → GELU → conv; the stem conv has neither
+    if (!input_transformed) {
+        a.in_scale = wf(c.scale);
+        a.in_shift = wf(c.shift);
+        a.in_gelu = c.scale != kNone;  // ConvBlock = BN → GELU → conv; the stem conv has neither
+    }
     a.out_gelu = out_gelu;
     a.residual = residual;
     a.y = y;
@@ -387,11 +395,13 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
 }
 
 void enformer_gpu_model::impl::conv(const d_conv& c, const void* x, std::int64_t B, std::int64_t L, void* y,
-                                    const void* residual, bool out_gelu) {
-    convs->run(conv_args(c, x, B, L, y, residual, out_gelu), ap(plan.conv_scratch), plan.conv_scratch_bytes, stream);
+                                    const void* residual, bool out_gelu, bool input_transformed) {
+    convs->run(conv_args(c, x, B, L, y, residual, out_gelu, input_transformed), ap(plan.conv_scratch),
+               plan.conv_scratch_bytes, stream);
 }
 
-void enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y) {
+bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y,
+                                    const d_conv* next) {
     cuda::softmax_pool_args a;
     a.batch = B;
     a.length = L;
@@ -400,10 +410,18 @@ void enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t
     a.w = wp(p.w);
     a.y = y;
     a.prec = prec;
-    if (plan.pool_ws != kNone)
-        cuda::softmax_pool_gemm(a, *gemm, arena.at(plan.pool_ws), plan.pool_ws_bytes, stream);
-    else
+    if (plan.pool_ws == kNone) {
         cuda::softmax_pool(a, stream);
+        return false;
+    }
+    const bool hoist = next && next->scale != kNone;
+    if (hoist) {
+        a.out_scale = wf(next->scale);
+        a.out_shift = wf(next->shift);
+        a.out_gelu = true;
+    }
+    cuda::softmax_pool_gemm(a, *gemm, arena.at(plan.pool_ws), plan.pool_ws_bytes, stream);
+    return hoist;
 }
 
 void enformer_gpu_model::impl::gemm_run(std::int64_t batch, std::int64_t rows, std::int64_t n, std::int64_t k,
@@ -655,14 +673,17 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
     prof.mark(s, stage_profile::input);
     m.conv(m.stem_conv, m.ap(p.in), B, L, a);
     m.conv(m.stem_pointwise, a, B, L, b, /*residual=*/a);
-    m.pool(m.stem_pool, b, B, L, a);
+    // Each pool also applies the BN → GELU of the tower ConvBlock after it when it can (`ready`):
+    // that block's input is used by nothing else.
+    bool ready = m.pool(m.stem_pool, b, B, L, a, m.tower.empty() ? nullptr : &m.tower.front().conv);
     prof.mark(s, stage_profile::stem);
     L /= 2;
     // Conv tower: ConvBlock5 → residual pointwise ConvBlock → softmax pool; x lives in `a`.
-    for (const auto& t : m.tower) {
-        m.conv(t.conv, a, B, L, b);
+    for (std::size_t i = 0; i < m.tower.size(); ++i) {
+        const auto& t = m.tower[i];
+        m.conv(t.conv, a, B, L, b, nullptr, false, /*input_transformed=*/ready);
         m.conv(t.pointwise, b, B, L, a, /*residual=*/b);
-        m.pool(t.pool, a, B, L, b);
+        ready = m.pool(t.pool, a, B, L, b, i + 1 < m.tower.size() ? &m.tower[i + 1].conv : nullptr);
         std::swap(a, b);
         L /= 2;
     }

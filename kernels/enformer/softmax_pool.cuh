@@ -17,6 +17,13 @@ struct softmax_pool_args {
     const void* w = nullptr;    ///< [C, C] row-major, logits = x · w
     void* y = nullptr;          ///< [B, L/2, C]; must not overlap x
     precision prec = precision::FP32;
+    /// Optional transform of the stored result for the ConvBlock that reads it next (its BN →
+    /// GELU hoisted into this pass, so that convolution needs no transform pass of its own):
+    /// y = gelu(round(pooled)·out_scale[c] + out_shift[c]), the arithmetic of the separate pass.
+    /// softmax_pool_gemm only; the fused kernel refuses it.
+    const float* out_scale = nullptr;
+    const float* out_shift = nullptr; ///< with out_scale
+    bool out_gelu = false;
 };
 
 /// Launches the fused pool on `stream`. @throws usage_error on odd length / bad sizes.

@@ -42,12 +42,20 @@ __global__ void stack_negated(const T* __restrict__ w, T* __restrict__ out, std:
     }
 }
 
+/// The optional output transform (softmax_pool_args::out_*), as elementwise.cu's affine pass does it.
+struct out_transform {
+    const float* scale = nullptr;
+    const float* shift = nullptr;
+    bool gelu = false;
+};
+
 /// y[r, c] = (x[2r, c]·e0 + x[2r+1, c]·e1) / (e0 + e1) with the larger of the two logits as the
 /// softmax's max: d = logit(2r) − logit(2r+1) ≥ 0 gives e0 = 1, e1 = exp(−d), else e0 = exp(d),
-/// e1 = 1 (NaN propagates). r counts output rows of the chunk.
-template <class T>
+/// e1 = 1 (NaN propagates); with Transform, then rounded to T, scaled, shifted and GELU'd.
+/// r counts output rows of the chunk.
+template <class T, bool Transform>
 __global__ void pool_pairs(const T* __restrict__ x, const float* __restrict__ diff, T* __restrict__ y,
-                           std::int64_t out_rows, std::int64_t channels) {
+                           std::int64_t out_rows, std::int64_t channels, const out_transform tr) {
     const std::int64_t total = out_rows * channels;
     for (std::int64_t e = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; e < total;
          e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
@@ -56,7 +64,15 @@ __global__ void pool_pairs(const T* __restrict__ x, const float* __restrict__ di
         const float d = diff[e];
         const float t = expf(-fabsf(d));
         const float e0 = d >= 0.0f ? 1.0f : t, e1 = d >= 0.0f ? t : 1.0f;
-        y[e] = from_f32<T>((to_f32(x[i0]) * e0 + to_f32(x[i1]) * e1) / (e0 + e1));
+        const T pooled = from_f32<T>((to_f32(x[i0]) * e0 + to_f32(x[i1]) * e1) / (e0 + e1));
+        if constexpr (Transform) {
+            float v = to_f32(pooled);
+            if (tr.scale) v *= tr.scale[c];
+            if (tr.shift) v += tr.shift[c];
+            y[e] = from_f32<T>(tr.gelu ? gelu_sigmoid(v) : v);
+        } else {
+            y[e] = pooled;
+        }
     }
 }
 
@@ -88,8 +104,13 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
             g.d_f32 = true;
             g.prec = a.prec;
             gemm.run(g, stream);
-            SCPX_LAUNCH(grid_for(m * C, kThreads), kThreads, 0, stream, pool_pairs<T>)(x + r0 * 2 * C, diff,
-                                                                                     y + r0 * C, m, C);
+            const out_transform tr{a.out_scale, a.out_shift, a.out_gelu};
+            if (a.out_scale || a.out_shift || a.out_gelu)
+                SCPX_LAUNCH(grid_for(m * C, kThreads), kThreads, 0, stream, pool_pairs<T, true>)(
+                    x + r0 * 2 * C, diff, y + r0 * C, m, C, tr);
+            else
+                SCPX_LAUNCH(grid_for(m * C, kThreads), kThreads, 0, stream, pool_pairs<T, false>)(
+                    x + r0 * 2 * C, diff, y + r0 * C, m, C, tr);
             SCPX_CUDA_CHECK(cudaGetLastError());
         }
     }

@@ -20,6 +20,7 @@
 // the largest bound stays below 10 % of the output scale, so the test keeps the power to fail.
 #include "common.cuh"
 #include "enformer/conv1d.cuh"
+#include "enformer/elementwise.cuh"
 #include "enformer/gemm.cuh"
 #include "enformer/pointwise_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
@@ -435,6 +436,63 @@ TEST(CudaEnformerSoftmaxPool, GemmChunksSplitLongSequences) {
     // 16386 pairs per sequence: the GEMM path's chunks of 16384 pairs leave a 2-pair chunk at each
     // sequence's end (chunks never span sequences).
     for (const precision prec : kAllPrecisions) check_pool({2, 32772, 16, 0.0}, prec, 14, pool_backend::GEMM);
+}
+
+TEST(CudaEnformerSoftmaxPool, GemmAppliesTheNextBlocksBnGelu) {
+    SKIP_WITHOUT_GPU();
+    // The model hoists the next ConvBlock's BN → GELU into the pool (softmax_pool_args::out_*):
+    // the result must be what the separate transform pass (conv_input_transform) makes of the
+    // plain pooled output — same arithmetic, so equal up to a few units of the storage type.
+    const std::int64_t B = 2, L = 130, C = 136;
+    for (const precision prec : kAllPrecisions) {
+        SCOPED_TRACE(scpx::test::name(prec));
+        std::mt19937 rng(15);
+        auto x = normal(static_cast<std::size_t>(B * L * C), 1.0, rng);
+        auto w = normal(static_cast<std::size_t>(C * C), 1.0 / std::sqrt(static_cast<double>(C)), rng);
+        const auto scale = normal(static_cast<std::size_t>(C), 1.0, rng), shift = normal(static_cast<std::size_t>(C), 0.5, rng);
+        scpx::test::round_all(prec, x);
+        scpx::test::round_all(prec, w);
+        const auto out_n = static_cast<std::size_t>(B * L / 2 * C);
+        guarded_buffer dx(x.size(), prec), dw(w.size(), prec), ds(scale.size(), 4), dsh(shift.size(), 4);
+        guarded_buffer plain(out_n, prec), separate(out_n, prec), hoisted(out_n, prec);
+        dx.upload(x);
+        dw.upload(w);
+        ds.upload(scale);
+        dsh.upload(shift);
+        scpx::cuda::softmax_pool_args a;
+        a.batch = B;
+        a.length = L;
+        a.channels = C;
+        a.x = dx.data();
+        a.w = dw.data();
+        a.prec = prec;
+        guarded_buffer gemm_ws(32u << 20, 1, 256), ws(scpx::cuda::softmax_pool_gemm_workspace_bytes(a), 1, 256);
+        {
+            scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
+            a.y = plain.data();
+            scpx::cuda::softmax_pool_gemm(a, engine, ws.data(), ws.size_bytes(), nullptr);
+            scpx::cuda::conv_input_transform(ds.as<float>(), dsh.as<float>(), true, B * L / 2, C, plain.data(),
+                                             separate.data(), prec, nullptr);
+            a.y = hoisted.data();
+            a.out_scale = ds.as<float>();
+            a.out_shift = dsh.as<float>();
+            a.out_gelu = true;
+            scpx::cuda::softmax_pool_gemm(a, engine, ws.data(), ws.size_bytes(), nullptr);
+            SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+        }
+        EXPECT_EQ(hoisted.damaged_guard_bytes(), 0u);
+        const auto want = separate.download(), got = hoisted.download();
+        // Four units of the storage type, relative to max(1, |value|): a compiler's choice to fuse
+        // the multiply-add or not (and GELU's slope) moves the result by a few ulps of the operands.
+        const double unit = prec == precision::BF16 ? 1.0 / 256 : 1.0 / (1 << 23);
+        double worst = 0.0;
+        for (std::size_t i = 0; i < out_n; ++i)
+            worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]) /
+                                        std::max(1.0, std::abs(static_cast<double>(want[i]))));
+        EXPECT_LE(worst, 4 * unit) << "hoisted transform vs the separate pass";
+        // The fused kernel refuses the transform rather than ignore it.
+        EXPECT_THROW(scpx::cuda::softmax_pool(a, nullptr), scpx::usage_error);
+    }
 }
 
 TEST(CudaEnformerSoftmaxPool, RejectsBadArguments) {
