@@ -1,7 +1,8 @@
 // Benchmark of the Enformer GPU path (enformer_gpu.hpp): the published model (dim 1536, depth 11,
 // heads 8) with random weights, for each precision × length × batch: one warm-up pass, then
-// `--reps` timed passes (host-synchronous predict: onehot upload, trunk, crop, final pointwise,
-// human head, result download). By default the heads run on the 4 central bins only, as
+// `--reps` timed passes (host-synchronous predict: input upload, trunk, crop, final pointwise,
+// human head, result download). The input is DNA letters uploaded as bytes and encoded on the
+// device (predict_bases, what `scpx features` does); `--input onehot` uploads fp32 one-hot rows. By default the heads run on the 4 central bins only, as
 // `scpx features` asks (the trunk, ~99 % of the FLOPs, always runs in full); `--bins 0` computes
 // and downloads all 896 bins (19 MB per sequence through pageable memory).
 // Reports seq/s, achieved TFLOP/s (enformer_model::flops_per_sequence,
@@ -11,6 +12,7 @@
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
 //                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused|flash] [--pool gemm|fused]
+//                      [--input bases|onehot]
 //                      [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
@@ -21,6 +23,7 @@
 #include "scpx/model/enformer.hpp"
 #include "scpx/model/enformer_gpu.hpp"
 #include "scpx/ops/parallel.hpp"
+#include "scpx/seq/onehot.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -68,14 +71,15 @@ struct bench_options {
     int reps = 3;
     std::int64_t bins = 4; ///< central output bins per sequence (0: all)
     std::uint64_t seed = 1;
+    std::string input = "bases"; ///< bases | onehot
 };
 
-/// Random one-hot sequences (A, C, G, T; no N), [batch, length, 4].
-std::vector<float> random_onehot(std::int64_t batch, std::int64_t length, std::uint64_t seed) {
-    std::vector<float> onehot(static_cast<std::size_t>(batch * length * 4), 0.0f);
+/// Random A/C/G/T letters, batch·length of them.
+std::string random_bases(std::int64_t batch, std::int64_t length, std::uint64_t seed) {
+    std::string bases(static_cast<std::size_t>(batch * length), 'A');
     std::mt19937_64 rng(seed);
-    for (std::int64_t i = 0; i < batch * length; ++i) onehot[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
-    return onehot;
+    for (auto& b : bases) b = "ACGT"[rng() % 4];
+    return bases;
 }
 
 /// "stem 1.23 ms (4%) | conv tower …": mean device time per pass of each stage and its share.
@@ -105,7 +109,9 @@ result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_
     r.batch = batch;
     r.reps = o.reps;
     try {
-        const std::vector<float> onehot = random_onehot(batch, length, o.seed + static_cast<std::uint64_t>(batch));
+        const std::string bases = random_bases(batch, length, o.seed + static_cast<std::uint64_t>(batch));
+        const std::vector<float> onehot =
+            o.input == "onehot" ? scpx::seq::onehot_ref(bases, scpx::seq::onehot_n_mode::ZERO) : std::vector<float>{};
         scpx::model::enformer_gpu_request req;
         req.heads = {"human"};
         if (o.bins > 0) {
@@ -114,13 +120,17 @@ result measure(scpx::model::enformer_gpu_model& gm, const scpx::model::enformer_
             req.bin0 = (target - req.bins) / 2;
         }
         gm.reserve(batch, length);
-        const auto warm = gm.predict(onehot.data(), batch, length, req);  // also AUTO's per-shape timing
+        const auto pass = [&] {
+            return o.input == "onehot" ? gm.predict(onehot.data(), batch, length, req)
+                                       : gm.predict_bases(bases, batch, length, scpx::seq::onehot_n_mode::ZERO, req);
+        };
+        const auto warm = pass();  // also AUTO's per-shape timing
         if (warm.heads.at("human").empty()) throw scpx::error("empty human head output");
         double best = 1e30, total = 0;
         gm.reset_stage_times();
         for (int i = 0; i < o.reps; ++i) {
             const double t0 = now_s();
-            gm.predict(onehot.data(), batch, length, req);
+            pass();
             const double s = now_s() - t0;
             best = std::min(best, s);
             total += s;
@@ -190,6 +200,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"gemm", "fused", "flash"}))->capture_default_str();
     app.add_option("--pool", pool, "softmax pooling of the timed runs")
         ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
+    app.add_option("--input", o.input, "how the sequences reach the GPU: bases (a byte per base, encoded there) | "
+                   "onehot (fp32 rows)")
+        ->check(CLI::IsMember({"bases", "onehot"}))->capture_default_str();
     app.add_option("--table-length", table_length, "length of the conv-shape table (default: the shortest)")
         ->check(CLI::PositiveNumber);
     app.add_option("--table-batch", table_batch, "batch of the conv-shape table")->check(CLI::PositiveNumber)

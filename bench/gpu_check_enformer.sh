@@ -4,7 +4,7 @@
 # device), the Enformer fixture tests of scpx_unit_tests when that binary can start there, then
 # bench_enformer_gpu (bf16, tf32, fp32 × 196,608 / 393,216 bp × batch 1/4/8, plus the custom-vs-cuDNN
 # conv table). Builds nothing; prints a short table last. Every part runs under `timeout` so the
-# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, five
+# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, six
 # single-configuration variants 45 s each; set SKIP_FIXTURE=1 PROFILE=0 to save time);
 # the benchmark prints and writes its CSV row by row, so a timeout still leaves the rows done.
 #
@@ -113,9 +113,10 @@ if [[ -x "$bench" ]]; then
     "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
   # Other attention/pool kernels instead of the cuBLASLt paths, one change at a time: the fused
   # kernels (wmma flash-style attention, tensor-core softmax pool) and the register-tiled flash
-  # attention (tf32/bf16; also at 393,216 bp, where the n² logits cost the most).
+  # attention (tf32/bf16; also at 393,216 bp, where the n² logits cost the most); and the old
+  # input path (fp32 one-hot rows instead of letters encoded on the device).
   for variant in "bf16 196608 attention fused" "bf16 196608 pool fused" "bf16 196608 attention flash" \
-                 "tf32 196608 attention flash" "bf16 393216 attention flash"; do
+                 "tf32 196608 attention flash" "bf16 393216 attention flash" "bf16 196608 input onehot"; do
     set -- $variant
     log="$OUTDIR/bench_$1_$2_$3_$4.log"
     timeout 45 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1

@@ -26,6 +26,7 @@
 #include "enformer/gemm.cuh"
 #include "enformer/layer_norm.cuh"
 #include "enformer/rel_attention.cuh"
+#include "enformer/onehot.cuh"
 #include "enformer/rel_attention_flash.cuh"
 #include "enformer/rel_attention_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
@@ -111,7 +112,7 @@ struct d_head {
 /// Named regions of the arena for one (batch, length).
 struct arena_plan {
     std::int64_t batch = 0, length = 0, n = 0;
-    std::size_t in_f32 = kNone, in = kNone, act0 = kNone, act1 = kNone;
+    std::size_t in_f32 = kNone, in = kNone, in_bases = kNone, act0 = kNone, act1 = kNone;
     std::size_t ln = kNone, qkv = kNone, attn = kNone, hidden = kNone;
     std::size_t rel_keys = kNone, rel_keys_layer_bytes = 0;
     std::size_t emb_in = kNone, emb = kNone, emb_f32 = kNone, head_f32 = kNone;
@@ -272,6 +273,15 @@ struct enformer_gpu_model::impl {
     void* wp(std::size_t off) const { return weights.at(off); }
     const float* wf(std::size_t off) const { return reinterpret_cast<const float*>(weights.at(off)); }
     void* ap(std::size_t off) const { return arena.at(off); }
+
+    /// One call's host input: fp32 one-hot rows, or DNA letters (`other`: the value of a
+    /// non-ACGT row) encoded on the device.
+    struct host_input {
+        const float* onehot = nullptr;
+        const char* bases = nullptr;
+        float other = 0.0f;
+    };
+    enformer_output run(const host_input& in, std::int64_t B, std::int64_t length, const enformer_gpu_request& req);
 
     cuda::conv1d_args conv_args(const d_conv& c, const void* x, std::int64_t B, std::int64_t L, void* y,
                                 const void* residual, bool out_gelu, bool input_transformed = false) const;
@@ -471,6 +481,7 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     p.gemm_ws = p.add("cuBLASLt workspace", kGemmWorkspace);
     if (prec == gpu::precision::BF16) p.in_f32 = p.add("input fp32", sz(B * L * 4) * 4);
     p.in = p.add("input", sz(B * L * 4) * elem);
+    p.in_bases = p.add("input bases", sz(B * L));
     p.act0 = p.add("trunk activations A", sz(max_act) * elem);
     p.act1 = p.add("trunk activations B", sz(max_act) * elem);
     p.ln = p.add("layer norm", sz(B * n * d) * elem);
@@ -617,7 +628,25 @@ void enformer_gpu_model::reserve(std::int64_t batch, std::int64_t length) { p_->
 
 enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B, std::int64_t length,
                                             const enformer_gpu_request& req) {
-    auto& m = *p_;
+    impl::host_input in;
+    in.onehot = onehot;
+    return p_->run(in, B, length, req);
+}
+
+enformer_output enformer_gpu_model::predict_bases(std::string_view bases, std::int64_t B, std::int64_t length,
+                                                  seq::onehot_n_mode n_mode, const enformer_gpu_request& req) {
+    if (B >= 1 && length >= 1 && bases.size() != static_cast<std::size_t>(B * length))
+        throw usage_error("Enformer: " + std::to_string(bases.size()) + " bases given for " + std::to_string(B) +
+                          " sequences of " + std::to_string(length) + " bp");
+    impl::host_input in;
+    in.bases = bases.data();
+    in.other = n_mode == seq::onehot_n_mode::QUARTER ? 0.25f : 0.0f;
+    return p_->run(in, B, length, req);
+}
+
+enformer_output enformer_gpu_model::impl::run(const host_input& in, std::int64_t B, std::int64_t length,
+                                              const enformer_gpu_request& req) {
+    auto& m = *this;
     const auto& cfg = m.cfg;
     if (B < 1) throw usage_error("Enformer: batch must be >= 1");
     enformer_check_length(cfg, length, "Enformer input");
@@ -656,14 +685,17 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
 
     auto& prof = m.profile;
     prof.begin(s);
-    // Input: host fp32 one-hot → device, in the precision's type.
+    // Input → device one-hot in the precision's type: letters as bytes (encoded there), or fp32 rows.
     const std::int64_t in_count = B * length * 4;
-    if (prec == gpu::precision::BF16) {
-        SCPX_CUDA_CHECK(cudaMemcpyAsync(m.ap(p.in_f32), onehot, sz(in_count) * 4, cudaMemcpyHostToDevice, s));
+    if (in.bases) {
+        SCPX_CUDA_CHECK(cudaMemcpyAsync(m.ap(p.in_bases), in.bases, sz(B * length), cudaMemcpyHostToDevice, s));
+        cuda::onehot_encode(static_cast<const char*>(m.ap(p.in_bases)), B * length, in.other, m.ap(p.in), prec, s);
+    } else if (prec == gpu::precision::BF16) {
+        SCPX_CUDA_CHECK(cudaMemcpyAsync(m.ap(p.in_f32), in.onehot, sz(in_count) * 4, cudaMemcpyHostToDevice, s));
         cuda::f32_to_bf16(reinterpret_cast<const float*>(m.ap(p.in_f32)), reinterpret_cast<__nv_bfloat16*>(m.ap(p.in)),
                           in_count, s);
     } else {
-        SCPX_CUDA_CHECK(cudaMemcpyAsync(m.ap(p.in), onehot, sz(in_count) * 4, cudaMemcpyHostToDevice, s));
+        SCPX_CUDA_CHECK(cudaMemcpyAsync(m.ap(p.in), in.onehot, sz(in_count) * 4, cudaMemcpyHostToDevice, s));
     }
 
     // Stem: conv15 → x + ConvBlock1(x) → softmax pool.

@@ -172,8 +172,7 @@ void run_features(const features_options& o) {
     // written rounds with _Exit (no unwinding, no file close), as a job killed by SLURM would.
     const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");
     const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
-    std::string bases;
-    std::vector<float> onehot;
+    std::string bases, batch_bases; // one window; the batch's windows back to back
     for (std::size_t r = 0; r < rounds; ++r) {
         const std::size_t lo = std::min(mine.size(), r * batch), hi = std::min(mine.size(), lo + batch);
         const std::vector<hsize_t> part(mine.begin() + static_cast<std::ptrdiff_t>(lo),
@@ -183,12 +182,12 @@ void run_features(const features_options& o) {
         std::vector<std::string> ids, names, chroms;
         std::vector<std::int64_t> tss;
         if (B > 0) {
-            onehot.assign(static_cast<size_t>(B * o.seq_len * 4), 0.0f);
+            batch_bases.clear();
             for (std::int64_t b = 0; b < B; ++b) {
                 const auto& g = rows[part[static_cast<size_t>(b)]];
                 const auto win = seq::tss_window(g.chrom, g.tss, o.seq_len);
                 fa.fetch_into(win.chrom, win.start, win.end, bases);
-                seq::onehot_ref(bases, onehot.data() + b * o.seq_len * 4, n_mode);
+                batch_bases += bases;
                 ids.push_back(g.gene_id);
                 names.push_back(g.gene_name);
                 chroms.push_back(g.chrom);
@@ -200,7 +199,8 @@ void run_features(const features_options& o) {
             req.heads = {"human"};
             req.bin0 = first_bin;
             req.bins = o.center_bins;
-            const auto res = model.predict(onehot.data(), B, o.seq_len, req);
+            // Letters, not one-hot rows: the GPU uploads a byte per base and encodes there.
+            const auto res = model.predict_bases(batch_bases, B, o.seq_len, n_mode, req);
             const auto& human = res.heads.at("human");  // [B, center_bins, tracks]
             for (std::int64_t b = 0; b < B; ++b)
                 for (std::int64_t k = 0; k < o.center_bins; ++k)

@@ -19,6 +19,11 @@ enformer_output enformer_gpu_model::predict(const float*, std::int64_t, std::int
     throw usage_error("Enformer on the GPU: this scpx was built without CUDA");
 }
 
+enformer_output enformer_gpu_model::predict_bases(std::string_view, std::int64_t, std::int64_t, seq::onehot_n_mode,
+                                                  const enformer_gpu_request&) {
+    throw usage_error("Enformer on the GPU: this scpx was built without CUDA");
+}
+
 std::size_t enformer_gpu_model::device_bytes() const { return 0; }
 
 std::string enformer_gpu_model::conv_report() const { return {}; }

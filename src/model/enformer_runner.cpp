@@ -6,6 +6,7 @@
 #include "scpx/ops/parallel.hpp"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace scpx::model {
@@ -50,6 +51,15 @@ std::string enformer_runner::describe() const {
 
 void enformer_runner::reserve(std::int64_t batch, std::int64_t length) {
     if (gpu_) gpu_->reserve(batch, length);
+}
+
+enformer_output enformer_runner::predict_bases(std::string_view bases, std::int64_t batch, std::int64_t length,
+                                               seq::onehot_n_mode n_mode, const enformer_gpu_request& req) {
+    if (gpu_) return gpu_->predict_bases(bases, batch, length, n_mode, req);
+    if (batch >= 1 && length >= 1 && bases.size() != static_cast<std::size_t>(batch * length))
+        throw usage_error("Enformer: " + std::to_string(bases.size()) + " bases given for " + std::to_string(batch) +
+                          " sequences of " + std::to_string(length) + " bp");
+    return predict(seq::onehot_ref(bases, n_mode).data(), batch, length, req);
 }
 
 enformer_output enformer_runner::predict(const float* onehot, std::int64_t batch, std::int64_t length,

@@ -11,6 +11,7 @@
 #include "enformer/elementwise.cuh"
 #include "guarded_buffer.cuh"
 #include "enformer/layer_norm.cuh"
+#include "enformer/onehot.cuh"
 #include "scpx/core/device.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/ops/layer_norm.hpp"
@@ -341,6 +342,51 @@ TEST(CudaElementwise, CopyRowsSelectsTheRightBlock) {
 }
 
 // ---- 64-bit indexing --------------------------------------------------------------------------
+
+TEST(CudaElementwise, OnehotEncodesLettersAsTheReference) {
+    SKIP_WITHOUT_GPU();
+    // Every byte value, then random letters from a mixed alphabet: A C G T in either case are hot
+    // in channel 0..3; everything else (N, IUPAC codes, '-', NUL, bytes ≥ 128) is a row of
+    // `other` — seq::onehot_ref's rule, written out here as the oracle.
+    std::string bases;
+    for (int c = 0; c < 256; ++c) bases.push_back(static_cast<char>(c));
+    std::mt19937 rng(21);
+    const std::string alphabet = "ACGTacgtNnRYKM-";
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    for (int i = 0; i < 5000; ++i) bases.push_back(alphabet[pick(rng)]);
+    const auto hot_of = [](char b) {
+        switch (b) {
+        case 'A': case 'a': return 0;
+        case 'C': case 'c': return 1;
+        case 'G': case 'g': return 2;
+        case 'T': case 't': return 3;
+        default: return -1;
+        }
+    };
+    const auto n = static_cast<std::int64_t>(bases.size());
+    char* dbases = nullptr;
+    SCPX_CUDA_CHECK(cudaMalloc(&dbases, bases.size()));
+    SCPX_CUDA_CHECK(cudaMemcpy(dbases, bases.data(), bases.size(), cudaMemcpyHostToDevice));
+    for (const precision p : {precision::FP32, precision::BF16})
+        for (const float other : {0.0f, 0.25f}) {
+            guarded_buffer out(static_cast<std::size_t>(4 * n), scpx::cuda::element_bytes(p));
+            scpx::cuda::onehot_encode(dbases, n, other, out.data(), p, nullptr);
+            SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+            EXPECT_EQ(out.damaged_guard_bytes(), 0u);
+            const auto got = out.download();
+            std::int64_t wrong = 0;
+            for (std::int64_t i = 0; i < n; ++i) {
+                const int hot = hot_of(bases[static_cast<std::size_t>(i)]);
+                for (int c = 0; c < 4; ++c) {
+                    const float want = hot < 0 ? other : (c == hot ? 1.0f : 0.0f);
+                    wrong += got[static_cast<std::size_t>(4 * i + c)] != want;
+                }
+            }
+            EXPECT_EQ(wrong, 0) << scpx::test::name(p) << " other " << other;
+        }
+    cudaFree(dbases);
+    EXPECT_THROW(scpx::cuda::onehot_encode(nullptr, 4, 0.0f, nullptr, precision::FP32, nullptr), scpx::usage_error);
+}
 
 TEST(CudaElementwise, BeyondTwoToThe31Elements) {
     SKIP_WITHOUT_GPU();

@@ -32,6 +32,7 @@
 #include "scpx/ops/mlp.hpp"
 #include "scpx/ops/rel_attention.hpp"
 #include "scpx/ops/softmax_pool.hpp"
+#include "scpx/seq/onehot.hpp"
 
 #include "enformer/cudnn_conv.cuh"
 
@@ -43,6 +44,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
@@ -509,6 +511,30 @@ TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
     for (const char* attention : {"gemm", "fused", "flash"}) check_reduced(precision::BF16, attention);
+}
+
+TEST(CudaEnformerModel, PredictBasesEqualsPredictOnEncodedRows) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    // Letters encoded on the device (with N and lower case, both N conventions) must give exactly
+    // what the fp32 rows of seq::onehot_ref give.
+    const auto in = expected("inputs/onehot");
+    const std::int64_t L = static_cast<std::int64_t>(in.shape[1]), B = 1;
+    std::mt19937 rng(9);
+    const std::string alphabet = "ACGTACGTacgtN";
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    std::string bases(static_cast<std::size_t>(B * L), 'A');
+    for (auto& c : bases) c = alphabet[pick(rng)];
+    md::enformer_gpu_options o;
+    o.prec = precision::BF16;
+    md::enformer_gpu_model m(fixture_weights(), o);
+    for (const auto mode : {scpx::seq::onehot_n_mode::ZERO, scpx::seq::onehot_n_mode::QUARTER}) {
+        const auto rows = scpx::seq::onehot_ref(bases, mode);
+        const auto want = m.predict(rows.data(), B, L, full_request());
+        const auto got = m.predict_bases(bases, B, L, mode, full_request());
+        EXPECT_EQ(got.heads.at("human"), want.heads.at("human"));
+        EXPECT_EQ(got.trunk_embedding, want.trunk_embedding);
+    }
+    EXPECT_THROW(m.predict_bases(bases.substr(1), B, L, scpx::seq::onehot_n_mode::ZERO), scpx::usage_error);
 }
 
 TEST(CudaEnformerModel, FlashAttentionInFp32RunsGemm) {

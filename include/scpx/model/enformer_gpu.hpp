@@ -10,10 +10,12 @@
 
 #include "scpx/core/device.hpp"
 #include "scpx/model/enformer.hpp"
+#include "scpx/seq/onehot.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scpx::model {
@@ -73,6 +75,12 @@ public:
     /// the layout of enformer_output (heads [B, bins, tracks]).
     enformer_output predict(const float* onehot, std::int64_t batch, std::int64_t length,
                             const enformer_gpu_request& request = {});
+    /// Same from DNA letters: `bases` holds batch·length letters, sequence after sequence, encoded
+    /// as seq::onehot_ref does (n_mode for non-ACGT letters) — on the device, after an upload of
+    /// one byte per base instead of the 16 of an fp32 one-hot row. Same result as predict() on
+    /// the encoded rows. @throws usage_error when bases.size() ≠ batch·length
+    enformer_output predict_bases(std::string_view bases, std::int64_t batch, std::int64_t length,
+                                  seq::onehot_n_mode n_mode, const enformer_gpu_request& request = {});
 
     /// Bytes of device memory held (weights + arena + workspaces), for logs and benchmarks.
     std::size_t device_bytes() const;

@@ -55,6 +55,10 @@ public:
     /// @throws usage_error for a bad length, bin range or head name
     enformer_output predict(const float* onehot, std::int64_t batch, std::int64_t length,
                             const enformer_gpu_request& req);
+    /// Same from DNA letters (batch·length of them, sequence after sequence), encoded as
+    /// seq::onehot_ref with n_mode: on the GPU after a byte-per-base upload, on the CPU here.
+    enformer_output predict_bases(std::string_view bases, std::int64_t batch, std::int64_t length,
+                                  seq::onehot_n_mode n_mode, const enformer_gpu_request& req);
 
     /// GPU only: device memory held (0 on the CPU).
     std::size_t device_bytes() const;
