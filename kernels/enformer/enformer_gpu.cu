@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -217,6 +218,7 @@ struct enformer_gpu_model::impl {
     cudaStream_t stream = nullptr;
     std::string device_name;
     std::string attention_note; ///< why the attention core in use differs from the one asked for
+    std::map<std::size_t, std::size_t> bias_bf16_of; ///< BF16: fp32 bias offset → its bf16 copy
 
     device_block weights;
     d_conv stem_conv;
@@ -318,6 +320,11 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         items.push_back({&v, typed, off});
         return off;
     };
+    // BF16: a bf16 copy of each transformer bias, made once here, for the GEMMs whose bias
+    // epilogue reads bf16 (gemm_args::bias_bf16) — instead of a conversion on every call.
+    auto add_bias_bf16 = [&](std::size_t f32_off, const std::vector<float>& v) {
+        if (prec == gpu::precision::BF16 && f32_off != kNone) bias_bf16_of[f32_off] = add(v, true);
+    };
     auto add_conv = [&](const conv_weights& c, const bn_weights* bn) {
         d_conv d;
         d.cin = c.cin;
@@ -352,13 +359,16 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         d.pos_bias = add(l.pos_bias, false);
         d.out_w = add(l.out.w, true);
         d.out_b = add(l.out.bias, false);
+        add_bias_bf16(d.out_b, l.out.bias);
         d.ln2_g = add(l.ln2_gamma, false);
         d.ln2_b = add(l.ln2_beta, false);
         d.w1 = add(l.mlp1.w, true);
         d.b1 = add(l.mlp1.bias, false);
+        add_bias_bf16(d.b1, l.mlp1.bias);
         d.hidden = l.mlp1.out;
         d.w2 = add(l.mlp2.w, true);
         d.b2 = add(l.mlp2.bias, false);
+        add_bias_bf16(d.b2, l.mlp2.bias);
         layers.push_back(d);
     }
     final_pointwise = add_conv(w.final_pointwise.conv, &w.final_pointwise.bn);
@@ -446,6 +456,8 @@ void enformer_gpu_model::impl::gemm_run(std::int64_t batch, std::int64_t rows, s
         g.a = static_cast<const char*>(a) + sz(s) * a_step;
         g.b = wp(b_off);
         g.bias = wf(bias_off);
+        if (const auto it = bias_bf16_of.find(bias_off); it != bias_bf16_of.end())
+            g.bias_bf16 = static_cast<const __nv_bfloat16*>(wp(it->second));
         g.epilogue = epi;
         g.beta = c ? 1.0f : 0.0f;
         g.c = c ? static_cast<const char*>(c) + sz(s) * d_step : nullptr;

@@ -43,6 +43,7 @@ std::uint32_t alignment_of(const void* p) {
 struct full_args : batched_gemm_args {
     const void* c = nullptr; ///< C, or D when beta is 0
     const float* bias = nullptr;
+    const __nv_bfloat16* bias_bf16 = nullptr; ///< the caller's bf16 copy of bias, if any
     gemm_epilogue epilogue = gemm_epilogue::NONE;
     float beta = 0.0f;
 };
@@ -134,6 +135,7 @@ full_args full_of(const gemm_args& g) {
     f.d = g.d;
     f.ldd = g.n;
     f.bias = g.bias;
+    f.bias_bf16 = g.bias_bf16;
     f.epilogue = g.epilogue;
     f.d_f32 = g.d_f32;
     f.prec = g.prec;
@@ -320,9 +322,9 @@ void gemm_engine::impl::run(const full_args& g, cudaStream_t stream) {
     const plan& p = get(g, key);
     if (g.epilogue != gemm_epilogue::NONE && p.route != bias_route::SEPARATE) {
         // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
-        const void* bias = p.route == bias_route::EPILOGUE_BF16
-                               ? static_cast<const void*>(bias_as_bf16(g.bias, g.n, stream))
-                               : static_cast<const void*>(g.bias);
+        const void* bias = p.route != bias_route::EPILOGUE_BF16 ? static_cast<const void*>(g.bias)
+                           : g.bias_bf16                   ? static_cast<const void*>(g.bias_bf16)
+                                                           : static_cast<const void*>(bias_as_bf16(g.bias, g.n, stream));
         SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
     }
     const float alpha = 1.0f, beta = g.beta;

@@ -27,6 +27,10 @@ struct gemm_args {
     std::int64_t lda = 0;              ///< row stride of A in elements (0: k)
     const void* b = nullptr;
     const float* bias = nullptr;
+    /// Optional bf16 copy of `bias` made once by the caller (e.g. at weight upload): where the
+    /// bias reaches cuBLASLt as bf16 (bias_route_of: "bf16 bias epilogue") it is read instead of
+    /// converting `bias` on every call.
+    const __nv_bfloat16* bias_bf16 = nullptr;
     gemm_epilogue epilogue = gemm_epilogue::NONE;
     float beta = 0.0f;
     const void* c = nullptr;           ///< with beta ≠ 0

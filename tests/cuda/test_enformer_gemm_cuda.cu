@@ -17,6 +17,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -74,7 +75,8 @@ struct gemm_case {
     bool residual, d_f32;
 };
 
-/// Runs one case twice (fresh and from the plan cache) and checks it against float64.
+/// Runs one case twice (fresh and from the plan cache; the second time with a caller-made bf16
+/// copy of the bias in BF16, gemm_args::bias_bf16) and checks it against float64.
 void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt19937& rng) {
     std::normal_distribution<float> N01(0.0f, 1.0f);
     const bool bf16 = prec == precision::BF16;
@@ -90,6 +92,7 @@ void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt1
     float* dbias = nullptr;
     SCPX_CUDA_CHECK(cudaMalloc(&dbias, bias.size() * 4));
     SCPX_CUDA_CHECK(cudaMemcpy(dbias, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice));
+    const dbuf dbias16(bias, true);
 
     const std::size_t esz = bf16 ? 2 : 4;
     for (int rep = 0; rep < 2; ++rep) {
@@ -102,6 +105,7 @@ void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt1
         g.lda = c.lda;
         g.b = db.p;
         g.bias = c.epi == cu::gemm_epilogue::NONE ? nullptr : dbias;
+        if (rep == 1 && bf16 && g.bias) g.bias_bf16 = static_cast<const __nv_bfloat16*>(dbias16.p);
         g.epilogue = c.epi;
         g.beta = c.residual ? 1.0f : 0.0f;
         g.c = c.residual ? dd.p : nullptr;
@@ -191,6 +195,58 @@ TEST(CudaEnformerGemm, SeparateBiasPassMatches) {
             {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // fp32 out
         },
         11, /*separate_bias=*/true);
+}
+
+TEST(CudaEnformerGemm, CallersBf16BiasCopyIsWhatTheBf16EpilogueReads) {
+    SKIP_WITHOUT_GPU();
+    // A bf16 copy that differs from the fp32 bias on purpose: on the "bf16 bias epilogue" route the
+    // result must follow the copy (it is read, not converted again), on any other route the fp32
+    // bias. Compared bitwise with runs given only the respective fp32 bias.
+    const std::int64_t m = 64, n = 96, k = 80;
+    std::mt19937 rng(31);
+    std::normal_distribution<float> N01(0.0f, 1.0f);
+    std::vector<float> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n)), bias(static_cast<size_t>(n)),
+        other(static_cast<size_t>(n));
+    for (auto& v : a) v = N01(rng);
+    for (auto& v : b) v = N01(rng) / std::sqrt(static_cast<float>(k));
+    for (size_t j = 0; j < bias.size(); ++j) {
+        bias[j] = 0.1f * N01(rng);
+        other[j] = bias[j] + 1.0f;
+    }
+    const dbuf da(a, true), db(b, true), dother16(other, true);
+    float *dbias = nullptr, *dother = nullptr;
+    SCPX_CUDA_CHECK(cudaMalloc(&dbias, bias.size() * 4));
+    SCPX_CUDA_CHECK(cudaMalloc(&dother, other.size() * 4));
+    SCPX_CUDA_CHECK(cudaMemcpy(dbias, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice));
+    SCPX_CUDA_CHECK(cudaMemcpy(dother, other.data(), other.size() * 4, cudaMemcpyHostToDevice));
+    void* ws = nullptr;
+    SCPX_CUDA_CHECK(cudaMalloc(&ws, 32u << 20));
+    {
+        cu::gemm_engine eng(ws, 32u << 20);
+        const auto run = [&](const float* fp32_bias, const void* copy) {
+            const dbuf dd(std::vector<float>(static_cast<size_t>(m * n), 0.0f), true);
+            cu::gemm_args g;
+            g.m = m;
+            g.n = n;
+            g.k = k;
+            g.a = da.p;
+            g.b = db.p;
+            g.bias = fp32_bias;
+            g.bias_bf16 = static_cast<const __nv_bfloat16*>(copy);
+            g.epilogue = cu::gemm_epilogue::BIAS;
+            g.d = dd.p;
+            g.prec = precision::BF16;
+            eng.run(g, nullptr);
+            SCPX_CUDA_CHECK(cudaDeviceSynchronize());
+            return std::make_pair(download(dd.p, static_cast<size_t>(m * n), true), eng.bias_route_of(g));
+        };
+        const auto [with_copy, route] = run(dbias, dother16.p);
+        const auto follows = route == "bf16 bias epilogue" ? run(dother, nullptr).first : run(dbias, nullptr).first;
+        EXPECT_EQ(with_copy, follows) << "route: " << route;
+    }
+    cudaFree(ws);
+    cudaFree(dbias);
+    cudaFree(dother);
 }
 
 TEST(CudaEnformerGemm, RejectsBadArguments) {
