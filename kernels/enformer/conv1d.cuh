@@ -22,6 +22,9 @@ struct conv1d_args {
     const void* x = nullptr;         ///< [B, L, cin] activations (precision's type)
     const void* w = nullptr;         ///< [k·cin, cout] row-major (row t·cin + i), precision's type
     const float* bias = nullptr;     ///< [cout] or null
+    /// Optional bf16 copy of bias made once by the caller: the pointwise-GEMM route passes it to
+    /// cuBLASLt's bf16 bias epilogue (gemm_args::bias_bf16); the other routes read `bias`.
+    const __nv_bfloat16* bias_bf16 = nullptr;
     const float* in_scale = nullptr; ///< [cin] folded BN scale, or null (no BN)
     const float* in_shift = nullptr; ///< [cin] folded BN shift (with in_scale)
     bool in_gelu = false;            ///< GELU on the (normalised) input

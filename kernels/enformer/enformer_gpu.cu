@@ -91,6 +91,7 @@ struct device_block {
 struct d_conv {
     std::int64_t cin = 0, cout = 0, kernel = 1;
     std::size_t w = kNone, bias = kNone, scale = kNone, shift = kNone;
+    std::size_t bias_bf16 = kNone; ///< BF16, k = 1: a bf16 copy of bias for the pointwise-GEMM route
 };
 struct d_pool {
     std::int64_t channels = 0;
@@ -332,6 +333,7 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         d.kernel = c.kernel;
         d.w = add(c.w, true);
         d.bias = add(c.bias, false);
+        if (prec == gpu::precision::BF16 && c.kernel == 1) d.bias_bf16 = add(c.bias, true);
         if (bn) {
             d.scale = add(bn->scale, false);
             d.shift = add(bn->shift, false);
@@ -402,6 +404,7 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
     a.x = x;
     a.w = wp(c.w);
     a.bias = wf(c.bias);
+    a.bias_bf16 = static_cast<const __nv_bfloat16*>(wp(c.bias_bf16));
     if (!input_transformed) {
         a.in_scale = wf(c.scale);
         a.in_shift = wf(c.shift);

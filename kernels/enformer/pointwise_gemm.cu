@@ -42,6 +42,7 @@ void pointwise_gemm(const conv1d_args& a, gemm_engine& gemm, void* scratch, std:
         g.a = x;
         g.b = a.w;
         g.bias = a.bias;
+        g.bias_bf16 = a.bias_bf16;
         g.epilogue = a.bias ? gemm_epilogue::BIAS : gemm_epilogue::NONE;
         g.d = static_cast<char*>(a.y) + static_cast<std::size_t>(b) * y_step;
         if (a.residual) {

@@ -192,7 +192,7 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
     };
     const auto dx = upload(x, prec), dw = upload(w, prec), dres = upload(res, prec);
     const auto db = upload(bias, precision::FP32), dsc = upload(scale, precision::FP32),
-               dsh = upload(shift, precision::FP32);
+               dsh = upload(shift, precision::FP32), db16 = upload(bias, precision::BF16);
     guarded_buffer y(n_out, prec);
     if (c.residual == residual_mode::IN_PLACE) y.upload(res);
     scpx::cuda::conv1d_args a;
@@ -204,6 +204,8 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
     a.x = dx->data();
     a.w = dw->data();
     a.bias = c.bias ? db->as<float>() : nullptr;
+    // BF16 through the GEMM: also the caller's bf16 copy of the bias, as the model passes it.
+    if (gemm && prec == precision::BF16 && c.bias) a.bias_bf16 = db16->as<__nv_bfloat16>();
     a.in_scale = c.bn ? dsc->as<float>() : nullptr;
     a.in_shift = c.bn ? dsh->as<float>() : nullptr;
     a.in_gelu = c.in_gelu;
