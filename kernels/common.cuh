@@ -58,4 +58,11 @@ namespace scpx::cuda {
 constexpr __host__ __device__ inline int div_up(long long a, long long b) {
     return static_cast<int>((a + b - 1) / b);
 }
+
+/// Blocks for a grid-stride loop over `items`: one item per thread, at least one block, at most
+/// `max_blocks` (the loop covers the rest).
+inline unsigned grid_stride_blocks(long long items, int threads, long long max_blocks = 1 << 20) {
+    const long long blocks = (items + threads - 1) / threads;
+    return static_cast<unsigned>(blocks < 1 ? 1 : blocks > max_blocks ? max_blocks : blocks);
+}
 } // namespace scpx::cuda

@@ -17,9 +17,7 @@ constexpr int kThreads = 256;
 /// GPU (132 SMs × 8 blocks of 256 threads on an H100) without a huge grid of tiny blocks.
 constexpr std::int64_t kMaxBlocks = 8192;
 
-int grid_for(std::int64_t work_items) {
-    return static_cast<int>(std::clamp<std::int64_t>((work_items + kThreads - 1) / kThreads, 1, kMaxBlocks));
-}
+unsigned grid_for(std::int64_t work_items) { return grid_stride_blocks(work_items, kThreads, kMaxBlocks); }
 
 bool aligned(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 

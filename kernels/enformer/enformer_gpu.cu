@@ -91,7 +91,6 @@ struct device_block {
 struct d_conv {
     std::int64_t cin = 0, cout = 0, kernel = 1;
     std::size_t w = kNone, bias = kNone, scale = kNone, shift = kNone;
-    std::size_t bias_bf16 = kNone; ///< BF16, k = 1: a bf16 copy of bias for the pointwise-GEMM route
 };
 struct d_pool {
     std::int64_t channels = 0;
@@ -276,6 +275,11 @@ struct enformer_gpu_model::impl {
     void* wp(std::size_t off) const { return weights.at(off); }
     const float* wf(std::size_t off) const { return reinterpret_cast<const float*>(weights.at(off)); }
     void* ap(std::size_t off) const { return arena.at(off); }
+    /// The bf16 copy made at upload of the fp32 bias at `off` (BF16), or null.
+    const __nv_bfloat16* bias_bf16_copy(std::size_t off) const {
+        const auto it = bias_bf16_of.find(off);
+        return it == bias_bf16_of.end() ? nullptr : static_cast<const __nv_bfloat16*>(wp(it->second));
+    }
 
     /// One call's host input: fp32 one-hot rows, or DNA letters (`other`: the value of a
     /// non-ACGT row) encoded on the device.
@@ -321,8 +325,9 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         items.push_back({&v, typed, off});
         return off;
     };
-    // BF16: a bf16 copy of each transformer bias, made once here, for the GEMMs whose bias
-    // epilogue reads bf16 (gemm_args::bias_bf16) — instead of a conversion on every call.
+    // BF16: a bf16 copy of each bias a cuBLASLt GEMM may add (the transformer's, the k = 1
+    // convolutions' GEMM route), made once here for the bf16 bias epilogue (gemm_args::bias_bf16)
+    // instead of a conversion on every call.
     auto add_bias_bf16 = [&](std::size_t f32_off, const std::vector<float>& v) {
         if (prec == gpu::precision::BF16 && f32_off != kNone) bias_bf16_of[f32_off] = add(v, true);
     };
@@ -333,7 +338,7 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         d.kernel = c.kernel;
         d.w = add(c.w, true);
         d.bias = add(c.bias, false);
-        if (prec == gpu::precision::BF16 && c.kernel == 1) d.bias_bf16 = add(c.bias, true);
+        if (c.kernel == 1) add_bias_bf16(d.bias, c.bias);
         if (bn) {
             d.scale = add(bn->scale, false);
             d.shift = add(bn->shift, false);
@@ -404,7 +409,7 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
     a.x = x;
     a.w = wp(c.w);
     a.bias = wf(c.bias);
-    a.bias_bf16 = static_cast<const __nv_bfloat16*>(wp(c.bias_bf16));
+    a.bias_bf16 = bias_bf16_copy(c.bias);
     if (!input_transformed) {
         a.in_scale = wf(c.scale);
         a.in_shift = wf(c.shift);
@@ -459,8 +464,7 @@ void enformer_gpu_model::impl::gemm_run(std::int64_t batch, std::int64_t rows, s
         g.a = static_cast<const char*>(a) + sz(s) * a_step;
         g.b = wp(b_off);
         g.bias = wf(bias_off);
-        if (const auto it = bias_bf16_of.find(bias_off); it != bias_bf16_of.end())
-            g.bias_bf16 = static_cast<const __nv_bfloat16*>(wp(it->second));
+        g.bias_bf16 = bias_bf16_copy(bias_off);
         g.epilogue = epi;
         g.beta = c ? 1.0f : 0.0f;
         g.c = c ? static_cast<const char*>(c) + sz(s) * d_step : nullptr;
@@ -607,11 +611,8 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
                           std::to_string(count) + " visible)");
     weights.config.validate();
     const auto backend = cuda::parse_conv_backend(options.conv_backend);
-    if (options.attention != "gemm" && options.attention != "fused" && options.attention != "flash")
-        throw usage_error("Enformer on the GPU: attention must be gemm, fused or flash (got '" + options.attention +
-                          "')");
-    if (options.pool != "gemm" && options.pool != "fused")
-        throw usage_error("Enformer on the GPU: pool must be gemm or fused (got '" + options.pool + "')");
+    enformer_check_gpu_kernels(options.attention, options.pool, "Enformer on the GPU: attention",
+                               "Enformer on the GPU: pool");
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
@@ -650,9 +651,7 @@ enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B,
 
 enformer_output enformer_gpu_model::predict_bases(std::string_view bases, std::int64_t B, std::int64_t length,
                                                   seq::onehot_n_mode n_mode, const enformer_gpu_request& req) {
-    if (B >= 1 && length >= 1 && bases.size() != static_cast<std::size_t>(B * length))
-        throw usage_error("Enformer: " + std::to_string(bases.size()) + " bases given for " + std::to_string(B) +
-                          " sequences of " + std::to_string(length) + " bp");
+    enformer_check_bases(bases.size(), B, length);
     impl::host_input in;
     in.bases = bases.data();
     in.other = n_mode == seq::onehot_n_mode::QUARTER ? 0.25f : 0.0f;

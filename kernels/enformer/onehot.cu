@@ -4,8 +4,8 @@
 
 #include "common.cuh"
 #include "scpx/core/error.hpp"
+#include "scpx/seq/onehot.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -18,22 +18,11 @@ template <class T> struct row4;
 template <> struct row4<float> { using type = float4; };
 template <> struct row4<__nv_bfloat16> { using type = uint2; };
 
-/// Channel of a letter (A C G T, either case), −1 for anything else — seq::onehot_ref's switch.
-__device__ __forceinline__ int channel_of(char b) {
-    switch (b) {
-    case 'A': case 'a': return 0;
-    case 'C': case 'c': return 1;
-    case 'G': case 'g': return 2;
-    case 'T': case 't': return 3;
-    default: return -1;
-    }
-}
-
 template <class T>
 __global__ void onehot_kernel(const char* __restrict__ bases, std::int64_t count, float other, T* __restrict__ out) {
     for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
          i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-        const int hot = channel_of(bases[i]);
+        const int hot = seq::onehot_channel(bases[i]); // seq::onehot_ref's own rule
         T v[4];
 #pragma unroll
         for (int c = 0; c < 4; ++c) v[c] = from_f32<T>(hot < 0 ? other : (c == hot ? 1.0f : 0.0f));
@@ -54,7 +43,7 @@ void onehot_encode(const char* bases, std::int64_t count, float other, void* out
         throw usage_error("onehot_encode: the output must be aligned to one row (" + std::to_string(row_bytes) +
                           " bytes)");
     constexpr int kThreads = 256;
-    const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((count + kThreads - 1) / kThreads, 1 << 20));
+    const unsigned blocks = grid_stride_blocks(count, kThreads);
     if (prec == precision::BF16)
         SCPX_LAUNCH(blocks, kThreads, 0, stream, onehot_kernel<__nv_bfloat16>)(bases, count, other,
                                                                               static_cast<__nv_bfloat16*>(out));

@@ -255,10 +255,7 @@ __global__ void __launch_bounds__(kThreads) rel_attention_kernel(const kernel_pa
     const int K = static_cast<int>(p.key), V = static_cast<int>(p.value);
     const std::int64_t i0 = static_cast<std::int64_t>(blockIdx.x) * kBi;
     const std::int64_t h = blockIdx.y, b = blockIdx.z;
-    const T* const seq = static_cast<const T*>(p.qkv) + b * n * p.width;
-    const T* const k_src = seq + HK + h * K;
-    const T* const v_src = seq + 2 * HK + h * V;
-    const T* const r_src = static_cast<const T*>(p.rel_k) + h * K;
+    const auto src = p.template head<T>(b, h);
 
     // Query tile with the scale and the content bias applied once (zero rows past the sequence
     // end: their results are computed but never stored), and w − u for the relative term.
@@ -268,7 +265,7 @@ __global__ void __launch_bounds__(kThreads) rel_attention_kernel(const kernel_pa
         float a = 0.0f;
         if (i < n && c < K) {
             // Rounded product then sum, as the reference (no contraction into one FMA).
-            const float qs = __fmul_rn(to_f32(seq[i * p.width + h * K + c]), p.q_scale);
+            const float qs = __fmul_rn(to_f32(src.q[i * p.width + c]), p.q_scale);
             a = qs + p.u[h * K + c];
         }
         qu[r * L.ldk + c] = from_f32<T>(a);
@@ -290,10 +287,10 @@ __global__ void __launch_bounds__(kThreads) rel_attention_kernel(const kernel_pa
     int rot = 0;
     for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot = (rot + kShiftBlocks) % kBandBlocks) {
         __syncthreads(); // previous tile fully consumed (and, first time, the Q tile written)
-        load_tile(kt, L.ldk, kBj, L.kp, k_src, p.width, j0, n, K, p.vec, linear);
-        load_tile(vt, L.ldv, kBj, L.vp, v_src, p.width, j0, n, V, p.vec, linear);
+        load_tile(kt, L.ldk, kBj, L.kp, src.k, p.width, j0, n, K, p.vec, linear);
+        load_tile(vt, L.ldv, kBj, L.vp, src.v, p.width, j0, n, V, p.vec, linear);
         const int first = j0 == 0 ? 0 : kBand - kBj;
-        load_tile(band, L.ldk, kBand - first, L.kp, r_src, HK, j0 - i0 - kBi + n + first, 2 * n - 1, K, p.vec,
+        load_tile(band, L.ldk, kBand - first, L.kp, src.rel_k, HK, j0 - i0 - kBi + n + first, 2 * n - 1, K, p.vec,
                   [first, rot](int r) { return band_row(first + r, rot); });
         __syncthreads();
 

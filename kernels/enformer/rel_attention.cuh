@@ -44,6 +44,17 @@ struct rel_attention_view {
     float q_scale = 1.0f;
     void* out = nullptr;
     bool vec = false; ///< 16-byte loads of K, V and relk rows are legal
+
+    /// Where head h of sequence b starts, in the storage type T: its q, k and v columns (rows
+    /// `width` apart) and its relative-key columns (rows heads·key apart).
+    template <class T> struct head_columns {
+        const T *q, *k, *v, *rel_k;
+    };
+    template <class T> __device__ head_columns<T> head(std::int64_t b, std::int64_t h) const {
+        const T* seq = static_cast<const T*>(qkv) + b * n * width;
+        const std::int64_t hk = heads * key;
+        return {seq + h * key, seq + hk + h * key, seq + 2 * hk + h * value, static_cast<const T*>(rel_k) + h * key};
+    }
 };
 
 /// The view of checked arguments (see check_rel_attention_args).

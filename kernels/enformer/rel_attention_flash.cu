@@ -247,10 +247,7 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
     const int nsteps = p.kp / op::kStep, nvt = p.vp / 8;
     const std::int64_t i0 = static_cast<std::int64_t>(blockIdx.x) * kBi;
     const std::int64_t h = blockIdx.y, b = blockIdx.z;
-    const T* const seq = static_cast<const T*>(p.qkv) + b * n * p.width;
-    const T* const k_src = seq + HK + h * K;
-    const T* const v_src = seq + 2 * HK + h * V;
-    const T* const r_src = static_cast<const T*>(p.rel_k) + h * K;
+    const auto src = p.template head<T>(b, h);
 
     // Query fragments, biases applied once: rows (g, g + 8) of the warp's 16.
     const std::int64_t row[2] = {i0 + 16 * warp + g, i0 + 16 * warp + g + 8};
@@ -258,7 +255,7 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
         const std::int64_t i = row[half];
         if (i >= n || c >= K) return 0.0f;
         // Rounded product then sum, as the reference (no contraction into one FMA).
-        return __fmul_rn(to_f32(seq[i * p.width + h * K + c]), p.q_scale) + bias[h * K + c];
+        return __fmul_rn(to_f32(src.q[i * p.width + c]), p.q_scale) + bias[h * K + c];
     };
     std::uint32_t qu[kSteps][4], qw[kSteps][4];
 #pragma unroll
@@ -280,10 +277,10 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
     for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot = rot + 1 == tile::kSegments ? 0 : rot + 1) {
         __syncthreads(); // the previous tile is consumed by every warp
         const auto same = [](int r) { return r; };
-        load_rows(ks_tile, 0, kBj, p.kp, k_src, p.width, j0, n, K, p.vec, same);
-        load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, v_src, p.width, j0, n, V, p.vec);
+        load_rows(ks_tile, 0, kBj, p.kp, src.k, p.width, j0, n, K, p.vec, same);
+        load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, src.v, p.width, j0, n, V, p.vec);
         const std::int64_t base = j0 - i0 - (kBi - 1) + (n - 1); // relk row of band row 0
-        load_rows(band, j0 == 0 ? 0 : kBand - kBj, kBand, p.kp, r_src, HK, base, 2 * n - 1, K, p.vec,
+        load_rows(band, j0 == 0 ? 0 : kBand - kBj, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, p.vec,
                   [rot](int r) { return (r + kBj * rot) % kBand; });
         __syncthreads();
 

@@ -129,7 +129,7 @@ void launch_kernels_and_gemms(const rel_attention_args& a, gemm_engine& gemm, ch
     T* p = reinterpret_cast<T*>(ws + L.p);
     const std::int64_t total = a.batch * n * H * K;
     const int threads = 256;
-    const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + threads - 1) / threads, 1 << 20));
+    const unsigned blocks = grid_stride_blocks(total, threads);
     SCPX_LAUNCH(blocks, threads, 0, stream, prep_queries<T>)(qkv, n, H, K, width, a.content_bias, a.pos_bias, a.q_scale,
                                                               qu, qw, total);
     SCPX_CUDA_CHECK(cudaGetLastError());

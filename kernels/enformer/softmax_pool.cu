@@ -85,7 +85,7 @@ void softmax_pool_validate(const softmax_pool_args& a) {
 
 void softmax_pool(const softmax_pool_args& a, cudaStream_t stream) {
     softmax_pool_validate(a);
-    if (a.out_scale || a.out_shift || a.out_gelu)
+    if (a.has_out_transform())
         throw usage_error("softmax pooling (CUDA): the fused kernel applies no output transform (softmax_pool_gemm does)");
     switch (a.prec) {
     case precision::FP32: run<float, igemm::mma_kind::SIMT>(a, stream); break;

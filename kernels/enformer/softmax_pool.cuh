@@ -24,6 +24,8 @@ struct softmax_pool_args {
     const float* out_scale = nullptr;
     const float* out_shift = nullptr; ///< with out_scale
     bool out_gelu = false;
+    /// Whether any part of the output transform is asked for.
+    bool has_out_transform() const { return out_scale || out_shift || out_gelu; }
 };
 
 /// Launches the fused pool on `stream`. @throws usage_error on odd length / bad sizes.

@@ -76,10 +76,6 @@ __global__ void pool_pairs(const T* __restrict__ x, const float* __restrict__ di
     }
 }
 
-unsigned grid_for(std::int64_t count, int threads) {
-    return static_cast<unsigned>(std::min<std::int64_t>((count + threads - 1) / threads, 1 << 20));
-}
-
 template <class T>
 void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace, cudaStream_t stream) {
     const std::int64_t C = a.channels, pairs = a.length / 2, chunk = chunk_pairs(a);
@@ -88,9 +84,11 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
     T* stacked = reinterpret_cast<T*>(workspace);
     float* diff = reinterpret_cast<float*>(workspace + stacked_bytes(a));
     constexpr int kThreads = 256;
-    SCPX_LAUNCH(grid_for(C * C, kThreads), kThreads, 0, stream, stack_negated<T>)(static_cast<const T*>(a.w), stacked,
-                                                                                C * C);
+    SCPX_LAUNCH(grid_stride_blocks(C * C, kThreads), kThreads, 0, stream, stack_negated<T>)(
+        static_cast<const T*>(a.w), stacked, C * C);
     SCPX_CUDA_CHECK(cudaGetLastError());
+    const out_transform tr{a.out_scale, a.out_shift, a.out_gelu};
+    const auto pool = a.has_out_transform() ? pool_pairs<T, true> : pool_pairs<T, false>;
     for (std::int64_t seq = 0; seq < a.batch; ++seq) {
         for (std::int64_t r0 = seq * pairs; r0 < (seq + 1) * pairs; r0 += chunk) {
             const std::int64_t m = std::min(chunk, (seq + 1) * pairs - r0);
@@ -104,13 +102,8 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
             g.d_f32 = true;
             g.prec = a.prec;
             gemm.run(g, stream);
-            const out_transform tr{a.out_scale, a.out_shift, a.out_gelu};
-            if (a.out_scale || a.out_shift || a.out_gelu)
-                SCPX_LAUNCH(grid_for(m * C, kThreads), kThreads, 0, stream, pool_pairs<T, true>)(
-                    x + r0 * 2 * C, diff, y + r0 * C, m, C, tr);
-            else
-                SCPX_LAUNCH(grid_for(m * C, kThreads), kThreads, 0, stream, pool_pairs<T, false>)(
-                    x + r0 * 2 * C, diff, y + r0 * C, m, C, tr);
+            SCPX_LAUNCH(grid_stride_blocks(m * C, kThreads), kThreads, 0, stream, pool)(x + r0 * 2 * C, diff,
+                                                                                      y + r0 * C, m, C, tr);
             SCPX_CUDA_CHECK(cudaGetLastError());
         }
     }

@@ -111,6 +111,12 @@ std::string enformer_config::to_json() const {
     return j.dump();
 }
 
+void enformer_check_bases(std::size_t count, std::int64_t batch, std::int64_t length) {
+    if (batch >= 1 && length >= 1 && count != static_cast<std::size_t>(batch * length))
+        throw usage_error("Enformer: " + std::to_string(count) + " bases given for " + std::to_string(batch) +
+                          " sequences of " + std::to_string(length) + " bp");
+}
+
 void enformer_check_length(const enformer_config& cfg, std::int64_t length, const std::string& what) {
     const std::int64_t unit = std::int64_t{1} << cfg.num_downsamples;
     if (length < unit || length % unit != 0)

@@ -16,10 +16,7 @@ void enformer_check_device_options(const enformer_device_options& o) {
     gpu::parse_precision(o.precision);
     if (o.conv_backend != "custom" && o.conv_backend != "cudnn" && o.conv_backend != "auto")
         throw usage_error("--conv-backend must be custom, cudnn or auto (got '" + o.conv_backend + "')");
-    if (o.attention != "gemm" && o.attention != "fused" && o.attention != "flash")
-        throw usage_error("--attention must be gemm, fused or flash (got '" + o.attention + "')");
-    if (o.pool != "gemm" && o.pool != "fused")
-        throw usage_error("--pool must be gemm or fused (got '" + o.pool + "')");
+    enformer_check_gpu_kernels(o.attention, o.pool, "--attention", "--pool");
     if (o.cuda_device < -1) throw usage_error("--cuda-device must be >= 0, or -1 for one device per node-local rank");
 }
 
@@ -56,9 +53,7 @@ void enformer_runner::reserve(std::int64_t batch, std::int64_t length) {
 enformer_output enformer_runner::predict_bases(std::string_view bases, std::int64_t batch, std::int64_t length,
                                                seq::onehot_n_mode n_mode, const enformer_gpu_request& req) {
     if (gpu_) return gpu_->predict_bases(bases, batch, length, n_mode, req);
-    if (batch >= 1 && length >= 1 && bases.size() != static_cast<std::size_t>(batch * length))
-        throw usage_error("Enformer: " + std::to_string(bases.size()) + " bases given for " + std::to_string(batch) +
-                          " sequences of " + std::to_string(length) + " bp");
+    enformer_check_bases(bases.size(), batch, length);
     return predict(seq::onehot_ref(bases, n_mode).data(), batch, length, req);
 }
 

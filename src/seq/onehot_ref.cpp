@@ -6,14 +6,7 @@ void onehot_ref(std::string_view seq, float* out, onehot_n_mode n_mode) {
     const float other = n_mode == onehot_n_mode::QUARTER ? 0.25f : 0.0f;
     for (std::size_t i = 0; i < seq.size(); ++i) {
         float* row = out + 4 * i; // [L, 4], channels A C G T
-        int hot = -1;
-        switch (seq[i]) {
-        case 'A': case 'a': hot = 0; break;
-        case 'C': case 'c': hot = 1; break;
-        case 'G': case 'g': hot = 2; break;
-        case 'T': case 't': hot = 3; break;
-        default: break;
-        }
+        const int hot = onehot_channel(seq[i]);
         for (int c = 0; c < 4; ++c) row[c] = hot < 0 ? other : (c == hot ? 1.0f : 0.0f);
     }
 }

@@ -2,6 +2,7 @@
 /// @file enformer_config.hpp
 /// Hyper-parameters of an Enformer model (enformer-pytorch's EnformerConfig names).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -55,5 +56,9 @@ struct enformer_config {
 /// count is at least target_length with an even difference.
 /// @throws usage_error explaining what is wrong, naming `what` (e.g. "--onehot x.h5:/seq")
 void enformer_check_length(const enformer_config& cfg, std::int64_t length, const std::string& what);
+
+/// Checks that `count` DNA letters are `batch` sequences of `length` bp (predict_bases' input;
+/// non-positive batch or length are left to the callers' own checks). @throws usage_error
+void enformer_check_bases(std::size_t count, std::int64_t batch, std::int64_t length);
 
 } // namespace scpx::model

@@ -9,6 +9,7 @@
 /// allocation happens inside predict(). One stream per object (one object per MPI rank).
 
 #include "scpx/core/device.hpp"
+#include "scpx/core/error.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/seq/onehot.hpp"
 
@@ -37,6 +38,15 @@ struct enformer_gpu_options {
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
 };
+
+/// Checks enformer_gpu_options' attention and pool choices, naming them `attention_name` and
+/// `pool_name` in the message (the CLI's option names, or the library's). @throws usage_error
+inline void enformer_check_gpu_kernels(const std::string& attention, const std::string& pool,
+                                       const std::string& attention_name, const std::string& pool_name) {
+    if (attention != "gemm" && attention != "fused" && attention != "flash")
+        throw usage_error(attention_name + " must be gemm, fused or flash (got '" + attention + "')");
+    if (pool != "gemm" && pool != "fused") throw usage_error(pool_name + " must be gemm or fused (got '" + pool + "')");
+}
 
 /// Device time of one stage, summed over the predict() calls since the last reset.
 struct enformer_stage_time {
