@@ -57,6 +57,7 @@ void run_enet_cv(const enet_cv_args& a) {
                           fmt::format("expected exactly one gene row, found {}", expr.n_features()));
     io::genotype_read_options go;
     go.samples = expr.sample_ids;
+    go.samples_from = "the expression table " + a.expression;
     io::sample_matrix geno = io::read_genotype_dosages(a.genotype, go);
     std::vector<std::vector<int>> folds = enet::read_fold_id_table(a.foldid, expr.sample_ids);
     SCPX_LOG_INF("gene {}: {} samples, {} SNPs, {} fold assignment(s)", expr.feature_ids[0], expr.n_samples(),

@@ -5,6 +5,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,7 +36,7 @@ std::vector<std::string> header_fields(std::string_view line, delimiter d) {
 sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                                 const std::function<bool(std::string_view)>& filter,
                                 const std::vector<std::string>& wanted_samples, bool allow_missing,
-                                bool unique_features, const char* what) {
+                                bool unique_features, const char* what, const std::string& wanted_from = {}) {
     line_reader r(path);
     const std::string_view hline = r.header(what);
     const std::uint64_t header_line = r.line_number();
@@ -84,7 +85,8 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                 list += (k ? ", " : "") + missing[k];
             throw input_error(path, line_str(header_line), "",
                               std::to_string(missing.size()) +
-                                  " requested sample(s) not in the header, e.g. " + list);
+                                  (wanted_from.empty() ? " requested sample(s)" : " sample(s) of " + wanted_from) +
+                                  " not in the header, e.g. " + list);
         }
     }
     const std::size_t ns = cols.size();
@@ -111,6 +113,12 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                     v = allow_missing ? detail::parse_double_or_na(t, path, ln, field)
                                       : detail::parse_double_required(t, path, ln, field);
                 }
+                // "inf" and "nan" parse as numbers: an infinity is never a dosage or an
+                // expression level, and a NaN is a missing value where none is allowed.
+                if (!std::isfinite(v) && !(allow_missing && std::isnan(v)))
+                    throw input_error(path, line_str(ln), m.sample_ids[k],
+                                      std::string(std::isnan(v) ? "missing value" : "not a finite number") +
+                                          " ('" + std::string(t.substr(0, 40)) + "')");
                 m.values[base + k] = v;
             }
         }
@@ -124,7 +132,8 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
 
 sample_matrix read_genotype_dosages(const std::string& path, const genotype_read_options& options) {
     return read_feature_rows(path, options.delim, options.variant_filter, options.samples,
-                             /*allow_missing=*/false, /*unique_features=*/true, "varID + sample ids");
+                             /*allow_missing=*/false, /*unique_features=*/true, "varID + sample ids",
+                             options.samples_from);
 }
 
 snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
@@ -195,13 +204,18 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
 }
 
 sample_matrix read_expression(const std::string& path, const expression_read_options& options) {
-    if (options.layout == expression_layout::FEATURES_BY_SAMPLES)
-        return read_feature_rows(path, options.delim, {}, {}, options.allow_missing,
-                                 /*unique_features=*/true, "gene_id + sample ids");
+    if (options.layout == expression_layout::FEATURES_BY_SAMPLES) {
+        sample_matrix m = read_feature_rows(path, options.delim, {}, {}, options.allow_missing,
+                                            /*unique_features=*/true, "gene_id + sample ids");
+        // Said here, or the stage would report that no gene matches the annotation.
+        if (m.feature_ids.empty()) throw input_error(path, "", "", "the table has a header but no gene rows");
+        return m;
+    }
     // Transposed: rows are samples. Read as "features × samples" with roles swapped, then
     // transpose so each gene's values are contiguous.
     sample_matrix t = read_feature_rows(path, options.delim, {}, {}, options.allow_missing,
                                         /*unique_features=*/true, "gene ids");
+    if (t.feature_ids.empty()) throw input_error(path, "", "", "the table has a header but no sample rows");
     sample_matrix m;
     m.sample_ids = std::move(t.feature_ids);
     m.feature_ids = std::move(t.sample_ids);

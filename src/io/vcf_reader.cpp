@@ -4,6 +4,7 @@
 #include "scpx/seq/contig.hpp"
 
 #include <htslib/bgzf.h>
+#include <htslib/kseq.h>
 #include <htslib/kstring.h>
 
 #include <algorithm>
@@ -185,6 +186,34 @@ struct vcf_reader::impl {
         return tbx_name2id(tbx.get(), name.c_str());
     }
 
+    /// Parses the text VCF line in `line` into `rec`, after checking its column count against the
+    /// header (9 + samples, or 8 with no samples): the one error htslib lets through.
+    void parse_text_line() {
+        const int ns = nsamples_total();
+        std::size_t fields = 1;
+        for (std::size_t i = 0; i < line.l; ++i) fields += line.s[i] == '\t';
+        if (line.l && line.s[line.l - 1] == '\t') --fields;  // a trailing tab adds no column
+        const std::size_t want = ns > 0 ? 9 + static_cast<std::size_t>(ns) : 8;
+        if (fields != want && !(ns == 0 && fields == 9)) {
+            const char* tab1 = static_cast<const char*>(std::memchr(line.s, '\t', line.l));
+            const char* tab2 = tab1 ? static_cast<const char*>(std::memchr(tab1 + 1, '\t', line.l - (tab1 + 1 - line.s))) : nullptr;
+            const std::string at =
+                tab2 ? std::string(line.s, static_cast<std::size_t>(tab1 - line.s)) + ":" +
+                           std::string(tab1 + 1, static_cast<std::size_t>(tab2 - tab1 - 1))
+                     : "after " + last_where;
+            throw input_error(path, "record " + at, "",
+                              "expected " + std::to_string(want) + " tab-separated columns (" +
+                                  (ns > 0 ? "9 + the header's " + std::to_string(ns) + " samples"
+                                          : std::string("no samples in the header")) +
+                                  "), found " + std::to_string(fields));
+        }
+        if (vcf_parse(&line, hdr.get(), rec.get()) < 0) {
+            std::string text(line.s, std::min<std::size_t>(line.l, 80));
+            throw input_error(path, "record after " + last_where, "",
+                              "cannot parse the VCF line '" + text + "...'");
+        }
+    }
+
     // Reads the next raw record; false at the end.
     bool read_raw() {
         int ret = 0;
@@ -194,14 +223,16 @@ struct vcf_reader::impl {
                 ret = bcf_itr_next(fp.get(), itr.get(), rec.get());
             } else {
                 ret = tbx_itr_next(fp.get(), tbx.get(), itr.get(), &line);
-                if (ret >= 0 && vcf_parse(&line, hdr.get(), rec.get()) < 0) {
-                    std::string text(line.s, std::min<std::size_t>(line.l, 80));
-                    throw input_error(path, "record after " + last_where, "",
-                                      "cannot parse the VCF line '" + text + "...'");
-                }
+                if (ret >= 0) parse_text_line();
             }
-        } else {
+        } else if (is_bcf) {
             ret = bcf_read(fp.get(), hdr.get(), rec.get());
+        } else {
+            // Text VCF line by line rather than bcf_read: htslib drops sample columns beyond the
+            // header's without a word (every later sample then takes its left neighbour's
+            // genotype), and bcf_read's -1 for an unparsable line would read as the end of file.
+            ret = hts_getline(fp.get(), KS_SEP_LINE, &line);
+            if (ret >= 0) parse_text_line();
         }
         if (ret == -1) return false;
         if (ret < -1) {

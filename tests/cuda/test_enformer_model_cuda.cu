@@ -505,7 +505,9 @@ TEST(CudaEnformerModel, NaiveEmulationIsTheCpuModelAtFp32) {
 
 TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    for (const char* attention : {"gemm", "fused", "flash"}) check_reduced(precision::TF32, attention);
+    // The fused attention and pool kernels are checked in TF32 by their own cross-tests and in the
+    // whole model at BF16 below (their TF32 variant adds a quarter of this binary's emulated time).
+    for (const char* attention : {"gemm", "flash"}) check_reduced(precision::TF32, attention);
 }
 
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {

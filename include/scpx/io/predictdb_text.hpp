@@ -52,6 +52,8 @@ struct genotype_read_options {
     /// When non-empty, only these samples are kept, in this order; a sample missing from the
     /// header → input_error listing how many are missing and the first few.
     std::vector<std::string> samples;
+    /// Where `samples` came from (e.g. "the expression table E.tsv"), named in that message.
+    std::string samples_from;
 };
 
 /// Reads a dosage matrix (variants as features).

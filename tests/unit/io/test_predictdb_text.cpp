@@ -42,6 +42,9 @@ TEST(PredictdbText, GenotypeSampleSubsetAndVariantFilter) {
     o.samples = {"S1", "S9"};
     scpx::test::expect_error_with([&] { read_genotype_dosages(path, o); },
                                   {path, "1 requested sample", "S9"});
+    o.samples_from = "the expression table e.tsv";  // the message names where the ids came from
+    scpx::test::expect_error_with([&] { read_genotype_dosages(path, o); },
+                                  {path, "1 sample(s) of the expression table e.tsv not in the header", "S9"});
 }
 
 TEST(PredictdbText, GenotypeMalformedInputs) {
@@ -153,6 +156,37 @@ TEST(PredictdbText, ExpressionBothLayoutsAgree) {
     strict.allow_missing = false;
     scpx::test::expect_error_with([&] { read_expression(genes_by_samples, strict); },
                                   {genes_by_samples, "line 2", "field 'S3'", "missing value"});
+}
+
+TEST(PredictdbText, ExpressionWithOnlyAHeaderSaysSo) {
+    // Found by tests/fuzz/mutate_inputs.py: the stage used to report that no expression gene was
+    // in the gene annotation, naming the annotation instead of the empty table.
+    const auto gs = scpx::test::scratch_path("expr_header_only.tsv");
+    scpx::test::write_text(gs, "gene_id\tS1\tS2\n");
+    scpx::test::expect_error_with([&] { read_expression(gs); }, {gs, "header but no gene rows"});
+    const auto sg = scpx::test::scratch_path("expr_header_only_t.tsv");
+    scpx::test::write_text(sg, "NAME\tG1\tG2\n\n");
+    scpx::io::expression_read_options t;
+    t.layout = expression_layout::SAMPLES_BY_FEATURES;
+    scpx::test::expect_error_with([&] { read_expression(sg, t); }, {sg, "header but no sample rows"});
+}
+
+TEST(PredictdbText, NanAndInfinityTokensAreNotValues) {
+    // Found by tests/fuzz/mutate_inputs.py: "-nan" and "inf" parse as doubles, so they reached
+    // the solver, whose message named neither the file nor the line.
+    const auto geno = scpx::test::scratch_path("geno_inf.tsv");
+    scpx::test::write_text(geno, "varID\tS1\tS2\nv1\t0\t1\nv2\tinf\t2\n");
+    scpx::test::expect_error_with([&] { read_genotype_dosages(geno); },
+                                  {geno, "line 3", "field 'S1'", "not a finite number ('inf')"});
+    scpx::test::write_text(geno, "varID\tS1\tS2\nv1\t0\t-nan\n");
+    scpx::test::expect_error_with([&] { read_genotype_dosages(geno); },
+                                  {geno, "line 2", "field 'S2'", "missing value"});
+    // Expression: NaN stays a missing value where missing values are allowed; infinity never.
+    const auto expr = scpx::test::scratch_path("expr_inf.tsv");
+    scpx::test::write_text(expr, "gene_id\tS1\tS2\nG1\tnan\t1\n");
+    EXPECT_TRUE(std::isnan(read_expression(expr).feature(0)[0]));
+    scpx::test::write_text(expr, "gene_id\tS1\tS2\nG1\t1\t-inf\n");
+    scpx::test::expect_error_with([&] { read_expression(expr); }, {expr, "line 2", "field 'S2'", "not a finite number"});
 }
 
 TEST(PredictdbText, ReadsTheElasticNetFixture) {

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -439,6 +440,37 @@ TEST(VcfReader, MalformedRecordNamesFileAndRecord) {
         EXPECT_THAT(e.what(), HasSubstr(path));
         EXPECT_THAT(e.what(), HasSubstr("record after 20:10"));
         EXPECT_EQ(e.field(), "POS");
+    }
+}
+
+TEST(VcfReader, ColumnCountOtherThanTheHeadersIsAnError) {
+    // Found by tests/fuzz/mutate_inputs.py: htslib drops a sample column beyond the header's
+    // silently, so every later sample took its left neighbour's genotype.
+    const std::string extra = std::string(kHeader) +
+                              "20\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n"
+                              "20\t20\trs2\tA\tG\t.\tPASS\t.\tGT\t1\t0|1\t0|0\t0|0\n";
+    const std::string fewer = std::string(kHeader) + "20\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t0|0\n";
+    const auto plain = scpx::test::scratch_path("vcf_extra_column.vcf");
+    scpx::test::write_text(plain, extra);
+    const auto indexed = scpx::test::make_indexed_vcf("vcf_extra_column.vcf.gz", extra);
+    const auto short_row = scpx::test::scratch_path("vcf_short_row.vcf");
+    scpx::test::write_text(short_row, fewer);
+    for (const auto& [path, region, found] : {std::tuple{plain, false, "found 13"},
+                                               std::tuple{indexed, true, "found 13"},
+                                               std::tuple{short_row, false, "found 11"}}) {
+        vcf_reader r(path);
+        if (region) {
+            ASSERT_TRUE(r.query("20", 1, 100));
+        }
+        try {
+            read_all(r);
+            FAIL() << "expected input_error for " << path;
+        } catch (const scpx::input_error& e) {
+            EXPECT_THAT(e.what(), HasSubstr(path));
+            EXPECT_THAT(e.what(), HasSubstr(std::string(found) == "found 13" ? "record 20:20" : "record 20:10"));
+            EXPECT_THAT(e.what(), HasSubstr("expected 12 tab-separated columns"));
+            EXPECT_THAT(e.what(), HasSubstr(found));
+        }
     }
 }
 
