@@ -78,7 +78,7 @@ CASES = {
         },
         "needs_models": True,
         "command": ["spredixcan", "--model_db_path", "{models}/m.db", "--covariance",
-                    "{models}/m.covariance.txt.gz", "--gwas_file", "{gwas}", "--snp_column", "SNP",
+                    "{covariance}", "--gwas_file", "{gwas}", "--snp_column", "SNP",
                     "--effect_allele_column", "A1", "--non_effect_allele_column", "A2",
                     "--zscore_column", "ZSCORE", "--output_file", "{out}/assoc.csv"],
         "outputs": ["assoc.csv"],
@@ -208,6 +208,8 @@ def main():
     generated = make_generated(base)
     inputs = {k: generated[v[len("generated:"):]] if v.startswith("generated:") else v
               for k, v in case["inputs"].items()}
+    if models:  # the covariance written by lctpred is an input to mutate too
+        inputs["covariance"] = os.path.join(models, "m.covariance.txt.gz")
     sources = {k: read_text(v) for k, v in inputs.items()}
     failures = []
     tally = {"ok": 0, "clean error": 0}
@@ -250,7 +252,7 @@ def main():
             stray = [f for f in os.listdir(out) if f not in case["outputs"] + case.get("logs", [])]
             if len(errors) != 1:
                 problem = f"{len(errors)} ERROR lines"
-            elif os.path.basename(files[target]) not in errors[0] and target != "gwas":
+            elif os.path.basename(files[target]) not in errors[0]:
                 problem = "message does not name the file"
             elif left or stray:
                 problem = f"left behind: {left + stray}"
