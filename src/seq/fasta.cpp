@@ -49,11 +49,13 @@ std::pair<std::string, std::string> diagnose_fasta(const std::string& path) {
     line_reader in(path);
     std::string line, name;
     std::size_t width = 0;
-    std::uint64_t short_line = 0;
+    std::uint64_t short_line = 0, header_line = 0, bases = 0;
     bool any = false;
     while (in.next(line)) {
         any = true;
         if (!line.empty() && line[0] == '>') {
+            header_line = in.line_number();
+            bases = 0;
             name = line.substr(1, line.find_first_of(" \t") - 1);
             width = 0;
             short_line = 0;
@@ -77,8 +79,12 @@ std::pair<std::string, std::string> diagnose_fasta(const std::string& path) {
                                     std::to_string(width) + " of the lines before it"};
         }
         if (line.size() < width || line.empty()) short_line = in.line_number();
+        bases += line.size();
     }
     if (!any) return {"", "the FASTA file is empty"};
+    // faidx refuses a last sequence without bases (one in the middle it indexes as empty).
+    if (!name.empty() && bases == 0)
+        return {"line " + std::to_string(header_line), "sequence '" + name + "' has no bases"};
     return {};
 }
 

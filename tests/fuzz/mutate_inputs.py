@@ -72,6 +72,18 @@ CASES = {
         "outputs": ["p.cv.tsv", "p.weights.tsv", "p.summary.tsv"],
         "logs": ["p.log"],
     },
+    "features": {
+        # The shared fixture's small Enformer (12,288 bp windows) on a random two-contig genome.
+        "inputs": {
+            "fasta": "generated:ref.fa",
+            "annotation": "generated:genes.tsv",
+        },
+        "command": ["features", "reference", "--fasta", "{fasta}", "--annotation", "{annotation}",
+                    "--weights", os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "enformer", "weights.h5"),
+                    "--seq-len", "12288", "--threads", "1", "--out", "{out}/f.h5", "--verbosity", "warn"],
+        "outputs": ["f.h5"],
+        "logs": ["f.log"],
+    },
     "spredixcan": {
         "inputs": {
             "gwas": os.path.join(LCT, "gwas.tsv.gz"),
@@ -176,7 +188,17 @@ def make_generated(base):
         f.write("sample\trep1\trep2\trep3\n")
         for s in samples:
             f.write(s + "".join(f"\t{rng.randint(1, 10)}" for _ in range(3)) + "\n")
-    return {"expression_one_gene.tsv": expr, "foldid.tsv": folds}
+    fasta = os.path.join(base, "ref.fa")
+    with open(fasta, "w") as f:
+        for name, n in (("chr1", 30000), ("chr2", 5000)):
+            seq = "".join(rng.choice("ACGTacgtN") for _ in range(n))
+            f.write(f">{name}\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, n, 60)))
+    genes = os.path.join(base, "genes.tsv")
+    with open(genes, "w") as f:
+        f.write("gene_id\tgene_name\tchr\ttss\tstrand\tgene_type\n")
+        for g in (("G1", "A1", "chr1", 15000, "+"), ("G2", "B2", "chr1", 9000, "-"), ("G3", "C3", "chr2", 2500, "+")):
+            f.write("%s\t%s\t%s\t%d\t%s\tprotein_coding\n" % g)
+    return {"expression_one_gene.tsv": expr, "foldid.tsv": folds, "ref.fa": fasta, "genes.tsv": genes}
 
 
 def main():
@@ -188,6 +210,7 @@ def main():
     ap.add_argument("--work", default="/tmp/scpx_fuzz")
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--show-accepted", action="store_true", help="list the mutations that ran to exit 0")
+    ap.add_argument("--show-errors", action="store_true", help="print each clean error message")
     a = ap.parse_args()
     case = CASES[a.case]
     rng = random.Random(a.seed)
@@ -258,6 +281,8 @@ def main():
                 problem = f"left behind: {left + stray}"
             else:
                 tally["clean error"] += 1
+                if a.show_errors:
+                    print(f"  error [{n}] {target}: {desc}:\n        {errors[0][:300]}")
         else:
             tally["ok"] += 1
             if a.show_accepted:

@@ -191,6 +191,22 @@ TEST(Fasta, EmptyAndMissingFilesFailClearly) {
         EXPECT_THAT(e.what(), HasSubstr("empty"));
     }
     EXPECT_THROW(fasta_reader(scpx::test::scratch_path("fa_does_not_exist.fa")), scpx::io_error);
+
+    // A last header without bases (found by tests/fuzz/mutate_inputs.py: faidx refuses it and
+    // the message used to guess at an unwritable directory).
+    for (const std::string text : {">chr1\n", ">chr1\nACGT\n>chr2\n"}) {
+        const auto path = scpx::test::scratch_path("fa_no_bases.fa");
+        scpx::test::remove_with_indexes(path);
+        scpx::test::write_text(path, text);
+        const std::string name = text == ">chr1\n" ? "chr1" : "chr2";
+        try {
+            fasta_reader fa(path);
+            FAIL() << "expected an error for " << text;
+        } catch (const scpx::input_error& e) {
+            EXPECT_THAT(e.what(), HasSubstr(path));
+            EXPECT_THAT(e.what(), HasSubstr("sequence '" + name + "' has no bases"));
+        }
+    }
 }
 
 TEST(Fasta, TssWindowCentresTheTssBase) {
