@@ -49,6 +49,7 @@ namespace {
 
 constexpr std::size_t kAlign = 256;                       // every region starts 256-B aligned (cuBLASLt's default)
 constexpr std::size_t kGemmWorkspace = 32u << 20;         // cuBLASLt workspace (its recommended ≥ 32 MiB on Hopper)
+constexpr int kGemmTuneCandidates = 8;  // conv "auto": heuristic answers timed per GEMM shape
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
 std::size_t align_up(std::size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
@@ -579,6 +580,8 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
     plan = std::move(p);
     if (!gemm || gemm_ws_ptr != ap(plan.gemm_ws)) {
         gemm = std::make_unique<cuda::gemm_engine>(ap(plan.gemm_ws), kGemmWorkspace);
+        // The throughput mode times implementations already (convs); it times GEMM algorithms too.
+        if (opt.conv_backend == "auto") gemm->set_autotune(kGemmTuneCandidates);
         gemm_ws_ptr = ap(plan.gemm_ws);
         convs->set_gemm(gemm.get());  // AUTO's GEMM candidate for the pointwise ConvBlocks
     }
@@ -839,7 +842,10 @@ void enformer_gpu_model::reset_stage_times() { p_->profile.reset(); }
 
 std::size_t enformer_gpu_model::device_bytes() const { return p_->weights.bytes + p_->arena.bytes; }
 
-std::string enformer_gpu_model::conv_report() const { return p_->convs->report(); }
+std::string enformer_gpu_model::conv_report() const {
+    const std::string gemms = p_->gemm ? p_->gemm->tuning_report() : std::string();
+    return p_->convs->report() + (gemms.empty() ? "" : "GEMM algorithms (auto: cuBLASLt heuristic candidates timed):\n" + gemms);
+}
 
 std::string enformer_gpu_model::describe() const {
     return "cuda:" + std::to_string(p_->device) + " " + p_->device_name + ", " + gpu::to_string(p_->prec) + ", conv " +

@@ -21,6 +21,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -96,6 +98,8 @@ struct plan {
     // C and D share one layout object: cuBLASLt's in-place rule (C == D) asks for Cdesc == Ddesc.
     cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
     cublasLtMatmulAlgo_t algo{};
+    /// The heuristic's answers, best-ranked first (algo is the first until tuning picks another).
+    std::vector<cublasLtMatmulAlgo_t> candidates;
     bias_route route = bias_route::EPILOGUE_F32;
 
     plan() = default;
@@ -152,8 +156,14 @@ struct gemm_engine::impl {
     bool force_separate_bias = false;
     __nv_bfloat16* bias_bf16 = nullptr; ///< per-call bf16 copy of the bias (EPILOGUE_BF16)
     std::int64_t bias_bf16_len = 0;
+    int tune_candidates = 1;             ///< heuristic answers timed per new shape (1: none)
+    std::vector<std::string> tuning;     ///< one line per tuned shape, for tuning_report()
 
-    const plan& get(const full_args& g, const shape_key& key);
+    const plan& get(const full_args& g, const shape_key& key, cudaStream_t stream);
+    /// Times each candidate algorithm on this call's operands and keeps the fastest in p.algo.
+    void tune(plan& p, const full_args& g, cudaStream_t stream);
+    /// Points the descriptor's bias at this call's bias (or its bf16 copy) for p's route.
+    void set_bias_pointer(const plan& p, const full_args& g, cudaStream_t stream);
     /// Builds `p` for `route`; a cuBLASLt refusal comes back as a status, not an exception.
     cublasStatus_t build(plan& p, const full_args& g, const shape_key& key, bias_route route) const;
     void run(const full_args& g, cudaStream_t stream);
@@ -224,18 +234,22 @@ cublasStatus_t gemm_engine::impl::build(plan& p, const full_args& g, const shape
     pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b);
     pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c);
     pref_set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d);
-    cublasLtMatmulHeuristicResult_t result{};
+    std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<std::size_t>(std::max(1, tune_candidates)));
     int found = 0;
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.la, p.lb, p.lc, p.lc, pref, 1, &result, &found);
+        st = cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.la, p.lb, p.lc, p.lc, pref,
+                                            static_cast<int>(results.size()), results.data(), &found);
     cublasLtMatmulPreferenceDestroy(pref);
     if (st != CUBLAS_STATUS_SUCCESS) return st;
-    if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS) return CUBLAS_STATUS_NOT_SUPPORTED;
-    p.algo = result.algo;
+    for (int i = 0; i < std::min(found, static_cast<int>(results.size())); ++i)
+        if (results[static_cast<std::size_t>(i)].state == CUBLAS_STATUS_SUCCESS)
+            p.candidates.push_back(results[static_cast<std::size_t>(i)].algo);
+    if (p.candidates.empty()) return CUBLAS_STATUS_NOT_SUPPORTED;
+    p.algo = p.candidates.front();
     return CUBLAS_STATUS_SUCCESS;
 }
 
-const plan& gemm_engine::impl::get(const full_args& g, const shape_key& key) {
+const plan& gemm_engine::impl::get(const full_args& g, const shape_key& key, cudaStream_t stream) {
     auto it = plans.find(key);
     if (it != plans.end()) return *it->second;
 
@@ -253,7 +267,10 @@ const plan& gemm_engine::impl::get(const full_args& g, const shape_key& key) {
     for (const bias_route route : routes) {
         auto p = std::make_unique<plan>();
         const cublasStatus_t st = build(*p, g, key, route);
-        if (st == CUBLAS_STATUS_SUCCESS) return *plans.emplace(key, std::move(p)).first->second;
+        if (st == CUBLAS_STATUS_SUCCESS) {
+            if (p->candidates.size() > 1) tune(*p, g, stream);
+            return *plans.emplace(key, std::move(p)).first->second;
+        }
         refusals += std::string(refusals.empty() ? "" : "; ") + route_name(route) + ": " + cublasGetStatusName(st);
     }
     throw cuda_error("cuBLASLt has no algorithm for " + describe(g) + " (alignments A " + std::to_string(key.align_a) +
@@ -319,14 +336,8 @@ void gemm_engine::run_batched(const batched_gemm_args& g, cudaStream_t stream) {
 
 void gemm_engine::impl::run(const full_args& g, cudaStream_t stream) {
     const shape_key key = key_of(g);
-    const plan& p = get(g, key);
-    if (g.epilogue != gemm_epilogue::NONE && p.route != bias_route::SEPARATE) {
-        // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
-        const void* bias = p.route != bias_route::EPILOGUE_BF16 ? static_cast<const void*>(g.bias)
-                           : g.bias_bf16                   ? static_cast<const void*>(g.bias_bf16)
-                                                           : static_cast<const void*>(bias_as_bf16(g.bias, g.n, stream));
-        SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-    }
+    const plan& p = get(g, key, stream);
+    set_bias_pointer(p, g, stream);
     const float alpha = 1.0f, beta = g.beta;
     SCPX_CUBLAS_CHECK(cublasLtMatmul(handle, p.desc, &alpha, g.b, p.la, g.a, p.lb, &beta, g.c, p.lc, g.d, p.lc, &p.algo,
                                      workspace, workspace_bytes, stream));
@@ -341,6 +352,96 @@ void gemm_engine::impl::run(const full_args& g, cudaStream_t stream) {
         ba.prec = g.d_f32 ? precision::FP32 : g.prec;  // D's element type
         bias_act(ba, stream);
     }
+}
+
+void gemm_engine::impl::set_bias_pointer(const plan& p, const full_args& g, cudaStream_t stream) {
+    if (g.epilogue == gemm_epilogue::NONE || p.route == bias_route::SEPARATE) return;
+    // The descriptor is shared by every call of this shape; cuBLASLt reads it at enqueue time.
+    const void* bias = p.route != bias_route::EPILOGUE_BF16 ? static_cast<const void*>(g.bias)
+                       : g.bias_bf16                   ? static_cast<const void*>(g.bias_bf16)
+                                                       : static_cast<const void*>(bias_as_bf16(g.bias, g.n, stream));
+    SCPX_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+}
+
+void gemm_engine::impl::tune(plan& p, const full_args& g, cudaStream_t stream) {
+    // Not while a graph is being captured: timing needs the work to run now.
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    SCPX_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
+    if (capture != cudaStreamCaptureStatusNone) return;
+    // Trial runs must leave the caller's data as one run would: with C == D (an in-place
+    // residual) each run would add C again, so they write a temporary D instead. Other trial
+    // runs only rewrite D, which the caller's own run then writes once more.
+    full_args t = g;
+    void* tmp = nullptr;
+    if (g.beta != 0.0f && g.c == g.d) {
+        const std::size_t cd = (g.prec == precision::BF16 && !g.d_f32) ? 2 : 4;
+        const std::int64_t elems = g.batch > 1 ? g.stride_d * (g.batch - 1) + g.m * g.ldd : g.m * g.ldd;
+        if (cudaMalloc(&tmp, static_cast<std::size_t>(elems) * cd) != cudaSuccess) {
+            cudaGetLastError();
+            tuning.push_back(describe(g) + ": not tuned (no memory for a temporary output)");
+            return;
+        }
+        t.d = tmp;
+    }
+    cudaEvent_t start = nullptr, stop = nullptr;
+    double first_ms = -1, best_ms = -1;
+    std::size_t best = 0, ran = 0;
+    try {
+        SCPX_CUDA_CHECK(cudaEventCreate(&start));
+        SCPX_CUDA_CHECK(cudaEventCreate(&stop));
+        set_bias_pointer(p, t, stream);
+        const float alpha = 1.0f, beta = t.beta;
+        for (std::size_t c = 0; c < p.candidates.size(); ++c) {
+            // One warm-up, then the best of three; a candidate cuBLASLt refuses to run is skipped.
+            double ms_best = -1;
+            for (int r = 0; r < 4; ++r) {
+                SCPX_CUDA_CHECK(cudaEventRecord(start, stream));
+                const cublasStatus_t st = cublasLtMatmul(handle, p.desc, &alpha, t.b, p.la, t.a, p.lb, &beta, t.c, p.lc,
+                                                         t.d, p.lc, &p.candidates[c], workspace, workspace_bytes, stream);
+                SCPX_CUDA_CHECK(cudaEventRecord(stop, stream));
+                SCPX_CUDA_CHECK(cudaEventSynchronize(stop));
+                if (st != CUBLAS_STATUS_SUCCESS) {
+                    ms_best = -1;
+                    break;
+                }
+                float ms = 0;
+                SCPX_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+                if (r > 0 && (ms_best < 0 || ms < ms_best)) ms_best = ms;
+            }
+            if (ms_best < 0) continue;
+            ++ran;
+            if (c == 0) first_ms = ms_best;
+            if (best_ms < 0 || ms_best < best_ms) {
+                best_ms = ms_best;
+                best = c;
+            }
+        }
+    } catch (...) {
+        if (start) cudaEventDestroy(start);
+        if (stop) cudaEventDestroy(stop);
+        if (tmp) cudaFree(tmp);
+        throw;
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    if (tmp) SCPX_CUDA_CHECK(cudaFree(tmp));
+    if (ran == 0) return;  // keep the heuristic's first answer
+    p.algo = p.candidates[best];
+    char line[160];
+    std::snprintf(line, sizeof line, ": %zu of %zu candidates ran; heuristic's first %.3f ms, chosen #%zu %.3f ms",
+                  ran, p.candidates.size(), first_ms, best + 1, best_ms);
+    tuning.push_back(describe(g) + line);
+}
+
+void gemm_engine::set_autotune(int candidates) {
+    p_->tune_candidates = std::max(1, candidates);
+    p_->plans.clear();
+}
+
+std::string gemm_engine::tuning_report() const {
+    std::string out;
+    for (const std::string& line : p_->tuning) out += line + "\n";
+    return out;
 }
 
 std::string gemm_engine::bias_route_of(const gemm_args& g) const {

@@ -78,6 +78,16 @@ public:
     /// Test hook: plans made from now on skip the epilogue and add the bias in a separate pass.
     void force_separate_bias(bool on);
 
+    /// Throughput mode: each new shape asks the heuristic for up to `candidates` algorithms and
+    /// keeps the fastest on its first call's operands (a warm-up and the best of 3 runs each; a
+    /// C == D call times into a temporary output, so the caller's data sees exactly one run).
+    /// The heuristic's first answer is kept for 1 (the default: deterministic, no timing) and
+    /// while a graph is being captured. Like conv_backend AUTO, the choice can differ between
+    /// runs, and so can the last bits of the results. Clears the plans made so far.
+    void set_autotune(int candidates);
+    /// One line per tuned shape: candidates run, the heuristic's first and the chosen time.
+    std::string tuning_report() const;
+
 private:
     struct impl;
     impl* p_;

@@ -154,19 +154,25 @@ void run_case(cu::gemm_engine& eng, precision prec, const gemm_case& c, std::mt1
 }
 
 /// Runs `cases` in every precision on one engine with a 32 MiB workspace; `separate_bias` forces
-/// the fallback a library refusal would select (plain GEMM, then bias_act).
-void run_all_precisions(const std::vector<gemm_case>& cases, unsigned seed, bool separate_bias) {
+/// the fallback a library refusal would select (plain GEMM, then bias_act); `autotune` > 1 times
+/// that many heuristic candidates per shape. Returns the engine's tuning report.
+std::string run_all_precisions(const std::vector<gemm_case>& cases, unsigned seed, bool separate_bias,
+                               int autotune = 1) {
     void* ws = nullptr;
     const std::size_t ws_bytes = 32u << 20;
     SCPX_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
+    std::string report;
     {
         cu::gemm_engine eng(ws, ws_bytes);
         eng.force_separate_bias(separate_bias);
+        eng.set_autotune(autotune);
         std::mt19937 rng(seed);
         for (precision prec : {precision::FP32, precision::TF32, precision::BF16})
             for (const auto& c : cases) run_case(eng, prec, c, rng);
+        report = eng.tuning_report();
     }
     cudaFree(ws);
+    return report;
 }
 
 TEST(CudaEnformerGemm, AllPrecisionsAndEpilogues) {
@@ -195,6 +201,22 @@ TEST(CudaEnformerGemm, SeparateBiasPassMatches) {
             {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // fp32 out
         },
         11, /*separate_bias=*/true);
+}
+
+// Autotuning runs each candidate several times on the first call's operands: the results must
+// still be one GEMM's (an in-place residual added once, the bias once), and the report must say
+// what was timed.
+TEST(CudaEnformerGemm, AutotunedPlansGiveOneRunsResult) {
+    SKIP_WITHOUT_GPU();
+    const std::string report = run_all_precisions(
+        {
+            {96, 96, 96, 96, 0, cu::gemm_epilogue::BIAS, true, false},          // out proj + in-place residual
+            {192, 192, 96, 96, 0, cu::gemm_epilogue::RELU_BIAS, false, false},  // MLP 1
+            {12, 1643, 192, 192, 0, cu::gemm_epilogue::BIAS, false, true},      // fp32 out
+        },
+        13, /*separate_bias=*/false, /*autotune=*/8);
+    std::printf("%s", report.c_str());
+    EXPECT_NE(report.find("candidates ran; heuristic's first"), std::string::npos) << report;
 }
 
 TEST(CudaEnformerGemm, CallersBf16BiasCopyIsWhatTheBf16EpilogueReads) {

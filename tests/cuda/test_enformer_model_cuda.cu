@@ -100,7 +100,8 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 md::enformer_output gpu_run(precision prec, const std::string& backend, const md::enformer_gpu_request& req,
-                            std::int64_t batch = 0, const std::string& cores = "gemm") {
+                            std::int64_t batch = 0, const std::string& cores = "gemm",
+                            std::string* conv_report = nullptr) {
     const auto in = expected("inputs/onehot");
     md::enformer_gpu_options o;
     o.prec = prec;
@@ -109,7 +110,9 @@ md::enformer_output gpu_run(precision prec, const std::string& backend, const md
     o.pool = cores == "flash" ? "gemm" : cores; // "flash": the flash attention with gemm pooling
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
-    return m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
+    auto out = m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
+    if (conv_report) *conv_report = m.conv_report();
+    return out;
 }
 
 md::enformer_gpu_request full_request() {
@@ -121,8 +124,8 @@ md::enformer_gpu_request full_request() {
 // ---------------------------------------------------------------------------------------------
 // FP32 against the fixture and the CPU model
 
-void check_fp32(const std::string& backend) {
-    const auto out = gpu_run(precision::FP32, backend, full_request());
+void check_fp32(const std::string& backend, std::string* conv_report = nullptr) {
+    const auto out = gpu_run(precision::FP32, backend, full_request(), 0, "gemm", conv_report);
     const auto human = expected("tf/f32/human"), mouse = expected("tf/f32/mouse"),
                trunk = expected("tf/f32/trunk_embedding");
     ASSERT_EQ(out.bins, static_cast<std::int64_t>(human.shape[1]));
@@ -146,8 +149,10 @@ TEST(CudaEnformerModel, Fp32CustomMatchesFixture) {
 TEST(CudaEnformerModel, Fp32CudnnAndAutoMatchFixture) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
     // Without cuDNN, "auto" still chooses between the custom kernel and (for the pointwise
-    // ConvBlocks) the cuBLASLt GEMM.
-    check_fp32("auto");
+    // ConvBlocks) the cuBLASLt GEMM, and times the GEMMs' candidate algorithms.
+    std::string report;
+    check_fp32("auto", &report);
+    EXPECT_NE(report.find("GEMM algorithms"), std::string::npos) << report;
     if (!scpx::cuda::cudnn_library::get()) GTEST_SKIP() << scpx::cuda::cudnn_library::describe();
     check_fp32("cudnn");
 }

@@ -11,6 +11,7 @@
 #include <cublasLt.h>
 #include <cublas_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -207,13 +208,18 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
     if (s.epilogue != CUBLASLT_EPILOGUE_DEFAULT && s.bias_type_set && s.bias_type == CUDA_R_32F &&
         as_layout(d)->type == CUDA_R_16BF)
         return CUBLAS_STATUS_INVALID_VALUE;
-    std::memset(results, 0, sizeof *results);
-    algo_state st{};
-    std::memcpy(st.align, as_pref(pref)->align, sizeof st.align);
-    std::memcpy(&results->algo, &st, sizeof st);
-    results->state = CUBLAS_STATUS_SUCCESS;
-    results->wavesCount = 1.0f;
-    *count = 1;
+    // Two answers when asked for several (the same emulated kernel twice), so that the callers'
+    // choice among candidates (gemm_engine's autotuning) runs here too.
+    const int n = std::min(requested, 2);
+    for (int i = 0; i < n; ++i) {
+        std::memset(&results[i], 0, sizeof results[i]);
+        algo_state st{};
+        std::memcpy(st.align, as_pref(pref)->align, sizeof st.align);
+        std::memcpy(&results[i].algo, &st, sizeof st);
+        results[i].state = CUBLAS_STATUS_SUCCESS;
+        results[i].wavesCount = 1.0f;
+    }
+    *count = n;
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -94,7 +94,8 @@ public:
 
     /// Bytes of device memory held (weights + arena + workspaces), for logs and benchmarks.
     std::size_t device_bytes() const;
-    /// Per-shape convolution choices and timings (conv_backend "auto"), one line each.
+    /// Per-shape convolution choices and timings (conv_backend "auto"), one line each, then the
+    /// GEMM shapes whose cuBLASLt algorithm "auto" chose by timing.
     std::string conv_report() const;
     /// Per-stage device time (options.profile_stages), in pipeline order; empty when not profiling.
     /// "attention" is LayerNorm + QKV + attention + output projection, "feed-forward" LayerNorm +
