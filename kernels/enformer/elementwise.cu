@@ -21,11 +21,6 @@ unsigned grid_for(std::int64_t work_items) { return grid_stride_blocks(work_item
 
 bool aligned(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 
-/// Four elements moved with one access (16 B for float, 8 B for bf16).
-template <class T> struct alignas(4 * sizeof(T)) vec4 {
-    T v[4];
-};
-
 template <activation A> __device__ __forceinline__ float apply(float v) {
     if constexpr (A == activation::RELU) return fmaxf(v, 0.0f);
     else if constexpr (A == activation::GELU) return gelu_sigmoid(v);

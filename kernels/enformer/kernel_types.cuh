@@ -31,6 +31,12 @@ template <class T> __device__ __forceinline__ T from_f32(float v);
 template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
 template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
+/// Four elements moved with one access (16 B for float, 8 B for bf16); the pointer must be
+/// aligned to 4 elements.
+template <class T> struct alignas(4 * sizeof(T)) vec4 {
+    T v[4];
+};
+
 /// Enformer's GELU: x · sigmoid(1.702 x) (the sigmoid approximation of both reference codes).
 __device__ __forceinline__ float gelu_sigmoid(float x) { return x / (1.0f + __expf(-1.702f * x)); }
 

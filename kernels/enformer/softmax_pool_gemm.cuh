@@ -3,11 +3,11 @@
 /// SoftmaxPool2 (same arguments and result as softmax_pool.cuh) as one cuBLASLt GEMM for the
 /// logit differences (fp32 output) followed by a pairing kernel that does the per-channel softmax
 /// over each pair of rows and the weighted sum. A pair's softmax needs only l0 − l1 =
-/// (x0 − x1)·w, and viewing the rows of each pair as one row of 2C values, [x0 | x1] · [w; −w]
-/// gives it in a single product: the same FLOPs as the logits of both rows, half the logits
-/// written and read back, no extra rounding (x is read as stored, −w is exact). The differences
-/// pass through memory in chunks, which costs bandwidth the fused kernel saves — but the GEMM runs
-/// at the library's tensor-core rate, which the fused kernel's own tiles do not reach at bf16
+/// (x0 − x1)·w: a pass forms the row differences, and one product with K = C gives them — half
+/// the FLOPs of both rows' logits and half the logits written and read back, at the cost of one
+/// rounding of the difference to the stored type (bf16 in BF16). The differences pass through
+/// memory in chunks, which costs bandwidth the fused kernel saves — but the GEMM runs at the
+/// library's tensor-core rate, which the fused kernel's own tiles do not reach at bf16
 /// (docs/PERFORMANCE.md).
 
 #include "gemm.cuh"
@@ -18,8 +18,8 @@
 
 namespace scpx::cuda {
 
-/// Device workspace softmax_pool_gemm needs for these arguments: the stacked weight [w; −w] and
-/// one chunk of fp32 logit differences.
+/// Device workspace softmax_pool_gemm needs for these arguments: one chunk of row differences
+/// (stored type) and of fp32 logit differences.
 std::size_t softmax_pool_gemm_workspace_bytes(const softmax_pool_args& a);
 
 /// softmax_pool's result through `gemm` and the pairing kernel, enqueued on `stream`.

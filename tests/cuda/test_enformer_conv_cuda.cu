@@ -352,32 +352,31 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
     p.y = ref.data();
     scpx::ops::softmax_pool_ref(p);
 
-    // Logit error e_p ≤ (u_a + u_b + C·2^-22)·Σ_i |x_p,i||w_i,c|; the pooled value moves by at most
-    // |x1 − x0|·(e_0 + e_1)/4 (σ' ≤ 1/4). In BF16 both operands are exact (pre-rounded): only the
-    // fp32 accumulation and the bf16 store remain.
+    // The pooled value moves by at most |x1 − x0|·e/4 (σ' ≤ 1/4) for an error e in the logit
+    // difference d = l0 − l1. Fused: e ≤ (u_a + u_b + C·2^-22)·Σ_i (|x0_i| + |x1_i|)|w_i,c|, the two
+    // logits' errors; in BF16 both operands are exact (pre-rounded), only the fp32 accumulation
+    // and the bf16 store remain. GEMM: d = (x0 − x1)·w in one product of C terms, so
+    // e ≤ (u_a + u_b + C·2^-22)·Σ_i |x0_i − x1_i||w_i,c|, where in BF16 u_a is the rounding of the
+    // difference to bf16 (in TF32, u_a already counts the operand's rounding).
     const double u_ab = prec == precision::TF32 ? 2 * kUnitTf32 : 0.0;
     const double u_out = prec == precision::BF16 ? kUnitBf16 : 0.0;
-    // The GEMM path accumulates l0 − l1 as one sum of 2C products ([x0 | x1]·[w; −w]).
-    const double rel = u_ab + kAccPerK * static_cast<double>(be == pool_backend::GEMM ? 2 * C : C);
+    const bool gemm = be == pool_backend::GEMM;
+    const double rel = u_ab + (gemm && prec == precision::BF16 ? kUnitBf16 : 0.0) + kAccPerK * static_cast<double>(C);
     std::vector<double> tol(ref.size());
-    std::vector<double> s0(static_cast<std::size_t>(C)), s1(static_cast<std::size_t>(C));
+    std::vector<double> s(static_cast<std::size_t>(C));  // Σ_i a_i |w_i,o|, a as above
     for (std::int64_t r = 0; r < out_rows; ++r) {
         const float* x0 = x.data() + 2 * r * C;
         const float* x1 = x0 + C;
-        std::fill(s0.begin(), s0.end(), 0.0);
-        std::fill(s1.begin(), s1.end(), 0.0);
+        std::fill(s.begin(), s.end(), 0.0);
         for (std::int64_t i = 0; i < C; ++i) {
-            const double a0 = std::abs(x0[i]), a1 = std::abs(x1[i]);
+            const double a = gemm ? std::abs(static_cast<double>(x0[i]) - x1[i]) : std::abs(x0[i]) + std::abs(x1[i]);
             const float* wr = w.data() + i * C;
-            for (std::int64_t o = 0; o < C; ++o) {
-                s0[static_cast<std::size_t>(o)] += a0 * std::abs(wr[o]);
-                s1[static_cast<std::size_t>(o)] += a1 * std::abs(wr[o]);
-            }
+            for (std::int64_t o = 0; o < C; ++o) s[static_cast<std::size_t>(o)] += a * std::abs(wr[o]);
         }
         for (std::int64_t o = 0; o < C; ++o) {
             const auto k = static_cast<std::size_t>(o);
             const double dx = std::abs(static_cast<double>(x1[o]) - x0[o]);
-            const double e = dx * rel * (s0[k] + s1[k]) / 4 + kElementwise * (std::abs(x0[o]) + std::abs(x1[o]));
+            const double e = dx * rel * s[k] / 4 + kElementwise * (std::abs(x0[o]) + std::abs(x1[o]));
             const auto idx = static_cast<std::size_t>(r * C + o);
             tol[idx] = (1 + u_out) * e + u_out * std::abs(ref[idx]) + 1e-30;
         }
