@@ -8,7 +8,8 @@
 // Reports seq/s, achieved TFLOP/s (enformer_model::flops_per_sequence,
 // shared/docs/enformer.md §6 accounting), device memory (the model's own count and the
 // cudaMemGetInfo delta, which also sees cuBLAS/cuDNN workspaces), and per precision a table of
-// the convolution shapes timed custom vs cuDNN (conv_backend "auto").
+// the convolution shapes timed custom vs cuDNN vs GEMM, then the tuned cuBLASLt algorithms
+// (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
 //                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused|flash] [--pool gemm|fused]
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
                 }
                 if (table_run || backend == "auto")
                     reports.push_back("conv shapes " + prec + " (" + std::to_string(table_run ? table_length : lengths.back()) +
-                                      " bp, auto: custom vs cuDNN, best of 3):\n" + gm.conv_report());
+                                      " bp, auto: custom vs cuDNN vs GEMM, best of 3; then the tuned GEMM algorithms):\n" + gm.conv_report());
             } catch (const std::exception& e) {
                 result r;
                 r.prec = prec;

@@ -18,7 +18,7 @@
 
 #include "common.cuh"
 #include "elementwise.cuh"
-#include "pointwise_gemm.cuh"
+#include "conv_gemm.cuh"
 
 #ifdef SCPX_HAVE_CUDNN_H
 #include <cudnn.h>
@@ -670,7 +670,7 @@ struct conv_selector::impl {
     /// AUTO, first call of a shape: times every candidate and records the fastest.
     entry& decide(const conv1d_args& a, void* scratch, std::size_t scratch_size, cudaStream_t stream) {
         cudnn_conv1d* dnn = get_cudnn();
-        const bool try_gemm = gemm && pointwise_gemm_supports(a);
+        const bool try_gemm = gemm && conv_gemm_supports(a);
         if (!dnn && !try_gemm) {
             entry& e = record(a, conv_backend::CUSTOM);
             e.note = cudnn_why;
@@ -718,7 +718,7 @@ struct conv_selector::impl {
             }
             if (try_gemm) {
                 try {
-                    gemm_ms = time_ms([&] { pointwise_gemm(t, *gemm, scratch, scratch_size, stream); }, kReps, stream);
+                    gemm_ms = time_ms([&] { conv_gemm(t, *gemm, scratch, scratch_size, stream); }, kReps, stream);
                 } catch (const usage_error& e) {
                     gemm_err = e.what();
                 } catch (const cuda_error& e) {  // cuBLASLt refused the shape
@@ -778,8 +778,8 @@ std::size_t conv_selector::max_scratch_bytes(const conv1d_args& a) {
             }
         }
         // AUTO's GEMM candidate shares the scratch (never at the same time as cuDNN).
-        if (p_->mode == conv_backend::AUTO && pointwise_gemm_supports(a))
-            need = std::max(need, pointwise_gemm_scratch_bytes(a));
+        if (p_->mode == conv_backend::AUTO && conv_gemm_supports(a))
+            need = std::max(need, conv_gemm_scratch_bytes(a));
         return need;
     }
     }
@@ -816,7 +816,7 @@ void conv_selector::run(const conv1d_args& a, void* scratch, std::size_t scratch
         auto it = m.entries.find(make_key(a));
         const impl::entry& e = it != m.entries.end() ? it->second : m.decide(a, scratch, scratch_size, stream);
         if (e.chosen == conv_backend::CUDNN) m.cudnn->run(a, scratch, scratch_size, stream);
-        else if (e.chosen == conv_backend::GEMM && m.gemm) pointwise_gemm(a, *m.gemm, scratch, scratch_size, stream);
+        else if (e.chosen == conv_backend::GEMM && m.gemm) conv_gemm(a, *m.gemm, scratch, scratch_size, stream);
         else conv1d(a, stream);
         return;
     }

@@ -16,8 +16,8 @@
 
 namespace scpx::cuda {
 
-/// Which implementation runs a convolution. GEMM (a k = 1 shape as a cuBLASLt GEMM,
-/// pointwise_gemm.cuh) is one of AUTO's candidates, not a mode of its own.
+/// Which implementation runs a convolution. GEMM (a k = 1 or short-reduction shape as a cuBLASLt GEMM,
+/// conv_gemm.cuh) is one of AUTO's candidates, not a mode of its own.
 enum class conv_backend { CUSTOM, CUDNN, AUTO, GEMM };
 
 /// Parses "custom|cudnn|auto". @throws usage_error otherwise.

@@ -1,5 +1,5 @@
 // Cross-tests of the custom implicit-GEMM conv1d (and, for k = 1 shapes, the same ConvBlock as a
-// cuBLASLt GEMM: pointwise_gemm) and the softmax pool (fused, and through cuBLASLt logits:
+// cuBLASLt GEMM: conv_gemm) and the softmax pool (fused, and through cuBLASLt logits:
 // softmax_pool_gemm)
 // against their CPU references (ops::conv1d_ref, ops::softmax_pool_ref) in every precision, on
 // random inputs and shapes chosen to hit the tiling edges: k = 1/5/15, the stem's cin = 4
@@ -22,7 +22,7 @@
 #include "enformer/conv1d.cuh"
 #include "enformer/elementwise.cuh"
 #include "enformer/gemm.cuh"
-#include "enformer/pointwise_gemm.cuh"
+#include "enformer/conv_gemm.cuh"
 #include "enformer/softmax_pool.cuh"
 #include "enformer/softmax_pool_gemm.cuh"
 #include "guarded_buffer.cuh"
@@ -102,7 +102,7 @@ struct conv_case {
     residual_mode residual;
 };
 
-/// gemm: run the k = 1 shape through pointwise_gemm (cuBLASLt) instead of the custom kernel.
+/// gemm: run the shape through conv_gemm (cuBLASLt; im2col rows for k > 1) instead of the custom kernel.
 void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false) {
     std::ostringstream name;
     name << "conv1d B=" << c.batch << " L=" << c.length << " " << c.cin << "->" << c.cout << " k=" << c.kernel
@@ -175,13 +175,16 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
         u_out = kUnitBf16;
     }
     const double g = c.out_gelu ? kGeluSlope : 1.0;
+    // BF16 through the GEMM: cuBLASLt's epilogue adds the bias's bf16 copy (gemm.cu's bias routes).
+    const double u_bias = gemm && prec == precision::BF16 ? kUnitBf16 : 0.0;
     std::vector<double> tol(n_out);
     for (std::size_t i = 0; i < n_out; ++i) {
         const auto o = static_cast<std::size_t>(static_cast<std::int64_t>(i) % c.cout);
         const double s = s_abs[i];
         const double e_gemm = g * (u_ab + kAccPerK * static_cast<double>(K) + (transform ? kElementwise : 0.0)) * s;
         const double mag = g * (s + (c.bias ? std::abs(bias[o]) : 0.0)) + (has_res ? std::abs(res[i]) : 0.0);
-        tol[i] = (1 + u_out) * e_gemm + u_out * std::abs(ref[i]) + kElementwise * mag + 1e-30;
+        tol[i] = (1 + u_out) * e_gemm + u_out * std::abs(ref[i]) + kElementwise * mag +
+                 (c.bias ? u_bias * g * std::abs(bias[o]) : 0.0) + 1e-30;
     }
 
     // GPU. Unwritten outputs keep the guard sentinel (3.4e38) and fail the comparison.
@@ -217,22 +220,23 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
         scpx::cuda::conv1d(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
     } else {
-        guarded_buffer gemm_ws(32u << 20, 1, 256), scratch(scpx::cuda::pointwise_gemm_scratch_bytes(a) + 1, 1, 256);
+        guarded_buffer gemm_ws(32u << 20, 1, 256), scratch(scpx::cuda::conv_gemm_scratch_bytes(a) + 1, 1, 256);
         {
             scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
-            scpx::cuda::pointwise_gemm(a, engine, scratch.data(), scratch.size_bytes(), nullptr);
+            scpx::cuda::conv_gemm(a, engine, scratch.data(), scratch.size_bytes(), nullptr);
             SCPX_CUDA_CHECK(cudaDeviceSynchronize());
         }
         EXPECT_EQ(scratch.damaged_guard_bytes(), 0u) << "writes outside the scratch";
     }
     EXPECT_EQ(y.damaged_guard_bytes(), 0u) << "writes outside the output";
-    expect_within(y.download(), ref, tol, c.cout, name.str() + (gemm ? " (pointwise GEMM)" : ""));
+    expect_within(y.download(), ref, tol, c.cout, name.str() + (gemm ? " (GEMM)" : ""));
 }
 
 void check_conv_all(const conv_case& c, unsigned seed) {
     for (const precision prec : kAllPrecisions) {
         check_conv(c, prec, seed);
-        if (c.kernel == 1 && !c.out_gelu) check_conv(c, prec, seed, /*gemm=*/true);
+        if (!c.out_gelu && (c.kernel == 1 || c.kernel * c.cin <= scpx::cuda::kConvGemmMaxIm2colK))
+            check_conv(c, prec, seed, /*gemm=*/true);
     }
 }
 
@@ -241,6 +245,15 @@ TEST(CudaEnformerConv, StemK15Cin4) {
     // K = 60: the second K tile is half padding; L = 203 puts the second sequence's start inside
     // M tile 1; cout = 72 is a partial N tile.
     check_conv_all({2, 203, 4, 72, 15, false, false, true, false, residual_mode::NONE}, 1);
+}
+
+TEST(CudaEnformerConv, ShortReductionAsGemmWithTransformAndResidual) {
+    SKIP_WITHOUT_GPU();
+    // k·cin = 40 (im2col route, padded to 40): BN → GELU before the zero padding at both ends,
+    // in-place residual, L = 61 (taps cross each sequence's ends), cout = 40.
+    check_conv_all({2, 61, 8, 40, 5, true, true, true, false, residual_mode::IN_PLACE}, 6);
+    // k·cin = 28 (padded to 32 columns), no bias, separate residual.
+    check_conv_all({1, 37, 4, 16, 7, false, true, false, false, residual_mode::SEPARATE}, 7);
 }
 
 TEST(CudaEnformerConv, TowerK5WithBnGelu) {
