@@ -156,7 +156,8 @@ void run_inspect(const CLI::App& sub, const inspect_options& o) {
     if (!o.annotation.empty()) j["annotation"] = inspect_annotation(o, fa ? &*fa : nullptr);
     if (!o.vcf.empty()) j["vcf"] = inspect_vcf(o, fa ? &*fa : nullptr);
     if (report) {
-        report->write(j.dump(2) + "\n");
+        // Names from the inputs may hold invalid UTF-8: written as U+FFFD instead of failing.
+        report->write(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         report->close();
         SCPX_LOG_INF("Report written to {}", o.common.out);
     }

@@ -108,7 +108,7 @@ std::string enformer_config::to_json() const {
     nlohmann::json h = nlohmann::json::object();
     for (const auto& [name, size] : output_heads) h[name] = size;
     j["output_heads"] = h;
-    return j.dump();
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // head names are the file's
 }
 
 void enformer_check_bases(std::size_t count, std::int64_t batch, std::int64_t length) {

@@ -53,6 +53,13 @@ expect_fail unwritable_output "(cannot write|does not exist)" "" -- \
 expect_fail bad_region "region" "$WORK/o6.json" -- \
   "$SCPX" inspect --vcf "$WORK/v.vcf.gz" --region chr1:x-y --out "$WORK/o6.json"
 
+# Names with invalid UTF-8 (found by tests/fuzz/mutate_inputs.py: the JSON writer threw, "unexpected
+# failure"): the report is written with U+FFFD in their place.
+printf 'chr1\tt\tgene\t100\t400\t.\t+\t.\tgene_id "G1"; gene_name "A"; gene_type "prot\xff\xfeein";\n' > "$WORK/bad_utf8.gtf"
+expect_ok invalid_utf8_names "$SCPX" inspect --annotation "$WORK/bad_utf8.gtf" --out "$WORK/utf8.json"
+check report_is_valid_json /usr/bin/python3 -c "import json, sys; json.load(open(sys.argv[1]))" "$WORK/utf8.json"
+check invalid_bytes_replaced grep -q $'prot\xef\xbf\xbd' "$WORK/utf8.json"
+
 # A previous good report must survive a failed rerun to the same path.
 cp "$WORK/report.json" "$WORK/keep.json"
 expect_fail failed_rerun_keeps_old_output "bad_start.gtf" "" -- \
