@@ -59,6 +59,34 @@ constexpr __host__ __device__ inline int div_up(long long a, long long b) {
     return static_cast<int>((a + b - 1) / b);
 }
 
+/// Milliseconds of the best of `reps` runs of `fn` on `stream`, timed with events (no warm-up:
+/// the minimum discards a first run's one-time costs). Exceptions from `fn` propagate.
+template <class F>
+double best_time_ms(F&& fn, int reps, cudaStream_t stream) {
+    cudaEvent_t start, stop;
+    SCPX_CUDA_CHECK(cudaEventCreate(&start));
+    SCPX_CUDA_CHECK(cudaEventCreate(&stop));
+    double best = -1;
+    try {
+        for (int r = 0; r < reps; ++r) {
+            SCPX_CUDA_CHECK(cudaEventRecord(start, stream));
+            fn();
+            SCPX_CUDA_CHECK(cudaEventRecord(stop, stream));
+            SCPX_CUDA_CHECK(cudaEventSynchronize(stop));
+            float ms = 0;
+            SCPX_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+            if (best < 0 || ms < best) best = ms;
+        }
+    } catch (...) {
+        cudaEventDestroy(start);
+        cudaEventDestroy(stop);
+        throw;
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return best;
+}
+
 /// Blocks for a grid-stride loop over `items`: one item per thread, at least one block, at most
 /// `max_blocks` (the loop covers the rest).
 inline unsigned grid_stride_blocks(long long items, int threads, long long max_blocks = 1 << 20) {

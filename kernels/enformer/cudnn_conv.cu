@@ -639,33 +639,6 @@ struct conv_selector::impl {
         return entries.emplace(key, e).first->second;
     }
 
-    /// Milliseconds of the best of `reps` runs of `fn` on `stream` (no warm-up: the minimum
-    /// discards the first run's one-time costs such as cuDNN's algorithm search).
-    template <class F>
-    static double time_ms(F&& fn, int reps, cudaStream_t stream) {
-        cudaEvent_t start, stop;
-        SCPX_CUDA_CHECK(cudaEventCreate(&start));
-        SCPX_CUDA_CHECK(cudaEventCreate(&stop));
-        double best = -1;
-        try {
-            for (int r = 0; r < reps; ++r) {
-                SCPX_CUDA_CHECK(cudaEventRecord(start, stream));
-                fn();
-                SCPX_CUDA_CHECK(cudaEventRecord(stop, stream));
-                SCPX_CUDA_CHECK(cudaEventSynchronize(stop));
-                float ms = 0;
-                SCPX_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-                if (best < 0 || ms < best) best = ms;
-            }
-        } catch (...) {
-            cudaEventDestroy(start);
-            cudaEventDestroy(stop);
-            throw;
-        }
-        cudaEventDestroy(start);
-        cudaEventDestroy(stop);
-        return best;
-    }
 
     /// AUTO, first call of a shape: times every candidate and records the fastest.
     entry& decide(const conv1d_args& a, void* scratch, std::size_t scratch_size, cudaStream_t stream) {
@@ -697,18 +670,18 @@ struct conv_selector::impl {
             }
             t.y = tmp;
         }
-        constexpr int kReps = 3;
+        constexpr int kReps = 3;  // best of 3: the minimum also discards cuDNN's first-run algorithm search
         double custom_ms = -1, cudnn_ms = -1, gemm_ms = -1;
         std::string custom_err, cudnn_err, gemm_err;
         try {
             try {
-                custom_ms = time_ms([&] { conv1d(t, stream); }, kReps, stream);
+                custom_ms = best_time_ms([&] { conv1d(t, stream); }, kReps, stream);
             } catch (const usage_error& e) {  // shape the custom kernel does not handle
                 custom_err = e.what();
             }
             if (dnn) {
                 try {
-                    cudnn_ms = time_ms([&] { dnn->run(t, scratch, scratch_size, stream); }, kReps, stream);
+                    cudnn_ms = best_time_ms([&] { dnn->run(t, scratch, scratch_size, stream); }, kReps, stream);
                 } catch (const usage_error& e) {
                     cudnn_err = e.what();
                 } catch (const cuda_error& e) {  // cuDNN refused the shape (status, not a device fault)
@@ -718,7 +691,7 @@ struct conv_selector::impl {
             }
             if (try_gemm) {
                 try {
-                    gemm_ms = time_ms([&] { conv_gemm(t, *gemm, scratch, scratch_size, stream); }, kReps, stream);
+                    gemm_ms = best_time_ms([&] { conv_gemm(t, *gemm, scratch, scratch_size, stream); }, kReps, stream);
                 } catch (const usage_error& e) {
                     gemm_err = e.what();
                 } catch (const cuda_error& e) {  // cuBLASLt refused the shape

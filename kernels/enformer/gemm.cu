@@ -383,47 +383,36 @@ void gemm_engine::impl::tune(plan& p, const full_args& g, cudaStream_t stream) {
         }
         t.d = tmp;
     }
-    cudaEvent_t start = nullptr, stop = nullptr;
+    struct refused {};  // cuBLASLt's answer for a candidate it will not run: skip it
     double first_ms = -1, best_ms = -1;
     std::size_t best = 0, ran = 0;
     try {
-        SCPX_CUDA_CHECK(cudaEventCreate(&start));
-        SCPX_CUDA_CHECK(cudaEventCreate(&stop));
         set_bias_pointer(p, t, stream);
         const float alpha = 1.0f, beta = t.beta;
         for (std::size_t c = 0; c < p.candidates.size(); ++c) {
-            // One warm-up, then the best of three; a candidate cuBLASLt refuses to run is skipped.
-            double ms_best = -1;
-            for (int r = 0; r < 4; ++r) {
-                SCPX_CUDA_CHECK(cudaEventRecord(start, stream));
-                const cublasStatus_t st = cublasLtMatmul(handle, p.desc, &alpha, t.b, p.la, t.a, p.lb, &beta, t.c, p.lc,
-                                                         t.d, p.lc, &p.candidates[c], workspace, workspace_bytes, stream);
-                SCPX_CUDA_CHECK(cudaEventRecord(stop, stream));
-                SCPX_CUDA_CHECK(cudaEventSynchronize(stop));
-                if (st != CUBLAS_STATUS_SUCCESS) {
-                    ms_best = -1;
-                    break;
-                }
-                float ms = 0;
-                SCPX_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-                if (r > 0 && (ms_best < 0 || ms < ms_best)) ms_best = ms;
+            const auto once = [&] {
+                if (cublasLtMatmul(handle, p.desc, &alpha, t.b, p.la, t.a, p.lb, &beta, t.c, p.lc, t.d, p.lc,
+                                   &p.candidates[c], workspace, workspace_bytes, stream) != CUBLAS_STATUS_SUCCESS)
+                    throw refused{};
+            };
+            double ms = -1;
+            try {
+                once();  // warm-up, not timed
+                ms = best_time_ms(once, 3, stream);
+            } catch (const refused&) {
+                continue;
             }
-            if (ms_best < 0) continue;
             ++ran;
-            if (c == 0) first_ms = ms_best;
-            if (best_ms < 0 || ms_best < best_ms) {
-                best_ms = ms_best;
+            if (c == 0) first_ms = ms;
+            if (best_ms < 0 || ms < best_ms) {
+                best_ms = ms;
                 best = c;
             }
         }
     } catch (...) {
-        if (start) cudaEventDestroy(start);
-        if (stop) cudaEventDestroy(stop);
         if (tmp) cudaFree(tmp);
         throw;
     }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
     if (tmp) SCPX_CUDA_CHECK(cudaFree(tmp));
     if (ran == 0) return;  // keep the heuristic's first answer
     p.algo = p.candidates[best];

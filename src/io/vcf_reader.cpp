@@ -190,8 +190,7 @@ struct vcf_reader::impl {
     /// header (9 + samples, or 8 with no samples): the one error htslib lets through.
     void parse_text_line() {
         const int ns = nsamples_total();
-        std::size_t fields = 1;
-        for (std::size_t i = 0; i < line.l; ++i) fields += line.s[i] == '\t';
+        auto fields = static_cast<std::size_t>(1 + std::count(line.s, line.s + line.l, '\t'));
         if (line.l && line.s[line.l - 1] == '\t') --fields;  // a trailing tab adds no column
         const std::size_t want = ns > 0 ? 9 + static_cast<std::size_t>(ns) : 8;
         if (fields != want && !(ns == 0 && fields == 9)) {
