@@ -583,7 +583,7 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
         // The throughput mode times implementations already (convs); it times GEMM algorithms too.
         if (opt.conv_backend == "auto") gemm->set_autotune(kGemmTuneCandidates);
         gemm_ws_ptr = ap(plan.gemm_ws);
-        convs->set_gemm(gemm.get());  // AUTO's GEMM candidate for the pointwise ConvBlocks
+        convs->set_gemm(gemm.get());  // AUTO's GEMM candidate (pointwise ConvBlocks, the stem)
     }
     // Relative keys of this length: the CPU reference's own table and projection (fp32), stored in
     // the precision's type.

@@ -7,29 +7,21 @@
 #include "scpx/seq/onehot.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 namespace scpx::cuda {
 
 namespace {
 
-template <class T> struct row4;
-template <> struct row4<float> { using type = float4; };
-template <> struct row4<__nv_bfloat16> { using type = uint2; };
-
 template <class T>
 __global__ void onehot_kernel(const char* __restrict__ bases, std::int64_t count, float other, T* __restrict__ out) {
     for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
          i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
         const int hot = seq::onehot_channel(bases[i]); // seq::onehot_ref's own rule
-        T v[4];
+        vec4<T> row;  // one row, one vector store
 #pragma unroll
-        for (int c = 0; c < 4; ++c) v[c] = from_f32<T>(hot < 0 ? other : (c == hot ? 1.0f : 0.0f));
-        typename row4<T>::type packed;
-        static_assert(sizeof packed == sizeof v, "one row is one vector store");
-        std::memcpy(&packed, v, sizeof v);
-        reinterpret_cast<typename row4<T>::type*>(out)[i] = packed;
+        for (int c = 0; c < 4; ++c) row.v[c] = from_f32<T>(hot < 0 ? other : (c == hot ? 1.0f : 0.0f));
+        reinterpret_cast<vec4<T>*>(out)[i] = row;
     }
 }
 
