@@ -12,8 +12,8 @@
 // (conv_backend "auto").
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
-//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention gemm|fused|flash] [--pool gemm|fused]
-//                      [--input bases|onehot]
+//                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention auto|gemm|fused|flash] [--pool gemm|fused]
+//                      [--input bases|onehot] [--gemm-tune N]
 //                      [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
@@ -179,10 +179,10 @@ void print_row(const result& r, std::FILE* csv) {
 int main(int argc, char** argv) {
     std::vector<std::int64_t> lengths = {196608, 393216}, batches = {1, 4, 8};
     std::vector<std::string> precisions = {"fp32", "tf32", "bf16"};
-    std::string backend = "auto", attention = "gemm", pool = "gemm", csv_path;
+    std::string backend = "auto", attention = "auto", pool = "gemm", csv_path;
     std::int64_t table_length = 0, table_batch = 1;
     bool no_table = false;
-    int device = 0, threads = 0;
+    int device = 0, threads = 0, gemm_tune = -1;
     bench_options o;
     CLI::App app("Enformer GPU benchmark: seq/s, TFLOP/s and memory per precision x length x batch, plus "
                  "the custom-vs-cuDNN convolution table");
@@ -198,9 +198,11 @@ int main(int argc, char** argv) {
     app.add_option("--conv-backend", backend, "convolutions of the timed runs")
         ->check(CLI::IsMember({"custom", "cudnn", "auto"}))->capture_default_str();
     app.add_option("--attention", attention, "attention core of the timed runs (flash: tf32/bf16; fp32 runs gemm)")
-        ->check(CLI::IsMember({"gemm", "fused", "flash"}))->capture_default_str();
+        ->check(CLI::IsMember({"auto", "gemm", "fused", "flash"}))->capture_default_str();
     app.add_option("--pool", pool, "softmax pooling of the timed runs")
         ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
+    app.add_option("--gemm-tune", gemm_tune, "cuBLASLt algorithms timed per GEMM shape (-1: 8 under --conv-backend "
+                   "auto, else 0; 0: the heuristic's first)")->check(CLI::Range(-1, 64))->capture_default_str();
     app.add_option("--input", o.input, "how the sequences reach the GPU: bases (a byte per base, encoded there) | "
                    "onehot (fp32 rows)")
         ->check(CLI::IsMember({"bases", "onehot"}))->capture_default_str();
@@ -266,6 +268,7 @@ int main(int argc, char** argv) {
         opt.conv_backend = backend;
         opt.attention = attention;
         opt.pool = pool;
+        opt.gemm_tune = gemm_tune;
         opt.device = device;
         opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.

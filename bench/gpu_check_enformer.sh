@@ -14,7 +14,10 @@
 #
 # Environment: OUT (logs, default /tmp/gpu_check_enformer), BENCH_ARGS (replaces the benchmark
 # options), BENCH_TIMEOUT / TEST_TIMEOUT / MODEL_TIMEOUT / PROFILE_TIMEOUT (seconds), SKIP_FIXTURE=1
-# (skip the CPU fixture tests), PROFILE=0 (skip the Nsight Systems kernel table).
+# (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*'), PROFILE=0 (skip the Nsight Systems kernel table), ALLBINS=0 (skip the
+# all-bins run), VARIANTS (';'-separated "PRECISION LENGTH OPTION VALUE" single-configuration runs,
+# replacing the default six), DEADLINE (seconds: optional steps that would end past it are skipped,
+# so a device lease's command limit is never hit halfway through a step).
 set -uo pipefail
 if [[ -n "${BUILD:-}" ]]; then
   BUILD=$(cd "$BUILD" && pwd)
@@ -37,6 +40,11 @@ MODEL_TIMEOUT=${MODEL_TIMEOUT:-120}
 PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-60}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
 BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
+DEADLINE=${DEADLINE:-0}
+VARIANTS=${VARIANTS:-bf16 196608 attention gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 input onehot;bf16 196608 gemm-tune 0}
+fits() {  # fits SECONDS: true when a step of at most SECONDS still ends before DEADLINE (0: no deadline)
+  [[ $DEADLINE -eq 0 || $((SECONDS + $1)) -le $DEADLINE ]]
+}
 status=0
 table="$OUTDIR/table.txt"
 : > "$table"
@@ -60,9 +68,11 @@ fi
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"; } \
   | tee "$OUTDIR/device.txt"
 
-echo "== all GPU tests (scpx_gpu_tests, ${TEST_TIMEOUT}s max)"
-timeout "$TEST_TIMEOUT" "$BUILD/tests/cuda/scpx_gpu_tests" --gtest_filter='Cuda*' > "$OUTDIR/gpu_tests.log" 2>&1
-verdict "scpx_gpu_tests (Cuda*)" $? "$OUTDIR/gpu_tests.log"
+TEST_FILTER=${TEST_FILTER:-Cuda*}
+echo "== GPU tests (scpx_gpu_tests $TEST_FILTER, ${TEST_TIMEOUT}s max)"
+timeout "$TEST_TIMEOUT" "$BUILD/tests/cuda/scpx_gpu_tests" --gtest_filter="$TEST_FILTER" > "$OUTDIR/gpu_tests.log" 2>&1
+verdict "scpx_gpu_tests ($TEST_FILTER)" $? "$OUTDIR/gpu_tests.log"
+
 # Per suite: ok / failed / skipped.
 awk '/^\[       OK \]/ {split($4, a, "."); ok[a[1]]++; s[a[1]]=1}
      /^\[  FAILED  \] .*\([0-9]+ ms\)/ {split($4, a, "."); bad[a[1]]++; s[a[1]]=1}
@@ -107,17 +117,20 @@ if [[ -x "$bench" ]]; then
   else row "bench_enformer_gpu" "FAILED rc=$rc (see $OUTDIR/bench.log)"; status=1; fi
   # The same pass with every output bin computed and downloaded (the default times the 4 central
   # bins `scpx features` uses): the cost of the full heads + 19 MB/sequence of pageable copies.
-  timeout 60 "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --bins 0 --no-table \
-    > "$OUTDIR/bench_allbins.log" 2>&1
-  row "bench bf16 196,608 bp b8, all 896 bins" \
-    "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
-  # Other attention/pool kernels instead of the cuBLASLt paths, one change at a time: the fused
-  # kernels (wmma flash-style attention, tensor-core softmax pool) and the register-tiled flash
-  # attention (tf32/bf16; also at 393,216 bp, where the n² logits cost the most); and the old
-  # input path (fp32 one-hot rows instead of letters encoded on the device).
-  for variant in "bf16 196608 attention fused" "bf16 196608 pool fused" "bf16 196608 attention flash" \
-                 "tf32 196608 attention flash" "bf16 393216 attention flash" "bf16 196608 input onehot"; do
+  if [[ ${ALLBINS:-1} == 1 ]] && fits 60; then
+    timeout 60 "$bench" --precisions bf16 --lengths 196608 --batches 8 --reps 2 --bins 0 --no-table \
+      > "$OUTDIR/bench_allbins.log" 2>&1
+    row "bench bf16 196,608 bp b8, all 896 bins" \
+      "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
+  fi
+  # One change at a time against the defaults: the cuBLASLt attention instead of bf16's flash
+  # kernel (also at 393,216 bp, where the n² logits cost the most), the flash kernel for tf32, the
+  # fused tensor-core softmax pool, the old input path (fp32 one-hot rows instead of letters
+  # encoded on the device) and the cuBLASLt heuristic's first algorithm instead of timed ones.
+  IFS=';' read -r -a variant_list <<< "$VARIANTS"
+  for variant in "${variant_list[@]}"; do
     set -- $variant
+    if ! fits 45; then row "bench $1 $2 bp b8, $3 $4" "skipped (DEADLINE ${DEADLINE}s)"; continue; fi
     log="$OUTDIR/bench_$1_$2_$3_$4.log"
     timeout 45 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1
     row "bench $1 $2 bp b8, $3 $4" "$(grep -E "^$1 " "$log" | tail -1 || echo "see $log")"
@@ -125,7 +138,7 @@ if [[ -x "$bench" ]]; then
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
   # Systems (when the machine has it), summarised as the top kernels by total GPU time.
   nsys=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1 || true)
-  if [[ ${PROFILE:-1} == 1 && -n "$nsys" ]]; then
+  if [[ ${PROFILE:-1} == 1 && -n "$nsys" ]] && fits "$PROFILE_TIMEOUT"; then
     echo "== nsys kernel profile, bf16 196,608 bp b8 (${PROFILE_TIMEOUT}s max)"
     rep=$(mktemp -d)/enformer_bf16
     timeout "$PROFILE_TIMEOUT" "$nsys" profile --trace=cuda --sample=none --cpuctxsw=none -o "$rep" --force-overwrite true \

@@ -8,13 +8,25 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 PART=${2:-ctpred}  # "enformer": Enformer bench + fixture instead of the 42 MB ctpred fixture (64 MiB carry limit)
 rm -rf carry && mkdir -p carry/build/tests/cuda carry/build/tests/unit carry/build/bench carry/lib carry/fixtures/ctpred
-cp "$BUILD/tests/cuda/scpx_gpu_tests" carry/build/tests/cuda/
-cp "$BUILD/bench/bench_ctpred_train" carry/build/bench/
-strip -o carry/build/tests/unit/scpx_unit_tests "$BUILD/tests/unit/scpx_unit_tests"
+strip -o carry/build/tests/cuda/scpx_gpu_tests "$BUILD/tests/cuda/scpx_gpu_tests"
+if [[ $PART == enformer ]]; then
+  # The 64 MiB carry limit: the Enformer binaries and fixture leave no room for the CPU unit tests
+  # (only gpu_check_enformer.sh's optional fixture step used them; it reports them absent) or the
+  # ctPred benchmark, so neither needs building.
+  strip -o carry/build/bench/bench_enformer_gpu "$BUILD/bench/bench_enformer_gpu"
+  strip -o carry/build/tests/cuda/scpx_gpu_model_tests "$BUILD/tests/cuda/scpx_gpu_model_tests"
+  mkdir -p carry/fixtures/enformer && cp ../shared/fixtures/enformer/{weights,io}.h5 carry/fixtures/enformer/
+  binaries=(carry/build/tests/cuda/scpx_gpu_tests carry/build/bench/bench_enformer_gpu carry/build/tests/cuda/scpx_gpu_model_tests)
+else
+  cp "$BUILD/bench/bench_ctpred_train" carry/build/bench/
+  strip -o carry/build/tests/unit/scpx_unit_tests "$BUILD/tests/unit/scpx_unit_tests"
+  cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/
+  binaries=(carry/build/tests/cuda/scpx_gpu_tests carry/build/bench/bench_ctpred_train carry/build/tests/unit/scpx_unit_tests)
+fi
 # Only the libraries missing on the GPU machine (Ubuntu 24.04 has libc, OpenSSL, curl, krb5 …);
 # carrying all of them would exceed the 64 MiB transfer limit together with the fixture.
 tmp=$(mktemp -d)
-bash ../shared/tools/collect_runtime_libs.sh "$tmp" carry/build/tests/unit/scpx_unit_tests >/dev/null
+for b in "${binaries[@]}"; do bash ../shared/tools/collect_runtime_libs.sh "$tmp" "$b" >/dev/null; done
 for l in libhdf5_openmpi libhts.so libhtscodecs libsz libaec libdeflate libfmt libspdlog libmpi libmpi_cxx \
          libopen-pal libopen-rte libhwloc libevent_core libevent_pthreads; do
   mv "$tmp"/lib/$l* carry/lib/ 2>/dev/null || true
@@ -29,11 +41,4 @@ for f in "$tmp"/lib/*; do
   esac
 done
 rm -rf "$tmp"
-if [[ $PART == enformer ]]; then strip -o carry/build/bench/bench_enformer_gpu "$BUILD/bench/bench_enformer_gpu" && strip -o carry/build/tests/cuda/scpx_gpu_model_tests "$BUILD/tests/cuda/scpx_gpu_model_tests" && mkdir -p carry/fixtures/enformer && cp ../shared/fixtures/enformer/{weights,io}.h5 carry/fixtures/enformer/; else cp ../shared/fixtures/ctpred/case_small.h5 carry/fixtures/ctpred/; fi
-if [[ $PART == enformer ]]; then
-  # The 64 MiB carry limit: the Enformer binaries and fixture leave no room for the CPU unit tests
-  # (only gpu_check_enformer.sh's optional fixture step used them; it reports them absent) or the
-  # ctPred benchmark.
-  rm -f carry/build/tests/unit/scpx_unit_tests carry/build/bench/bench_ctpred_train
-fi
 du -sh carry

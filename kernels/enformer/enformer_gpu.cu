@@ -581,7 +581,8 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
     if (!gemm || gemm_ws_ptr != ap(plan.gemm_ws)) {
         gemm = std::make_unique<cuda::gemm_engine>(ap(plan.gemm_ws), kGemmWorkspace);
         // The throughput mode times implementations already (convs); it times GEMM algorithms too.
-        if (opt.conv_backend == "auto") gemm->set_autotune(kGemmTuneCandidates);
+        const int tune = opt.gemm_tune >= 0 ? opt.gemm_tune : opt.conv_backend == "auto" ? kGemmTuneCandidates : 0;
+        if (tune > 1) gemm->set_autotune(tune);
         gemm_ws_ptr = ap(plan.gemm_ws);
         convs->set_gemm(gemm.get());  // AUTO's GEMM candidate (pointwise ConvBlocks, the stem)
     }
@@ -624,12 +625,20 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     m.prec = options.prec;
     m.elem = cuda::element_bytes(options.prec);
     m.device = options.device;
+    SCPX_CUDA_CHECK(cudaSetDevice(m.device)); // before the flash check, which reads the device's limits
+    // auto: the fastest measured per precision (docs/PERFORMANCE.md) — flash for BF16 where the
+    // device can run it, the cuBLASLt path otherwise.
+    if (m.opt.attention == "auto")
+        m.opt.attention = m.prec == gpu::precision::BF16 && cuda::rel_attention_flash_supports(m.attention_shape(1, 1))
+                              ? "flash"
+                              : "gemm";
     if (m.opt.attention == "flash" && !cuda::rel_attention_flash_supports(m.attention_shape(1, 1))) {
-        // The flash kernel is tensor-core only (and Enformer-sized heads): the gemm path instead.
-        m.attention_note = " (flash takes TF32/BF16 only)";
+        // The flash kernel is tensor-core only, for Enformer-sized heads, within the device's
+        // shared memory per block: the gemm path instead.
+        m.attention_note = m.prec == gpu::precision::FP32 ? " (flash takes TF32/BF16 only)"
+                                                          : " (flash does not fit this device's shared memory)";
         m.opt.attention = "gemm";
     }
-    SCPX_CUDA_CHECK(cudaSetDevice(m.device));
     cudaDeviceProp prop{};
     SCPX_CUDA_CHECK(cudaGetDeviceProperties(&prop, m.device));
     char buf[96];

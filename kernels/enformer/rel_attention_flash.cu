@@ -4,11 +4,16 @@
 // Grid: one block per (query tile of kBi = 64 rows, head, sequence); 4 warps, warp w owning query
 // rows [16w, 16w + 16) of the tile. Key tiles of kBj keys (BF16 64, TF32 32 — see geometry).
 // Per key tile (numbers for kBj = 64):
-//   1. all threads load the key tile (rows of keys), the value tile TRANSPOSED (rows of value
-//      columns, so that pairs of keys are adjacent: the B operand of P·v) and the band of
-//      relative keys the block needs into shared memory; the band is a ring of kBj-row segments
-//      and only one new segment is loaded after the first tile. Values are stored rounded to the
-//      operand precision (tf32 once here, not per fragment). Zero outside the sequence.
+//   1. the block's key tile (rows of keys), value tile and the band of relative keys it needs go
+//      to shared memory; the band is a ring of kBj-row segments and only one new segment is
+//      loaded after the first tile. Zero outside the sequence.
+//      BF16: everything by cp.async straight from global memory (bf16 is the operand precision:
+//      nothing to convert), the value tile as rows of keys, and the next tile's K and V load into
+//      a second buffer while this tile is used (double buffering); B fragments come from shared
+//      memory by ldmatrix, two n-tiles per instruction, the value tile's through ldmatrix.trans.
+//      TF32: register loads that round each value to tf32 once, the value tile TRANSPOSED (rows
+//      of value columns, so that pairs of keys are adjacent: the B operand of P·v) and fragments
+//      by 32-bit shared loads.
 //   2. each warp, registers only except for R:
 //      S = (q_s+u)·Kᵀ              16 × 64   8 n-tiles of 16×8, accumulated in registers
 //      R = (q_s+w)·band[s_w + c]ᵀ  16 × 80   10 n-tiles, written to the warp's R tile in shared
@@ -28,9 +33,15 @@
 // every operand is read as adjacent pairs, exactly as in BF16, and P's accumulators feed P·v
 // without shuffles.
 //
-// Shared memory at V = 192: BF16 (kBj 64) K 9 KiB, Vᵀ 27, band 18, R tiles 22: 76 KiB; TF32
-// (kBj 32) K 9 KiB, Vᵀ 30, band 27, R tiles 14: 80 KiB — two blocks per SM on an H100 either way
-// (and on an A100, whose 164 KiB per SM holds two of either).
+// Shared memory at V = 192: BF16 (kBj 64) 2 × (K 9 KiB + V 25) + band 18 + R tiles 22: 108 KiB;
+// TF32 (kBj 32) K 9 KiB, Vᵀ 30, band 27, R tiles 14: 80 KiB — two blocks per SM on an H100 or
+// H200 either way (the largest carve-out, 228 KiB; an A100's 164 KiB holds two TF32 blocks, one
+// BF16 block).
+//
+// Measured (H200, B 8, H 8, n 1536, K 64, V 192, `CudaRelAttention.ReportsThroughputAtEnformerShapes`):
+// BF16 1.81 ms per call with register-staged loads and 32-bit fragment loads, 1.08 with cp.async +
+// ldmatrix, 0.63 with double-buffered K/V, division-free load indexing and compile-time loop
+// bounds for Enformer's heads (kFull).
 #include "rel_attention_flash.cuh"
 
 #include "common.cuh"
@@ -42,6 +53,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace scpx::cuda {
 
@@ -149,21 +161,31 @@ template <> struct operand<float> {
 struct flash_params : rel_attention_view {
     int kp = 0; ///< K rounded up to the k-step
     int vp = 0; ///< V rounded up to 8
-    unsigned off_v = 0, off_band = 0, off_r = 0; ///< byte offsets in shared memory (K tile at 0)
+    /// Byte offsets in shared memory: K tile at 0, V tile at off_v; BF16 keeps a second K/V pair
+    /// kv_stride further on (the next key tile's, loading while this one is used).
+    unsigned off_v = 0, kv_stride = 0, off_band = 0, off_r = 0;
 };
 
-/// Rows [r_first, r_end) of a tile: dst[map(r)][0, cols_pad) = src row (row0 + r) columns
-/// [0, cols) — zero outside the sequence rows [0, row_end) and past `cols` — stored rounded.
+/// idx / d without an integer division (a dozen instructions on the GPU, in every tile's loads):
+/// (idx + 0.5)·fl(1/d) is within (idx + 0.5)/d · 2⁻²³ of the true quotient, which lies at least
+/// 0.5/d from an integer, so the truncation is exact for 0 ≤ idx < 2²², d ≥ 1.
+__device__ __forceinline__ int div_small(int idx, float inv_d) {
+    return static_cast<int>((static_cast<float>(idx) + 0.5f) * inv_d);
+}
+
+/// Rows [r_first, r_end) of a tile: dst[map(r)][0, cols_pad) (row stride ld) = src row (row0 + r)
+/// columns [0, cols) — zero outside the sequence rows [0, row_end) and past `cols` — stored rounded.
 template <class T, class Map>
-__device__ __forceinline__ void load_rows(T* dst, int r_first, int r_end, int cols_pad, const T* src,
+__device__ __forceinline__ void load_rows(T* dst, int ld, int r_first, int r_end, int cols_pad, const T* src,
                                           std::int64_t src_ld, std::int64_t row0, std::int64_t row_end, int cols,
                                           bool vec, Map map) {
     constexpr int kVec = 16 / sizeof(T);
     const int rows = r_end - r_first;
     if (vec) {
         const int chunks = cols_pad / kVec;
+        const float inv = 1.0f / static_cast<float>(chunks);
         for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
-            const int r = r_first + idx / chunks, c = (idx % chunks) * kVec;
+            const int q = div_small(idx, inv), r = r_first + q, c = (idx - q * chunks) * kVec;
             const std::int64_t gr = row0 + r;
             // memcpy, not pointer casts, between the 16-byte word and its elements (no aliasing UB).
             T v[kVec];
@@ -178,16 +200,34 @@ __device__ __forceinline__ void load_rows(T* dst, int r_first, int r_end, int co
             }
             uint4 packed;
             std::memcpy(&packed, v, sizeof packed);
-            *reinterpret_cast<uint4*>(dst + map(r) * kLd + c) = packed;
+            *reinterpret_cast<uint4*>(dst + map(r) * ld + c) = packed;
         }
     } else {
+        const float inv = 1.0f / static_cast<float>(cols_pad);
         for (int idx = threadIdx.x; idx < rows * cols_pad; idx += kThreads) {
-            const int r = r_first + idx / cols_pad, c = idx % cols_pad;
+            const int q = div_small(idx, inv), r = r_first + q, c = idx - q * cols_pad;
             const std::int64_t gr = row0 + r;
-            dst[map(r) * kLd + c] = (gr >= 0 && gr < row_end && c < cols)
+            dst[map(r) * ld + c] = (gr >= 0 && gr < row_end && c < cols)
                                         ? operand<T>::store(to_f32(src[gr * src_ld + c]))
                                         : from_f32<T>(0.0f);
         }
+    }
+}
+
+/// load_rows for BF16 tiles with 16-byte rows (vec): cp.async copies straight into shared memory
+/// (no register staging, no conversion: bf16 is already the operand precision), zero-filled outside
+/// the rows and past `cols` (a multiple of 8 under vec). Complete after cp_async_wait_all().
+template <class Map>
+__device__ __forceinline__ void load_rows_async(__nv_bfloat16* dst, int ld, int r_first, int r_end, int cols_pad,
+                                                const __nv_bfloat16* src, std::int64_t src_ld, std::int64_t row0,
+                                                std::int64_t row_end, int cols, Map map) {
+    const int rows = r_end - r_first, chunks = cols_pad / 8;
+    const float inv = 1.0f / static_cast<float>(chunks);
+    for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
+        const int q = div_small(idx, inv), r = r_first + q, c = (idx - q * chunks) * 8;
+        const std::int64_t gr = row0 + r;
+        const bool in = gr >= 0 && gr < row_end && c < cols;
+        mma::cp_async_16(dst + map(r) * ld + c, in ? src + gr * src_ld + c : src, in ? 16 : 0);
     }
 }
 
@@ -228,23 +268,33 @@ __device__ __forceinline__ void load_v_transposed(T* dst, int ld, int vp, const 
     }
 }
 
-template <class T>
+/// kFull: K = 64 and V = 192 exactly (Enformer's heads), so every k-step and value tile loop has
+/// compile-time bounds; otherwise the padded sizes bound them at run time.
+template <class T, bool kFull>
 __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const flash_params p) {
     using op = operand<T>;
     using tile = typename op::tile;
     constexpr int kBj = tile::kBj, kBand = tile::kBand, kLdR = tile::kLdR, kLdV = tile::kLdV;
     constexpr int kSteps = kMaxKey / op::kStep;   ///< k-steps of the query fragments (at most)
     constexpr int kKeySteps = kBj / op::kStep;    ///< k-steps of P·v per key tile
+    // BF16 reads its B fragments with ldmatrix (two n-tiles per instruction) from K, band and V
+    // tiles stored as rows — V too (.trans turns its key-major rows into the fragment), so every
+    // tile arrives by cp.async. TF32 (32-bit elements, rounded to tf32 on the way in) keeps
+    // register loads and the transposed V tile.
+    constexpr bool kLdsm = std::is_same_v<T, __nv_bfloat16>;
+    static_assert(!kLdsm || (tile::kSTiles % 2 == 0 && tile::kRTiles % 2 == 0), "n-tiles go in pairs");
     SCPX_DYNAMIC_SHARED(smem);
-    T* const ks_tile = reinterpret_cast<T*>(smem);
-    T* const vt_tile = reinterpret_cast<T*>(smem + p.off_v);
     T* const band = reinterpret_cast<T*>(smem + p.off_band);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
     float* const R = reinterpret_cast<float*>(smem + p.off_r) + warp * 16 * kLdR;
 
     const std::int64_t n = p.n, HK = p.heads * p.key;
     const int K = static_cast<int>(p.key), V = static_cast<int>(p.value);
-    const int nsteps = p.kp / op::kStep, nvt = p.vp / 8;
+    const int nsteps = kFull ? kSteps : p.kp / op::kStep, nvt = kFull ? kMaxVt : p.vp / 8;
+    const int ldv = kLdsm ? p.vp + 8 : kLdV; // V tile row stride: rows of keys (BF16) or of columns
+    // ldmatrix row addresses: lane l gives row l % 8 of 8×8 matrix l / 8; matrices (0, 1) are the
+    // two k-halves of one n-tile, (2, 3) those of the next.
+    const int lm_row = lane & 7, lm_half = (lane >> 3) & 1, lm_tile = lane >> 4;
     const std::int64_t i0 = static_cast<std::int64_t>(blockIdx.x) * kBi;
     const std::int64_t h = blockIdx.y, b = blockIdx.z;
     const auto src = p.template head<T>(b, h);
@@ -274,43 +324,116 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
     // The band's logical row b lives in physical row (b + kBj·rot) mod kBand; rot advances by one
     // segment per key tile (the next tile's band is this one shifted by kBj rows).
     int rot = 0;
-    for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot = rot + 1 == tile::kSegments ? 0 : rot + 1) {
+    const auto same = [](int r) { return r; };
+    // BF16 with 16-byte rows: the next key tile's K and V load (cp.async) into the other buffer
+    // while this one is used; the band's new segment loads per tile (a prefetch would need a
+    // third ring segment, more shared memory than two blocks per SM leave).
+    const auto kv_async = [&](int into, std::int64_t j) {
+        if constexpr (kLdsm) {
+            T* const kb = reinterpret_cast<T*>(smem + into * p.kv_stride);
+            T* const vb = reinterpret_cast<T*>(smem + into * p.kv_stride + p.off_v);
+            load_rows_async(kb, kLd, 0, kBj, p.kp, src.k, p.width, j, n, K, same);
+            load_rows_async(vb, ldv, 0, kBj, p.vp, src.v, p.width, j, n, V, same);
+        }
+    };
+    if constexpr (kLdsm) {
+        if (p.vec) {
+            kv_async(0, 0);
+            mma::cp_async_commit();
+        }
+    }
+    int buf = 0;
+    for (std::int64_t j0 = 0; j0 < n; j0 += kBj, rot = rot + 1 == tile::kSegments ? 0 : rot + 1, buf ^= 1) {
         __syncthreads(); // the previous tile is consumed by every warp
-        const auto same = [](int r) { return r; };
-        load_rows(ks_tile, 0, kBj, p.kp, src.k, p.width, j0, n, K, p.vec, same);
-        load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, src.v, p.width, j0, n, V, p.vec);
+        const unsigned kv = kLdsm ? buf * p.kv_stride : 0u; // TF32: one K/V pair
+        T* const ks_tile = reinterpret_cast<T*>(smem + kv);
+        T* const vt_tile = reinterpret_cast<T*>(smem + kv + p.off_v);
+        const auto ring = [rot](int r) { return (r + kBj * rot) % kBand; };
         const std::int64_t base = j0 - i0 - (kBi - 1) + (n - 1); // relk row of band row 0
-        load_rows(band, j0 == 0 ? 0 : kBand - kBj, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, p.vec,
-                  [rot](int r) { return (r + kBj * rot) % kBand; });
+        const int band_first = j0 == 0 ? 0 : kBand - kBj;
+        const int keys = static_cast<int>(n - j0 < kBj ? n - j0 : kBj); // keys of this tile inside the sequence
+        if constexpr (kLdsm) {
+            if (p.vec) {
+                load_rows_async(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, ring);
+                mma::cp_async_commit();
+                if (j0 + kBj < n) kv_async(buf ^ 1, j0 + kBj);
+                mma::cp_async_commit();  // possibly empty: the wait below counts groups
+                mma::cp_async_wait<1>(); // all but the prefetch: this tile's K, V and band
+            } else {
+                load_rows(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, false, same);
+                load_rows(vt_tile, ldv, 0, kBj, p.vp, src.v, p.width, j0, n, V, false, same);
+                load_rows(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, false, ring);
+            }
+        } else {
+            load_rows(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, p.vec, same);
+            load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, src.v, p.width, j0, n, V, p.vec);
+            load_rows(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, p.vec, ring);
+        }
         __syncthreads();
 
         // Content logits in registers.
         float s[tile::kSTiles][4];
 #pragma unroll
-        for (int nt = 0; nt < tile::kSTiles; ++nt) {
-            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+        for (int nt = 0; nt < tile::kSTiles; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+        if constexpr (kLdsm) {
 #pragma unroll
-            for (int ks = 0; ks < kSteps; ++ks) {
-                if (ks >= nsteps) break;
-                std::uint32_t bf[2];
-                op::load_b(bf, ks_tile, kLd, 8 * nt, ks * op::kStep, g, t);
-                op::mma(s[nt], qu[ks], bf);
+            for (int nt = 0; nt < tile::kSTiles; nt += 2) {
+                const T* rows = ks_tile + (8 * (nt + lm_tile) + lm_row) * kLd + 8 * lm_half;
+#pragma unroll
+                for (int ks = 0; ks < kSteps; ++ks) {
+                    if (ks >= nsteps) break;
+                    std::uint32_t bf[4];
+                    mma::ldmatrix<4, false>(bf, rows + ks * op::kStep);
+                    op::mma(s[nt], qu[ks], {bf[0], bf[1]});
+                    op::mma(s[nt + 1], qu[ks], {bf[2], bf[3]});
+                }
             }
+        } else {
+#pragma unroll
+            for (int nt = 0; nt < tile::kSTiles; ++nt)
+#pragma unroll
+                for (int ks = 0; ks < kSteps; ++ks) {
+                    if (ks >= nsteps) break;
+                    std::uint32_t bf[2];
+                    op::load_b(bf, ks_tile, kLd, 8 * nt, ks * op::kStep, g, t);
+                    op::mma(s[nt], qu[ks], bf);
+                }
         }
         // Relative logits over the warp's window, through its R tile.
-#pragma unroll
-        for (int nt = 0; nt < tile::kRTiles; ++nt) {
-            float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const int phys = (s_w + 8 * nt + kBj * rot) % kBand; // 8 rows never straddle a segment
-#pragma unroll
-            for (int ks = 0; ks < kSteps; ++ks) {
-                if (ks >= nsteps) break;
-                std::uint32_t bf[2];
-                op::load_b(bf, band, kLd, phys, ks * op::kStep, g, t);
-                op::mma(r, qw[ks], bf);
-            }
+        const auto store_r = [&](int nt, const float (&r)[4]) {
             *reinterpret_cast<float2*>(R + g * kLdR + 8 * nt + 2 * t) = make_float2(r[0], r[1]);
             *reinterpret_cast<float2*>(R + (g + 8) * kLdR + 8 * nt + 2 * t) = make_float2(r[2], r[3]);
+        };
+        if constexpr (kLdsm) {
+#pragma unroll
+            for (int nt = 0; nt < tile::kRTiles; nt += 2) {
+                float r0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, r1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                const T* rows = band + ((s_w + 8 * (nt + lm_tile) + lm_row + kBj * rot) % kBand) * kLd + 8 * lm_half;
+#pragma unroll
+                for (int ks = 0; ks < kSteps; ++ks) {
+                    if (ks >= nsteps) break;
+                    std::uint32_t bf[4];
+                    mma::ldmatrix<4, false>(bf, rows + ks * op::kStep);
+                    op::mma(r0, qw[ks], {bf[0], bf[1]});
+                    op::mma(r1, qw[ks], {bf[2], bf[3]});
+                }
+                store_r(nt, r0);
+                store_r(nt + 1, r1);
+            }
+        } else {
+#pragma unroll
+            for (int nt = 0; nt < tile::kRTiles; ++nt) {
+                float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                const int phys = (s_w + 8 * nt + kBj * rot) % kBand; // 8 rows never straddle a segment
+#pragma unroll
+                for (int ks = 0; ks < kSteps; ++ks) {
+                    if (ks >= nsteps) break;
+                    std::uint32_t bf[2];
+                    op::load_b(bf, band, kLd, phys, ks * op::kStep, g, t);
+                    op::mma(r, qw[ks], bf);
+                }
+                store_r(nt, r);
+            }
         }
         __syncwarp();
 
@@ -321,7 +444,7 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int r = g + 8 * (e >> 1), jl = 8 * nt + 2 * t + (e & 1);
-                const float x = j0 + jl < n ? s[nt][e] + R[r * kLdR + jl - r + 15] : -INFINITY;
+                const float x = jl < keys ? s[nt][e] + R[r * kLdR + jl - r + 15] : -INFINITY;
                 s[nt][e] = x;
                 mx[e >> 1] = fmaxf(mx[e >> 1], x);
             }
@@ -343,24 +466,47 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
                 s[nt][e] = pr;
                 l_run[e >> 1] += pr;
             }
+        // Once the running maxima settle (after the first tiles, mostly) alpha is exactly 1 in
+        // every lane: skip the 4·V/8 multiplications then (a warp-uniform branch).
+        if (!__all_sync(0xffffffffu, alpha[0] == 1.0f && alpha[1] == 1.0f)) {
 #pragma unroll
-        for (int v = 0; v < kMaxVt; ++v) {
-            o[v][0] *= alpha[0];
-            o[v][1] *= alpha[0];
-            o[v][2] *= alpha[1];
-            o[v][3] *= alpha[1];
+            for (int v = 0; v < kMaxVt; ++v) {
+                o[v][0] *= alpha[0];
+                o[v][1] *= alpha[0];
+                o[v][2] *= alpha[1];
+                o[v][3] *= alpha[1];
+            }
         }
         // O += P·v.
 #pragma unroll
         for (int ks = 0; ks < kKeySteps; ++ks) {
             std::uint32_t a[4];
             op::p_as_a(a, s, ks);
+            if constexpr (kLdsm) {
+                // Matrices: keys (16ks …, 16ks + 8 …) × value columns (8v …, 8(v + 1) …).
+                const T* rows = vt_tile + (16 * ks + 8 * lm_half + lm_row) * ldv + 8 * lm_tile;
 #pragma unroll
-            for (int v = 0; v < kMaxVt; ++v) {
-                if (v >= nvt) break;
-                std::uint32_t bf[2];
-                op::load_b(bf, vt_tile, kLdV, 8 * v, ks * op::kStep, g, t);
-                op::mma(o[v], a, bf);
+                for (int v = 0; v < kMaxVt; v += 2) {
+                    if (v >= nvt) break;
+                    if (v + 1 < nvt) {
+                        std::uint32_t bf[4];
+                        mma::ldmatrix<4, true>(bf, rows + 8 * v);
+                        op::mma(o[v], a, {bf[0], bf[1]});
+                        op::mma(o[v + 1], a, {bf[2], bf[3]});
+                    } else {
+                        std::uint32_t bf[2];
+                        mma::ldmatrix<2, true>(bf, rows + 8 * v);
+                        op::mma(o[v], a, bf);
+                    }
+                }
+            } else {
+#pragma unroll
+                for (int v = 0; v < kMaxVt; ++v) {
+                    if (v >= nvt) break;
+                    std::uint32_t bf[2];
+                    op::load_b(bf, vt_tile, kLdV, 8 * v, ks * op::kStep, g, t);
+                    op::mma(o[v], a, bf);
+                }
             }
         }
     }
@@ -392,18 +538,38 @@ constexpr int kMaxDevices = 64;
 
 unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
 
+/// Fills p's padded sizes and shared-memory offsets for element type T; returns the bytes of
+/// dynamic shared memory a block needs.
 template <class T>
-void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
+unsigned plan_shared(flash_params& p) {
     p.kp = static_cast<int>((p.key + operand<T>::kStep - 1) / operand<T>::kStep * operand<T>::kStep);
     p.vp = static_cast<int>((p.value + 7) / 8 * 8);
     using tile = typename operand<T>::tile;
+    constexpr bool kBf16 = std::is_same_v<T, __nv_bfloat16>;
     p.off_v = align128(static_cast<std::size_t>(tile::kBj) * kLd * sizeof(T));
-    p.off_band = p.off_v + align128(static_cast<std::size_t>(p.vp) * tile::kLdV * sizeof(T));
+    // V tile: BF16 rows of keys (vp + 8 apart: ldmatrix rows 16 bytes off in the banks), TF32 rows of columns.
+    const std::size_t v_tile = kBf16 ? static_cast<std::size_t>(tile::kBj) * (p.vp + 8)
+                                     : static_cast<std::size_t>(p.vp) * tile::kLdV;
+    p.kv_stride = p.off_v + align128(v_tile * sizeof(T));
+    p.off_band = p.kv_stride * (kBf16 ? 2 : 1);
     p.off_r = p.off_band + align128(static_cast<std::size_t>(tile::kBand) * kLd * sizeof(T));
-    const unsigned total = p.off_r + static_cast<unsigned>(kWarps * 16 * tile::kLdR * sizeof(float));
+    return p.off_r + static_cast<unsigned>(kWarps * 16 * tile::kLdR * sizeof(float));
+}
+
+/// The current device's opt-in limit of dynamic shared memory per block.
+int shared_optin() {
     int device = 0, optin = 0;
     SCPX_CUDA_CHECK(cudaGetDevice(&device));
     SCPX_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    return optin;
+}
+
+template <class T, bool kFull>
+void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
+    const unsigned total = plan_shared<T>(p);
+    int device = 0;
+    SCPX_CUDA_CHECK(cudaGetDevice(&device));
+    const int optin = shared_optin();
     if (total > static_cast<unsigned>(optin))
         throw usage_error("rel_attention_flash: V = " + std::to_string(p.value) + " needs " + std::to_string(total) +
                           " bytes of shared memory, the device allows " + std::to_string(optin));
@@ -411,35 +577,48 @@ void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     static std::atomic<unsigned> opted[kMaxDevices];
     std::atomic<unsigned>& mine = opted[device % kMaxDevices];
     if (total > 48 * 1024 && total > mine.load()) {
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             static_cast<int>(total)));
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull>,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(total)));
+        // All of the SM's unified L1/shared memory as shared: two blocks of BF16's double-buffered
+        // tiles (2 × 109 KiB on sm_90) fit only in the largest carve-out.
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull>,
+                                             cudaFuncAttributePreferredSharedMemoryCarveout,
+                                             static_cast<int>(cudaSharedmemCarveoutMaxShared)));
         mine.store(total);
     }
     const dim3 grid(static_cast<unsigned>(div_up(p.n, kBi)), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(batch));
-    SCPX_LAUNCH(grid, kThreads, total, stream, rel_attention_flash_kernel<T>)(p);
+    SCPX_LAUNCH(grid, kThreads, total, stream, rel_attention_flash_kernel<T, kFull>)(p);
     SCPX_CUDA_CHECK_LAUNCH();
 }
 
 } // namespace
 
 bool rel_attention_flash_supports(const rel_attention_args& a) {
-    return (a.prec == precision::BF16 || a.prec == precision::TF32) && a.key >= 1 && a.key <= kMaxKey &&
-           a.value >= 1 && a.value <= kMaxValue;
+    if (!(a.prec == precision::BF16 || a.prec == precision::TF32) || a.key < 1 || a.key > kMaxKey || a.value < 1 ||
+        a.value > kMaxValue)
+        return false;
+    flash_params p;
+    p.key = a.key;
+    p.value = a.value;
+    const unsigned need = a.prec == precision::BF16 ? plan_shared<__nv_bfloat16>(p) : plan_shared<float>(p);
+    return need <= static_cast<unsigned>(shared_optin()); // 108 KiB in BF16: not on every card
 }
 
 void rel_attention_flash(const rel_attention_args& a, cudaStream_t stream) {
     check_rel_attention_args(a, "rel_attention_flash");
     if (!rel_attention_flash_supports(a))
         throw usage_error("rel_attention_flash: BF16 or TF32 with K ≤ " + std::to_string(kMaxKey) + " and V ≤ " +
-                          std::to_string(kMaxValue) + " only (got " + gpu::to_string(a.prec) + ", K = " +
-                          std::to_string(a.key) + ", V = " + std::to_string(a.value) + ")");
+                          std::to_string(kMaxValue) + " only, within the device's shared memory per block (got " +
+                          gpu::to_string(a.prec) + ", K = " + std::to_string(a.key) + ", V = " +
+                          std::to_string(a.value) + ")");
     flash_params p;
     static_cast<rel_attention_view&>(p) = rel_attention_view_of(a);
+    const bool full = a.key == kMaxKey && a.value == kMaxValue;
     if (a.prec == precision::BF16)
-        launch<__nv_bfloat16>(p, a.batch, stream);
+        full ? launch<__nv_bfloat16, true>(p, a.batch, stream) : launch<__nv_bfloat16, false>(p, a.batch, stream);
     else
-        launch<float>(p, a.batch, stream);
+        full ? launch<float, true>(p, a.batch, stream) : launch<float, false>(p, a.batch, stream);
 }
 
 } // namespace scpx::cuda

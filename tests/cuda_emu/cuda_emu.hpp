@@ -23,8 +23,10 @@
 /// fp32) and accumulates in fp32 in k order — within the error bounds the tests allow hardware.
 /// The two warp-level mma.sync shapes of kernels/enformer/mma_sm80.cuh (bf16 m16n8k16, tf32 m16n8k8)
 /// are emulated with the register fragment layouts the PTX ISA documents (ptx_mma_* below).
-/// Not emulated: timing, cuBLAS/cuDNN, streams (every call is synchronous), atomics, cp.async,
-/// other PTX.
+/// `ldmatrix` (x2/x4, plain and .trans) gathers each lane's registers from the row addresses the
+/// warp's lanes give, by the PTX ISA's layout (ptx_ldmatrix below); `cp.async` copies at once
+/// (its waits are no-ops), zero-filling as the src-size operand asks.
+/// Not emulated: timing, cuBLAS/cuDNN, streams (every call is synchronous), atomics, other PTX.
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -251,6 +253,41 @@ inline void ptx_mma_m16n8k8_tf32(float (&d)[4], const unsigned (&a)[4], const un
         for (int q = 0; q < 4; ++q) A[g + 8 * (q % 2)][t + 4 * (q / 2)] = tf32(ra[q]);
         for (int q = 0; q < 2; ++q) B[t + 4 * q][g] = tf32(rb[q]);
     });
+}
+
+/// `ldmatrix.sync.aligned.m8n8.xN[.trans].shared.b16`: lane l gives the address of row l % 8 of
+/// matrix l / 8 (lanes 0 … 8N − 1 count; 16 bytes each, 16-byte aligned). Register i of lane l
+/// holds matrix i's elements (row l/4, columns 2(l%4) and 2(l%4)+1) — with .trans (rows 2(l%4)
+/// and 2(l%4)+1, column l/4) — the lower one in the low 16 bits.
+template <int N, bool Trans>
+void ptx_ldmatrix(unsigned (&r)[N], const void* row) {
+    static_assert(N == 1 || N == 2 || N == 4, "ldmatrix: .x1, .x2 or .x4");
+    const int lane = tls_thread->lane;
+    if (lane < 8 * N && reinterpret_cast<std::uintptr_t>(row) % 16 != 0) fail("ldmatrix: row address not 16-byte aligned");
+    warp_publish(row);
+    warp_barrier();
+    const auto element = [](int peer, int col) {
+        std::uint16_t e;
+        std::memcpy(&e, static_cast<const unsigned char*>(warp_peer(peer)) + 2 * col, sizeof e);
+        return static_cast<unsigned>(e);
+    };
+    unsigned out[N];
+    for (int i = 0; i < N; ++i) {
+        const int g = lane / 4, t = lane % 4;
+        out[i] = Trans ? element(8 * i + 2 * t, g) | element(8 * i + 2 * t + 1, g) << 16
+                       : element(8 * i + g, 2 * t) | element(8 * i + g, 2 * t + 1) << 16;
+    }
+    warp_barrier(); // every lane has read before any lane moves on (and may overwrite the rows)
+    for (int i = 0; i < N; ++i) r[i] = out[i];
+}
+
+/// `cp.async.cg.shared.global [dst], [src], 16, src_size`: the first src_size bytes copied, the
+/// rest of the 16 zero-filled, at once.
+inline void ptx_cp_async_16(void* dst, const void* src, int src_size) {
+    if (reinterpret_cast<std::uintptr_t>(dst) % 16 != 0 || reinterpret_cast<std::uintptr_t>(src) % 16 != 0)
+        fail("cp.async: 16-byte copy with an unaligned address");
+    std::memset(dst, 0, 16);
+    if (src_size > 0) std::memcpy(dst, src, static_cast<std::size_t>(src_size));
 }
 
 } // namespace scpx_emu

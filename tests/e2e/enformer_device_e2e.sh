@@ -18,7 +18,7 @@ expect_fail predict_bad_device "--device must be auto, cpu or cuda" "$WORK/p_bad
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device tpu --out "$WORK/p_bad.h5"
 expect_fail predict_bad_conv_backend "--conv-backend must be custom, cudnn or auto" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --conv-backend winograd --out "$WORK/p_bad.h5"
-expect_fail predict_bad_attention "--attention must be gemm, fused or flash \(got 'sparse'\)" "$WORK/p_bad.h5" -- \
+expect_fail predict_bad_attention "--attention must be auto, gemm, fused or flash \(got 'sparse'\)" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --attention sparse --out "$WORK/p_bad.h5"
 expect_fail predict_bad_pool "--pool must be gemm or fused" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --pool max --out "$WORK/p_bad.h5"

@@ -21,8 +21,9 @@ inline void add_enformer_device_options(CLI::App& sub, model::enformer_device_op
                    "shape and keep the fastest: 2-3x faster in tf32/bf16, but not bit-reproducible across runs)")
         ->capture_default_str()->group("Device");
     sub.add_option("--attention", o.attention,
-                   "GPU attention core: gemm (cuBLASLt over the n x n logits) | fused (wmma flash-style kernel) | "
-                   "flash (register-tiled flash kernel; tf32/bf16 only, fp32 runs gemm)")
+                   "GPU attention core: auto (flash for bf16, gemm otherwise: the fastest measured) | gemm (cuBLASLt "
+                   "over the n x n logits) | fused (wmma flash-style kernel) | flash (register-tiled flash kernel; "
+                   "tf32/bf16 only, fp32 runs gemm)")
         ->capture_default_str()->group("Device");
     sub.add_option("--pool", o.pool, "GPU softmax pooling: gemm (cuBLASLt logits) | fused (one tensor-core kernel)")
         ->capture_default_str()->group("Device");

@@ -27,13 +27,19 @@ struct enformer_gpu_options {
     /// Convolution implementation: "custom", "cudnn" or "auto" (time both per shape, keep the faster).
     std::string conv_backend = "custom";
     /// Attention core: "gemm" (cuBLASLt products over the [n, n] logits + a shift-softmax kernel),
-    /// "fused" (one flash-style kernel on wmma tiles, no n² workspace) or "flash" (register-tiled
+    /// "fused" (one flash-style kernel on wmma tiles, no n² workspace), "flash" (register-tiled
     /// FlashAttention-2 style kernel on mma.sync; TF32/BF16 only — FP32 runs "gemm", and
-    /// describe() says so). Same arithmetic contract.
-    std::string attention = "gemm";
+    /// describe() says so) or "auto": the fastest measured per precision (H200: flash for BF16,
+    /// 0.63 vs 1.64 ms per Enformer layer at batch 8; gemm for TF32 and FP32). Same arithmetic
+    /// contract, deterministic either way.
+    std::string attention = "auto";
     /// Softmax pooling: "gemm" (cuBLASLt logits in fp32 chunks + a pairing kernel) or "fused"
     /// (one tensor-core kernel, logits never in memory). Same arithmetic contract.
     std::string pool = "gemm";
+    /// cuBLASLt algorithms timed per GEMM shape on its first call (the fastest is kept): -1 lets
+    /// conv_backend decide (8 under "auto", the throughput mode; none otherwise, for reproducible
+    /// choices), 0 takes the heuristic's first answer.
+    int gemm_tune = -1;
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
@@ -43,8 +49,8 @@ struct enformer_gpu_options {
 /// `pool_name` in the message (the CLI's option names, or the library's). @throws usage_error
 inline void enformer_check_gpu_kernels(const std::string& attention, const std::string& pool,
                                        const std::string& attention_name, const std::string& pool_name) {
-    if (attention != "gemm" && attention != "fused" && attention != "flash")
-        throw usage_error(attention_name + " must be gemm, fused or flash (got '" + attention + "')");
+    if (attention != "auto" && attention != "gemm" && attention != "fused" && attention != "flash")
+        throw usage_error(attention_name + " must be auto, gemm, fused or flash (got '" + attention + "')");
     if (pool != "gemm" && pool != "fused") throw usage_error(pool_name + " must be gemm or fused (got '" + pool + "')");
 }
 

@@ -18,7 +18,7 @@ struct enformer_device_options {
     std::string device = "auto";          ///< auto | cpu | cuda
     std::string precision = "fp32";       ///< fp32 | tf32 | bf16 (the CPU always runs fp32)
     std::string conv_backend = "custom";  ///< custom | cudnn | auto (GPU only)
-    std::string attention = "gemm";       ///< gemm | fused | flash (GPU only; enformer_gpu_options)
+    std::string attention = "auto";       ///< auto | gemm | fused | flash (GPU only; enformer_gpu_options)
     std::string pool = "gemm";            ///< gemm | fused (GPU only)
     int cuda_device = -1;                 ///< CUDA device ordinal (−1: node-local rank modulo devices)
 };
