@@ -592,26 +592,37 @@ void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     SCPX_CUDA_CHECK_LAUNCH();
 }
 
+/// Precision and head sizes the kernel is written for (no device needed to tell).
+bool shape_supported(const rel_attention_args& a) {
+    return (a.prec == precision::BF16 || a.prec == precision::TF32) && a.key >= 1 && a.key <= kMaxKey &&
+           a.value >= 1 && a.value <= kMaxValue;
+}
+
 } // namespace
 
 bool rel_attention_flash_supports(const rel_attention_args& a) {
-    if (!(a.prec == precision::BF16 || a.prec == precision::TF32) || a.key < 1 || a.key > kMaxKey || a.value < 1 ||
-        a.value > kMaxValue)
-        return false;
+    if (!shape_supported(a)) return false;
     flash_params p;
     p.key = a.key;
     p.value = a.value;
     const unsigned need = a.prec == precision::BF16 ? plan_shared<__nv_bfloat16>(p) : plan_shared<float>(p);
-    return need <= static_cast<unsigned>(shared_optin()); // 108 KiB in BF16: not on every card
+    // 108 KiB in BF16: not on every card. No usable device: not supported (and no error left set).
+    int device = 0, optin = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+    }
+    return need <= static_cast<unsigned>(optin);
 }
 
 void rel_attention_flash(const rel_attention_args& a, cudaStream_t stream) {
     check_rel_attention_args(a, "rel_attention_flash");
-    if (!rel_attention_flash_supports(a))
+    // Argument errors first, without touching the device; the launch checks the shared memory.
+    if (!shape_supported(a))
         throw usage_error("rel_attention_flash: BF16 or TF32 with K ≤ " + std::to_string(kMaxKey) + " and V ≤ " +
-                          std::to_string(kMaxValue) + " only, within the device's shared memory per block (got " +
-                          gpu::to_string(a.prec) + ", K = " + std::to_string(a.key) + ", V = " +
-                          std::to_string(a.value) + ")");
+                          std::to_string(kMaxValue) + " only (got " + gpu::to_string(a.prec) + ", K = " +
+                          std::to_string(a.key) + ", V = " + std::to_string(a.value) + ")");
     flash_params p;
     static_cast<rel_attention_view&>(p) = rel_attention_view_of(a);
     const bool full = a.key == kMaxKey && a.value == kMaxValue;
