@@ -555,4 +555,18 @@ TEST(CudaEnformerModel, FlashAttentionInFp32RunsGemm) {
     EXPECT_THROW(md::enformer_gpu_model(fixture_weights(), o), scpx::usage_error);
 }
 
+TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    // The default: the flash kernel where it was measured fastest (BF16, on a device whose
+    // shared memory holds its tiles — every sm_80/sm_90 card), the cuBLASLt path otherwise.
+    md::enformer_gpu_options o;
+    EXPECT_EQ(o.attention, "auto");
+    for (const auto& [prec, want] : {std::pair{precision::BF16, "attention flash,"}, std::pair{precision::TF32, "attention gemm,"},
+                                    std::pair{precision::FP32, "attention gemm,"}}) {
+        o.prec = prec;
+        const md::enformer_gpu_model m(fixture_weights(), o);
+        EXPECT_NE(m.describe().find(want), std::string::npos) << m.describe();
+    }
+}
+
 } // namespace
