@@ -14,9 +14,10 @@
 #
 # Environment: OUT (logs, default /tmp/gpu_check_enformer), BENCH_ARGS (replaces the benchmark
 # options), BENCH_TIMEOUT / TEST_TIMEOUT / MODEL_TIMEOUT / PROFILE_TIMEOUT (seconds), SKIP_FIXTURE=1
-# (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*'), PROFILE=0 (skip the Nsight Systems kernel table), ALLBINS=0 (skip the
-# all-bins run), VARIANTS (';'-separated "PRECISION LENGTH OPTION VALUE" single-configuration runs,
-# replacing the default six), DEADLINE (seconds: optional steps that would end past it are skipped,
+# (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*'),
+# PROFILE=0 (skip the Nsight Systems kernel table), ALLBINS=0 (skip the all-bins run), VARIANTS
+# (';'-separated "PRECISION LENGTH OPTION VALUE" single-configuration runs, replacing the default
+# six), DEADLINE (seconds: optional steps that would end past it are skipped,
 # so a device lease's command limit is never hit halfway through a step).
 set -uo pipefail
 if [[ -n "${BUILD:-}" ]]; then

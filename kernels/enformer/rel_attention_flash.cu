@@ -556,20 +556,18 @@ unsigned plan_shared(flash_params& p) {
     return p.off_r + static_cast<unsigned>(kWarps * 16 * tile::kLdR * sizeof(float));
 }
 
-/// The current device's opt-in limit of dynamic shared memory per block.
-int shared_optin() {
-    int device = 0, optin = 0;
-    SCPX_CUDA_CHECK(cudaGetDevice(&device));
-    SCPX_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-    return optin;
+/// The current device and its opt-in limit of dynamic shared memory per block; the first failing
+/// CUDA call's status.
+cudaError_t query_shared_optin(int& device, int& optin) {
+    const cudaError_t e = cudaGetDevice(&device);
+    return e != cudaSuccess ? e : cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
 }
 
 template <class T, bool kFull>
 void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     const unsigned total = plan_shared<T>(p);
-    int device = 0;
-    SCPX_CUDA_CHECK(cudaGetDevice(&device));
-    const int optin = shared_optin();
+    int device = 0, optin = 0;
+    SCPX_CUDA_CHECK(query_shared_optin(device, optin));
     if (total > static_cast<unsigned>(optin))
         throw usage_error("rel_attention_flash: V = " + std::to_string(p.value) + " needs " + std::to_string(total) +
                           " bytes of shared memory, the device allows " + std::to_string(optin));
@@ -608,8 +606,7 @@ bool rel_attention_flash_supports(const rel_attention_args& a) {
     const unsigned need = a.prec == precision::BF16 ? plan_shared<__nv_bfloat16>(p) : plan_shared<float>(p);
     // 108 KiB in BF16: not on every card. No usable device: not supported (and no error left set).
     int device = 0, optin = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+    if (query_shared_optin(device, optin) != cudaSuccess) {
         (void)cudaGetLastError();
         return false;
     }
