@@ -65,35 +65,34 @@ lambda_weight lambda_interp(const std::vector<double>& lambda, double s) {
 
 namespace {
 
-/// Rows of x (and y) selected by a mask.
-void take_rows(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
-               const std::vector<int>& rows, Eigen::MatrixXd& xo, Eigen::VectorXd& yo) {
-    const auto m = static_cast<Eigen::Index>(rows.size());
-    xo.resize(m, x.cols());
-    yo.resize(m);
-    for (Eigen::Index j = 0; j < x.cols(); ++j) {
-        const double* src = x.col(j).data();
-        double* dst = xo.col(j).data();
-        for (Eigen::Index r = 0; r < m; ++r) dst[r] = src[rows[static_cast<size_t>(r)]];
-    }
-    for (Eigen::Index r = 0; r < m; ++r) yo(r) = y(rows[static_cast<size_t>(r)]);
-}
-
 /// Out-of-fold predictions of `f` for the rows `test` at each lambda in `s` (predict.glmnet with s).
 void predict_interp(const path_fit& f, const Eigen::Ref<const Eigen::MatrixXd>& x, const std::vector<int>& test,
                     const std::vector<double>& s, Eigen::MatrixXd& predmat) {
     const auto na = static_cast<Eigen::Index>(f.vars.size());
+    // The test rows' dosages of the path's variables, one contiguous row per sample (x itself is
+    // column-major: walking a sample's variables there strides across the whole matrix).
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xt(static_cast<Eigen::Index>(test.size()), na);
+    for (Eigen::Index r = 0; r < na; ++r) {
+        const double* c = x.col(f.vars[static_cast<size_t>(r)]).data();
+        for (size_t t = 0; t < test.size(); ++t) xt(static_cast<Eigen::Index>(t), r) = c[test[t]];
+    }
     Eigen::VectorXd b(na);
+    std::vector<Eigen::Index> nz;
+    nz.reserve(static_cast<size_t>(na));
     for (size_t l = 0; l < s.size(); ++l) {
         lambda_weight lw = lambda_interp(f.lambda, s[l]);
         double a0 = f.a0[static_cast<size_t>(lw.left)] * lw.frac +
                     f.a0[static_cast<size_t>(lw.right)] * (1.0 - lw.frac);
-        for (Eigen::Index r = 0; r < na; ++r) b(r) = f.coef(r, lw.left) * lw.frac + f.coef(r, lw.right) * (1.0 - lw.frac);
-        for (int i : test) {
-            double acc = a0;
-            for (Eigen::Index r = 0; r < na; ++r)
-                if (b(r) != 0.0) acc += x(i, f.vars[static_cast<size_t>(r)]) * b(r);
-            predmat(i, static_cast<Eigen::Index>(l)) = acc;
+        nz.clear();
+        for (Eigen::Index r = 0; r < na; ++r) {
+            b(r) = f.coef(r, lw.left) * lw.frac + f.coef(r, lw.right) * (1.0 - lw.frac);
+            if (b(r) != 0.0) nz.push_back(r);
+        }
+        for (size_t t = 0; t < test.size(); ++t) {
+            const double* row = xt.row(static_cast<Eigen::Index>(t)).data();
+            double acc = a0; // summed in variable order, as predict.glmnet's sparse product
+            for (Eigen::Index r : nz) acc += row[r] * b(r);
+            predmat(test[t], static_cast<Eigen::Index>(l)) = acc;
         }
     }
 }
@@ -188,15 +187,6 @@ void run_tasks(const std::vector<std::function<void()>>& tasks, int threads) {
     if (first) std::rethrow_exception(first);
 }
 
-/// The glmnet fit of one fold's training samples.
-path_fit fit_fold(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
-                  const std::vector<int>& train, const path_options& opt) {
-    Eigen::MatrixXd xt;
-    Eigen::VectorXd yt;
-    take_rows(x, y, train, xt, yt);
-    return fit_path(xt, yt, opt);
-}
-
 /// Fold fits → out-of-fold predictions at `s`, in fold order. Returns false (status/message set)
 /// when a fold fit failed the way glmnet errors; a fold that hit maxit only sets the status.
 bool predict_folds(const Eigen::Ref<const Eigen::MatrixXd>& x, const fold_layout& fl,
@@ -229,7 +219,7 @@ void add_fold_tasks(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref
     for (int f = 0; f < fl.nfolds; ++f) {
         if (fl.test[static_cast<size_t>(f)].empty()) continue;
         tasks.emplace_back([&x, &y, &fl, &opt, &fits, f] {
-            fits[static_cast<size_t>(f)] = fit_fold(x, y, fl.train[static_cast<size_t>(f)], opt);
+            fits[static_cast<size_t>(f)] = fit_path_rows(x, y, fl.train[static_cast<size_t>(f)], opt);
         });
     }
 }

@@ -4,15 +4,16 @@
 // The structure mirrors glmnetpp (ElnetDriver<gaussian> → ElnetPath<gaussian, cov|naive> →
 // ElnetPoint) operation by operation, because glmnet's output is only defined up to its stopping
 // rule: reproducing it needs the same update order, the same convergence tests and the same
-// floating-point reductions (dot_e below = Eigen's SSE2 dot, as glmnetpp runs in R). With those,
-// the case2 fixture (path, user-lambda path, fold path, cv10) agrees with R bit for bit, in both
-// an SSE2 and an AVX2 build. Because standardize = TRUE, every included column has xv = 1, so the
+// floating-point reductions (dot_e in glmnet_reductions.hpp = Eigen's SSE2 dot, as glmnetpp runs
+// in R). With those, the case2 fixture (path, user-lambda path, fold path, cv10) agrees with R bit
+// for bit, in both an SSE2 and an AVX2 build. Because standardize = TRUE, every included column has xv = 1, so the
 // "xv" factors of glmnet's formulas are dropped (multiplying by 1.0 is exact).
 //
 // Speed without changing a single bit: element-wise updates are vectorised (any width gives the
 // same numbers), independent dot products run four at a time (dot4_e), the naive residual update
-// is fused with the next gradient (axpy_dot_e), and covariance mode keeps the active rows of its
-// gram cache contiguous (cact_).
+// is fused with the next gradient (axpy_dot_e), covariance mode keeps the active rows of its
+// gram cache contiguous (cact_), and a path's x̃ is built in one cache-blocked pass over the
+// caller's matrix (prepare_columns: row gather for cv folds, finiteness, chkvars, Standardize1).
 //
 // Naive mode also skips gradients whose outcome is already known (screening with a proof, not a
 // heuristic). Outside the strong set glmnet uses |<r, x̃_j>| only in comparisons: against λα in
@@ -21,10 +22,19 @@
 // ‖r − r_snap‖ (Cauchy–Schwarz; ‖x̃_j‖ = 1 after standardisation), so |g_j| when last computed
 // plus the sum of those norms since then (the sync clock, rounded up) bounds it. When that bound
 // already settles the comparison, the dot product is skipped; otherwise it is computed exactly as
-// before. The decisions, and hence every output bit, are those of the unscreened code. (A bound on
-// zero coordinates inside CD passes, from Σ|Δβ̃| since their last gradient, was tried and removed:
-// on the case2 fixture it skipped 5.5 thousand of 8.4 million updates.)
+// before. The columns the bound leaves open get a cheap estimate first: <r, x̃_j> from a
+// half-precision copy of x̃ (a quarter of the bytes; the scans are memory-bound), whose error is
+// bounded by ~5e-4·‖r‖; only columns whose estimate lies within that error of the threshold get the
+// exact dot (0.1–0.5 % of them on the benchmark genes). The decisions, and hence every output bit,
+// are those of the unscreened code (EnetFixture.ScreeningChangesNoBit*). (A bound on zero
+// coordinates inside CD passes, from Σ|Δβ̃| since their last gradient, was tried and removed: on the
+// case2 fixture it skipped 5.5 thousand of 8.4 million updates. So were float re-associated dots
+// and gram-based active-set updates, which change bits: the active-set passes are bound by
+// streaming the active columns through the caches, not by arithmetic, and the ever-active set is
+// as large as n — docs/PERFORMANCE.md.)
 #include "scpx/enet/glmnet.hpp"
+
+#include "glmnet_reductions.hpp"
 
 #include "scpx/core/error.hpp"
 
@@ -32,6 +42,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -67,109 +78,93 @@ std::vector<std::pair<int, double>> path_fit::nonzero(int l) const {
 
 namespace {
 
-// Reductions in the exact order of Eigen's SSE2 redux, which is what glmnetpp runs inside R
-// (CRAN builds have no -mavx): products in pairs, two 2-lane accumulators over blocks of four
-// elements, one leftover pair, lane sum, then the scalar tail. Written out by hand (internal
-// linkage, compiled with -ffp-contract=off) so the result does not depend on this build's
-// -march or on which TU's Eigen instantiation the linker keeps. This is what makes the port
-// agree with glmnet bit for bit instead of to ~1e-12 (see tests/unit/enet).
-using cvec_map = Eigen::Map<const Eigen::VectorXd>;
-
-inline double dot_e(const double* a, const double* b, int n) {
-    if (n < 2) return n == 1 ? a[0] * b[0] : 0.0;
-    const int aligned = n & ~1;           // elements covered by whole 2-lane packets
-    const int aligned2 = n & ~3;          // ... by whole blocks of two packets
-    double p0 = a[0] * b[0], p1 = a[1] * b[1];
-    if (aligned > 2) {
-        double q0 = a[2] * b[2], q1 = a[3] * b[3];
-        for (int i = 4; i < aligned2; i += 4) {
-            p0 = p0 + a[i] * b[i];
-            p1 = p1 + a[i + 1] * b[i + 1];
-            q0 = q0 + a[i + 2] * b[i + 2];
-            q1 = q1 + a[i + 3] * b[i + 3];
+/// glmnet's Standardize1 of the listed columns of x, in place: x̄_j = <x_j, w>, then
+/// x_j ← sqrt(w)(x_j − x̄_j), sd_j = sqrt(<x_j, x_j>), x_j ← x_j / sd_j (the same operations as
+/// glmnetpp, column by column; four columns' reductions run side by side).
+void standardize_columns(Eigen::MatrixXd& x, const int* cols, int ncols, const Eigen::VectorXd& w,
+                         Eigen::VectorXd& xm, Eigen::VectorXd& xs) {
+    const int n = static_cast<int>(x.rows());
+    const double v = std::sqrt(w(0));
+    for (int t = 0; t < ncols; t += 4) {
+        const int m = std::min(4, ncols - t);
+        double* c[4];
+        const double* wc[4];
+        for (int k = 0; k < 4; ++k) {
+            c[k] = x.col(cols[t + std::min(k, m - 1)]).data();
+            wc[k] = w.data();
         }
-        p0 = p0 + q0;
-        p1 = p1 + q1;
-        if (aligned > aligned2) {
-            p0 = p0 + a[aligned2] * b[aligned2];
-            p1 = p1 + a[aligned2 + 1] * b[aligned2 + 1];
+        double mean[4], ss[4];
+        if (m == 4) {
+            dot4_pairs_e(c, wc, n, mean);
+        } else {
+            for (int k = 0; k < m; ++k) mean[k] = dot_e(c[k], w.data(), n);
+        }
+        for (int k = 0; k < m; ++k)
+            for (int i = 0; i < n; ++i) c[k][i] = v * (c[k][i] - mean[k]);
+        if (m == 4) {
+            dot4_pairs_e(c, c, n, ss);
+        } else {
+            for (int k = 0; k < m; ++k) ss[k] = dot_e(c[k], c[k], n);
+        }
+        for (int k = 0; k < m; ++k) {
+            const int j = cols[t + k];
+            const double sd = std::sqrt(ss[k]);
+            for (int i = 0; i < n; ++i) c[k][i] = c[k][i] / sd;
+            xm(j) = mean[k];
+            xs(j) = sd;
         }
     }
-    double res = p0 + p1;
-    for (int i = aligned; i < n; ++i) res = res + a[i] * b[i];
-    return res;
 }
 
-/// r -= d·xp element-wise, then returns dot_e(r, xk, n): one sweep over r instead of two, with
-/// exactly the numbers of the separate update and dot (naive mode: the residual update of one
-/// coordinate is fused with the gradient of the next).
-inline double axpy_dot_e(double* r, double d, const double* xp, const double* xk, int n) {
-#if defined(__AVX__)
-    if (n >= 8) {
-        const int aligned = n & ~1, aligned2 = n & ~3;
-        const __m256d dv = _mm256_set1_pd(d);
-        __m256d rv = _mm256_sub_pd(_mm256_loadu_pd(r), _mm256_mul_pd(dv, _mm256_loadu_pd(xp)));
-        _mm256_storeu_pd(r, rv);
-        __m256d acc = _mm256_mul_pd(rv, _mm256_loadu_pd(xk));
-        for (int i = 4; i < aligned2; i += 4) {
-            rv = _mm256_sub_pd(_mm256_loadu_pd(r + i), _mm256_mul_pd(dv, _mm256_loadu_pd(xp + i)));
-            _mm256_storeu_pd(r + i, rv);
-            acc = _mm256_add_pd(acc, _mm256_mul_pd(rv, _mm256_loadu_pd(xk + i)));
-        }
-        for (int i = aligned2; i < n; ++i) r[i] = r[i] - d * xp[i];
-        alignas(32) double l[4];
-        _mm256_store_pd(l, acc);
-        double p0 = l[0] + l[2], p1 = l[1] + l[3];
-        if (aligned > aligned2) {
-            p0 = p0 + r[aligned2] * xk[aligned2];
-            p1 = p1 + r[aligned2 + 1] * xk[aligned2 + 1];
-        }
-        double res = p0 + p1;
-        for (int i = aligned; i < n; ++i) res = res + r[i] * xk[i];
-        return res;
-    }
-#endif
-    for (int i = 0; i < n; ++i) r[i] = r[i] - d * xp[i];
-    return dot_e(r, xk, n);
-}
+/// Where a path's x comes from: column j of the caller's matrix starts at data + j·ld; the path
+/// uses its rows `rows` (a fold's training samples) or all `nrows` of them.
+struct x_source {
+    const double* data = nullptr;
+    Eigen::Index ld = 0;
+    Eigen::Index nrows = 0;
+    Eigen::Index ncols = 0;
+    const std::vector<int>* rows = nullptr;
+};
 
-/// Four dot products a·b[c], each bit-identical to dot_e(a, b[c], n): the four independent
-/// accumulator chains hide the add latency that bounds a single dot_e. Used where many columns
-/// meet the same vector (KKT checks, new gram columns); each result equals dot_e's bit for bit.
-inline void dot4_e(const double* a, const double* const* b, int n, double* out) {
-#if defined(__AVX__)
-    if (n >= 8) {
-        const int aligned = n & ~1, aligned2 = n & ~3;
-        __m256d av = _mm256_loadu_pd(a);
-        __m256d c0 = _mm256_mul_pd(av, _mm256_loadu_pd(b[0]));
-        __m256d c1 = _mm256_mul_pd(av, _mm256_loadu_pd(b[1]));
-        __m256d c2 = _mm256_mul_pd(av, _mm256_loadu_pd(b[2]));
-        __m256d c3 = _mm256_mul_pd(av, _mm256_loadu_pd(b[3]));
-        for (int i = 4; i < aligned2; i += 4) {
-            av = _mm256_loadu_pd(a + i);
-            c0 = _mm256_add_pd(c0, _mm256_mul_pd(av, _mm256_loadu_pd(b[0] + i)));
-            c1 = _mm256_add_pd(c1, _mm256_mul_pd(av, _mm256_loadu_pd(b[1] + i)));
-            c2 = _mm256_add_pd(c2, _mm256_mul_pd(av, _mm256_loadu_pd(b[2] + i)));
-            c3 = _mm256_add_pd(c3, _mm256_mul_pd(av, _mm256_loadu_pd(b[3] + i)));
-        }
-        const __m256d cs[4] = {c0, c1, c2, c3};
-        for (int c = 0; c < 4; ++c) {
-            alignas(32) double l[4];
-            _mm256_store_pd(l, cs[c]);
-            // lanes 0,1 = Eigen's packet_res0, lanes 2,3 = packet_res1
-            double p0 = l[0] + l[2], p1 = l[1] + l[3];
-            if (aligned > aligned2) {
-                p0 = p0 + a[aligned2] * b[c][aligned2];
-                p1 = p1 + a[aligned2 + 1] * b[c][aligned2 + 1];
+/// What prepare_columns found: any non-finite value, and glmnet's chkvars (ju: columns that vary).
+struct prepared_columns {
+    bool finite = true;
+    int n_used = 0;
+};
+
+/// Builds the standardized x̃ of one path in xs (n × p), block by block while each block of
+/// columns is in cache: copy (or gather) the rows, check finiteness, chkvars, Standardize1. One
+/// pass over the caller's matrix instead of a copy, a finiteness scan and a standardisation scan.
+prepared_columns prepare_columns(const x_source& src, Eigen::MatrixXd& xs, std::vector<char>& ju,
+                                 const Eigen::VectorXd& w, Eigen::VectorXd& xm, Eigen::VectorXd& xsd) {
+    prepared_columns out;
+    const auto n = static_cast<int>(xs.rows());
+    const auto p = static_cast<int>(xs.cols());
+    constexpr int kBlock = 8; // 8 columns of a few hundred samples stay in L1
+    int cols[kBlock];
+    for (int j0 = 0; j0 < p; j0 += kBlock) {
+        int ncols = 0;
+        for (int j = j0; j < std::min(p, j0 + kBlock); ++j) {
+            double* c = xs.col(j).data();
+            const double* from = src.data + static_cast<std::ptrdiff_t>(j) * src.ld;
+            if (src.rows != nullptr) {
+                const int* r = src.rows->data();
+                for (int i = 0; i < n; ++i) c[i] = from[r[i]];
+            } else if (from != c) {
+                std::copy(from, from + n, c);
             }
-            double res = p0 + p1;
-            for (int i = aligned; i < n; ++i) res = res + a[i] * b[c][i];
-            out[c] = res;
+            if (!all_finite(c, n)) out.finite = false;
+            for (int i = 1; i < n; ++i)
+                if (c[i] != c[0]) {
+                    ju[static_cast<size_t>(j)] = 1;
+                    cols[ncols++] = j;
+                    break;
+                }
         }
-        return;
+        out.n_used += ncols;
+        if (out.finite) standardize_columns(xs, cols, ncols, w, xm, xsd);
     }
-#endif
-    for (int c = 0; c < 4; ++c) out[c] = dot_e(a, b[c], n);
+    return out;
 }
 
 /// Coordinate-descent state for one path: the standardized problem of glmnetpp's ElnetPoint.
@@ -201,6 +196,16 @@ public:
             r_ = &r_or_g;
             gabs_.assign(static_cast<size_t>(p_), 0.0);
             gstamp_.assign(static_cast<size_t>(p_), 0.0);
+            gexact_.assign(static_cast<size_t>(p_), 0);
+            gkey_.assign(static_cast<size_t>(p_), -std::numeric_limits<double>::infinity());
+            undecided_.assign(static_cast<size_t>(p_), 0);
+#if defined(SCPX_ENET_HALF_SCREEN)
+            if (screening) {
+                ldh_ = (n_ + 15) / 16 * 16;
+                to_half(x_, ldh_, xh_);
+                rf_.assign(static_cast<size_t>(ldh_), 0.0f);
+            }
+#endif
             rsnap_ = *r_;
             strong_.assign(static_cast<size_t>(p_), 0);
             todo_.assign(static_cast<size_t>(p_), 0);
@@ -226,16 +231,11 @@ public:
         if (!cov_) {
             double tlam = alpha * (2.0 * alm - alm0);
             sync();
-            int m = 0;
-            for (int k = 0; k < p_; ++k) {
-                auto uk = static_cast<size_t>(k);
-                if (strong_[uk] || !ju_[uk]) continue;
-                if (sync_bound(k) > tlam) todo_[static_cast<size_t>(m++)] = k; // undecided: compute
-            }
-            abs_grads(m);
+            const int m = collect_undecided(tlam);
+            abs_grads(m, tlam);
             for (int t = 0; t < m; ++t) {
-                auto uk = static_cast<size_t>(todo_[static_cast<size_t>(t)]);
-                if (gabs_[uk] > tlam) strong_[uk] = 1;
+                const int k = todo_[static_cast<size_t>(t)];
+                if (gabs_[static_cast<size_t>(k)] > tlam) make_strong(k);
             }
         }
         if (iz_) {
@@ -280,28 +280,89 @@ public:
 private:
     const double* col(int j) const { return x_.data() + static_cast<std::ptrdiff_t>(j) * n_; }
 
-    // gabs_[j] = |<r, x_j>| for the m columns listed in todo_, four at a time.
-    void abs_grads(int m) {
+    // gabs_[j] = |<r, x_j>| for the m columns listed in todo_ (left as it is), four at a time,
+    // where the caller only compares it with `thr` (thr < 0: every value is wanted exactly). With
+    // screening on, a float estimate first settles the columns that are clearly on one side of
+    // thr; gabs_ then holds an upper bound (gexact_ = 0), which keeps sync_bound valid and gives
+    // the comparison glmnet's answer. Only columns within the estimate's error of thr get the
+    // exact dot.
+    void abs_grads(int m, double thr = -1.0) {
         flush();
         const double* r = r_->data();
+        const int* list = todo_.data();
+        if (thr >= 0.0 && !xh_.empty()) {
+            m = screen_grads(m, thr);
+            list = undecided_.data();
+        }
         int t = 0;
         for (; t + 4 <= m; t += 4) {
-            const int* j = &todo_[static_cast<size_t>(t)];
+            const int* j = &list[t];
             const double* b[4] = {col(j[0]), col(j[1]), col(j[2]), col(j[3])};
             double o[4];
             dot4_e(r, b, n_, o);
             for (int c = 0; c < 4; ++c) record(j[c], o[c]);
         }
         for (; t < m; ++t) {
-            const int j = todo_[static_cast<size_t>(t)];
+            const int j = list[t];
             record(j, dot_e(r, col(j), n_));
         }
+    }
+
+    // Half-precision estimates for todo_[0..m): columns decided against thr are recorded as
+    // bounds; the undecided ones are listed in undecided_ and their count returned.
+    int screen_grads(int m, double thr) {
+#if defined(SCPX_ENET_HALF_SCREEN)
+        const double* r = r_->data();
+        for (int i = 0; i < n_; ++i) rf_[static_cast<size_t>(i)] = static_cast<float>(r[i]);
+        // |estimate − <x̃_j, r>| for ‖x̃_j‖ = 1, all relative to ‖r‖: x̃ rounded to half (2⁻¹¹ of
+        // each value, or 2⁻²⁵ absolute below half's normal range: 2⁻²⁵·√n), r rounded to float
+        // (2⁻²⁴), float sums (depth ld/16 + 4, 2⁻²⁴ each); 1 % on top covers the second-order
+        // terms and the rounding of ‖r‖. margin_ covers the exact dot's own rounding.
+        const double rel = 0x1p-11 + 0x1p-25 * std::sqrt(static_cast<double>(n_)) + 0x1p-24 * (ldh_ / 16.0 + 6.0);
+        const double err = r_->norm() * rel * 1.01 + margin_;
+        auto colh = [&](int j) { return xh_.data() + static_cast<std::ptrdiff_t>(j) * ldh_; };
+        int keep = 0;
+        auto settle = [&](int j, double est) {
+            const double a = std::abs(est);
+            if (a + err <= thr || a - err > thr) {
+                gabs_[static_cast<size_t>(j)] = a + err;
+                gstamp_[static_cast<size_t>(j)] = clock_;
+                gexact_[static_cast<size_t>(j)] = 0;
+                set_key(j);
+            } else {
+                undecided_[static_cast<size_t>(keep++)] = j;
+            }
+        };
+        int t = 0;
+        for (; t + 4 <= m; t += 4) {
+            int j[4];
+            for (int c = 0; c < 4; ++c) j[c] = todo_[static_cast<size_t>(t + c)];
+            const std::uint16_t* b[4] = {colh(j[0]), colh(j[1]), colh(j[2]), colh(j[3])};
+            double o[4];
+            dot4_screen(rf_.data(), b, ldh_, o);
+            for (int c = 0; c < 4; ++c) settle(j[c], o[c]);
+        }
+        for (; t < m; ++t) {
+            const int j = todo_[static_cast<size_t>(t)];
+            const std::uint16_t* b[4] = {colh(j), colh(j), colh(j), colh(j)};
+            double o[4];
+            dot4_screen(rf_.data(), b, ldh_, o);
+            settle(j, o[0]);
+        }
+        return keep;
+#else
+        for (int t = 0; t < m; ++t) undecided_[static_cast<size_t>(t)] = todo_[static_cast<size_t>(t)];
+        (void)thr;
+        return m;
+#endif
     }
 
     // Stores a gradient computed at the current sync point.
     void record(int j, double g) {
         gabs_[static_cast<size_t>(j)] = std::abs(g);
         gstamp_[static_cast<size_t>(j)] = clock_;
+        gexact_[static_cast<size_t>(j)] = 1;
+        set_key(j);
     }
 
     // A sync point (KKT check, strong rule): brings r up to date and advances the clock by
@@ -313,16 +374,49 @@ private:
         rsnap_ = *r_;
     }
 
-    // Bound on the |<r, x̃_j>| glmnet computes at this sync point, from the last one computed.
-    // The margin covers the rounding of both dot products (≤ n·u·‖r‖·‖x̃_j‖ each, ‖r‖ ≤ ‖ỹ‖ = 1).
-    double sync_bound(int j) const {
+    // The bound on the |<r, x̃_j>| glmnet computes at this sync point, from the last one computed,
+    // is gabs_[j] + (clock − gstamp_[j])·(1 + 1e-12) + margin; the margin covers the rounding of
+    // both dot products (≤ n·u·‖r‖·‖x̃_j‖ each, ‖r‖ ≤ ‖ỹ‖ = 1). It is kept split as
+    // gkey_[j] = gabs_[j] − gstamp_[j]·(1 + 1e-12) (−∞ for strong and excluded columns) so that
+    // the scan over all p columns is one vectorised comparison with a per-sync cutoff.
+    static constexpr double kClockSlope = 1.0 + 1e-12;
+
+    void set_key(int j) {
         auto uj = static_cast<size_t>(j);
-        return gabs_[uj] + (clock_ - gstamp_[uj]) * (1.0 + 1e-12) + margin_;
+        gkey_[uj] = strong_[uj] || !ju_[uj] ? -std::numeric_limits<double>::infinity()
+                                            : gabs_[uj] - gstamp_[uj] * kClockSlope;
+    }
+
+    void make_strong(int j) {
+        strong_[static_cast<size_t>(j)] = 1;
+        set_key(j);
+    }
+
+    // todo_[0..m) = the columns outside the strong set whose bound exceeds thr, in order. The
+    // cutoff moves the clock and margin terms to the other side; the extra half margin absorbs the
+    // rounding of that rearrangement (~1e-15 against a 1e-11 margin).
+    int collect_undecided(double thr) {
+        const double cutoff = thr - clock_ * kClockSlope - 1.5 * margin_;
+        const double* key = gkey_.data();
+        int m = 0, k = 0;
+#if defined(__AVX__)
+        const __m256d cut = _mm256_set1_pd(cutoff);
+        for (; k + 4 <= p_; k += 4) {
+            int mask = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(key + k), cut, _CMP_GT_OQ));
+            while (mask != 0) {
+                todo_[static_cast<size_t>(m++)] = k + __builtin_ctz(static_cast<unsigned>(mask));
+                mask &= mask - 1;
+            }
+        }
+#endif
+        for (; k < p_; ++k)
+            if (key[k] > cutoff) todo_[static_cast<size_t>(m++)] = k;
+        return m;
     }
 
     void refresh_if_stale(int j) {
         sync();
-        if (gstamp_[static_cast<size_t>(j)] == clock_) return;
+        if (gstamp_[static_cast<size_t>(j)] == clock_ && gexact_[static_cast<size_t>(j)]) return;
         record(j, dot_e(r_->data(), col(j), n_));
     }
 
@@ -498,17 +592,13 @@ private:
     bool kkt_passes() {
         bool updated = false;
         sync();
-        int m = 0;
-        for (int k = 0; k < p_; ++k) {
-            auto uk = static_cast<size_t>(k);
-            // Only the undecided: a bound ≤ λα proves |g_k| ≤ λα (no violation).
-            if (!strong_[uk] && ju_[uk] && sync_bound(k) > ab_) todo_[static_cast<size_t>(m++)] = k;
-        }
-        abs_grads(m);
+        // Only the undecided: a bound ≤ λα proves |g_k| ≤ λα (no violation).
+        const int m = collect_undecided(ab_);
+        abs_grads(m, ab_);
         for (int t = 0; t < m; ++t) {
-            auto uk = static_cast<size_t>(todo_[static_cast<size_t>(t)]);
-            if (gabs_[uk] > ab_) {
-                strong_[uk] = 1;
+            const int k = todo_[static_cast<size_t>(t)];
+            if (gabs_[static_cast<size_t>(k)] > ab_) {
+                make_strong(k);
                 updated = true;
             }
         }
@@ -537,6 +627,12 @@ private:
     double pend_diff_ = 0.0;
     std::vector<double> gabs_;  // |<r, x̃_j>| at the sync point with clock gstamp_[j]
     std::vector<double> gstamp_;
+    std::vector<double> gkey_;  // gabs_ − gstamp_·kClockSlope, −∞ when not screened (set_key)
+    std::vector<char> gexact_;  // gabs_[j] is the exact |<r, x_j>| (1) or an upper bound (0)
+    std::vector<std::uint16_t> xh_; // x̃ in half precision for screen_grads (empty: no estimates)
+    std::vector<float> rf_;     // r rounded to float, ldh_ long (zero tail)
+    int ldh_ = 0;
+    std::vector<int> undecided_; // scratch of screen_grads: columns that need the exact dot
     double clock_ = 0.0;        // Σ over sync intervals of ‖r change‖, rounded up
     Eigen::VectorXd rsnap_;     // r at the last sync
     std::vector<char> strong_;
@@ -573,11 +669,13 @@ double lambda_max(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     return best / std::max(alpha, 1e-3);
 }
 
-path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
-                  const path_options& opt) {
+namespace {
+
+/// glmnet() on the rows of x that `src` names; y is already restricted to them.
+path_fit fit_path_impl(const x_source& src, const Eigen::Ref<const Eigen::VectorXd>& y, const path_options& opt) {
     path_fit out;
-    const int n = static_cast<int>(x.rows());
-    const int p = static_cast<int>(x.cols());
+    const int n = static_cast<int>(src.rows != nullptr ? static_cast<Eigen::Index>(src.rows->size()) : src.nrows);
+    const int p = static_cast<int>(src.ncols);
     out.nobs = n;
     out.nvars = p;
     if (y.size() != n)
@@ -589,7 +687,16 @@ path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     for (double l : opt.lambda)
         if (!(l >= 0.0)) throw usage_error("enet::fit_path: lambdas must be non-negative");
     if (n < 2) return failed(std::move(out), fit_status::too_few_snps, "fewer than 2 samples");
-    if (!x.allFinite() || !y.allFinite())
+
+    // Standardize1 (w = 1/n, x̃ = sqrt(w)(x - x̄)/xs, Eigen reductions as glmnetpp) with the
+    // finiteness check and chkvars (constant columns are excluded, β = 0) in the same pass; the
+    // checks are reported below in glmnet's order.
+    const Eigen::VectorXd w = Eigen::VectorXd::Ones(n) / static_cast<double>(n);
+    Eigen::MatrixXd xs_mat(n, p);
+    std::vector<char> ju(static_cast<size_t>(p), 0);
+    Eigen::VectorXd xm = Eigen::VectorXd::Zero(p), xs = Eigen::VectorXd::Zero(p);
+    const prepared_columns prep = prepare_columns(src, xs_mat, ju, w, xm, xs);
+    if (!prep.finite || !y.allFinite())
         throw usage_error("enet::fit_path: x and y must be finite (no missing values)");
 
     // R's elnet(): null deviance, and the "y is constant" error.
@@ -597,20 +704,7 @@ path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     out.nulldev = (y.array() - ybar).square().sum();
     if (p < 2) return failed(std::move(out), fit_status::too_few_snps, fmt::format("{} SNP column(s); glmnet needs at least 2", p));
     if (out.nulldev == 0.0) return failed(std::move(out), fit_status::constant_expression, "y is constant");
-
-    // chkvars: constant columns are excluded (β = 0).
-    std::vector<char> ju(static_cast<size_t>(p), 0);
-    int n_used = 0;
-    for (int j = 0; j < p; ++j) {
-        const double* c = x.col(j).data();
-        for (int i = 1; i < n; ++i)
-            if (c[i] != c[0]) {
-                ju[static_cast<size_t>(j)] = 1;
-                ++n_used;
-                break;
-            }
-    }
-    if (n_used == 0)
+    if (prep.n_used == 0)
         return failed(std::move(out), fit_status::too_few_snps, "all SNP columns have zero variance");
 
     const bool cov = opt.type == gaussian_type::covariance ||
@@ -619,22 +713,12 @@ path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     const int ne = opt.dfmax >= 0 ? opt.dfmax : p + 1;
     const int nx = opt.pmax >= 0 ? opt.pmax : std::min(2 * ne + 20, p);
 
-    // Standardize1: w = 1/n, x̃ = sqrt(w)(x - x̄)/xs, ỹ = sqrt(w)(y - ȳ)/ys (Eigen reductions as glmnetpp).
-    const Eigen::VectorXd w = Eigen::VectorXd::Ones(n) / static_cast<double>(n);
-    const double v = std::sqrt(w(0));
-    Eigen::MatrixXd xs_mat(x);
-    Eigen::VectorXd xm = Eigen::VectorXd::Zero(p), xs = Eigen::VectorXd::Zero(p);
-    auto standardize = [&](double* c, double& mean, double& sd) {
-        mean = dot_e(c, w.data(), n);
-        for (int i = 0; i < n; ++i) c[i] = v * (c[i] - mean);
-        sd = std::sqrt(dot_e(c, c, n));
-        for (int i = 0; i < n; ++i) c[i] = c[i] / sd;
-    };
-    for (int j = 0; j < p; ++j)
-        if (ju[static_cast<size_t>(j)]) standardize(xs_mat.col(j).data(), xm(j), xs(j));
-    Eigen::VectorXd yv(y);
-    double ym = 0, ys = 0;
-    standardize(yv.data(), ym, ys);
+    Eigen::MatrixXd ycol(y); // n × 1: ỹ by the same operations as a column of x
+    Eigen::VectorXd ym1(1), ys1(1);
+    const int ycols[1] = {0};
+    standardize_columns(ycol, ycols, 1, w, ym1, ys1);
+    const Eigen::Map<const Eigen::VectorXd> yv(ycol.data(), n);
+    const double ym = ym1(0), ys = ys1(0);
 
     Eigen::VectorXd state; // residual (naive) or gradient (covariance)
     if (cov) {
@@ -761,6 +845,37 @@ path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
     }
     out.npasses = eng.npasses();
     return out;
+}
+
+} // namespace
+
+path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
+                  const path_options& opt) {
+    x_source src;
+    src.data = x.data();
+    src.ld = x.outerStride();
+    src.nrows = x.rows();
+    src.ncols = x.cols();
+    return fit_path_impl(src, y, opt);
+}
+
+path_fit fit_path_rows(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
+                       const std::vector<int>& rows, const path_options& opt) {
+    if (y.size() != x.rows())
+        throw usage_error(fmt::format("enet::fit_path_rows: x has {} rows but y has {} values", x.rows(), y.size()));
+    Eigen::VectorXd ysub(static_cast<Eigen::Index>(rows.size()));
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i] < 0 || rows[i] >= x.rows())
+            throw usage_error(fmt::format("enet::fit_path_rows: row {} outside 0..{}", rows[i], x.rows() - 1));
+        ysub(static_cast<Eigen::Index>(i)) = y(rows[i]);
+    }
+    x_source src;
+    src.data = x.data();
+    src.ld = x.outerStride();
+    src.nrows = x.rows();
+    src.ncols = x.cols();
+    src.rows = &rows;
+    return fit_path_impl(src, ysub, opt);
 }
 
 } // namespace scpx::enet

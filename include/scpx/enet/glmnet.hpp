@@ -92,6 +92,12 @@ struct path_fit {
 path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x,
                   const Eigen::Ref<const Eigen::VectorXd>& y, const path_options& opt = {});
 
+/// glmnet(x[rows, ], y[rows], ...): the path on some samples only (a cv.glmnet fold's training
+/// rows), taken straight from x without a copy of the sub-matrix.
+/// @throws usage_error as fit_path, and for a row index outside x
+path_fit fit_path_rows(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
+                       const std::vector<int>& rows, const path_options& opt = {});
+
 /// The first lambda of the automatic path by its closed formula:
 /// max_j |Σ_i (x_ij - x̄_j)(y_i - ȳ)| / (n · sd_pop(x_j) · max(alpha, 1e-3)); constant columns skipped.
 double lambda_max(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,

@@ -246,9 +246,23 @@ TEST(EnetFixture, RepeatedCvReusesTheFirstLambdaSequence) {
     EXPECT_EQ(r.first.fit.nonzero(38).size(), 48u);
 }
 
-// Gradient screening (naive mode) must not change a single bit: the bounds only skip dot
-// products whose comparison they already decide. Checked on the full path and on a lasso path
-// (alpha = 1, no ridge shrinkage: the most active-set changes), against the unscreened run.
+// Gradient screening (naive mode) must not change a single bit: the bounds and the float
+// estimates only skip dot products whose comparison they already decide. Checked on the full path
+// and on a lasso path (alpha = 1, no ridge shrinkage: the most active-set changes), and on the ten
+// fold paths of cv.glmnet (their out-of-fold predictions), against the unscreened run.
+TEST(EnetFixture, ScreeningChangesNoBitOnFoldPaths) {
+    SKIP_WITHOUT_FIXTURE();
+    const auto& fd = data();
+    path_options on, off;
+    off.screening = false;
+    cv_fit a = cv_glmnet(fd.geno.matrix(), fd.y, fd.foldid, on, true);
+    cv_fit b = cv_glmnet(fd.geno.matrix(), fd.y, fd.foldid, off, true);
+    ASSERT_EQ(a.fit_preval.cols(), b.fit_preval.cols());
+    EXPECT_TRUE((a.fit_preval.array() == b.fit_preval.array()).all());
+    EXPECT_EQ(a.cvm, b.cvm);
+    EXPECT_EQ(a.cvsd, b.cvsd);
+}
+
 TEST(EnetFixture, ScreeningChangesNoBit) {
     SKIP_WITHOUT_FIXTURE();
     const auto& fd = data();

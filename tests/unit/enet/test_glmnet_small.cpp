@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
+#include <vector>
 
 namespace scpx::enet {
 namespace {
@@ -56,6 +58,41 @@ double kkt_violation(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const p
         worst = std::max(worst, v);
     }
     return worst;
+}
+
+// fit_path_rows (the fold fits' entry: rows gathered while standardizing) must equal fit_path on a
+// copy of those rows bit for bit, in both modes, and reject rows outside x.
+TEST(EnetSmall, RowSubsetFitEqualsFitOnCopiedRows) {
+    Eigen::MatrixXd x;
+    Eigen::VectorXd y;
+    make_data(120, 700, 11, x, y);
+    std::vector<int> rows;
+    for (int i = 0; i < 120; ++i)
+        if (i % 7 != 3) rows.push_back(i);
+    Eigen::MatrixXd xs(static_cast<Eigen::Index>(rows.size()), x.cols());
+    Eigen::VectorXd ys(static_cast<Eigen::Index>(rows.size()));
+    for (size_t r = 0; r < rows.size(); ++r) {
+        xs.row(static_cast<Eigen::Index>(r)) = x.row(rows[r]);
+        ys(static_cast<Eigen::Index>(r)) = y(rows[r]);
+    }
+    for (gaussian_type t : {gaussian_type::naive, gaussian_type::covariance}) {
+        path_options opt;
+        opt.type = t;
+        path_fit a = fit_path_rows(x, y, rows, opt);
+        path_fit b = fit_path(xs, ys, opt);
+        ASSERT_EQ(a.status, fit_status::ok);
+        ASSERT_EQ(a.size(), b.size());
+        EXPECT_EQ(a.vars, b.vars);
+        EXPECT_TRUE((a.coef.array() == b.coef.array()).all());
+        EXPECT_EQ(a.a0, b.a0);
+        EXPECT_EQ(a.lambda, b.lambda);
+        EXPECT_EQ(a.npasses, b.npasses);
+    }
+    std::vector<int> bad = rows;
+    bad.back() = 120;
+    EXPECT_THROW(fit_path_rows(x, y, bad), usage_error);
+    x(rows[5], 9) = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_THROW(fit_path_rows(x, y, rows), usage_error);
 }
 
 TEST(EnetSmall, CovarianceModeSatisfiesKkt) {
