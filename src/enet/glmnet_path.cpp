@@ -282,10 +282,10 @@ private:
 
     // gabs_[j] = |<r, x_j>| for the m columns listed in todo_ (left as it is), four at a time,
     // where the caller only compares it with `thr` (thr < 0: every value is wanted exactly). With
-    // screening on, a float estimate first settles the columns that are clearly on one side of
-    // thr; gabs_ then holds an upper bound (gexact_ = 0), which keeps sync_bound valid and gives
-    // the comparison glmnet's answer. Only columns within the estimate's error of thr get the
-    // exact dot.
+    // screening on, a half-precision estimate first settles the columns that are clearly on one
+    // side of thr; gabs_ then holds an upper bound (gexact_ = 0), which keeps the clock bound
+    // valid and gives the comparison glmnet's answer. Only columns within the estimate's error of
+    // thr get the exact dot.
     void abs_grads(int m, double thr = -1.0) {
         flush();
         const double* r = r_->data();
