@@ -1,6 +1,7 @@
-// R's RNG port against outputs printed by R itself. No R is installed here: every expected value
-// below was copied from a published R session found with the project's code search (source in
-// the comment); values that could not be confirmed that way are not tested.
+// R's RNG port against outputs printed by R itself: values copied from published R sessions (source
+// in each comment, 7 printed digits), and RRng.MatchesRReferenceFile: full-precision draws of
+// R 4.2.2 (Debian's r-base-core) in tests/data/enet/r_rng_reference.tsv, written by
+// scripts/make_r_rng_reference.R.
 #include "scpx/enet/predictdb.hpp"
 #include "scpx/enet/r_rng.hpp"
 
@@ -8,6 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
 #include <vector>
 
 using namespace scpx;
@@ -148,4 +154,67 @@ TEST(RRng, FoldIdsAsFastElasticnet) {
     EXPECT_THROW(draw_fold_ids_r(rng, 0, 10, 3), usage_error);
     EXPECT_EQ(to_string(fold_rng::r), "r");
     EXPECT_EQ(to_string(fold_rng::scpx), "scpx");
+}
+
+namespace {
+
+/// tests/data/enet/r_rng_reference.tsv: (seed, draw) → values, in file order per seed.
+struct r_reference_row {
+    std::string draw;
+    std::vector<std::string> values;
+};
+
+std::map<int, std::vector<r_reference_row>> read_r_reference() {
+    std::ifstream in(std::string(SCPX_TEST_DATA_DIR) + "/enet/r_rng_reference.tsv");
+    std::map<int, std::vector<r_reference_row>> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#' || line.rfind("seed\t", 0) == 0) continue;
+        std::istringstream fields(line);
+        std::string seed, draw, values, v;
+        std::getline(fields, seed, '\t');
+        std::getline(fields, draw, '\t');
+        std::getline(fields, values, '\t');
+        r_reference_row row{draw, {}};
+        std::istringstream vs(values);
+        while (std::getline(vs, v, ',')) row.values.push_back(v);
+        out[std::stoi(seed)].push_back(std::move(row));
+    }
+    return out;
+}
+
+std::vector<int> as_ints(const std::vector<std::string>& v) {
+    std::vector<int> out;
+    for (const auto& s : v) out.push_back(std::stoi(s));
+    return out;
+}
+
+} // namespace
+
+// Every draw of the reference file, replayed in R's order: runif at full precision (bit for bit),
+// the PredictDb-nextflow fold draws of two genes in a row, a permutation, and sample() with large
+// and tiny ranges (rejection sampling with 20 and 2 random bits).
+TEST(RRng, MatchesRReferenceFile) {
+    const auto ref = read_r_reference();
+    ASSERT_EQ(ref.size(), 8U) << "tests/data/enet/r_rng_reference.tsv missing or incomplete";
+    for (const auto& [seed, rows] : ref) {
+        ASSERT_EQ(rows.size(), 10U) << "seed " << seed;
+        r_rng rng(seed);
+        ASSERT_EQ(rows[0].draw, "runif(25)");
+        for (size_t i = 0; i < rows[0].values.size(); ++i)
+            EXPECT_EQ(rng.runif(), std::strtod(rows[0].values[i].c_str(), nullptr)) << "seed " << seed << " draw " << i + 1;
+        rng.set_seed(seed);
+        size_t r = 1;
+        for (int n : {462, 377}) {
+            const auto folds = draw_fold_ids_r(rng, n, 10, 3);
+            for (int j = 0; j < 3; ++j, ++r) {
+                ASSERT_EQ(rows[r].draw, "sample(1:10," + std::to_string(n) + ",TRUE)");
+                EXPECT_EQ(folds[static_cast<size_t>(j)], as_ints(rows[r].values)) << "seed " << seed << " n " << n;
+            }
+        }
+        rng.set_seed(seed);
+        EXPECT_EQ(rng.sample_no_replace(50, 50), as_ints(rows[7].values)) << "seed " << seed;
+        EXPECT_EQ(rng.sample_replace(1000000, 20), as_ints(rows[8].values)) << "seed " << seed;
+        EXPECT_EQ(rng.sample_replace(3, 40), as_ints(rows[9].values)) << "seed " << seed;
+    }
 }
