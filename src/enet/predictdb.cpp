@@ -208,6 +208,15 @@ gene_fit fit_gene(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<c
             g.folds.back().fold = fold;
         }
     }
+    if (g.weights.empty()) {
+        // No SNP in the model at the chosen lambda: fast_elasticnet.R's evaluate_performance
+        // reports every gene-level statistic as NA (an intercept-only model has no prediction
+        // performance). The folds' own statistics above stay, as a record of the folds.
+        const double na = std::numeric_limits<double>::quiet_NaN();
+        g.cv_r2_avg = g.cv_r2_sd = g.in_sample_r2 = na;
+        g.rho_avg = g.rho_se = g.rho_zscore = g.zscore_pval = g.cv_fisher_pval = na;
+        return g;
+    }
     std::vector<double> r2, rho;
     double zsum = 0, logp = 0;
     for (const fold_stats& s : g.folds) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <random>
 #include <set>
+#include <string>
 
 using namespace scpx;
 using namespace scpx::enet;
@@ -165,6 +166,30 @@ TEST(PredictdbProcedure, NullGeneFailsFilter) {
     // The filter is exactly the rule; a null gene does not pass it.
     EXPECT_EQ(g.included, g.zscore_pval < 0.05 && g.rho_avg > 0.1 && g.n_snps_in_model() >= 1);
     EXPECT_FALSE(g.included);
+}
+
+// A model with no SNP at the chosen lambda: every gene-level statistic is NA, as
+// fast_elasticnet.R's evaluate_performance writes (found by scripts/check_predictdb_compat.sh:
+// scpx used to report an intercept-only model's R² and correlations); the folds stay recorded.
+TEST(PredictdbProcedure, ZeroSnpModelHasNaStatistics) {
+    Eigen::MatrixXd x;
+    Eigen::VectorXd y;
+    const std::string gene_seed = "NULL";
+    gene_fit g;
+    for (unsigned seed = 11; seed < 60; ++seed) {
+        make_gene(150, 40, 0.0, seed, x, y);
+        g = fit_gene(x, y, draw_fold_ids(150, 10, 3, seed, gene_seed));
+        if (g.status == gene_status::ok && g.n_snps_in_model() == 0) break;
+    }
+    ASSERT_EQ(g.status, gene_status::ok);
+    ASSERT_EQ(g.n_snps_in_model(), 0) << "no null gene with an empty model among the seeds tried";
+    for (double v : {g.cv_r2_avg, g.cv_r2_sd, g.in_sample_r2, g.rho_avg, g.rho_se, g.rho_zscore, g.zscore_pval,
+                     g.cv_fisher_pval})
+        EXPECT_TRUE(std::isnan(v));
+    EXPECT_FALSE(g.included);
+    EXPECT_FALSE(g.folds.empty());
+    EXPECT_TRUE(std::isfinite(g.cv_mse));
+    EXPECT_TRUE(std::isfinite(g.lambda_min));
 }
 
 TEST(PredictdbProcedure, StatusesAreData) {
