@@ -9,7 +9,10 @@
 #
 # Without the folder, or without R and those packages, the check is skipped (exit 0).
 # Environment: SCPX (default build/scpx, else build-ci/scpx), OUT (work folder; default a fresh
-# temporary folder, kept and printed), SEED (7).
+# temporary folder, kept and printed), SEED (7); other inputs than the bundled ones (all four in
+# scpx's PredictDB text layouts): EXPRESSION (genes × samples), GENE_ANNOT, GENOTYPE (.tsv.gz),
+# SNP_ANNOT — e.g. those of scripts/bench_lctpred.sh. Both tools run on one core; their user CPU
+# times are printed (R: all chromosome jobs; scpx: the whole stage).
 # The inputs are given to R as PredictDb-nextflow's workflow would: one job per chromosome with
 # that chromosome's genotype and SNP annotation (the script filters neither by chromosome),
 # expression transposed (samples × genes), no covariates, `--nfolds 10 --seed SEED`. Without
@@ -47,13 +50,17 @@ seed=${SEED:-7}
 out=${OUT:-$(mktemp -d /tmp/scpx_predictdb_compat.XXXXXX)}
 mkdir -p "$out"
 data="$ROOT/tests/data/enet/lctpred"
+expression=${EXPRESSION:-$data/expression.tsv}
+gene_annot=${GENE_ANNOT:-$data/gene_annot.tsv}
+genotype=${GENOTYPE:-$data/genotype.tsv.gz}
+snp_annot=${SNP_ANNOT:-$data/snp_annot.tsv}
 
 echo "== inputs per chromosome for R ($out)"
-/usr/bin/python3 - "$data" "$out" <<'PY'
+/usr/bin/python3 - "$out" "$expression" "$genotype" "$snp_annot" <<'PY'
 import gzip, sys
-data, out = sys.argv[1:]
-ann = [l.rstrip("\n").split("\t") for l in open(f"{data}/snp_annot.tsv")]
-geno = [l.rstrip("\n").split("\t") for l in gzip.open(f"{data}/genotype.tsv.gz", "rt")]
+out, expression, genotype, snp_annot = sys.argv[1:]
+ann = [l.rstrip("\n").split("\t") for l in open(snp_annot)]
+geno = [l.rstrip("\n").split("\t") for l in gzip.open(genotype, "rt")]
 chroms = sorted({r[0] for r in ann[1:]} & {str(c) for c in range(1, 23)}, key=int)
 var_chrom = {r[2]: r[0] for r in ann[1:]}
 for c in chroms:
@@ -67,7 +74,7 @@ for c in chroms:
         for r in geno[1:]:
             if var_chrom.get(r[0]) == c:
                 f.write("\t".join(r) + "\n")
-expr = [l.rstrip("\n").split("\t") for l in open(f"{data}/expression.tsv")]
+expr = [l.rstrip("\n").split("\t") for l in open(expression)]
 with open(f"{out}/expression_samples_by_genes.tsv", "w") as f:
     f.write("\t".join(["sample"] + [r[0] for r in expr[1:]]) + "\n")
     for j, s in enumerate(expr[0][1:], start=1):
@@ -77,17 +84,21 @@ PY
 
 echo "== R: $pdb/bin/fast_elasticnet.R, one job per chromosome"
 mkdir -p "$out/r/summary" "$out/r/weights" "$out/r/chrom_summary" "$out/r/covariances"
+r_user=0
 for c in $(cat "$out/chromosomes.txt"); do
-    (cd "$out/r" && Rscript "$pdb/bin/fast_elasticnet.R" --chrom "$c" --snp_annotation "$out/snp_annot_chr$c.tsv" \
-        --gene_annotation "$data/gene_annot.tsv" --genotype_file "$out/genotype_chr$c.tsv" \
+    (cd "$out/r" && /usr/bin/time -f %U -o "$out/r/chr$c.time" Rscript "$pdb/bin/fast_elasticnet.R" --chrom "$c" \
+        --snp_annotation "$out/snp_annot_chr$c.tsv" \
+        --gene_annotation "$gene_annot" --genotype_file "$out/genotype_chr$c.tsv" \
         --gene_expression "$out/expression_samples_by_genes.tsv" --nfolds 10 --n_times 3 --seed "$seed" \
         --prefix check > "$out/r/chr$c.log" 2>&1) || { echo "ERROR: R failed on chromosome $c (see $out/r/chr$c.log)" >&2; exit 2; }
+    r_user=$(awk -v a="$r_user" -v b="$(tail -1 "$out/r/chr$c.time")" 'BEGIN{print a + b}')
 done
 
 echo "== scpx lctpred --fold-rng r --seed $seed --no-scale-expression"
-"$scpx" lctpred --expression "$data/expression.tsv" --gene-annotation "$data/gene_annot.tsv" \
-    --genotype "$data/genotype.tsv.gz" --snp-annotation "$data/snp_annot.tsv" --fold-rng r --seed "$seed" \
-    --no-scale-expression --out "$out/scpx" --overwrite --verbosity warn
+/usr/bin/time -f %U -o "$out/scpx.time" "$scpx" lctpred --expression "$expression" --gene-annotation "$gene_annot" \
+    --genotype "$genotype" --snp-annotation "$snp_annot" --fold-rng r --seed "$seed" \
+    --no-scale-expression --threads 1 --out "$out/scpx" --overwrite --verbosity warn
+echo "user CPU s, one core: R ${r_user}, scpx $(tail -1 "$out/scpx.time")"
 
 echo "== comparison"
 /usr/bin/python3 - "$out" <<'PY'
@@ -161,6 +172,6 @@ print(f"{n_genes} genes in R's summaries, {n_fitted} fitted; {len(kept)} models 
 if bad:
     print("MISMATCH:\n  " + "\n  ".join(bad[:40]))
     sys.exit(1)
-print("PASS: scpx lctpred equals PredictDb-nextflow's fast_elasticnet.R on the bundled data")
+print("PASS: scpx lctpred equals PredictDb-nextflow's fast_elasticnet.R on these inputs")
 PY
 echo "(work folder kept: $out)"
