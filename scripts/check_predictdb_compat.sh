@@ -150,23 +150,19 @@ for path in glob.glob(f"{out}/r/weights/*_weights.txt"):
         g, rsid, v, ref, alt, beta = line.split()
         if g in kept:
             wr[(g, v)] = float(beta)
-if set(wr) != set(ws):
-    bad.append(f"weights: different SNP sets ({len(wr)} in R for the kept models, {len(ws)} in scpx)")
-else:
-    for k in ws:
-        if not abs(ws[k] - wr[k]) <= 1e-12:
-            bad.append(f"weight {k}: R {wr[k]} scpx {ws[k]!r}")
+def compare(what, r, ours):
+    """Same keys, values within 1e-12 absolute."""
+    if set(r) != set(ours):
+        bad.append(f"{what}: different entries ({len(r)} in R for the kept models, {len(ours)} in scpx)")
+        return
+    bad.extend(f"{what} {k}: R {r[k]} scpx {ours[k]!r}" for k in ours if not abs(ours[k] - r[k]) <= 1e-12)
+compare("weight", wr, ws)
 def pairs(rows):
     return {(g.split(".")[0],) + tuple(sorted((a, b))): float(v) for g, a, b, v in rows}
 cs = pairs(l.split() for l in list(gzip.open(f"{out}/scpx.covariance.txt.gz", "rt"))[1:])
 cr = pairs(l.split() for p in glob.glob(f"{out}/r/covariances/*_covariances.txt") for l in list(open(p))[1:]
            if l.split()[0] in kept)
-if set(cs) != set(cr):
-    bad.append(f"covariance: different entries ({len(cr)} in R for the kept models, {len(cs)} in scpx)")
-else:
-    for k in cs:
-        if not abs(cs[k] - cr[k]) <= 1e-12:
-            bad.append(f"covariance {k}: R {cr[k]} scpx {cs[k]!r}")
+compare("covariance", cr, cs)
 print(f"{n_genes} genes in R's summaries, {n_fitted} fitted; {len(kept)} models kept by scpx, {len(ws)} weights, "
       f"{len(cs)} covariance entries compared")
 if bad:
