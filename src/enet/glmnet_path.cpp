@@ -6,8 +6,8 @@
 // rule: reproducing it needs the same update order, the same convergence tests and the same
 // floating-point reductions (dot_e in glmnet_reductions.hpp = Eigen's SSE2 dot, as glmnetpp runs
 // in R). With those, the case2 fixture (path, user-lambda path, fold path, cv10) agrees with R bit
-// for bit, in both an SSE2 and an AVX2 build. Because standardize = TRUE, every included column has xv = 1, so the
-// "xv" factors of glmnet's formulas are dropped (multiplying by 1.0 is exact).
+// for bit, in both an SSE2 and an AVX2 build. Because standardize = TRUE, every included column
+// has xv = 1, so the "xv" factors of glmnet's formulas are dropped (multiplying by 1.0 is exact).
 //
 // Speed without changing a single bit: element-wise updates are vectorised (any width gives the
 // same numbers), independent dot products run four at a time (dot4_e), the naive residual update
@@ -116,14 +116,14 @@ void standardize_columns(Eigen::MatrixXd& x, const int* cols, int ncols, const E
     }
 }
 
-/// Where a path's x comes from: column j of the caller's matrix starts at data + j·ld; the path
-/// uses its rows `rows` (a fold's training samples) or all `nrows` of them.
+/// Where a path's x comes from: the caller's matrix, of which the path uses the rows `rows` (a
+/// fold's training samples) or, without them, all rows.
 struct x_source {
-    const double* data = nullptr;
-    Eigen::Index ld = 0;
-    Eigen::Index nrows = 0;
-    Eigen::Index ncols = 0;
+    const Eigen::Ref<const Eigen::MatrixXd>& x;
     const std::vector<int>* rows = nullptr;
+
+    int nobs() const { return static_cast<int>(rows != nullptr ? static_cast<Eigen::Index>(rows->size()) : x.rows()); }
+    int nvars() const { return static_cast<int>(x.cols()); }
 };
 
 /// What prepare_columns found: any non-finite value, and glmnet's chkvars (ju: columns that vary).
@@ -146,11 +146,11 @@ prepared_columns prepare_columns(const x_source& src, Eigen::MatrixXd& xs, std::
         int ncols = 0;
         for (int j = j0; j < std::min(p, j0 + kBlock); ++j) {
             double* c = xs.col(j).data();
-            const double* from = src.data + static_cast<std::ptrdiff_t>(j) * src.ld;
+            const double* from = src.x.col(j).data();
             if (src.rows != nullptr) {
                 const int* r = src.rows->data();
                 for (int i = 0; i < n; ++i) c[i] = from[r[i]];
-            } else if (from != c) {
+            } else {
                 std::copy(from, from + n, c);
             }
             if (!all_finite(c, n)) out.finite = false;
@@ -674,8 +674,8 @@ namespace {
 /// glmnet() on the rows of x that `src` names; y is already restricted to them.
 path_fit fit_path_impl(const x_source& src, const Eigen::Ref<const Eigen::VectorXd>& y, const path_options& opt) {
     path_fit out;
-    const int n = static_cast<int>(src.rows != nullptr ? static_cast<Eigen::Index>(src.rows->size()) : src.nrows);
-    const int p = static_cast<int>(src.ncols);
+    const int n = src.nobs();
+    const int p = src.nvars();
     out.nobs = n;
     out.nvars = p;
     if (y.size() != n)
@@ -851,12 +851,7 @@ path_fit fit_path_impl(const x_source& src, const Eigen::Ref<const Eigen::Vector
 
 path_fit fit_path(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
                   const path_options& opt) {
-    x_source src;
-    src.data = x.data();
-    src.ld = x.outerStride();
-    src.nrows = x.rows();
-    src.ncols = x.cols();
-    return fit_path_impl(src, y, opt);
+    return fit_path_impl(x_source{x}, y, opt);
 }
 
 path_fit fit_path_rows(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,
@@ -869,13 +864,7 @@ path_fit fit_path_rows(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::
             throw usage_error(fmt::format("enet::fit_path_rows: row {} outside 0..{}", rows[i], x.rows() - 1));
         ysub(static_cast<Eigen::Index>(i)) = y(rows[i]);
     }
-    x_source src;
-    src.data = x.data();
-    src.ld = x.outerStride();
-    src.nrows = x.rows();
-    src.ncols = x.cols();
-    src.rows = &rows;
-    return fit_path_impl(src, ysub, opt);
+    return fit_path_impl(x_source{x, &rows}, ysub, opt);
 }
 
 } // namespace scpx::enet

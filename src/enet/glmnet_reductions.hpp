@@ -97,6 +97,8 @@ inline double axpy_dot_e(double* r, double d, const double* xp, const double* xk
 /// Four dot products a·b[c], each bit-identical to dot_e(a, b[c], n): the four independent
 /// accumulator chains hide the add latency that bounds a single dot_e. Used where many columns
 /// meet the same vector (KKT checks, new gram columns); each result equals dot_e's bit for bit.
+/// Its own loop rather than dot4_pairs_e with the same a four times: one load of a per step
+/// instead of four measured ~4 % faster on the p = 6,000 3-repeat benchmark.
 inline void dot4_e(const double* a, const double* const* b, int n, double* out) {
 #if defined(__AVX__)
     if (n >= 8) {
