@@ -13,7 +13,8 @@
 //
 //   bench_enformer_gpu [--lengths 196608,393216] [--batches 1,4,8] [--precisions fp32,tf32,bf16]
 //                      [--reps 3] [--conv-backend auto|custom|cudnn] [--attention auto|gemm|fused|flash] [--pool gemm|fused]
-//                      [--input bases|onehot] [--gemm-tune N]
+//                      [--input bases|onehot] [--gemm-tune N] [--gemm-chunk ROWS] [--pool-chunk PAIRS]
+//                      [--pool-bf16-logits 0|1] [--batch-gemms -1|0|1]
 //                      [--table-length BP]
 //                      [--table-batch B] [--no-table] [--csv FILE] [--seed S] [--device N] [--bins 4]
 //
@@ -183,6 +184,9 @@ int main(int argc, char** argv) {
     std::int64_t table_length = 0, table_batch = 1;
     bool no_table = false;
     int device = 0, threads = 0, gemm_tune = -1;
+    const scpx::model::enformer_gpu_options defaults;
+    std::int64_t gemm_chunk = defaults.gemm_chunk_rows, pool_chunk = defaults.pool_chunk_pairs;
+    int pool_bf16_logits = defaults.pool_bf16_logits ? 1 : 0, batch_gemms = defaults.batch_gemms;
     bench_options o;
     CLI::App app("Enformer GPU benchmark: seq/s, TFLOP/s and memory per precision x length x batch, plus "
                  "the custom-vs-cuDNN convolution table");
@@ -203,6 +207,14 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"gemm", "fused"}))->capture_default_str();
     app.add_option("--gemm-tune", gemm_tune, "cuBLASLt algorithms timed per GEMM shape (-1: 8 under --conv-backend "
                    "auto, else 0; 0: the heuristic's first)")->check(CLI::Range(-1, 64))->capture_default_str();
+    app.add_option("--gemm-chunk", gemm_chunk, "rows per transform + GEMM step of the GEMM convolutions (0: a whole "
+                   "sequence)")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--pool-chunk", pool_chunk, "pairs per chunk of the cuBLASLt softmax pool (0: a whole sequence)")
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--pool-bf16-logits", pool_bf16_logits, "bf16: the pool's logit differences in bf16 (1) or fp32 (0)")
+        ->check(CLI::Range(0, 1))->capture_default_str();
+    app.add_option("--batch-gemms", batch_gemms, "transformer and head GEMMs over the whole batch (1), per sequence (0), "
+                   "or -1: batched under --conv-backend auto")->check(CLI::Range(-1, 1))->capture_default_str();
     app.add_option("--input", o.input, "how the sequences reach the GPU: bases (a byte per base, encoded there) | "
                    "onehot (fp32 rows)")
         ->check(CLI::IsMember({"bases", "onehot"}))->capture_default_str();
@@ -269,6 +281,10 @@ int main(int argc, char** argv) {
         opt.attention = attention;
         opt.pool = pool;
         opt.gemm_tune = gemm_tune;
+        opt.gemm_chunk_rows = gemm_chunk;
+        opt.pool_chunk_pairs = pool_chunk;
+        opt.pool_bf16_logits = pool_bf16_logits != 0;
+        opt.batch_gemms = batch_gemms;
         opt.device = device;
         opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.

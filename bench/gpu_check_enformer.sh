@@ -16,8 +16,8 @@
 # options), BENCH_TIMEOUT / TEST_TIMEOUT / MODEL_TIMEOUT / PROFILE_TIMEOUT (seconds), SKIP_FIXTURE=1
 # (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*'),
 # PROFILE=0 (skip the Nsight Systems kernel table), ALLBINS=0 (skip the all-bins run), VARIANTS
-# (';'-separated "PRECISION LENGTH OPTION VALUE" single-configuration runs, replacing the default
-# six), DEADLINE (seconds: optional steps that would end past it are skipped,
+# (';'-separated "PRECISION LENGTH OPTION VALUE [OPTION VALUE ...]" batch-8 runs, replacing the
+# default six), DEADLINE (seconds: optional steps that would end past it are skipped,
 # so a device lease's command limit is never hit halfway through a step).
 set -uo pipefail
 if [[ -n "${BUILD:-}" ]]; then
@@ -42,7 +42,7 @@ PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-60}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
 BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
 DEADLINE=${DEADLINE:-0}
-VARIANTS=${VARIANTS:-bf16 196608 attention gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 input onehot;bf16 196608 gemm-tune 0}
+VARIANTS=${VARIANTS:-bf16 196608 attention gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 batch-gemms 0;bf16 196608 pool-bf16-logits 0}
 fits() {  # fits SECONDS: true when a step of at most SECONDS still ends before DEADLINE (0: no deadline)
   [[ $DEADLINE -eq 0 || $((SECONDS + $1)) -le $DEADLINE ]]
 }
@@ -126,15 +126,21 @@ if [[ -x "$bench" ]]; then
   fi
   # One change at a time against the defaults: the cuBLASLt attention instead of bf16's flash
   # kernel (also at 393,216 bp, where the n² logits cost the most), the flash kernel for tf32, the
-  # fused tensor-core softmax pool, the old input path (fp32 one-hot rows instead of letters
-  # encoded on the device) and the cuBLASLt heuristic's first algorithm instead of timed ones.
+  # fused tensor-core softmax pool, per-sequence transformer GEMMs instead of batched ones, and
+  # fp32 instead of bf16 pool logit differences.
+  # A variant is "PRECISION LENGTH OPTION VALUE [OPTION VALUE ...]" (several changes at once, e.g.
+  # the previous defaults of two options together).
   IFS=';' read -r -a variant_list <<< "$VARIANTS"
   for variant in "${variant_list[@]}"; do
     set -- $variant
-    if ! fits 45; then row "bench $1 $2 bp b8, $3 $4" "skipped (DEADLINE ${DEADLINE}s)"; continue; fi
-    log="$OUTDIR/bench_$1_$2_$3_$4.log"
-    timeout 45 "$bench" --precisions "$1" --lengths "$2" --batches 8 --reps 2 --"$3" "$4" --no-table > "$log" 2>&1
-    row "bench $1 $2 bp b8, $3 $4" "$(grep -E "^$1 " "$log" | tail -1 || echo "see $log")"
+    vprec=$1 vlen=$2
+    shift 2
+    vopts=() vname=""
+    while [[ $# -ge 2 ]]; do vopts+=("--$1" "$2"); vname+="${vname:+, }$1 $2"; shift 2; done
+    if ! fits 45; then row "bench $vprec $vlen bp b8, $vname" "skipped (DEADLINE ${DEADLINE}s)"; continue; fi
+    log="$OUTDIR/bench_${vprec}_${vlen}_$(echo "$vname" | tr -c 'A-Za-z0-9\n' '_').log"
+    timeout 45 "$bench" --precisions "$vprec" --lengths "$vlen" --batches 8 --reps 2 "${vopts[@]}" --no-table > "$log" 2>&1
+    row "bench $vprec $vlen bp b8, $vname" "$(grep -E "^$vprec " "$log" | tail -1 || echo "see $log")"
   done
   # Where the time goes, kernel by kernel: one bf16 196,608 bp batch-8 configuration under Nsight
   # Systems (when the machine has it), summarised as the top kernels by total GPU time.

@@ -32,6 +32,10 @@ struct conv1d_args {
     const void* residual = nullptr;  ///< [B, L, cout] or null; may equal y (in-place residual)
     void* y = nullptr;               ///< [B, L, cout]; must not overlap x
     precision prec = precision::FP32;
+    /// conv_gemm only: output rows per transform/im2col + GEMM step (0: the whole sequence). A
+    /// chunk whose transformed rows fit in L2 saves their trip through device memory; it depends on
+    /// nothing but this value and L, so a sequence's result stays independent of its batch.
+    std::int64_t gemm_chunk_rows = 0;
 };
 
 /// Launches the custom convolution on `stream`. No allocation, no synchronisation.

@@ -5,6 +5,7 @@
 #include "elementwise.cuh"
 #include "scpx/core/error.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace scpx::cuda {
@@ -22,17 +23,24 @@ std::size_t padded_weight_bytes(const conv1d_args& a) {
     return (b + 255) / 256 * 256;
 }
 
-/// rows[l, t·cin + i] = a(x[l + t − k/2, i]) for positions inside the sequence, else 0 (the
-/// padding comes after the transform, as in conv1d_ref); columns ≥ k·cin are 0. a(v) =
-/// gelu(v·scale[i] + shift[i]), each part optional, computed in fp32 and rounded once to T.
+/// Rows of one GEMM step: the whole sequence, or gemm_chunk_rows of it.
+std::int64_t chunk_rows(const conv1d_args& a) {
+    return a.gemm_chunk_rows > 0 ? std::min(a.gemm_chunk_rows, a.length) : a.length;
+}
+
+/// rows[l − row0, t·cin + i] = a(x[l + t − k/2, i]) for output rows l in [row0, row0 + count) and
+/// positions inside the sequence, else 0 (the padding comes after the transform, as in
+/// conv1d_ref); columns ≥ k·cin are 0. a(v) = gelu(v·scale[i] + shift[i]), each part optional,
+/// computed in fp32 and rounded once to T.
 template <class T>
-__global__ void im2col_rows(const T* __restrict__ x, T* __restrict__ rows, std::int64_t length, int cin, int kernel,
-                            int cols, const float* __restrict__ scale, const float* __restrict__ shift, bool gelu) {
-    const std::int64_t total = length * cols;
+__global__ void im2col_rows(const T* __restrict__ x, T* __restrict__ rows, std::int64_t length, std::int64_t row0,
+                            std::int64_t count, int cin, int kernel, int cols, const float* __restrict__ scale,
+                            const float* __restrict__ shift, bool gelu) {
+    const std::int64_t total = count * cols;
     const int used = kernel * cin, half = kernel / 2;
     for (std::int64_t e = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; e < total;
          e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-        const std::int64_t l = e / cols;
+        const std::int64_t l = row0 + e / cols;
         const int col = static_cast<int>(e % cols);
         float v = 0.0f;
         if (col < used) {
@@ -50,34 +58,36 @@ __global__ void im2col_rows(const T* __restrict__ x, T* __restrict__ rows, std::
 }
 
 template <class T>
-void launch_im2col(const conv1d_args& a, const void* x, void* rows, cudaStream_t stream) {
+void launch_im2col(const conv1d_args& a, const void* x, void* rows, std::int64_t row0, std::int64_t count,
+                   cudaStream_t stream) {
     constexpr int kThreads = 256;
     const auto cols = static_cast<int>(im2col_k(a));
-    SCPX_LAUNCH(grid_stride_blocks(a.length * cols, kThreads), kThreads, 0, stream, im2col_rows<T>)(
-        static_cast<const T*>(x), static_cast<T*>(rows), a.length, static_cast<int>(a.cin), static_cast<int>(a.kernel),
-        cols, a.in_scale, a.in_shift, a.in_gelu);
+    SCPX_LAUNCH(grid_stride_blocks(count * cols, kThreads), kThreads, 0, stream, im2col_rows<T>)(
+        static_cast<const T*>(x), static_cast<T*>(rows), a.length, row0, count, static_cast<int>(a.cin),
+        static_cast<int>(a.kernel), cols, a.in_scale, a.in_shift, a.in_gelu);
     SCPX_CUDA_CHECK(cudaGetLastError());
 }
 
 } // namespace
 
 bool conv_gemm_supports(const conv1d_args& a) {
-    return !a.out_gelu && a.cin > 0 && a.cout > 0 &&
+    return !a.out_gelu && a.cin > 0 && a.cout > 0 && a.gemm_chunk_rows >= 0 &&
            (a.kernel == 1 || (a.kernel > 1 && a.kernel * a.cin <= kConvGemmMaxIm2colK));
 }
 
 std::size_t conv_gemm_scratch_bytes(const conv1d_args& a) {
     if (is_im2col(a))
-        return padded_weight_bytes(a) + static_cast<std::size_t>(a.length * im2col_k(a)) * element_bytes(a.prec);
+        return padded_weight_bytes(a) + static_cast<std::size_t>(chunk_rows(a) * im2col_k(a)) * element_bytes(a.prec);
     if (!a.in_scale && !a.in_gelu) return 0;
-    return static_cast<std::size_t>(a.length * a.cin) * element_bytes(a.prec);
+    return static_cast<std::size_t>(chunk_rows(a) * a.cin) * element_bytes(a.prec);
 }
 
 void conv_gemm(const conv1d_args& a, gemm_engine& gemm, void* scratch, std::size_t scratch_bytes, cudaStream_t stream) {
     if (!conv_gemm_supports(a))
-        throw usage_error("convolution as a GEMM: only without an output GELU and with kernel 1 or k·cin ≤ " +
-                          std::to_string(kConvGemmMaxIm2colK) + " (got k = " + std::to_string(a.kernel) + ", cin = " +
-                          std::to_string(a.cin) + (a.out_gelu ? ", output GELU)" : ")"));
+        throw usage_error("convolution as a GEMM: only without an output GELU, with kernel 1 or k·cin ≤ " +
+                          std::to_string(kConvGemmMaxIm2colK) + " and a chunk of >= 0 rows (got k = " +
+                          std::to_string(a.kernel) + ", cin = " + std::to_string(a.cin) + ", chunk " +
+                          std::to_string(a.gemm_chunk_rows) + (a.out_gelu ? ", output GELU)" : ")"));
     if (a.batch < 1 || a.length < 1 || !a.x || !a.w || !a.y)
         throw usage_error("convolution as a GEMM: empty shape or missing tensor");
     const bool im2col = is_im2col(a), transform = a.in_scale || a.in_gelu;
@@ -100,33 +110,42 @@ void conv_gemm(const conv1d_args& a, gemm_engine& gemm, void* scratch, std::size
         w = scratch;
         rows = static_cast<char*>(scratch) + padded_weight_bytes(a);
     }
+    const std::int64_t chunk = chunk_rows(a);
     for (std::int64_t b = 0; b < a.batch; ++b) {
-        const void* x = static_cast<const char*>(a.x) + static_cast<std::size_t>(b) * x_step;
-        if (im2col) {
-            if (a.prec == precision::BF16) launch_im2col<__nv_bfloat16>(a, x, rows, stream);
-            else launch_im2col<float>(a, x, rows, stream);
-            x = rows;
-        } else if (transform) {
-            // The same pass (and so the same rounding) as the cuDNN path's input transform.
-            conv_input_transform(a.in_scale, a.in_shift, a.in_gelu, a.length, a.cin, x, scratch, a.prec, stream);
-            x = scratch;
+        const char* xb = static_cast<const char*>(a.x) + static_cast<std::size_t>(b) * x_step;
+        const std::size_t yb = static_cast<std::size_t>(b) * y_step;
+        // One step per chunk of rows: its transformed (or im2col) rows are written to scratch and
+        // read back by the GEMM at once, so with a chunk of a few MB they stay in L2.
+        for (std::int64_t r0 = 0; r0 < a.length; r0 += chunk) {
+            const std::int64_t m = std::min(chunk, a.length - r0);
+            const void* x = xb + static_cast<std::size_t>(r0 * a.cin) * eb;
+            if (im2col) {
+                if (a.prec == precision::BF16) launch_im2col<__nv_bfloat16>(a, xb, rows, r0, m, stream);
+                else launch_im2col<float>(a, xb, rows, r0, m, stream);
+                x = rows;
+            } else if (transform) {
+                // The same pass (and so the same rounding) as the cuDNN path's input transform.
+                conv_input_transform(a.in_scale, a.in_shift, a.in_gelu, m, a.cin, x, scratch, a.prec, stream);
+                x = scratch;
+            }
+            const std::size_t y_off = yb + static_cast<std::size_t>(r0 * a.cout) * eb;
+            gemm_args g;
+            g.m = m;
+            g.n = a.cout;
+            g.k = k;
+            g.a = x;
+            g.b = w;
+            g.bias = a.bias;
+            g.bias_bf16 = a.bias_bf16;
+            g.epilogue = a.bias ? gemm_epilogue::BIAS : gemm_epilogue::NONE;
+            g.d = static_cast<char*>(a.y) + y_off;
+            if (a.residual) {
+                g.beta = 1.0f;
+                g.c = static_cast<const char*>(a.residual) + y_off;
+            }
+            g.prec = a.prec;
+            gemm.run(g, stream);
         }
-        gemm_args g;
-        g.m = a.length;
-        g.n = a.cout;
-        g.k = k;
-        g.a = x;
-        g.b = w;
-        g.bias = a.bias;
-        g.bias_bf16 = a.bias_bf16;
-        g.epilogue = a.bias ? gemm_epilogue::BIAS : gemm_epilogue::NONE;
-        g.d = static_cast<char*>(a.y) + static_cast<std::size_t>(b) * y_step;
-        if (a.residual) {
-            g.beta = 1.0f;
-            g.c = static_cast<const char*>(a.residual) + static_cast<std::size_t>(b) * y_step;
-        }
-        g.prec = a.prec;
-        gemm.run(g, stream);
     }
 }
 

@@ -219,6 +219,7 @@ struct enformer_gpu_model::impl {
     cudaStream_t stream = nullptr;
     std::string device_name;
     std::string attention_note; ///< why the attention core in use differs from the one asked for
+    bool batch_gemms = false;   ///< enformer_gpu_options::batch_gemms resolved
     std::map<std::size_t, std::size_t> bias_bf16_of; ///< BF16: fp32 bias offset → its bf16 copy
 
     device_block weights;
@@ -301,9 +302,10 @@ struct enformer_gpu_model::impl {
     /// applies next's BN → GELU to what it stores and returns true: the caller then runs `next`
     /// with input_transformed (one pass over the activations fewer). Returns false otherwise.
     bool pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y, const d_conv* next = nullptr);
-    /// D = A·W (+ bias) (ReLU) (+ C) over `batch` sequences of `rows` rows each, one GEMM per
-    /// sequence so that a sequence's result never depends on the rest of the batch (cuBLASLt may
-    /// choose another algorithm, i.e. another summation order, for another M).
+    /// D = A·W (+ bias) (ReLU) (+ C) over `batch` sequences of `rows` rows each (contiguous): one
+    /// GEMM per sequence so that a sequence's result never depends on the rest of the batch
+    /// (cuBLASLt may choose another algorithm, i.e. another summation order, for another M), or
+    /// with batch_gemms one GEMM over all batch·rows rows (fuller waves, fewer launches).
     void gemm_run(std::int64_t batch, std::int64_t rows, std::int64_t n, std::int64_t k, const void* a,
                   std::size_t b_off, std::size_t bias_off, cuda::gemm_epilogue epi, void* d, const void* c = nullptr,
                   bool d_f32 = false);
@@ -420,6 +422,7 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
     a.residual = residual;
     a.y = y;
     a.prec = prec;
+    a.gemm_chunk_rows = opt.gemm_chunk_rows;
     return a;
 }
 
@@ -439,6 +442,8 @@ bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t
     a.w = wp(p.w);
     a.y = y;
     a.prec = prec;
+    a.chunk_pairs = opt.pool_chunk_pairs;
+    a.bf16_logits = opt.pool_bf16_logits;
     if (plan.pool_ws == kNone) {
         cuda::softmax_pool(a, stream);
         return false;
@@ -456,6 +461,10 @@ bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t
 void enformer_gpu_model::impl::gemm_run(std::int64_t batch, std::int64_t rows, std::int64_t n, std::int64_t k,
                                         const void* a, std::size_t b_off, std::size_t bias_off,
                                         cuda::gemm_epilogue epi, void* d, const void* c, bool d_f32) {
+    if (batch_gemms) {
+        rows *= batch;
+        batch = 1;
+    }
     const std::size_t a_step = sz(rows * k) * elem, d_step = sz(rows * n) * (d_f32 ? 4 : elem);
     for (std::int64_t s = 0; s < batch; ++s) {
         cuda::gemm_args g;
@@ -522,6 +531,8 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
             a.batch = B;
             a.length = len_p;
             a.channels = pl.channels;
+            a.chunk_pairs = opt.pool_chunk_pairs;
+            a.bf16_logits = opt.pool_bf16_logits;
             s = std::max(s, cuda::softmax_pool_gemm_workspace_bytes(a));
         };
         q(stem_pool, L);
@@ -617,6 +628,10 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     const auto backend = cuda::parse_conv_backend(options.conv_backend);
     enformer_check_gpu_kernels(options.attention, options.pool, "Enformer on the GPU: attention",
                                "Enformer on the GPU: pool");
+    if (options.gemm_chunk_rows < 0 || options.pool_chunk_pairs < 0)
+        throw usage_error("Enformer on the GPU: gemm_chunk_rows (" + std::to_string(options.gemm_chunk_rows) +
+                          ") and pool_chunk_pairs (" + std::to_string(options.pool_chunk_pairs) +
+                          ") must be >= 0 (0: a whole sequence per step)");
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
@@ -625,6 +640,7 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     m.prec = options.prec;
     m.elem = cuda::element_bytes(options.prec);
     m.device = options.device;
+    m.batch_gemms = options.batch_gemms >= 0 ? options.batch_gemms != 0 : options.conv_backend == "auto";
     SCPX_CUDA_CHECK(cudaSetDevice(m.device)); // before the flash check, which reads the device's limits
     // auto: the fastest measured per precision (docs/PERFORMANCE.md) — flash for BF16 where the
     // device can run it, the cuBLASLt path otherwise.
@@ -858,7 +874,11 @@ std::string enformer_gpu_model::conv_report() const {
 
 std::string enformer_gpu_model::describe() const {
     return "cuda:" + std::to_string(p_->device) + " " + p_->device_name + ", " + gpu::to_string(p_->prec) + ", conv " +
-           p_->opt.conv_backend + ", attention " + p_->opt.attention + p_->attention_note + ", pool " + p_->opt.pool;
+           p_->opt.conv_backend + ", attention " + p_->opt.attention + p_->attention_note + ", pool " + p_->opt.pool +
+           " (chunks: " + std::to_string(p_->opt.gemm_chunk_rows) + " GEMM rows, " +
+           std::to_string(p_->opt.pool_chunk_pairs) + " pool pairs; 0 = whole sequence)" +
+           (p_->prec == gpu::precision::BF16 && p_->opt.pool_bf16_logits ? ", bf16 pool logits" : "") +
+           (p_->batch_gemms ? ", batched GEMMs" : ", per-sequence GEMMs");
 }
 
 } // namespace scpx::model

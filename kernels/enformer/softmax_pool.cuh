@@ -24,6 +24,15 @@ struct softmax_pool_args {
     const float* out_scale = nullptr;
     const float* out_shift = nullptr; ///< with out_scale
     bool out_gelu = false;
+    /// softmax_pool_gemm only: pairs per chunk (row differences → GEMM → pairing), 0 for one
+    /// chunk per sequence (the fastest measured, docs/PERFORMANCE.md). Small chunks keep the
+    /// intermediates in L2 between the three passes; large ones give the GEMM more rows and fewer
+    /// launches. Depends on nothing but this value and L, so a sequence's result is independent of
+    /// its batch.
+    std::int64_t chunk_pairs = 0;
+    /// softmax_pool_gemm, BF16 only: the logit differences in bf16 instead of fp32 (half their
+    /// bytes through memory; ignored in FP32/TF32).
+    bool bf16_logits = false;
     /// Whether any part of the output transform is asked for.
     bool has_out_transform() const { return out_scale || out_shift || out_gelu; }
 };

@@ -102,13 +102,14 @@ struct conv_case {
     residual_mode residual;
 };
 
-/// gemm: run the shape through conv_gemm (cuBLASLt; im2col rows for k > 1) instead of the custom kernel.
-void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false) {
+/// gemm: run the shape through conv_gemm (cuBLASLt; im2col rows for k > 1) instead of the custom
+/// kernel, in steps of gemm_chunk rows (0: one per sequence).
+void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false, std::int64_t gemm_chunk = 0) {
     std::ostringstream name;
     name << "conv1d B=" << c.batch << " L=" << c.length << " " << c.cin << "->" << c.cout << " k=" << c.kernel
          << (c.bn ? " BN" : "") << (c.in_gelu ? " in-GELU" : "") << (c.out_gelu ? " out-GELU" : "")
          << (c.residual == residual_mode::IN_PLACE ? " residual=y" : c.residual == residual_mode::SEPARATE ? " residual" : "")
-         << " " << scpx::test::name(prec);
+         << " " << scpx::test::name(prec) << (gemm_chunk > 0 ? " chunk " + std::to_string(gemm_chunk) : "");
     SCOPED_TRACE(name.str());
     const std::int64_t K = c.kernel * c.cin;
     const auto n_in = static_cast<std::size_t>(c.batch * c.length * c.cin);
@@ -216,6 +217,7 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
     a.residual = c.residual == residual_mode::IN_PLACE ? y.data() : c.residual == residual_mode::SEPARATE ? dres->data() : nullptr;
     a.y = y.data();
     a.prec = prec;
+    a.gemm_chunk_rows = gemm_chunk;
     if (!gemm) {
         scpx::cuda::conv1d(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
@@ -254,6 +256,20 @@ TEST(CudaEnformerConv, ShortReductionAsGemmWithTransformAndResidual) {
     check_conv_all({2, 61, 8, 40, 5, true, true, true, false, residual_mode::IN_PLACE}, 6);
     // k·cin = 28 (padded to 32 columns), no bias, separate residual.
     check_conv_all({1, 37, 4, 16, 7, false, true, false, false, residual_mode::SEPARATE}, 7);
+}
+
+TEST(CudaEnformerConv, GemmRouteInChunksOfRows) {
+    SKIP_WITHOUT_GPU();
+    // The model runs the GEMM route in L2-sized steps of rows (enformer_gpu_options::
+    // gemm_chunk_rows): chunks that do not divide L, an im2col window reaching across a chunk
+    // boundary, the in-place residual, and a chunk longer than the sequence. The scratch is sized
+    // for one chunk (conv_gemm_scratch_bytes), with guard bands around it.
+    for (const precision prec : kAllPrecisions) {
+        check_conv({2, 130, 64, 64, 1, true, true, true, false, residual_mode::IN_PLACE}, prec, 3, true, 48);
+        check_conv({2, 203, 4, 72, 15, false, false, true, false, residual_mode::NONE}, prec, 1, true, 64);
+        check_conv({2, 61, 8, 40, 5, true, true, true, false, residual_mode::IN_PLACE}, prec, 6, true, 7);
+        check_conv({1, 129, 24, 200, 1, false, true, true, false, residual_mode::SEPARATE}, prec, 8, true, 1000);
+    }
 }
 
 TEST(CudaEnformerConv, TowerK5WithBnGelu) {
@@ -330,6 +346,11 @@ TEST(CudaEnformerConv, RejectsBadArguments) {
     a = good;
     a.length = 0;
     expect_usage(a, "empty");
+    // The GEMM route: a negative chunk of rows is not a shape it takes (conv_gemm then throws).
+    a = good;
+    EXPECT_TRUE(scpx::cuda::conv_gemm_supports(a));
+    a.gemm_chunk_rows = -1;
+    EXPECT_FALSE(scpx::cuda::conv_gemm_supports(a)) << "negative GEMM chunk";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,10 +364,13 @@ struct pool_case {
 /// Which implementation check_pool runs: the fused kernel or the cuBLASLt logits + pairing kernel.
 enum class pool_backend { FUSED, GEMM };
 
-void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend be) {
+/// chunk_pairs, bf16_logits: softmax_pool_args' fields of the GEMM route (0: one chunk per sequence).
+void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend be, std::int64_t chunk_pairs = 0,
+                bool bf16_logits = false) {
     std::ostringstream name;
     name << "softmax_pool B=" << c.batch << " L=" << c.length << " C=" << c.channels << " " << scpx::test::name(prec)
-         << (be == pool_backend::FUSED ? " fused" : " gemm");
+         << (be == pool_backend::FUSED ? " fused" : " gemm")
+         << (chunk_pairs > 0 ? " chunk " + std::to_string(chunk_pairs) : "") << (bf16_logits ? " bf16 logits" : "");
     SCOPED_TRACE(name.str());
     const std::int64_t C = c.channels, rows = c.batch * c.length, out_rows = rows / 2;
     std::mt19937 rng(seed);
@@ -370,11 +394,15 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
     // logits' errors; in BF16 both operands are exact (pre-rounded), only the fp32 accumulation
     // and the bf16 store remain. GEMM: d = (x0 − x1)·w in one product of C terms, so
     // e ≤ (u_a + u_b + C·2^-22)·Σ_i |x0_i − x1_i||w_i,c|, where in BF16 u_a is the rounding of the
-    // difference to bf16 (in TF32, u_a already counts the operand's rounding).
+    // difference to bf16 (in TF32, u_a already counts the operand's rounding). With bf16 logits
+    // the stored d is rounded once more: u_bf16·|d| ≤ u_bf16·Σ_i |x0_i − x1_i||w_i,c| — one more
+    // u_bf16 in the same factor.
     const double u_ab = prec == precision::TF32 ? 2 * kUnitTf32 : 0.0;
     const double u_out = prec == precision::BF16 ? kUnitBf16 : 0.0;
     const bool gemm = be == pool_backend::GEMM;
-    const double rel = u_ab + (gemm && prec == precision::BF16 ? kUnitBf16 : 0.0) + kAccPerK * static_cast<double>(C);
+    const double rel = u_ab + (gemm && prec == precision::BF16 ? kUnitBf16 : 0.0) +
+                       (gemm && prec == precision::BF16 && bf16_logits ? kUnitBf16 : 0.0) +
+                       kAccPerK * static_cast<double>(C);
     std::vector<double> tol(ref.size());
     std::vector<double> s(static_cast<std::size_t>(C));  // Σ_i a_i |w_i,o|, a as above
     for (std::int64_t r = 0; r < out_rows; ++r) {
@@ -406,6 +434,8 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
     a.w = dw.data();
     a.y = y.data();
     a.prec = prec;
+    a.chunk_pairs = chunk_pairs;
+    a.bf16_logits = bf16_logits;
     if (be == pool_backend::FUSED) {
         scpx::cuda::softmax_pool(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
@@ -423,8 +453,11 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
 }
 
 void check_pool_all(const pool_case& c, unsigned seed) {
-    for (const precision prec : kAllPrecisions)
+    for (const precision prec : kAllPrecisions) {
         for (const pool_backend be : {pool_backend::FUSED, pool_backend::GEMM}) check_pool(c, prec, seed, be);
+        // The model's BF16 default: logit differences stored in bf16 (ignored in FP32/TF32).
+        check_pool(c, prec, seed, pool_backend::GEMM, 0, /*bf16_logits=*/true);
+    }
 }
 
 TEST(CudaEnformerSoftmaxPool, PartialTiles) {
@@ -447,9 +480,21 @@ TEST(CudaEnformerSoftmaxPool, NearIdentityWeights) {
 
 TEST(CudaEnformerSoftmaxPool, GemmChunksSplitLongSequences) {
     SKIP_WITHOUT_GPU();
-    // 16386 pairs per sequence: the GEMM path's chunks of 16384 pairs leave a 2-pair chunk at each
-    // sequence's end (chunks never span sequences).
-    for (const precision prec : kAllPrecisions) check_pool({2, 32772, 16, 0.0}, prec, 14, pool_backend::GEMM);
+    // 16386 pairs per sequence: chunks of 16384 pairs leave a 2-pair chunk at each sequence's end
+    // (chunks never span sequences); then one chunk per sequence (the default).
+    for (const precision prec : kAllPrecisions) {
+        check_pool({2, 32772, 16, 0.0}, prec, 14, pool_backend::GEMM, 16384);
+        check_pool({2, 32772, 16, 0.0}, prec, 14, pool_backend::GEMM);
+    }
+}
+
+TEST(CudaEnformerSoftmaxPool, GemmChunksOfAnySize) {
+    SKIP_WITHOUT_GPU();
+    // 65 pairs per sequence in chunks of 5 (13 chunks), 64 (a 1-pair remainder), 65 (one) and
+    // more than a sequence holds (the workspace is sized for the chunk, guard-banded).
+    for (const precision prec : kAllPrecisions)
+        for (const std::int64_t chunk : {5, 64, 65, 1000})
+            check_pool({2, 130, 136, 2.0}, prec, 13, pool_backend::GEMM, chunk, /*bf16_logits=*/chunk == 5);
 }
 
 TEST(CudaEnformerSoftmaxPool, GemmAppliesTheNextBlocksBnGelu) {

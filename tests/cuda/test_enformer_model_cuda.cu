@@ -17,7 +17,8 @@
 //    rows: 1e-5 relative in FP32, not bitwise, since cuBLASLt may pick another algorithm for
 //    another M; in BF16 one bf16 ulp of the stored embedding).
 //  * Arena growth (batch 1 then 3) with bitwise the same sequence-0 result (batch independence),
-//    a second length (new relative keys), usage errors.
+//    batched transformer GEMMs within 1e-5 of per-sequence ones (FP32), a second length (new
+//    relative keys), usage errors.
 // The fixture folder is SCPX_FIXTURES_DIR (environment) or the build's ../shared/fixtures.
 // Skipped without a GPU or without the fixture.
 #include "scpx/core/device.hpp"
@@ -235,6 +236,29 @@ TEST(CudaEnformerModel, ArenaGrowsAndBatchDoesNotChangeResults) {
     const auto again = m.predict(in.data.data(), 1, L, full_request());  // smaller call: no re-allocation
     EXPECT_EQ(max_abs_diff(again.heads.at("human"), h1), 0.0);
     std::printf("[ arena ] %s: %.1f MiB for batch 3\n", m.describe().c_str(), m.device_bytes() / 1048576.0);
+}
+
+TEST(CudaEnformerModel, BatchedGemmsMatchPerSequence) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    // enformer_gpu_options::batch_gemms: one GEMM over the batch's rows instead of one per
+    // sequence. The same products, so only the summation order of another algorithm may differ.
+    const auto in = expected("inputs/onehot");
+    const std::int64_t B = static_cast<std::int64_t>(in.shape[0]), L = static_cast<std::int64_t>(in.shape[1]);
+    std::vector<float> heads[2];
+    for (int batched : {0, 1}) {
+        md::enformer_gpu_options o;
+        o.batch_gemms = batched;
+        md::enformer_gpu_model m(fixture_weights(), o);
+        EXPECT_NE(m.describe().find(batched ? "batched GEMMs" : "per-sequence GEMMs"), std::string::npos) << m.describe();
+        heads[batched] = m.predict(in.data.data(), B, L, full_request()).heads.at("human");
+    }
+    ASSERT_EQ(heads[0].size(), heads[1].size());
+    double worst = 0.0;
+    for (size_t i = 0; i < heads[0].size(); ++i)
+        worst = std::max(worst, std::fabs(static_cast<double>(heads[0][i]) - heads[1][i]) /
+                                    std::max(1.0, std::fabs(static_cast<double>(heads[0][i]))));
+    std::printf("[ fp32 ] batched vs per-sequence GEMMs: max rel diff human %.3g\n", worst);
+    EXPECT_LE(worst, 1e-5);
 }
 
 TEST(CudaEnformerModel, StageProfileCoversEveryStageAndChangesNothing) {

@@ -40,6 +40,28 @@ struct enformer_gpu_options {
     /// conv_backend decide (8 under "auto", the throughput mode; none otherwise, for reproducible
     /// choices), 0 takes the heuristic's first answer.
     int gemm_tune = -1;
+    /// Rows per step of the convolutions that run as cuBLASLt GEMMs (the pointwise ConvBlocks'
+    /// BN → GELU pass, the stem's im2col): each step's transformed rows go to scratch and straight
+    /// into its GEMM. 0: one step per sequence — the fastest measured (H100, bf16, 196,608 bp,
+    /// batch 8, 4,096-pair pool chunks: 125.3 seq/s at 0 against 119.9 / 118.5 / 115.2 at 16,384 /
+    /// 8,192 / 4,096 rows: keeping the rows in L2 saves less than the smaller GEMMs and the extra
+    /// launches cost).
+    /// Results do not depend on the batch either way.
+    std::int64_t gemm_chunk_rows = 0;
+    /// Pairs per chunk of the cuBLASLt softmax pool (row differences → logit GEMM → pairing); 0:
+    /// one chunk per sequence — the fastest measured (H100, bf16, batch 8: 133.1 seq/s against
+    /// 131.7 at 16,384 pairs at 196,608 bp, 60.9 against 59.6 at 393,216 bp), for a workspace of
+    /// L/2·C·6 bytes (bf16; 0.9 GB at 393,216 bp).
+    std::int64_t pool_chunk_pairs = 0;
+    /// BF16 only: the pool's logit differences leave their GEMM in bf16 instead of fp32 (half the
+    /// bytes written and read back; the softmax weight σ(d) moves by ≤ 2⁻⁹·|d|·σ'(d), well below
+    /// the bf16 rounding of the pooled value).
+    bool pool_bf16_logits = true;
+    /// The transformer's GEMMs (QKV, output projection, MLP) and the heads: one GEMM over the whole
+    /// batch (1) or one per sequence (0), which keeps a sequence's result independent of the batch
+    /// it came in, bit for bit. -1: batched under conv_backend "auto" (the throughput mode, which
+    /// times its choices anyway), per sequence otherwise.
+    int batch_gemms = -1;
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
