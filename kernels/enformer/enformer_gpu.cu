@@ -298,6 +298,9 @@ struct enformer_gpu_model::impl {
     /// applied c's transform), so the convolution runs without one.
     void conv(const d_conv& c, const void* x, std::int64_t B, std::int64_t L, void* y, const void* residual = nullptr,
               bool out_gelu = false, bool input_transformed = false);
+    /// The pool's shape and the run's pooling options (chunk, bf16 logits): what both the plan's
+    /// workspace size and the pool itself are computed from, so the two cannot disagree.
+    cuda::softmax_pool_args pool_args(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y) const;
     /// Pools x into y. With `next` (the ConvBlock that reads y) and the cuBLASLt pool, the pass also
     /// applies next's BN → GELU to what it stores and returns true: the caller then runs `next`
     /// with input_transformed (one pass over the activations fewer). Returns false otherwise.
@@ -432,8 +435,8 @@ void enformer_gpu_model::impl::conv(const d_conv& c, const void* x, std::int64_t
                plan.conv_scratch_bytes, stream);
 }
 
-bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y,
-                                    const d_conv* next) {
+cuda::softmax_pool_args enformer_gpu_model::impl::pool_args(const d_pool& p, const void* x, std::int64_t B,
+                                                             std::int64_t L, void* y) const {
     cuda::softmax_pool_args a;
     a.batch = B;
     a.length = L;
@@ -444,6 +447,12 @@ bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t
     a.prec = prec;
     a.chunk_pairs = opt.pool_chunk_pairs;
     a.bf16_logits = opt.pool_bf16_logits;
+    return a;
+}
+
+bool enformer_gpu_model::impl::pool(const d_pool& p, const void* x, std::int64_t B, std::int64_t L, void* y,
+                                    const d_conv* next) {
+    cuda::softmax_pool_args a = pool_args(p, x, B, L, y);
     if (plan.pool_ws == kNone) {
         cuda::softmax_pool(a, stream);
         return false;
@@ -526,14 +535,9 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     if (opt.pool == "gemm") {
         // The widest chunk over every pool of the plan (stem and tower stages).
         std::size_t s = 0;
+        // (The size reads shapes and options only: no tensors yet.)
         auto q = [&](const d_pool& pl, std::int64_t len_p) {
-            cuda::softmax_pool_args a;
-            a.batch = B;
-            a.length = len_p;
-            a.channels = pl.channels;
-            a.chunk_pairs = opt.pool_chunk_pairs;
-            a.bf16_logits = opt.pool_bf16_logits;
-            s = std::max(s, cuda::softmax_pool_gemm_workspace_bytes(a));
+            s = std::max(s, cuda::softmax_pool_gemm_workspace_bytes(pool_args(pl, nullptr, B, len_p, nullptr)));
         };
         q(stem_pool, L);
         std::int64_t lt = L / 2;

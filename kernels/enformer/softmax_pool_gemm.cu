@@ -34,7 +34,7 @@ std::int64_t chunk_pairs(const softmax_pool_args& a) {
 }
 
 /// Bytes of one chunk's row differences at the front of the workspace (256-byte aligned, for
-/// the GEMM that reads them and for the fp32 logits after them).
+/// the GEMM that reads them and for the logit differences after them).
 std::size_t row_diff_bytes(const softmax_pool_args& a) {
     const std::size_t b = static_cast<std::size_t>(chunk_pairs(a) * a.channels) * element_bytes(a.prec);
     return (b + 255) / 256 * 256;
