@@ -142,7 +142,9 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
 void run_inspect(const CLI::App& sub, const inspect_options& o) {
     if (o.fasta.empty() && o.vcf.empty() && o.annotation.empty())
         throw usage_error("scpx inspect needs at least one of --fasta, --vcf, --annotation");
-    // Check the output location before reading anything, so a typo costs nothing.
+    // Check the output location before reading anything, so a typo costs nothing (and, as the
+    // inputs are known first, an --out naming one of them is refused).
+    note_input_files(sub);
     std::unique_ptr<text_writer> report;
     if (!o.common.out.empty()) report = std::make_unique<text_writer>(o.common.out);
     run_scope scope(sub, o.common, o.common.out.empty() ? std::string() : log_path_for(o.common.out));

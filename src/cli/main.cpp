@@ -14,10 +14,18 @@
 #include <htslib/hts.h>
 
 #include <cstdio>
+#include <string>
 
 namespace {
 
-int fail(int code) {
+/// Ends a failed run: the error goes to stderr and into the run's log, which is kept as
+/// `<out>.failed.log` (the log of earlier results stays), partial outputs are removed, and every
+/// rank ends.
+int fail(int code, const std::string& message) {
+    SCPX_LOG_ERR("{}", message);
+    const std::string log_path = scpx::log::file_path();
+    if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));
+    scpx::log::close_file(scpx::log::outcome::failed);
     scpx::detail::remove_live_temporaries();
     if (scpx::mpi::comm_size() > 1) scpx::mpi::abort_all(code);
     return code;
@@ -60,18 +68,17 @@ int main(int argc, char** argv) {
                      scpx::cli::find_config_argument(argc, argv), key);
         return 2;
     } catch (const CLI::ParseError& e) {
-        // Help, --version and option errors: print once, not once per rank.
-        if (rank == 0) return app.exit(e);
-        return e.get_exit_code();
+        // Help, --version and option errors: print once, not once per rank. Option errors exit
+        // with 2, as scpx's own usage errors do (CLI11's codes 100+ say which check failed;
+        // scripts only need "bad usage").
+        const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
+        return code == 0 ? 0 : 2;
     } catch (const scpx::usage_error& e) {
-        SCPX_LOG_ERR("{}", e.what());
-        return fail(2);
+        return fail(2, e.what());
     } catch (const scpx::error& e) {
-        SCPX_LOG_ERR("{}", e.what());
-        return fail(1);
+        return fail(1, e.what());
     } catch (const std::exception& e) {
-        SCPX_LOG_ERR("unexpected failure (please report it): {}", e.what());
-        return fail(1);
+        return fail(1, std::string("unexpected failure (please report it): ") + e.what());
     }
     return 0;
 }

@@ -1,26 +1,53 @@
 #include "scpx/cli/run.hpp"
 
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/device.hpp"
+#include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
 
+#include <exception>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace scpx::cli {
 
+namespace {
+/// An integer option's check with a message in the user's terms ("--threads must be an integer ≥ 0
+/// (got '-1')") instead of CLI11's "Value -1 not in range 0.000000 to 1.797693e+308". Also
+/// refuses a leading '-' where the option is unsigned (CLI11 would wrap "-1" to 2⁶⁴ − 1).
+CLI::Validator integer_at_least(long long min, const std::string& name) {
+    return CLI::Validator(
+        [min, name](std::string& v) -> std::string {
+            long long x = 0;
+            std::size_t used = 0;
+            try {
+                x = std::stoll(v, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used == 0 || used != v.size() || x < min)
+                return name + " must be an integer ≥ " + std::to_string(min) + " (got '" + v + "')";
+            return std::string();
+        },
+        "INT≥" + std::to_string(min));
+}
+} // namespace
+
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help) {
     if (!out_help.empty()) sub.add_option("--out", o.out, out_help)->required()->group("Output");
-    sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or 10..50)")
+    sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or MetaXcan's 1..50: below 20 debug)")
         ->capture_default_str()->group("Run");
     sub.add_option("--threads", o.threads, "CPU threads per rank (0: all available)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Run");
-    sub.add_option("--seed", o.seed, "random seed")->capture_default_str()->group("Run");
+        ->capture_default_str()->check(integer_at_least(0, "--threads"))->group("Run");
+    sub.add_option("--seed", o.seed, "random seed")->capture_default_str()->check(integer_at_least(0, "--seed"))
+        ->group("Run");
     sub.add_option("--split", o.split, "SLURM arrays: cut the work list into N parts")
-        ->capture_default_str()->check(CLI::PositiveNumber)->group("Run");
+        ->capture_default_str()->check(integer_at_least(1, "--split"))->group("Run");
     sub.add_option("--job", o.job, "SLURM arrays: run part K (0-based) of --split")
-        ->capture_default_str()->check(CLI::NonNegativeNumber)->group("Run");
+        ->capture_default_str()->check(integer_at_least(0, "--job"))->group("Run");
 }
 
 namespace {
@@ -70,9 +97,42 @@ std::string log_path_for(const std::string& out) {
     return base + ".log";
 }
 
+void note_input_files(const CLI::App& sub) {
+    for (const CLI::Option* opt : sub.get_options()) {
+        if (opt->get_lnames().empty() || opt->get_type_size() == 0) continue; // flags name no file
+        const std::string flag = "--" + opt->get_lnames().front();
+        if (flag == "--out" || flag == "--output_file") continue;
+        for (const std::string& v : opt->results()) {
+            const std::string given_as = flag + " " + v;
+            note_input_file(v, given_as);
+            // "FILE:/dataset" (HDF5 inputs) and "NAME=FILE" (named inputs, e.g. --pseudobulk).
+            const std::string named = v.find('=') == std::string::npos ? v : v.substr(v.find('=') + 1);
+            if (named != v) note_input_file(named, given_as);
+            for (const std::string& w : {v, named}) {
+                const auto colon = w.rfind(':');
+                if (colon != std::string::npos && colon > 0) note_input_file(w.substr(0, colon), given_as);
+            }
+        }
+    }
+}
+
+namespace {
+/// `--out` names a file or a prefix of files; an existing directory (or a path ending in '/')
+/// would give hidden files such as "DIR/.h5" or fail only at the final rename.
+void refuse_directory_out(const std::string& out) {
+    if (out.empty()) return;
+    struct stat st {};
+    if (out.back() == '/' || (::stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+        throw usage_error("--out " + out + " is a directory; give a file name or a prefix in it, e.g. --out " +
+                          (out.back() == '/' ? out : out + "/") + "result");
+}
+} // namespace
+
 run_scope::run_scope(const CLI::App& sub, const common_options& o, const std::string& log_path)
-    : name_(full_command_name(sub)) {
+    : name_(full_command_name(sub)), unwinding_at_start_(std::uncaught_exceptions()) {
     log::set_verbosity(log::parse_level(o.verbosity));
+    refuse_directory_out(o.out);
+    note_input_files(sub);
     if (!log_path.empty() && mpi::is_root()) log::open_file(log_path);
     char host[256] = "?";
     ::gethostname(host, sizeof host - 1);
@@ -84,8 +144,10 @@ run_scope::run_scope(const CLI::App& sub, const common_options& o, const std::st
 }
 
 run_scope::~run_scope() {
+    // Failing: main() logs the error into the still open log, then closes it as a failed run's.
+    if (std::uncaught_exceptions() > unwinding_at_start_) return;
     SCPX_LOG_INF("scpx {} finished in {}", name_, format_duration(watch_.seconds()));
-    log::close_file();
+    log::close_file(keep_previous_log_ ? log::outcome::abandoned : log::outcome::succeeded);
 }
 
 } // namespace scpx::cli

@@ -49,7 +49,41 @@ void untrack(const std::string& p) {
     v.erase(std::remove(v.begin(), v.end(), p), v.end());
 }
 
+struct input_file {
+    dev_t dev;
+    ino_t ino;
+    std::string given_as;
+};
+
+std::vector<input_file>& inputs() {
+    static std::vector<input_file> v;
+    return v;
+}
+
+/// Throws usage_error when `path` is a file recorded by note_input_file.
+void refuse_if_input(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return; // a new file cannot be an input
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    for (const auto& in : inputs())
+        if (in.dev == st.st_dev && in.ino == st.st_ino)
+            throw usage_error("output " + path + " is the input file given as " + in.given_as +
+                              "; writing it would destroy that input: choose another output name");
+}
+
 } // namespace
+
+void note_input_file(const std::string& path, const std::string& given_as) {
+    struct stat st {};
+    if (path.empty() || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    inputs().push_back({st.st_dev, st.st_ino, given_as});
+}
+
+void clear_input_files() {
+    std::lock_guard<std::mutex> lock(temps_mutex());
+    inputs().clear();
+}
 
 bool path_exists(const std::string& path) {
     struct stat st {};
@@ -78,6 +112,7 @@ void require_writable_location(const std::string& path) {
 }
 
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
+    refuse_if_input(path_);
     if (!overwrite && path_exists(path_))
         throw usage_error("output " + path_ + " exists; pass --overwrite to replace it");
     require_writable_location(path_);

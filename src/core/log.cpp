@@ -1,5 +1,6 @@
 #include "scpx/core/log.hpp"
 
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -7,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -18,8 +22,10 @@ struct state {
     std::mutex mutex;
     int rank = 0, nranks = 1;
     std::atomic<int> threshold{static_cast<int>(level::info)};
-    std::shared_ptr<spdlog::logger> console; // stdout on rank 0, stderr elsewhere
-    std::shared_ptr<spdlog::logger> file;    // rank 0's <out>.log
+    std::shared_ptr<spdlog::logger> console; // rank 0: stdout (information); other ranks: stderr
+    std::shared_ptr<spdlog::logger> errors;  // stderr: warnings and errors on every rank
+    std::shared_ptr<spdlog::logger> file;    // rank 0's log, under its temporary name …
+    std::unique_ptr<atomic_output> file_out; // … which this renames when the run ends
 };
 
 state& global() {
@@ -27,13 +33,13 @@ state& global() {
     return s;
 }
 
-std::shared_ptr<spdlog::logger> make_console(int rank) {
-    // Messages are formatted here, so spdlog only adds nothing but the text ("%v").
+std::shared_ptr<spdlog::logger> make_console(bool to_stdout) {
+    // Messages are formatted here, so spdlog adds nothing but the text ("%v").
     std::shared_ptr<spdlog::logger> logger;
-    if (rank == 0)
+    if (to_stdout)
         logger = std::make_shared<spdlog::logger>("scpx", std::make_shared<spdlog::sinks::stdout_sink_mt>());
     else
-        logger = std::make_shared<spdlog::logger>("scpx", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger = std::make_shared<spdlog::logger>("scpx_err", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     logger->set_pattern("%v");
     logger->set_level(spdlog::level::trace);
     logger->flush_on(spdlog::level::trace);
@@ -69,7 +75,10 @@ void init(int rank, int nranks, level verbosity) {
     s.rank = rank;
     s.nranks = nranks;
     s.threshold = static_cast<int>(verbosity);
-    if (!s.console) s.console = make_console(rank);
+    if (!s.console) {
+        s.console = make_console(rank == 0);
+        s.errors = make_console(false);
+    }
 }
 
 void set_verbosity(level v) { global().threshold = static_cast<int>(v); }
@@ -77,12 +86,21 @@ level verbosity() { return static_cast<level>(global().threshold.load()); }
 int rank() { return global().rank; }
 int nranks() { return global().nranks; }
 
+std::string failed_log_path(const std::string& path) {
+    const std::string ext = ".log";
+    const bool has_ext = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+    return (has_ext ? path.substr(0, path.size() - ext.size()) : path) + ".failed.log";
+}
+
 void open_file(const std::string& path) {
     auto& s = global();
     if (s.rank != 0) return;
+    // Checks and temporary name of any output (directory writable, not an input of the run).
+    make_parent_dirs(path);
+    auto out = std::make_unique<atomic_output>(path);
     std::lock_guard<std::mutex> lock(s.mutex);
     try {
-        auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/true);
+        auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(out->temp_path(), /*truncate=*/true);
         s.file = std::make_shared<spdlog::logger>("scpx_file", sink);
     } catch (const spdlog::spdlog_ex& e) {
         throw io_error("cannot open log file " + path + ": " + e.what());
@@ -90,13 +108,39 @@ void open_file(const std::string& path) {
     s.file->set_pattern("%v");
     s.file->set_level(spdlog::level::trace);
     s.file->flush_on(spdlog::level::info);
+    s.file_out = std::move(out);
 }
 
-void close_file() {
+std::string file_path() {
+    auto& s = global();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return s.file_out ? s.file_out->path() : std::string();
+}
+
+void close_file(outcome how) {
     auto& s = global();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.file) s.file->flush();
-    s.file.reset();
+    s.file.reset(); // closes the temporary file before it is renamed
+    if (!s.file_out) return;
+    std::unique_ptr<atomic_output> out = std::move(s.file_out);
+    const std::string failed = failed_log_path(out->path());
+    // Best effort: a log that cannot be renamed must not hide the run's own outcome.
+    switch (how) {
+    case outcome::succeeded:
+        try {
+            out->commit();
+            std::remove(failed.c_str()); // an earlier failure's log no longer describes these outputs
+        } catch (const error& e) {
+            std::fprintf(stderr, "WARNING: %s\n", e.what());
+        }
+        break;
+    case outcome::failed:
+        if (std::rename(out->temp_path().c_str(), failed.c_str()) == 0) out->release();
+        else std::fprintf(stderr, "WARNING: cannot keep the log as %s: %s\n", failed.c_str(), std::strerror(errno));
+        break;
+    case outcome::abandoned: break; // the atomic_output's destructor removes the temporary file
+    }
 }
 
 bool enabled(level l) {
@@ -114,7 +158,7 @@ void write(level l, std::string_view message) {
     text += prefix(l);
     text.append(message.data(), message.size());
     std::lock_guard<std::mutex> lock(s.mutex);
-    s.console->info(text);
+    (l >= level::warn ? s.errors : s.console)->info(text);
     if (s.file) s.file->info(text);
 }
 

@@ -4,18 +4,25 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 
 namespace scpx {
 
-stage_timer::stage_timer(std::string name) : name_(std::move(name)) { SCPX_LOG_INF("-{}...", name_); }
+stage_timer::stage_timer(std::string name) : name_(std::move(name)), unwinding_at_start_(std::uncaught_exceptions()) {
+    SCPX_LOG_INF("-{}...", name_);
+}
 
 stage_timer::~stage_timer() {
-    if (!done_) {
-        try {
+    if (done_) return;
+    try {
+        // An exception leaving the stage means it did not finish: no "done" line before the
+        // error that main() reports.
+        if (std::uncaught_exceptions() > unwinding_at_start_)
+            SCPX_LOG_INF("-{}... stopped after {}", name_, format_duration(watch_.seconds()));
+        else
             finish();
-        } catch (...) {
-            // A destructor must not throw; the log is best effort here.
-        }
+    } catch (...) {
+        // A destructor must not throw; the log is best effort here.
     }
 }
 

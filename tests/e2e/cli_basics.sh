@@ -27,4 +27,32 @@ printf '[inspect]\nfasta = "x.fa\n' > "$WORK/syntax.toml"
 expect_fail config_syntax_error "syntax.toml, line 2, column" "$WORK/d.json" -- \
   "$SCPX" --config "$WORK/syntax.toml" inspect --out "$WORK/d.json"
 
+# Option errors exit 2 like scpx's own usage errors (not CLI11's 100+ codes).
+rc=0; "$SCPX" inspect --fasta "$WORK/ref.fa" --bogus > "$WORK/bogus.txt" 2>&1 || rc=$?
+check parse_error_exits_2 test "$rc" -eq 2
+
+# Errors go to stderr (and into the run's log), not stdout; a failed rerun keeps the log of the
+# results already written and leaves its own as <out>.failed.log.
+expect_ok first_run "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/r.json"
+cp "$WORK/r.log" "$WORK/r.log.first"
+rc=0; "$SCPX" inspect --fasta "$WORK/ref.fa" --vcf "$WORK/ref.fa" --out "$WORK/r.json" \
+  > "$WORK/err.out" 2> "$WORK/err.err" || rc=$?
+check failed_run_exits_nonzero test "$rc" -ne 0
+check error_on_stderr grep -q '^ERROR: ' "$WORK/err.err"
+check no_error_on_stdout bash -c "! grep -q '^ERROR: ' '$WORK/err.out'"
+check no_finished_line_on_failure bash -c "! grep -q 'finished in' '$WORK/err.out'"
+check earlier_log_kept cmp "$WORK/r.log" "$WORK/r.log.first"
+check failed_log_has_error grep -q '^ERROR: ' "$WORK/r.failed.log"
+expect_ok rerun_ok "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/r.json"
+check stale_failed_log_removed test ! -e "$WORK/r.failed.log"
+
+# An output never replaces an input, and --out may not be a directory.
+cp "$WORK/ref.fa" "$WORK/same.fa"
+expect_fail out_is_input "is the input file given as --fasta" "" -- \
+  "$SCPX" inspect --fasta "$WORK/same.fa" --out "$WORK/same.fa"
+check input_intact cmp "$WORK/same.fa" "$WORK/ref.fa"
+mkdir -p "$WORK/outdir"
+expect_fail out_is_directory "--out .*outdir is a directory" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/outdir"
+
 finish

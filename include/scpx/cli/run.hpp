@@ -30,9 +30,13 @@ void add_common_options(CLI::App& sub, common_options& o, const std::string& out
 /// command that reruns the job: "scpx <sub> --a 1 --b x".
 std::string options_in_effect(const CLI::App& sub);
 
-/// Lifetime of one subcommand run: sets verbosity, opens `<log_path>` on rank 0 (when not empty),
-/// logs the banner (version, git hash, CUDA, ranks, device) and the options in effect; logs the
-/// total wall time when destroyed.
+/// Lifetime of one subcommand run: sets verbosity, records the run's input files (the values of
+/// its options that name existing files, so no output can replace one — see note_input_file),
+/// refuses an --out that is a directory, opens `<log_path>` on rank 0 (when not empty), logs the
+/// banner (version, git hash, CUDA, ranks, device) and the options in effect. When the run ends
+/// normally it logs the total wall time and the log file takes its final name; when an exception
+/// leaves the run, it leaves the log open for main() to record the error and close it as a
+/// failed run's log (log::outcome::failed).
 class run_scope {
 public:
     run_scope(const CLI::App& sub, const common_options& o, const std::string& log_path);
@@ -40,10 +44,21 @@ public:
     run_scope(const run_scope&) = delete;
     run_scope& operator=(const run_scope&) = delete;
 
+    /// The run ends without writing (e.g. its outputs exist and may not be replaced): the log of
+    /// the outputs already on disk stays as it is, and this run's log is removed at the end.
+    void keep_previous_log() { keep_previous_log_ = true; }
+
 private:
     stopwatch watch_;
     std::string name_;
+    int unwinding_at_start_ = 0;
+    bool keep_previous_log_ = false;
 };
+
+/// Registers with note_input_file() every value of `sub`'s options that names an existing
+/// regular file — also the file part of "FILE:/dataset" and of "NAME=FILE" — except the output
+/// options (--out, --output_file).
+void note_input_files(const CLI::App& sub);
 
 /// `<prefix>.log`, or "<file without .h5/.csv/.db/.tsv/.gz>.log" when --out names a file.
 std::string log_path_for(const std::string& out);

@@ -49,6 +49,15 @@ void make_parent_dirs(const std::string& path);
 /// True when `path` names an existing file or directory.
 bool path_exists(const std::string& path);
 
+/// Records that the running command reads the existing file `path` (`given_as`: how the user
+/// named it, e.g. "--features feat.h5:/X"). From then on an atomic_output whose final path is
+/// that file (by device and inode, so another spelling of the path or a link is caught too) is
+/// refused with a usage_error before anything is written: an output can never replace an input.
+/// Paths that do not name an existing regular file are ignored.
+void note_input_file(const std::string& path, const std::string& given_as);
+/// Forgets every recorded input (tests; a new command in the same process).
+void clear_input_files();
+
 } // namespace scpx
 
 namespace scpx::detail {

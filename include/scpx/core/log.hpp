@@ -1,7 +1,11 @@
 #pragma once
 /// @file log.hpp
-/// Rank-aware logging. Rank 0 writes to stdout and, once a log file is opened, tees into it
-/// (`<out>.log`); other ranks write warnings and errors to stderr prefixed "[rank r]".
+/// Rank-aware logging. Rank 0 writes information to stdout, warnings and errors to stderr and,
+/// once a log file is opened, tees everything into it (`<out>.log`); other ranks write warnings
+/// and errors to stderr prefixed "[rank r]".
+/// The log file belongs to the run's results: it is written under a temporary name and becomes
+/// `<out>.log` only when the run succeeds, so a failed or refused rerun never replaces the log of
+/// the results already on disk; a failed run's log is kept as `<out>.failed.log` instead.
 /// The SCPX_LOG_* macros do not evaluate their arguments below the verbosity threshold.
 
 #include <fmt/core.h>
@@ -25,10 +29,22 @@ void init(int rank, int nranks, level verbosity = level::info);
 void set_verbosity(level v);
 level verbosity();
 
-/// Rank 0 only: also write every message to `path` (truncated). Other ranks ignore the call.
+/// Rank 0 only: also write every message to a log file that becomes `path` when closed with
+/// outcome::succeeded. Other ranks ignore the call. @throws io_error, usage_error (atomic_output)
 void open_file(const std::string& path);
-/// Flushes and closes the log file, if any.
-void close_file();
+
+/// How the run that owns the log file ended.
+enum class outcome {
+    succeeded, ///< the file becomes `path` (replacing an earlier log); a stale `.failed.log` goes
+    failed,    ///< the file becomes failed_log_path(path); `path` stays as it was
+    abandoned  ///< the file is removed (the run left its outputs, and their log, untouched)
+};
+/// Flushes and closes the log file, if any, and gives it its final name.
+void close_file(outcome how = outcome::succeeded);
+/// Final path of the open log file ("" when none).
+std::string file_path();
+/// `x.log` → `x.failed.log`: where a failed run's log goes.
+std::string failed_log_path(const std::string& path);
 
 /// True when a message at `l` would be written by this rank.
 bool enabled(level l);

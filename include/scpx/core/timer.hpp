@@ -23,7 +23,8 @@ private:
 };
 
 /// Logs "-<name>..." when created and "-<name>... done (1.23 s)" when finished or destroyed
-/// (regenie's stage lines), so every stage's time appears in the log.
+/// (regenie's stage lines), so every stage's time appears in the log; "-<name>... stopped after
+/// 1.23 s" when an exception leaves the stage, so a failed stage never reads as done.
 class stage_timer {
 public:
     explicit stage_timer(std::string name);
@@ -37,6 +38,7 @@ public:
 private:
     std::string name_;
     stopwatch watch_;
+    int unwinding_at_start_ = 0; ///< std::uncaught_exceptions() when the stage began
     bool done_ = false;
 };
 

@@ -33,6 +33,29 @@ TEST(AtomicOutput, RefusesToOverwriteWhenAskedNotTo) {
     EXPECT_THROW(scpx::atomic_output(path, /*overwrite=*/false), scpx::usage_error);
 }
 
+TEST(AtomicOutput, NeverReplacesAnInputOfTheRun) {
+    const auto path = scpx::test::scratch_path("input.h5");
+    scpx::test::write_text(path, "the user's data");
+    scpx::note_input_file(path, "--features input.h5:/X");
+    // Another spelling of the same file is the same file.
+    const auto dir = path.substr(0, path.find_last_of('/'));
+    for (const std::string& spelling : {path, dir + "/./input.h5"}) {
+        try {
+            scpx::atomic_output out(spelling);
+            ADD_FAILURE() << "an output over the input was accepted: " << spelling;
+        } catch (const scpx::usage_error& e) {
+            EXPECT_NE(std::string(e.what()).find("--features input.h5:/X"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(scpx::test::read_text(path), "the user's data");
+    // Other outputs, and inputs that do not exist (yet), are not affected.
+    EXPECT_NO_THROW(scpx::atomic_output(scpx::test::scratch_path("other.h5")));
+    scpx::note_input_file(scpx::test::scratch_path("not_there.h5"), "--x not_there.h5");
+    EXPECT_NO_THROW(scpx::atomic_output(scpx::test::scratch_path("not_there.h5")));
+    scpx::clear_input_files();
+    EXPECT_NO_THROW(scpx::atomic_output{path});
+}
+
 TEST(AtomicOutput, LiveTemporariesCanBeRemovedBeforeAbort) {
     const auto path = scpx::test::scratch_path("abort.txt");
     scpx::atomic_output out(path);

@@ -46,12 +46,63 @@ TEST(Log, FileReceivesMessagesAndStageTimes) {
         scpx::stage_timer t("reading");
     }
     SCPX_LOG_WRN("careful");
+    EXPECT_FALSE(scpx::test::exists(path)) << "the log takes its name only when the run ends";
     scpx::log::close_file();
     const std::string text = scpx::test::read_text(path);
     EXPECT_NE(text.find("hello 42\n"), std::string::npos) << text;
     EXPECT_NE(text.find("-reading...\n"), std::string::npos) << text;
     EXPECT_NE(text.find("-reading... done ("), std::string::npos) << text;
     EXPECT_NE(text.find("WARNING: careful"), std::string::npos) << text;
+}
+
+TEST(Log, FailedRunKeepsTheEarlierLogAndWritesItsOwnBeside) {
+    verbosity_guard g;
+    const std::string path = scpx::test::scratch_path("rerun.log");
+    const std::string failed = scpx::test::scratch_path("rerun.failed.log");
+    scpx::log::set_verbosity(scpx::log::level::info);
+    EXPECT_EQ(scpx::log::failed_log_path(path), failed);
+    scpx::test::write_text(path, "log of the results on disk\n");
+    scpx::log::open_file(path);
+    EXPECT_EQ(scpx::log::file_path(), path);
+    SCPX_LOG_ERR("the rerun went wrong");
+    scpx::log::close_file(scpx::log::outcome::failed);
+    EXPECT_EQ(scpx::log::file_path(), "");
+    EXPECT_EQ(scpx::test::read_text(path), "log of the results on disk\n");
+    EXPECT_NE(scpx::test::read_text(failed).find("ERROR: the rerun went wrong"), std::string::npos);
+
+    // A later successful run replaces the log and removes the stale failure's.
+    scpx::log::open_file(path);
+    SCPX_LOG_INF("all good");
+    scpx::log::close_file(scpx::log::outcome::succeeded);
+    EXPECT_NE(scpx::test::read_text(path).find("all good"), std::string::npos);
+    EXPECT_FALSE(scpx::test::exists(failed));
+}
+
+TEST(Log, AbandonedRunLeavesNoLogAndKeepsTheEarlierOne) {
+    verbosity_guard g;
+    const std::string path = scpx::test::scratch_path("skipped.log");
+    scpx::test::write_text(path, "earlier\n");
+    scpx::log::open_file(path);
+    SCPX_LOG_INF("outputs exist, nothing to do");
+    scpx::log::close_file(scpx::log::outcome::abandoned);
+    EXPECT_EQ(scpx::test::read_text(path), "earlier\n");
+    EXPECT_FALSE(scpx::test::exists(scpx::log::failed_log_path(path)));
+}
+
+TEST(StageTimer, AStageLeftByAnExceptionIsNotDone) {
+    verbosity_guard g;
+    scpx::log::set_verbosity(scpx::log::level::info);
+    const std::string path = scpx::test::scratch_path("stage_fail.log");
+    scpx::log::open_file(path);
+    try {
+        scpx::stage_timer t("load weights");
+        throw scpx::io_error("truncated file");
+    } catch (const scpx::io_error&) {
+    }
+    scpx::log::close_file();
+    const std::string text = scpx::test::read_text(path);
+    EXPECT_EQ(text.find("-load weights... done"), std::string::npos) << text;
+    EXPECT_NE(text.find("-load weights... stopped after"), std::string::npos) << text;
 }
 
 TEST(Progress, LineShowsCountPercentRateAndEta) {
