@@ -54,6 +54,45 @@ inline bool try_parse_decimal_comma(std::string_view t, double& v) {
     return try_parse_double(std::string_view(buf, t.size()), v);
 }
 
+/// `t` as it may be quoted in a message: control bytes and DEL become \xNN (binary junk
+/// would otherwise reach the terminal raw, or cut the message at a NUL); at most `max` bytes.
+inline std::string printable(std::string_view t, std::size_t max = 40) {
+    static const char hex[] = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < t.size() && i < max; ++i) {
+        const auto c = static_cast<unsigned char>(t[i]);
+        if (c < 0x20 || c == 0x7f) {
+            s += "\\x";
+            s += hex[c >> 4];
+            s += hex[c & 15];
+        } else {
+            s += static_cast<char>(c);
+        }
+    }
+    if (t.size() > max) s += "...";
+    return s;
+}
+
+/// The header line without a leading UTF-8 byte order mark (pandas drops it too).
+inline std::string_view strip_bom(std::string_view line) {
+    if (line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    return line;
+}
+
+/// Throws input_error "FILE, line N: not a text table ..." when the header line holds a NUL or
+/// another control byte (tab and CR excepted): a binary file given as a table.
+inline void require_text_header(std::string_view line, const std::string& file, std::uint64_t ln,
+                                const std::string& expected) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+            throw input_error(file, "line " + std::to_string(ln), "",
+                              "not a text table: the header holds the control byte " +
+                                  printable(line.substr(i, 1)) + " at byte " + std::to_string(i + 1) +
+                                  " (expected a header like '" + expected + "')");
+    }
+}
+
 /// A numeric field where NA tokens mean NaN; anything else non-numeric throws input_error
 /// "FILE, line N, field 'NAME': not a number ('abc')".
 inline double parse_double_or_na(std::string_view t, const std::string& file, std::uint64_t line,
@@ -63,7 +102,7 @@ inline double parse_double_or_na(std::string_view t, const std::string& file, st
     if (is_na_token(t)) return kNaN;
     if (decimal_comma && try_parse_decimal_comma(t, v)) return v;
     throw input_error(file, "line " + std::to_string(line), field,
-                      "not a number ('" + std::string(t.substr(0, 40)) + "')");
+                      "not a number ('" + printable(t) + "')");
 }
 
 /// A numeric field that must be present.
@@ -73,9 +112,9 @@ inline double parse_double_required(std::string_view t, const std::string& file,
     if (try_parse_double(t, v)) return v;
     if (is_na_token(t))
         throw input_error(file, "line " + std::to_string(line), field,
-                          "missing value ('" + std::string(t) + "') where a number is required");
+                          "missing value ('" + printable(t) + "') where a number is required");
     throw input_error(file, "line " + std::to_string(line), field,
-                      "not a number ('" + std::string(t.substr(0, 40)) + "')");
+                      "not a number ('" + printable(t) + "')");
 }
 
 /// Pointer to the first ' ' or '\t' in [p, e), or e. Eight bytes per step (SWAR): the
@@ -118,7 +157,7 @@ inline std::string join_columns(const std::vector<std::string>& names) {
     std::string s;
     for (size_t i = 0; i < names.size(); ++i) {
         if (i) s += ", ";
-        s += "'" + names[i] + "'";
+        s += "'" + printable(names[i], 200) + "'";
     }
     return s;
 }

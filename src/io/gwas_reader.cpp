@@ -66,6 +66,20 @@ std::string_view strip_for(std::string_view line, delimiter d) {
     return line.substr(b, e - b);
 }
 
+// pandas.read_csv (quotechar '"') reads "rs1" as rs1 and "a""b" as a"b; MetaXcan's GWAS
+// readers go through it. Only a whole quoted field is unquoted (no delimiters inside quotes).
+std::string_view unquote(std::string_view f, std::string& buf) {
+    if (f.size() < 2 || f.front() != '"' || f.back() != '"') return f;
+    f = f.substr(1, f.size() - 2);
+    if (f.find('"') == std::string_view::npos) return f;
+    buf.clear();
+    for (size_t i = 0; i < f.size(); ++i) {
+        buf += f[i];
+        if (f[i] == '"' && i + 1 < f.size() && f[i + 1] == '"') ++i;
+    }
+    return buf;
+}
+
 } // namespace
 
 struct gwas_reader::impl {
@@ -77,7 +91,8 @@ struct gwas_reader::impl {
     std::string name[S_COUNT];
     size_t n_fields = 0;
     std::vector<std::string_view> fields;
-    std::string ea_buf, nea_buf;
+    std::string ea_buf, nea_buf, snp_buf, header_buf;
+    std::string quote_buf[S_COUNT]; // unquoted fields of the current row
     gwas_read_stats stats;
 
     impl(const std::string& path, gwas_reader_options o) : opt(std::move(o)), reader(path) {}
@@ -87,13 +102,14 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
     : impl_(std::make_unique<impl>(path, std::move(options))) {
     auto& s = *impl_;
     // Blank lines before the header are tolerated; a file without any line is an error.
-    std::string_view line = s.reader.header("a header naming the columns");
+    std::string_view line = detail::strip_bom(s.reader.header("a header naming the columns"));
+    detail::require_text_header(line, path, s.reader.line_number(), "SNP A1 A2 ZSCORE ...");
     s.delim = s.opt.delim == delimiter::AUTO ? detect_delimiter(line) : s.opt.delim;
     // MetaXcan strips the line before splitting, which drops trailing blanks/tabs.
     std::vector<std::string_view> hv;
     split_fields(strip_for(line, s.delim), s.delim, hv);
     for (auto f : hv)
-        s.header.emplace_back(trim(f));
+        s.header.emplace_back(unquote(trim(f), s.header_buf));
     s.n_fields = s.header.size();
 
     const gwas_columns& c = s.opt.columns;
@@ -131,6 +147,11 @@ gwas_reader::~gwas_reader() {
                      impl_->reader.path(), impl_->stats.bad_field_count, impl_->n_fields,
                      impl_->stats.first_bad_field_line);
     }
+    if (impl_ && impl_->stats.decimal_commas > 0) {
+        SCPX_LOG_WRN("{}: read {} value(s) with a decimal comma as if it were a point, as MetaXcan "
+                     "does (first: {}); if the commas separate thousands, fix the file",
+                     impl_->reader.path(), impl_->stats.decimal_commas, impl_->stats.first_decimal_comma);
+    }
 }
 
 bool gwas_reader::next(gwas_row& row) {
@@ -161,7 +182,7 @@ bool gwas_reader::next(gwas_row& row) {
                 }
             }
             if (!snp.empty()) {
-                if (!s.opt.snp_filter(snp)) {
+                if (!s.opt.snp_filter(unquote(snp, s.snp_buf))) {
                     ++s.stats.filtered_out;
                     continue;
                 }
@@ -180,7 +201,7 @@ bool gwas_reader::next(gwas_row& row) {
         const std::uint64_t ln = s.reader.line_number();
         // MetaXcan applies the model-SNP filter before checking the field count.
         if (!filtered && s.opt.snp_filter && static_cast<size_t>(snp_col) < f.size() &&
-            !s.opt.snp_filter(f[snp_col])) {
+            !s.opt.snp_filter(unquote(f[snp_col], s.snp_buf))) {
             ++s.stats.filtered_out;
             continue;
         }
@@ -188,24 +209,28 @@ bool gwas_reader::next(gwas_row& row) {
             if (s.stats.bad_field_count++ == 0) s.stats.first_bad_field_line = ln;
             continue;
         }
+        // The selected fields, unquoted (views into the line or into quote_buf).
+        std::string_view v[S_COUNT];
+        for (int k = 0; k < S_COUNT; ++k)
+            if (s.col[k] >= 0) v[k] = unquote(f[s.col[k]], s.quote_buf[k]);
         row.line = ln;
-        row.snp = f[snp_col];
+        row.snp = v[S_SNP];
         if (s.opt.upper_case_alleles) {
-            auto up = [](std::string& buf, std::string_view v) -> std::string_view {
-                buf.assign(v.data(), v.size());
+            auto up = [](std::string& buf, std::string_view allele) -> std::string_view {
+                buf.assign(allele.data(), allele.size());
                 for (auto& ch : buf)
                     ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
                 return buf;
             };
-            row.effect_allele = up(s.ea_buf, f[s.col[S_EA]]);
-            row.non_effect_allele = up(s.nea_buf, f[s.col[S_NEA]]);
+            row.effect_allele = up(s.ea_buf, v[S_EA]);
+            row.non_effect_allele = up(s.nea_buf, v[S_NEA]);
         } else {
-            row.effect_allele = f[s.col[S_EA]];
-            row.non_effect_allele = f[s.col[S_NEA]];
+            row.effect_allele = v[S_EA];
+            row.non_effect_allele = v[S_NEA];
         }
-        row.chromosome = s.col[S_CHR] >= 0 ? f[s.col[S_CHR]] : std::string_view();
+        row.chromosome = v[S_CHR];
         if (s.col[S_SIGN] >= 0) {
-            row.beta_sign_text = f[s.col[S_SIGN]];
+            row.beta_sign_text = v[S_SIGN];
             row.beta_sign = row.beta_sign_text == "+" ? 1.0 : -1.0;
         } else {
             row.beta_sign_text = std::string_view();
@@ -220,10 +245,25 @@ bool gwas_reader::next(gwas_row& row) {
                 dst = kNaN;
                 continue;
             }
-            const std::string_view t = f[ci];
-            if (!detail::try_parse_double(t, dst))
-                dst = detail::parse_double_or_na(t, s.reader.path(), ln, s.name[k],
-                                                 /*decimal_comma=*/s.delim != delimiter::COMMA);
+            const std::string_view t = v[k];
+            if (detail::try_parse_double(t, dst)) continue;
+            if (detail::is_na_token(t)) {
+                dst = kNaN;
+                continue;
+            }
+            // MetaXcan's sanitize_component turns "1,5" into "1.5" (a comma cannot occur
+            // inside a field of a comma-separated file).
+            if (s.delim != delimiter::COMMA && detail::try_parse_decimal_comma(t, dst)) {
+                if (s.stats.decimal_commas++ == 0)
+                    s.stats.first_decimal_comma = "line " + std::to_string(ln) + ", field '" + s.name[k] +
+                                                  "': '" + detail::printable(t) + "'";
+                continue;
+            }
+            input_error bad(s.reader.path(), "line " + std::to_string(ln), s.name[k],
+                            "not a number ('" + detail::printable(t) + "')");
+            if (!s.opt.bad_number) throw bad;
+            dst = kNaN;
+            s.opt.bad_number(bad.what());
         }
         ++s.stats.rows;
         return true;

@@ -12,10 +12,16 @@
 ///
 /// MetaXcan parity notes (what a row looks like to the caller):
 ///  * Missing values: "", NA, NaN, nan, na, NAN, ".", "\N" → NaN (MetaXcan's sanitize_component
-///    plus pandas' to_numeric NA spellings). Decimal commas ("1,5") are read as 1.5.
+///    plus pandas' to_numeric NA spellings). Decimal commas ("1,5", also "1,500") are read as
+///    1.5, exactly as MetaXcan's sanitize_component does; they are counted and the reader logs
+///    one warning naming the first (a thousands separator would be misread, as in MetaXcan).
 ///  * Any other non-numeric value in a *selected numeric* column of a row that passes the SNP
-///    filter → input_error (MetaXcan crashes with "could not convert string to float").
+///    filter → input_error (MetaXcan crashes with "could not convert string to float"), or NaN
+///    plus a call of gwas_reader_options::bad_number when that is set.
 ///    Columns that are not selected are never parsed, as in MetaXcan.
+///  * A leading UTF-8 byte order mark is dropped and double-quoted fields ("rs1", "a""b") are
+///    unquoted, header included, as pandas.read_csv does. A header holding control bytes (a
+///    binary file) → input_error "not a text table".
 ///  * beta_sign: "+" → +1, anything else (including NA) → −1, exactly MetaXcan's rule.
 ///  * Rows whose field count differs from the header's are skipped and counted
 ///    (MetaXcan skips them silently; we log one warning with the first such line at the end).
@@ -80,6 +86,9 @@ struct gwas_reader_options {
     bool upper_case_alleles = true;
     /// When set, rows whose SNP id returns false are skipped before anything else is parsed.
     std::function<bool(std::string_view snp)> snp_filter;
+    /// When set, a non-numeric value in a selected numeric column becomes NaN and this is
+    /// called with "FILE, line N, field 'X': not a number ('abc')" instead of throwing.
+    std::function<void(const std::string& message)> bad_number;
 };
 
 /// One data row. String views are valid until the next call to gwas_reader::next().
@@ -108,6 +117,8 @@ struct gwas_read_stats {
     std::uint64_t bad_field_count = 0;      ///< skipped: field count ≠ header's
     std::uint64_t first_bad_field_line = 0; ///< line of the first such row (0 if none)
     std::uint64_t rows = 0;                 ///< rows returned by next()
+    std::uint64_t decimal_commas = 0;       ///< values read with a decimal comma ("1,5")
+    std::string first_decimal_comma;        ///< "line N, field 'X': '1,5'" (empty if none)
 };
 
 /// Streams a GWAS file (plain or gzip) row by row; nothing is materialised.

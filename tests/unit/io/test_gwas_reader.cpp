@@ -116,10 +116,74 @@ TEST(GwasReader, DecimalCommaIsReadAsMetaXcanDoes) {
     scpx::test::write_text(path, "SNP A1 A2 Z\nrs1 A G 1,5\nrs2 A G -0,25e-1\n");
     gwas_reader_options o;
     o.columns.zscore = "Z";
-    const auto rows = read_all(path, o);
+    scpx::io::gwas_read_stats st;
+    const auto rows = read_all(path, o, &st);
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].z, 1.5);
     EXPECT_EQ(rows[1].z, -0.025);
+    // Not silent: counted, the first one named for the warning.
+    EXPECT_EQ(st.decimal_commas, 2u);
+    EXPECT_EQ(st.first_decimal_comma, "line 2, field 'Z': '1,5'");
+}
+
+TEST(GwasReader, ByteOrderMarkIsDropped) {
+    const auto path = scpx::test::scratch_path("gwas_bom.tsv");
+    scpx::test::write_text(path, "\xEF\xBB\xBFSNP\tA1\tA2\tZ\nrs1\tA\tG\t1.5\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    const auto rows = read_all(path, o);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].snp, "rs1");
+    gwas_reader r(path, o);
+    EXPECT_EQ(r.header()[0], "SNP");
+}
+
+TEST(GwasReader, QuotedFieldsAreUnquotedAsPandasDoes) {
+    const auto path = scpx::test::scratch_path("gwas_quoted.csv");
+    scpx::test::write_text(path, "\"SNP\",\"A1\",\"A2\",\"Z\"\n\"rs1\",\"a\",\"G\",\"1.5\"\n"
+                                 "\"rs\"\"2\",C,T,-2\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    o.snp_filter = [](std::string_view id) { return id == "rs1" || id == "rs\"2"; };
+    const auto rows = read_all(path, o);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].snp, "rs1");
+    EXPECT_EQ(rows[0].ea, "A");
+    EXPECT_EQ(rows[0].nea, "G");
+    EXPECT_EQ(rows[0].z, 1.5);
+    EXPECT_EQ(rows[1].snp, "rs\"2"); // "" is an escaped quote
+    // Whitespace-separated: the fast SNP pre-filter sees the unquoted id too.
+    const auto ws = scpx::test::scratch_path("gwas_quoted.txt");
+    scpx::test::write_text(ws, "SNP A1 A2 Z\n\"rs1\" A G 1.5\n\"rs9\" A G 1\n");
+    const auto rows2 = read_all(ws, o);
+    ASSERT_EQ(rows2.size(), 1u);
+    EXPECT_EQ(rows2[0].snp, "rs1");
+}
+
+TEST(GwasReader, NonNumericValueIsNaAndReportedWhenAsked) {
+    const auto path = scpx::test::scratch_path("gwas_nonnum.tsv");
+    scpx::test::write_text(path, "SNP\tA1\tA2\tZ\nrs1\tA\tG\tabc\nrs2\tA\tG\t2\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    scpx::test::expect_error_with([&] { read_all(path, o); }, {path, "line 2", "field 'Z'", "not a number ('abc')"});
+    std::vector<std::string> bad;
+    o.bad_number = [&](const std::string& m) { bad.push_back(m); };
+    const auto rows = read_all(path, o);
+    ASSERT_EQ(rows.size(), 2u); // the row stays, its value is NA
+    EXPECT_TRUE(std::isnan(rows[0].z));
+    EXPECT_EQ(rows[1].z, 2.0);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_NE(bad[0].find("line 2, field 'Z': not a number ('abc')"), std::string::npos) << bad[0];
+}
+
+TEST(GwasReader, BinaryFileIsNotATextTable) {
+    const auto path = scpx::test::scratch_path("gwas_binary.bin");
+    scpx::test::write_text(path, std::string("\x7f" "ELF\x02\x01\x01\0\0\0 junk\nmore\n", 20));
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    const auto msg = scpx::test::expect_error_with([&] { gwas_reader r(path, o); },
+                                                   {path, "line 1", "not a text table", "\\x7f"});
+    EXPECT_EQ(msg.find('\0'), std::string::npos);
 }
 
 TEST(GwasReader, MissingColumnListsTheColumnsThatExist) {
