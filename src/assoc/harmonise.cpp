@@ -92,6 +92,27 @@ std::string complement(std::string_view s) {
     return r;
 }
 
+// The options z is derived from, with their values: "--zscore_column 'SNP'".
+std::string statistic_options(const io::gwas_columns& c, io::gwas_columns::z_source_kind source) {
+    using kind = io::gwas_columns::z_source_kind;
+    std::vector<std::pair<const char*, const std::string*>> used;
+    if (source == kind::ZSCORE) {
+        used.emplace_back("--zscore_column", &c.zscore);
+    } else if (source == kind::PVALUE) {
+        used.emplace_back("--pvalue_column", &c.pvalue);
+        if (!c.beta.empty()) used.emplace_back("--beta_column", &c.beta);
+        else if (!c.odds_ratio.empty()) used.emplace_back("--or_column", &c.odds_ratio);
+        else used.emplace_back("--beta_sign_column", &c.beta_sign);
+    } else {
+        used.emplace_back(c.beta.empty() ? "--or_column" : "--beta_column", c.beta.empty() ? &c.odds_ratio : &c.beta);
+        used.emplace_back("--se_column", &c.se);
+    }
+    std::string s;
+    for (const auto& [opt, name] : used)
+        s += (s.empty() ? "" : ", ") + fmt::format("{} '{}'", opt, *name);
+    return s + " (the column must hold numbers)";
+}
+
 bool same_set(std::string_view a1, std::string_view a2, std::string_view x, std::string_view y) {
     return (a1 == x && a2 == y) || (a1 == y && a2 == x);
 }
@@ -217,20 +238,14 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
     auto bad = [&](const std::string& what) {
         if (sum.bad_value++ == 0) sum.first_bad_value = what;
     };
+    // A non-numeric statistic makes that value NA, not the row absent: the SNP is then
+    // reported as "NA statistic", which points at the right column (MetaXcan aborts here).
+    ro.bad_number = bad;
 
     for (const auto& file : files) {
         io::gwas_reader r(file, ro);
         io::gwas_row row{};
-        for (;;) {
-            try {
-                if (!r.next(row)) break;
-            } catch (const input_error& e) {
-                // A non-numeric statistic: that row is unusable, the others are fine (MetaXcan
-                // aborts here). Truncated/corrupt files have no field and stay fatal.
-                if (e.field().empty()) throw;
-                bad(e.what());
-                continue;
-            }
+        while (r.next(row)) {
             std::string id(row.snp);
             bool by_position = false;
             if (!wanted.contains(id)) {
@@ -438,8 +453,9 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
             fix = "ids match but alleles do not: check --effect_allele_column/--non_effect_allele_column"
                   " (and the strand/genome build of the GWAS)";
         else if (rep.na_statistic > rep.used)
-            fix = "ids and alleles match but the statistics are NA: check --zscore_column/--beta_column/"
-                  "--se_column/--pvalue_column";
+            fix = fmt::format("ids and alleles match but the statistic is NA or not a number for {} SNP(s): "
+                              "check {}",
+                              rep.na_statistic, statistic_options(options.columns, gwas.source));
         else
             fix = "the ids have the same style but do not overlap: check --snp_column, and that GWAS and "
                   "model use the same genome build / dbSNP release";

@@ -252,8 +252,10 @@ TEST(SpredixcanGwas, BadValuesBecomeNaAndMissingColumnIsNamed) {
     EXPECT_EQ(g.summary.bad_value, 3u) << g.summary.first_bad_value;
     EXPECT_NE(g.summary.first_bad_value.find("BETA"), std::string::npos) << g.summary.first_bad_value;
     EXPECT_EQ(g.summary.non_rsid, 1u);
-    EXPECT_EQ(g.rows.size(), 4u); // rs1 twice, rs3, rs4
+    ASSERT_EQ(g.rows.size(), 5u); // rs1 twice, rs2 (beta NA, not dropped), rs3, rs4
     EXPECT_EQ(g.rows[0].a1, "G"); // upper-cased
+    EXPECT_EQ(g.ids[1], "rs2");
+    EXPECT_TRUE(std::isnan(g.rows[1].beta));
 
     o.columns.zscore = "ZSCORE";
     try {
@@ -264,6 +266,23 @@ TEST(SpredixcanGwas, BadValuesBecomeNaAndMissingColumnIsNamed) {
         EXPECT_NE(msg.find("ZSCORE"), std::string::npos) << msg;
         EXPECT_NE(msg.find("'SNP', 'A1', 'A2', 'BETA', 'SE', 'P'"), std::string::npos) << msg;
     }
+}
+
+TEST(SpredixcanGwas, NonNumericStatisticIsNaStatisticNotAbsent) {
+    // --zscore_column SNP: every z is an id. The SNPs are there, their statistic is not.
+    const std::string f = scratch_path("spx_gwas_zsnp.tsv");
+    write_text(f, "SNP\tA1\tA2\tZ\nrs1\tG\tA\t1\nrs2\tC\tT\t2\nrs3\tC\tA\t3\nrs4\tG\tA\t4\n");
+    spredixcan_options o;
+    o.columns.zscore = "SNP";
+    const auto g = load_gwas({f}, o, {"rs1", "rs2", "rs3", "rs4"});
+    EXPECT_EQ(g.rows.size(), 4u);
+    EXPECT_EQ(g.summary.bad_value, 4u);
+    const auto h = harmonise(g, small_model(), o);
+    EXPECT_EQ(h.report.absent, 0u);
+    EXPECT_EQ(h.report.na_statistic, 4u);
+    EXPECT_NE(h.report.diagnosis.find("statistic is NA or not a number"), std::string::npos) << h.report.diagnosis;
+    EXPECT_NE(h.report.diagnosis.find("--zscore_column 'SNP'"), std::string::npos) << h.report.diagnosis;
+    EXPECT_EQ(h.report.diagnosis.find("--snp_column"), std::string::npos) << h.report.diagnosis;
 }
 
 } // namespace
