@@ -97,10 +97,15 @@ struct covariance_reader::impl {
             ln = reader.line_number();
         }
         const std::size_t n = detail::split_blank(line, fields.data(), fields.size());
-        if (n != n_fields)
+        if (n < n_fields)
+            throw input_error(file(), "line " + std::to_string(ln), header[n],
+                              "missing: expected " + std::to_string(n_fields) +
+                                  " fields (as in the header), found " + std::to_string(n));
+        if (n > n_fields)
             throw input_error(file(), "line " + std::to_string(ln), "",
                               "expected " + std::to_string(n_fields) + " fields (as in the header), found " +
-                                  std::to_string(n));
+                                  std::to_string(n) + " (a field more than the header's '" +
+                                  detail::printable(header.back()) + "')");
         return true;
     }
 
@@ -123,7 +128,10 @@ struct covariance_reader::impl {
             throw input_error(file(), "line " + std::to_string(ln), "GENE",
                               "rows of gene '" + std::string(gene) +
                                   "' are not contiguous (its first block started at line " +
-                                  std::to_string(r.first->second) + "); each gene's rows must be together");
+                                  std::to_string(r.first->second) +
+                                  "); each gene's rows must be together, as MetaXcan requires too: sort the "
+                                  "rows by GENE keeping their order within a gene, e.g. (head -n 1 F; tail -n "
+                                  "+2 F | sort -s -k1,1) > F.sorted");
         last_gene.assign(gene.data(), gene.size());
     }
 
@@ -159,7 +167,8 @@ covariance_reader::covariance_reader(const std::string& path,
                                      std::function<bool(std::string_view)> gene_filter)
     : impl_(std::make_unique<impl>(path, std::move(gene_filter))) {
     auto& s = *impl_;
-    std::string_view line = s.reader.header("GENE RSID1 RSID2 VALUE");
+    std::string_view line = detail::strip_bom(s.reader.header("GENE RSID1 RSID2 VALUE"));
+    detail::require_text_header(line, path, s.reader.line_number(), "GENE RSID1 RSID2 VALUE");
     std::vector<std::string_view> hv;
     split_fields(line, delimiter::WHITESPACE, hv);
     for (auto f : hv)
@@ -241,6 +250,12 @@ bool covariance_reader::next(covariance_block& block) {
             const std::string_view vt = s.fields[s.c_value];
             double v;
             if (!detail::try_parse_double(vt, v)) v = detail::parse_double_or_na(vt, s.file(), ln, "VALUE");
+            // inf (or 1e400) would give var_g = inf and a zscore of 0 or NaN that looks like a
+            // result; no covariance builder writes one, so it is a damaged file.
+            if (std::isinf(v))
+                throw input_error(s.file(), "line " + std::to_string(ln), "VALUE",
+                                  "not a finite number ('" + detail::printable(vt) +
+                                      "'); a covariance must be a finite number or NA");
             if (std::isnan(v)) ++s.stats.na_values;
             block.entries.push_back({i, j, v, ln});
         }

@@ -7,13 +7,19 @@
 /// diagonal (normally the upper triangle in model SNP order). VALUE may be NA.
 ///
 /// Reader semantics (MetaXcan MatrixManager, docs/spredixcan.md §2.2):
-///  * A gene's rows must be contiguous; a gene seen again later → input_error.
+///  * A gene's rows must be contiguous; a gene seen again later → input_error (MetaXcan's
+///    MatrixManager._validate rejects it too; the message says how to sort the file).
 ///  * A pair given twice for a gene (as (a,b) or (b,a)) → input_error naming both lines.
 ///    (MetaXcan rejects fully duplicated rows and silently keeps the last value of a repeated
 ///    pair with a different value; we reject both, since neither comes from a real builder.)
 ///  * VALUE must be a number or an NA token ("", NA, NaN, nan, ".", …); otherwise input_error
 ///    with file, line and field VALUE. NA rows are kept as NaN entries and ignored downstream.
-///  * A line whose field count differs from the header's → input_error.
+///    An infinite VALUE (inf, 1e400) → input_error too (MetaXcan would print var_g = inf with a
+///    meaningless zscore).
+///  * A line whose field count differs from the header's → input_error naming the first
+///    missing field.
+///  * A leading UTF-8 byte order mark is dropped; a header with control bytes (a binary file)
+///    → input_error "not a text table".
 ///  * Blocks are returned raw (all rows, file order); covariance_block::to_matrix() then builds
 ///    the matrix exactly as MetaXcan's `_rows_to_entries` + `_to_matrix` do for a whitelist.
 ///

@@ -131,7 +131,7 @@ TEST(Covariance, NonContiguousGeneIsAnError) {
     const auto path = scpx::test::scratch_path("cov_noncontig.txt");
     scpx::test::write_text(path, "GENE RSID1 RSID2 VALUE\nG1 a a 1\nG2 b b 1\nG1 c c 1\n");
     scpx::test::expect_error_with([&] { read_blocks(path); },
-                                  {path, "line 4", "field 'GENE'", "not contiguous", "line 2"});
+                                  {path, "line 4", "field 'GENE'", "not contiguous", "line 2", "sort -s -k1,1"});
 }
 
 TEST(Covariance, DuplicatedPairIsAnErrorNamingBothLines) {
@@ -148,7 +148,34 @@ TEST(Covariance, MalformedValueNamesFileLineAndField) {
                                   {path, "line 3", "field 'VALUE'", "not a number", "0.5x"});
     const auto fields = scpx::test::scratch_path("cov_fields.txt");
     scpx::test::write_text(fields, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b\n");
-    scpx::test::expect_error_with([&] { read_blocks(fields); }, {fields, "line 3", "expected 4 fields"});
+    const auto msg = scpx::test::expect_error_with(
+        [&] { read_blocks(fields); }, {fields, "line 3", "field 'VALUE': missing", "expected 4 fields", "found 3"});
+    EXPECT_EQ(msg.rfind(fields, 0), 0u) << msg; // starts with the file: no "<input>" placeholder
+}
+
+TEST(Covariance, InfiniteValueIsAnError) {
+    for (const char* v : {"inf", "-inf", "1e400", "Infinity"}) {
+        const auto path = scpx::test::scratch_path("cov_inf.txt");
+        scpx::test::write_text(path, std::string("GENE RSID1 RSID2 VALUE\nG a a 1\nG a b ") + v + "\nG b b 1\n");
+        scpx::test::expect_error_with([&] { read_blocks(path); },
+                                      {path, "line 3", "field 'VALUE'", "not a finite number", v});
+    }
+    const auto na = scpx::test::scratch_path("cov_nan.txt");
+    scpx::test::write_text(na, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b nan\nG b b 1\n");
+    scpx::io::covariance_read_stats st;
+    read_blocks(na, {}, &st);
+    EXPECT_EQ(st.na_values, 1u); // NaN stays NA
+}
+
+TEST(Covariance, ByteOrderMarkIsDroppedAndBinaryIsNamed) {
+    const auto path = scpx::test::scratch_path("cov_bom.txt");
+    scpx::test::write_text(path, "\xEF\xBB\xBFGENE RSID1 RSID2 VALUE\nG a a 1\n");
+    const auto blocks = read_blocks(path);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].gene, "G");
+    const auto bin = scpx::test::scratch_path("cov_binary.bin");
+    scpx::test::write_text(bin, std::string("PK\x03\x04\0\0junk\n", 11));
+    scpx::test::expect_error_with([&] { covariance_reader r(bin); }, {bin, "not a text table", "\\x03"});
 }
 
 TEST(Covariance, RenamedColumnListsTheHeader) {
