@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <regex>
 #include <string>
@@ -59,7 +60,12 @@ std::vector<job> make_jobs(const spredixcan_args& a) {
     std::vector<job> jobs;
     if (a.models.empty()) {
         if (a.model_db_path.empty()) throw usage_error("give --model_db_path (one model) or --models 'dir/*.db'");
-        if (a.covariance.empty()) throw usage_error("--covariance is required");
+        // MetaXcan bypasses the covariance for --single_snp_model.
+        if (a.covariance.empty() && !a.opt.single_snp_model) throw usage_error("--covariance is required");
+        // Without --models nothing replaces {}: it would end up in a file name.
+        if (a.output_file.find("{}") != std::string::npos || a.covariance.find("{}") != std::string::npos)
+            throw usage_error("{} in --output_file/--covariance is replaced by the model tag only with --models; "
+                              "with --model_db_path give the plain file names");
         jobs.push_back({a.model_db_path, a.covariance, a.output_file, ""});
         return jobs;
     }
@@ -81,6 +87,12 @@ std::vector<job> make_jobs(const spredixcan_args& a) {
     if (paths.size() > 1 && a.output_file.find("{}") == std::string::npos)
         throw usage_error("with several models, --output_file must contain {} (replaced by the model tag, "
                           "e.g. out/{}.csv)");
+    // One covariance for every model is never right: each model has its own SNPs.
+    if (a.covariance.empty() && !a.opt.single_snp_model) throw usage_error("--covariance is required");
+    if (paths.size() > 1 && !a.covariance.empty() && a.covariance.find("{}") == std::string::npos)
+        throw usage_error("--models matches " + std::to_string(paths.size()) +
+                          " models: --covariance must contain {} (replaced by the model tag, e.g. "
+                          "cov/TW_{}.txt.gz) so that each model gets its own covariance");
     for (const auto& p : paths) {
         std::string tag;
         if (one_star) {
@@ -147,6 +159,23 @@ void log_report(const assoc::gwas_data& gwas, const assoc::harmonisation_report&
     if (!r.diagnosis.empty()) SCPX_LOG_WRN("{}: {}", model, r.diagnosis);
 }
 
+// --single_snp_model treats a gene's SNPs as independent (Σ = I): S-PrediXcan's z only for genes
+// with one SNP. Says how many genes have more, with an example.
+void warn_multi_snp_genes(const io::predictdb_model& model, const std::string& path) {
+    std::size_t multi = 0, example = 0, example_snps = 0;
+    for (std::size_t g = 0; g < model.genes.size(); ++g) {
+        const std::size_t n = model.gene_begin[g + 1] - model.gene_begin[g];
+        if (n < 2) continue;
+        if (multi++ == 0) example = g, example_snps = n;
+    }
+    if (multi == 0) return;
+    SCPX_LOG_WRN("{}: --single_snp_model, but {} of {} genes have more than one SNP (e.g. {} with {}): their "
+                 "SNPs are taken as independent (covariance = identity), so their zscores are not S-PrediXcan's "
+                 "(MetaXcan stops with a KeyError on such a gene when two of its SNPs are in the GWAS); "
+                 "leave out --single_snp_model and give --covariance for this model",
+                 path, multi, model.genes.size(), model.genes[example], example_snps);
+}
+
 // Runs one model: harmonise, compute (genes split over ranks), gather, write. Throws on failure.
 void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwas,
              std::unique_ptr<io::predictdb_model> preloaded) {
@@ -159,6 +188,8 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
         SCPX_LOG_WRN("{}: the model has no weights: the output has no gene (MetaXcan aborts with "
                      "ZeroDivisionError here)",
                      j.model);
+
+    if (a.opt.single_snp_model && mpi::is_root()) warn_multi_snp_genes(*model, j.model);
 
     assoc::harmonised_gwas h = assoc::harmonise(gwas, *model, a.opt);
     if (mpi::is_root()) log_report(gwas, h.report, j.model);
@@ -179,22 +210,25 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
     summary.genes_with_gwas = genes.size();
     std::vector<assoc::gene_result> computed;
     std::string failure;
+    std::exception_ptr failed;
     try {
         computed = assoc::compute_genes(*model, h, j.covariance, my_genes, a.opt, &summary);
     } catch (const error& e) {
         failure = e.what();
+        failed = std::current_exception();
     }
+    if (failed && ranks == 1) std::rethrow_exception(failed); // keeps its type and message
     if (ranks > 1) {
-        // Every rank must learn about a failure on any of them before the collective below.
+        // Every rank must learn about a failure on any of them before the collective below; the
+        // message already names the file, line and field.
         const auto failures = mpi::all_gather(failure);
+        if (failed) std::rethrow_exception(failed);
         for (const auto& f : failures)
-            if (!f.empty()) throw input_error("", "", "", f);
+            if (!f.empty()) throw error(f);
         const auto parts = mpi::all_gather(assoc::serialize(computed));
         computed.clear();
         for (const auto& p : parts)
             assoc::deserialize(p, computed);
-    } else if (!failure.empty()) {
-        throw input_error("", "", "", failure);
     }
     // Rank 0 alone finishes, logs and writes; the others wait at the barrier.
     if (!mpi::is_root()) {
@@ -233,15 +267,43 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
         SCPX_LOG_DBG("pvalue and zscore are uncalibrated (give --gwas_h2 and --gwas_N to calibrate)");
 }
 
-void run_spredixcan(spredixcan_args& a) {
+// Checks that need no file and the model list; runs before the log (and its folder) is created.
+std::vector<job> validate_args(spredixcan_args& a) {
     if (!a.snp_map_file.empty()) throw usage_error("--snp_map_file is not supported by scpx");
     if (!a.skip_until_header.empty()) throw usage_error("--skip_until_header is not supported by scpx");
     if (a.output_file.empty()) throw usage_error("--output_file is required");
+    // MetaXcan: p = 0 gives |z| = inf, replaced by the |z| of min(this, smallest non-zero p);
+    // 0 switches that off and drops those SNPs. A negative or NaN value gives NaN z there.
+    if (!(a.opt.input_pvalue_fix >= 0 && a.opt.input_pvalue_fix <= 1))
+        throw usage_error(fmt::format("--input_pvalue_fix must be a p-value in [0, 1] (0: drop SNPs with p = 0, "
+                                      "as MetaXcan), got {}",
+                                      a.opt.input_pvalue_fix));
     a.opt.separator = a.handle_empty_columns && a.separator.empty() ? delimiter::AUTO : parse_separator(a.separator);
+    a.opt.columns.z_source(); // validates the column combination before anything is read
+    dist::make_split(a.common.split, a.common.job); // --split/--job name the log
+    return make_jobs(a);
+}
+
+// Says what happens to GWAS rows with p = 0 (MetaXcan's warning, with the count).
+void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
+    if (gwas.source != io::gwas_columns::z_source_kind::PVALUE) return;
+    std::size_t zeros = 0;
+    for (const auto& r : gwas.rows)
+        if (r.pvalue == 0) ++zeros;
+    if (zeros == 0) return;
+    if (fix > 0)
+        SCPX_LOG_WRN("GWAS: {} row(s) of model SNPs have p = 0: their |z| is that of the smallest non-zero p of the "
+                     "model's SNPs, at most {} (--input_pvalue_fix), as MetaXcan",
+                     zeros, fix);
+    else
+        SCPX_LOG_WRN("GWAS: {} row(s) of model SNPs have p = 0 and are dropped (NA statistic) because "
+                     "--input_pvalue_fix is 0, as MetaXcan",
+                     zeros);
+}
+
+void run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
     if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
         SCPX_LOG_WRN("only one of --gwas_h2/--gwas_N given: results are not calibrated");
-    a.opt.columns.z_source(); // validates the column combination before anything is read
-    std::vector<job> jobs = make_jobs(a);
     const std::vector<std::string> files = gwas_files(a);
 
     // --split/--job (SLURM arrays): this job does its share of the models.
@@ -301,6 +363,7 @@ void run_spredixcan(spredixcan_args& a) {
         if (s.bad_value)
             SCPX_LOG_WRN("GWAS: {} value(s) unusable as statistics were set to NA (first: {})", s.bad_value,
                          s.first_bad_value);
+        log_zero_pvalues(gwas, a.opt.input_pvalue_fix);
     }
 
     for (std::size_t i = 0; i < todo.size(); ++i) {
@@ -352,7 +415,8 @@ void add_spredixcan_command(CLI::App& app) {
     sub->add_option("--position_column", c.position, "position column (for --match_by_position)")->group(cols);
     sub->add_option("--freq_column", c.frequency, "allele frequency column (unused)")->group(cols);
     sub->add_option("--separator", a->separator, "field separator (default: any whitespace)")->group(cols);
-    sub->add_option("--input_pvalue_fix", o.input_pvalue_fix, "p-values of 0 are replaced by min(this, smallest p)")
+    sub->add_option("--input_pvalue_fix", o.input_pvalue_fix,
+                    "p-values of 0 are replaced by min(this, smallest p); 0 drops those SNPs (in [0, 1])")
         ->capture_default_str()->group(cols);
     sub->add_flag("--handle_empty_columns", a->handle_empty_columns, "empty fields are NA (split on tab/comma)")
         ->group(cols);
@@ -369,8 +433,9 @@ void add_spredixcan_command(CLI::App& app) {
     sub->add_option("--gwas_N", o.gwas_n, "GWAS sample size, to calibrate with the model's phi")->group(mo);
     sub->add_flag("--stream_covariance", a->stream_covariance,
                   "accepted for compatibility: scpx always streams the covariance")->group(mo);
-    sub->add_option("--output_file", a->output_file, "output CSV (the log goes to <output>.log); with --models, "
-                                                     "{} is the model tag")->group(mo);
+    sub->add_option("--output_file", a->output_file, "output CSV (the log goes to <output>.log, or "
+                                                     "<output>.job<K>of<N>.log with --split N --job K); with "
+                                                     "--models, {} is the model tag (the log: {} → all)")->group(mo);
     sub->add_flag("--throw", a->throw_flag, "accepted for compatibility (errors always stop with a message)")->group(mo);
     sub->add_flag("--overwrite", a->overwrite, "replace an existing output (otherwise it is left alone)")->group(mo);
     const char* sx = "scpx";
@@ -384,10 +449,16 @@ void add_spredixcan_command(CLI::App& app) {
                   "differ (ids like chr1_123_A_G_b38, 1:123:A:G, or --chromosome_column/--position_column)")
         ->group(sx);
     sub->callback([sub, a] {
-        std::string log = a->output_file.empty() ? std::string() : log_path_for(replace_all(a->output_file, "{}", "all"));
-        if (!log.empty()) make_parent_dirs(log);
+        std::vector<job> jobs = validate_args(*a); // bad options fail before any folder is made
+        std::string log = log_path_for(replace_all(a->output_file, "{}", "all"));
+        if (a->common.split > 1) {
+            // SLURM array tasks run at the same time: one log each, not one clobbered file.
+            log.resize(log.size() - 4); // ".log"
+            log += fmt::format(".job{}of{}.log", a->common.job, a->common.split);
+        }
+        make_parent_dirs(log);
         run_scope scope(*sub, a->common, log);
-        run_spredixcan(*a);
+        run_spredixcan(*a, std::move(jobs));
     });
 }
 

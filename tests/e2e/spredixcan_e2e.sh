@@ -170,6 +170,91 @@ expect_fail unwritable_output "(cannot|not a directory|Not a directory)" "" -- "
   --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" --gwas_file "$D/gwas_subset.txt.gz" \
   "${COLS[@]}" "${Z[@]}" --output_file "$WORK/afile/out.csv" --overwrite
 
+# ---------------------------------------------------------------- input-handling fixes
+LIVER=(--model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz")
+# A non-numeric statistic column: the SNPs are there, their statistic is NA; the diagnosis names
+# the statistic option, not --snp_column.
+expect_ok zscore_is_snp "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" \
+  --zscore_column SNP --output_file "$WORK/zsnp.csv" --overwrite
+check zscore_is_snp_counted grep -q "absent from GWAS 1,.*NA statistic 21," "$WORK/zsnp.log"
+check zscore_is_snp_diagnosis grep -q "Likely fix: ids and alleles match but the statistic is NA.*--zscore_column 'SNP'" \
+  "$WORK/zsnp.log"
+# Decimal commas are read as MetaXcan reads them (1,5 → 1.5), and said so once.
+zcat "$D/gwas_subset.txt.gz" | awk 'BEGIN{FS=OFS="\t"} $1 == "rs3828914" {sub(/\./, ",", $8)} {print}' > "$WORK/comma.tsv"
+expect_ok decimal_comma "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/comma.tsv" "${COLS[@]}" "${Z[@]}" \
+  --output_file "$WORK/comma.csv" --overwrite
+check decimal_comma_warned grep -q "WARN.*comma.tsv: read 1 value(s) with a decimal comma.*line 200, field 'ZSCORE': '0,606235'" \
+  "$WORK/comma.log"
+# A UTF-8 byte order mark and double-quoted fields (pandas reads both) give the same numbers.
+{ printf '\xEF\xBB\xBF'; zcat "$D/gwas_subset.txt.gz"; } > "$WORK/bom.tsv"
+expect_ok gwas_bom "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/bom.tsv" "${COLS[@]}" "${Z[@]}" \
+  --output_file "$WORK/bom.csv" --overwrite
+check gwas_bom_same "${CMP[@]}" "$WORK/liver_rsid.csv" "$WORK/bom.csv"
+zcat "$D/gwas_subset.txt.gz" | awk 'BEGIN{FS="\t"; OFS=","} {for (i = 1; i <= NF; i++) $i = "\"" $i "\""; print}' \
+  > "$WORK/quoted.csv"
+expect_ok gwas_quoted "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/quoted.csv" --separator , "${COLS[@]}" "${Z[@]}" \
+  --output_file "$WORK/quoted_out.csv" --overwrite
+check gwas_quoted_same "${CMP[@]}" "$WORK/liver_rsid.csv" "$WORK/quoted_out.csv"
+# Binary junk: named as such, control bytes escaped.
+printf 'PK\x03\x04\x00\x00junk\n' > "$WORK/junk.bin"
+run_bad gwas_binary 'junk.bin, line 1: not a text table.*\\x03' "$WORK/junk.bin"
+# Covariance: an infinite value and a short line are named (file, line, field), with no
+# "<input>" placeholder; a non-contiguous gene says how to sort the file.
+zcat "$D/TW_Liver.txt.gz" | awk 'NR==213{$4="inf"} {print}' > "$WORK/cov_inf.txt"
+expect_fail cov_infinite '^[^<]*cov_inf.txt, line 213, field .VALUE.: not a finite number' "$WORK/cov_inf.csv" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$WORK/cov_inf.txt" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/cov_inf.csv" --overwrite
+zcat "$D/TW_Liver.txt.gz" | awk 'NR==213{$4=""} {print}' > "$WORK/cmiss.txt"
+expect_fail cov_short_line 'ERROR: [^<]*cmiss.txt, line 213, field .VALUE.: missing: expected 4 fields' "$WORK/cmiss.csv" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$WORK/cmiss.txt" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/cmiss.csv" --overwrite
+check cov_short_line_no_placeholder bash -c "! grep -q '<input>' '$WORK/cov_short_line.log'"
+expect_fail cov_missing_file 'ERROR: [^<]*(cannot open|No such file).*nope.txt.gz' "$WORK/nope.csv" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$WORK/nope.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/nope.csv" --overwrite
+zcat "$D/TW_Liver.txt.gz" | awk 'NR==1 || NR > 3 {print} NR==2 || NR==3 {held = held $0 "\n"} END {printf "%s", held}' \
+  > "$WORK/cov_split.txt"
+expect_fail cov_noncontiguous 'cov_split.txt.*not contiguous.*sort -s -k1,1' "$WORK/cov_split.csv" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$WORK/cov_split.txt" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/cov_split.csv" --overwrite
+# --single_snp_model on a model whose genes have several SNPs: one warning, with an example.
+expect_ok single_snp_multi "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --single_snp_model \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/single.csv" --overwrite
+check single_snp_warned grep -q "WARN.*--single_snp_model, but 3 of 3 genes have more than one SNP (e.g. ENSG" \
+  "$WORK/single.log"
+# Option checks: all usage errors (exit 2), before anything is written.
+usage_bad() { # NAME REGEX [args]: exit 2 with a matching ERROR
+  local name=$1 regex=$2; shift 2
+  expect_fail "$name" "$regex" "" -- "$SCPX" spredixcan --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" "$@"
+  local rc=0; "$SCPX" spredixcan --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" "$@" >/dev/null 2>&1 || rc=$?
+  check "${name}_exit_2" test "$rc" -eq 2
+}
+for v in -1 nan 1.5; do
+  usage_bad "pvalue_fix_$v" "--input_pvalue_fix must be a p-value in \[0, 1\]" "${LIVER[@]}" --input_pvalue_fix "$v" \
+    --output_file "$WORK/pfix.csv" --overwrite
+done
+usage_bad models_one_covariance "--covariance must contain \{\}" --models "$D/TW_*_0.5.db" \
+  --covariance "$D/TW_Liver.txt.gz" --output_file "$WORK/onecov/{}.csv"
+usage_bad braces_without_models "\{\} in --output_file/--covariance .* only with --models" "${LIVER[@]}" \
+  --output_file "$WORK/sb/{}.csv"
+check braces_without_models_no_file test ! -e "$WORK/sb/{}.csv"
+usage_bad models_match_nothing "matches no file" --models "$D/NONE_*.db" --covariance "$D/TW_{}.txt.gz" \
+  --output_file "$WORK/nomodels/{}.csv"
+check models_match_nothing_no_folder test ! -e "$WORK/nomodels"
+# p = 0 with --input_pvalue_fix 0: dropped as MetaXcan, and said so.
+zcat "$D/gwas_subset.txt.gz" | awk 'BEGIN{FS=OFS="\t"} $1 == "rs3828914" {$7 = 0} {print}' > "$WORK/p0.tsv"
+expect_ok pvalue_fix_zero "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/p0.tsv" "${COLS[@]}" --pvalue_column P \
+  --beta_column BETA --input_pvalue_fix 0 --output_file "$WORK/p0.csv" --overwrite
+check pvalue_fix_zero_said grep -q "1 row(s) of model SNPs have p = 0 and are dropped" "$WORK/p0.log"
+# --split: one log per job, so concurrent array tasks do not share a file.
+for k in 0 1; do
+  expect_ok "split_job$k" "$SCPX" spredixcan --models "$D/TW_*_0.5.db" --covariance "$D/TW_{}.txt.gz" \
+    --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/split/{}.csv" --overwrite \
+    --split 2 --job $k
+  check "split_job${k}_own_log" grep -q -- "--split 2 --job $k: 1 model(s)" "$WORK/split/all.job${k}of2.log"
+done
+check split_no_shared_log test ! -e "$WORK/split/all.log"
+
 # ---------------------------------------------------------------- shared fixtures (all modes)
 F=${SCPX_SHARED_FIXTURES:-}/spredixcan
 if [[ -z "${SCPX_SHARED_FIXTURES:-}" || ! -d "$F/expected" ]]; then
