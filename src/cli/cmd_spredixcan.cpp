@@ -301,7 +301,9 @@ void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
                      zeros);
 }
 
-void run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
+/// Runs the jobs; returns false when there was nothing to do (every output exists and may not be
+/// replaced, or this --split job has no model), so the log of the outputs on disk is kept.
+bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
     if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
         SCPX_LOG_WRN("only one of --gwas_h2/--gwas_N given: results are not calibrated");
     const std::vector<std::string> files = gwas_files(a);
@@ -327,7 +329,7 @@ void run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
         require_writable_location(j.output); // fail now, not after the work
         todo.push_back(j);
     }
-    if (todo.empty()) return;
+    if (todo.empty()) return false;
 
     // Read the GWAS once, keeping the rows of SNPs any model uses.
     stopwatch sw;
@@ -380,6 +382,7 @@ void run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
     if (!failed.empty())
         throw error(fmt::format("{} of {} model(s) failed (see the errors above); the others were written",
                                 failed.size(), todo.size()));
+    return true;
 }
 
 } // namespace
@@ -458,7 +461,7 @@ void add_spredixcan_command(CLI::App& app) {
         }
         make_parent_dirs(log);
         run_scope scope(*sub, a->common, log);
-        run_spredixcan(*a, std::move(jobs));
+        if (!run_spredixcan(*a, std::move(jobs))) scope.keep_previous_log();
     });
 }
 

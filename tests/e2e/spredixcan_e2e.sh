@@ -34,9 +34,11 @@ check many_models_wb test -s "$WORK/many/Whole_Blood.p_beta.csv"
 
 # Without --overwrite an existing output is left alone (MetaXcan's behaviour).
 echo keep > "$WORK/exists.csv"
+echo "log of the kept results" > "$WORK/exists.log"
 expect_ok no_overwrite "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" \
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/exists.csv"
 check no_overwrite_kept grep -qx keep "$WORK/exists.csv"
+check no_overwrite_log_kept grep -qx "log of the kept results" "$WORK/exists.log"
 
 # A GWAS split over a folder (files sorted by name, each with its header) = the single file.
 mkdir -p "$WORK/gwas_dir"
