@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -53,6 +54,36 @@ const char* prefix(level l) {
     case level::error: return "ERROR: ";
     default: return "";
     }
+}
+
+// A run ended by a signal (SLURM's time limit, Ctrl-C, MPI_Abort from another rank) runs no
+// destructor: the handler renames the temporary log to the failed run's name, so the log is kept
+// where the user looks and no hidden temporary is left. Only async-signal-safe calls (rename,
+// signal, raise) on paths prepared when the file was opened.
+char g_signal_temp[4096];
+char g_signal_failed[4096];
+volatile std::sig_atomic_t g_signal_armed = 0;
+
+extern "C" void keep_log_on_signal(int sig) {
+    if (g_signal_armed) {
+        g_signal_armed = 0;
+        std::rename(g_signal_temp, g_signal_failed);
+    }
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+void arm_signal_handler(const std::string& temp, const std::string& failed) {
+    if (temp.size() >= sizeof g_signal_temp || failed.size() >= sizeof g_signal_failed) return;
+    g_signal_armed = 0;
+    std::memcpy(g_signal_temp, temp.c_str(), temp.size() + 1);
+    std::memcpy(g_signal_failed, failed.c_str(), failed.size() + 1);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+        struct sigaction old {};
+        // Leave a handler someone else installed (MPI, a debugger) alone.
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) std::signal(sig, keep_log_on_signal);
+    }
+    g_signal_armed = 1;
 }
 
 } // namespace
@@ -108,6 +139,7 @@ void open_file(const std::string& path) {
     s.file->set_pattern("%v");
     s.file->set_level(spdlog::level::trace);
     s.file->flush_on(spdlog::level::info);
+    arm_signal_handler(out->temp_path(), failed_log_path(path));
     s.file_out = std::move(out);
 }
 
@@ -122,6 +154,7 @@ void close_file(outcome how) {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.file) s.file->flush();
     s.file.reset(); // closes the temporary file before it is renamed
+    g_signal_armed = 0;
     if (!s.file_out) return;
     std::unique_ptr<atomic_output> out = std::move(s.file_out);
     const std::string failed = failed_log_path(out->path());
