@@ -1,6 +1,7 @@
 #include "scpx/seq/fasta.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/seq/contig.hpp"
 
@@ -13,6 +14,10 @@
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace scpx::seq {
 
@@ -88,6 +93,236 @@ std::pair<std::string, std::string> diagnose_fasta(const std::string& path) {
     return {};
 }
 
+// One line of a .fai: where htslib will look for a contig's bases.
+struct fai_entry {
+    std::string name;
+    std::int64_t length = 0, offset = 0, line_bases = 0, line_width = 0;
+};
+
+std::vector<fai_entry> read_fai(const std::string& fai_path) {
+    line_reader in(fai_path);
+    std::string line;
+    std::vector<std::string_view> f;
+    std::vector<fai_entry> out;
+    while (in.next(line)) {
+        if (line.empty()) continue;
+        split_fields(line, delimiter::TAB, f);
+        if (f.size() != 5 && f.size() != 6) {
+            throw input_error(fai_path, in.where(), "",
+                              "expected 5 tab-separated columns (name, length, offset, linebases, "
+                              "linewidth), found " + std::to_string(f.size()) +
+                                  "; delete it and rebuild it with `samtools faidx`");
+        }
+        fai_entry e;
+        e.name = std::string(f[0]);
+        e.length = parse_int(f[1], fai_path, in.where(), "length");
+        e.offset = parse_int(f[2], fai_path, in.where(), "offset");
+        e.line_bases = parse_int(f[3], fai_path, in.where(), "linebases");
+        e.line_width = parse_int(f[4], fai_path, in.where(), "linewidth");
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::int64_t mtime_of(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : -1;
+}
+
+// An index older than its FASTA was probably built for an earlier version of the file (samtools
+// warns likewise). Only a warning: copying files can reorder the times of identical files.
+void warn_if_index_older(const std::string& path, const std::string& index_path) {
+    const std::int64_t data = mtime_of(path), index = mtime_of(index_path);
+    if (data >= 0 && index >= 0 && index < data) {
+        SCPX_LOG_WRN("the index file {} is older than the FASTA {}; if the FASTA was changed, "
+                     "delete the index and rebuild it with `samtools faidx {}`",
+                     index_path, path, path);
+    }
+}
+
+// Reads up to `n` bytes at `offset` (fewer at the end of the file).
+std::string read_at(int fd, std::int64_t offset, std::size_t n) {
+    std::string buf(n, '\0');
+    const ssize_t got = ::pread(fd, buf.data(), n, static_cast<off_t>(offset));
+    buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return buf;
+}
+
+bool is_eol(char c) { return c == '\n' || c == '\r'; }
+
+// Checks cheaply (a few small reads per contig) that a plain FASTA's .fai describes this file:
+// htslib trusts the index blindly, and a stale one silently returns the wrong bases. Returns
+// what disagrees for the first bad contig, or "".
+std::string fai_mismatch(int fd, std::int64_t file_size, const std::vector<fai_entry>& fai) {
+    struct span {
+        std::int64_t begin, end;
+        const std::string* name;
+        bool operator<(const span& o) const { return begin < o.begin; }
+    };
+    std::vector<span> spans; // bytes of each contig's bases
+    for (const fai_entry& e : fai) {
+        const std::string who = "contig '" + e.name + "': ";
+        if (e.length < 0 || e.offset < 1 || e.line_bases < 0 || e.line_width < e.line_bases ||
+            (e.length > 0 && (e.line_bases < 1 || e.line_width - e.line_bases < 1 ||
+                              e.line_width - e.line_bases > 2))) {
+            return who + "impossible length/offset/linebases/linewidth values";
+        }
+        // The byte before the offset ends the contig's own '>name' header line. One small read
+        // per contig; a header longer than that only gets its line end checked.
+        const std::int64_t back = std::min<std::int64_t>(e.offset, 1024);
+        const std::string head = read_at(fd, e.offset - back, static_cast<std::size_t>(back));
+        if (head.size() != static_cast<std::size_t>(back) || head.back() != '\n') {
+            return who + "offset " + std::to_string(e.offset) +
+                   " does not follow the end of a header line";
+        }
+        const std::size_t prev = head.find_last_of('\n', head.size() - 2);
+        if (prev != std::string::npos || back == e.offset) {
+            const std::size_t b = prev == std::string::npos ? 0 : prev + 1;
+            const std::string hdr = head.substr(b, head.size() - 1 - b);
+            const std::string want = ">" + e.name;
+            if (hdr.compare(0, want.size(), want) != 0 ||
+                (hdr.size() > want.size() &&
+                 !std::isspace(static_cast<unsigned char>(hdr[want.size()])))) {
+                return who + "the line before offset " + std::to_string(e.offset) + " is '" +
+                       hdr.substr(0, 60) + "', not its header '>" + e.name + "'";
+            }
+        }
+        const std::int64_t term_bytes = e.line_width - e.line_bases; // "\n" or "\r\n"
+        if (e.length > 0) {
+            // The first line holds exactly linebases bases and then its terminator (or, for a
+            // one-line contig, the whole contig and then a terminator or the end of the file).
+            const std::int64_t first = std::min(e.length, e.line_bases);
+            const std::int64_t term = e.length > e.line_bases ? term_bytes : 1;
+            const std::string line = read_at(fd, e.offset, static_cast<std::size_t>(first + term));
+            const auto eol = std::find_if(line.begin(), line.end(), is_eol);
+            const std::int64_t got = eol - line.begin();
+            const bool ends_ok = got == first &&
+                                 (e.length > e.line_bases
+                                      ? line.size() == static_cast<std::size_t>(first + term) &&
+                                            line.back() == '\n'
+                                      : true);
+            if (!ends_ok) {
+                return who + "the first sequence line should hold " + std::to_string(first) +
+                       " bases (linebases " + std::to_string(e.line_bases) + ") and end there, " +
+                       "but " +
+                       (got < first ? "it holds " + std::to_string(got)
+                                    : std::string("it continues past them"));
+            }
+        }
+        // Just past the last base: full lines with their terminators, then the last partial
+        // line (the file may end without a final line terminator).
+        const std::int64_t full = e.line_bases > 0 ? e.length / e.line_bases : 0;
+        const std::int64_t rem = e.line_bases > 0 ? e.length % e.line_bases : 0;
+        const std::int64_t data_end =
+            e.offset + full * e.line_width + rem - (rem == 0 && full > 0 ? term_bytes : 0);
+        if (data_end > file_size) {
+            return who + std::to_string(e.length) + " bases from offset " +
+                   std::to_string(e.offset) + " would end at byte " + std::to_string(data_end) +
+                   ", past the end of the file (" + std::to_string(file_size) + " bytes)";
+        }
+        if (e.length > 0) {
+            // The last base is a base, not the start of the next record.
+            const std::int64_t last = data_end - 1;
+            const std::string c = read_at(fd, last, 1);
+            if (c.size() != 1 || is_eol(c[0]) || c[0] == '>') {
+                return who + "byte " + std::to_string(last) + ", where its last base should be, is " +
+                       (c.empty() ? std::string("past the end of the file")
+                                  : c[0] == '>' ? std::string("a header") : std::string("a line end"));
+            }
+        }
+        spans.push_back({e.offset, data_end, &e.name});
+    }
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i) {
+        if (spans[i].begin < spans[i - 1].end) {
+            return "contig '" + *spans[i - 1].name + "' would run to byte " +
+                   std::to_string(spans[i - 1].end) + ", into contig '" + *spans[i].name +
+                   "' at byte " + std::to_string(spans[i].begin) + " (wrong length?)";
+        }
+    }
+    return {};
+}
+
+// Stops with a clear message when the .fai of a plain FASTA does not match the file.
+void check_fai(const std::string& path, const std::string& fai_path) {
+    const std::vector<fai_entry> fai = read_fai(fai_path);
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) throw io_error("cannot open FASTA file '" + path + "': " + std::strerror(errno));
+    struct stat st {};
+    const bool sized = ::fstat(fd, &st) == 0;
+    std::string why = sized ? fai_mismatch(fd, static_cast<std::int64_t>(st.st_size), fai)
+                            : std::string();
+    ::close(fd);
+    if (!why.empty()) {
+        throw input_error(fai_path, "", "",
+                          "the FASTA index does not match '" + path + "' (" + why +
+                              "): it is out of date or belongs to another file; delete it and "
+                              "rebuild it with `samtools faidx " + path + "`");
+    }
+}
+
+// Reads a FASTA once before scpx indexes it, for what htslib's indexer lets through silently:
+// a second record of the same name (ignored), blanks inside sequence lines (a wrong index),
+// empty records (dropped) and characters that are not letters ('-', '*', digits; read as N).
+// Errors for the first two, warnings for the others.
+void survey_fasta(const std::string& path) {
+    line_reader in(path);
+    std::string_view line;
+    std::unordered_map<std::string, std::uint64_t> header_line_of;
+    std::string name;
+    std::uint64_t header_line = 0, bases = 0, odd = 0, empty_records = 0;
+    std::string first_odd, first_empty;
+    auto end_record = [&] {
+        if (!name.empty() && bases == 0) {
+            if (empty_records++ == 0) first_empty = "'" + name + "' (line " + std::to_string(header_line) + ")";
+        }
+    };
+    while (in.next(line)) {
+        if (!line.empty() && line[0] == '>') {
+            end_record();
+            header_line = in.line_number();
+            const auto stop = std::find_if(line.begin() + 1, line.end(), [](char c) {
+                return std::isspace(static_cast<unsigned char>(c));
+            });
+            name = std::string(line.begin() + 1, stop);
+            bases = 0;
+            const auto [it, fresh] = header_line_of.emplace(name, header_line);
+            if (!fresh) {
+                throw input_error(path, in.where(), "",
+                                  "sequence '" + name + "' appears a second time (first at line " +
+                                      std::to_string(it->second) +
+                                      "); rename or remove one of the records");
+            }
+            continue;
+        }
+        if (name.empty()) continue; // text before the first header: diagnose_fasta's business
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            const auto c = static_cast<unsigned char>(line[i]);
+            if (std::isalpha(c)) continue;
+            if (std::isspace(c)) {
+                throw input_error(path, in.where(), "",
+                                  "blank inside a sequence line of '" + name + "' (column " +
+                                      std::to_string(i + 1) +
+                                      "); sequence lines must hold only bases");
+            }
+            if (odd++ == 0) {
+                first_odd = "'" + std::string(1, static_cast<char>(c)) + "' at line " +
+                            std::to_string(in.line_number()) + " in '" + name + "'";
+            }
+        }
+        bases += line.size();
+    }
+    // A last record without bases is not counted: faidx refuses it, and diagnose_fasta says so.
+    if (odd > 0) {
+        SCPX_LOG_WRN("{}: {} character(s) in sequence lines are not letters (first {}); they are "
+                     "read as N", path, odd, first_odd);
+    }
+    if (empty_records > 0) {
+        SCPX_LOG_WRN("{}: {} sequence(s) without bases (first {}); they are indexed with "
+                     "length 0", path, empty_records, first_empty);
+    }
+}
+
 } // namespace
 
 genomic_window tss_window(std::string_view chrom, std::int64_t tss_1based, std::int64_t length) {
@@ -155,6 +390,7 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
                            (comp == compression::BGZF ? " or '" + gzi_path + "'" : std::string()) +
                            " is missing; create it with `samtools faidx " + path + "`");
         }
+        survey_fasta(path);
         if (fai_build3(path.c_str(), nullptr, nullptr) != 0) {
             const auto why = diagnose_fasta(path);
             if (!why.second.empty()) throw input_error(path, why.first, "", why.second);
@@ -162,7 +398,13 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
                            "' (is the directory writable, and are all lines of each sequence of "
                            "equal length?); create it with `samtools faidx " + path + "`");
         }
+    } else {
+        warn_if_index_older(path, fai_path);
+        if (comp == compression::BGZF) warn_if_index_older(path, gzi_path);
     }
+    // htslib trusts the index blindly; checking it needs random reads, which a BGZF file would
+    // have to decompress for, so only plain files are checked byte by byte.
+    if (comp == compression::NONE) check_fai(path, fai_path);
     impl_->fai.reset(fai_load3(path.c_str(), nullptr, nullptr, 0));
     if (!impl_->fai) {
         throw io_error("cannot load the FASTA index of '" + path + "' (" + fai_path +

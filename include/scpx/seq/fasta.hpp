@@ -54,8 +54,14 @@ public:
     /// Opens `path` and loads its index `<path>.fai` (and `<path>.gzi` when bgzip-compressed).
     /// @param build_index when the index is missing, build it next to the FASTA (fai_build);
     ///                    when false a missing index is an error.
+    /// An existing index older than the FASTA is warned about; for a plain FASTA every index
+    /// entry is checked against the file (header before the offset, first line length, end
+    /// within the file), since htslib would otherwise return wrong bases from a stale index.
+    /// When scpx builds the index it first reads the FASTA for duplicate names and blanks in
+    /// sequence lines (errors), non-letter characters and empty records (warnings).
     /// @throws io_error when the file or its index cannot be opened or built (message says how
-    ///         to fix it: `samtools faidx`, `bgzip`), input_error when the FASTA is malformed.
+    ///         to fix it: `samtools faidx`, `bgzip`), input_error when the FASTA is malformed
+    ///         or the index does not match it (the message names the .fai and the contig).
     explicit fasta_reader(const std::string& path, bool build_index = true);
     ~fasta_reader();
     fasta_reader(fasta_reader&&) noexcept;

@@ -1,4 +1,5 @@
 #include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
 #include "scpx/seq/contig.hpp"
 #include "scpx/seq/fasta.hpp"
 
@@ -9,6 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <fcntl.h>
+#include <functional>
+#include <sys/stat.h>
 #include <random>
 #include <string>
 
@@ -240,3 +244,139 @@ TEST(Contig, AliasesAndPreview) {
 }
 
 } // namespace
+
+// ---- index consistency and FASTA content (QA: a stale .fai returned wrong bases, exit 0) ----
+
+std::string kLong() {
+    std::mt19937 rng(11);
+    std::string s(1000, 'A');
+    for (char& c : s) c = "ACGT"[rng() % 4];
+    return s;
+}
+
+// Builds the index of a 60-per-line FASTA, then rewrites the FASTA with `text` (the .fai stays).
+std::string fasta_with_stale_index(const std::string& name, const std::string& text) {
+    const auto path = scpx::test::scratch_path(name);
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, fasta_record("chr1", kLong()) + fasta_record("chr2", kLong().substr(0, 300)));
+    { fasta_reader fa(path); }
+    scpx::test::write_text(path, text);
+    return path;
+}
+
+void age_file(const std::string& path) {
+    struct timespec times[2] = {{1577836800, 0}, {1577836800, 0}}; // 2020-01-01
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+}
+
+std::string read_log(const std::function<void()>& f, const std::string& name) {
+    const std::string log = scpx::test::scratch_path(name);
+    scpx::log::open_file(log);
+    f();
+    scpx::log::close_file();
+    return scpx::test::read_text(log);
+}
+
+TEST(FastaIndex, RewrappedFastaWithOldIndexIsRejected) {
+    const auto path = fasta_with_stale_index(
+        "fai_rewrap.fa", fasta_record("chr1", kLong(), 80) + fasta_record("chr2", kLong().substr(0, 300), 80));
+    age_file(path + ".fai");
+    std::string log;
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] {
+        log = read_log([&] { fasta_reader fa(path); }, "fai_rewrap.log");
+    });
+    EXPECT_THAT(msg, HasSubstr(path + ".fai"));
+    EXPECT_THAT(msg, HasSubstr("contig 'chr1'"));
+    EXPECT_THAT(msg, HasSubstr("linebases 60"));
+    EXPECT_THAT(msg, HasSubstr("samtools faidx " + path));
+    // The index is not rebuilt behind the user's back.
+    EXPECT_THAT(scpx::test::read_text(path + ".fai"), HasSubstr("\t60\t61"));
+}
+
+TEST(FastaIndex, OlderIndexOfAnUnchangedFastaOnlyWarns) {
+    const auto path = scpx::test::scratch_path("fai_old.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, fasta_record("chr1", kLong()));
+    { fasta_reader fa(path); }
+    age_file(path + ".fai");
+    const std::string log = read_log([&] { fasta_reader fa(path); EXPECT_EQ(fa.fetch("chr1", 0, 5), kLong().substr(0, 5)); },
+                                     "fai_old.log");
+    EXPECT_THAT(log, HasSubstr("WARNING: the index file " + path + ".fai is older than the FASTA"));
+}
+
+TEST(FastaIndex, IndexClaimingMoreBasesThanTheFileHoldsIsRejected) {
+    const auto path = scpx::test::scratch_path("fai_long.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, fasta_record("chr1", kLong()) + fasta_record("chr2", kLong().substr(0, 300)));
+    { fasta_reader fa(path); }
+    std::string fai = scpx::test::read_text(path + ".fai");
+    // Last contig: past the end of the file.
+    std::string last = fai;
+    last.replace(last.find("chr2\t300\t"), 9, "chr2\t900\t");
+    scpx::test::write_text(path + ".fai", last);
+    std::string msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr("contig 'chr2'"));
+    EXPECT_THAT(msg, HasSubstr("past the end of the file"));
+    // First contig: runs into the next one.
+    std::string first = fai;
+    first.replace(first.find("chr1\t1000\t"), 10, "chr1\t3000\t");
+    scpx::test::write_text(path + ".fai", first);
+    msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr("contig 'chr1'"));
+    EXPECT_THAT(msg, HasSubstr(path + ".fai"));
+    // An offset that does not follow the contig's header.
+    std::string shifted = fai;
+    const auto tab = shifted.find('\t', shifted.find("chr2\t300\t") + 9);
+    const auto off = std::stoll(shifted.substr(shifted.find("chr2\t300\t") + 9, tab));
+    shifted.replace(shifted.find("chr2\t300\t") + 9, tab - (shifted.find("chr2\t300\t") + 9), std::to_string(off - 61));
+    scpx::test::write_text(path + ".fai", shifted);
+    msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr("contig 'chr2'"));
+    EXPECT_THAT(msg, HasSubstr("header"));
+}
+
+TEST(FastaIndex, ValidLayoutsPassTheCheck) {
+    // CRLF lines, no final newline after a full line, a one-line contig, an empty record.
+    const std::vector<std::string> texts = {
+        ">chr1 desc\r\nACGTACGT\r\nACGTAC\r\n>chr2\r\nAC\r\n",
+        ">chr1\nACGTACGT\nACGTACGT",
+        ">chr1\nACGTACGTAA\n>chr2\nACGT",
+        ">chr1\nACGTACGT\nAC\n>empty\n>chr2\nACGT\n",
+    };
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto path = scpx::test::scratch_path("fai_ok" + std::to_string(i) + ".fa");
+        scpx::test::remove_with_indexes(path);
+        scpx::test::write_text(path, texts[i]);
+        { fasta_reader fa(path); }
+        fasta_reader again(path); // checked against the index it built
+        EXPECT_EQ(again.fetch("chr1", 0, 4), "ACGT") << texts[i];
+    }
+}
+
+TEST(FastaContent, DuplicateRecordNamesBothLines) {
+    const auto path = scpx::test::scratch_path("fa_dup.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, ">chr1\nACGT\n>chr2\nACGT\n>chr1 again\nTTTT\n");
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr(path + ", line 5"));
+    EXPECT_THAT(msg, HasSubstr("'chr1' appears a second time (first at line 1)"));
+    EXPECT_FALSE(scpx::test::exists(path + ".fai"));
+}
+
+TEST(FastaContent, BlankInsideSequenceLineNamesTheLine) {
+    const auto path = scpx::test::scratch_path("fa_space.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, ">chr1\nACGTACGT\nACG TACGT\nAC\n");
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr(path + ", line 3"));
+    EXPECT_THAT(msg, HasSubstr("blank"));
+}
+
+TEST(FastaContent, NonLettersAndEmptyRecordsAreWarnedAbout) {
+    const auto path = scpx::test::scratch_path("fa_odd.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, ">chr1\nACGTACGT\nA!*-.012\n@#\n>none\n>chr2\nACGT\n");
+    const std::string log = read_log([&] { fasta_reader fa(path); }, "fa_odd.log");
+    EXPECT_THAT(log, HasSubstr("9 character(s) in sequence lines are not letters (first '!' at line 3 in 'chr1')"));
+    EXPECT_THAT(log, HasSubstr("1 sequence(s) without bases (first 'none' (line 5))"));
+}
