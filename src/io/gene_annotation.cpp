@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace scpx::io {
 
@@ -90,7 +91,17 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
-std::map<std::string, std::string> parse_attributes(std::string_view text, bool gff3) {
+// A GTF value is `"quoted"` (no quote inside) or a bare word such as `2`; anything else means
+// a quote is missing, and the id read from such a line would be garbage.
+bool gtf_value_ok(std::string_view v) {
+    if (v.empty() || v.front() != '"') return v.find('"') == std::string_view::npos;
+    return v.size() >= 2 && v.back() == '"' &&
+           v.substr(1, v.size() - 2).find('"') == std::string_view::npos;
+}
+
+std::map<std::string, std::string> parse_attributes(std::string_view text, bool gff3,
+                                                    const std::string& file,
+                                                    const std::string& where) {
     std::map<std::string, std::string> out;
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -116,6 +127,12 @@ std::map<std::string, std::string> parse_attributes(std::string_view text, bool 
                 key = std::string(item.substr(0, sp));
                 if (sp != std::string_view::npos) {
                     std::string_view v = trim(item.substr(sp + 1));
+                    if (!gtf_value_ok(v) || key.find('"') != std::string::npos) {
+                        throw input_error(file, where, "attributes",
+                                          "unbalanced quotes in '" +
+                                              std::string(item.substr(0, 80)) +
+                                              "'; GTF attributes are written key \"value\";");
+                    }
                     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
                         v = v.substr(1, v.size() - 2);
                     }
@@ -139,12 +156,32 @@ std::string first_of(const std::map<std::string, std::string>& a,
     return {};
 }
 
+// Every gene id once: a second record of the same id would give two output rows of one name
+// (and a model lookup that picks one at random).
+class unique_ids {
+public:
+    explicit unique_ids(std::string path) : path_(std::move(path)) {}
+    void add(const std::string& id, const std::string& where, const std::string& field) {
+        const auto [it, fresh] = first_.emplace(id, where);
+        if (!fresh) {
+            throw input_error(path_, where, field,
+                              "gene id '" + id + "' appears a second time (first at " +
+                                  it->second + "); each gene must be listed once");
+        }
+    }
+
+private:
+    std::string path_;
+    std::unordered_map<std::string, std::string> first_; // id -> "line N"
+};
+
 std::vector<gene_record> read_gff_like(const std::string& path, const annotation_options& opt,
                                        bool gff3) {
     line_reader in(path);
     std::string line;
     std::vector<std::string_view> f;
     std::vector<gene_record> genes;
+    unique_ids ids(path);
     bool any_line = false;
     while (in.next(line)) {
         if (line.empty()) continue;
@@ -173,7 +210,13 @@ std::vector<gene_record> read_gff_like(const std::string& path, const annotation
                                   std::to_string(g.start));
         }
         g.strand = parse_strand(f[6], path, where, "strand");
-        const auto attr = parse_attributes(f[8], gff3);
+        // The TSS is the start on '+' and the end on '-': without a strand it is unknown.
+        if (g.strand == '.') {
+            throw input_error(path, where, "strand",
+                              "gene without a strand ('" + std::string(f[6]) +
+                                  "'): its TSS is undefined; give '+' or '-'");
+        }
+        const auto attr = parse_attributes(f[8], gff3, path, where);
         if (gff3) {
             g.gene_id = first_of(attr, {"gene_id", "ID"});
             if (starts_with(g.gene_id, "gene:")) g.gene_id.erase(0, 5);
@@ -188,6 +231,7 @@ std::vector<gene_record> read_gff_like(const std::string& path, const annotation
             throw input_error(path, where, gff3 ? "ID" : "gene_id",
                               "gene record without a gene id attribute");
         }
+        ids.add(g.gene_id, where, gff3 && attr.count("gene_id") == 0 ? "ID" : "gene_id");
         set_tss(g);
         genes.push_back(std::move(g));
     }
@@ -306,6 +350,7 @@ std::vector<gene_record> read_gene_table(const std::string& path,
         return headerless ? std::string(role_label(r)) : header_names[static_cast<std::size_t>(col[r])];
     };
     std::vector<gene_record> genes;
+    unique_ids ids(path);
     auto parse_row = [&](const std::string& text, const std::string& where) {
         split_fields(text, delim, f);
         if (f.size() != n_cols) {
@@ -333,6 +378,7 @@ std::vector<gene_record> read_gene_table(const std::string& path,
                                       std::to_string(g.start));
             }
         }
+        ids.add(g.gene_id, where, colname(R_ID));
         if (col[R_TSS] >= 0) {
             g.tss = parse_position(field(R_TSS), path, where, colname(R_TSS));
             if (!has_range) g.start = g.end = g.tss;

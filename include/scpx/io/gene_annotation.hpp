@@ -48,7 +48,8 @@ struct annotation_options {
 /// else Name, gene_type or else biotype or gene_biotype; %XX escapes are decoded. Only the
 /// feature type `gene` is read (Ensembl GFF3 "ncRNA_gene"/"pseudogene" features are not).
 /// @throws input_error naming file, line and field on malformed lines (column count,
-///         non-numeric or reversed start/end, bad strand, no gene_id) and when no gene is found.
+///         non-numeric or reversed start/end, bad or missing ('.') strand of a gene, unbalanced
+///         quotes in GTF attributes, no gene_id, a gene id seen before) and when no gene is found.
 std::vector<gene_record> read_gtf(const std::string& path, const annotation_options& options = {});
 /// Same as read_gtf() for GFF3 attribute syntax.
 std::vector<gene_record> read_gff3(const std::string& path, const annotation_options& options = {});
@@ -66,7 +67,7 @@ std::vector<gene_record> read_gff3(const std::string& path, const annotation_opt
 /// but whose third field is a number is read as headerless `gene_id chrom tss [strand]
 /// [gene_name]`. Missing values (NA, ".") are allowed only in optional columns.
 /// @throws input_error naming file, line and column (missing required column, non-numeric
-///         coordinate, bad strand, wrong field count, empty file).
+///         coordinate, bad strand, wrong field count, a gene id seen before, empty file).
 std::vector<gene_record> read_gene_table(const std::string& path,
                                          const annotation_options& options = {});
 

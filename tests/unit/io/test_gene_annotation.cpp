@@ -188,6 +188,35 @@ TEST(GeneAnnotation, GtfBadLinesNameFileLineAndField) {
     expect_input_error([&] { read_gene_annotation(nogene); }, nogene, "", "feature");
 }
 
+TEST(GeneAnnotation, DuplicateGeneIdNamesBothLines) {
+    const std::string gene = "chr1\tX\tgene\t100\t200\t.\t+\t.\t";
+    const auto gtf = write("dup.gtf", gene + "gene_id \"G1\";\n" + gene + "gene_id \"G2\";\n" +
+                                          gene + "gene_id \"G1\";\n");
+    expect_input_error([&] { read_gene_annotation(gtf); }, gtf, "line 3", "gene_id");
+    EXPECT_THAT(scpx::test::message_of<scpx::input_error>([&] { read_gene_annotation(gtf); }),
+                HasSubstr("'G1' appears a second time (first at line 1)"));
+    const auto gff = write("dup.gff3", "##gff-version 3\n" + gene + "ID=gene:G1\n" + gene + "ID=G1\n");
+    expect_input_error([&] { read_gene_annotation(gff); }, gff, "line 3", "ID");
+    const auto tbl = write("dup.tsv", "gene_id\tchr\ttss\nG1\t1\t5\nG2\t1\t9\nG1\t2\t7\n");
+    expect_input_error([&] { read_gene_annotation(tbl); }, tbl, "line 4", "gene_id");
+}
+
+TEST(GeneAnnotation, GtfUnbalancedQuotesAndMissingStrand) {
+    const std::string head = "chr1\tX\tgene\t100\t200\t.\t";
+    const auto quotes = write("bad_quotes.gtf", head + "+\t.\tgene_id \"G1\";\n" + head +
+                                                    "+\t.\tgene_id \"G2; gene_name B gene_type \"protein_coding\n");
+    expect_input_error([&] { read_gene_annotation(quotes); }, quotes, "line 2", "attributes");
+    const auto inner = write("bad_quotes2.gtf", head + "+\t.\tgene_id \"G2; gene_name \"B\";\n");
+    expect_input_error([&] { read_gene_annotation(inner); }, inner, "line 1", "attributes");
+    const auto dot = write("bad_dot_strand.gtf", head + ".\t.\tgene_id \"G1\";\n");
+    expect_input_error([&] { read_gene_annotation(dot); }, dot, "line 1", "strand");
+    const auto gff_dot = write("bad_dot_strand.gff3", head + ".\t.\tID=G1\n");
+    expect_input_error([&] { read_gene_annotation(gff_dot); }, gff_dot, "line 1", "strand");
+    // Unquoted numbers and ';' inside quotes stay fine.
+    const auto ok = write("ok_attr.gtf", head + "+\t.\tgene_id \"G1\"; level 2; tag \"a;b\";\n");
+    EXPECT_EQ(read_gene_annotation(ok).at(0).gene_id, "G1");
+}
+
 TEST(GeneAnnotation, TruncatedGzipGtfNamesTheFile) {
     std::string text;
     for (int i = 1; i <= 20000; ++i) {
