@@ -9,6 +9,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
 #include "scpx/core/timer.hpp"
+#include "scpx/dist/partition.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/model/enformer_runner.hpp"
@@ -17,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,16 +80,50 @@ void read_rows(const io::h5_dataset& ds, const std::vector<hsize_t>& shape, hsiz
     SCPX_H5_CHECK(H5Dread(ds.id(), H5T_NATIVE_FLOAT, mem.id(), file_space.id(), H5P_DEFAULT, out));
 }
 
+/// Stops at the first NaN or infinity of a batch of one-hot rows: Enformer would turn it into
+/// an all-NaN output. Counts rows that are not exactly one-hot (nor all 0 or all 0.25 for N):
+/// soft one-hots are legitimate, but worth a line in the log.
+void check_onehot(const std::vector<float>& x, std::int64_t first, std::int64_t L, const io::h5_ref& ref,
+                  std::uint64_t& soft_rows) {
+    const std::size_t rows = x.size() / 4;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* v = x.data() + 4 * r;
+        int ones = 0, zeros = 0, quarters = 0;
+        for (int c = 0; c < 4; ++c) {
+            if (!std::isfinite(v[c])) {
+                const std::int64_t seq = first + static_cast<std::int64_t>(r) / L;
+                const std::int64_t pos = static_cast<std::int64_t>(r) % L;
+                throw input_error(ref.file, "sequence " + std::to_string(seq) + ", position " + std::to_string(pos),
+                                  ref.path, std::string("value ") + (std::isnan(v[c]) ? "NaN" : "infinite") +
+                                                " in channel " + "ACGT"[c] + " (0-based indices); one-hot "
+                                                "inputs must be finite");
+            }
+            ones += v[c] == 1.0f;
+            zeros += v[c] == 0.0f;
+            quarters += v[c] == 0.25f;
+        }
+        if (!((ones == 1 && zeros == 3) || zeros == 4 || quarters == 4)) ++soft_rows;
+    }
+}
+
 void run_predict(const enformer_predict_options& o) {
     if (o.batch < 1) throw usage_error("--batch must be >= 1");
+    // Every sequence of --onehot goes to the one output file: there is no work list to split.
+    // Accepting --split/--job silently would let an array job write N full copies.
+    const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
+    if (split.n_splits != 1)
+        throw usage_error("--split/--job are not supported by enformer predict (it runs every sequence of "
+                          "--onehot into one file); split the input dataset instead");
     ops::set_num_threads(o.common.threads);
     const io::h5_ref in_ref = io::h5_parse_ref(o.onehot, "--onehot");
     if (in_ref.path.empty()) throw usage_error("--onehot must name a dataset: FILE.h5:/path/to/onehot");
     model::enformer_check_device_options(o.dev);
 
-    stage_timer load_timer("load weights");
+    // Not a stage_timer: its destructor would log "done" while a failed load unwinds.
+    SCPX_LOG_INF("-load weights...");
+    const stopwatch load_watch;
     model::enformer_weights weights = model::enformer_weights_load(o.weights);
-    load_timer.finish();
+    SCPX_LOG_INF("-load weights... done ({})", format_duration(load_watch.seconds()));
     const model::enformer_config cfg = weights.config;
     SCPX_LOG_INF("Enformer {}: dim {}, depth {}, heads {}, {} parameters, {} threads", o.weights, cfg.dim, cfg.depth,
                  cfg.heads, model::enformer_weights_count(weights), ops::num_threads());
@@ -138,10 +174,12 @@ void run_predict(const enformer_predict_options& o) {
         req.trunk_embedding = true;
         progress prog("enformer predict", static_cast<std::uint64_t>(N), "sequences", 10.0);
         std::vector<float> x;
+        std::uint64_t soft_rows = 0;
         for (std::int64_t first = 0; first < N; first += o.batch) {
             const std::int64_t b = std::min(o.batch, N - first);
             x.resize(static_cast<size_t>(b * L * 4));
             read_rows(in_ds, in_shape, static_cast<hsize_t>(first), static_cast<hsize_t>(b), x.data());
+            check_onehot(x, first, L, in_ref, soft_rows);
             const auto res = model.predict(x.data(), b, L, req);
             for (size_t i = 0; i < o.heads.size(); ++i)
                 write_rows(head_ds[i], static_cast<hsize_t>(first), static_cast<hsize_t>(b), res.heads.at(o.heads[i]).data());
@@ -149,6 +187,9 @@ void run_predict(const enformer_predict_options& o) {
             prog.add(static_cast<std::uint64_t>(b));
         }
         prog.finish();
+        if (soft_rows > 0)
+            SCPX_LOG_INF("{} of {} input position(s) are not exactly one-hot (soft one-hots are used as given)",
+                         soft_rows, static_cast<std::uint64_t>(N) * static_cast<std::uint64_t>(L));
         if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
         head_ds.clear();
         trunk_ds.close();
