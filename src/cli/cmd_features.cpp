@@ -107,11 +107,17 @@ void run_features(const features_options& o) {
     if (n_outside > 0)
         SCPX_LOG_WRN("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})", n_outside,
                      join(outside, "; "));
-    if (genes.empty())
+    if (genes.empty()) {
+        // Only the reasons that occurred, each with its examples.
+        std::vector<std::string> why;
+        if (n_no_contig > 0)
+            why.push_back(std::to_string(n_no_contig) + " on unknown contigs, e.g. " + join(no_contig, ", "));
+        if (n_outside > 0)
+            why.push_back(std::to_string(n_outside) + " with the TSS outside their contig, e.g. " + join(outside, ", "));
         throw input_error(o.annotation, "", "chrom",
-                          "no gene can be placed on " + o.fasta + " (" + std::to_string(n_no_contig) +
-                              " on unknown contigs, e.g. " + join(no_contig, "; ") + "; " + std::to_string(n_outside) +
-                              " outside their contig); check chromosome naming and genome build");
+                          "no gene can be placed on " + o.fasta + " (" + join(why, "; ") +
+                              "); check chromosome naming and genome build");
+    }
 
     // This job's block of genes (--split/--job), then this rank's share of it.
     const dist::split_spec split = dist::make_split(o.common.split, o.common.job);

@@ -3,6 +3,7 @@
 // surfaces in seconds on a login node instead of hours into a cluster job.
 #include "scpx/cli/commands.hpp"
 #include "scpx/cli/run.hpp"
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
@@ -66,7 +67,8 @@ nlohmann::json inspect_fasta(seq::fasta_reader& fa) {
 
 nlohmann::json inspect_annotation(const inspect_options& o, seq::fasta_reader* fa) {
     io::annotation_options ao;
-    ao.gene_types = o.gene_types;
+    // 'all' keeps every gene, as in `scpx features reference --gene-types all`.
+    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
     const auto genes = io::read_gene_annotation(o.annotation, ao);
     std::map<std::string, std::int64_t> by_type, by_chrom;
     std::int64_t unknown_contig = 0, tss_outside = 0;
@@ -143,10 +145,14 @@ void run_inspect(const CLI::App& sub, const inspect_options& o) {
     if (o.fasta.empty() && o.vcf.empty() && o.annotation.empty())
         throw usage_error("scpx inspect needs at least one of --fasta, --vcf, --annotation");
     // Check the output location before reading anything, so a typo costs nothing (and, as the
-    // inputs are known first, an --out naming one of them is refused).
+    // inputs are known first, an --out naming one of them is refused). A missing output
+    // directory is created, as the other stages do.
     note_input_files(sub);
     std::unique_ptr<text_writer> report;
-    if (!o.common.out.empty()) report = std::make_unique<text_writer>(o.common.out);
+    if (!o.common.out.empty()) {
+        make_parent_dirs(o.common.out);
+        report = std::make_unique<text_writer>(o.common.out);
+    }
     run_scope scope(sub, o.common, o.common.out.empty() ? std::string() : log_path_for(o.common.out));
 
     nlohmann::json j;
@@ -178,7 +184,7 @@ void add_inspect_command(CLI::App& app) {
         ->group("Inputs");
     sub->add_option("--annotation", o->annotation, "GTF/GFF3, PredictDB gene annotation or TSS table")
         ->check(CLI::ExistingFile)->group("Inputs");
-    sub->add_option("--gene-types", o->gene_types, "keep only these gene types (e.g. protein_coding)")
+    sub->add_option("--gene-types", o->gene_types, "keep only these gene types (e.g. protein_coding; 'all' keeps every gene)")
         ->group("Inputs");
     sub->add_option("--out", o->common.out, "write the summary as JSON to this file")->group("Output");
     sub->add_option("--verbosity", o->common.verbosity, "debug|info|warn|error|off")->capture_default_str();

@@ -32,7 +32,8 @@ bool resolve_device(device_choice choice) {
     case device_choice::AUTO:
     default:
         if (!available()) {
-            SCPX_LOG_INF("No usable GPU ({}): running on the CPU", describe());
+            // describe() already says why ("no usable GPU (…)", "built without CUDA").
+            SCPX_LOG_INF("Running on the CPU: {}", describe());
             return false;
         }
         gpu = true;

@@ -37,7 +37,8 @@ if [[ $gpu -eq 0 ]]; then
   expect_fail predict_cuda_without_gpu "--device cuda was asked for, but" "$WORK/p_cuda.h5" -- \
     "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cuda --out "$WORK/p_cuda.h5"
   expect_ok predict_auto "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device auto --out "$WORK/auto.h5"
-  check auto_falls_back_with_log_line grep -q "No usable GPU (.*): running on the CPU" "$WORK/predict_auto.log"
+  check auto_falls_back_with_log_line grep -q "Running on the CPU: " "$WORK/predict_auto.log"
+  check fallback_reason_not_doubled bash -c "! grep -qi 'no usable GPU (no usable GPU' '$WORK/predict_auto.log'"
   check auto_equals_cpu cmp -s "$WORK/cpu.h5" "$WORK/auto.h5"
   # features reference: the device is resolved right after the weights load, before any input.
   expect_fail features_cuda_without_gpu "--device cuda was asked for, but" "$WORK/f_cuda.h5" -- \
@@ -92,6 +93,40 @@ PY
     compare features_cuda_matches_cpu "$WORK/f_cpu.h5" "$WORK/f_cuda.h5" 1e-4
   fi
 fi
+# Input checks (CPU).
+if /usr/bin/python3 -c "import h5py, numpy" 2> /dev/null; then
+  /usr/bin/python3 - "$FX/io.h5" "$WORK/nan.h5" << 'PY'
+import sys, h5py, numpy as np
+x = h5py.File(sys.argv[1], "r")["/inputs/onehot"][()].astype(np.float32)
+if x.ndim == 2: x = x[None]
+x[-1, 100, 2] = np.nan
+with h5py.File(sys.argv[2], "w") as f: f["x"] = x
+PY
+  n_seq=$(/usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['x'].shape[0])" "$WORK/nan.h5")
+  expect_fail predict_nan_onehot "nan.h5, sequence $((n_seq - 1)), position 100.*/x.*NaN in channel G" "$WORK/p_nan.h5" -- \
+    "$SCPX" enformer predict --weights "$W" --onehot "$WORK/nan.h5:/x" --device cpu --out "$WORK/p_nan.h5"
+fi
+expect_fail predict_split_rejected "--split/--job are not supported by enformer predict" "$WORK/p_split.h5" -- \
+  "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cpu --split 2 --job 1 --out "$WORK/p_split.h5"
+expect_fail predict_job_out_of_range "--job K must be in \[0, 1\)" "$WORK/p_job.h5" -- \
+  "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cpu --job 5 --out "$WORK/p_job.h5"
+expect_fail predict_bad_weights "io.h5" "$WORK/p_w.h5" -- \
+  "$SCPX" enformer predict --weights "$FX/io.h5" --onehot "$IN" --device cpu --out "$WORK/p_w.h5"
+check failed_load_not_reported_done bash -c "! grep -q 'load weights... done' '$WORK/predict_bad_weights.log'"
+
+# features reference: every TSS beyond the contig -> one message with the real reason and examples.
+{ echo ">chr1"; for i in $(seq 1 20); do echo "ACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGTACGT"; done; } > "$WORK/small.fa"
+printf 'chr1\tt\tgene\t5001\t6000\t.\t+\t.\tgene_id "G1"; gene_type "protein_coding";\n' > "$WORK/far.gtf"
+expect_fail features_tss_outside_message "no gene can be placed.*1 with the TSS outside their contig, e.g. G1 TSS chr1:5001" \
+  "$WORK/f_far.h5" -- "$SCPX" features reference --fasta "$WORK/small.fa" --annotation "$WORK/far.gtf" --weights "$W" \
+  --seq-len 12288 --device cpu --out "$WORK/f_far.h5"
+check features_message_has_no_empty_example bash -c "! grep -q 'e.g. ;' '$WORK/features_tss_outside_message.log'"
+printf 'chr1\tt\tgene\t101\t600\t.\t+\t.\tgene_id "G1"; gene_type "protein_coding";\n' > "$WORK/dup.gtf"
+printf 'chr1\tt\tgene\t201\t600\t.\t-\t.\tgene_id "G1"; gene_type "protein_coding";\n' >> "$WORK/dup.gtf"
+expect_fail features_duplicate_gene_id "dup.gtf, line 2.*gene_id.*'G1' appears a second time" "$WORK/f_dup.h5" -- \
+  "$SCPX" features reference --fasta "$WORK/small.fa" --annotation "$WORK/dup.gtf" --weights "$W" \
+  --seq-len 12288 --device cpu --out "$WORK/f_dup.h5"
+
 expect_fail features_bad_precision "--precision must be fp32, tf32 or bf16" "$WORK/f_bad.h5" -- \
   "$SCPX" features reference --fasta "$WORK/none.fa" --annotation "$WORK/none.tsv" --weights "$W" \
   --seq-len 12288 --precision half --out "$WORK/f_bad.h5"

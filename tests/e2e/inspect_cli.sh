@@ -47,8 +47,49 @@ head -c $(( $(stat -c %s "$WORK/big.vcf.gz") / 2 )) "$WORK/big.vcf.gz" > "$WORK/
 expect_fail truncated_vcf "truncated.vcf.gz" "$WORK/o5.json" -- \
   "$SCPX" inspect --vcf "$WORK/truncated.vcf.gz" --out "$WORK/o5.json"
 
-expect_fail unwritable_output "(cannot write|does not exist)" "" -- \
-  "$SCPX" inspect --fasta "$WORK/ref.fa" --out /nonexistent/dir/report.json
+# A path under a regular file cannot be created (/nonexistent/... could be, when run as root).
+expect_fail unwritable_output "(cannot write|cannot create directory)" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/ref.fa/dir/report.json"
+
+# A missing output directory is created, as enformer/ctpred predict do.
+expect_ok missing_out_dir_created "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/nodir2/sub/report.json"
+check missing_out_dir_report_written test -s "$WORK/nodir2/sub/report.json"
+
+# --gene-types all keeps every gene, as in `features reference`.
+expect_ok gene_types_all "$SCPX" inspect --annotation "$WORK/genes.gtf" --gene-types all --out "$WORK/all.json"
+check gene_types_all_counts_both grep -q '"n_genes": 2' "$WORK/all.json"
+
+# A .fai from before the FASTA was rewrapped (60 -> 80 bases per line): error, not wrong bases.
+/usr/bin/python3 -c "
+import random; random.seed(3); s=''.join(random.choice('ACGT') for _ in range(3000))
+w=lambda n: ''.join(s[i:i+n]+'\n' for i in range(0,len(s),n))
+open('$WORK/wrap.fa','w').write('>chr1\n'+w(60)); open('$WORK/wrap80.fa','w').write('>chr1\n'+w(80))"
+expect_ok fai_built "$SCPX" inspect --fasta "$WORK/wrap.fa"
+cp "$WORK/wrap80.fa" "$WORK/wrap.fa"
+touch -d 2020-01-01 "$WORK/wrap.fa.fai"
+expect_fail stale_fai_rejected "wrap.fa.fai.*contig 'chr1'.*samtools faidx" "$WORK/o7.json" -- \
+  "$SCPX" inspect --fasta "$WORK/wrap.fa" --out "$WORK/o7.json"
+check stale_fai_warned_older grep -q "WARNING: the index file .*wrap.fa.fai is older" "$WORK/stale_fai_rejected.log"
+
+# Duplicate gene ids, a malformed attribute column, a gene without strand.
+{ cat "$WORK/genes.gtf"; head -1 "$WORK/genes.gtf"; } > "$WORK/dup.gtf"
+expect_fail duplicate_gene_id "dup.gtf, line 3.*gene_id.*'G1' appears a second time \(first at line 1\)" "$WORK/o8.json" -- \
+  "$SCPX" inspect --annotation "$WORK/dup.gtf" --out "$WORK/o8.json"
+printf 'chr1\tt\tgene\t100\t400\t.\t+\t.\tgene_id "G2; gene_name B gene_type "protein_coding\n' > "$WORK/quotes.gtf"
+expect_fail gtf_unbalanced_quotes "quotes.gtf, line 1.*attributes" "$WORK/o9.json" -- \
+  "$SCPX" inspect --annotation "$WORK/quotes.gtf" --out "$WORK/o9.json"
+sed '1s/\t+\t/\t.\t/' "$WORK/genes.gtf" > "$WORK/nostrand.gtf"
+expect_fail gtf_gene_without_strand "nostrand.gtf, line 1.*strand.*TSS is undefined" "$WORK/o10.json" -- \
+  "$SCPX" inspect --annotation "$WORK/nostrand.gtf" --out "$WORK/o10.json"
+
+# FASTA content scpx indexes itself: a duplicate record is an error, odd characters a warning.
+printf '>chr1\nACGT\n>chr2\nACGT\n>chr1\nTTTT\n' > "$WORK/dupseq.fa"
+expect_fail duplicate_fasta_record "dupseq.fa, line 5.*'chr1' appears a second time \(first at line 1\)" "$WORK/o11.json" -- \
+  "$SCPX" inspect --fasta "$WORK/dupseq.fa" --out "$WORK/o11.json"
+printf '>chr1\nACGT!*-.\n0123@#\n' > "$WORK/odd.fa"
+expect_ok odd_fasta_characters "$SCPX" inspect --fasta "$WORK/odd.fa"
+check odd_characters_warned grep -q "WARNING: .*odd.fa: 10 character(s) in sequence lines are not letters (first '!' at line 2 in 'chr1')" \
+  "$WORK/odd_fasta_characters.log"
 
 expect_fail bad_region "region" "$WORK/o6.json" -- \
   "$SCPX" inspect --vcf "$WORK/v.vcf.gz" --region chr1:x-y --out "$WORK/o6.json"
