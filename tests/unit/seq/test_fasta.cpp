@@ -380,3 +380,15 @@ TEST(FastaContent, NonLettersAndEmptyRecordsAreWarnedAbout) {
     EXPECT_THAT(log, HasSubstr("9 character(s) in sequence lines are not letters (first '!' at line 3 in 'chr1')"));
     EXPECT_THAT(log, HasSubstr("1 sequence(s) without bases (first 'none' (line 5))"));
 }
+
+TEST(FastaIndex, BgzipFastaGetsTheAgeWarningOnly) {
+    const auto path = scpx::test::scratch_path("fai_old.fa.gz");
+    scpx::test::write_bgzf(path, fasta_record("chr1", kLong()));
+    { fasta_reader fa(path); }
+    age_file(path + ".fai");
+    age_file(path + ".gzi");
+    const std::string log = read_log([&] { fasta_reader fa(path); EXPECT_EQ(fa.fetch("chr1", 0, 5), kLong().substr(0, 5)); },
+                                     "fai_old_bgz.log");
+    EXPECT_THAT(log, HasSubstr("the index file " + path + ".fai is older than the FASTA"));
+    EXPECT_THAT(log, HasSubstr("the index file " + path + ".gzi is older than the FASTA"));
+}
