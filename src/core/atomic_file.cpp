@@ -29,13 +29,15 @@ std::string base_name(const std::string& path) {
 
 // Temporary files still open, so main()'s last-resort handler can remove them before
 // MPI_Abort kills the process without unwinding.
+// Never destroyed: atomic_output objects owned by other statics (the log file's) are destroyed
+// at exit in an order the language does not fix relative to these.
 std::mutex& temps_mutex() {
-    static std::mutex m;
-    return m;
+    static auto* m = new std::mutex;
+    return *m;
 }
 std::vector<std::string>& live_temps() {
-    static std::vector<std::string> v;
-    return v;
+    static auto* v = new std::vector<std::string>;
+    return *v;
 }
 
 void track(const std::string& p) {
@@ -56,8 +58,8 @@ struct input_file {
 };
 
 std::vector<input_file>& inputs() {
-    static std::vector<input_file> v;
-    return v;
+    static auto* v = new std::vector<input_file>;
+    return *v;
 }
 
 /// Throws usage_error when `path` is a file recorded by note_input_file.
