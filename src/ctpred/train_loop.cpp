@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
 #include <string>
 
 namespace scpx::ctpred {
@@ -91,6 +92,50 @@ std::vector<T> default_init(const mlp_layout& layout, std::uint64_t seed) {
     return p;
 }
 
+namespace {
+/// Shortest round-trip text of a value ("1e+30", "nan"), unlike std::to_string's fixed six digits.
+std::string num(double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+}
+} // namespace
+
+void check_train_options(const train_options& opts) {
+    if (opts.epochs < 1) throw usage_error("--epochs must be >= 1");
+    if (opts.batch_size < 1) throw usage_error("--batch-size must be >= 1");
+    if (!(opts.dropout >= 0 && opts.dropout < 1)) throw usage_error("--dropout must be in [0, 1)");
+    // torch.optim.Adam rejects lr < 0 and weight_decay < 0; lr 0 or a non-finite value can only
+    // give an untrained or NaN model.
+    if (!(std::isfinite(opts.lr) && opts.lr > 0))
+        throw usage_error("--lr must be a finite number > 0 (got " + num(opts.lr) + ")");
+    if (!(std::isfinite(opts.weight_decay) && opts.weight_decay >= 0))
+        throw usage_error("--weight-decay must be a finite number >= 0 (got " + num(opts.weight_decay) + ")");
+}
+
+namespace {
+
+/// After epoch `e`: a NaN or infinite loss or weight means the run diverged; the checkpoint
+/// logic would otherwise keep the untrained initial weights as the "best" model.
+template <class T>
+void check_finite_epoch(mlp_backend<T>& backend, const mlp_layout& layout, int e, double train_loss, double val_loss,
+                        std::vector<T>& scratch) {
+    const std::string at = "training diverged in epoch " + std::to_string(e + 1) + ": ";
+    if (!std::isfinite(train_loss) || !std::isfinite(val_loss))
+        throw training_diverged(e, at + "the " + (std::isfinite(train_loss) ? "validation" : "training") +
+                                       " loss is " + num(std::isfinite(train_loss) ? val_loss : train_loss) +
+                                       " (try a smaller --lr or --weight-decay)");
+    scratch.resize(static_cast<size_t>(layout.n_params));
+    backend.get_params(scratch.data());
+    for (const auto& t : layout.tensors)
+        for (std::int64_t i = 0; i < t.size; ++i)
+            if (!std::isfinite(static_cast<double>(scratch[static_cast<size_t>(t.offset + i)])))
+                throw training_diverged(e, at + "weight " + t.name + "[" + std::to_string(i) +
+                                               "] is not finite (try a smaller --lr or --weight-decay)");
+}
+
+} // namespace
+
 template <class T>
 train_result<T> train(mlp_backend<T>& backend, const mlp_layout& layout, const std::vector<T>& init,
                       const split_rows& split, const std::vector<std::vector<std::int64_t>>& batch_order,
@@ -100,9 +145,7 @@ train_result<T> train(mlp_backend<T>& backend, const mlp_layout& layout, const s
                           std::to_string(layout.n_params));
     if (split.train.empty()) throw usage_error("ctPred: no training genes");
     if (split.val.empty()) throw usage_error("ctPred: no validation genes (chr7, chr11, chr14)");
-    if (opts.epochs < 1) throw usage_error("--epochs must be >= 1");
-    if (opts.batch_size < 1) throw usage_error("--batch-size must be >= 1");
-    if (!(opts.dropout >= 0 && opts.dropout < 1)) throw usage_error("--dropout must be in [0, 1)");
+    check_train_options(opts);
 
     std::vector<std::vector<std::int64_t>> generated;
     const auto* order = &batch_order;
@@ -133,6 +176,7 @@ train_result<T> train(mlp_backend<T>& backend, const mlp_layout& layout, const s
     double best = std::numeric_limits<double>::infinity();
     double val_now = backend.eval_loss(split.val.data(), static_cast<std::int64_t>(split.val.size()));
     std::int64_t step = 0;
+    std::vector<T> scratch;
     for (int e = 0; e < opts.epochs; ++e) {
         const auto t0 = std::chrono::steady_clock::now();
         const double val_pre = val_now;
@@ -142,6 +186,7 @@ train_result<T> train(mlp_backend<T>& backend, const mlp_layout& layout, const s
         res.batch_loss.push_back(backend.flush_batch_losses());
         const double tl = backend.eval_loss(split.train.data(), n_train);
         val_now = backend.eval_loss(split.val.data(), static_cast<std::int64_t>(split.val.size()));
+        check_finite_epoch(backend, layout, e, tl, val_now, scratch);
         res.train_loss.push_back(tl);
         res.val_loss.push_back(val_now);
         res.val_loss_pre.push_back(val_pre);

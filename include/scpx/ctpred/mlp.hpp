@@ -17,6 +17,8 @@
 /// and the loop (src/ctpred/train_loop.cpp) need only Eigen and scpx_base, so the GPU test binary
 /// compiles them too and cross-checks the CUDA backend against them.
 
+#include "scpx/core/error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +92,19 @@ struct train_options {
     std::uint64_t seed = 1024;    ///< batch shuffling (when no order is given) and dropout masks
     int threads = 0;              ///< CPU worker threads; 0 = all hardware threads
     checkpoint_rule checkpoint = checkpoint_rule::POST_EPOCH;
+};
+
+/// Checks the option values train() relies on: epochs and batch size >= 1, dropout in [0, 1),
+/// lr finite and > 0, weight decay finite and >= 0. @throws usage_error naming the option
+void check_train_options(const train_options& opts);
+
+/// A training run went to NaN or infinity (a loss or a weight): nothing of it may be kept.
+class training_diverged : public error {
+public:
+    training_diverged(int epoch, const std::string& what) : error(what), epoch_(epoch) {}
+    int epoch() const noexcept { return epoch_; } ///< 0-based epoch after which it was found
+private:
+    int epoch_;
 };
 
 /// Row indices (into the feature matrix) of each split.
@@ -178,7 +193,8 @@ std::vector<std::vector<std::int64_t>> make_batch_order(const std::vector<std::i
 
 /// Runs the training loop on `backend` from `init`. `batch_order` is [epochs][n_train] global rows
 /// (each row a permutation of split.train), or empty for make_batch_order(split.train, epochs, seed).
-/// @throws usage_error when the split or the order is inconsistent
+/// @throws usage_error when the split, the order or the options are inconsistent;
+///         training_diverged when, after an epoch, the train or val loss or a weight is not finite
 template <class T>
 train_result<T> train(mlp_backend<T>& backend, const mlp_layout& layout, const std::vector<T>& init,
                       const split_rows& split, const std::vector<std::vector<std::int64_t>>& batch_order,
