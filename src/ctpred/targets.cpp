@@ -51,6 +51,7 @@ pseudobulk read_pseudobulk_csv(const std::string& spec) {
     } else {
         pb.cell_type = file_stem(spec);
     }
+    if (pb.cell_type.empty()) throw usage_error("--pseudobulk " + spec + ": empty cell type name (give NAME=FILE)");
     line_reader in(path);
     std::string header;
     while (in.next(header) && trim(header).empty()) {
@@ -60,23 +61,35 @@ pseudobulk read_pseudobulk_csv(const std::string& spec) {
     std::vector<std::string_view> f;
     split_fields(header, d, f);
     if (f.size() < 2) throw input_error(path, in.where(), "", "expected a gene id column and at least one donor column");
+    const std::string gene_column(trim(f[0]));
     for (size_t c = 1; c < f.size(); ++c) pb.donors.emplace_back(trim(f[c]));
     pb.counts.assign(pb.donors.size(), {});
     std::string line;
+    // A repeated gene would keep only one of its rows in the output: an error, with both lines.
+    std::unordered_map<std::string, std::uint64_t> gene_line;
+    std::string first_fraction; // where the first non-integer count is, for the warning
     while (in.next(line)) {
         if (trim(line).empty()) continue;
         split_fields(line, d, f);
         if (f.size() != pb.donors.size() + 1)
             throw input_error(path, in.where(), "", fmt::format("{} fields, the header has {}", f.size(), pb.donors.size() + 1));
         pb.genes.emplace_back(trim(f[0]));
+        const auto [it, fresh] = gene_line.emplace(pb.genes.back(), in.line_number());
+        if (!fresh)
+            throw input_error(path, fmt::format("lines {} and {}", it->second, in.line_number()), gene_column,
+                              fmt::format("duplicate gene id '{}'", pb.genes.back()));
         for (size_t c = 0; c < pb.donors.size(); ++c) {
             const double v = parse_double(trim(f[c + 1]), path, in.where(), pb.donors[c]);
             if (!(v >= 0) || !std::isfinite(v))
                 throw input_error(path, in.where(), pb.donors[c], fmt::format("counts must be finite and >= 0 (got {})", v));
+            if (first_fraction.empty() && v != std::floor(v)) first_fraction = in.where() + ", donor " + pb.donors[c];
             pb.counts[c].push_back(v);
         }
     }
     if (pb.genes.empty()) throw input_error(path, "", "", "no gene rows");
+    if (!first_fraction.empty())
+        SCPX_LOG_WRN("{} has non-integer values (first at {}): targets expect raw counts summed per donor", path,
+                     first_fraction);
     return pb;
 }
 
@@ -123,18 +136,31 @@ std::vector<std::string> read_h5ad_column(hid_t f, const std::string& file, cons
     if (info.is_string) return io::h5_read_strings(f, path);
     if (io::h5_exists(f, group + "/__categories/" + name))
         return decode(io::h5_read<std::int64_t>(f, path, 1).data, io::h5_read_strings(f, group + "/__categories/" + name));
-    // Numeric column (e.g. donor numbers): use the values' text.
+    // Numeric column (e.g. donor numbers): use the values' text; NaN is missing, as in pandas.
     const auto v = io::h5_read<double>(f, path, 1).data;
     std::vector<std::string> out;
-    for (double x : v) out.push_back(fmt::format("{}", x));
+    for (double x : v) out.push_back(std::isnan(x) ? std::string() : fmt::format("{}", x));
     return out;
 }
 
-std::vector<std::string> read_h5ad_index(hid_t f, const std::string& group) {
+/// Path of a group's index dataset (attribute `_index`, default "_index").
+std::string h5ad_index_path(hid_t f, const std::string& group) {
     std::string idx = "_index";
     auto g = io::h5_open_object(f, group);
     if (io::h5_has_attr(g.id(), "_index")) idx = io::h5_read_attr_string(g.id(), "_index");
-    return io::h5_read_strings(f, group + "/" + idx);
+    return group + "/" + idx;
+}
+
+/// Gene ids must be distinct: a repeat would be summed into, or overwrite, one output row.
+void check_unique_genes(const std::vector<std::string>& genes, const std::string& file, const std::string& field) {
+    std::unordered_map<std::string, size_t> first;
+    first.reserve(genes.size());
+    for (size_t i = 0; i < genes.size(); ++i) {
+        const auto [it, fresh] = first.emplace(genes[i], i);
+        if (!fresh)
+            throw input_error(file, fmt::format("entries {} and {}", it->second, i), field,
+                              fmt::format("duplicate gene id '{}'", genes[i]));
+    }
 }
 
 std::vector<pseudobulk> read_h5ad(const targets_job& job) {
@@ -149,7 +175,9 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
         if (!io::h5_exists(f, g)) throw input_error(file, "", g, "not an AnnData file, or no such matrix: missing group or dataset");
     const auto celltype = read_h5ad_column(f, file, "/obs", job.celltype_column);
     const auto donor = read_h5ad_column(f, file, "/obs", job.donor_column);
-    const auto genes = job.gene_column.empty() ? read_h5ad_index(f, var) : read_h5ad_column(f, file, var, job.gene_column);
+    const std::string gene_path = job.gene_column.empty() ? h5ad_index_path(f, var) : var + "/" + job.gene_column;
+    const auto genes = job.gene_column.empty() ? io::h5_read_strings(f, gene_path) : read_h5ad_column(f, file, var, job.gene_column);
+    check_unique_genes(genes, file, gene_path);
     const std::int64_t n_cells = static_cast<std::int64_t>(celltype.size());
     const std::int64_t n_genes = static_cast<std::int64_t>(genes.size());
     if (static_cast<std::int64_t>(donor.size()) != n_cells)
@@ -160,9 +188,12 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
     std::vector<pseudobulk> out;
     std::vector<std::unordered_map<std::string, size_t>> donor_index;
     std::vector<std::pair<std::int64_t, std::int64_t>> cell_slot(static_cast<size_t>(n_cells), {-1, -1});
+    std::int64_t no_celltype = 0, no_donor = 0;
     for (std::int64_t c = 0; c < n_cells; ++c) {
         const auto& ct = celltype[static_cast<size_t>(c)];
         const auto& dn = donor[static_cast<size_t>(c)];
+        no_celltype += ct.empty();
+        no_donor += !ct.empty() && dn.empty();
         if (ct.empty() || dn.empty()) continue;
         auto it = ct_index.find(ct);
         if (it == ct_index.end()) {
@@ -225,6 +256,13 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
             for (std::int64_t g = 0; g < n_genes; ++g) add(c, g, x.data[static_cast<size_t>(c * n_genes + g)]);
     }
     if (out.empty()) throw input_error(file, "", "/obs", "no cell has both a cell type and a donor");
+    // Missing (NaN or empty) labels leave cells out, as pandas' groupby does; say how many.
+    if (no_celltype > 0)
+        SCPX_LOG_WRN("{}: {} of {} cells have no {} (empty or NaN) and are left out", file, no_celltype, n_cells,
+                     job.celltype_column);
+    if (no_donor > 0)
+        SCPX_LOG_WRN("{}: {} of {} cells have a cell type but no {} (empty or NaN) and are left out", file, no_donor,
+                     n_cells, job.donor_column);
     if (non_integer)
         SCPX_LOG_WRN("{}:{} has non-integer values: targets expect raw counts (try --matrix layers/counts or raw/X)",
                      file, mx);
@@ -234,10 +272,16 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
 std::vector<std::string> read_gene_list(const std::string& path) {
     line_reader in(path);
     std::vector<std::string> genes;
+    std::unordered_map<std::string, std::uint64_t> line_of;
     std::string line;
     while (in.next(line)) {
         const auto t = trim(line);
-        if (!t.empty()) genes.emplace_back(t);
+        if (t.empty()) continue;
+        genes.emplace_back(t);
+        const auto [it, fresh] = line_of.emplace(genes.back(), in.line_number());
+        if (!fresh)
+            throw input_error(path, fmt::format("lines {} and {}", it->second, in.line_number()), "gene id",
+                              fmt::format("gene '{}' is listed twice", genes.back()));
     }
     if (genes.empty()) throw input_error(path, "", "", "empty gene list");
     return genes;
@@ -274,6 +318,7 @@ void run_targets(const targets_job& job) {
     std::vector<std::int64_t> n_donors;
     for (size_t c = 0; c < nct; ++c) {
         const auto& pb = pbs[c];
+        if (pb.cell_type.empty()) throw usage_error("a cell type has an empty name");
         if (std::find(names.begin(), names.end(), pb.cell_type) != names.end())
             throw usage_error("cell type '" + pb.cell_type + "' given twice");
         names.push_back(pb.cell_type);
