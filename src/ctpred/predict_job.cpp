@@ -34,13 +34,15 @@ std::vector<model_ref> find_models(hid_t f, const std::string& group, bool use_f
         return base.empty() ? std::string("/") : base;
     };
     if (io::h5_exists(f, g + "/net.0.weight") || io::h5_exists(f, g + "/best/net.0.weight")) {
-        std::string name = g.empty() ? "model" : g.substr(g.find_last_of('/') + 1);
-        if (name == "best") name = "model";
+        std::string name = g.empty() ? "model" : cell_type_from_link(g.substr(g.find_last_of('/') + 1));
+        if (name == "best" || name.empty()) name = "model";
         return {{name, pick(g)}};
     }
     if (io::h5_exists(f, g + "/cell_types")) {
+        const auto names = io::h5_read_strings(f, g + "/cell_types");
+        check_cell_type_names(names, io::h5_file_name(f), g + "/cell_types");
         std::vector<model_ref> out;
-        for (const auto& ct : io::h5_read_strings(f, g + "/cell_types")) out.push_back({ct, pick(g + "/" + ct)});
+        for (const auto& ct : names) out.push_back({ct, pick(g + "/" + cell_type_link(ct))});
         return out;
     }
     throw input_error(io::h5_file_name(f), "", group.empty() ? "/" : group,
@@ -98,24 +100,33 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
 
     std::vector<std::string> gene_ids, sample_ids;
     {
+        // Where the ids come from, for messages; generated ids need no check.
+        io::h5_ref gene_src, sample_src;
         const std::string gpath = job.gene_ids.empty() ? parent_dir(fref.path) + "/gene_id" : "";
         if (!job.gene_ids.empty()) {
-            const auto r = io::h5_parse_ref(job.gene_ids, "--gene-ids");
-            auto f = io::h5_open_file(r.file);
-            gene_ids = io::h5_read_strings(f.id(), r.path);
+            gene_src = io::h5_parse_ref(job.gene_ids, "--gene-ids");
+            auto f = io::h5_open_file(gene_src.file);
+            gene_ids = io::h5_read_strings(f.id(), gene_src.path);
         } else if (io::h5_exists(ff.id(), gpath)) {
+            gene_src = {fref.file, gpath};
             gene_ids = io::h5_read_strings(ff.id(), gpath);
         } else {
             for (std::int64_t g = 0; g < genes; ++g) gene_ids.push_back("gene" + std::to_string(g + 1));
         }
         if (static_cast<std::int64_t>(gene_ids.size()) != genes)
-            throw input_error(fref.file, "", "gene_id", fmt::format("{} gene ids for {} feature genes", gene_ids.size(), genes));
+            throw input_error(gene_src.file.empty() ? fref.file : gene_src.file, "",
+                              gene_src.path.empty() ? "gene_id" : gene_src.path,
+                              fmt::format("{} gene ids for {} feature genes", gene_ids.size(), genes));
+        // Each id is a TSV field and a row or column name: a tab or newline would shift the
+        // columns, a duplicate would make two rows or columns indistinguishable.
+        if (!gene_src.file.empty()) check_ids(gene_ids, gene_src.file, gene_src.path, "gene id");
         const std::string spath = parent_dir(fref.path) + "/sample_id";
         if (!job.sample_ids.empty()) {
-            const auto r = io::h5_parse_ref(job.sample_ids, "--sample-ids");
-            auto f = io::h5_open_file(r.file);
-            sample_ids = io::h5_read_strings(f.id(), r.path);
+            sample_src = io::h5_parse_ref(job.sample_ids, "--sample-ids");
+            auto f = io::h5_open_file(sample_src.file);
+            sample_ids = io::h5_read_strings(f.id(), sample_src.path);
         } else if (rank == 3 && io::h5_exists(ff.id(), spath)) {
+            sample_src = {fref.file, spath};
             sample_ids = io::h5_read_strings(ff.id(), spath);
         } else if (rank == 3) {
             for (std::int64_t i = 0; i < n_ind; ++i) sample_ids.push_back("ind" + std::to_string(i + 1));
@@ -123,7 +134,10 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
             sample_ids.push_back("reference");
         }
         if (static_cast<std::int64_t>(sample_ids.size()) != n_ind)
-            throw input_error(fref.file, "", "sample_id", fmt::format("{} sample ids for {} individuals", sample_ids.size(), n_ind));
+            throw input_error(sample_src.file.empty() ? fref.file : sample_src.file, "",
+                              sample_src.path.empty() ? "sample_id" : sample_src.path,
+                              fmt::format("{} sample ids for {} individuals", sample_ids.size(), n_ind));
+        if (!sample_src.file.empty()) check_ids(sample_ids, sample_src.file, sample_src.path, "sample id");
     }
 
     // pred[m][gene * n_ind + ind]
@@ -172,14 +186,14 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
         std::vector<std::string> names;
         for (size_t m = 0; m < models.size(); ++m) {
             names.push_back(models[m].name);
-            io::h5_write<double>(f.id(), "/" + models[m].name + "/pred",
+            io::h5_write<double>(f.id(), "/" + cell_type_link(models[m].name) + "/pred",
                                  {static_cast<hsize_t>(genes), static_cast<hsize_t>(n_ind)}, pred[m].data());
         }
         io::h5_write_strings(f.id(), "/cell_types", names);
         f.close();
     }
     for (size_t m = 0; m < models.size(); ++m) {
-        text_writer tw(job.out + "." + models[m].name + ".tsv", job.overwrite);
+        text_writer tw(job.out + "." + cell_type_link(models[m].name) + ".tsv", job.overwrite);
         std::string line = "gene_id";
         for (const auto& s : sample_ids) line += "\t" + s;
         tw.write(line + "\n");

@@ -51,14 +51,33 @@ std::string strip_chr(const std::string& c) {
 
 } // namespace
 
+namespace {
+
+/// Every value finite, else input_error naming the file, the dataset and the element index.
+template <class T>
+void check_finite(const std::vector<T>& v, const std::vector<hsize_t>& shape, const std::string& file,
+                  const std::string& dataset, const char* what) {
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (std::isfinite(static_cast<double>(v[i]))) continue;
+        const std::string where = shape.size() == 2 ? fmt::format("index [{}, {}]", i / shape[1], i % shape[1])
+                                                    : fmt::format("index {}", i);
+        throw input_error(file, where, dataset, fmt::format("{} is not finite ({})", what, static_cast<double>(v[i])));
+    }
+}
+
+} // namespace
+
 template <class T>
 mlp_weights<T> read_weights(hid_t file, const std::string& path, bool tied, head_kind head_default) {
     const std::string fname = io::h5_file_name(file);
+    // A NaN or infinite weight would make every prediction NaN or, after a ReLU, quietly finite.
     auto need = [&](const std::string& name) {
         const std::string p = join_path(path, name);
         if (!io::h5_exists(file, p))
             throw input_error(fname, "", p, "missing weight tensor '" + name + "' (state_dict name)");
-        return io::h5_read<T>(file, p);
+        auto a = io::h5_read<T>(file, p);
+        check_finite(a.data, a.shape, fname, p, "weight");
+        return a;
     };
     auto w0 = need("net.0.weight");
     if (w0.shape.size() != 2)
@@ -115,6 +134,12 @@ mlp_weights<T> read_weights(hid_t file, const std::string& path, bool tied, head
         if (static_cast<std::int64_t>(w.feature_mean.size()) != s.d_in ||
             static_cast<std::int64_t>(w.feature_sd.size()) != s.d_in)
             throw input_error(fname, "", join_path(path, "feature_mean"), "length differs from the feature width");
+        check_finite(w.feature_mean, {}, fname, join_path(path, "feature_mean"), "mean");
+        check_finite(w.feature_sd, {}, fname, join_path(path, "feature_sd"), "sd");
+        for (size_t j = 0; j < w.feature_sd.size(); ++j)
+            if (!(w.feature_sd[j] > 0))
+                throw input_error(fname, fmt::format("index {}", j), join_path(path, "feature_sd"),
+                                  fmt::format("sd must be > 0 (got {})", w.feature_sd[j]));
     }
     return w;
 }
@@ -212,17 +237,49 @@ std::vector<std::string> split_commas(const std::string& s) {
     return out;
 }
 
-/// Ids next to a dataset (explicit reference, or a sibling `gene_id`), or empty.
-std::vector<std::string> read_ids(const std::string& explicit_ref, const io::h5_ref& data_ref, const char* option) {
+/// Gene ids and where they came from (file and dataset, for messages).
+struct id_list {
+    std::vector<std::string> ids;
+    io::h5_ref from;
+};
+
+/// Ids next to a dataset (explicit reference, or a sibling `gene_id`), or empty; a repeated id
+/// is an error, since alignment by id would silently pair every copy with one row.
+id_list read_ids(const std::string& explicit_ref, const io::h5_ref& data_ref, const char* option) {
+    id_list out;
     if (!explicit_ref.empty()) {
-        const auto r = io::h5_parse_ref(explicit_ref, option);
-        auto f = io::h5_open_file(r.file);
-        return io::h5_read_strings(f.id(), r.path);
+        out.from = io::h5_parse_ref(explicit_ref, option);
+    } else {
+        out.from = {data_ref.file, join_path(parent_of(data_ref.path), "gene_id")};
+        auto f = io::h5_open_file(out.from.file);
+        if (!io::h5_exists(f.id(), out.from.path)) return out;
     }
-    auto f = io::h5_open_file(data_ref.file);
-    const std::string sib = join_path(parent_of(data_ref.path), "gene_id");
-    if (io::h5_exists(f.id(), sib)) return io::h5_read_strings(f.id(), sib);
-    return {};
+    auto f = io::h5_open_file(out.from.file);
+    out.ids = io::h5_read_strings(f.id(), out.from.path);
+    check_ids(out.ids, out.from.file, out.from.path, "gene id");
+    return out;
+}
+
+/// The cell types selected by --cell-types ("" = all); an unknown name is a usage error that
+/// lists the names present.
+std::vector<std::int64_t> select_cell_types(const std::string& list, const std::vector<std::string>& names,
+                                            const io::h5_ref& targets) {
+    const std::vector<std::string> wanted = split_commas(list);
+    std::vector<std::int64_t> out;
+    if (wanted.empty()) {
+        if (!list.empty()) throw usage_error("--cell-types '" + list + "' names no cell type");
+        for (size_t c = 0; c < names.size(); ++c) out.push_back(static_cast<std::int64_t>(c));
+        return out;
+    }
+    if (names.size() == 1 && names[0].empty())
+        throw usage_error("--cell-types: the targets " + targets.str() + " are one column (no cell types)");
+    for (const auto& w : wanted)
+        if (std::find(names.begin(), names.end(), w) == names.end())
+            throw usage_error(fmt::format("--cell-types: no cell type '{}' in {}; available: {}", w, targets.str(),
+                                          fmt::join(names, ", ")));
+    for (size_t c = 0; c < names.size(); ++c)
+        if (std::find(wanted.begin(), wanted.end(), names[c]) != wanted.end()) out.push_back(static_cast<std::int64_t>(c));
+    return out;
 }
 
 template <class T>
@@ -231,6 +288,7 @@ void run_train_typed(const train_job& job) {
     const auto tref = io::h5_parse_ref(job.targets, "--targets");
     const auto cref = io::h5_parse_ref(job.gene_chrom, "--gene-chrom");
     if (job.out.empty()) throw usage_error("--out is required");
+    check_train_options(job.opts);
     atomic_output out(job.out, job.overwrite);
 
     // Features [genes, d_in].
@@ -254,9 +312,14 @@ void run_train_typed(const train_job& job) {
     if (ya.shape.size() == 2) {
         auto f = io::h5_open_file(tref.file);
         const std::string sib = join_path(parent_of(tref.path), "cell_type");
-        if (io::h5_exists(f.id(), sib)) ct_names = io::h5_read_strings(f.id(), sib);
-        if (static_cast<std::int64_t>(ct_names.size()) != n_ct) {
-            ct_names.clear();
+        if (io::h5_exists(f.id(), sib)) {
+            ct_names = io::h5_read_strings(f.id(), sib);
+            if (static_cast<std::int64_t>(ct_names.size()) != n_ct)
+                throw input_error(tref.file, "", sib, fmt::format("{} cell type names for the {} columns of {}",
+                                                                  ct_names.size(), n_ct, tref.path));
+            // Checked now, not when the models are written after training.
+            check_cell_type_names(ct_names, tref.file, sib);
+        } else {
             for (std::int64_t c = 0; c < n_ct; ++c) ct_names.push_back("celltype" + std::to_string(c));
         }
     } else {
@@ -274,14 +337,18 @@ void run_train_typed(const train_job& job) {
                           fmt::format("{} chromosomes for {} feature rows", chrom.size(), n_f));
 
     // Align target rows to feature rows by gene id when both sides have ids.
-    const auto fids = read_ids(job.feature_ids, fref, "--feature-ids");
-    const auto tids = read_ids(job.target_ids, tref, "--target-ids");
+    const auto fid_list = read_ids(job.feature_ids, fref, "--feature-ids");
+    const auto tid_list = read_ids(job.target_ids, tref, "--target-ids");
+    const auto& fids = fid_list.ids;
+    const auto& tids = tid_list.ids;
     std::vector<std::int64_t> trow_of(static_cast<size_t>(n_f), -1);
     if (!fids.empty() && !tids.empty()) {
         if (static_cast<std::int64_t>(fids.size()) != n_f)
-            throw input_error(fref.file, "", "gene_id", fmt::format("{} gene ids for {} feature rows", fids.size(), n_f));
+            throw input_error(fid_list.from.file, "", fid_list.from.path,
+                              fmt::format("{} gene ids for {} feature rows", fids.size(), n_f));
         if (static_cast<std::int64_t>(tids.size()) != n_t)
-            throw input_error(tref.file, "", "gene_id", fmt::format("{} gene ids for {} target rows", tids.size(), n_t));
+            throw input_error(tid_list.from.file, "", tid_list.from.path,
+                              fmt::format("{} gene ids for {} target rows", tids.size(), n_t));
         std::unordered_map<std::string, std::int64_t> tpos;
         for (std::int64_t i = 0; i < n_t; ++i) tpos.emplace(tids[static_cast<size_t>(i)], i);
         std::int64_t both = 0;
@@ -394,12 +461,7 @@ void run_train_typed(const train_job& job) {
 
     // Cell types handled by this rank (round-robin; every model is independent of the rank count).
     std::vector<std::int64_t> my_cts;
-    std::vector<std::string> wanted = split_commas(job.cell_types);
-    std::vector<std::int64_t> all_cts;
-    for (std::int64_t c = 0; c < n_ct; ++c)
-        if (wanted.empty() || std::find(wanted.begin(), wanted.end(), ct_names[static_cast<size_t>(c)]) != wanted.end())
-            all_cts.push_back(c);
-    if (all_cts.empty()) throw usage_error("--cell-types selects none of the cell types in --targets");
+    const std::vector<std::int64_t> all_cts = select_cell_types(job.cell_types, ct_names, tref);
     // Each model is trained by one rank from the same inputs and options, so its result does
     // not depend on the rank count.
     const int nranks = mpi::comm_size(), rank = mpi::comm_rank();
@@ -429,10 +491,15 @@ void run_train_typed(const train_job& job) {
         SCPX_LOG_INF("training{}{} on {} ({}), {} epochs, batch {}", mo.name.empty() ? "" : " cell type ", mo.name,
                      job.use_cuda ? "cuda" : "cpu", job.prec == precision::FP32 ? "fp32" : "fp64", job.opts.epochs,
                      job.opts.batch_size);
-        mo.res = train<T>(*backend, layout, init, split, order, job.opts, [](const epoch_report& r) {
-            SCPX_LOG_INF("  epoch {}/{}: train MSE {:.6f}, val MSE {:.6f}{} ({:.2f} s)", r.epoch + 1, r.epochs,
-                         r.train_loss, r.val_loss, r.improved ? " *" : "", r.seconds);
-        });
+        try {
+            mo.res = train<T>(*backend, layout, init, split, order, job.opts, [](const epoch_report& r) {
+                SCPX_LOG_INF("  epoch {}/{}: train MSE {:.6f}, val MSE {:.6f}{} ({:.2f} s)", r.epoch + 1, r.epochs,
+                             r.train_loss, r.val_loss, r.improved ? " *" : "", r.seconds);
+            });
+        } catch (const training_diverged& e) {
+            throw error(fmt::format("ctpred train{}{}: {}; nothing written", mo.name.empty() ? "" : ", cell type ",
+                                    mo.name, e.what()));
+        }
         mo.n_train = static_cast<std::int64_t>(split.train.size());
         mo.n_val = static_cast<std::int64_t>(split.val.size());
         mo.n_test = static_cast<std::int64_t>(split.test.size());
@@ -466,7 +533,7 @@ void run_train_typed(const train_job& job) {
 
     auto write_model = [&](hid_t fid, const model_output<T>& mo) {
         const auto& f = fid;
-        const std::string g = mo.name.empty() ? "" : "/" + mo.name;
+        const std::string g = mo.name.empty() ? "" : "/" + cell_type_link(mo.name);
         write_weights<T>(f, g, layout, mo.res.final_params);
         write_weights<T>(f, join_path(g, "best"), layout, mo.res.best_params);
         io::h5_write(f, join_path(g, "train_loss"), mo.res.train_loss);
@@ -570,7 +637,7 @@ void run_train_typed(const train_job& job) {
                     for (const char* a : {"best_epoch", "n_steps", "n_train", "n_val", "n_test"})
                         io::h5_write_attr(f.id(), a, io::h5_read_attr_int64(sroot.id(), a));
                 } else {
-                    copy_object_canonical(src.id(), name, f.id());
+                    copy_object_canonical(src.id(), cell_type_link(name), f.id());
                 }
             }
         }

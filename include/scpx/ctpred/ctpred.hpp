@@ -106,6 +106,24 @@ struct targets_job {
 /// /cell_type, /n_donors.
 void run_targets(const targets_job& job);
 
+/// The HDF5 link (and file-name part) of a cell type: '%', '/' and control characters become
+/// %XX (upper-case hex), and a name equal to ".", "..", "cell_types", "gene_id" or "sample_id" has
+/// its first character encoded too ("%2E"). Every other name is itself ("CD4+ T/NK" →
+/// "CD4+ T%2FNK"). cell_type_from_link undoes it.
+std::string cell_type_link(const std::string& name);
+/// Decodes every %XX of a link made by cell_type_link; other text is kept as it is.
+std::string cell_type_from_link(const std::string& link);
+
+/// Cell-type names must be non-empty and distinct. @throws input_error naming `file`, the
+/// entry (both entries for a repeat) and `field`.
+void check_cell_type_names(const std::vector<std::string>& names, const std::string& file, const std::string& field);
+
+/// Ids (`what`: "gene id", "sample id") must be distinct and free of tab, newline and CR, which
+/// would shift or split the TSV output. @throws input_error naming `file`, the entry (both
+/// entries for a duplicate) and `field`.
+void check_ids(const std::vector<std::string>& ids, const std::string& file, const std::string& field,
+               const std::string& what);
+
 /// Percentile ranks rankdata(v, "average") / n.
 std::vector<double> percentile_ranks(const std::vector<double>& v);
 
