@@ -156,4 +156,50 @@ expect_fail too_few_donors "has 4 donors with counts; --min-donors is 5" "$WORK/
 $PY -c "import h5py, numpy as np; h5py.File(\"$WORK/feat2.h5\", \"w\")[\"X\"] = np.ones((5, 32), \"float32\")"
 expect_fail width_mismatch "have 32 columns but model" "$WORK/p_bad.h5" -- \
   "$SCPX" ctpred predict --features "$WORK/feat2.h5:/X" --weights "$WORK/official.h5" --out "$WORK/p_bad"
+
+# Names and ids that would misalign the data or break the HDF5/TSV output.
+TRAIN=("$SCPX" ctpred train --features "$WORK/feat.h5:/X" --targets "$WORK/targets.h5:/y"
+  --gene-chrom "$WORK/feat.h5:/gene_chrom" --epochs 2 --batch-size 64 --hidden 8 --threads 1 --device cpu)
+expect_fail cell_types_unknown "no cell type 'Nope' in .*; available: Tcell, Bcell" "$WORK/w_nope.h5" -- \
+  "${TRAIN[@]}" --cell-types Tcell,Nope --out "$WORK/w_nope.h5"
+expect_fail cell_types_empty "--cell-types is empty" "$WORK/w_empty.h5" -- \
+  "${TRAIN[@]}" --cell-types "" --out "$WORK/w_empty.h5"
+expect_fail seed_negative "--seed must be >= 0" "$WORK/w_seed.h5" -- "${TRAIN[@]}" --seed -1 --out "$WORK/w_seed.h5"
+expect_fail lr_nan "--lr must be a finite number > 0 \(got nan\)" "$WORK/w_lrnan.h5" -- \
+  "${TRAIN[@]}" --lr nan --out "$WORK/w_lrnan.h5"
+expect_fail lr_negative "--lr must be a finite number > 0" "$WORK/w_lrneg.h5" -- \
+  "${TRAIN[@]}" --lr -1 --out "$WORK/w_lrneg.h5"
+expect_fail weight_decay_inf "--weight-decay must be a finite number >= 0" "$WORK/w_wdinf.h5" -- \
+  "${TRAIN[@]}" --weight-decay inf --out "$WORK/w_wdinf.h5"
+expect_fail lr_diverges "cell type Tcell: training diverged in epoch 1" "$WORK/w_lrbig.h5" -- \
+  "${TRAIN[@]}" --lr 1e30 --out "$WORK/w_lrbig.h5"
+# Option values are usage errors (exit 2); a diverged run is a failure (exit 1).
+rc_of() { local rc=0; "$@" > /dev/null 2>&1 || rc=$?; echo $rc; }
+check lr_nan_exit_2 test "$(rc_of "${TRAIN[@]}" --lr nan --out "$WORK/w_rc.h5")" -eq 2
+check lr_diverges_exit_1 test "$(rc_of "${TRAIN[@]}" --lr 1e30 --out "$WORK/w_rc.h5")" -eq 1
+# A duplicated gene row in a pseudobulk CSV (both lines named) and 400 copies of one feature id.
+{ cat "$WORK/Tcell.csv"; sed -n 3p "$WORK/Tcell.csv"; } > "$WORK/dupgene.csv"
+expect_fail csv_duplicate_gene "lines 3 and 402, field 'gene_id': duplicate gene id 'ENSG00001'" "$WORK/t_dup.h5" -- \
+  "$SCPX" ctpred targets --pseudobulk "X=$WORK/dupgene.csv" --min-donors 1 --out "$WORK/t_dup.h5"
+$PY -c "
+import h5py, numpy as np
+with h5py.File('$WORK/feat.h5') as s, h5py.File('$WORK/featdup.h5', 'w') as f:
+    f['X'] = s['X'][()]; f['gene_chrom'] = s['gene_chrom'][()]
+    f['gene_id'] = np.array(['ENSG00000'] * 400, dtype=h5py.string_dtype())"
+expect_fail features_duplicate_gene "featdup.h5, entries 0 and 1, field '/gene_id': duplicate gene id" "$WORK/w_dup.h5" -- \
+  "$SCPX" ctpred train --features "$WORK/featdup.h5:/X" --targets "$WORK/targets.h5:/y" \
+  --gene-chrom "$WORK/featdup.h5:/gene_chrom" --epochs 2 --hidden 8 --device cpu --out "$WORK/w_dup.h5"
+# A cell type with '/' (a real label) and one named '.': escaped group and TSV names, names kept.
+expect_ok targets_slash_names "$SCPX" ctpred targets --pseudobulk "CD4+ T/NK=$WORK/Tcell.csv" ".=$WORK/Bcell.csv" \
+  --out "$WORK/t_slash.h5"
+expect_ok train_slash_names "$SCPX" ctpred train --features "$WORK/feat.h5:/X" --targets "$WORK/t_slash.h5:/y" \
+  --gene-chrom "$WORK/feat.h5:/gene_chrom" --epochs 2 --batch-size 64 --hidden 8 --threads 1 --device cpu \
+  --out "$WORK/w_slash.h5"
+expect_ok predict_slash_names "$SCPX" ctpred predict --features "$WORK/feat.h5:/X3" --weights "$WORK/w_slash.h5" \
+  --device cpu --out "$WORK/pred_slash"
+check predict_slash_escaped_tsv test -s "$WORK/pred_slash.CD4+ T%2FNK.tsv" -a -s "$WORK/pred_slash.%2E.tsv"
+check train_slash_names_kept $PY -c "
+import h5py, sys
+f = h5py.File('$WORK/w_slash.h5', 'r')
+sys.exit(0 if [c.decode() for c in f['cell_types'][()]] == ['CD4+ T/NK', '.'] and 'CD4+ T%2FNK' in f else 1)"
 finish
