@@ -84,10 +84,6 @@ void add_train(CLI::App& ct) {
         // An empty --cell-types would read as "all"; say so instead of training every cell type.
         if (sub->count("--cell-types") > 0 && job.cell_types.find_first_not_of(", ") == std::string::npos)
             throw usage_error("--cell-types is empty: give a comma list of cell types, or leave it out to train all");
-        // CLI11 parses "-1" into the unsigned seed as 2^64-1; a negative seed is a typo, not a seed.
-        for (const auto& r : sub->get_option("--seed")->results())
-            if (r.find_first_not_of(" \t") != std::string::npos && r[r.find_first_not_of(" \t")] == '-')
-                throw usage_error("--seed must be >= 0 (got " + r + ")");
         job.out = a->common.out;
         job.overwrite = a->common.overwrite;
         job.opts.seed = a->common.seed;

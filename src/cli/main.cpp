@@ -71,8 +71,13 @@ int main(int argc, char** argv) {
         // Help, --version and option errors: print once, not once per rank. Option errors exit
         // with 2, as scpx's own usage errors do (CLI11's codes 100+ say which check failed;
         // scripts only need "bad usage").
-        const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
-        return code == 0 ? 0 : 2;
+        if (e.get_exit_code() == 0) return rank == 0 ? app.exit(e) : 0; // --help, --version
+        // Written like every other error (an "ERROR: " line on stderr), then CLI11's hint.
+        if (rank == 0) {
+            SCPX_LOG_ERR("{}", e.what());
+            std::fprintf(stderr, "Run with --help or --help-all for more information.\n");
+        }
+        return 2;
     } catch (const scpx::usage_error& e) {
         return fail(2, e.what());
     } catch (const scpx::error& e) {

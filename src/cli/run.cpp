@@ -15,12 +15,13 @@
 namespace scpx::cli {
 
 namespace {
-/// An integer option's check with a message in the user's terms ("--threads must be an integer ≥ 0
-/// (got '-1')") instead of CLI11's "Value -1 not in range 0.000000 to 1.797693e+308". Also
-/// refuses a leading '-' where the option is unsigned (CLI11 would wrap "-1" to 2⁶⁴ − 1).
-CLI::Validator integer_at_least(long long min, const std::string& name) {
+/// An integer option's check with a message in the user's terms ("--threads: must be an integer ≥ 0
+/// (got '-1')", CLI11 adds the option's name) instead of CLI11's "Value -1 not in range 0.000000
+/// to 1.797693e+308". Also refuses a leading '-' where the option is unsigned (CLI11 would wrap
+/// "-1" to 2⁶⁴ − 1).
+CLI::Validator integer_at_least(long long min) {
     return CLI::Validator(
-        [min, name](std::string& v) -> std::string {
+        [min](std::string& v) -> std::string {
             long long x = 0;
             std::size_t used = 0;
             try {
@@ -29,7 +30,7 @@ CLI::Validator integer_at_least(long long min, const std::string& name) {
                 used = 0;
             }
             if (used == 0 || used != v.size() || x < min)
-                return name + " must be an integer ≥ " + std::to_string(min) + " (got '" + v + "')";
+                return "must be an integer ≥ " + std::to_string(min) + " (got '" + v + "')";
             return std::string();
         },
         "INT≥" + std::to_string(min));
@@ -41,13 +42,13 @@ void add_common_options(CLI::App& sub, common_options& o, const std::string& out
     sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or MetaXcan's 1..50: below 20 debug)")
         ->capture_default_str()->group("Run");
     sub.add_option("--threads", o.threads, "CPU threads per rank (0: all available)")
-        ->capture_default_str()->check(integer_at_least(0, "--threads"))->group("Run");
-    sub.add_option("--seed", o.seed, "random seed")->capture_default_str()->check(integer_at_least(0, "--seed"))
+        ->capture_default_str()->check(integer_at_least(0))->group("Run");
+    sub.add_option("--seed", o.seed, "random seed")->capture_default_str()->check(integer_at_least(0))
         ->group("Run");
     sub.add_option("--split", o.split, "SLURM arrays: cut the work list into N parts")
-        ->capture_default_str()->check(integer_at_least(1, "--split"))->group("Run");
+        ->capture_default_str()->check(integer_at_least(1))->group("Run");
     sub.add_option("--job", o.job, "SLURM arrays: run part K (0-based) of --split")
-        ->capture_default_str()->check(integer_at_least(0, "--job"))->group("Run");
+        ->capture_default_str()->check(integer_at_least(0))->group("Run");
 }
 
 namespace {

@@ -164,7 +164,7 @@ expect_fail cell_types_unknown "no cell type 'Nope' in .*; available: Tcell, Bce
   "${TRAIN[@]}" --cell-types Tcell,Nope --out "$WORK/w_nope.h5"
 expect_fail cell_types_empty "--cell-types is empty" "$WORK/w_empty.h5" -- \
   "${TRAIN[@]}" --cell-types "" --out "$WORK/w_empty.h5"
-expect_fail seed_negative "--seed must be >= 0" "$WORK/w_seed.h5" -- "${TRAIN[@]}" --seed -1 --out "$WORK/w_seed.h5"
+expect_fail seed_negative "--seed: must be an integer ≥ 0" "$WORK/w_seed.h5" -- "${TRAIN[@]}" --seed -1 --out "$WORK/w_seed.h5"
 expect_fail lr_nan "--lr must be a finite number > 0 \(got nan\)" "$WORK/w_lrnan.h5" -- \
   "${TRAIN[@]}" --lr nan --out "$WORK/w_lrnan.h5"
 expect_fail lr_negative "--lr must be a finite number > 0" "$WORK/w_lrneg.h5" -- \
