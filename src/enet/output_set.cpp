@@ -1,0 +1,114 @@
+// Outputs of one l-ctPred run, staged next to their final names and committed together.
+#include "scpx/enet/output_set.hpp"
+
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
+
+namespace scpx::enet {
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string name_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+} // namespace
+
+void check_output_path(const std::string& path, bool overwrite) {
+    // A directory under an output's name would only fail at the final rename, after the
+    // other outputs of the run were written.
+    if (is_directory(path)) throw io_error("cannot write " + path + ": it is a directory");
+    if (!overwrite && path_exists(path))
+        throw usage_error("output " + path + " exists; pass --overwrite to replace it");
+    require_writable_location(path);
+}
+
+output_set::~output_set() {
+    if (committed_ || !owned_) return;
+    for (const file& f : files_) std::remove(f.staged.c_str());
+}
+
+std::size_t output_set::add(const std::string& path) {
+    check_output_path(path, overwrite_);
+    file f;
+    f.path = path;
+    f.staged = dir_of(path) + "/.scpx-staged." + name_of(path);
+    f.backup = dir_of(path) + "/.scpx-replaced." + name_of(path);
+    files_.push_back(std::move(f));
+    return files_.size() - 1;
+}
+
+void output_set::commit() {
+    if (committed_) return;
+    // Once more, now that everything is written: the first rename must not happen unless all
+    // of them can.
+    for (const file& f : files_) {
+        check_output_path(f.path, overwrite_);
+        if (!path_exists(f.staged))
+            throw internal_error("output_set::commit: " + f.staged + " was not written");
+    }
+    struct step {
+        std::size_t i;
+        bool moved_old;
+    };
+    std::vector<step> done;
+    std::string failure;
+    for (std::size_t i = 0; i < files_.size() && failure.empty(); ++i) {
+        const file& f = files_[i];
+        bool moved_old = false;
+        if (path_exists(f.path)) {
+            if (std::rename(f.path.c_str(), f.backup.c_str()) != 0) {
+                failure = fmt::format("cannot move the existing {} aside: {}", f.path, std::strerror(errno));
+                break;
+            }
+            moved_old = true;
+        }
+        if (std::rename(f.staged.c_str(), f.path.c_str()) != 0) {
+            failure = fmt::format("cannot rename {} to {}: {}", f.staged, f.path, std::strerror(errno));
+            if (moved_old) std::rename(f.backup.c_str(), f.path.c_str());
+            break;
+        }
+        done.push_back({i, moved_old});
+    }
+    if (failure.empty()) {
+        for (const step& s : done)
+            if (s.moved_old) std::remove(files_[s.i].backup.c_str());
+        committed_ = true;
+        return;
+    }
+    // Undo this run's renames, newest first, so the outputs are as before the run.
+    std::vector<std::string> left_new;
+    for (auto it = done.rbegin(); it != done.rend(); ++it) {
+        const file& f = files_[it->i];
+        const bool undone = it->moved_old ? std::rename(f.backup.c_str(), f.path.c_str()) == 0
+                                          : std::rename(f.path.c_str(), f.staged.c_str()) == 0;
+        if (!undone) left_new.push_back(f.path);
+    }
+    if (left_new.empty())
+        throw io_error(failure + "; no output of this run was kept (the earlier ones were taken back)");
+    std::string list;
+    for (const std::string& p : left_new) list += (list.empty() ? "" : ", ") + p;
+    throw io_error(failure + "; could not take back the outputs of this run already in place, which are new: " +
+                   list + " (the rest of the set is missing; remove them or rerun)");
+}
+
+} // namespace scpx::enet
