@@ -27,7 +27,9 @@ std::string snp_qc_stats::summary() const {
     add(not_autosomal, "not autosomal");
     add(ambiguous, "strand-ambiguous");
     add(missing_rsid, "without rsid");
+    add(not_snv, "not biallelic SNVs");
     add(duplicate_id, "duplicated variant id");
+    add(duplicate_rsid, "duplicated rsid");
     add(not_in_annotation, "not in the SNP annotation");
     add(missing_dosage, "missing dosages");
     add(hwe, "failing HWE");
@@ -215,38 +217,55 @@ genotype_panel load_predictdb_genotypes(const std::string& dosage_path, const st
                                         const std::vector<std::string>& samples, const snp_qc_options& qc,
                                         snp_qc_stats& st) {
     io::snp_annotation ann = io::read_snp_annotation(annotation_path);
-    st.duplicate_id += ann.n_duplicate_var_ids;
-    // varID → annotation row when the SNP passes the annotation QC, -1 when it is dropped.
+    if (ann.size() == 0) throw input_error(annotation_path, "", "", "no variants in the SNP annotation (header only)");
+    // Annotation rows repeating a varID are reported by the reader; they are not dosage rows.
+    // What the annotation says of each varID: its row, or why a dosage row of it is dropped.
+    enum : long { kNotAutosomal = -1, kAmbiguous = -2, kNoRsid = -3 };
     std::unordered_map<std::string, long> row;
     row.reserve(ann.size());
     for (std::size_t k = 0; k < ann.size(); ++k) {
         long r = static_cast<long>(k);
-        if (autosome_number(ann.chromosome[k]) == 0) {
-            ++st.not_autosomal;
-            r = -1;
-        } else if (strand_ambiguous(ann.ref_allele[k], ann.alt_allele[k])) {
-            ++st.ambiguous;
-            r = -1;
-        } else if (ann.rsid[k].empty()) {
-            ++st.missing_rsid;
-            r = -1;
-        }
+        if (autosome_number(ann.chromosome[k]) == 0) r = kNotAutosomal;
+        else if (strand_ambiguous(ann.ref_allele[k], ann.alt_allele[k])) r = kAmbiguous;
+        else if (ann.rsid[k].empty()) r = kNoRsid;
         row.emplace(ann.var_id[k], r);
     }
+    // PredictDB keys weights and covariances by rsid: two variants with one rsid in a model
+    // would give two (gene, rsid) weight rows and ambiguous covariance pairs. The first dosage
+    // row of an rsid is kept, as the VCF input does.
+    std::unordered_map<std::string, std::string> rsid_owner; // rsid -> first varID
+    std::string dup_example;
     io::genotype_read_options go;
     go.samples = samples;
-    std::uint64_t seen = 0;
+    go.allow_missing = true; // counted and dropped (or imputed) by finish_panel, as VCF ./.
     go.variant_filter = [&](std::string_view id) {
-        ++seen;
+        ++st.input; // every dosage row, so the drop counts below add up to it
         auto it = row.find(std::string(id));
         if (it == row.end()) {
             ++st.not_in_annotation;
             return false;
         }
-        return it->second >= 0;
+        switch (it->second) {
+        case kNotAutosomal: ++st.not_autosomal; return false;
+        case kAmbiguous: ++st.ambiguous; return false;
+        case kNoRsid: ++st.missing_rsid; return false;
+        default: break;
+        }
+        const std::string& rs = ann.rsid[static_cast<std::size_t>(it->second)];
+        const auto [owner, first] = rsid_owner.emplace(rs, std::string(id));
+        if (!first) {
+            if (st.duplicate_rsid++ == 0)
+                dup_example = fmt::format("{} of {} and {}", rs, owner->second, std::string(id));
+            return false;
+        }
+        return true;
     };
     io::sample_matrix m = io::read_genotype_dosages(dosage_path, go);
-    st.input += seen;
+    if (st.input == 0) throw input_error(dosage_path, "", "", "no variants in the genotype file (header only)");
+    if (st.duplicate_rsid > 0)
+        SCPX_LOG_WRN("{}: {} variant(s) share the rsid of an earlier variant (e.g. {}); the first is kept, as "
+                     "PredictDB models are keyed by rsid",
+                     annotation_path, st.duplicate_rsid, dup_example);
     raw_panel raw;
     raw.p.samples = m.sample_ids;
     raw.p.dosages.reserve(m.values.size());
@@ -287,14 +306,27 @@ genotype_panel load_vcf_genotypes(const std::string& path, const std::vector<std
             continue;
         }
         std::string vid = fmt::format("{}_{}_{}_{}", rec.chrom, rec.pos, rec.ref, rec.alts[0]);
-        if (!ids.insert(vid).second || !ids.insert("rs:" + rec.id).second) {
+        if (!ids.insert(vid).second) {
             ++st.duplicate_id;
+            continue;
+        }
+        if (!ids.insert("rs:" + rec.id).second) {
+            ++st.duplicate_rsid;
             continue;
         }
         for (std::size_t i = 0; i < d.size(); ++i) d[i] = static_cast<double>(rec.dosages[i]);
         raw.add(c, rec.pos, std::move(vid), rec.ref, rec.alts[0], rec.id, d.data());
     }
+    // Records the reader skipped (multi-allelic, indels, ...) were read too: count them, or
+    // "N read" would not match the file.
+    st.input += r.stats().skipped();
+    st.not_snv += r.stats().skipped();
     SCPX_LOG_DBG("{}: {}", path, r.stats().summary());
+    if (st.input == 0) throw input_error(path, "", "", "no variants in the VCF (no records)");
+    if (st.duplicate_rsid > 0)
+        SCPX_LOG_WRN("{}: {} record(s) repeat the ID (rsid) of an earlier record; the first is kept, as PredictDB "
+                     "models are keyed by rsid",
+                     path, st.duplicate_rsid);
     return finish_panel(raw, qc, st);
 }
 

@@ -32,11 +32,21 @@ std::vector<std::string> header_fields(std::string_view line, delimiter d) {
     return header;
 }
 
+/// What a value of a feature row may be.
+struct value_rules {
+    bool allow_missing = false; ///< NA tokens, NaN and an empty field become NaN (else an error)
+    bool dosage = false;        ///< an ALT dosage: 0..2, as the VCF reader requires of DS
+};
+
+// The VCF reader's DS tolerance (float rounding of 2 or 0 in converted files).
+constexpr double kDosageMin = -1e-3, kDosageMax = 2.001;
+
 // Shared by genotype and expression (features × samples): one feature per row.
 sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                                 const std::function<bool(std::string_view)>& filter,
-                                const std::vector<std::string>& wanted_samples, bool allow_missing,
+                                const std::vector<std::string>& wanted_samples, value_rules rules,
                                 bool unique_features, const char* what, const std::string& wanted_from = {}) {
+    const bool allow_missing = rules.allow_missing;
     line_reader r(path);
     const std::string_view hline = r.header(what);
     const std::uint64_t header_line = r.line_number();
@@ -55,6 +65,11 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                                          header.end());
     {
         std::unordered_set<std::string> seen;
+        for (std::size_t k = 0; k < all_samples.size(); ++k)
+            if (all_samples[k].empty())
+                // Its column would be read but match no sample: the data would be lost unseen.
+                throw input_error(path, line_str(header_line), "column " + std::to_string(k + first_sample + 1),
+                                  "empty column name in the header");
         for (const auto& s : all_samples)
             if (!seen.insert(s).second)
                 throw input_error(path, line_str(header_line), s, "duplicated column name in the header");
@@ -115,10 +130,19 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
                 }
                 // "inf" and "nan" parse as numbers: an infinity is never a dosage or an
                 // expression level, and a NaN is a missing value where none is allowed.
-                if (!std::isfinite(v) && !(allow_missing && std::isnan(v)))
+                if (std::isnan(v)) {
+                    if (!allow_missing)
+                        throw input_error(path, line_str(ln), m.sample_ids[k],
+                                          "missing value ('" + std::string(t.substr(0, 40)) +
+                                              "') where a number is required");
+                } else if (!std::isfinite(v)) {
                     throw input_error(path, line_str(ln), m.sample_ids[k],
-                                      std::string(std::isnan(v) ? "missing value" : "not a finite number") +
-                                          " ('" + std::string(t.substr(0, 40)) + "')");
+                                      "not a finite number ('" + std::string(t.substr(0, 40)) + "')");
+                } else if (rules.dosage && !(v >= kDosageMin && v <= kDosageMax)) {
+                    throw input_error(path, line_str(ln), m.sample_ids[k],
+                                      "dosage " + std::string(t.substr(0, 40)) + " of variant " + std::string(id) +
+                                          " is outside 0..2");
+                }
                 m.values[base + k] = v;
             }
         }
@@ -131,14 +155,18 @@ sample_matrix read_feature_rows(const std::string& path, delimiter delim_opt,
 } // namespace
 
 sample_matrix read_genotype_dosages(const std::string& path, const genotype_read_options& options) {
-    return read_feature_rows(path, options.delim, options.variant_filter, options.samples,
-                             /*allow_missing=*/false, /*unique_features=*/true, "varID + sample ids",
-                             options.samples_from);
+    value_rules rules;
+    rules.allow_missing = options.allow_missing;
+    rules.dosage = true;
+    return read_feature_rows(path, options.delim, options.variant_filter, options.samples, rules,
+                             /*unique_features=*/true, "varID + sample ids", options.samples_from);
 }
 
 snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
     line_reader r(path);
-    const std::string_view hline = r.header("chr pos varID ref_vcf alt_vcf rsid");
+    std::string_view hline = r.header("chr pos varID ref_vcf alt_vcf rsid");
+    // A UTF-8 byte-order mark (Excel, some Windows editors) would hide the first column's name.
+    if (hline.substr(0, 3) == "\xEF\xBB\xBF") hline.remove_prefix(3);
     const delimiter d = delim == delimiter::AUTO ? detect_delimiter(hline) : delim;
     const std::vector<std::string> header = header_fields(hline, d);
     const int c_chr = detail::find_column_any(header, {"chr", "chromosome", "chrom", "CHR"});
@@ -188,6 +216,11 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
                                       "not an integer position ('" + std::string(pos.substr(0, 40)) + "')");
             }
         }
+        // VCF positions are 1-based: 0 or less is no position (R's read.table would not object,
+        // but every cis window lookup would silently miss or misplace the SNP).
+        if (p < 1)
+            throw input_error(path, line_str(ln), header[c_pos],
+                              "position " + std::string(pos.substr(0, 40)) + " is not a positive integer");
         a.chromosome.emplace_back(trim(f[c_chr]));
         a.position.push_back(p);
         a.var_id.emplace_back(var);
@@ -205,7 +238,7 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
 
 sample_matrix read_expression(const std::string& path, const expression_read_options& options) {
     if (options.layout == expression_layout::FEATURES_BY_SAMPLES) {
-        sample_matrix m = read_feature_rows(path, options.delim, {}, {}, options.allow_missing,
+        sample_matrix m = read_feature_rows(path, options.delim, {}, {}, value_rules{options.allow_missing, false},
                                             /*unique_features=*/true, "gene_id + sample ids");
         // Said here, or the stage would report that no gene matches the annotation.
         if (m.feature_ids.empty()) throw input_error(path, "", "", "the table has a header but no gene rows");
@@ -213,7 +246,7 @@ sample_matrix read_expression(const std::string& path, const expression_read_opt
     }
     // Transposed: rows are samples. Read as "features × samples" with roles swapped, then
     // transpose so each gene's values are contiguous.
-    sample_matrix t = read_feature_rows(path, options.delim, {}, {}, options.allow_missing,
+    sample_matrix t = read_feature_rows(path, options.delim, {}, {}, value_rules{options.allow_missing, false},
                                         /*unique_features=*/true, "gene ids");
     if (t.feature_ids.empty()) throw input_error(path, "", "", "the table has a header but no sample rows");
     sample_matrix m;

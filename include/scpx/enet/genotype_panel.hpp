@@ -32,7 +32,9 @@ struct snp_qc_stats {
     std::uint64_t not_autosomal = 0;
     std::uint64_t ambiguous = 0;
     std::uint64_t missing_rsid = 0;
+    std::uint64_t not_snv = 0;           ///< VCF records skipped: multi-allelic, indel, MNP, symbolic
     std::uint64_t duplicate_id = 0;
+    std::uint64_t duplicate_rsid = 0;    ///< a later variant with an rsid already kept (first wins)
     std::uint64_t not_in_annotation = 0; ///< dosage rows without an annotation row (text input)
     std::uint64_t missing_dosage = 0;
     std::uint64_t hwe = 0;

@@ -54,12 +54,15 @@ struct genotype_read_options {
     std::vector<std::string> samples;
     /// Where `samples` came from (e.g. "the expression table E.tsv"), named in that message.
     std::string samples_from;
+    /// NA tokens, NaN and an empty field become NaN (missing, for the caller's QC to drop or
+    /// impute, as a VCF's ./.); when false they are an input_error.
+    bool allow_missing = false;
 };
 
 /// Reads a dosage matrix (variants as features).
-/// @throws input_error for an empty file, duplicated sample or variant ids, a wrong field
-///         count, or a missing/non-numeric dosage (glmnet cannot take NA), naming file, line
-///         and the sample column.
+/// @throws input_error for an empty file, duplicated sample or variant ids, an empty sample
+///         name, a wrong field count, a non-numeric dosage, a dosage outside 0..2, or (without
+///         allow_missing) a missing one, naming file, line and the sample column.
 sample_matrix read_genotype_dosages(const std::string& path, const genotype_read_options& options = {});
 
 /// SNP annotation, column-wise.
@@ -77,8 +80,9 @@ struct snp_annotation {
 
 /// Reads a SNP annotation. Duplicated varIDs keep the first row (PredictDb-nextflow's
 /// `distinct(varID)`), counted and logged. No strand-ambiguity or rsid filtering here.
-/// @throws input_error for a missing column (listing the columns present), a non-integer
-///         position (file, line, field), or an empty file.
+/// A UTF-8 byte-order mark before the header is ignored.
+/// @throws input_error for a missing column (listing the columns present), a position that is
+///         not a positive integer (file, line, field), or an empty file.
 snp_annotation read_snp_annotation(const std::string& path, delimiter delim = delimiter::AUTO);
 
 /// Orientation of an expression/covariate table.
