@@ -122,6 +122,56 @@ std::string upper(std::string_view s) {
     return o;
 }
 
+std::vector<std::string_view> split_on(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    std::size_t at = 0;
+    for (;;) {
+        const std::size_t next = s.find(sep, at);
+        out.push_back(s.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at));
+        if (next == std::string_view::npos) return out;
+        at = next + 1;
+    }
+}
+
+/// A raw line for a message: tabs shown as "\t" (so the columns are visible), cut at 300 bytes.
+std::string show_line(std::string_view line) {
+    std::string out;
+    for (char c : line.substr(0, 300)) {
+        if (c == '\t') out += "\\t";
+        else out += c;
+    }
+    if (line.size() > 300) out += "...";
+    return out;
+}
+
+/// Why bcf_hdr_read failed on a text VCF, when it can be said more precisely than "cannot
+/// parse": a sample named twice in the #CHROM line (htslib refuses it without saying so).
+/// Empty when nothing specific is found.
+std::string header_failure_detail(const std::string& path) {
+    hts_file_ptr fp(hts_open(path.c_str(), "r"));
+    if (!fp) return {};
+    kstring_t line{0, 0, nullptr};
+    std::string detail;
+    std::uint64_t ln = 0;
+    while (hts_getline(fp.get(), KS_SEP_LINE, &line) >= 0) {
+        ++ln;
+        const std::string_view l(line.s, line.l);
+        if (l.substr(0, 2) == "##") continue;
+        if (l.substr(0, 6) != "#CHROM") break;
+        const std::vector<std::string_view> f = split_on(l, '\t');
+        std::set<std::string_view> seen;
+        for (std::size_t k = 9; k < f.size(); ++k)
+            if (!seen.insert(f[k]).second) {
+                detail = "line " + std::to_string(ln) + " (#CHROM), column " + std::to_string(k + 1) +
+                         ": sample '" + std::string(f[k]) + "' appears twice in the header";
+                break;
+            }
+        break;
+    }
+    std::free(line.s);
+    return detail;
+}
+
 } // namespace
 
 struct vcf_reader::impl {
@@ -206,11 +256,56 @@ struct vcf_reader::impl {
                                           : std::string("no samples in the header")) +
                                   "), found " + std::to_string(fields));
         }
-        if (vcf_parse(&line, hdr.get(), rec.get()) < 0) {
-            std::string text(line.s, std::min<std::size_t>(line.l, 80));
-            throw input_error(path, "record after " + last_where, "",
-                              "cannot parse the VCF line '" + text + "...'");
+        const std::string raw(line.s, line.l); // vcf_parse writes NULs into the line
+        if (vcf_parse(&line, hdr.get(), rec.get()) < 0) throw_parse_failure(raw);
+    }
+
+    /// vcf_parse failed on `raw`: name the record (CHROM:POS), and the FORMAT field and sample
+    /// whose value does not parse when one can be found; else show the line, tabs visible.
+    [[noreturn]] void throw_parse_failure(const std::string& raw) const {
+        const std::vector<std::string_view> f = split_on(raw, '\t');
+        const std::string rec_where =
+            f.size() >= 2 ? "record " + std::string(f[0]) + ":" + std::string(f[1]) : "record after " + last_where;
+        if (f.size() > 9) {
+            const std::vector<std::string_view> keys = split_on(f[8], ':');
+            for (std::size_t c = 9; c < f.size(); ++c) {
+                const std::vector<std::string_view> vals = split_on(f[c], ':');
+                for (std::size_t k = 0; k < keys.size() && k < vals.size(); ++k) {
+                    if (!format_value_ok(keys[k], vals[k]))
+                        throw input_error(path, rec_where, std::string(keys[k]),
+                                          "cannot parse the value '" + std::string(vals[k].substr(0, 40)) +
+                                              "' of sample " + hdr->samples[c - 9]);
+                }
+            }
         }
+        throw input_error(path, rec_where, "", "cannot parse the VCF line: " + show_line(raw));
+    }
+
+    /// Whether one FORMAT value has the header's type: GT alleles are numbers or '.', joined by
+    /// '|' or '/'; Integer and Float values (comma-separated) are numbers or '.'.
+    bool format_value_ok(std::string_view key, std::string_view v) const {
+        if (v == ".") return true;
+        if (key == "GT") {
+            for (std::string_view a : split_on(v, '|'))
+                for (std::string_view b : split_on(a, '/')) {
+                    if (b == ".") continue;
+                    if (b.empty() || b.find_first_not_of("0123456789") != std::string_view::npos) return false;
+                }
+            return true;
+        }
+        const int id = bcf_hdr_id2int(hdr.get(), BCF_DT_ID, std::string(key).c_str());
+        if (id < 0 || !bcf_hdr_idinfo_exists(hdr.get(), BCF_HL_FMT, id)) return true;
+        const int type = bcf_hdr_id2type(hdr.get(), BCF_HL_FMT, id);
+        if (type != BCF_HT_INT && type != BCF_HT_REAL) return true;
+        for (std::string_view x : split_on(v, ',')) {
+            if (x == ".") continue;
+            const std::string t(x);
+            char* end = nullptr;
+            if (type == BCF_HT_INT) (void)std::strtol(t.c_str(), &end, 10);
+            else (void)std::strtod(t.c_str(), &end);
+            if (t.empty() || end != t.c_str() + t.size()) return false;
+        }
+        return true;
     }
 
     // Reads the next raw record; false at the end.
@@ -360,6 +455,7 @@ struct vcf_reader::impl {
             constexpr float nan = std::numeric_limits<float>::quiet_NaN();
             out.dosages.assign(n_out, nan);
             int ds_per_sample = 0;
+            const bool ds_only = use_ds && opt.dosage == dosage_source::DS;
             if (use_ds) {
                 const int nd = bcf_get_format_float(hdr.get(), const_cast<bcf1_t*>(r), "DS", &ds, &n_ds);
                 if (nd > 0 && ns > 0) ds_per_sample = nd / ns;
@@ -377,6 +473,12 @@ struct vcf_reader::impl {
                         continue;
                     }
                 }
+                if (ds_only) {
+                    // DS was asked for by name: a '.' (or absent) DS is a missing dosage, not
+                    // the hard call, which would silently mix two kinds of dosage in one SNP.
+                    ++stats.missing_dosage;
+                    continue;
+                }
                 // GT ALT count: the source itself, or the fallback for a missing DS.
                 float count = nan;
                 if (have_gt) {
@@ -384,7 +486,14 @@ struct vcf_reader::impl {
                     count = 0.0f;
                     for (int k = 0; k < ploidy && g[k] != bcf_int32_vector_end; ++k) {
                         if (bcf_gt_is_missing(g[k])) { count = nan; break; }
-                        if (bcf_gt_allele(g[k]) != 0) count += 1.0f;
+                        const int al = bcf_gt_allele(g[k]);
+                        if (al < 0 || al >= r->n_allele) {
+                            throw input_error(path, where(r), "GT",
+                                              "allele index " + std::to_string(al) + " of sample " +
+                                                  samples[s] + " exceeds the " +
+                                                  std::to_string(r->n_allele - 1) + " ALT allele(s)");
+                        }
+                        if (al != 0) count += 1.0f;
                     }
                 }
                 if (std::isnan(count)) {
@@ -431,6 +540,8 @@ vcf_reader::vcf_reader(const std::string& path, vcf_options options) : impl_(new
     }
     m.hdr.reset(bcf_hdr_read(m.fp.get()));
     if (!m.hdr) {
+        const std::string detail = m.is_bcf ? std::string() : header_failure_detail(path);
+        if (!detail.empty()) throw input_error(path, "header", "samples", detail);
         throw input_error(path, "header", "",
                           "cannot parse the VCF header (missing '#CHROM' line or bad meta line)");
     }

@@ -14,8 +14,9 @@
 ///   homozygous GT is unambiguous and accepted; an unphased heterozygous GT throws
 ///   input_error by default (option: keep the written order and count it).
 /// - Dosage = ALT allele count in 0..2. Source GT, DS, or AUTO (DS when the header defines
-///   FORMAT/DS, else GT). A missing DS value falls back to the GT count (counted); a dosage that
-///   cannot be computed (GT missing too) is NaN and counted: the caller imputes or drops it.
+///   FORMAT/DS, else GT). With AUTO a missing DS value falls back to the GT count (counted);
+///   with DS it is missing. A dosage that cannot be computed is NaN and counted: the caller
+///   imputes or drops it. A GT allele index beyond the record's ALT alleles is an input_error.
 /// - REF check against a FASTA (optional): a mismatching record is skipped and counted, with
 ///   the first few examples kept for the log, or throws input_error (option).
 
@@ -68,7 +69,7 @@ using hts_itr_ptr = std::unique_ptr<hts_itr_t, hts_itr_deleter>;
 enum class dosage_source {
     AUTO, ///< FORMAT/DS when the header defines it, else GT
     GT,   ///< ALT allele count of the GT field
-    DS    ///< FORMAT/DS (imputed dosage); the header must define it
+    DS    ///< FORMAT/DS (imputed dosage); the header must define it; '.' is missing
 };
 
 /// What to do with an unphased heterozygous GT when haplotypes are requested.
