@@ -223,6 +223,15 @@ bool parse_journal_line(std::string_view line, const std::string& file, std::uin
     return true;
 }
 
+namespace {
+/// A record cut short by a kill: it begins with the row number (digits, then a tab or the cut).
+bool looks_like_cut_record(std::string_view line) {
+    const std::size_t tab = line.find('\t');
+    const std::string_view row = line.substr(0, tab);
+    return !row.empty() && row.find_first_not_of("0123456789") == std::string_view::npos;
+}
+} // namespace
+
 std::string journal_header(const std::vector<std::string>& fingerprint) {
     std::string s = fmt::format("{}\t{}", kMagic, kVersion);
     for (const std::string& item : fingerprint) s += '\t' + clean(item);
@@ -273,10 +282,25 @@ journal_contents read_journal_dir(const std::string& dir, const std::vector<std:
                                           path, diff));
         }
         ++out.files;
+        // A kill cuts at most the line being written: the last one, or (after a resume, which
+        // closes it with a newline and appends) one that still starts like a record. Anything
+        // else is damage that a resume must not skip over silently.
+        std::uint64_t cut_line = 0;
+        std::string cut_text;
         while (in.next(line)) {
             journal_entry e;
+            if (cut_line > 0 && !looks_like_cut_record(cut_text))
+                throw input_error(path, fmt::format("line {}", cut_line), "",
+                                  fmt::format("corrupt journal line ('{}'): neither a record nor a line cut by an "
+                                              "interruption; rerun without --resume to start over",
+                                              cut_text.substr(0, 60)));
+            cut_line = 0;
             if (!parse_journal_line(line, path, in.line_number(), e)) {
-                if (!line.empty()) ++out.incomplete;
+                if (!line.empty()) {
+                    ++out.incomplete;
+                    cut_line = in.line_number();
+                    cut_text = std::string(line);
+                }
                 continue;
             }
             ++out.complete;

@@ -303,6 +303,7 @@ std::vector<std::vector<int>> read_fold_id_table(const std::string& path, const 
     const std::vector<std::string> names(f.begin(), f.end());
     const size_t k = names.size() - 1;
     std::unordered_map<std::string, std::vector<int>> by_sample;
+    std::unordered_map<std::string, std::string> line_of; // sample -> "line N", for messages
     std::string line;
     while (in.next(line)) {
         if (trim(line).empty()) continue;
@@ -319,6 +320,7 @@ std::vector<std::vector<int>> read_fold_id_table(const std::string& path, const 
         std::string s(f[0]);
         if (!by_sample.emplace(s, std::move(ids)).second)
             throw input_error(path, in.where(), names[0], "duplicated sample '" + s + "'");
+        line_of.emplace(s, in.where());
     }
     std::vector<std::vector<int>> out(k, std::vector<int>(samples.size()));
     for (size_t i = 0; i < samples.size(); ++i) {
@@ -328,8 +330,17 @@ std::vector<std::vector<int>> read_fold_id_table(const std::string& path, const 
         for (size_t c = 0; c < k; ++c) out[c][i] = it->second[c];
     }
     for (size_t c = 0; c < k; ++c) {
-        const int mx = samples.empty() ? 0 : *std::max_element(out[c].begin(), out[c].end());
+        const auto at = std::max_element(out[c].begin(), out[c].end());
+        const int mx = samples.empty() ? 0 : *at;
         if (mx < 3) throw input_error(path, "", names[c + 1], "at least 3 folds are needed (cv.glmnet's rule)");
+        // cv.glmnet takes nfolds = max(foldid) and stops when it exceeds the sample count.
+        if (static_cast<std::size_t>(mx) > samples.size()) {
+            const std::string& s = samples[static_cast<std::size_t>(at - out[c].begin())];
+            throw input_error(path, line_of.at(s), names[c + 1],
+                              fmt::format("fold id {} of sample '{}' exceeds the number of training samples ({}); "
+                                          "fold ids must lie in 1..n",
+                                          mx, s, samples.size()));
+        }
     }
     return out;
 }
