@@ -9,11 +9,13 @@
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/enet/glmnet.hpp"
+#include "scpx/enet/output_set.hpp"
 #include "scpx/enet/predictdb.hpp"
 #include "scpx/io/predictdb_text.hpp"
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -33,10 +35,21 @@ struct enet_cv_args {
     bool no_screening = false;
 };
 
+/// Rejects nan and inf (CLI::Range lets nan through).
+CLI::Validator finite_number() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+            return {};
+        },
+        "FINITE");
+}
+
 std::string num(double v) { return fmt::format("{:.17g}", v); }
 
-void write_file(const std::string& path, const std::string& content, bool overwrite) {
-    text_writer w(path, overwrite);
+void write_file(const std::string& path, const std::string& content) {
+    text_writer w(path, true);
     w.write(content);
     w.close();
 }
@@ -47,6 +60,14 @@ void run_enet_cv(const enet_cv_args& a) {
     opt.screening = !a.no_screening;
     if (a.type == "covariance") opt.type = enet::gaussian_type::covariance;
     else if (a.type == "naive") opt.type = enet::gaussian_type::naive;
+
+    // Outputs checked before any work, and committed together at the end: a failed run
+    // leaves none of them.
+    const std::string& p = a.common.out;
+    enet::output_set outs(a.common.overwrite);
+    const std::size_t o_cv = outs.add(p + ".cv.tsv");
+    const std::size_t o_weights = outs.add(p + ".weights.tsv");
+    const std::size_t o_summary = outs.add(p + ".summary.tsv");
 
     // Inputs: all read and checked before any output is opened.
     io::expression_read_options eo;
@@ -90,10 +111,10 @@ void run_enet_cv(const enet_cv_args& a) {
         SCPX_LOG_INF("selected lambda {} (index {}), {} non-zero weights", num(r.best_lambda), r.best_index + 1,
                      r.weights.size());
 
-    const std::string& p = a.common.out;
-    write_file(p + ".cv.tsv", cv, a.common.overwrite);
-    write_file(p + ".weights.tsv", weights, a.common.overwrite);
-    write_file(p + ".summary.tsv", summary, a.common.overwrite);
+    write_file(outs.staged(o_cv), cv);
+    write_file(outs.staged(o_weights), weights);
+    write_file(outs.staged(o_summary), summary);
+    outs.commit();
 }
 
 } // namespace
@@ -105,6 +126,13 @@ void add_enet_command(CLI::App& app) {
     auto* cv = enet->add_subcommand(
         "cv", "One gene: glmnet path + cv.glmnet on given folds (k fold columns: PredictDB k-repeat lambda choice)");
     add_common_options(*cv, args->common, "output prefix: writes P.cv.tsv, P.weights.tsv, P.summary.tsv");
+    // One gene, no random draws, no work list: the common --seed, --split and --job would do
+    // nothing, so they are not accepted.
+    for (const char* name : {"--seed", "--split", "--job"}) cv->remove_option(cv->get_option(name));
+    // As lctpred (and MetaXcan): existing outputs are refused unless --overwrite.
+    args->common.overwrite = false;
+    cv->add_flag("--overwrite,!--no-overwrite", args->common.overwrite, "replace existing outputs")
+        ->capture_default_str()->group("Output");
     cv->add_option("--genotype", args->genotype, "dosages: varID rows x samples (tsv, may be gzipped)")
         ->required()->group("Input");
     cv->add_option("--expression", args->expression, "expression: one gene row x samples (defines the samples)")
@@ -112,7 +140,7 @@ void add_enet_command(CLI::App& app) {
     cv->add_option("--foldid", args->foldid, "fold ids: a sample column then one column (1..K) per CV repeat")
         ->required()->group("Input");
     cv->add_option("--alpha", args->alpha, "elastic-net mixing parameter (glmnet alpha)")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
+        ->capture_default_str()->check(finite_number())->check(CLI::Range(0.0, 1.0))->group("Model");
     cv->add_option("--type-gaussian", args->type, "auto (covariance if < 500 SNPs, else naive) | covariance | naive")
         ->capture_default_str()->check(CLI::IsMember({"auto", "covariance", "naive"}))->group("Model");
     cv->add_flag("--no-screening", args->no_screening,

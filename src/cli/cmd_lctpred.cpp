@@ -8,6 +8,7 @@
 #include "scpx/dist/partition.hpp"
 #include "scpx/enet/lctpred.hpp"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,29 @@ std::string provenance_command(const std::string& cmd) {
     return out;
 }
 
+/// Rejects nan and inf: CLI::Range lets nan through (every comparison with it is false), and a
+/// nan threshold silently drops every SNP or model.
+CLI::Validator finite_number() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+            return {};
+        },
+        "FINITE");
+}
+
+/// --seed is unsigned: "-1" would wrap to 18446744073709551615 without a word.
+CLI::Validator non_negative_integer() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+                return "'" + s + "' is not a non-negative integer";
+            return {};
+        },
+        "UINT");
+}
+
 } // namespace
 
 void add_lctpred_command(CLI::App& app) {
@@ -84,7 +108,7 @@ void add_lctpred_command(CLI::App& app) {
                     "SNPs in its window (seed <= 2147483647); scpx = scpx's own stream per (seed, gene id)")
         ->capture_default_str()->check(CLI::IsMember({"r", "scpx"}))->group("Model");
     sub->add_option("--alpha", a->alpha, "elastic-net mixing parameter (glmnet alpha)")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Model");
+        ->capture_default_str()->check(finite_number())->check(CLI::Range(0.0, 1.0))->group("Model");
     sub->add_option("--nfolds", a->nfolds, "CV folds (ids drawn with replacement, as fast_elasticnet.R)")
         ->capture_default_str()->check(CLI::Range(3, 1000))->group("Model");
     sub->add_option("--repeats", a->repeats, "CV repeats averaged for the lambda choice")
@@ -92,22 +116,26 @@ void add_lctpred_command(CLI::App& app) {
     sub->add_option("--window", o.window, "cis window: gene start - W .. gene end + W (bp, inclusive)")
         ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}))->group("Model");
     sub->add_option("--maf", o.qc.maf, "keep SNPs with maf <= af <= 1 - maf in the training samples")
-        ->capture_default_str()->check(CLI::Range(0.0, 0.5))->group("SNP QC");
+        ->capture_default_str()->check(finite_number())->check(CLI::Range(0.0, 0.5))->group("SNP QC");
     sub->add_option("--hwe-p", o.qc.hwe_p, "drop SNPs with exact HWE p below this (0 = off)")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("SNP QC");
+        ->capture_default_str()->check(finite_number())->check(CLI::Range(0.0, 1.0))->group("SNP QC");
     sub->add_option("--max-missing", o.qc.max_missing,
                     "drop SNPs missing in more than this fraction and mean-impute the rest (default off: any "
                     "missing dosage drops the SNP)")
-        ->check(CLI::Range(0.0, 1.0))->group("SNP QC");
+        ->check(finite_number())->check(CLI::Range(0.0, 1.0))->group("SNP QC");
     sub->add_option("--pval-threshold", o.fit.pval_threshold, "keep a model when zscore_pval < this")
-        ->capture_default_str()->group("Filter");
+        ->capture_default_str()->check(finite_number())->group("Filter");
     sub->add_option("--rho-threshold", o.fit.rho_threshold, "... and rho_avg > this (and >= 1 SNP)")
-        ->capture_default_str()->group("Filter");
+        ->capture_default_str()->check(finite_number())->group("Filter");
     sub->add_flag("!--no-scale-expression", o.scale_expression,
                   "use expression as given (default: centre and scale each gene, sd n-1, as PredictDB)")->group("Model");
     sub->add_option("--population", o.population, "sample_info.population in the .db")->group("Output");
-    sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite, "replace existing outputs")
+    // Existing outputs are refused unless --overwrite, as MetaXcan's tools (and spredixcan) do:
+    // a finished model set is hours of fitting.
+    a->common.overwrite = false;
+    sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite, "replace existing outputs (default: refuse)")
         ->capture_default_str()->group("Output");
+    sub->get_option("--seed")->check(non_negative_integer());
     sub->add_flag("--resume", o.resume, "continue an interrupted run of the same configuration")->group("Run");
 
     sub->callback([sub, a] {
@@ -120,6 +148,8 @@ void add_lctpred_command(CLI::App& app) {
         opt.fit.threads = a->common.threads; // 0: all cores (glmnet core rule)
         opt.nfolds = a->nfolds;
         opt.repeats = a->repeats;
+        opt.nfolds_given = sub->count("--nfolds") > 0;
+        opt.repeats_given = sub->count("--repeats") > 0;
         opt.seed = a->common.seed;
         opt.fold_generator = a->fold_rng == "scpx" ? enet::fold_rng::scpx : enet::fold_rng::r;
         opt.overwrite = a->common.overwrite;

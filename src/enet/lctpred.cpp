@@ -2,6 +2,7 @@
 // gather → one .db + covariance (rank 0) and one HDF5 summary (collective).
 #include "scpx/enet/lctpred.hpp"
 #include "scpx/enet/lctpred_journal.hpp"
+#include "scpx/enet/output_set.hpp"
 
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
@@ -338,6 +339,25 @@ std::vector<std::string> journal_fingerprint(const lctpred_options& opt, std::si
     return fp;
 }
 
+/// A --foldid table decides the folds and repeats. When --nfolds or --repeats was given too
+/// and the table says otherwise, the user meant something else: refuse. Otherwise say what the
+/// table implies, since the defaults (10 folds, 3 repeats) no longer hold.
+void check_fold_table_against_options(const lctpred_options& opt, const std::vector<std::vector<int>>& folds) {
+    int max_id = 0;
+    for (const auto& rep : folds) max_id = std::max(max_id, *std::max_element(rep.begin(), rep.end()));
+    const int reps = static_cast<int>(folds.size());
+    if (opt.nfolds_given && max_id > opt.nfolds)
+        throw usage_error(fmt::format("--foldid {} has fold ids up to {} but --nfolds is {}; drop --nfolds (the "
+                                      "table decides) or fix the table",
+                                      opt.foldid, max_id, opt.nfolds));
+    if (opt.repeats_given && reps != opt.repeats)
+        throw usage_error(fmt::format("--foldid {} has {} fold-id column(s) (CV repeats) but --repeats is {}; "
+                                      "drop --repeats (the table decides) or fix the table",
+                                      opt.foldid, reps, opt.repeats));
+    SCPX_LOG_INF("fold ids from {}: {} repeat(s), fold ids up to {} (--nfolds/--repeats do not apply)", opt.foldid,
+                 reps, max_id);
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -356,6 +376,25 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                       opt.seed));
 
     mpi::ensure_initialized(); // library use (tests) without main()'s MPI session
+    // ---- every output checked before any work (a directory in the way, an existing output
+    // without overwrite): the set is committed together at the very end.
+    output_set outs(opt.overwrite);
+    std::size_t o_db = 0, o_cov = 0, o_h5 = 0;
+    {
+        std::exception_ptr fail;
+        try {
+            o_db = outs.add(opt.out_db);
+            o_cov = outs.add(opt.out_covariance);
+            o_h5 = outs.add(opt.out_h5);
+        } catch (...) {
+            fail = std::current_exception();
+        }
+        if (!mpi::all_ok(!fail)) {
+            if (fail) std::rethrow_exception(fail);
+            throw io_error("lctpred: another rank cannot write the outputs (see its log)");
+        }
+    }
+    if (!mpi::is_root()) outs.release(); // rank 0 owns the staged files
     lctpred_summary sum;
     stage_timer st_in("lctpred inputs");
     // ---- inputs (every rank reads them; all checks happen before any output is opened)
@@ -366,7 +405,10 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     std::vector<std::size_t> expr_cols;
     const std::vector<std::string> train = intersect_samples(opt, expr, expr_cols);
     std::vector<std::vector<int>> table_folds;
-    if (!opt.foldid.empty()) table_folds = read_fold_id_table(opt.foldid, train);
+    if (!opt.foldid.empty()) {
+        table_folds = read_fold_id_table(opt.foldid, train);
+        check_fold_table_against_options(opt, table_folds);
+    }
     std::vector<gene_job> jobs = match_genes(opt, expr);
 
     snp_qc_stats qst;
@@ -421,8 +463,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     std::string open_err;
     if (mpi::is_root()) {
         try {
-            cov = std::make_unique<io::covariance_writer>(opt.out_covariance, opt.overwrite);
-            db_probe = std::make_unique<atomic_output>(opt.out_db, opt.overwrite);
+            cov = std::make_unique<io::covariance_writer>(outs.staged(o_cov), true);
+            db_probe = std::make_unique<atomic_output>(outs.staged(o_db), true);
         } catch (const std::exception& e) {
             open_ok = false;
             open_err = e.what();
@@ -530,8 +572,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                   {"fold_rng", opt.foldid.empty() ? std::string(to_string(opt.fold_generator)) : "table"},
                   {"snp_qc", qst.summary()}};
     io::h5_writer_options wo;
-    wo.overwrite = opt.overwrite;
-    io::h5_row_writer h5(opt.out_h5, specs, prov, wo);
+    wo.overwrite = true; // the staged file; the final one was checked by outs
+    io::h5_row_writer h5(outs.staged(o_h5), specs, prov, wo);
     st_in.finish();
 
     // ---- fit this rank's block
@@ -833,7 +875,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 m.construction.push_back(pc);
             }
             m.sort_by_gene();
-            io::write_predictdb_model(opt.out_db, m, opt.overwrite);
+            io::write_predictdb_model(outs.staged(o_db), m, true);
         } catch (const std::exception& e) {
             ok = false;
             err = e.what();
@@ -848,6 +890,20 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
     if (mpi::is_root()) cov->close();
     h5.finish();
+    // All three files are complete: only now do they take their final names, together.
+    ok = true;
+    if (mpi::is_root()) {
+        try {
+            outs.commit();
+        } catch (const std::exception& e) {
+            ok = false;
+            err = e.what();
+        }
+    }
+    if (!mpi::all_ok(ok)) {
+        if (mpi::is_root()) throw io_error(err);
+        throw io_error("lctpred: rank 0 could not put the outputs in place");
+    }
     // The outputs are in place: the journal has served its purpose.
     if (!opt.journal_dir.empty() && mpi::is_root()) {
         std::error_code ec;

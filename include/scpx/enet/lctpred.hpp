@@ -44,6 +44,10 @@ struct lctpred_options {
     gene_fit_options fit;
     int nfolds = 10;
     int repeats = 3;
+    /// --nfolds / --repeats were given explicitly: a --foldid table that disagrees is an error
+    /// (otherwise the table silently decides).
+    bool nfolds_given = false;
+    bool repeats_given = false;
     std::uint64_t seed = 1024;
     /// Generator of the fold ids when `foldid` is empty. fold_rng::r reproduces
     /// PredictDb-nextflow's fast_elasticnet.R: `set.seed(seed)` once per chromosome, then for each
