@@ -73,4 +73,30 @@ zcat "$fix/genotype.tsv.gz" | head -4 | awk -F'\t' 'BEGIN{OFS="\t"} NR==3{$5="ab
 expect_failure bad_dosage "bad_geno.tsv.gz" \
     "$scpx" enet cv --genotype bad_geno.tsv.gz --expression expr.tsv --foldid "$fix/foldid.tsv"
 grep -q "line 3" bad_dosage.stdout || fail "bad_dosage: message does not name the line"
+# 4. Outputs: refused when they exist (no --overwrite), replaced with it; a directory in the way
+#    fails before any work and leaves none of the three tables.
+"$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv --foldid "$fix/foldid.tsv" \
+    --out one --verbosity warn > exists.stdout 2>&1 && fail "existing outputs replaced without --overwrite"
+grep -qF "one.cv.tsv exists; pass --overwrite" exists.stdout || fail "existing outputs: $(cat exists.stdout)"
+"$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv --foldid "$fix/foldid.tsv" \
+    --out one --overwrite --verbosity warn || fail "--overwrite run exited with $?"
+mkdir -p dir.summary.tsv
+"$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv --foldid "$fix/foldid.tsv" \
+    --out dir > dir.stdout 2>&1 && fail "dir: exit 0"
+grep -qF "dir.summary.tsv: it is a directory" dir.stdout || fail "dir: $(cat dir.stdout)"
+[[ -e dir.cv.tsv || -e dir.weights.tsv ]] && fail "dir: part of the output set written"
+ls -a | grep -q scpx-staged && fail "staged files left behind"
+# Options that do nothing here are refused; nan is not a number in range.
+for opt in "--seed 1" "--split 2" "--job 1" "--alpha nan"; do
+    "$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv --foldid "$fix/foldid.tsv" \
+        --out opt $opt > opt.stdout 2>&1 && fail "enet cv accepted $opt"
+done
+# Fold ids above the sample count and dosages outside 0..2 are named where they are read.
+awk -F'\t' 'BEGIN{OFS="\t"} NR==3{$2=1000000} {print}' "$fix/foldid.tsv" > folds_big.tsv
+expect_failure fold_big "folds_big.tsv, line 3" \
+    "$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv --foldid folds_big.tsv
+zcat "$fix/genotype.tsv.gz" | head -4 | awk -F'\t' 'BEGIN{OFS="\t"} NR==3{$5="2.5"} {print}' | gzip > range_geno.tsv.gz
+expect_failure dosage_range "range_geno.tsv.gz, line 3" \
+    "$scpx" enet cv --genotype range_geno.tsv.gz --expression expr.tsv --foldid "$fix/foldid.tsv"
+grep -q "outside 0..2" dosage_range.stdout || fail "dosage_range: $(cat dosage_range.stdout)"
 echo "PASS"

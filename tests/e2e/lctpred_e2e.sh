@@ -136,4 +136,70 @@ expect_fail seed_too_large_for_r "does not fit R's integer" "$WORK/b9.db" -- \
 expect_fail genotype_source_twice "either as --genotype" "$WORK/b6.db" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --vcf "$D/genotype.vcf.gz" --out "$WORK/b6"
 
+# ---------------------------------------------------------------- outputs and option checks
+# A directory under one output's name: refused before any work, none of the set is written.
+mkdir -p "$WORK/h5dir/o.summary.h5"
+expect_fail output_is_directory "o.summary.h5: it is a directory" "$WORK/h5dir/o.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --out "$WORK/h5dir/o"
+check output_is_directory_no_cov test ! -e "$WORK/h5dir/o.covariance.txt.gz"
+check output_is_directory_no_journal test ! -e "$WORK/h5dir/o.journal"
+check output_is_directory_no_staged bash -c "! ls -a '$WORK/h5dir' | grep -q scpx-staged"
+
+# Existing outputs are refused by default (as --help says), before any fitting; --overwrite replaces.
+cp "$WORK/lct2.db" "$WORK/lct2_before.db"
+expect_fail existing_output_refused "lct2.db exists; pass --overwrite" "" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --out "$WORK/lct2"
+check existing_output_refused_before_work bash -c "! grep -q 'samples:' '$WORK/existing_output_refused.log'"
+check existing_output_untouched cmp "$WORK/lct2.db" "$WORK/lct2_before.db"
+expect_ok overwrite_replaces "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --overwrite --out "$WORK/lct2"
+check overwrite_same_bytes cmp "$WORK/lct.summary.h5" "$WORK/lct2.summary.h5"
+
+# expect_rejected NAME REGEX -- CMD...: an option error (CLI11's message, no ERROR prefix), no output.
+expect_rejected() {
+  local name=$1 regex=$2; shift 3
+  local rc=0; "$@" > "$WORK/$name.log" 2>&1 || rc=$?
+  check "$name" bash -c "[[ $rc -ne 0 ]] && grep -Eq -- \"$regex\" '$WORK/$name.log' && ! ls '$WORK'/bn.* '$WORK'/bs.* 2>/dev/null | grep -qv log"
+}
+for opt in "--maf nan" "--alpha nan" "--pval-threshold nan" "--rho-threshold inf" "--max-missing nan"; do
+  expect_rejected "option_${opt%% *}_nonfinite" "not a finite number" -- \
+    "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" $opt --out "$WORK/bn"
+done
+expect_rejected negative_seed "'-1' is not a non-negative integer" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed -1 --fold-rng scpx --out "$WORK/bs"
+
+# ---------------------------------------------------------------- dosages
+hdr() { printf 'varID'; for i in $(seq -f 'S%03g' 1 130); do printf '\t%s' "$i"; done; printf '\n'; }
+VAR=$(sed -n 2p "$D/snp_annot.tsv" | cut -f3)
+row() { printf '%s' "$VAR"; for i in $(seq 1 130); do if [[ $i == 7 ]]; then printf '\t%s' "$1"; else printf '\t%s' "$(( i % 3 ))"; fi; done; printf '\n'; }
+for bad in -1 -0.1 2.1 3 100; do
+  { hdr; row "$bad"; } > "$BAD/geno_range.tsv"
+  expect_fail "dosage_out_of_range_$bad" "geno_range.tsv, line 2, field 'S007': dosage $bad .*outside 0..2" "$WORK/br.db" -- \
+    "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/geno_range.tsv" --snp-annotation "$D/snp_annot.tsv" --out "$WORK/br"
+done
+# A missing dosage (NA, NaN, empty) drops the SNP, or is mean-imputed with --max-missing, as VCF ./.
+{ hdr; row NA; } > "$BAD/geno_na.tsv"
+expect_ok missing_dosage_imputed "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/geno_na.tsv" \
+  --snp-annotation "$D/snp_annot.tsv" --max-missing 0.1 --out "$WORK/bna"
+check missing_dosage_imputed_logged grep -q "1 missing dosages mean-imputed" "$WORK/missing_dosage_imputed.log"
+{ hdr; row ''; } > "$BAD/geno_empty.tsv"
+expect_ok missing_dosage_dropped "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/geno_empty.tsv" \
+  --snp-annotation "$D/snp_annot.tsv" --out "$WORK/bne"
+check missing_dosage_dropped_logged grep -q "SNPs: 1 read, 0 kept; dropped: 1 missing dosages" "$WORK/missing_dosage_dropped.log"
+
+hdr > "$BAD/geno_header_only.tsv"
+expect_fail genotype_header_only "geno_header_only.tsv: no variants" "$WORK/bh.db" -- \
+  "$SCPX" lctpred "${IN[@]}" --genotype "$BAD/geno_header_only.tsv" --snp-annotation "$D/snp_annot.tsv" --out "$WORK/bh"
+
+# ---------------------------------------------------------------- fold tables
+{ printf 'sample\tr1\n'; for i in $(seq -f 'S%03g' 1 120); do printf '%s\t%s\n' "$i" $(( 10#${i#S} % 10 + 1 )); done; } \
+  | sed 's/^S005\t.*/S005\t1000000/' > "$BAD/folds_big.tsv"
+expect_fail fold_id_above_samples "folds_big.tsv, line 6, field 'r1': fold id 1000000" "$WORK/bf.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_big.tsv" --out "$WORK/bf"
+check fold_id_above_samples_no_journal test ! -e "$WORK/bf.journal"
+sed 's/^S005\t.*/S005\t11/' "$BAD/folds_big.tsv" > "$BAD/folds_11.tsv"
+expect_fail fold_table_vs_nfolds "fold ids up to 11 but --nfolds is 10" "$WORK/bg.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_11.tsv" --nfolds 10 --out "$WORK/bg"
+expect_fail fold_table_vs_repeats "1 fold-id column.*--repeats is 3" "$WORK/bg.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_11.tsv" --repeats 3 --out "$WORK/bg"
+
 finish

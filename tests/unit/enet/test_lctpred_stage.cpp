@@ -103,7 +103,7 @@ TEST(LctpredPanel, VcfMissingDosagesDroppedOrImputed) {
     genotype_panel p = load_vcf_genotypes(v, {"A", "B", "C", "D"}, io::dosage_source::GT, {}, a);
     EXPECT_EQ(p.n_snps(), 1u);
     EXPECT_EQ(a.missing_dosage, 1u);
-    EXPECT_EQ(a.duplicate_id, 1u); // rs1 again
+    EXPECT_EQ(a.duplicate_rsid, 1u); // rs1 again
     EXPECT_EQ(a.missing_rsid, 1u);
     EXPECT_EQ(a.not_autosomal, 1u);
     snp_qc_options q;
