@@ -68,7 +68,7 @@ for p in 2000 6000; do
       for ((r = 0; r < REPS; r++)); do
         t=$( { /usr/bin/time -f %U "$SCPX" enet cv --genotype "$WORK/p${p}_geno.tsv.gz" \
                  --expression "$WORK/p${p}_expr.tsv" --foldid "$WORK/p${p}_${f}.tsv" --threads 1 \
-                 --verbosity warn --out "$WORK/out_${p}_${f}_${scr}" "${extra[@]}" >/dev/null; } 2>&1 | tail -1)
+                 --verbosity warn --out "$WORK/out_${p}_${f}_${scr}" --overwrite "${extra[@]}" >/dev/null; } 2>&1 | tail -1)
         if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
       done
       printf '%-7s %-9s %-10s %12s\n' "$p" "$f" "$scr" "$best"

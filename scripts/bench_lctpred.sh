@@ -62,7 +62,7 @@ if [[ "$RANKS" -gt 1 ]]; then MPI=(mpirun -np "$RANKS" --oversubscribe); [[ $(id
 start=$(date +%s.%N)
 "${MPI[@]}" "$SCPX" lctpred --expression "$WORK/expression_$TAG.tsv" --genotype "$WORK/genotype_$TAG.tsv.gz" \
   --snp-annotation "$WORK/snp_annot_$TAG.tsv" --gene-annotation "$WORK/genes_$TAG.tsv" \
-  --threads "$THREADS" --seed 1 --out "$WORK/out_r${RANKS}_t${THREADS}" --verbosity info
+  --threads "$THREADS" --seed 1 --out "$WORK/out_r${RANKS}_t${THREADS}" --overwrite --verbosity info
 end=$(date +%s.%N)
 wall=$(echo "$end - $start" | bc)
 echo "ranks=$RANKS threads=$THREADS genes=$N_GENES n=$N_SAMPLES p~$P_WINDOW wall=${wall} s genes/s=$(echo "scale=3; $N_GENES / $wall" | bc) (load: $(cut -d' ' -f1-3 /proc/loadavg))"

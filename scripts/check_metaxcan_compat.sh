@@ -67,7 +67,7 @@ echo
 echo "== scpx lctpred on $lct"
 "$scpx" lctpred --expression "$lct/expression.tsv" --gene-annotation "$lct/gene_annot.tsv" \
     --genotype "$lct/genotype.tsv.gz" --snp-annotation "$lct/snp_annot.tsv" --seed 7 \
-    --out "$out/models" > "$out/lctpred.stdout" 2>&1 || { tail -20 "$out/lctpred.stdout"; exit 1; }
+    --out "$out/models" --overwrite > "$out/lctpred.stdout" 2>&1 || { tail -20 "$out/lctpred.stdout"; exit 1; }
 db="$out/models.db"
 cov="$out/models.covariance.txt.gz"
 grep -h "models kept" "$out/lctpred.stdout" || true

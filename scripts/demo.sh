@@ -49,7 +49,7 @@ echo "== l-ctPred: elastic-net models from expression + genotypes, then S-PrediX
 lct=tests/data/enet/lctpred
 mkdir -p "$out/lctpred"
 mpi build/scpx lctpred --expression "$lct/expression.tsv" --gene-annotation "$lct/gene_annot.tsv" \
-    --genotype "$lct/genotype.tsv.gz" --snp-annotation "$lct/snp_annot.tsv" --seed 7 --out "$out/lctpred/models"
+    --genotype "$lct/genotype.tsv.gz" --snp-annotation "$lct/snp_annot.tsv" --seed 7 --out "$out/lctpred/models" --overwrite
 run build/scpx spredixcan --model_db_path "$out/lctpred/models.db" --covariance "$out/lctpred/models.covariance.txt.gz" \
     --gwas_file "$lct/gwas.tsv.gz" --snp_column SNP --effect_allele_column A1 --non_effect_allele_column A2 \
     --zscore_column ZSCORE --output_file "$out/lctpred/assoc.csv" --overwrite

@@ -62,17 +62,6 @@ CLI::Validator finite_number() {
         "FINITE");
 }
 
-/// --seed is unsigned: "-1" would wrap to 18446744073709551615 without a word.
-CLI::Validator non_negative_integer() {
-    return CLI::Validator(
-        [](std::string& s) -> std::string {
-            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
-                return "'" + s + "' is not a non-negative integer";
-            return {};
-        },
-        "UINT");
-}
-
 } // namespace
 
 void add_lctpred_command(CLI::App& app) {
@@ -135,7 +124,6 @@ void add_lctpred_command(CLI::App& app) {
     a->common.overwrite = false;
     sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite, "replace existing outputs (default: refuse)")
         ->capture_default_str()->group("Output");
-    sub->get_option("--seed")->check(non_negative_integer());
     sub->add_flag("--resume", o.resume, "continue an interrupted run of the same configuration")->group("Run");
 
     sub->callback([sub, a] {

@@ -374,6 +374,18 @@ struct vcf_reader::impl {
         if (!opt.reference) return true;
         const std::string ref = upper(r->d.allele[0]);
         const std::string chrom = bcf_seqname_safe(hdr.get(), r);
+        // Name the VCF record, not the FASTA, when the two disagree on contigs or lengths; a
+        // position past the contig end is another genome build, not a REF mismatch.
+        if (!opt.reference->has_contig(chrom))
+            throw input_error(path, where(r), "CHROM",
+                              "contig '" + chrom + "' is not in the FASTA '" + opt.reference->path() +
+                                  "'; are the VCF and the FASTA on the same genome build?");
+        const std::int64_t contig_len = opt.reference->contig_length(chrom);
+        if (r->pos + static_cast<std::int64_t>(ref.size()) > contig_len)
+            throw input_error(path, where(r), "POS",
+                              "the record ends past the end of contig '" + chrom + "' (" + std::to_string(contig_len) +
+                                  " bp in the FASTA '" + opt.reference->path() +
+                                  "'); are the VCF and the FASTA on the same genome build?");
         const std::string fa = opt.reference->fetch(chrom, r->pos, r->pos + static_cast<std::int64_t>(ref.size()));
         if (fa == ref) return true;
         ++stats.ref_mismatch;

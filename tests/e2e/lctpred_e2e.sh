@@ -164,7 +164,7 @@ for opt in "--maf nan" "--alpha nan" "--pval-threshold nan" "--rho-threshold inf
   expect_rejected "option_${opt%% *}_nonfinite" "not a finite number" -- \
     "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" $opt --out "$WORK/bn"
 done
-expect_rejected negative_seed "'-1' is not a non-negative integer" -- \
+expect_rejected negative_seed "--seed: must be an integer ≥ 0" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed -1 --fold-rng scpx --out "$WORK/bs"
 
 # ---------------------------------------------------------------- dosages
