@@ -21,6 +21,16 @@ import numpy as np
 import torch
 
 
+
+def cell_type_link(name):
+    """HDF5 group name of a cell type, as scpx writes it (src/ctpred/names.cpp): '%', '/' and
+    control characters as %XX, and the first character of a name HDF5 or the file layout
+    reserves; /cell_types keeps the names themselves."""
+    out = "".join(f"%{ord(c):02X}" if c in "%/" or ord(c) < 0x20 or ord(c) == 0x7F else c for c in name)
+    if out in (".", "..", "cell_types", "gene_id", "sample_id"):
+        out = f"%{ord(out[0]):02X}" + out[1:]
+    return out
+
 def load_state_dict(path):
     obj = torch.load(path, map_location="cpu")
     if hasattr(obj, "state_dict") and not isinstance(obj, dict):
@@ -76,7 +86,7 @@ def main():
         for name, path in named:
             sd = load_state_dict(path)
             linear, tied = check_model(path, sd)
-            grp = f if name is None else f.require_group(name)
+            grp = f if name is None else f.require_group(cell_type_link(name))
             for idx in linear:
                 for part in ("weight", "bias"):
                     grp[f"net.{idx}.{part}"] = sd[f"net.{idx}.{part}"].astype(a.dtype)

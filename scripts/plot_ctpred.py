@@ -16,6 +16,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+
+def cell_type_link(name):
+    """HDF5 group name of a cell type, as scpx writes it (src/ctpred/names.cpp): '%', '/' and
+    control characters as %XX, and the first character of a name HDF5 or the file layout
+    reserves; /cell_types keeps the names themselves."""
+    out = "".join(f"%{ord(c):02X}" if c in "%/" or ord(c) < 0x20 or ord(c) == 0x7F else c for c in name)
+    if out in (".", "..", "cell_types", "gene_id", "sample_id"):
+        out = f"%{ord(out[0]):02X}" + out[1:]
+    return out
+
 def ranks(v):
     order = np.argsort(v, kind="mergesort")
     r = np.empty(len(v))
@@ -37,8 +47,9 @@ def main():
     ap.add_argument("--best", action="store_true", help="use the best-validation checkpoint's predictions")
     a = ap.parse_args()
     with h5py.File(a.weights, "r") as f:
-        groups = [("", f)] if "test_pred" in f else [(n.decode() if isinstance(n, bytes) else n, f[n]) for n in
-                                                     f["cell_types"][()]]
+        groups = [("", f)] if "test_pred" in f else [(n, f[cell_type_link(n)]) for n in
+                                                     (m.decode() if isinstance(m, bytes) else m
+                                                      for m in f["cell_types"][()])]
         for name, g in groups:
             pred = np.asarray(g["test_pred_best" if a.best else "test_pred"][()], dtype=float)
             obs = np.asarray(g["test_y"][()], dtype=float)
@@ -52,7 +63,7 @@ def main():
             ax.set_title(f"{name or 'ctPred'}: Pearson r {r:.3f}, Spearman r {rho:.3f}\n"
                          f"{len(obs)} test genes, {'best-val' if a.best else 'final'} weights", fontsize=9)
             fig.tight_layout()
-            out = f"{a.prefix}.{name}.png" if name else f"{a.prefix}.png"
+            out = f"{a.prefix}.{cell_type_link(name)}.png" if name else f"{a.prefix}.png"
             fig.savefig(out)
             plt.close(fig)
             print(f"wrote {out}")

@@ -128,6 +128,14 @@ got = np.loadtxt(f"{w}/official_pred.model.tsv", skiprows=1, usecols=1)
 err = np.max(np.abs(got - ref)); print("max abs diff vs torch:", err)
 sys.exit(0 if err < 1e-9 else 1)
 PY
+# A converted model named with a '/' (real labels such as "CD4+ T/NK") lands under the escaped
+# group that scpx itself writes, so predict finds it and names the TSV after the escaped link.
+expect_ok convert_pt_slash $PY "$SRC/scripts/convert_ctpred_pt.py" "$WORK/official_slash.h5" \
+  "CD4+ T/NK=$WORK/official.pt" "B=$WORK/official.pt" --dtype float64
+expect_ok predict_official_slash "$SCPX" ctpred predict --features "$WORK/feat.h5:/X" \
+  --weights "$WORK/official_slash.h5" --device cpu --out "$WORK/official_slash_pred"
+check official_slash_same_numbers bash -c "cmp <(cut -f2 '$WORK/official_pred.model.tsv' | tail -n +2) \
+  <(cut -f2 '$WORK/official_slash_pred.CD4+ T%2FNK.tsv' | tail -n +2)"
 
 # The PyTorch reference fixture through the CLI (fp64), when present.
 FX="${SCPX_SHARED_FIXTURES:-}/ctpred/case_small.h5"
