@@ -35,17 +35,6 @@ struct enet_cv_args {
     bool no_screening = false;
 };
 
-/// Rejects nan and inf (CLI::Range lets nan through).
-CLI::Validator finite_number() {
-    return CLI::Validator(
-        [](std::string& s) -> std::string {
-            double v = 0;
-            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v)) return "'" + s + "' is not a finite number";
-            return {};
-        },
-        "FINITE");
-}
-
 std::string num(double v) { return fmt::format("{:.17g}", v); }
 
 void write_file(const std::string& path, const std::string& content) {

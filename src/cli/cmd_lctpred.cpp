@@ -51,17 +51,6 @@ std::string provenance_command(const std::string& cmd) {
 }
 
 /// Rejects nan and inf: CLI::Range lets nan through (every comparison with it is false), and a
-/// nan threshold silently drops every SNP or model.
-CLI::Validator finite_number() {
-    return CLI::Validator(
-        [](std::string& s) -> std::string {
-            double v = 0;
-            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v)) return "'" + s + "' is not a finite number";
-            return {};
-        },
-        "FINITE");
-}
-
 } // namespace
 
 void add_lctpred_command(CLI::App& app) {

@@ -8,6 +8,7 @@
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
 
+#include <cmath>
 #include <exception>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +37,16 @@ CLI::Validator integer_at_least(long long min) {
         "INT≥" + std::to_string(min));
 }
 } // namespace
+
+CLI::Validator finite_number() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+            return {};
+        },
+        "FINITE");
+}
 
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help) {
     if (!out_help.empty()) sub.add_option("--out", o.out, out_help)->required()->group("Output");

@@ -23,6 +23,10 @@ struct common_options {
     int job = 0;                  ///< … and this run does part `job` (0-based)
 };
 
+/// Check for a floating-point option: rejects nan and inf (CLI::Range lets nan through), e.g.
+/// `->check(finite_number())->check(CLI::Range(0.0, 1.0))`.
+CLI::Validator finite_number();
+
 /// Adds --verbosity, --threads, --seed, --split/--job and (when out_help is not empty) --out.
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help);
 
