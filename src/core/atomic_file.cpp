@@ -45,7 +45,7 @@ void track(const std::string& p) {
     live_temps().push_back(p);
 }
 
-void untrack(const std::string& p) {
+void untrack(const std::string& p) noexcept {
     std::lock_guard<std::mutex> lock(temps_mutex());
     auto& v = live_temps();
     v.erase(std::remove(v.begin(), v.end(), p), v.end());
@@ -81,6 +81,8 @@ void note_input_file(const std::string& path, const std::string& given_as) {
     std::lock_guard<std::mutex> lock(temps_mutex());
     inputs().push_back({st.st_dev, st.st_ino, given_as});
 }
+
+void require_not_an_input(const std::string& path) { refuse_if_input(path); }
 
 void clear_input_files() {
     std::lock_guard<std::mutex> lock(temps_mutex());
@@ -146,6 +148,9 @@ void remove_live_temporaries() noexcept {
     for (const auto& p : live_temps()) std::remove(p.c_str());
     live_temps().clear();
 }
+
+void track_temporary(const std::string& path) { track(path); }
+void untrack_temporary(const std::string& path) noexcept { untrack(path); }
 } // namespace detail
 
 } // namespace scpx

@@ -37,14 +37,22 @@ void check_output_path(const std::string& path, bool overwrite) {
     // A directory under an output's name would only fail at the final rename, after the
     // other outputs of the run were written.
     if (is_directory(path)) throw io_error("cannot write " + path + ": it is a directory");
+    require_not_an_input(path);
     if (!overwrite && path_exists(path))
         throw usage_error("output " + path + " exists; pass --overwrite to replace it");
     require_writable_location(path);
 }
 
 output_set::~output_set() {
-    if (committed_ || !owned_) return;
-    for (const file& f : files_) std::remove(f.staged.c_str());
+    for (const file& f : files_) {
+        if (!committed_ && owned_) std::remove(f.staged.c_str());
+        detail::untrack_temporary(f.staged);
+    }
+}
+
+void output_set::release() noexcept {
+    owned_ = false;
+    for (const file& f : files_) detail::untrack_temporary(f.staged); // another rank's to remove
 }
 
 std::size_t output_set::add(const std::string& path) {
@@ -53,6 +61,8 @@ std::size_t output_set::add(const std::string& path) {
     f.path = path;
     f.staged = dir_of(path) + "/.scpx-staged." + name_of(path);
     f.backup = dir_of(path) + "/.scpx-replaced." + name_of(path);
+    // main() removes it before MPI_Abort, which runs no destructor.
+    if (owned_) detail::track_temporary(f.staged);
     files_.push_back(std::move(f));
     return files_.size() - 1;
 }
@@ -93,6 +103,7 @@ void output_set::commit() {
         for (const step& s : done)
             if (s.moved_old) std::remove(files_[s.i].backup.c_str());
         committed_ = true;
+        for (const file& f : files_) detail::untrack_temporary(f.staged);
         return;
     }
     // Undo this run's renames, newest first, so the outputs are as before the run.

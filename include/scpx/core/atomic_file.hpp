@@ -57,6 +57,9 @@ bool path_exists(const std::string& path);
 void note_input_file(const std::string& path, const std::string& given_as);
 /// Forgets every recorded input (tests; a new command in the same process).
 void clear_input_files();
+/// atomic_output's check, for writers that stage their own temporaries: throws usage_error when
+/// `path` is a file recorded by note_input_file.
+void require_not_an_input(const std::string& path);
 
 } // namespace scpx
 
@@ -64,4 +67,8 @@ namespace scpx::detail {
 /// Removes every temporary output of live atomic_output objects. main()'s catch-all calls it
 /// before MPI_Abort, which ends the process without running destructors.
 void remove_live_temporaries() noexcept;
+/// For writers that stage their own temporary files: registers `path` so that
+/// remove_live_temporaries() removes it too, until untrack_temporary(path).
+void track_temporary(const std::string& path);
+void untrack_temporary(const std::string& path) noexcept;
 } // namespace scpx::detail

@@ -45,7 +45,7 @@ public:
     /// saying that no output of this run was kept (or, if even the undo failed, which are new).
     void commit();
     /// Leaves staged files alone (another MPI rank owns them).
-    void release() noexcept { owned_ = false; }
+    void release() noexcept;
 
 private:
     struct file {

@@ -8,6 +8,7 @@
 #include "scpx/enet/output_set.hpp"
 #include "scpx/enet/predictdb.hpp"
 
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/io/predictdb_text.hpp"
 #include "scpx/io/vcf_reader.hpp"
@@ -109,6 +110,25 @@ TEST(LctpredOutputs, SetCommitsTogetherOrNotAtAll) {
     }
     output_set refuse(false);
     EXPECT_TRUE(contains(message_of<usage_error>([&] { refuse.add(a); }), "--overwrite"));
+}
+
+TEST(LctpredOutputs, StagedFilesAreRemovedBeforeAbortAndNeverReplaceAnInput) {
+    const std::string a = scratch_path("oset_abort.tsv");
+    {
+        output_set outs(true);
+        const std::size_t ia = outs.add(a);
+        write_text(outs.staged(ia), "partial");
+        // What main() does before MPI_Abort, which runs no destructor.
+        scpx::detail::remove_live_temporaries();
+        EXPECT_FALSE(exists(outs.staged(ia)));
+    }
+    const std::string input = scratch_path("oset_input.tsv");
+    write_text(input, "the user's expression");
+    scpx::note_input_file(input, "--expression oset_input.tsv");
+    output_set outs(true);
+    EXPECT_TRUE(contains(message_of<usage_error>([&] { outs.add(input); }), "--expression oset_input.tsv"));
+    scpx::clear_input_files();
+    EXPECT_EQ(read_text(input), "the user's expression");
 }
 
 // ------------------------------------------------------------------ text dosages
