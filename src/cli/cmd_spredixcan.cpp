@@ -453,6 +453,12 @@ void add_spredixcan_command(CLI::App& app) {
         ->group(sx);
     sub->callback([sub, a] {
         std::vector<job> jobs = validate_args(*a); // bad options fail before any folder is made
+        // The files --models and its {} covariances expand to are inputs too: no output may
+        // replace one (the option values themselves are recorded by run_scope).
+        for (const job& j : jobs) {
+            note_input_file(j.model, "--models " + a->models + " (" + j.model + ")");
+            note_input_file(j.covariance, "--covariance " + a->covariance + " (" + j.covariance + ")");
+        }
         std::string log = log_path_for(replace_all(a->output_file, "{}", "all"));
         if (a->common.split > 1) {
             // SLURM array tasks run at the same time: one log each, not one clobbered file.

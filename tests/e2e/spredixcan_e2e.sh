@@ -40,6 +40,14 @@ expect_ok no_overwrite "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" -
 check no_overwrite_kept grep -qx keep "$WORK/exists.csv"
 check no_overwrite_log_kept grep -qx "log of the kept results" "$WORK/exists.log"
 
+# An output may not replace an input, also one that --models or a {} covariance expands to.
+mkdir -p "$WORK/clash"; cp "$D"/TW_*_0.5.db "$D"/TW_*.txt.gz "$WORK/clash/"
+md5_before=$(md5sum "$WORK/clash/TW_Liver_0.5.db" | cut -d' ' -f1)
+expect_fail output_is_model "is the input file given as --models" "" -- \
+  "$SCPX" spredixcan --models "$WORK/clash/TW_*_0.5.db" --covariance "$WORK/clash/TW_{}.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/clash/TW_{}_0.5.db" --overwrite
+check output_is_model_intact test "$(md5sum "$WORK/clash/TW_Liver_0.5.db" | cut -d' ' -f1)" = "$md5_before"
+
 # A GWAS split over a folder (files sorted by name, each with its header) = the single file.
 mkdir -p "$WORK/gwas_dir"
 zcat "$D/gwas_subset.txt.gz" > "$WORK/gwas_plain.txt"
