@@ -451,6 +451,13 @@ void text_writer::write(std::string_view text) {
 }
 
 void text_writer::close() {
+    finish();
+    commit();
+}
+
+void text_writer::commit() { impl_->out.commit(); }
+
+void text_writer::finish() {
     auto& s = *impl_;
     int rc = 0;
     if (s.gzf) {
@@ -462,7 +469,6 @@ void text_writer::close() {
         s.file = nullptr;
     }
     if (rc != 0) throw io_error("closing " + s.out.path() + " failed (disk full?)");
-    s.out.commit();
 }
 
 } // namespace scpx

@@ -6,6 +6,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/ctpred/ctpred.hpp"
+#include "scpx/dist/mpi.hpp"
 #include "scpx/io/h5.hpp"
 
 #include <fmt/format.h>
@@ -192,8 +193,13 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
         io::h5_write_strings(f.id(), "/cell_types", names);
         f.close();
     }
+    // The TSVs are finished before any output is renamed, so a failure (a full disk) leaves the
+    // earlier run's set as it was instead of a mix of old and new files.
+    std::vector<std::unique_ptr<text_writer>> tsvs;
     for (size_t m = 0; m < models.size(); ++m) {
-        text_writer tw(job.out + "." + cell_type_link(models[m].name) + ".tsv", job.overwrite);
+        tsvs.push_back(std::make_unique<text_writer>(job.out + "." + cell_type_link(models[m].name) + ".tsv",
+                                                     job.overwrite));
+        text_writer& tw = *tsvs.back();
         std::string line = "gene_id";
         for (const auto& s : sample_ids) line += "\t" + s;
         tw.write(line + "\n");
@@ -202,16 +208,35 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
             for (std::int64_t i = 0; i < n_ind; ++i) line += fmt::format("\t{:.9g}", pred[m][static_cast<size_t>(g * n_ind + i)]);
             tw.write(line + "\n");
         }
-        tw.close();
+        tw.finish();
     }
     h5out.commit();
+    for (auto& tw : tsvs) tw->commit();
     SCPX_LOG_INF("wrote {}.h5 and {} TSV file(s): {} genes x {} samples", job.out, models.size(), genes, n_ind);
 }
 
 } // namespace
 
+static void run_predict_here(const predict_job& job);
+
 void run_predict(const predict_job& job) {
     if (job.out.empty()) throw usage_error("--out is required");
+    // Applying the MLPs is cheap next to the Enformer features that feed them (seconds for 20k
+    // genes × hundreds of individuals), so rank 0 does it alone and writes the outputs; the
+    // other ranks wait. (Before, every rank wrote the same files at once: HDF5 lock errors and
+    // races on the renames.)
+    if (mpi::comm_size() > 1) {
+        if (!mpi::is_root()) {
+            mpi::barrier();
+            return;
+        }
+        SCPX_LOG_INF("ctpred predict runs on rank 0 only ({} ranks given)", mpi::comm_size());
+    }
+    run_predict_here(job);
+    if (mpi::comm_size() > 1) mpi::barrier();
+}
+
+static void run_predict_here(const predict_job& job) {
     const auto wref = io::h5_parse_ref(job.weights, "--weights", "/");
     // Weights stored as float64 run in double, float32 in float.
     bool f64 = false;

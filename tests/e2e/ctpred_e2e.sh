@@ -96,6 +96,17 @@ if command -v mpirun > /dev/null && command -v h5diff > /dev/null; then
   check mpi_np2_equals_np1 cmp "$WORK/w_np1.h5" "$WORK/w_np2.h5"
   check mpi_np3_equals_np1 cmp "$WORK/w_np1.h5" "$WORK/w_np3.h5"
   check mpi_no_rank_files_left bash -c "! ls -a '$WORK' | grep -q 'scpx-tmp'"
+  # Prediction under MPI (rank 0 writes; every rank writing the same files used to fail at random
+  # with HDF5 lock and rename errors): the same files as one process, every time.
+  for np in 2 4; do
+    for rep in a b; do
+      expect_ok "predict_mpi_np${np}_$rep" mpirun "${MPIFLAGS[@]}" -n $np "$SCPX" ctpred predict \
+        --features "$WORK/feat.h5:/X3" --weights "$WORK/w.h5" --device cpu --threads 1 --out "$WORK/p3_np${np}_$rep"
+      for ext in h5 Tcell.tsv Bcell.tsv; do
+        check "predict_mpi_np${np}_${rep}_same_$ext" cmp "$WORK/pred.$ext" "$WORK/p3_np${np}_$rep.$ext"
+      done
+    done
+  done
 fi
 
 # An official-layout torch model (shared hidden layer reused 3x), converted and predicted.

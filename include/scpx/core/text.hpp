@@ -95,6 +95,10 @@ public:
     void write(std::string_view s);
     /// Flushes, closes and renames into place. @throws io_error on any failure (disk full…).
     void close();
+    /// close() in two steps, for a set of outputs that should appear together: finish() every
+    /// file first (where a full disk shows), then commit() each (only renames are left).
+    void finish();
+    void commit();
 
 private:
     struct impl;
