@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <sys/stat.h>
 
 namespace scpx::io {
 
@@ -106,6 +107,22 @@ std::string check_resumable(const std::string& temp, const std::vector<h5_datase
         done = mask.data;
     } catch (const error& e) {
         return std::string("!") + e.what();
+    }
+    return "";
+}
+
+/// "" when no input is newer than the unfinished output `temp`, else why not: an input edited
+/// after the interrupted run last wrote its rows would give a file whose early rows come from the
+/// old input (the settings check cannot see that). Inputs that are not plain files are skipped.
+std::string inputs_changed_since(const std::string& temp, const std::vector<std::string>& inputs) {
+    struct stat t {};
+    if (::stat(temp.c_str(), &t) != 0) return "";
+    for (const auto& in : inputs) {
+        struct stat st {};
+        if (::stat(in.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (st.st_mtim.tv_sec > t.st_mtim.tv_sec ||
+            (st.st_mtim.tv_sec == t.st_mtim.tv_sec && st.st_mtim.tv_nsec > t.st_mtim.tv_nsec))
+            return "input " + in + " was modified after the unfinished output was last written";
     }
     return "";
 }
@@ -224,8 +241,10 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
     if (p.opt.resume) {
         std::string verdict = "!absent";
         std::vector<std::uint8_t> mask;
-        if (mpi::is_root() && path_exists(p.temp))
-            verdict = check_resumable(p.temp, p.specs, attrs, p.opt.done_rows, mask);
+        if (mpi::is_root() && path_exists(p.temp)) {
+            verdict = inputs_changed_since(p.temp, provenance.inputs);
+            if (verdict.empty()) verdict = check_resumable(p.temp, p.specs, attrs, p.opt.done_rows, mask);
+        }
         verdict = mpi::broadcast(verdict);
         if (verdict.empty()) {
             std::string bytes(mask.begin(), mask.end());
@@ -234,7 +253,7 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
             p.resumed = true;
         } else if (verdict[0] != '!') {
             throw usage_error("cannot resume " + path + ": the unfinished output " + p.temp +
-                              " was written with different settings (" + verdict +
+                              " does not match this run (" + verdict +
                               "); remove it or run without --resume");
         } else if (verdict != "!absent") {
             SCPX_LOG_WRN("cannot reopen unfinished output {} ({}); starting afresh", p.temp,

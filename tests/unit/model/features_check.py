@@ -121,5 +121,16 @@ assert not os.path.exists(out4), "a killed run left its final output"
 log = features(out4, 1, ["--resume"])
 assert "resuming" in log and "2 of 5 gene(s) already done" in log, log
 assert open(out1, "rb").read() == open(out4, "rb").read(), "killed + resumed run differs"
-print("byte-identical at 1 and 2 ranks, on rerun, and after a kill + --resume")
+# An input edited after the kill: --resume must refuse (its first rows came from the old input).
+out5 = os.path.join(scratch, "f5.h5")
+cmd5 = [c if c != out4 else out5 for c in cmd]
+r = subprocess.run(cmd5, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                   env=dict(os.environ, SCPX_FAULT_EXIT_AFTER_ROUNDS="1"))
+assert r.returncode == 75, (r.returncode, r.stdout)
+os.utime(ann)  # as if the annotation had been edited now
+r = subprocess.run(cmd5 + ["--resume"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+assert r.returncode == 2 and "modified after the unfinished output" in r.stdout, (r.returncode, r.stdout)
+assert not os.path.exists(out5)
+print("byte-identical at 1 and 2 ranks, on rerun, and after a kill + --resume; "
+      "--resume refused after an input changed")
 print("OK")
