@@ -55,10 +55,10 @@ void add_train(CLI::App& ct) {
         ->group("Input");
     sub->add_option("--min-overlap", j.min_overlap, "fail when fewer than this fraction of target genes have features")
         ->capture_default_str()->check(CLI::Range(0.0, 1.0))->group("Input");
-    sub->add_option("--epochs", j.opts.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber)
+    sub->add_option("--epochs", j.opts.epochs, "epochs")->capture_default_str()->check(integer_at_least(1))
         ->group("Training");
     sub->add_option("--batch-size", j.opts.batch_size, "batch size")->capture_default_str()
-        ->check(CLI::PositiveNumber)->group("Training");
+        ->check(integer_at_least(1))->group("Training");
     sub->add_option("--lr", j.opts.lr, "Adam learning rate")->capture_default_str()->group("Training");
     sub->add_option("--weight-decay", j.opts.weight_decay, "L2 added to the gradient (torch Adam)")
         ->capture_default_str()->group("Training");
@@ -67,7 +67,7 @@ void add_train(CLI::App& ct) {
     sub->add_option("--checkpoint", a->checkpoint,
                     "post-epoch: keep the weights with the best val loss; official: the official code's choice")
         ->capture_default_str()->check(CLI::IsMember({"post-epoch", "official"}))->group("Training");
-    sub->add_option("--hidden", j.shape.hidden, "hidden width")->capture_default_str()->check(CLI::PositiveNumber)
+    sub->add_option("--hidden", j.shape.hidden, "hidden width")->capture_default_str()->check(integer_at_least(1))
         ->group("Model");
     sub->add_flag("--untied", a->untied, "one weight matrix per hidden block instead of the shared one")
         ->group("Model");
@@ -147,7 +147,7 @@ void add_targets(CLI::App& ct) {
         ->group("Input");
     sub->add_flag("--log1p", j.log1p, "log1p(CPM) before the mean over donors")->group("Model");
     sub->add_option("--min-donors", j.min_donors, "fail for a cell type with fewer donors")->capture_default_str()
-        ->check(CLI::PositiveNumber)->group("Model");
+        ->check(integer_at_least(1))->group("Model");
     sub->callback([sub, a] {
         run_scope scope(*sub, a->common, log_path_for(a->common.out));
         auto job = a->job;

@@ -215,7 +215,7 @@ void add_enformer_command(CLI::App& app) {
     sub->add_option("--heads", o->heads, "output heads to write (default: human)")->delimiter(',')
         ->capture_default_str()->group("Model");
     sub->add_option("--batch", o->batch, "sequences per forward pass (memory grows linearly)")
-        ->capture_default_str()->check(CLI::PositiveNumber)->group("Run");
+        ->capture_default_str()->check(integer_at_least(1))->group("Run");
     add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
     sub->callback([sub, o] {

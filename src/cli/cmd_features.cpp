@@ -250,7 +250,7 @@ void add_features_command(CLI::App& app) {
     sub->add_option("--n-mode", o->n_mode, "encoding of N and padding: zero | quarter (0.25 each, TF-Hub pipeline)")
         ->capture_default_str()->group("Model");
     sub->add_option("--batch", o->batch, "windows per forward pass")->capture_default_str()
-        ->check(CLI::PositiveNumber)->group("Run");
+        ->check(integer_at_least(1))->group("Run");
     sub->add_flag("--resume", o->resume, "continue an interrupted run of the same configuration")->group("Run");
     add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file");

@@ -15,11 +15,7 @@
 
 namespace scpx::cli {
 
-namespace {
-/// An integer option's check with a message in the user's terms ("--threads: must be an integer ≥ 0
-/// (got '-1')", CLI11 adds the option's name) instead of CLI11's "Value -1 not in range 0.000000
-/// to 1.797693e+308". Also refuses a leading '-' where the option is unsigned (CLI11 would wrap
-/// "-1" to 2⁶⁴ − 1).
+// (documented in run.hpp)
 CLI::Validator integer_at_least(long long min) {
     return CLI::Validator(
         [min](std::string& v) -> std::string {
@@ -36,7 +32,6 @@ CLI::Validator integer_at_least(long long min) {
         },
         "INT≥" + std::to_string(min));
 }
-} // namespace
 
 CLI::Validator finite_number() {
     return CLI::Validator(

@@ -23,6 +23,11 @@ struct common_options {
     int job = 0;                  ///< … and this run does part `job` (0-based)
 };
 
+/// Check for an integer option with a message in the user's terms ("--batch: must be an integer
+/// ≥ 1 (got '0')") instead of CLI11's "Value 0 not in range 0.000000 to 1.797693e+308"; also
+/// refuses "-1" for unsigned options (CLI11 would wrap it to 2⁶⁴ − 1).
+CLI::Validator integer_at_least(long long min);
+
 /// Check for a floating-point option: rejects nan and inf (CLI::Range lets nan through), e.g.
 /// `->check(finite_number())->check(CLI::Range(0.0, 1.0))`.
 CLI::Validator finite_number();
