@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-node SLURM cluster on localhost for testing the slurm/ scripts (docs: platform.md §5).
+# One-node SLURM cluster on localhost for testing the slurm/ scripts (slurm/README.md).
 #
 #   scripts/slurm_local.sh [start]   install if missing, start munged, slurmctld, slurmd; wait for idle
 #   scripts/slurm_local.sh stop      stop the daemons by the PIDs in their pid files
@@ -119,7 +119,10 @@ stop() {
 case "${1:-start}" in
     start) start ;;
     stop) stop ;;
-    status) export SLURM_CONF=$CONF; sinfo; squeue ;;
+    status)
+        command -v sinfo > /dev/null || { echo "slurm_local: SLURM is not installed (run: $0 start)" >&2; exit 1; }
+        export SLURM_CONF=$CONF; sinfo; squeue ;;
     env) echo "export SLURM_CONF=$CONF" ;;
+    -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [start|stop|status|env]" >&2; exit 2 ;;
 esac

@@ -19,17 +19,23 @@
 #   --dry-run       print the sbatch commands instead of submitting
 #
 # In the stage options, {job} and {split} are replaced per task, e.g.
-#   slurm/array_driver.sh -n 8 -N 4 -t 02:00:00 --then "build/scpx merge --in 'parts/a_*.h5' --out a.h5" \
-#       -- spredixcan --out parts/a_{job}.h5 ...
+#   slurm/array_driver.sh -n 8 -N 4 -t 02:00:00 --then "<next step, once every part is written>" \
+#       -- features reference --config run.toml --out parts/features_{job}.h5
+# (the driver appends --split N --job K itself: the stage options must not hold them).
 # Prints the array job id and the follow-up job id (if any), one per line.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 n="" ntasks=1 cpus=1 time=01:00:00 mem="" partition="" gpus="" name="" throttle="" extra=""
 then_cmd="" then_args="-n 1" dry=0
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+# An option's value must be there and must not be the "--" that starts the stage options.
+need_value() {
+    [[ $# -ge 2 && "$2" != "--" ]] || { echo "array_driver: $1 needs a value" >&2; exit 2; }
+}
 while [[ $# -gt 0 ]]; do
     case "$1" in
+        -n|-N|-c|-t|-m|-p|-g|-j|-%|-a|--then|--then-args) need_value "$@" ;;&
         -n) n=$2; shift 2 ;;
         -N) ntasks=$2; shift 2 ;;
         -c) cpus=$2; shift 2 ;;
@@ -51,6 +57,16 @@ done
 [[ $# -ge 1 ]] || { echo "array_driver: no stage given after --" >&2; usage; }
 [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -n N must be a positive integer, got '$n'" >&2; exit 2; }
 stage=$1
+for arg in "$@"; do
+    case "$arg" in
+        --split|--split=*|--job|--job=*)
+            echo "array_driver: the stage options hold $arg; the driver adds --split N --job K to each task itself" >&2
+            exit 2 ;;
+    esac
+done
+[[ "$ntasks" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -N NTASKS must be a positive integer, got '$ntasks'" >&2; exit 2; }
+[[ "$cpus" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -c CPUS must be a positive integer, got '$cpus'" >&2; exit 2; }
+[[ -z "$throttle" || "$throttle" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -% MAX must be a positive integer, got '$throttle'" >&2; exit 2; }
 name=${name:-scpx-$stage}
 
 array="0-$((n - 1))${throttle:+%$throttle}"
