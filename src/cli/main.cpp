@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     app.name("scpx");
     app.set_version_flag("--version", scpx::version_line());
     app.set_config("--config", "",
-                   "TOML file of options (top level, or a [subcommand] table); command-line flags override it");
+                   "TOML file of options in a [subcommand] table (e.g. [ctpred.train]); command-line flags override it");
     app.set_help_all_flag("--help-all", "Print help for every subcommand and exit");
     // A misspelt key in the config file is an error, not a silently ignored option.
     app.allow_config_extras(CLI::config_extras_mode::error);
