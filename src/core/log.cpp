@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -67,6 +69,16 @@ volatile std::sig_atomic_t g_signal_armed = 0;
 extern "C" void keep_log_on_signal(int sig) {
     if (g_signal_armed) {
         g_signal_armed = 0;
+        // The log's last line says why it ends there ("ERROR: stopped by signal 15").
+        char line[] = "ERROR: stopped by signal 00\n";
+        line[sizeof line - 4] = static_cast<char>('0' + (sig / 10) % 10);
+        line[sizeof line - 3] = static_cast<char>('0' + sig % 10);
+        const int fd = ::open(g_signal_temp, O_WRONLY | O_APPEND);
+        if (fd >= 0) {
+            const ssize_t n = ::write(fd, line, sizeof line - 1);
+            (void)n; // nothing more to do in a signal handler if it fails
+            ::close(fd);
+        }
         std::rename(g_signal_temp, g_signal_failed);
     }
     std::signal(sig, SIG_DFL);

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstdio>
+
 namespace {
 
 struct verbosity_guard {
@@ -87,6 +90,25 @@ TEST(Log, AbandonedRunLeavesNoLogAndKeepsTheEarlierOne) {
     scpx::log::close_file(scpx::log::outcome::abandoned);
     EXPECT_EQ(scpx::test::read_text(path), "earlier\n");
     EXPECT_FALSE(scpx::test::exists(scpx::log::failed_log_path(path)));
+}
+
+TEST(LogDeathTest, ARunStoppedByASignalKeepsItsLogAsFailedAndSaysWhy) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string path = scpx::test::scratch_path("signalled.log");
+    const std::string failed = scpx::log::failed_log_path(path);
+    std::remove(failed.c_str());
+    EXPECT_EXIT(
+        {
+            scpx::log::set_verbosity(scpx::log::level::info);
+            scpx::log::open_file(path);
+            SCPX_LOG_INF("fitting genes");
+            std::raise(SIGTERM); // SLURM's time limit, or MPI_Abort from another rank
+        },
+        ::testing::KilledBySignal(SIGTERM), "");
+    EXPECT_FALSE(scpx::test::exists(path));
+    const std::string text = scpx::test::read_text(failed);
+    EXPECT_NE(text.find("fitting genes\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("ERROR: stopped by signal 15\n"), std::string::npos) << text;
 }
 
 TEST(StageTimer, AStageLeftByAnExceptionIsNotDone) {
