@@ -13,8 +13,10 @@
 #include <CLI/CLI.hpp>
 #include <htslib/hts.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -22,6 +24,9 @@ namespace {
 /// `<out>.failed.log` (the log of earlier results stays), partial outputs are removed, and every
 /// rank ends.
 int fail(int code, const std::string& message) {
+    // Bad input usually fails on every rank at once: other ranks wait a moment, so that rank 0's
+    // MPI_Abort ends them before they repeat its message (a rank that fails alone still reports).
+    if (scpx::mpi::comm_size() > 1 && !scpx::mpi::is_root()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
     if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));

@@ -56,6 +56,10 @@ void output_set::release() noexcept {
 }
 
 std::size_t output_set::add(const std::string& path) {
+    // Every rank checks the location, so every rank creates a missing folder first (mkdir
+    // tolerates the race); otherwise ranks other than 0, which does not create it before them,
+    // would report an unwritable output.
+    make_parent_dirs(path);
     check_output_path(path, overwrite_);
     file f;
     f.path = path;

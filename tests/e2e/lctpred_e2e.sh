@@ -94,6 +94,16 @@ if command -v mpirun > /dev/null; then
   expect_ok resume_np1_at_np2 mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --resume --out "$WORK/ln"
   check resume_np1_at_np2_logs grep -Eq "resuming: 3 of [0-9]+ gene" "$WORK/resume_np1_at_np2.log"
   for ext in db covariance.txt.gz summary.h5; do check "np1_resumed_np2_equals_clean_$ext" cmp "$WORK/lct.$ext" "$WORK/ln.$ext"; done
+  # A missing output folder at 2 ranks: every rank creates it before checking the location.
+  expect_ok np2_missing_folder mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/newdir/sub/lp"
+  check np2_missing_folder_equals_clean cmp "$WORK/lct.db" "$WORK/newdir/sub/lp.db"
+  # Bad input at 2 ranks: one ERROR line (rank 0's), not one per rank.
+  printf 'varID\tS001\n' > "$WORK/geno_no_variant.tsv"
+  rc=0; mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" lctpred "${IN[@]}" --genotype "$WORK/geno_no_variant.tsv" \
+    --snp-annotation "$D/snp_annot.tsv" --threads 1 --out "$WORK/lbad" \
+    > "$WORK/np2_bad.out" 2> "$WORK/np2_bad.err" || rc=$?
+  check np2_bad_input_fails test "$rc" -ne 0
+  check np2_bad_input_one_error bash -c "[[ \$(grep -c 'ERROR' '$WORK/np2_bad.err') -eq 1 ]]"
 fi
 
 # ---------------------------------------------------------------- bad inputs
