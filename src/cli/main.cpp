@@ -24,9 +24,10 @@ namespace {
 /// `<out>.failed.log` (the log of earlier results stays), partial outputs are removed, and every
 /// rank ends.
 int fail(int code, const std::string& message) {
-    // Bad input usually fails on every rank at once: other ranks wait a moment, so that rank 0's
-    // MPI_Abort ends them before they repeat its message (a rank that fails alone still reports).
-    if (scpx::mpi::comm_size() > 1 && !scpx::mpi::is_root()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // Bad input usually fails on every rank at once: other ranks wait a moment, so that rank 0
+    // reports first and its MPI_Abort usually ends them before they repeat its message (a rank
+    // that fails alone still reports, 2 s later).
+    if (scpx::mpi::comm_size() > 1 && !scpx::mpi::is_root()) std::this_thread::sleep_for(std::chrono::seconds(2));
     SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
     if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));

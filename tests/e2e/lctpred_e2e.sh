@@ -97,13 +97,14 @@ if command -v mpirun > /dev/null; then
   # A missing output folder at 2 ranks: every rank creates it before checking the location.
   expect_ok np2_missing_folder mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/newdir/sub/lp"
   check np2_missing_folder_equals_clean cmp "$WORK/lct.db" "$WORK/newdir/sub/lp.db"
-  # Bad input at 2 ranks: one ERROR line (rank 0's), not one per rank.
+  # Bad input at 2 ranks: rank 0 reports first (the others wait before reporting; a busy machine
+  # may still let their copy through before the abort ends them, so only the order is checked).
   printf 'varID\tS001\n' > "$WORK/geno_no_variant.tsv"
   rc=0; mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" lctpred "${IN[@]}" --genotype "$WORK/geno_no_variant.tsv" \
     --snp-annotation "$D/snp_annot.tsv" --threads 1 --out "$WORK/lbad" \
     > "$WORK/np2_bad.out" 2> "$WORK/np2_bad.err" || rc=$?
   check np2_bad_input_fails test "$rc" -ne 0
-  check np2_bad_input_one_error bash -c "[[ \$(grep -c 'ERROR' '$WORK/np2_bad.err') -eq 1 ]]"
+  check np2_bad_input_rank0_first bash -c "grep -m1 'ERROR' '$WORK/np2_bad.err' | grep -q '^ERROR: '"
 fi
 
 # ---------------------------------------------------------------- bad inputs
