@@ -104,8 +104,11 @@ void make_parent_dirs(const std::string& path) {
 
 void require_writable_location(const std::string& path) {
     if (path.empty()) throw usage_error("an output path is empty");
-    const std::string dir = parent_dir(path);
     struct stat st {};
+    // A directory under an output's name would only fail at the final rename, after the work.
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw io_error("cannot write " + path + ": it is a directory");
+    const std::string dir = parent_dir(path);
     if (::stat(dir.c_str(), &st) != 0)
         throw io_error("cannot write " + path + ": directory " + dir + " does not exist");
     if (!S_ISDIR(st.st_mode)) throw io_error("cannot write " + path + ": " + dir + " is not a directory");
@@ -115,11 +118,15 @@ void require_writable_location(const std::string& path) {
         throw io_error("cannot write " + path + ": the file exists and is read-only");
 }
 
+void check_output_path(const std::string& path, bool overwrite) {
+    refuse_if_input(path);
+    require_writable_location(path);
+    if (!overwrite && path_exists(path))
+        throw usage_error("output " + path + " exists; pass --overwrite to replace it");
+}
+
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
-    refuse_if_input(path_);
-    if (!overwrite && path_exists(path_))
-        throw usage_error("output " + path_ + " exists; pass --overwrite to replace it");
-    require_writable_location(path_);
+    check_output_path(path_, overwrite);
     temp_ = parent_dir(path_) + "/." + base_name(path_) + ".scpx-tmp";
     track(temp_);
 }

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 
 namespace scpx::enet {
 
@@ -26,22 +25,7 @@ std::string name_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool is_directory(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 } // namespace
-
-void check_output_path(const std::string& path, bool overwrite) {
-    // A directory under an output's name would only fail at the final rename, after the
-    // other outputs of the run were written.
-    if (is_directory(path)) throw io_error("cannot write " + path + ": it is a directory");
-    require_not_an_input(path);
-    if (!overwrite && path_exists(path))
-        throw usage_error("output " + path + " exists; pass --overwrite to replace it");
-    require_writable_location(path);
-}
 
 output_set::~output_set() {
     for (const file& f : files_) {

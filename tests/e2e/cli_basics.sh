@@ -52,7 +52,7 @@ expect_fail out_is_input "is the input file given as --fasta" "" -- \
   "$SCPX" inspect --fasta "$WORK/same.fa" --out "$WORK/same.fa"
 check input_intact cmp "$WORK/same.fa" "$WORK/ref.fa"
 mkdir -p "$WORK/outdir"
-expect_fail out_is_directory "--out .*outdir is a directory" "" -- \
+expect_fail out_is_directory "outdir:? .*is a directory" "" -- \
   "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/outdir"
 
 finish

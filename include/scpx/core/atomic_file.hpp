@@ -40,8 +40,16 @@ private:
     bool committed_ = false, owned_ = true;
 };
 
-/// Throws io_error naming `path` unless its directory exists and is writable.
+/// Throws io_error naming `path` when it is an existing directory, or unless its directory
+/// exists and is writable.
 void require_writable_location(const std::string& path);
+
+/// Checks that `path` can become an output of this run: not an input of the run
+/// (require_not_an_input), a writable location (require_writable_location), and, unless
+/// `overwrite`, not an existing file. Every way of writing an output (atomic_output, l-ctPred's
+/// output_set) checks through here, so they refuse the same paths with the same words.
+/// @throws usage_error (an input, or exists and !overwrite) / io_error (not writable)
+void check_output_path(const std::string& path, bool overwrite);
 
 /// Creates the parent directory of `path` (and its parents) when missing.
 void make_parent_dirs(const std::string& path);

@@ -18,11 +18,6 @@
 
 namespace scpx::enet {
 
-/// Checks that `path` can become an output: not an existing directory, its directory exists
-/// and is writable, and, when it exists and !overwrite, refuses it.
-/// @throws usage_error (exists, !overwrite) / io_error (directory, not writable)
-void check_output_path(const std::string& path, bool overwrite);
-
 /// A set of outputs committed together. Not copyable. Staged files not committed are removed
 /// by the destructor.
 class output_set {

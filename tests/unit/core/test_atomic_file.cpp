@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 namespace {
 
 TEST(AtomicOutput, CommitRenamesIntoPlace) {
@@ -54,6 +56,20 @@ TEST(AtomicOutput, NeverReplacesAnInputOfTheRun) {
     EXPECT_NO_THROW(scpx::atomic_output(scpx::test::scratch_path("not_there.h5")));
     scpx::clear_input_files();
     EXPECT_NO_THROW(scpx::atomic_output{path});
+}
+
+TEST(AtomicOutput, RefusesADirectoryUnderTheOutputNameEvenWithOverwrite) {
+    // Found only at the final rename otherwise, after the work.
+    const auto dir = scpx::test::scratch_path("a_directory.h5");
+    ::mkdir(dir.c_str(), 0755);
+    for (const bool overwrite : {false, true}) {
+        try {
+            scpx::atomic_output out(dir, overwrite);
+            ADD_FAILURE() << "a directory was accepted as an output (overwrite " << overwrite << ")";
+        } catch (const scpx::io_error& e) {
+            EXPECT_NE(std::string(e.what()).find("it is a directory"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(AtomicOutput, LiveTemporariesCanBeRemovedBeforeAbort) {
