@@ -42,7 +42,7 @@ PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-60}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
 BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
 DEADLINE=${DEADLINE:-0}
-VARIANTS=${VARIANTS:-bf16 196608 attention gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 batch-gemms 0;bf16 196608 pool-bf16-logits 0}
+VARIANTS=${VARIANTS:-bf16 196608 flash-rows 128;bf16 393216 flash-rows 128;bf16 196608 attention gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 batch-gemms 0;bf16 196608 pool-bf16-logits 0}
 fits() {  # fits SECONDS: true when a step of at most SECONDS still ends before DEADLINE (0: no deadline)
   [[ $DEADLINE -eq 0 || $((SECONDS + $1)) -le $DEADLINE ]]
 }

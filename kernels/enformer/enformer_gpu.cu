@@ -270,6 +270,7 @@ struct enformer_gpu_model::impl {
         at.heads = cfg.heads;
         at.key = cfg.key_size;
         at.value = cfg.value();
+        at.flash_query_rows = opt.flash_query_rows;
         at.prec = prec;
         return at;
     }
@@ -636,6 +637,9 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
         throw usage_error("Enformer on the GPU: gemm_chunk_rows (" + std::to_string(options.gemm_chunk_rows) +
                           ") and pool_chunk_pairs (" + std::to_string(options.pool_chunk_pairs) +
                           ") must be >= 0 (0: a whole sequence per step)");
+    if (options.flash_query_rows != 0 && options.flash_query_rows != 64 && options.flash_query_rows != 128)
+        throw usage_error("Enformer on the GPU: flash_query_rows must be 0, 64 or 128 (got " +
+                          std::to_string(options.flash_query_rows) + ")");
     p_ = std::make_unique<impl>(weights);
     auto& m = *p_;
     m.opt = options;
@@ -882,7 +886,8 @@ std::string enformer_gpu_model::describe() const {
            " (chunks: " + std::to_string(p_->opt.gemm_chunk_rows) + " GEMM rows, " +
            std::to_string(p_->opt.pool_chunk_pairs) + " pool pairs; 0 = whole sequence)" +
            (p_->prec == gpu::precision::BF16 && p_->opt.pool_bf16_logits ? ", bf16 pool logits" : "") +
-           (p_->batch_gemms ? ", batched GEMMs" : ", per-sequence GEMMs");
+           (p_->batch_gemms ? ", batched GEMMs" : ", per-sequence GEMMs") +
+           (p_->opt.attention == "flash" && p_->opt.flash_query_rows == 128 ? ", flash blocks of 128 rows" : "");
 }
 
 } // namespace scpx::model

@@ -28,6 +28,9 @@ struct rel_attention_args {
     float q_scale = 0.125f;              ///< K^-0.5
     void* out = nullptr;                 ///< [B, n, H·V] head-major concat
     precision prec = precision::FP32;
+    /// rel_attention_flash only: query rows per block, 64 (0: the default) or 128 (8 warps, one
+    /// block per SM, half the K/V tile loads per query and, in BF16, the band prefetched too).
+    int flash_query_rows = 0;
 };
 
 void rel_attention(const rel_attention_args& a, cudaStream_t stream);

@@ -2,7 +2,7 @@
 // rel_attention_flash.cuh, fragment layouts in mma_sm80.cuh.
 //
 // Grid: one block per (query tile of kBi = 64 rows, head, sequence); 4 warps, warp w owning query
-// rows [16w, 16w + 16) of the tile. Key tiles of kBj keys (BF16 64, TF32 32 — see geometry).
+// rows [16w, 16w + 16) of the tile (kBi = 128 with 8 warps on request: flash_query_rows). Key tiles of kBj keys (BF16 64, TF32 32 — see geometry).
 // Per key tile (numbers for kBj = 64):
 //   1. the block's key tile (rows of keys), value tile and the band of relative keys it needs go
 //      to shared memory; the band is a ring of kBj-row segments and only one new segment is
@@ -37,6 +37,11 @@
 // TF32 (kBj 32) K 9 KiB, Vᵀ 30, band 27, R tiles 14: 80 KiB — two blocks per SM on an H100 or
 // H200 either way (the largest carve-out, 228 KiB; an A100's 164 KiB holds two TF32 blocks, one
 // BF16 block).
+// kBi = 128 (rel_attention_args::flash_query_rows): 8 warps share each K/V tile, so a query
+// costs half the tile loads from L2; one block per SM. In BF16 the shared memory left over holds
+// one more band segment (a 4-segment ring, 36 KiB), so the band's new rows load while the tile
+// before is used, as K and V do: 2 × 34 KiB + 36 + R tiles 44 = 148 KiB. Not yet timed on a GPU:
+// 64 stays the default until a benchmark shows which is faster (bench_enformer_gpu --flash-rows).
 //
 // Measured (H200, B 8, H 8, n 1536, K 64, V 192, `CudaRelAttention.ReportsThroughputAtEnformerShapes`):
 // BF16 1.81 ms per call with register-staged loads and 32-bit fragment loads, 1.08 with cp.async +
@@ -59,21 +64,24 @@ namespace scpx::cuda {
 
 namespace {
 
-constexpr int kBi = 64;              ///< query rows per block
-constexpr int kWarps = kBi / 16;
-constexpr int kThreads = kWarps * 32;
 constexpr int kLd = 72;              ///< K / band row stride in elements (bf16: rows 4 banks apart; fp32: 8)
 constexpr int kMaxKey = 64;          ///< K ≤ 64 (registers for the query fragments)
 constexpr int kMaxValue = 192;       ///< V ≤ 192 (registers for the output accumulators)
 constexpr int kMaxVt = kMaxValue / 8;
 
-/// Key-tile geometry for kBj keys per tile (BF16 64; TF32 32, which keeps the fp32 tiles small
-/// enough for two blocks per SM).
-template <int Bj>
+/// Block geometry: Bi query rows per block (Bi / 16 warps) and Bj keys per tile (BF16 64; TF32
+/// 32, which keeps the fp32 tiles small enough for two blocks per SM). Prefetch: the band's next
+/// segment loads while this tile is used, into one more ring segment than the band needs.
+template <int Bi, int Bj, bool Prefetch = false>
 struct geometry {
+    static constexpr int kBi = Bi;
+    static constexpr int kWarps = Bi / 16;
+    static constexpr int kThreads = kWarps * 32;
     static constexpr int kBj = Bj;
-    static constexpr int kBand = kBi + kBj;         ///< band rows (kBi + kBj − 1 needed), a ring of
-    static constexpr int kSegments = kBand / kBj;   ///< this many kBj-row segments
+    static constexpr int kBand = kBi + kBj;         ///< band rows (kBi + kBj − 1 needed)
+    static constexpr int kRing = kBand + (Prefetch ? kBj : 0); ///< rows of the ring holding the band
+    static constexpr int kSegments = kRing / kBj;   ///< the ring's kBj-row segments
+    static constexpr bool kPrefetch = Prefetch;
     static constexpr int kSTiles = kBj / 8;         ///< 8-column n-tiles of S
     static constexpr int kRTiles = (kBj + 16) / 8;  ///< 8-row n-tiles of a warp's band window (kBj + 15 rows)
     static constexpr int kLdR = kBj + 24;           ///< R row stride in floats (≡ 24 mod 32: float2 stores conflict-free)
@@ -85,7 +93,9 @@ template <class T> struct operand;
 
 template <> struct operand<__nv_bfloat16> {
     static constexpr int kStep = 16; ///< k per mma
-    using tile = geometry<64>;
+    /// 64 query rows: two blocks per SM, band loaded per tile; 128: one block of 8 warps per SM,
+    /// half the K/V tile loads per query, and room for the band's prefetch.
+    template <int Bi> using tile = geometry<Bi, 64, Bi == 128>;
     /// Value as stored in shared memory (rounded once).
     __device__ static __nv_bfloat16 store(float x) { return __float2bfloat16_rn(x); }
     /// x rounded to the operand precision, as a float.
@@ -125,7 +135,7 @@ template <> struct operand<__nv_bfloat16> {
 
 template <> struct operand<float> {
     static constexpr int kStep = 8;
-    using tile = geometry<32>;
+    template <int Bi> using tile = geometry<Bi, 32>;
     __device__ static float store(float x) { return mma::round_tf32(x); }
     __device__ static float round(float x) { return mma::round_tf32(x); }
     template <class F>
@@ -175,7 +185,7 @@ __device__ __forceinline__ int div_small(int idx, float inv_d) {
 
 /// Rows [r_first, r_end) of a tile: dst[map(r)][0, cols_pad) (row stride ld) = src row (row0 + r)
 /// columns [0, cols) — zero outside the sequence rows [0, row_end) and past `cols` — stored rounded.
-template <class T, class Map>
+template <int Threads, class T, class Map>
 __device__ __forceinline__ void load_rows(T* dst, int ld, int r_first, int r_end, int cols_pad, const T* src,
                                           std::int64_t src_ld, std::int64_t row0, std::int64_t row_end, int cols,
                                           bool vec, Map map) {
@@ -184,7 +194,7 @@ __device__ __forceinline__ void load_rows(T* dst, int ld, int r_first, int r_end
     if (vec) {
         const int chunks = cols_pad / kVec;
         const float inv = 1.0f / static_cast<float>(chunks);
-        for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
+        for (int idx = threadIdx.x; idx < rows * chunks; idx += Threads) {
             const int q = div_small(idx, inv), r = r_first + q, c = (idx - q * chunks) * kVec;
             const std::int64_t gr = row0 + r;
             // memcpy, not pointer casts, between the 16-byte word and its elements (no aliasing UB).
@@ -204,7 +214,7 @@ __device__ __forceinline__ void load_rows(T* dst, int ld, int r_first, int r_end
         }
     } else {
         const float inv = 1.0f / static_cast<float>(cols_pad);
-        for (int idx = threadIdx.x; idx < rows * cols_pad; idx += kThreads) {
+        for (int idx = threadIdx.x; idx < rows * cols_pad; idx += Threads) {
             const int q = div_small(idx, inv), r = r_first + q, c = idx - q * cols_pad;
             const std::int64_t gr = row0 + r;
             dst[map(r) * ld + c] = (gr >= 0 && gr < row_end && c < cols)
@@ -217,13 +227,13 @@ __device__ __forceinline__ void load_rows(T* dst, int ld, int r_first, int r_end
 /// load_rows for BF16 tiles with 16-byte rows (vec): cp.async copies straight into shared memory
 /// (no register staging, no conversion: bf16 is already the operand precision), zero-filled outside
 /// the rows and past `cols` (a multiple of 8 under vec). Complete after cp_async_wait_all().
-template <class Map>
+template <int Threads, class Map>
 __device__ __forceinline__ void load_rows_async(__nv_bfloat16* dst, int ld, int r_first, int r_end, int cols_pad,
                                                 const __nv_bfloat16* src, std::int64_t src_ld, std::int64_t row0,
                                                 std::int64_t row_end, int cols, Map map) {
     const int rows = r_end - r_first, chunks = cols_pad / 8;
     const float inv = 1.0f / static_cast<float>(chunks);
-    for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
+    for (int idx = threadIdx.x; idx < rows * chunks; idx += Threads) {
         const int q = div_small(idx, inv), r = r_first + q, c = (idx - q * chunks) * 8;
         const std::int64_t gr = row0 + r;
         const bool in = gr >= 0 && gr < row_end && c < cols;
@@ -235,14 +245,14 @@ __device__ __forceinline__ void load_rows_async(__nv_bfloat16* dst, int ld, int 
 /// past the end), row stride ld. Each thread takes two adjacent keys of a 16-byte column chunk
 /// and writes each column's two values with one store; consecutive threads take consecutive key
 /// pairs, so the transposing stores hit consecutive shared-memory words.
-template <class T, int Bj>
+template <int Threads, class T, int Bj>
 __device__ __forceinline__ void load_v_transposed(T* dst, int ld, int vp, const T* src, std::int64_t src_ld,
                                                   std::int64_t j0, std::int64_t n, int V, bool vec) {
     constexpr int kVec = 16 / sizeof(T);
     constexpr int kPairs = Bj / 2;
     if (vec) {
         const int chunks = vp / kVec; // vp is a multiple of 8, V of kVec (vec)
-        for (int idx = threadIdx.x; idx < kPairs * chunks; idx += kThreads) {
+        for (int idx = threadIdx.x; idx < kPairs * chunks; idx += Threads) {
             const int jl = 2 * (idx % kPairs), c = (idx / kPairs) * kVec;
             T e[2][kVec];
 #pragma unroll
@@ -260,7 +270,7 @@ __device__ __forceinline__ void load_v_transposed(T* dst, int ld, int vp, const 
             for (int k = 0; k < kVec; ++k) operand<T>::store_pair(dst + (c + k) * ld + jl, to_f32(e[0][k]), to_f32(e[1][k]));
         }
     } else {
-        for (int idx = threadIdx.x; idx < Bj * vp; idx += kThreads) {
+        for (int idx = threadIdx.x; idx < Bj * vp; idx += Threads) {
             const int jl = idx % Bj, c = idx / Bj;
             const std::int64_t j = j0 + jl;
             dst[c * ld + jl] = (j < n && c < V) ? operand<T>::store(to_f32(src[j * src_ld + c])) : from_f32<T>(0.0f);
@@ -270,10 +280,12 @@ __device__ __forceinline__ void load_v_transposed(T* dst, int ld, int vp, const 
 
 /// kFull: K = 64 and V = 192 exactly (Enformer's heads), so every k-step and value tile loop has
 /// compile-time bounds; otherwise the padded sizes bound them at run time.
-template <class T, bool kFull>
-__global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const flash_params p) {
+template <class T, bool kFull, int Bi>
+__global__ void __launch_bounds__(2 * Bi, Bi == 64 ? 2 : 1) rel_attention_flash_kernel(const flash_params p) {
     using op = operand<T>;
-    using tile = typename op::tile;
+    using tile = typename op::template tile<Bi>;
+    constexpr int kBi = tile::kBi, kThreads = tile::kThreads, kRing = tile::kRing;
+    static_assert(kThreads == 2 * Bi, "the launch bounds assume 2·Bi threads");
     constexpr int kBj = tile::kBj, kBand = tile::kBand, kLdR = tile::kLdR, kLdV = tile::kLdV;
     constexpr int kSteps = kMaxKey / op::kStep;   ///< k-steps of the query fragments (at most)
     constexpr int kKeySteps = kBj / op::kStep;    ///< k-steps of P·v per key tile
@@ -332,13 +344,19 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
         if constexpr (kLdsm) {
             T* const kb = reinterpret_cast<T*>(smem + into * p.kv_stride);
             T* const vb = reinterpret_cast<T*>(smem + into * p.kv_stride + p.off_v);
-            load_rows_async(kb, kLd, 0, kBj, p.kp, src.k, p.width, j, n, K, same);
-            load_rows_async(vb, ldv, 0, kBj, p.vp, src.v, p.width, j, n, V, same);
+            load_rows_async<kThreads>(kb, kLd, 0, kBj, p.kp, src.k, p.width, j, n, K, same);
+            load_rows_async<kThreads>(vb, ldv, 0, kBj, p.vp, src.v, p.width, j, n, V, same);
         }
     };
+    // With the prefetch (tile::kPrefetch, a ring one segment longer than the band), tile j + 1's
+    // new band segment goes to the segment tile j − 1 began with — free once every warp has
+    // passed the loop's first barrier — so it too loads while tile j is used.
+    const std::int64_t base0 = -i0 - (kBi - 1) + (n - 1); // relk row of band row 0 at j0 = 0
     if constexpr (kLdsm) {
         if (p.vec) {
             kv_async(0, 0);
+            if constexpr (tile::kPrefetch)
+                load_rows_async<kThreads>(band, kLd, 0, kBand, p.kp, src.rel_k, HK, base0, 2 * n - 1, K, same);
             mma::cp_async_commit();
         }
     }
@@ -348,26 +366,38 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
         const unsigned kv = kLdsm ? buf * p.kv_stride : 0u; // TF32: one K/V pair
         T* const ks_tile = reinterpret_cast<T*>(smem + kv);
         T* const vt_tile = reinterpret_cast<T*>(smem + kv + p.off_v);
-        const auto ring = [rot](int r) { return (r + kBj * rot) % kBand; };
-        const std::int64_t base = j0 - i0 - (kBi - 1) + (n - 1); // relk row of band row 0
+        const auto ring = [rot](int r) { return (r + kBj * rot) % kRing; };
+        const std::int64_t base = base0 + j0; // relk row of band row 0
         const int band_first = j0 == 0 ? 0 : kBand - kBj;
         const int keys = static_cast<int>(n - j0 < kBj ? n - j0 : kBj); // keys of this tile inside the sequence
         if constexpr (kLdsm) {
-            if (p.vec) {
-                load_rows_async(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, ring);
+            if (p.vec && tile::kPrefetch) {
+                if (j0 + kBj < n) {
+                    kv_async(buf ^ 1, j0 + kBj);
+                    const int rot_next = rot + 1 == tile::kSegments ? 0 : rot + 1;
+                    const auto ring_next = [rot_next](int r) { return (r + kBj * rot_next) % kRing; };
+                    load_rows_async<kThreads>(band, kLd, kBand - kBj, kBand, p.kp, src.rel_k, HK, base + kBj,
+                                              2 * n - 1, K, ring_next);
+                }
+                mma::cp_async_commit();  // possibly empty: the wait below counts groups
+                mma::cp_async_wait<1>(); // all but the prefetch: this tile's K, V and band
+            } else if (p.vec) {
+                load_rows_async<kThreads>(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K,
+                                          ring);
                 mma::cp_async_commit();
                 if (j0 + kBj < n) kv_async(buf ^ 1, j0 + kBj);
                 mma::cp_async_commit();  // possibly empty: the wait below counts groups
                 mma::cp_async_wait<1>(); // all but the prefetch: this tile's K, V and band
             } else {
-                load_rows(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, false, same);
-                load_rows(vt_tile, ldv, 0, kBj, p.vp, src.v, p.width, j0, n, V, false, same);
-                load_rows(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, false, ring);
+                load_rows<kThreads>(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, false, same);
+                load_rows<kThreads>(vt_tile, ldv, 0, kBj, p.vp, src.v, p.width, j0, n, V, false, same);
+                load_rows<kThreads>(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, false,
+                                    ring);
             }
         } else {
-            load_rows(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, p.vec, same);
-            load_v_transposed<T, kBj>(vt_tile, kLdV, p.vp, src.v, p.width, j0, n, V, p.vec);
-            load_rows(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, p.vec, ring);
+            load_rows<kThreads>(ks_tile, kLd, 0, kBj, p.kp, src.k, p.width, j0, n, K, p.vec, same);
+            load_v_transposed<kThreads, T, kBj>(vt_tile, kLdV, p.vp, src.v, p.width, j0, n, V, p.vec);
+            load_rows<kThreads>(band, kLd, band_first, kBand, p.kp, src.rel_k, HK, base, 2 * n - 1, K, p.vec, ring);
         }
         __syncthreads();
 
@@ -408,7 +438,7 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
 #pragma unroll
             for (int nt = 0; nt < tile::kRTiles; nt += 2) {
                 float r0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, r1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                const T* rows = band + ((s_w + 8 * (nt + lm_tile) + lm_row + kBj * rot) % kBand) * kLd + 8 * lm_half;
+                const T* rows = band + ((s_w + 8 * (nt + lm_tile) + lm_row + kBj * rot) % kRing) * kLd + 8 * lm_half;
 #pragma unroll
                 for (int ks = 0; ks < kSteps; ++ks) {
                     if (ks >= nsteps) break;
@@ -424,7 +454,7 @@ __global__ void __launch_bounds__(kThreads, 2) rel_attention_flash_kernel(const 
 #pragma unroll
             for (int nt = 0; nt < tile::kRTiles; ++nt) {
                 float r[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                const int phys = (s_w + 8 * nt + kBj * rot) % kBand; // 8 rows never straddle a segment
+                const int phys = (s_w + 8 * nt + kBj * rot) % kRing; // 8 rows never straddle a segment
 #pragma unroll
                 for (int ks = 0; ks < kSteps; ++ks) {
                     if (ks >= nsteps) break;
@@ -540,11 +570,11 @@ unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 
 
 /// Fills p's padded sizes and shared-memory offsets for element type T; returns the bytes of
 /// dynamic shared memory a block needs.
-template <class T>
+template <class T, int Bi>
 unsigned plan_shared(flash_params& p) {
     p.kp = static_cast<int>((p.key + operand<T>::kStep - 1) / operand<T>::kStep * operand<T>::kStep);
     p.vp = static_cast<int>((p.value + 7) / 8 * 8);
-    using tile = typename operand<T>::tile;
+    using tile = typename operand<T>::template tile<Bi>;
     constexpr bool kBf16 = std::is_same_v<T, __nv_bfloat16>;
     p.off_v = align128(static_cast<std::size_t>(tile::kBj) * kLd * sizeof(T));
     // V tile: BF16 rows of keys (vp + 8 apart: ldmatrix rows 16 bytes off in the banks), TF32 rows of columns.
@@ -552,8 +582,8 @@ unsigned plan_shared(flash_params& p) {
                                      : static_cast<std::size_t>(p.vp) * tile::kLdV;
     p.kv_stride = p.off_v + align128(v_tile * sizeof(T));
     p.off_band = p.kv_stride * (kBf16 ? 2 : 1);
-    p.off_r = p.off_band + align128(static_cast<std::size_t>(tile::kBand) * kLd * sizeof(T));
-    return p.off_r + static_cast<unsigned>(kWarps * 16 * tile::kLdR * sizeof(float));
+    p.off_r = p.off_band + align128(static_cast<std::size_t>(tile::kRing) * kLd * sizeof(T));
+    return p.off_r + static_cast<unsigned>(tile::kWarps * 16 * tile::kLdR * sizeof(float));
 }
 
 /// The current device and its opt-in limit of dynamic shared memory per block; the first failing
@@ -563,9 +593,9 @@ cudaError_t query_shared_optin(int& device, int& optin) {
     return e != cudaSuccess ? e : cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
 }
 
-template <class T, bool kFull>
+template <class T, bool kFull, int Bi>
 void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
-    const unsigned total = plan_shared<T>(p);
+    const unsigned total = plan_shared<T, Bi>(p);
     int device = 0, optin = 0;
     SCPX_CUDA_CHECK(query_shared_optin(device, optin));
     if (total > static_cast<unsigned>(optin))
@@ -575,35 +605,52 @@ void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     static std::atomic<unsigned> opted[kMaxDevices];
     std::atomic<unsigned>& mine = opted[device % kMaxDevices];
     if (total > 48 * 1024 && total > mine.load()) {
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull>,
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull, Bi>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(total)));
         // All of the SM's unified L1/shared memory as shared: two blocks of BF16's double-buffered
         // tiles (2 × 109 KiB on sm_90) fit only in the largest carve-out.
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull>,
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull, Bi>,
                                              cudaFuncAttributePreferredSharedMemoryCarveout,
                                              static_cast<int>(cudaSharedmemCarveoutMaxShared)));
         mine.store(total);
     }
-    const dim3 grid(static_cast<unsigned>(div_up(p.n, kBi)), static_cast<unsigned>(p.heads),
+    const dim3 grid(static_cast<unsigned>(div_up(p.n, Bi)), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(batch));
-    SCPX_LAUNCH(grid, kThreads, total, stream, rel_attention_flash_kernel<T, kFull>)(p);
+    SCPX_LAUNCH(grid, 2 * Bi, total, stream, rel_attention_flash_kernel<T, kFull, Bi>)(p);
     SCPX_CUDA_CHECK_LAUNCH();
 }
 
-/// Precision and head sizes the kernel is written for (no device needed to tell).
+/// Precision, head sizes and block height the kernel is written for (no device needed to tell).
 bool shape_supported(const rel_attention_args& a) {
     return (a.prec == precision::BF16 || a.prec == precision::TF32) && a.key >= 1 && a.key <= kMaxKey &&
-           a.value >= 1 && a.value <= kMaxValue;
+           a.value >= 1 && a.value <= kMaxValue &&
+           (a.flash_query_rows == 0 || a.flash_query_rows == 64 || a.flash_query_rows == 128);
+}
+
+bool tall_blocks(const rel_attention_args& a) { return a.flash_query_rows == 128; }
+
+/// Shared memory per block for these arguments (rel_attention_flash_supports compares it with
+/// the device's limit; launch computes it again with the pointers set).
+unsigned shared_bytes(const rel_attention_args& a) {
+    flash_params p;
+    p.key = a.key;
+    p.value = a.value;
+    if (a.prec == precision::BF16)
+        return tall_blocks(a) ? plan_shared<__nv_bfloat16, 128>(p) : plan_shared<__nv_bfloat16, 64>(p);
+    return tall_blocks(a) ? plan_shared<float, 128>(p) : plan_shared<float, 64>(p);
+}
+
+template <class T>
+void launch_rows(const flash_params& p, const rel_attention_args& a, bool full, cudaStream_t stream) {
+    if (tall_blocks(a)) full ? launch<T, true, 128>(p, a.batch, stream) : launch<T, false, 128>(p, a.batch, stream);
+    else full ? launch<T, true, 64>(p, a.batch, stream) : launch<T, false, 64>(p, a.batch, stream);
 }
 
 } // namespace
 
 bool rel_attention_flash_supports(const rel_attention_args& a) {
     if (!shape_supported(a)) return false;
-    flash_params p;
-    p.key = a.key;
-    p.value = a.value;
-    const unsigned need = a.prec == precision::BF16 ? plan_shared<__nv_bfloat16>(p) : plan_shared<float>(p);
+    const unsigned need = shared_bytes(a);
     // 108 KiB in BF16: not on every card. No usable device: not supported (and no error left set).
     int device = 0, optin = 0;
     if (query_shared_optin(device, optin) != cudaSuccess) {
@@ -618,15 +665,14 @@ void rel_attention_flash(const rel_attention_args& a, cudaStream_t stream) {
     // Argument errors first, without touching the device; the launch checks the shared memory.
     if (!shape_supported(a))
         throw usage_error("rel_attention_flash: BF16 or TF32 with K ≤ " + std::to_string(kMaxKey) + " and V ≤ " +
-                          std::to_string(kMaxValue) + " only (got " + gpu::to_string(a.prec) + ", K = " +
-                          std::to_string(a.key) + ", V = " + std::to_string(a.value) + ")");
+                          std::to_string(kMaxValue) + ", blocks of 64 or 128 query rows only (got " +
+                          gpu::to_string(a.prec) + ", K = " + std::to_string(a.key) + ", V = " +
+                          std::to_string(a.value) + ", " + std::to_string(a.flash_query_rows) + " rows)");
     flash_params p;
     static_cast<rel_attention_view&>(p) = rel_attention_view_of(a);
     const bool full = a.key == kMaxKey && a.value == kMaxValue;
-    if (a.prec == precision::BF16)
-        full ? launch<__nv_bfloat16, true>(p, a.batch, stream) : launch<__nv_bfloat16, false>(p, a.batch, stream);
-    else
-        full ? launch<float, true>(p, a.batch, stream) : launch<float, false>(p, a.batch, stream);
+    if (a.prec == precision::BF16) launch_rows<__nv_bfloat16>(p, a, full, stream);
+    else launch_rows<float>(p, a, full, stream);
 }
 
 } // namespace scpx::cuda

@@ -17,9 +17,9 @@
 
 namespace scpx::cuda {
 
-/// Whether rel_attention_flash handles these arguments (precision and head sizes) on the current
-/// device (the blocks' shared memory — 108 KiB in BF16 at V = 192 — within its per-block limit;
-/// false without a usable device).
+/// Whether rel_attention_flash handles these arguments (precision, head sizes, 64 or 128 query
+/// rows per block) on the current device (the blocks' shared memory — 108 KiB in BF16 at V = 192,
+/// 148 KiB with 128 rows — within its per-block limit; false without a usable device).
 bool rel_attention_flash_supports(const rel_attention_args& a);
 
 /// rel_attention's result through the register-tiled kernel, enqueued on `stream`.

@@ -135,18 +135,30 @@ std::vector<std::int64_t> all_rows(std::int64_t n) {
     return r;
 }
 
-enum class backend { FUSED, GEMM, FLASH };
-const backend kBackends[] = {backend::FUSED, backend::GEMM, backend::FLASH};
-const char* name(backend b) { return b == backend::FUSED ? "fused" : b == backend::GEMM ? "gemm" : "flash"; }
+/// FLASH128: the flash kernel with 128 query rows per block (rel_attention_args::flash_query_rows).
+enum class backend { FUSED, GEMM, FLASH, FLASH128 };
+const backend kBackends[] = {backend::FUSED, backend::GEMM, backend::FLASH, backend::FLASH128};
+const char* name(backend b) {
+    switch (b) {
+    case backend::FUSED: return "fused";
+    case backend::GEMM: return "gemm";
+    case backend::FLASH: return "flash";
+    case backend::FLASH128: return "flash128";
+    }
+    return "?";
+}
+bool is_flash(backend b) { return b == backend::FLASH || b == backend::FLASH128; }
+int query_rows(backend b) { return b == backend::FLASH128 ? 128 : 0; }
 
 /// Whether backend `be` takes this shape and precision (the flash kernel: tensor-core precisions
 /// and Enformer-sized heads only).
 bool applies(backend be, const attn_shape& s, precision p) {
-    if (be != backend::FLASH) return true;
+    if (!is_flash(be)) return true;
     scpx::cuda::rel_attention_args a;
     a.key = s.key;
     a.value = s.value;
     a.prec = p;
+    a.flash_query_rows = query_rows(be);
     return scpx::cuda::rel_attention_flash_supports(a);
 }
 
@@ -188,10 +200,11 @@ std::vector<float> run_kernel(const attn_shape& s, const attn_inputs& in, precis
     a.q_scale = in.q_scale;
     a.out = out.data();
     a.prec = p;
+    a.flash_query_rows = query_rows(be);
     if (be == backend::FUSED) {
         scpx::cuda::rel_attention(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
-    } else if (be == backend::FLASH) {
+    } else if (is_flash(be)) {
         scpx::cuda::rel_attention_flash(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
     } else {
@@ -268,6 +281,10 @@ TEST(CudaRelAttention, RejectsBadArguments) {
     a.key = 64;
     a.value = 200;
     EXPECT_FALSE(scpx::cuda::rel_attention_flash_supports(a));
+    a.value = 192;
+    a.flash_query_rows = 96; // blocks of 64 or 128 rows only
+    EXPECT_FALSE(scpx::cuda::rel_attention_flash_supports(a));
+    EXPECT_THROW(scpx::cuda::rel_attention_flash(a, nullptr), scpx::usage_error);
 }
 
 TEST(CudaRelAttention, MatchesOpsReferenceForEverySequence) {
@@ -358,6 +375,8 @@ TEST(CudaRelAttention, MatchesDoubleReferenceOnAwkwardShapes) {
         {2, 100, 2, 64, 192}, // Enformer's head sizes, partial tiles
         {1, 33, 1, 64, 8},    // one key more than a key tile
         {2, 45, 2, 6, 10},    // K = 6: fp32 rows not 16-byte aligned (scalar loads in fp32 too)
+        {1, 300, 1, 64, 192}, // 5 key tiles of 64, 3 blocks of 128 rows: every ring rotation, and
+                              // the 4-segment ring of the 128-row BF16 prefetch wraps round
     };
     unsigned seed = 100;
     for (const auto& s : shapes)
@@ -429,7 +448,8 @@ TEST(CudaRelAttention, FlashLogitsBeyondExpRangeStayFinite) {
         std::fill(in.u.begin(), in.u.end(), 0.0f);
         std::fill(in.w.begin(), in.w.end(), 0.0f);
         const auto ref = host_core(s, in, all_rows(s.n));
-        expect_close(run_kernel(s, in, p, backend::FLASH), ref, p, describe(s, p) + " flash, logits beyond exp's range");
+        for (const auto be : {backend::FLASH, backend::FLASH128})
+            expect_close(run_kernel(s, in, p, be), ref, p, describe(s, p) + " " + name(be) + ", logits beyond exp's range");
     }
 }
 
@@ -463,11 +483,12 @@ TEST(CudaRelAttention, ReportsThroughputAtEnformerShapes) {
             a.prec = p;
           for (const auto be : kBackends) {
             if (!applies(be, s, p)) continue;
+            a.flash_query_rows = query_rows(be);
             std::unique_ptr<gemm_path> g;
             if (be == backend::GEMM) g = std::make_unique<gemm_path>(a);
             const auto call = [&] {
                 if (g) g->run(a);
-                else if (be == backend::FLASH) scpx::cuda::rel_attention_flash(a, nullptr);
+                else if (is_flash(be)) scpx::cuda::rel_attention_flash(a, nullptr);
                 else scpx::cuda::rel_attention(a, nullptr);
             };
             call(); // warm-up (the shared-memory opt-in, cuBLASLt's plans)

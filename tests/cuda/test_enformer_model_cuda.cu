@@ -107,8 +107,12 @@ md::enformer_output gpu_run(precision prec, const std::string& backend, const md
     md::enformer_gpu_options o;
     o.prec = prec;
     o.conv_backend = backend;
-    o.attention = cores;  // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels;
-    o.pool = cores == "flash" ? "gemm" : cores; // "flash": the flash attention with gemm pooling
+    // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels; "flash": the flash
+    // attention with gemm pooling; "flash128": the same with 128 query rows per block.
+    const bool flash = cores == "flash" || cores == "flash128";
+    o.attention = flash ? "flash" : cores;
+    o.pool = flash ? "gemm" : cores;
+    o.flash_query_rows = cores == "flash128" ? 128 : 0;
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
     auto out = m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
@@ -494,7 +498,8 @@ void check_reduced(precision prec, const std::string& attention) {
     const auto naive = naive_forward(prec, in.data.data(), B, L);
     const double g_h = max_abs_diff(gpu.heads.at("human"), human64), n_h = max_abs_diff(naive.heads.at("human"), human64);
     const double g_t = max_abs_diff(gpu.trunk_embedding, trunk64), n_t = max_abs_diff(naive.trunk_embedding, trunk64);
-    const std::string cores = attention == "flash" ? "flash attention, gemm pool" : attention + " attention+pool";
+    const std::string cores = attention.rfind("flash", 0) == 0 ? attention + " attention, gemm pool"
+                                                                : attention + " attention+pool";
     std::printf("[ %s ] %s: max |err| vs tf/f64: human gpu %.3g naive %.3g; trunk gpu %.3g naive %.3g\n",
                 scpx::gpu::to_string(prec), cores.c_str(), g_h, n_h, g_t, n_t);
     EXPECT_GT(n_h, 0.0) << "the naive computation was not rounded: the bound would prove nothing";
@@ -541,7 +546,7 @@ TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
 
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    for (const char* attention : {"gemm", "fused", "flash"}) check_reduced(precision::BF16, attention);
+    for (const char* attention : {"gemm", "fused", "flash", "flash128"}) check_reduced(precision::BF16, attention);
 }
 
 TEST(CudaEnformerModel, PredictBasesEqualsPredictOnEncodedRows) {
@@ -577,6 +582,9 @@ TEST(CudaEnformerModel, FlashAttentionInFp32RunsGemm) {
     EXPECT_NE(m.describe().find("attention gemm (flash takes TF32/BF16 only)"), std::string::npos) << m.describe();
     o.attention = "magic";
     EXPECT_THROW(md::enformer_gpu_model(fixture_weights(), o), scpx::usage_error);
+    o.attention = "flash";
+    o.flash_query_rows = 96; // 64 or 128 only
+    EXPECT_THROW(md::enformer_gpu_model(fixture_weights(), o), scpx::usage_error);
 }
 
 TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
@@ -591,6 +599,9 @@ TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
         const md::enformer_gpu_model m(fixture_weights(), o);
         EXPECT_NE(m.describe().find(want), std::string::npos) << m.describe();
     }
+    o.prec = precision::BF16;
+    o.flash_query_rows = 128;
+    EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find("flash blocks of 128 rows"), std::string::npos);
 }
 
 } // namespace

@@ -62,6 +62,10 @@ struct enformer_gpu_options {
     /// it came in, bit for bit. -1: batched under conv_backend "auto" (the throughput mode, which
     /// times its choices anyway), per sequence otherwise.
     int batch_gemms = -1;
+    /// The flash attention core's query rows per block: 64 (four warps, two blocks per SM; the
+    /// measured kernel) or 128 (eight warps sharing each K/V tile, the BF16 band prefetched; not
+    /// yet timed on a GPU). 0: 64.
+    int flash_query_rows = 0;
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
