@@ -3,6 +3,7 @@
 #include "scpx/core/error.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -40,15 +41,50 @@ std::vector<std::string>& live_temps() {
     return *v;
 }
 
+// The same paths for a signal handler (SLURM's time limit, Ctrl-C, another rank's MPI_Abort),
+// which may take no lock: fixed slots of C strings, each claimed and released through an atomic
+// state, so the handler reads only complete paths (lock-free atomics and unlink are
+// async-signal-safe). A path that finds no slot (or is too long) is still removed on the ordinary
+// error paths, only not on a signal.
+constexpr int kSignalSlots = 64;
+enum slot_state : int { kFree = 0, kBusy = 1, kLive = 2 };
+char g_slot_path[kSignalSlots][4096];
+std::atomic<int> g_slot_state[kSignalSlots];
+
+void claim_signal_slot(const std::string& p) noexcept {
+    if (p.size() >= sizeof g_slot_path[0]) return;
+    for (int i = 0; i < kSignalSlots; ++i) {
+        int expected = kFree;
+        if (!g_slot_state[i].compare_exchange_strong(expected, kBusy)) continue;
+        std::memcpy(g_slot_path[i], p.c_str(), p.size() + 1);
+        g_slot_state[i].store(kLive);
+        return;
+    }
+}
+
+void release_signal_slot(const std::string& p) noexcept {
+    for (int i = 0; i < kSignalSlots; ++i) {
+        if (g_slot_state[i].load() != kLive || p != g_slot_path[i]) continue;
+        int expected = kLive;
+        if (!g_slot_state[i].compare_exchange_strong(expected, kBusy)) continue;
+        g_slot_path[i][0] = '\0';
+        g_slot_state[i].store(kFree);
+        return;
+    }
+}
+
 void track(const std::string& p) {
     std::lock_guard<std::mutex> lock(temps_mutex());
     live_temps().push_back(p);
+    claim_signal_slot(p);
 }
 
 void untrack(const std::string& p) noexcept {
     std::lock_guard<std::mutex> lock(temps_mutex());
     auto& v = live_temps();
+    const auto before = v.size();
     v.erase(std::remove(v.begin(), v.end(), p), v.end());
+    for (auto n = before - v.size(); n > 0; --n) release_signal_slot(p);
 }
 
 struct input_file {
@@ -144,6 +180,11 @@ void atomic_output::commit() {
     untrack(temp_);
 }
 
+void atomic_output::release() noexcept {
+    owned_ = false;
+    untrack(temp_);
+}
+
 void atomic_output::discard() noexcept {
     if (!temp_.empty()) std::remove(temp_.c_str());
 }
@@ -154,6 +195,11 @@ void remove_live_temporaries() noexcept {
     std::lock_guard<std::mutex> lock(temps_mutex());
     for (const auto& p : live_temps()) std::remove(p.c_str());
     live_temps().clear();
+}
+
+void remove_live_temporaries_on_signal() noexcept {
+    for (int i = 0; i < kSignalSlots; ++i)
+        if (g_slot_state[i].load() == kLive) ::unlink(g_slot_path[i]);
 }
 
 void track_temporary(const std::string& path) { track(path); }

@@ -81,6 +81,9 @@ extern "C" void keep_log_on_signal(int sig) {
         }
         std::rename(g_signal_temp, g_signal_failed);
     }
+    // The run's unfinished outputs go too (no destructor will run), after the log has been moved
+    // out of their way. features' resumable temporary is not among them: it is kept for --resume.
+    detail::remove_live_temporaries_on_signal();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
 }

@@ -32,8 +32,9 @@ public:
     void commit();
     /// Removes the temporary file now (also done by the destructor unless committed).
     void discard() noexcept;
-    /// After release(), the destructor leaves the temporary file alone (another rank owns it).
-    void release() noexcept { owned_ = false; }
+    /// After release(), the temporary file is another rank's: neither the destructor nor the
+    /// last-resort removals (MPI_Abort, a signal) of this process touch it.
+    void release() noexcept;
 
 private:
     std::string path_, temp_;
@@ -75,6 +76,9 @@ namespace scpx::detail {
 /// Removes every temporary output of live atomic_output objects. main()'s catch-all calls it
 /// before MPI_Abort, which ends the process without running destructors.
 void remove_live_temporaries() noexcept;
+/// The same from a signal handler: async-signal-safe (no lock, no allocation), for the
+/// temporaries registered while fixed slots were free (64 at once, paths under 4 KiB).
+void remove_live_temporaries_on_signal() noexcept;
 /// For writers that stage their own temporary files: registers `path` so that
 /// remove_live_temporaries() removes it too, until untrack_temporary(path).
 void track_temporary(const std::string& path);

@@ -1,4 +1,5 @@
 #include "scpx/core/error.hpp"
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
 #include "scpx/core/timer.hpp"
@@ -109,6 +110,41 @@ TEST(LogDeathTest, ARunStoppedByASignalKeepsItsLogAsFailedAndSaysWhy) {
     const std::string text = scpx::test::read_text(failed);
     EXPECT_NE(text.find("fitting genes\n"), std::string::npos) << text;
     EXPECT_NE(text.find("ERROR: stopped by signal 15\n"), std::string::npos) << text;
+}
+
+TEST(LogDeathTest, ARunStoppedByASignalLeavesNoUnfinishedOutput) {
+    // Hidden temporaries of outputs still being written (an HDF5 file of several GB, say) would
+    // otherwise stay behind after every SLURM time limit; a committed output and one released to
+    // another rank are left alone.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string path = scpx::test::scratch_path("killed_run.log");
+    const std::string unfinished = scpx::test::scratch_path("killed_run.h5");
+    const std::string done = scpx::test::scratch_path("killed_run.tsv");
+    const std::string other_rank = scpx::test::scratch_path("killed_run.db");
+    const auto temp_of = [](const std::string& p) {
+        const auto slash = p.find_last_of('/');
+        return p.substr(0, slash + 1) + "." + p.substr(slash + 1) + ".scpx-tmp";
+    };
+    for (const auto& p : {unfinished, done, other_rank}) {
+        std::remove(p.c_str());
+        std::remove(temp_of(p).c_str());
+    }
+    const auto run_and_get_killed = [&] {
+        scpx::log::open_file(path);
+        scpx::atomic_output a(unfinished, true);
+        scpx::atomic_output b(done, true);
+        scpx::atomic_output c(other_rank, true);
+        for (const auto* o : {&a, &b, &c}) scpx::test::write_text(o->temp_path(), "partial");
+        b.commit();
+        c.release();
+        std::raise(SIGTERM);
+    };
+    EXPECT_EXIT(run_and_get_killed(), ::testing::KilledBySignal(SIGTERM), "");
+    EXPECT_FALSE(scpx::test::exists(temp_of(unfinished)));
+    EXPECT_TRUE(scpx::test::exists(done));
+    EXPECT_TRUE(scpx::test::exists(temp_of(other_rank)));
+    EXPECT_TRUE(scpx::test::exists(scpx::log::failed_log_path(path)));
+    std::remove(temp_of(other_rank).c_str());
 }
 
 TEST(StageTimer, AStageLeftByAnExceptionIsNotDone) {
