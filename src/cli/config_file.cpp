@@ -26,10 +26,12 @@ void validate_config_file(const std::string& path) {
         (void)toml::parse_file(path);
     } catch (const toml::parse_error& e) {
         const auto& where = e.source().begin;
-        std::ostringstream line;
-        line << "line " << where.line << ", column " << where.column;
-        if (where.line == 0) throw io_error("cannot read config file " + path + ": " + std::string(e.description()));
-        throw input_error(path, line.str(), "", "invalid TOML: " + std::string(e.description()));
+        // The config file holds options: a missing or unreadable one is a usage error (exit 2),
+        // as an option naming a missing file is, and so is one that is not valid TOML.
+        if (where.line == 0) throw usage_error("cannot read config file " + path + ": " + std::string(e.description()));
+        std::ostringstream msg;
+        msg << path << ", line " << where.line << ", column " << where.column << ": invalid TOML: " << e.description();
+        throw usage_error(msg.str());
     }
 }
 

@@ -30,6 +30,11 @@ expect_fail config_syntax_error "syntax.toml, line 2, column" "$WORK/d.json" -- 
 # Option errors exit 2 like scpx's own usage errors (not CLI11's 100+ codes).
 rc=0; "$SCPX" inspect --fasta "$WORK/ref.fa" --bogus > "$WORK/bogus.txt" 2>&1 || rc=$?
 check parse_error_exits_2 test "$rc" -eq 2
+# Config files hold options: every config error is a usage error too.
+for cfg in typo.toml syntax.toml missing.toml; do
+  rc=0; "$SCPX" --config "$WORK/$cfg" inspect --out "$WORK/cfg.json" > "$WORK/cfg_$cfg.txt" 2>&1 || rc=$?
+  check "config_error_exits_2_$cfg" test "$rc" -eq 2
+done
 
 # Errors go to stderr (and into the run's log), not stdout; a failed rerun keeps the log of the
 # results already written and leaves its own as <out>.failed.log.
