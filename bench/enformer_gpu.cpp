@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
     const scpx::model::enformer_gpu_options defaults;
     std::int64_t gemm_chunk = defaults.gemm_chunk_rows, pool_chunk = defaults.pool_chunk_pairs;
     int pool_bf16_logits = defaults.pool_bf16_logits ? 1 : 0, batch_gemms = defaults.batch_gemms;
-    int flash_rows = defaults.flash_query_rows;
+    int flash_rows = defaults.flash_query_rows, fused_stem = defaults.fused_stem ? 1 : 0;
     bench_options o;
     CLI::App app("Enformer GPU benchmark: seq/s, TFLOP/s and memory per precision x length x batch, plus "
                  "the custom-vs-cuDNN convolution table");
@@ -218,6 +218,8 @@ int main(int argc, char** argv) {
                    "or -1: batched under --conv-backend auto")->check(CLI::Range(-1, 1))->capture_default_str();
     app.add_option("--flash-rows", flash_rows, "query rows per block of the flash attention core (0: 64)")
         ->check(CLI::IsMember({0, 64, 128}))->capture_default_str();
+    app.add_option("--fused-stem", fused_stem, "bf16: the stem conv writes the pointwise block's input too (1) or "
+                   "a separate BN-GELU pass makes it (0)")->check(CLI::Range(0, 1))->capture_default_str();
     app.add_option("--input", o.input, "how the sequences reach the GPU: bases (a byte per base, encoded there) | "
                    "onehot (fp32 rows)")
         ->check(CLI::IsMember({"bases", "onehot"}))->capture_default_str();
@@ -289,6 +291,7 @@ int main(int argc, char** argv) {
         opt.pool_bf16_logits = pool_bf16_logits != 0;
         opt.batch_gemms = batch_gemms;
         opt.flash_query_rows = flash_rows;
+        opt.fused_stem = fused_stem != 0;
         opt.device = device;
         opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.

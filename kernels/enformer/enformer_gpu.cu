@@ -21,6 +21,8 @@
 
 #include "common.cuh"
 #include "enformer/conv1d.cuh"
+#include "enformer/conv_dual.cuh"
+#include "enformer/conv_gemm.cuh"
 #include "enformer/cudnn_conv.cuh"
 #include "enformer/elementwise.cuh"
 #include "enformer/gemm.cuh"
@@ -121,6 +123,7 @@ struct arena_plan {
     std::size_t gemm_ws = kNone, conv_scratch = kNone, conv_scratch_bytes = 0;
     std::size_t attn_ws = kNone, attn_ws_bytes = 0; ///< attention "gemm": logits workspace
     std::size_t pool_ws = kNone, pool_ws_bytes = 0; ///< pool "gemm": logits workspace
+    std::size_t stem_next = kNone; ///< fused stem: one sequence's gelu(bn(stem output))
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> sizes; ///< for the debug log
     std::size_t add(const std::string& name, std::size_t bytes) {
@@ -220,6 +223,8 @@ struct enformer_gpu_model::impl {
     std::string device_name;
     std::string attention_note; ///< why the attention core in use differs from the one asked for
     bool batch_gemms = false;   ///< enformer_gpu_options::batch_gemms resolved
+    bool fused_stem = false;    ///< enformer_gpu_options::fused_stem, where it applies
+    std::string stem_note;      ///< why a fused stem asked for is not used
     std::map<std::size_t, std::size_t> bias_bf16_of; ///< BF16: fp32 bias offset → its bf16 copy
 
     device_block weights;
@@ -523,6 +528,7 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     p.in_bases = p.add("input bases", sz(B * L));
     p.act0 = p.add("trunk activations A", sz(max_act) * elem);
     p.act1 = p.add("trunk activations B", sz(max_act) * elem);
+    if (fused_stem) p.stem_next = p.add("stem: pointwise input (one sequence)", sz(L * stem_pointwise.cin) * elem);
     p.ln = p.add("layer norm", sz(B * n * d) * elem);
     p.qkv = p.add("qkv", sz(B * n * qkv_cols) * elem);
     p.attn = p.add("attention out", sz(B * n * H * V) * elem);
@@ -672,6 +678,15 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     SCPX_CUDA_CHECK(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
     m.convs = std::make_unique<cuda::conv_selector>(backend);
     m.upload_weights(weights);
+    if (options.fused_stem) {
+        // Shape-only check (no pointers): BF16, the stem's k·cin ≤ 64, a BN in the block after it.
+        const bool ok = m.prec == gpu::precision::BF16 && m.stem_pointwise.scale != kNone &&
+                        cuda::conv_dual_supports(m.conv_args(m.stem_conv, nullptr, 1, 1, nullptr, nullptr, false));
+        m.fused_stem = ok;
+        if (!ok)
+            m.stem_note = m.prec != gpu::precision::BF16 ? " (fused stem: BF16 only)"
+                                                          : " (fused stem: not for this stem or device)";
+    }
 }
 
 enformer_gpu_model::~enformer_gpu_model() = default;
@@ -753,8 +768,28 @@ enformer_output enformer_gpu_model::impl::run(const host_input& in, std::int64_t
     void* a = m.ap(p.act0);
     void* b = m.ap(p.act1);
     prof.mark(s, stage_profile::input);
-    m.conv(m.stem_conv, m.ap(p.in), B, L, a);
-    m.conv(m.stem_pointwise, a, B, L, b, /*residual=*/a);
+    if (m.fused_stem) {
+        // One sequence at a time (stem_next holds one): the dual pass writes the conv's output to
+        // `a` and the pointwise block's input gelu(bn(·)) to stem_next; the pointwise GEMM reads
+        // that with `a` as its residual.
+        const std::size_t in_step = sz(L * 4) * elem, act_step = sz(L * m.stem_conv.cout) * elem;
+        for (std::int64_t q = 0; q < B; ++q) {
+            char* const y = static_cast<char*>(a) + sz(q) * act_step;
+            cuda::conv_dual_args d;
+            d.conv = m.conv_args(m.stem_conv, static_cast<const char*>(m.ap(p.in)) + sz(q) * in_step, 1, L, y, nullptr,
+                                 false);
+            d.next_scale = m.wf(m.stem_pointwise.scale);
+            d.next_shift = m.wf(m.stem_pointwise.shift);
+            d.y2 = m.ap(p.stem_next);
+            cuda::conv_dual(d, s);
+            cuda::conv_gemm(m.conv_args(m.stem_pointwise, m.ap(p.stem_next), 1, L,
+                                        static_cast<char*>(b) + sz(q) * act_step, y, false, /*input_transformed=*/true),
+                            *m.gemm, nullptr, 0, s);
+        }
+    } else {
+        m.conv(m.stem_conv, m.ap(p.in), B, L, a);
+        m.conv(m.stem_pointwise, a, B, L, b, /*residual=*/a);
+    }
     // Each pool also applies the BN → GELU of the tower ConvBlock after it when it can (`ready`):
     // that block's input is used by nothing else.
     bool ready = m.pool(m.stem_pool, b, B, L, a, m.tower.empty() ? nullptr : &m.tower.front().conv);
@@ -887,7 +922,8 @@ std::string enformer_gpu_model::describe() const {
            std::to_string(p_->opt.pool_chunk_pairs) + " pool pairs; 0 = whole sequence)" +
            (p_->prec == gpu::precision::BF16 && p_->opt.pool_bf16_logits ? ", bf16 pool logits" : "") +
            (p_->batch_gemms ? ", batched GEMMs" : ", per-sequence GEMMs") +
-           (p_->opt.attention == "flash" && p_->opt.flash_query_rows == 128 ? ", flash blocks of 128 rows" : "");
+           (p_->opt.attention == "flash" && p_->opt.flash_query_rows == 128 ? ", flash blocks of 128 rows" : "") +
+           (p_->fused_stem ? ", fused stem" : "") + p_->stem_note;
 }
 
 } // namespace scpx::model

@@ -108,11 +108,13 @@ md::enformer_output gpu_run(precision prec, const std::string& backend, const md
     o.prec = prec;
     o.conv_backend = backend;
     // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels; "flash": the flash
-    // attention with gemm pooling; "flash128": the same with 128 query rows per block.
-    const bool flash = cores == "flash" || cores == "flash128";
+    // attention with gemm pooling; "flash128": the same with 128 query rows per block;
+    // "flash+fused-stem": flash attention, gemm pooling and the fused stem (conv_dual).
+    const bool flash = cores.rfind("flash", 0) == 0;
     o.attention = flash ? "flash" : cores;
     o.pool = flash ? "gemm" : cores;
     o.flash_query_rows = cores == "flash128" ? 128 : 0;
+    o.fused_stem = cores == "flash+fused-stem";
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
     auto out = m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
@@ -546,7 +548,8 @@ TEST(CudaEnformerModel, Tf32WithinTwiceNaiveError) {
 
 TEST(CudaEnformerModel, Bf16WithinTwiceNaiveError) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
-    for (const char* attention : {"gemm", "fused", "flash", "flash128"}) check_reduced(precision::BF16, attention);
+    for (const char* attention : {"gemm", "fused", "flash", "flash128", "flash+fused-stem"})
+        check_reduced(precision::BF16, attention);
 }
 
 TEST(CudaEnformerModel, PredictBasesEqualsPredictOnEncodedRows) {
@@ -602,6 +605,12 @@ TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
     o.prec = precision::BF16;
     o.flash_query_rows = 128;
     EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find("flash blocks of 128 rows"), std::string::npos);
+    // The fused stem where it applies (BF16; the fixture's stem of 48 channels fits it), and a
+    // note where it was asked for and does not.
+    o.fused_stem = true;
+    EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find(", fused stem"), std::string::npos);
+    o.prec = precision::TF32;
+    EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find("(fused stem: BF16 only)"), std::string::npos);
 }
 
 } // namespace

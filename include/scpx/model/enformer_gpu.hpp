@@ -66,6 +66,13 @@ struct enformer_gpu_options {
     /// measured kernel) or 128 (eight warps sharing each K/V tile, the BF16 band prefetched; not
     /// yet timed on a GPU). 0: 64.
     int flash_query_rows = 0;
+    /// BF16: the stem convolution writes the pointwise block's input gelu(bn(y)) beside its output
+    /// y in one tensor-core pass (kernels/enformer/conv_dual.cuh), so the separate BN-GELU pass
+    /// over the stem's activations (≈ 0.6 GB per 196,608-bp sequence through memory) is not
+    /// needed; the pointwise GEMM then runs per sequence. Off by default: not yet timed on a GPU.
+    /// Other precisions, or a device whose shared memory cannot hold the kernel's weight copy,
+    /// keep the usual stem (describe() says so).
+    bool fused_stem = false;
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
