@@ -44,35 +44,64 @@ std::int64_t parse_position(std::string_view text, const std::string& file,
 
 void set_tss(gene_record& g) { g.tss = g.strand == '-' ? g.end : g.start; }
 
-// Keeps genes of the requested types; an empty result is a usage error (likely a typo).
-std::vector<gene_record> filter_types(std::vector<gene_record> genes, const std::string& path,
-                                      const annotation_options& opt) {
-    if (opt.gene_types.empty()) return genes;
-    const std::set<std::string> keep(opt.gene_types.begin(), opt.gene_types.end());
-    std::set<std::string> present;
-    std::vector<gene_record> out;
-    for (auto& g : genes) {
-        if (!g.gene_type.empty()) present.insert(g.gene_type);
-        if (keep.count(g.gene_type)) out.push_back(std::move(g));
-    }
-    if (present.empty()) {
-        throw usage_error("'" + path + "' gives no gene type, so it cannot be filtered by gene "
-                          "type; drop the gene-type filter or use an annotation with gene_type");
-    }
-    if (out.empty()) {
-        std::string have;
-        std::size_t n = 0;
-        for (const auto& t : present) {
-            if (n++ == 8) { have += ", ..."; break; }
-            have += (have.empty() ? "" : ", ") + t;
-        }
-        std::string want;
-        for (const auto& t : keep) want += (want.empty() ? "" : ", ") + t;
-        throw usage_error("no gene of type " + want + " in '" + path + "' (types present: " + have +
-                          ")");
+// Up to eight names of `names`, for messages.
+std::string some_of(const std::set<std::string>& names) {
+    std::string out;
+    std::size_t n = 0;
+    for (const auto& t : names) {
+        if (n++ == 8) { out += ", ..."; break; }
+        out += (out.empty() ? "" : ", ") + t;
     }
     return out;
 }
+
+// The chromosome and gene-type filters, applied while reading so that the duplicate-id check
+// sees only the genes that are kept: a second record of an id on a dropped contig (UCSC-style
+// chrUn/_random/_alt copies) or of a dropped type is no conflict. Remembers what it saw, so a
+// filter that keeps nothing (likely a typo) can say what the file has.
+class gene_filter {
+public:
+    gene_filter(std::string path, const annotation_options& opt)
+        : path_(std::move(path)), chroms_(opt.chroms.begin(), opt.chroms.end()),
+          types_(opt.gene_types.begin(), opt.gene_types.end()) {}
+
+    bool keeps(const gene_record& g) {
+        chroms_seen_.insert(g.chrom);
+        if (!chroms_.empty() && chroms_.count(g.chrom) == 0) return false;
+        ++on_kept_chroms_;
+        if (!g.gene_type.empty()) types_seen_.insert(g.gene_type);
+        if (!types_.empty() && types_.count(g.gene_type) == 0) return false;
+        ++kept_;
+        return true;
+    }
+
+    /// @throws usage_error when the filters leave no gene.
+    void check_some_kept() const {
+        if (kept_ > 0) return;
+        if (!chroms_.empty() && on_kept_chroms_ == 0) {
+            throw usage_error("no gene on chromosome(s) " + join_set(chroms_) + " in '" + path_ +
+                              "' (chromosomes present: " + some_of(chroms_seen_) + ")");
+        }
+        if (types_.empty()) return;
+        if (types_seen_.empty()) {
+            throw usage_error("'" + path_ + "' gives no gene type, so it cannot be filtered by gene "
+                              "type; drop the gene-type filter or use an annotation with gene_type");
+        }
+        throw usage_error("no gene of type " + join_set(types_) + " in '" + path_ +
+                          "' (types present: " + some_of(types_seen_) + ")");
+    }
+
+private:
+    static std::string join_set(const std::set<std::string>& s) {
+        std::string out;
+        for (const auto& t : s) out += (out.empty() ? "" : ", ") + t;
+        return out;
+    }
+
+    std::string path_;
+    std::set<std::string> chroms_, types_, chroms_seen_, types_seen_;
+    std::size_t on_kept_chroms_ = 0, kept_ = 0;
+};
 
 // GTF: `key "value"; key "value";`. GFF3: `key=value;key=value` with %XX escapes.
 std::string percent_decode(std::string_view s) {
@@ -182,6 +211,8 @@ std::vector<gene_record> read_gff_like(const std::string& path, const annotation
     std::vector<std::string_view> f;
     std::vector<gene_record> genes;
     unique_ids ids(path);
+    gene_filter filter(path, opt);
+    std::size_t gene_lines = 0;
     bool any_line = false;
     while (in.next(line)) {
         if (line.empty()) continue;
@@ -231,17 +262,20 @@ std::vector<gene_record> read_gff_like(const std::string& path, const annotation
             throw input_error(path, where, gff3 ? "ID" : "gene_id",
                               "gene record without a gene id attribute");
         }
+        ++gene_lines;
+        if (!filter.keeps(g)) continue;
         ids.add(g.gene_id, where, gff3 && attr.count("gene_id") == 0 ? "ID" : "gene_id");
         set_tss(g);
         genes.push_back(std::move(g));
     }
     if (!any_line) throw input_error(path, "", "", "the file is empty");
-    if (genes.empty()) {
+    if (gene_lines == 0) {
         throw input_error(path, "", "feature",
                           "no 'gene' features found (is this a " +
                               std::string(gff3 ? "GFF3" : "GTF") + " file with gene records?)");
     }
-    return filter_types(std::move(genes), path, opt);
+    filter.check_some_kept();
+    return genes;
 }
 
 // Column roles of a gene table, with the header spellings accepted for each.
@@ -351,6 +385,8 @@ std::vector<gene_record> read_gene_table(const std::string& path,
     };
     std::vector<gene_record> genes;
     unique_ids ids(path);
+    gene_filter filter(path, options);
+    std::size_t rows = 0;
     auto parse_row = [&](const std::string& text, const std::string& where) {
         split_fields(text, delim, f);
         if (f.size() != n_cols) {
@@ -378,13 +414,15 @@ std::vector<gene_record> read_gene_table(const std::string& path,
                                       std::to_string(g.start));
             }
         }
-        ids.add(g.gene_id, where, colname(R_ID));
         if (col[R_TSS] >= 0) {
             g.tss = parse_position(field(R_TSS), path, where, colname(R_TSS));
             if (!has_range) g.start = g.end = g.tss;
         } else {
             set_tss(g);
         }
+        ++rows;
+        if (!filter.keeps(g)) return;
+        ids.add(g.gene_id, where, colname(R_ID));
         genes.push_back(std::move(g));
     };
     if (headerless) parse_row(pending, header_where);
@@ -392,8 +430,9 @@ std::vector<gene_record> read_gene_table(const std::string& path,
         if (trim(line).empty() || starts_with(line, "#")) continue;
         parse_row(line, in.where());
     }
-    if (genes.empty()) throw input_error(path, "", "", "the table has a header but no gene rows");
-    return filter_types(std::move(genes), path, options);
+    if (rows == 0) throw input_error(path, "", "", "the table has a header but no gene rows");
+    filter.check_some_kept();
+    return genes;
 }
 
 annotation_format detect_annotation_format(const std::string& path) {

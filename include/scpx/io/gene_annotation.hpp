@@ -34,11 +34,16 @@ enum class annotation_format {
     TABLE  ///< delimited table with a header: PredictDB gene annotation or a TSS table
 };
 
-/// Reading options.
+/// Reading options. The filters apply before the duplicate-id check: an id may repeat on a
+/// dropped chromosome (UCSC-style chrUn/_random/_alt copies) or in a dropped gene type. Filters
+/// that keep no gene throw usage_error (likely a typo), naming the chromosomes or types present.
 struct annotation_options {
     annotation_format format = annotation_format::AUTO;
     /// Keep only these gene types (e.g. {"protein_coding"}); empty keeps every gene.
     std::vector<std::string> gene_types;
+    /// Keep only genes on these chromosomes, spelled as in the file (e.g. the FASTA's contigs);
+    /// empty keeps every chromosome.
+    std::vector<std::string> chroms;
 };
 
 /// Reads `gene` records of a GTF or GFF3 file (plain or gzip).
@@ -49,7 +54,8 @@ struct annotation_options {
 /// feature type `gene` is read (Ensembl GFF3 "ncRNA_gene"/"pseudogene" features are not).
 /// @throws input_error naming file, line and field on malformed lines (column count,
 ///         non-numeric or reversed start/end, bad or missing ('.') strand of a gene, unbalanced
-///         quotes in GTF attributes, no gene_id, a gene id seen before) and when no gene is found.
+///         quotes in GTF attributes, no gene_id, an id seen before among the kept genes) and
+///         when no gene is found; lines of dropped genes are checked too.
 std::vector<gene_record> read_gtf(const std::string& path, const annotation_options& options = {});
 /// Same as read_gtf() for GFF3 attribute syntax.
 std::vector<gene_record> read_gff3(const std::string& path, const annotation_options& options = {});
@@ -67,7 +73,8 @@ std::vector<gene_record> read_gff3(const std::string& path, const annotation_opt
 /// but whose third field is a number is read as headerless `gene_id chrom tss [strand]
 /// [gene_name]`. Missing values (NA, ".") are allowed only in optional columns.
 /// @throws input_error naming file, line and column (missing required column, non-numeric
-///         coordinate, bad strand, wrong field count, a gene id seen before, empty file).
+///         coordinate, bad strand, wrong field count, an id seen before among the kept genes,
+///         empty file).
 std::vector<gene_record> read_gene_table(const std::string& path,
                                          const annotation_options& options = {});
 

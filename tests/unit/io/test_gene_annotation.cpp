@@ -201,6 +201,53 @@ TEST(GeneAnnotation, DuplicateGeneIdNamesBothLines) {
     expect_input_error([&] { read_gene_annotation(tbl); }, tbl, "line 4", "gene_id");
 }
 
+// UCSC-style GTFs repeat a gene id on chrUn/_random/_alt contigs; the copy a filter drops is
+// no conflict, a repeat among the kept genes still is.
+TEST(GeneAnnotation, DuplicateIdOnADroppedContigOrTypeIsNoConflict) {
+    const auto gene = [](const std::string& chrom, const std::string& attr) {
+        return chrom + "\tX\tgene\t100\t200\t.\t+\t.\t" + attr + "\n";
+    };
+    const std::string pc = " gene_type \"protein_coding\";";
+    const auto gtf = write("dup_dropped.gtf", gene("chr1", "gene_id \"G1\";" + pc) +
+                                                  gene("chrUn_KI270302v1", "gene_id \"G1\";" + pc) +
+                                                  gene("chr2", "gene_id \"G2\";" + pc));
+    annotation_options o;
+    o.chroms = {"chr1", "chr2"};
+    const auto genes = read_gene_annotation(gtf, o);
+    ASSERT_EQ(genes.size(), 2u);
+    EXPECT_EQ(genes[0].gene_id, "G1");
+    EXPECT_EQ(genes[0].chrom, "chr1");
+    EXPECT_EQ(genes[1].gene_id, "G2");
+    // Both copies kept: still the duplicate error on the second one's line.
+    o.chroms = {"chr1", "chrUn_KI270302v1"};
+    expect_input_error([&] { read_gene_annotation(gtf, o); }, gtf, "line 2", "gene_id");
+    expect_input_error([&] { read_gene_annotation(gtf); }, gtf, "line 2", "gene_id");
+
+    const auto typed = write("dup_dropped_type.gtf", gene("chr1", "gene_id \"G1\";" + pc) +
+                                                         gene("chr1", "gene_id \"G1\"; gene_type \"misc_RNA\";"));
+    o = {};
+    o.gene_types = {"protein_coding"};
+    EXPECT_EQ(read_gene_annotation(typed, o).size(), 1u);
+
+    const auto gff = write("dup_dropped.gff3", "##gff-version 3\n" + gene("chr1", "ID=gene:G1") +
+                                                   gene("chr1_KI270706v1_random", "ID=G1"));
+    o = {};
+    o.chroms = {"chr1"};
+    EXPECT_EQ(read_gene_annotation(gff, o).size(), 1u);
+    expect_input_error([&] { read_gene_annotation(gff); }, gff, "line 3", "ID");
+
+    const auto tbl = write("dup_dropped.tsv", "gene_id\tchr\ttss\nG1\t1\t5\nG1\tUn\t7\n");
+    o.chroms = {"1"};
+    EXPECT_EQ(read_gene_annotation(tbl, o).size(), 1u);
+    expect_input_error([&] { read_gene_annotation(tbl); }, tbl, "line 3", "gene_id");
+
+    // A chromosome filter that keeps nothing says which chromosomes the file has.
+    o.chroms = {"chr1"};
+    const auto msg = scpx::test::message_of<scpx::usage_error>([&] { read_gene_annotation(tbl, o); });
+    EXPECT_THAT(msg, HasSubstr("no gene on chromosome(s) chr1"));
+    EXPECT_THAT(msg, HasSubstr("chromosomes present: 1, Un"));
+}
+
 TEST(GeneAnnotation, GtfUnbalancedQuotesAndMissingStrand) {
     const std::string head = "chr1\tX\tgene\t100\t200\t.\t";
     const auto quotes = write("bad_quotes.gtf", head + "+\t.\tgene_id \"G1\";\n" + head +
