@@ -303,10 +303,9 @@ void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
 
 /// Runs the jobs; returns false when there was nothing to do (every output exists and may not be
 /// replaced, or this --split job has no model), so the log of the outputs on disk is kept.
-bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs) {
+bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector<std::string>& files) {
     if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
         SCPX_LOG_WRN("only one of --gwas_h2/--gwas_N given: results are not calibrated");
-    const std::vector<std::string> files = gwas_files(a);
 
     // --split/--job (SLURM arrays): this job does its share of the models.
     const auto split = dist::make_split(a.common.split, a.common.job);
@@ -453,12 +452,23 @@ void add_spredixcan_command(CLI::App& app) {
         ->group(sx);
     sub->callback([sub, a] {
         std::vector<job> jobs = validate_args(*a); // bad options fail before any folder is made
-        // The files --models and its {} covariances expand to are inputs too: no output may
-        // replace one (the option values themselves are recorded by run_scope).
-        for (const job& j : jobs) {
-            note_input_file(j.model, "--models " + a->models + " (" + j.model + ")");
-            note_input_file(j.covariance, "--covariance " + a->covariance + " (" + j.covariance + ")");
+        const std::vector<std::string> gwas = gwas_files(*a);
+        // The option values name inputs (run_scope records them again, harmlessly), and so do
+        // the files --models and its {} covariances expand to and the GWAS files of
+        // --gwas_folder: no output (nor the log) may replace one.
+        note_input_files(*sub);
+        if (!a->models.empty()) {
+            for (const job& j : jobs) {
+                note_input_file(j.model, "--models " + a->models + " (" + j.model + ")");
+                note_input_file(j.covariance, "--covariance " + a->covariance + " (" + j.covariance + ")");
+            }
         }
+        if (!a->gwas_folder.empty())
+            for (const auto& f : gwas) note_input_file(f, "--gwas_folder " + a->gwas_folder + " (" + f + ")");
+        // Every model's output, before the log and any work: a later model's must not fail
+        // after earlier ones were written, and an input is no finished output to skip when
+        // --overwrite is not given.
+        for (const job& j : jobs) require_not_an_input(j.output);
         std::string log = log_path_for(replace_all(a->output_file, "{}", "all"));
         if (a->common.split > 1) {
             // SLURM array tasks run at the same time: one log each, not one clobbered file.
@@ -467,7 +477,7 @@ void add_spredixcan_command(CLI::App& app) {
         }
         make_parent_dirs(log);
         run_scope scope(*sub, a->common, log);
-        if (!run_spredixcan(*a, std::move(jobs))) scope.keep_previous_log();
+        if (!run_spredixcan(*a, std::move(jobs), gwas)) scope.keep_previous_log();
     });
 }
 

@@ -47,6 +47,32 @@ expect_fail output_is_model "is the input file given as --models" "" -- \
   "$SCPX" spredixcan --models "$WORK/clash/TW_*_0.5.db" --covariance "$WORK/clash/TW_{}.txt.gz" \
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/clash/TW_{}_0.5.db" --overwrite
 check output_is_model_intact test "$(md5sum "$WORK/clash/TW_Liver_0.5.db" | cut -d' ' -f1)" = "$md5_before"
+# Without --overwrite too: an input under an output's name is an error, not a finished output to skip.
+cp "$WORK/clash/TW_Liver_0.5.db" "$WORK/clash_liver.orig"
+expect_fail output_is_model_no_overwrite "is the input file given as --models" "" -- \
+  "$SCPX" spredixcan --models "$WORK/clash/TW_*_0.5.db" --covariance "$WORK/clash/TW_{}.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/clash/TW_{}_0.5.db"
+check output_is_model_no_overwrite_intact cmp -s "$WORK/clash/TW_Liver_0.5.db" "$WORK/clash_liver.orig"
+# Checked before any model runs: here the second model's output (later/x.db) is the first model,
+# and the first model's output (later/x) must not be written either.
+mkdir -p "$WORK/later"
+cp "$D/TW_Liver_0.5.db" "$WORK/later/x.db"; cp "$D/TW_Liver_0.5.db" "$WORK/later/x.db.db"
+cp "$D/TW_Liver.txt.gz" "$WORK/later/cov_x.txt.gz"; cp "$D/TW_Liver.txt.gz" "$WORK/later/cov_x.db.txt.gz"
+expect_fail later_output_is_model "output .*later/x.db is the input file given as --models" "$WORK/later/x" -- \
+  "$SCPX" spredixcan --models "$WORK/later/*.db" --covariance "$WORK/later/cov_{}.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/later/{}" --overwrite
+check later_output_is_model_intact cmp -s "$WORK/later/x.db" "$D/TW_Liver_0.5.db"
+expect_fail output_is_single_model "is the input file given as --model_db_path" "" -- \
+  "$SCPX" spredixcan --model_db_path "$WORK/clash/TW_Liver_0.5.db" --covariance "$WORK/clash/TW_Liver.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/clash/TW_Liver_0.5.db"
+check output_is_single_model_intact cmp -s "$WORK/clash/TW_Liver_0.5.db" "$WORK/clash_liver.orig"
+# The files --gwas_folder lists are inputs as well.
+mkdir -p "$WORK/gwas_in"; zcat "$D/gwas_subset.txt.gz" > "$WORK/gwas_in/gwas.txt"
+cp "$WORK/gwas_in/gwas.txt" "$WORK/gwas_in.orig"
+expect_fail output_is_gwas "is the input file given as --gwas_folder" "" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" \
+  --gwas_folder "$WORK/gwas_in" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/gwas_in/gwas.txt" --overwrite
+check output_is_gwas_intact cmp -s "$WORK/gwas_in/gwas.txt" "$WORK/gwas_in.orig"
 
 # A GWAS split over a folder (files sorted by name, each with its header) = the single file.
 mkdir -p "$WORK/gwas_dir"
