@@ -77,22 +77,24 @@ void run_features(const features_options& o) {
     const std::int64_t first_bin = (bins - o.center_bins) / 2;
 
     seq::fasta_reader fa(o.fasta);
-    io::annotation_options ao;
-    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
-    const auto all_genes = io::read_gene_annotation(o.annotation, ao);
-
     // Genes whose chromosome is missing from the FASTA (naming mismatch, unplaced contigs) or
     // whose TSS lies beyond the contig (another genome build) cannot be windowed: count, show
     // examples, and stop when nothing is left. Windows that run past a contig end are N-padded.
-    std::vector<io::gene_record> genes;
+    // The contig test runs inside the reader, so that a gene id repeated on a contig the FASTA
+    // lacks (UCSC-style chrUn/_random/_alt copies) is not taken for a duplicate.
     std::vector<std::string> no_contig, outside;
     std::size_t n_no_contig = 0, n_outside = 0;
+    io::annotation_options ao;
+    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
+    ao.keep = [&](const io::gene_record& g) {
+        if (fa.has_contig(g.chrom)) return true;
+        if (no_contig.size() < 3) no_contig.push_back(g.gene_id + " on " + g.chrom);
+        ++n_no_contig;
+        return false;
+    };
+    const auto all_genes = io::read_gene_annotation(o.annotation, ao);
+    std::vector<io::gene_record> genes;
     for (const auto& g : all_genes) {
-        if (!fa.has_contig(g.chrom)) {
-            if (no_contig.size() < 3) no_contig.push_back(g.gene_id + " on " + g.chrom);
-            ++n_no_contig;
-            continue;
-        }
         if (g.tss < 1 || g.tss > fa.contig_length(g.chrom)) {
             if (outside.size() < 3)
                 outside.push_back(g.gene_id + " TSS " + g.chrom + ":" + std::to_string(g.tss) + " (contig length " +

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -55,34 +56,26 @@ std::string some_of(const std::set<std::string>& names) {
     return out;
 }
 
-// The chromosome and gene-type filters, applied while reading so that the duplicate-id check
-// sees only the genes that are kept: a second record of an id on a dropped contig (UCSC-style
-// chrUn/_random/_alt copies) or of a dropped type is no conflict. Remembers what it saw, so a
-// filter that keeps nothing (likely a typo) can say what the file has.
+// The gene-type filter and the caller's `keep`, applied while reading so that the duplicate-id
+// check sees only the genes that are kept: a second record of an id of a dropped type, or on a
+// contig the caller drops (UCSC-style chrUn/_random/_alt copies), is no conflict. Remembers the
+// types it saw, so a type filter that keeps nothing (likely a typo) can say what the file has.
 class gene_filter {
 public:
     gene_filter(std::string path, const annotation_options& opt)
-        : path_(std::move(path)), chroms_(opt.chroms.begin(), opt.chroms.end()),
-          types_(opt.gene_types.begin(), opt.gene_types.end()) {}
+        : path_(std::move(path)), types_(opt.gene_types.begin(), opt.gene_types.end()), keep_(opt.keep) {}
 
     bool keeps(const gene_record& g) {
-        chroms_seen_.insert(g.chrom);
-        if (!chroms_.empty() && chroms_.count(g.chrom) == 0) return false;
-        ++on_kept_chroms_;
         if (!g.gene_type.empty()) types_seen_.insert(g.gene_type);
         if (!types_.empty() && types_.count(g.gene_type) == 0) return false;
-        ++kept_;
-        return true;
+        ++kept_by_type_;
+        return !keep_ || keep_(g);
     }
 
-    /// @throws usage_error when the filters leave no gene.
+    /// @throws usage_error when the gene-type filter leaves no gene (what the caller's `keep`
+    ///         drops is the caller's to report).
     void check_some_kept() const {
-        if (kept_ > 0) return;
-        if (!chroms_.empty() && on_kept_chroms_ == 0) {
-            throw usage_error("no gene on chromosome(s) " + join_set(chroms_) + " in '" + path_ +
-                              "' (chromosomes present: " + some_of(chroms_seen_) + ")");
-        }
-        if (types_.empty()) return;
+        if (kept_by_type_ > 0 || types_.empty()) return;
         if (types_seen_.empty()) {
             throw usage_error("'" + path_ + "' gives no gene type, so it cannot be filtered by gene "
                               "type; drop the gene-type filter or use an annotation with gene_type");
@@ -99,8 +92,9 @@ private:
     }
 
     std::string path_;
-    std::set<std::string> chroms_, types_, chroms_seen_, types_seen_;
-    std::size_t on_kept_chroms_ = 0, kept_ = 0;
+    std::set<std::string> types_, types_seen_;
+    std::function<bool(const gene_record&)> keep_;
+    std::size_t kept_by_type_ = 0;
 };
 
 // GTF: `key "value"; key "value";`. GFF3: `key=value;key=value` with %XX escapes.
@@ -263,9 +257,9 @@ std::vector<gene_record> read_gff_like(const std::string& path, const annotation
                               "gene record without a gene id attribute");
         }
         ++gene_lines;
+        set_tss(g); // before the filters: `keep` sees whole records
         if (!filter.keeps(g)) continue;
         ids.add(g.gene_id, where, gff3 && attr.count("gene_id") == 0 ? "ID" : "gene_id");
-        set_tss(g);
         genes.push_back(std::move(g));
     }
     if (!any_line) throw input_error(path, "", "", "the file is empty");

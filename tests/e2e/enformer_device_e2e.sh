@@ -106,6 +106,22 @@ PY
   expect_fail predict_nan_onehot "nan.h5, sequence $((n_seq - 1)), position 100.*/x.*NaN in channel G" "$WORK/p_nan.h5" -- \
     "$SCPX" enformer predict --weights "$W" --onehot "$WORK/nan.h5:/x" --device cpu --out "$WORK/p_nan.h5"
 fi
+# features reference, CPU: a gene id repeated on a contig the FASTA lacks (UCSC-style chrUn/_alt
+# copies) is skipped with the other genes off the FASTA, not taken for a duplicate id.
+/usr/bin/python3 - "$WORK" << 'PY'
+import random, sys
+random.seed(11)
+seq = "".join(random.choice("ACGT") for _ in range(40000))
+with open(sys.argv[1] + "/alt.fa", "w") as f:
+    f.write(">chr1\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+with open(sys.argv[1] + "/alt.gtf", "w") as f:
+    for chrom, gid, s in [("chr1", "G1", 15001), ("chrUn_KI270302v1", "G1", 501), ("chr1", "G2", 25001)]:
+        f.write(f'{chrom}\tt\tgene\t{s}\t{s + 999}\t.\t+\t.\tgene_id "{gid}"; gene_type "protein_coding";\n')
+PY
+expect_ok features_alt_contig_copy "$SCPX" features reference --fasta "$WORK/alt.fa" --annotation "$WORK/alt.gtf" \
+  --weights "$W" --seq-len 12288 --device cpu --out "$WORK/f_alt.h5"
+check features_alt_copy_skipped_with_warning grep -q "1 gene(s) skipped: chromosome not in .*G1 on chrUn_KI270302v1" \
+  "$WORK/features_alt_contig_copy.log"
 expect_fail predict_split_rejected "--split/--job are not supported by enformer predict" "$WORK/p_split.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --device cpu --split 2 --job 1 --out "$WORK/p_split.h5"
 expect_fail predict_job_out_of_range "--job K must be in \[0, 1\)" "$WORK/p_job.h5" -- \

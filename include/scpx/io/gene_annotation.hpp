@@ -8,6 +8,7 @@
 /// versioned; see strip_gene_version()).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,16 +35,17 @@ enum class annotation_format {
     TABLE  ///< delimited table with a header: PredictDB gene annotation or a TSS table
 };
 
-/// Reading options. The filters apply before the duplicate-id check: an id may repeat on a
-/// dropped chromosome (UCSC-style chrUn/_random/_alt copies) or in a dropped gene type. Filters
-/// that keep no gene throw usage_error (likely a typo), naming the chromosomes or types present.
+/// Reading options. The filters apply before the duplicate-id check: an id may repeat in a
+/// dropped gene type, or on a chromosome `keep` drops (UCSC-style chrUn/_random/_alt copies). A
+/// gene-type filter that keeps no gene throws usage_error (likely a typo) naming the types present.
 struct annotation_options {
     annotation_format format = annotation_format::AUTO;
     /// Keep only these gene types (e.g. {"protein_coding"}); empty keeps every gene.
     std::vector<std::string> gene_types;
-    /// Keep only genes on these chromosomes, spelled as in the file (e.g. the FASTA's contigs);
-    /// empty keeps every chromosome.
-    std::vector<std::string> chroms;
+    /// The caller's own filter, asked after the gene-type filter for each gene that passed it
+    /// (e.g. "is its chromosome in the FASTA?" — the caller counts and reports what it drops; a
+    /// `keep` that drops every gene gives an empty result, not an error). Empty keeps every gene.
+    std::function<bool(const gene_record&)> keep;
 };
 
 /// Reads `gene` records of a GTF or GFF3 file (plain or gzip).
