@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <memory>
 #include <string>
 #include <unordered_map>

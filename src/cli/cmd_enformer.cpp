@@ -119,11 +119,9 @@ void run_predict(const enformer_predict_options& o) {
     if (in_ref.path.empty()) throw usage_error("--onehot must name a dataset: FILE.h5:/path/to/onehot");
     model::enformer_check_device_options(o.dev);
 
-    // Not a stage_timer: its destructor would log "done" while a failed load unwinds.
-    SCPX_LOG_INF("-load weights...");
-    const stopwatch load_watch;
+    stage_timer load_timer("load weights"); // "stopped after" instead of "done" if the load throws
     model::enformer_weights weights = model::enformer_weights_load(o.weights);
-    SCPX_LOG_INF("-load weights... done ({})", format_duration(load_watch.seconds()));
+    load_timer.finish();
     const model::enformer_config cfg = weights.config;
     SCPX_LOG_INF("Enformer {}: dim {}, depth {}, heads {}, {} parameters, {} threads", o.weights, cfg.dim, cfg.depth,
                  cfg.heads, model::enformer_weights_count(weights), ops::num_threads());

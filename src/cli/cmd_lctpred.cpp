@@ -8,7 +8,6 @@
 #include "scpx/dist/partition.hpp"
 #include "scpx/enet/lctpred.hpp"
 
-#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,7 +49,6 @@ std::string provenance_command(const std::string& cmd) {
     return out;
 }
 
-/// Rejects nan and inf: CLI::Range lets nan through (every comparison with it is false), and a
 } // namespace
 
 void add_lctpred_command(CLI::App& app) {
