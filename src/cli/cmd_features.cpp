@@ -85,7 +85,7 @@ void run_features(const features_options& o) {
     std::vector<std::string> no_contig, outside;
     std::size_t n_no_contig = 0, n_outside = 0;
     io::annotation_options ao;
-    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
+    ao.gene_types = gene_types_filter(o.gene_types);
     ao.keep = [&](const io::gene_record& g) {
         if (fa.has_contig(g.chrom)) return true;
         if (no_contig.size() < 3) no_contig.push_back(g.gene_id + " on " + g.chrom);

@@ -67,8 +67,7 @@ nlohmann::json inspect_fasta(seq::fasta_reader& fa) {
 
 nlohmann::json inspect_annotation(const inspect_options& o, seq::fasta_reader* fa) {
     io::annotation_options ao;
-    // 'all' keeps every gene, as in `scpx features reference --gene-types all`.
-    if (!(o.gene_types.size() == 1 && o.gene_types[0] == "all")) ao.gene_types = o.gene_types;
+    ao.gene_types = gene_types_filter(o.gene_types); // 'all' as in `features reference`
     const auto genes = io::read_gene_annotation(o.annotation, ao);
     std::map<std::string, std::int64_t> by_type, by_chrom;
     std::int64_t unknown_contig = 0, tss_outside = 0;

@@ -43,6 +43,11 @@ CLI::Validator finite_number() {
         "FINITE");
 }
 
+std::vector<std::string> gene_types_filter(const std::vector<std::string>& option) {
+    if (option.size() == 1 && option[0] == "all") return {};
+    return option;
+}
+
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help) {
     if (!out_help.empty()) sub.add_option("--out", o.out, out_help)->required()->group("Output");
     sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or MetaXcan's 1..50: below 20 debug)")

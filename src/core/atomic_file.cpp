@@ -14,8 +14,6 @@
 
 namespace scpx {
 
-namespace {
-
 std::string parent_dir(const std::string& path) {
     const auto slash = path.find_last_of('/');
     if (slash == std::string::npos) return ".";
@@ -27,6 +25,8 @@ std::string base_name(const std::string& path) {
     const auto slash = path.find_last_of('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
+
+namespace {
 
 // Temporary files still open, so main()'s last-resort handler can remove them before
 // MPI_Abort kills the process without unwinding.

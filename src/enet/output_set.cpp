@@ -12,21 +12,6 @@
 
 namespace scpx::enet {
 
-namespace {
-
-std::string dir_of(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string name_of(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-} // namespace
-
 output_set::~output_set() {
     for (const file& f : files_) {
         if (!committed_ && owned_) std::remove(f.staged.c_str());
@@ -47,8 +32,8 @@ std::size_t output_set::add(const std::string& path) {
     check_output_path(path, overwrite_);
     file f;
     f.path = path;
-    f.staged = dir_of(path) + "/.scpx-staged." + name_of(path);
-    f.backup = dir_of(path) + "/.scpx-replaced." + name_of(path);
+    f.staged = parent_dir(path) + "/.scpx-staged." + base_name(path);
+    f.backup = parent_dir(path) + "/.scpx-replaced." + base_name(path);
     // main() removes it before MPI_Abort, which runs no destructor.
     if (owned_) detail::track_temporary(f.staged);
     files_.push_back(std::move(f));

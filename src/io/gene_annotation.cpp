@@ -45,12 +45,12 @@ std::int64_t parse_position(std::string_view text, const std::string& file,
 
 void set_tss(gene_record& g) { g.tss = g.strand == '-' ? g.end : g.start; }
 
-// Up to eight names of `names`, for messages.
-std::string some_of(const std::set<std::string>& names) {
+// Up to `max` names of `names`, comma-separated, for messages.
+std::string some_of(const std::set<std::string>& names, std::size_t max = 8) {
     std::string out;
     std::size_t n = 0;
     for (const auto& t : names) {
-        if (n++ == 8) { out += ", ..."; break; }
+        if (n++ == max) { out += ", ..."; break; }
         out += (out.empty() ? "" : ", ") + t;
     }
     return out;
@@ -80,17 +80,11 @@ public:
             throw usage_error("'" + path_ + "' gives no gene type, so it cannot be filtered by gene "
                               "type; drop the gene-type filter or use an annotation with gene_type");
         }
-        throw usage_error("no gene of type " + join_set(types_) + " in '" + path_ +
+        throw usage_error("no gene of type " + some_of(types_, types_.size()) + " in '" + path_ +
                           "' (types present: " + some_of(types_seen_) + ")");
     }
 
 private:
-    static std::string join_set(const std::set<std::string>& s) {
-        std::string out;
-        for (const auto& t : s) out += (out.empty() ? "" : ", ") + t;
-        return out;
-    }
-
     std::string path_;
     std::set<std::string> types_, types_seen_;
     std::function<bool(const gene_record&)> keep_;

@@ -164,9 +164,8 @@ sample_matrix read_genotype_dosages(const std::string& path, const genotype_read
 
 snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
     line_reader r(path);
-    std::string_view hline = r.header("chr pos varID ref_vcf alt_vcf rsid");
     // A UTF-8 byte-order mark (Excel, some Windows editors) would hide the first column's name.
-    if (hline.substr(0, 3) == "\xEF\xBB\xBF") hline.remove_prefix(3);
+    const std::string_view hline = detail::strip_bom(r.header("chr pos varID ref_vcf alt_vcf rsid"));
     const delimiter d = delim == delimiter::AUTO ? detect_delimiter(hline) : delim;
     const std::vector<std::string> header = header_fields(hline, d);
     const int c_chr = detail::find_column_any(header, {"chr", "chromosome", "chrom", "CHR"});

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace scpx::cli {
 
@@ -31,6 +32,10 @@ CLI::Validator integer_at_least(long long min);
 /// Check for a floating-point option: rejects nan and inf (CLI::Range lets nan through), e.g.
 /// `->check(finite_number())->check(CLI::Range(0.0, 1.0))`.
 CLI::Validator finite_number();
+
+/// The gene-type filter a --gene-types value asks for (features, inspect): the types given, or
+/// none (every gene) for the single word "all".
+std::vector<std::string> gene_types_filter(const std::vector<std::string>& option);
 
 /// Adds --verbosity, --threads, --seed, --split/--job and (when out_help is not empty) --out.
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help);

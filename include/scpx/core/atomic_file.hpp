@@ -55,6 +55,11 @@ void check_output_path(const std::string& path, bool overwrite);
 /// Creates the parent directory of `path` (and its parents) when missing.
 void make_parent_dirs(const std::string& path);
 
+/// The directory part of a file path: "a/b.txt" → "a", "b.txt" → ".", "/b.txt" → "/".
+std::string parent_dir(const std::string& path);
+/// The file name part of a path: "a/b.txt" → "b.txt".
+std::string base_name(const std::string& path);
+
 /// True when `path` names an existing file or directory.
 bool path_exists(const std::string& path);
 
