@@ -358,6 +358,27 @@ void check_fold_table_against_options(const lctpred_options& opt, const std::vec
                  reps, max_id);
 }
 
+/// Runs `step` on rank 0 only and lets every rank know whether it worked; on failure every rank
+/// runs `cleanup`, then rank 0 throws io_error with the step's message and the other ranks
+/// io_error(`elsewhere`), so no rank is left waiting in a later collective.
+template <class Step, class Cleanup = void (*)()>
+void on_root_agreed(Step&& step, const std::string& elsewhere, Cleanup cleanup = [] {}) {
+    bool ok = true;
+    std::string err;
+    if (mpi::is_root()) {
+        try {
+            step();
+        } catch (const std::exception& e) {
+            ok = false;
+            err = e.what();
+        }
+    }
+    if (mpi::all_ok(ok)) return;
+    cleanup();
+    if (mpi::is_root()) throw io_error(err);
+    throw io_error(elsewhere);
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -459,21 +480,12 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- outputs opened now: an unwritable path fails before hours of fitting
     std::unique_ptr<io::covariance_writer> cov;
     std::unique_ptr<atomic_output> db_probe;
-    bool open_ok = true;
-    std::string open_err;
-    if (mpi::is_root()) {
-        try {
+    on_root_agreed(
+        [&] {
             cov = std::make_unique<io::covariance_writer>(outs.staged(o_cov), true);
             db_probe = std::make_unique<atomic_output>(outs.staged(o_db), true);
-        } catch (const std::exception& e) {
-            open_ok = false;
-            open_err = e.what();
-        }
-    }
-    if (!mpi::all_ok(open_ok)) {
-        if (mpi::is_root()) throw io_error(open_err);
-        throw io_error("lctpred: rank 0 could not open the outputs");
-    }
+        },
+        "lctpred: rank 0 could not open the outputs");
     db_probe.reset(); // only a writability check; write_predictdb_model is atomic itself
 
     // This rank's block of genes.
@@ -792,10 +804,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
 
     // ---- rank 0 writes the .db and covariance; then everyone agrees and commits
-    bool ok = true;
-    std::string err;
-    if (mpi::is_root()) {
-        try {
+    on_root_agreed(
+        [&] {
             io::predictdb_model m;
             std::set<int> chroms;
             // Covariance rows in the db's gene order (byte-wise sorted gene ids).
@@ -876,34 +886,12 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             }
             m.sort_by_gene();
             io::write_predictdb_model(outs.staged(o_db), m, true);
-        } catch (const std::exception& e) {
-            ok = false;
-            err = e.what();
-        }
-    }
-    if (!mpi::all_ok(ok)) {
-        h5.abandon();
-        if (mpi::is_root()) {
-            throw io_error(err);
-        }
-        throw io_error("lctpred: rank 0 failed to write the outputs");
-    }
+        },
+        "lctpred: rank 0 failed to write the outputs", [&] { h5.abandon(); });
     if (mpi::is_root()) cov->close();
     h5.finish();
     // All three files are complete: only now do they take their final names, together.
-    ok = true;
-    if (mpi::is_root()) {
-        try {
-            outs.commit();
-        } catch (const std::exception& e) {
-            ok = false;
-            err = e.what();
-        }
-    }
-    if (!mpi::all_ok(ok)) {
-        if (mpi::is_root()) throw io_error(err);
-        throw io_error("lctpred: rank 0 could not put the outputs in place");
-    }
+    on_root_agreed([&] { outs.commit(); }, "lctpred: rank 0 could not put the outputs in place");
     // The outputs are in place: the journal has served its purpose.
     if (!opt.journal_dir.empty() && mpi::is_root()) {
         std::error_code ec;
