@@ -7,6 +7,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <string>
 
 namespace scpx::detail {
@@ -85,6 +86,33 @@ double best_time_ms(F&& fn, int reps, cudaStream_t stream) {
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
     return best;
+}
+
+/// The current device and its opt-in limit of dynamic shared memory per block; the first failing
+/// CUDA call's status.
+inline cudaError_t query_shared_optin(int& device, int& optin) {
+    const cudaError_t e = cudaGetDevice(&device);
+    return e != cudaSuccess ? e : cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+}
+
+/// Devices a kernel's shared_optin_record tells apart (ordinals modulo this).
+constexpr int kMaxOptinDevices = 64;
+/// Per kernel (a function-local static): the shared-memory size opted in to on each device.
+using shared_optin_record = std::atomic<unsigned>[kMaxOptinDevices];
+
+/// Lets `kernel` use `bytes` of dynamic shared memory on `device` when that is above the default
+/// 48 KiB — once per device and size reached, so that the steady state (and a CUDA graph capture
+/// of it) issues nothing but the launch. `max_carveout`: also prefer the SM's largest
+/// shared-memory carve-out (for several large blocks per SM).
+template <class Kernel>
+void opt_in_shared(Kernel kernel, unsigned bytes, int device, shared_optin_record& opted, bool max_carveout = false) {
+    std::atomic<unsigned>& mine = opted[device % kMaxOptinDevices];
+    if (bytes <= 48 * 1024 || bytes <= mine.load()) return;
+    SCPX_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    if (max_carveout)
+        SCPX_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                             static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+    mine.store(bytes);
 }
 
 /// Blocks for a grid-stride loop over `items`: one item per thread, at least one block, at most

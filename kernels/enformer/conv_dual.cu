@@ -25,7 +25,6 @@
 #include "mma_sm80.cuh"
 #include "scpx/core/error.hpp"
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -180,19 +179,6 @@ __global__ void __launch_bounds__(kThreads, 1) conv_dual_kernel(const dual_param
     }
 }
 
-constexpr int kMaxDevices = 64;
-
-/// The current device's opt-in limit of dynamic shared memory per block, or −1 without a device.
-int shared_optin(int& device) {
-    int optin = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return -1;
-    }
-    return optin;
-}
-
 bool shape_supported(const conv1d_args& a) {
     return a.prec == precision::BF16 && a.kernel >= 1 && a.kernel % 2 == 1 && a.cin >= 2 && a.cin % 2 == 0 &&
            a.kernel * a.cin <= kKp && a.cout >= 16 && a.cout % 16 == 0 && !a.in_scale && !a.in_shift &&
@@ -209,9 +195,12 @@ bool conv_dual_supports(const conv1d_args& a) {
     p.cin = static_cast<int>(a.cin);
     p.cout = static_cast<int>(a.cout);
     p.kernel = static_cast<int>(a.kernel);
-    int device = 0;
-    const int optin = shared_optin(device);
-    return optin >= 0 && plan_shared(p) <= static_cast<unsigned>(optin);
+    int device = 0, optin = 0;
+    if (query_shared_optin(device, optin) != cudaSuccess) {
+        (void)cudaGetLastError(); // no usable device: not supported, and no error left set
+        return false;
+    }
+    return plan_shared(p) <= static_cast<unsigned>(optin);
 }
 
 void conv_dual(const conv_dual_args& a, cudaStream_t stream) {
@@ -238,19 +227,13 @@ void conv_dual(const conv_dual_args& a, cudaStream_t stream) {
     p.cout = static_cast<int>(c.cout);
     p.kernel = static_cast<int>(c.kernel);
     const unsigned total = plan_shared(p);
-    int device = 0;
-    const int optin = shared_optin(device);
-    if (optin < 0 || total > static_cast<unsigned>(optin))
+    int device = 0, optin = 0;
+    SCPX_CUDA_CHECK(query_shared_optin(device, optin));
+    if (total > static_cast<unsigned>(optin))
         throw usage_error("conv_dual: cout = " + std::to_string(c.cout) + " needs " + std::to_string(total) +
                           " bytes of shared memory, the device allows " + std::to_string(optin));
-    // Opt in once per device and size, so the steady state is the launch only.
-    static std::atomic<unsigned> opted[kMaxDevices];
-    std::atomic<unsigned>& mine = opted[device % kMaxDevices];
-    if (total > 48 * 1024 && total > mine.load()) {
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(conv_dual_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             static_cast<int>(total)));
-        mine.store(total);
-    }
+    static shared_optin_record opted;
+    opt_in_shared(conv_dual_kernel, total, device, opted);
     const dim3 grid(static_cast<unsigned>(div_up(c.length, kRows)), static_cast<unsigned>(c.batch));
     SCPX_LAUNCH(grid, kThreads, total, stream, conv_dual_kernel)(p);
     SCPX_CUDA_CHECK_LAUNCH();

@@ -37,7 +37,6 @@
 #include <mma.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <string>
 
@@ -360,27 +359,17 @@ __global__ void __launch_bounds__(kThreads) rel_attention_kernel(const kernel_pa
     }
 }
 
-constexpr int kMaxDevices = 64;
-
 template <mma_kind M, class T>
 void launch(const kernel_params& p, std::int64_t batch, cudaStream_t stream) {
     const smem_layout L = make_layout(p.key, p.value, sizeof(T));
     int device = 0, optin = 0;
-    SCPX_CUDA_CHECK(cudaGetDevice(&device));
-    SCPX_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    SCPX_CUDA_CHECK(query_shared_optin(device, optin));
     if (L.total > static_cast<unsigned>(optin))
         throw usage_error("rel_attention: head sizes K = " + std::to_string(p.key) + ", V = " + std::to_string(p.value) +
                           " need " + std::to_string(L.total) + " bytes of shared memory, the device allows " +
                           std::to_string(optin));
-    // Opt in to more than 48 KB once per device and size reached, so that the steady state (and
-    // a CUDA graph capture of it) issues nothing but the launch.
-    static std::atomic<unsigned> opted[kMaxDevices];
-    std::atomic<unsigned>& mine = opted[device % kMaxDevices];
-    if (L.total > 48 * 1024 && L.total > mine.load()) {
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_kernel<M, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             static_cast<int>(L.total)));
-        mine.store(L.total);
-    }
+    static shared_optin_record opted;
+    opt_in_shared(rel_attention_kernel<M, T>, L.total, device, opted);
     const dim3 grid(static_cast<unsigned>(div_up(p.n, kBi)), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(batch));
     SCPX_LAUNCH(grid, kThreads, L.total, stream, rel_attention_kernel<M, T>)(p, L);

@@ -53,7 +53,6 @@
 #include "mma_sm80.cuh"
 #include "scpx/core/error.hpp"
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -295,6 +294,7 @@ __global__ void __launch_bounds__(2 * Bi, Bi == 64 ? 2 : 1) rel_attention_flash_
     // register loads and the transposed V tile.
     constexpr bool kLdsm = std::is_same_v<T, __nv_bfloat16>;
     static_assert(!kLdsm || (tile::kSTiles % 2 == 0 && tile::kRTiles % 2 == 0), "n-tiles go in pairs");
+    static_assert(kLdsm || !tile::kPrefetch, "the band prefetch is part of BF16's cp.async pipeline");
     SCPX_DYNAMIC_SHARED(smem);
     T* const band = reinterpret_cast<T*>(smem + p.off_band);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
@@ -564,8 +564,6 @@ __global__ void __launch_bounds__(2 * Bi, Bi == 64 ? 2 : 1) rel_attention_flash_
     }
 }
 
-constexpr int kMaxDevices = 64;
-
 unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
 
 /// Fills p's padded sizes and shared-memory offsets for element type T; returns the bytes of
@@ -586,13 +584,6 @@ unsigned plan_shared(flash_params& p) {
     return p.off_r + static_cast<unsigned>(tile::kWarps * 16 * tile::kLdR * sizeof(float));
 }
 
-/// The current device and its opt-in limit of dynamic shared memory per block; the first failing
-/// CUDA call's status.
-cudaError_t query_shared_optin(int& device, int& optin) {
-    const cudaError_t e = cudaGetDevice(&device);
-    return e != cudaSuccess ? e : cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-}
-
 template <class T, bool kFull, int Bi>
 void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     const unsigned total = plan_shared<T, Bi>(p);
@@ -601,19 +592,10 @@ void launch(flash_params p, std::int64_t batch, cudaStream_t stream) {
     if (total > static_cast<unsigned>(optin))
         throw usage_error("rel_attention_flash: V = " + std::to_string(p.value) + " needs " + std::to_string(total) +
                           " bytes of shared memory, the device allows " + std::to_string(optin));
-    // Opt in once per device and size, so the steady state (and a graph capture) is the launch only.
-    static std::atomic<unsigned> opted[kMaxDevices];
-    std::atomic<unsigned>& mine = opted[device % kMaxDevices];
-    if (total > 48 * 1024 && total > mine.load()) {
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull, Bi>,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(total)));
-        // All of the SM's unified L1/shared memory as shared: two blocks of BF16's double-buffered
-        // tiles (2 × 109 KiB on sm_90) fit only in the largest carve-out.
-        SCPX_CUDA_CHECK(cudaFuncSetAttribute(rel_attention_flash_kernel<T, kFull, Bi>,
-                                             cudaFuncAttributePreferredSharedMemoryCarveout,
-                                             static_cast<int>(cudaSharedmemCarveoutMaxShared)));
-        mine.store(total);
-    }
+    // The largest carve-out: two blocks of BF16's double-buffered 64-row tiles (2 × 109 KiB on
+    // sm_90) fit only in it.
+    static shared_optin_record opted;
+    opt_in_shared(rel_attention_flash_kernel<T, kFull, Bi>, total, device, opted, /*max_carveout=*/true);
     const dim3 grid(static_cast<unsigned>(div_up(p.n, Bi)), static_cast<unsigned>(p.heads),
                     static_cast<unsigned>(batch));
     SCPX_LAUNCH(grid, 2 * Bi, total, stream, rel_attention_flash_kernel<T, kFull, Bi>)(p);
