@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
     std::int64_t gemm_chunk = defaults.gemm_chunk_rows, pool_chunk = defaults.pool_chunk_pairs;
     int pool_bf16_logits = defaults.pool_bf16_logits ? 1 : 0, batch_gemms = defaults.batch_gemms;
     int flash_rows = defaults.flash_query_rows, fused_stem = defaults.fused_stem ? 1 : 0;
+    int fold_bias = defaults.fold_conv_bias ? 1 : 0, batch_steps = defaults.batch_steps;
     bench_options o;
     CLI::App app("Enformer GPU benchmark: seq/s, TFLOP/s and memory per precision x length x batch, plus "
                  "the custom-vs-cuDNN convolution table");
@@ -216,10 +217,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 1))->capture_default_str();
     app.add_option("--batch-gemms", batch_gemms, "transformer and head GEMMs over the whole batch (1), per sequence (0), "
                    "or -1: batched under --conv-backend auto")->check(CLI::Range(-1, 1))->capture_default_str();
+    app.add_option("--batch-steps", batch_steps, "pointwise-conv GEMM steps and pool chunks across sequences (1), per "
+                   "sequence (0), or -1: as --batch-gemms")->check(CLI::Range(-1, 1))->capture_default_str();
     app.add_option("--flash-rows", flash_rows, "query rows per block of the flash attention core (0: 64)")
         ->check(CLI::IsMember({0, 64, 128}))->capture_default_str();
     app.add_option("--fused-stem", fused_stem, "bf16: the stem conv writes the pointwise block's input too (1) or "
                    "a separate BN-GELU pass makes it (0)")->check(CLI::Range(0, 1))->capture_default_str();
+    app.add_option("--fold-bias", fold_bias, "the stem's and tower's wide convolutions hand their bias to the pointwise block "
+                   "after them (1), or add it themselves (0; cuDNN then needs a bias pass)")->check(CLI::Range(0, 1))
+        ->capture_default_str();
     app.add_option("--input", o.input, "how the sequences reach the GPU: bases (a byte per base, encoded there) | "
                    "onehot (fp32 rows)")
         ->check(CLI::IsMember({"bases", "onehot"}))->capture_default_str();
@@ -292,6 +298,8 @@ int main(int argc, char** argv) {
         opt.batch_gemms = batch_gemms;
         opt.flash_query_rows = flash_rows;
         opt.fused_stem = fused_stem != 0;
+        opt.fold_conv_bias = fold_bias != 0;
+        opt.batch_steps = batch_steps;
         opt.device = device;
         opt.profile_stages = true; // CUDA events between stages: a few µs per pass
         // Each precision gets a fresh model, so memory and conv choices do not carry over.

@@ -4,7 +4,7 @@
 # device), the Enformer fixture tests of scpx_unit_tests when that binary can start there, then
 # bench_enformer_gpu (bf16, tf32, fp32 × 196,608 / 393,216 bp × batch 1/4/8, plus the custom-vs-cuDNN
 # conv table). Builds nothing; prints a short table last. Every part runs under `timeout` so the
-# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, six
+# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, seven
 # single-configuration variants 45 s each; set SKIP_FIXTURE=1 PROFILE=0 to save time);
 # the benchmark prints and writes its CSV row by row, so a timeout still leaves the rows done.
 #
@@ -42,11 +42,12 @@ PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-60}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-330}
 BENCH_ARGS=${BENCH_ARGS:---precisions bf16,tf32,fp32 --lengths 196608,393216 --batches 1,4,8 --reps 3}
 DEADLINE=${DEADLINE:-0}
-# The default variants are the candidates not yet timed on a GPU (eleventh session, CPU emulator
-# only); the ninth session's list, timed then, was "bf16 196608 attention gemm;bf16 393216
+# The default variants are the changes not yet timed on a GPU (sessions 11–12, CPU emulator
+# only): the conv bias fold and the batch-spanning conv/pool steps (on by default, so their
+# variants turn them off), 128-row flash blocks, the fused stem, and the latter two together; the ninth session's list, timed then, was "bf16 196608 attention gemm;bf16 393216
 # attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608 batch-gemms 0;bf16
 # 196608 pool-bf16-logits 0" (docs/PERFORMANCE.md).
-VARIANTS=${VARIANTS:-bf16 196608 flash-rows 128;bf16 393216 flash-rows 128;bf16 196608 fused-stem 1;bf16 196608 fused-stem 1 flash-rows 128;bf16 393216 fused-stem 1 flash-rows 128}
+VARIANTS=${VARIANTS:-bf16 196608 fold-bias 0;bf16 196608 batch-steps 0;bf16 196608 flash-rows 128;bf16 393216 flash-rows 128;bf16 196608 fused-stem 1;bf16 196608 fused-stem 1 flash-rows 128;bf16 393216 fused-stem 1 flash-rows 128}
 fits() {  # fits SECONDS: true when a step of at most SECONDS still ends before DEADLINE (0: no deadline)
   [[ $DEADLINE -eq 0 || $((SECONDS + $1)) -le $DEADLINE ]]
 }
@@ -129,8 +130,8 @@ if [[ -x "$bench" ]]; then
       "$(grep -E '^bf16 ' "$OUTDIR/bench_allbins.log" | tail -1 || echo "rc=$? (see $OUTDIR/bench_allbins.log)")"
   fi
   # One change at a time against the defaults (or several, to see whether two gains add up):
-  # by default the candidates not yet timed on a GPU — 128-row flash attention blocks and the
-  # fused stem convolution (see VARIANTS above).
+  # by default the changes not yet timed on a GPU — the conv bias fold and batch-spanning steps
+  # (turned off), 128-row flash attention blocks and the fused stem convolution (see VARIANTS above).
   # A variant is "PRECISION LENGTH OPTION VALUE [OPTION VALUE ...]" (several changes at once, e.g.
   # the previous defaults of two options together).
   IFS=';' read -r -a variant_list <<< "$VARIANTS"

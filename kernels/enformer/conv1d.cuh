@@ -36,6 +36,12 @@ struct conv1d_args {
     /// chunk whose transformed rows fit in L2 saves their trip through device memory; it depends on
     /// nothing but this value and L, so a sequence's result stays independent of its batch.
     std::int64_t gemm_chunk_rows = 0;
+    /// conv_gemm, kernel 1 with gemm_chunk_rows 0 only: steps may cover several sequences (the
+    /// batch's B·L rows taken as one matrix), as many rows per step as the scratch given holds —
+    /// fewer, fuller GEMMs for the short late-tower sequences, whose per-sequence GEMMs leave SMs
+    /// idle in their last wave. A sequence's result may then depend on its batch (cuBLASLt picks
+    /// its algorithm per M), so only for the throughput mode.
+    bool span_batch = false;
 };
 
 /// Launches the custom convolution on `stream`. No allocation, no synchronisation.

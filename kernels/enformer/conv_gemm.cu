@@ -110,14 +110,24 @@ void conv_gemm(const conv1d_args& a, gemm_engine& gemm, void* scratch, std::size
         w = scratch;
         rows = static_cast<char*>(scratch) + padded_weight_bytes(a);
     }
-    const std::int64_t chunk = chunk_rows(a);
-    for (std::int64_t b = 0; b < a.batch; ++b) {
+    std::int64_t chunk = chunk_rows(a);
+    std::int64_t batch = a.batch, length = a.length;
+    if (a.span_batch && a.kernel == 1 && a.gemm_chunk_rows == 0 && a.batch > 1) {
+        // k = 1 rows are independent: the batch is one matrix of B·L rows, in steps of as many
+        // rows as the scratch holds (all of them when there is no transform to stage).
+        batch = 1;
+        length = a.batch * a.length;
+        const std::int64_t fit =
+            transform ? static_cast<std::int64_t>(scratch_bytes / (static_cast<std::size_t>(a.cin) * eb)) : length;
+        chunk = std::clamp(fit, chunk, length);
+    }
+    for (std::int64_t b = 0; b < batch; ++b) {
         const char* xb = static_cast<const char*>(a.x) + static_cast<std::size_t>(b) * x_step;
         const std::size_t yb = static_cast<std::size_t>(b) * y_step;
         // One step per chunk of rows: its transformed (or im2col) rows are written to scratch and
         // read back by the GEMM at once, so with a chunk of a few MB they stay in L2.
-        for (std::int64_t r0 = 0; r0 < a.length; r0 += chunk) {
-            const std::int64_t m = std::min(chunk, a.length - r0);
+        for (std::int64_t r0 = 0; r0 < length; r0 += chunk) {
+            const std::int64_t m = std::min(chunk, length - r0);
             const void* x = xb + static_cast<std::size_t>(r0 * a.cin) * eb;
             if (im2col) {
                 if (a.prec == precision::BF16) launch_im2col<__nv_bfloat16>(a, xb, rows, r0, m, stream);

@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -223,8 +224,10 @@ struct enformer_gpu_model::impl {
     std::string device_name;
     std::string attention_note; ///< why the attention core in use differs from the one asked for
     bool batch_gemms = false;   ///< enformer_gpu_options::batch_gemms resolved
+    bool batch_steps = false;   ///< enformer_gpu_options::batch_steps resolved
     bool fused_stem = false;    ///< enformer_gpu_options::fused_stem, where it applies
     std::string stem_note;      ///< why a fused stem asked for is not used
+    std::size_t folded_convs = 0; ///< convolutions whose bias went into the pointwise block after them
     std::map<std::size_t, std::size_t> bias_bf16_of; ///< BF16: fp32 bias offset → its bf16 copy
 
     device_block weights;
@@ -363,11 +366,46 @@ void enformer_gpu_model::impl::upload_weights(const enformer_weights& w) {
         d.w = add(p.w, true);
         return d;
     };
-    stem_conv = add_conv(w.stem_conv, nullptr);
-    stem_pointwise = add_conv(w.stem_pointwise.conv, &w.stem_pointwise.bn);
+    // fold_conv_bias: a wide convolution (the stem's k = 15, each tower block's k = 5) whose output
+    // y = c + b (c: the bias-free convolution) feeds only the residual pointwise block after it
+    // hands b to that block: gelu(s·y + h) = gelu(s·c + (h + s·b)) and y + W·gelu(·) + b_pw =
+    // c + W·gelu(·) + (b_pw + b). `folded` owns the new per-channel vectors until pass 2 has copied
+    // them (a deque: `items` keeps pointers into it); the weights themselves are not copied.
+    std::deque<conv_block_weights> folded;
+    auto add_folded = [&](const conv_weights& c, const bn_weights* bn, const conv_block_weights& next,
+                          d_conv& conv, d_conv& pointwise) {
+        const bool fold = opt.fold_conv_bias && !c.bias.empty() && !next.bn.scale.empty() && next.conv.kernel == 1 &&
+                          next.conv.cin == c.cout && next.conv.cout == next.conv.cin &&
+                          static_cast<std::int64_t>(c.bias.size()) == c.cout;
+        conv = add_conv(c, bn);
+        if (!fold) {
+            pointwise = add_conv(next.conv, &next.bn);
+            return;
+        }
+        conv_block_weights& pw = folded.emplace_back();
+        pw.bn = next.bn;
+        pw.conv.cin = next.conv.cin;
+        pw.conv.cout = next.conv.cout;
+        pw.conv.kernel = 1;
+        pw.conv.bias = next.conv.bias;
+        pw.conv.bias.resize(static_cast<std::size_t>(pw.conv.cout), 0.0f);  // a block without a bias gets one
+        for (std::size_t o = 0; o < c.bias.size(); ++o) {
+            pw.bn.shift[o] += pw.bn.scale[o] * c.bias[o];
+            pw.conv.bias[o] += c.bias[o];
+        }
+        conv.bias = kNone;
+        pointwise = add_conv(pw.conv, &pw.bn);
+        pointwise.w = add(next.conv.w, true);
+        ++folded_convs;
+    };
+    add_folded(w.stem_conv, nullptr, w.stem_pointwise, stem_conv, stem_pointwise);
     stem_pool = add_pool(w.stem_pool);
-    for (const auto& t : w.tower)
-        tower.push_back({add_conv(t.conv.conv, &t.conv.bn), add_conv(t.pointwise.conv, &t.pointwise.bn), add_pool(t.pool)});
+    for (const auto& t : w.tower) {
+        d_tower d;
+        add_folded(t.conv.conv, &t.conv.bn, t.pointwise, d.conv, d.pointwise);
+        d.pool = add_pool(t.pool);
+        tower.push_back(d);
+    }
     for (const auto& l : w.layers) {
         d_layer d;
         d.ln1_g = add(l.ln1_gamma, false);
@@ -432,6 +470,7 @@ cuda::conv1d_args enformer_gpu_model::impl::conv_args(const d_conv& c, const voi
     a.y = y;
     a.prec = prec;
     a.gemm_chunk_rows = opt.gemm_chunk_rows;
+    a.span_batch = batch_steps;
     return a;
 }
 
@@ -453,6 +492,7 @@ cuda::softmax_pool_args enformer_gpu_model::impl::pool_args(const d_pool& p, con
     a.prec = prec;
     a.chunk_pairs = opt.pool_chunk_pairs;
     a.bf16_logits = opt.pool_bf16_logits;
+    a.span_batch = batch_steps;
     return a;
 }
 
@@ -655,6 +695,7 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
     m.elem = cuda::element_bytes(options.prec);
     m.device = options.device;
     m.batch_gemms = options.batch_gemms >= 0 ? options.batch_gemms != 0 : options.conv_backend == "auto";
+    m.batch_steps = options.batch_steps >= 0 ? options.batch_steps != 0 : m.batch_gemms;
     SCPX_CUDA_CHECK(cudaSetDevice(m.device)); // before the flash check, which reads the device's limits
     // auto: the fastest measured per precision (docs/PERFORMANCE.md) — flash for BF16 where the
     // device can run it, the cuBLASLt path otherwise.
@@ -922,8 +963,10 @@ std::string enformer_gpu_model::describe() const {
            std::to_string(p_->opt.pool_chunk_pairs) + " pool pairs; 0 = whole sequence)" +
            (p_->prec == gpu::precision::BF16 && p_->opt.pool_bf16_logits ? ", bf16 pool logits" : "") +
            (p_->batch_gemms ? ", batched GEMMs" : ", per-sequence GEMMs") +
+           (p_->batch_steps ? ", conv/pool steps across sequences" : "") +
            (p_->opt.attention == "flash" && p_->opt.flash_query_rows == 128 ? ", flash blocks of 128 rows" : "") +
-           (p_->fused_stem ? ", fused stem" : "") + p_->stem_note;
+           (p_->fused_stem ? ", fused stem" : "") + p_->stem_note +
+           (p_->folded_convs > 0 ? ", conv bias folded" : "");
 }
 
 } // namespace scpx::model

@@ -30,6 +30,10 @@ struct softmax_pool_args {
     /// launches. Depends on nothing but this value and L, so a sequence's result is independent of
     /// its batch.
     std::int64_t chunk_pairs = 0;
+    /// softmax_pool_gemm with chunk_pairs 0 only: chunks may cover several sequences (pairs of
+    /// the whole batch in order), as many pairs as the workspace given holds; as
+    /// conv1d_args::span_batch, a sequence's result may then depend on its batch.
+    bool span_batch = false;
     /// softmax_pool_gemm, BF16 only: the logit differences in bf16 instead of fp32 (half their
     /// bytes through memory; ignored in FP32/TF32).
     bool bf16_logits = false;

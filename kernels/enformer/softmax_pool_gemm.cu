@@ -105,16 +105,30 @@ bool bf16_logits(const softmax_pool_args& a) { return a.bf16_logits && a.prec ==
 
 /// T: the activations' type; D: the logit differences' (fp32, or bf16 with bf16_logits).
 template <class T, class D>
-void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace, cudaStream_t stream) {
-    const std::int64_t C = a.channels, pairs = a.length / 2, chunk = chunk_pairs(a);
+void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace, std::size_t workspace_bytes,
+         cudaStream_t stream) {
+    const std::int64_t C = a.channels;
+    std::int64_t pairs = a.length / 2, chunk = chunk_pairs(a), batch = a.batch;
+    std::size_t diff_at = row_diff_bytes(a);
+    if (a.span_batch && a.chunk_pairs == 0 && a.batch > 1) {
+        // Pair r of the flattened batch is rows 2r, 2r+1 whatever its sequence (L is even): chunks
+        // of as many pairs as the workspace holds, across sequences. The 256 bytes keep room for
+        // the alignment of the differences after the rows.
+        batch = 1;
+        pairs = a.batch * (a.length / 2);
+        const auto fit = static_cast<std::int64_t>((workspace_bytes - std::min<std::size_t>(workspace_bytes, 256)) /
+                                                   (static_cast<std::size_t>(C) * (sizeof(T) + sizeof(D))));
+        chunk = std::clamp(fit, chunk, pairs);
+        diff_at = (static_cast<std::size_t>(chunk * C) * sizeof(T) + 255) / 256 * 256;
+    }
     const T* x = static_cast<const T*>(a.x);
     T* y = static_cast<T*>(a.y);
     T* rows = reinterpret_cast<T*>(workspace);
-    D* diff = reinterpret_cast<D*>(workspace + row_diff_bytes(a));
+    D* diff = reinterpret_cast<D*>(workspace + diff_at);
     constexpr int kThreads = 256;
     const out_transform tr{a.out_scale, a.out_shift, a.out_gelu};
     const auto pool = a.has_out_transform() ? pool_pairs<T, D, true> : pool_pairs<T, D, false>;
-    for (std::int64_t seq = 0; seq < a.batch; ++seq) {
+    for (std::int64_t seq = 0; seq < batch; ++seq) {
         for (std::int64_t r0 = seq * pairs; r0 < (seq + 1) * pairs; r0 += chunk) {
             const std::int64_t m = std::min(chunk, (seq + 1) * pairs - r0);
             const T* x0 = x + r0 * 2 * C;  // pair r0 starts at input row 2·r0
@@ -153,9 +167,9 @@ void softmax_pool_gemm(const softmax_pool_args& a, gemm_engine& gemm, void* work
         throw usage_error("softmax pooling (GEMM): workspace of " + std::to_string(workspace_bytes) + " bytes, " +
                           std::to_string(need) + " needed");
     auto* ws = static_cast<unsigned char*>(workspace);
-    if (bf16_logits(a)) run<__nv_bfloat16, __nv_bfloat16>(a, gemm, ws, stream);
-    else if (a.prec == precision::BF16) run<__nv_bfloat16, float>(a, gemm, ws, stream);
-    else run<float, float>(a, gemm, ws, stream);
+    if (bf16_logits(a)) run<__nv_bfloat16, __nv_bfloat16>(a, gemm, ws, workspace_bytes, stream);
+    else if (a.prec == precision::BF16) run<__nv_bfloat16, float>(a, gemm, ws, workspace_bytes, stream);
+    else run<float, float>(a, gemm, ws, workspace_bytes, stream);
 }
 
 } // namespace scpx::cuda

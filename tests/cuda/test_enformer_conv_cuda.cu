@@ -104,12 +104,17 @@ struct conv_case {
 
 /// gemm: run the shape through conv_gemm (cuBLASLt; im2col rows for k > 1) instead of the custom
 /// kernel, in steps of gemm_chunk rows (0: one per sequence).
-void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false, std::int64_t gemm_chunk = 0) {
+/// gemm: through conv_gemm, in steps of gemm_chunk rows (0: a sequence). span_rows >= 0: with
+/// conv1d_args::span_batch, and a scratch of at least span_rows transformed rows (steps may then
+/// cover several sequences and end inside one).
+void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = false, std::int64_t gemm_chunk = 0,
+                std::int64_t span_rows = -1) {
     std::ostringstream name;
     name << "conv1d B=" << c.batch << " L=" << c.length << " " << c.cin << "->" << c.cout << " k=" << c.kernel
          << (c.bn ? " BN" : "") << (c.in_gelu ? " in-GELU" : "") << (c.out_gelu ? " out-GELU" : "")
          << (c.residual == residual_mode::IN_PLACE ? " residual=y" : c.residual == residual_mode::SEPARATE ? " residual" : "")
-         << " " << scpx::test::name(prec) << (gemm_chunk > 0 ? " chunk " + std::to_string(gemm_chunk) : "");
+         << " " << scpx::test::name(prec) << (gemm_chunk > 0 ? " chunk " + std::to_string(gemm_chunk) : "")
+         << (span_rows >= 0 ? " across sequences, scratch of " + std::to_string(span_rows) + " rows" : "");
     SCOPED_TRACE(name.str());
     const std::int64_t K = c.kernel * c.cin;
     const auto n_in = static_cast<std::size_t>(c.batch * c.length * c.cin);
@@ -218,11 +223,15 @@ void check_conv(const conv_case& c, precision prec, unsigned seed, bool gemm = f
     a.y = y.data();
     a.prec = prec;
     a.gemm_chunk_rows = gemm_chunk;
+    a.span_batch = span_rows >= 0;
     if (!gemm) {
         scpx::cuda::conv1d(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
     } else {
-        guarded_buffer gemm_ws(32u << 20, 1, 256), scratch(scpx::cuda::conv_gemm_scratch_bytes(a) + 1, 1, 256);
+        const std::size_t span_bytes =
+            span_rows > 0 ? static_cast<std::size_t>(span_rows * c.cin) * scpx::cuda::element_bytes(prec) : 0;
+        guarded_buffer gemm_ws(32u << 20, 1, 256),
+            scratch(std::max(scpx::cuda::conv_gemm_scratch_bytes(a), span_bytes) + 1, 1, 256);
         {
             scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
             scpx::cuda::conv_gemm(a, engine, scratch.data(), scratch.size_bytes(), nullptr);
@@ -269,6 +278,20 @@ TEST(CudaEnformerConv, GemmRouteInChunksOfRows) {
         check_conv({2, 203, 4, 72, 15, false, false, true, false, residual_mode::NONE}, prec, 1, true, 64);
         check_conv({2, 61, 8, 40, 5, true, true, true, false, residual_mode::IN_PLACE}, prec, 6, true, 7);
         check_conv({1, 129, 24, 200, 1, false, true, true, false, residual_mode::SEPARATE}, prec, 8, true, 1000);
+    }
+}
+
+TEST(CudaEnformerConv, GemmRouteAcrossSequences) {
+    SKIP_WITHOUT_GPU();
+    // conv1d_args::span_batch (the throughput mode): k = 1 steps over the batch's rows as one
+    // matrix, as many as the scratch holds — here 2.4 sequences, so steps end inside a sequence;
+    // without a transform, one GEMM over every row; a scratch of exactly one sequence keeps the
+    // per-sequence steps; k > 1 (im2col) ignores the flag. Guard bands around scratch and output.
+    for (const precision prec : kAllPrecisions) {
+        check_conv({3, 130, 64, 64, 1, true, true, true, false, residual_mode::IN_PLACE}, prec, 3, true, 0, 312);
+        check_conv({3, 61, 32, 48, 1, false, false, true, false, residual_mode::SEPARATE}, prec, 4, true, 0, 0);
+        check_conv({2, 97, 40, 40, 1, true, true, false, false, residual_mode::NONE}, prec, 5, true, 0, 97);
+        check_conv({2, 203, 4, 72, 15, false, false, true, false, residual_mode::NONE}, prec, 1, true, 0, 1000);
     }
 }
 
@@ -365,12 +388,15 @@ struct pool_case {
 enum class pool_backend { FUSED, GEMM };
 
 /// chunk_pairs, bf16_logits: softmax_pool_args' fields of the GEMM route (0: one chunk per sequence).
+/// span_pairs >= 0 (GEMM pool): softmax_pool_args::span_batch with a workspace of at least
+/// span_pairs pairs (chunks may then cover several sequences and end inside one).
 void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend be, std::int64_t chunk_pairs = 0,
-                bool bf16_logits = false) {
+                bool bf16_logits = false, std::int64_t span_pairs = -1) {
     std::ostringstream name;
     name << "softmax_pool B=" << c.batch << " L=" << c.length << " C=" << c.channels << " " << scpx::test::name(prec)
          << (be == pool_backend::FUSED ? " fused" : " gemm")
-         << (chunk_pairs > 0 ? " chunk " + std::to_string(chunk_pairs) : "") << (bf16_logits ? " bf16 logits" : "");
+         << (chunk_pairs > 0 ? " chunk " + std::to_string(chunk_pairs) : "") << (bf16_logits ? " bf16 logits" : "")
+         << (span_pairs >= 0 ? " across sequences, workspace of " + std::to_string(span_pairs) + " pairs" : "");
     SCOPED_TRACE(name.str());
     const std::int64_t C = c.channels, rows = c.batch * c.length, out_rows = rows / 2;
     std::mt19937 rng(seed);
@@ -436,11 +462,18 @@ void check_pool(const pool_case& c, precision prec, unsigned seed, pool_backend 
     a.prec = prec;
     a.chunk_pairs = chunk_pairs;
     a.bf16_logits = bf16_logits;
+    a.span_batch = span_pairs >= 0;
     if (be == pool_backend::FUSED) {
         scpx::cuda::softmax_pool(a, nullptr);
         SCPX_CUDA_CHECK(cudaDeviceSynchronize());
     } else {
-        guarded_buffer gemm_ws(32u << 20, 1, 256), logits(scpx::cuda::softmax_pool_gemm_workspace_bytes(a), 1, 256);
+        // A span's chunk of n pairs: n·C rows (256-byte aligned) + n·C differences.
+        const std::size_t row_bytes = scpx::cuda::element_bytes(prec),
+                          diff_bytes = prec == precision::BF16 && bf16_logits ? 2 : 4;
+        const std::size_t span_bytes =
+            span_pairs > 0 ? static_cast<std::size_t>(span_pairs * c.channels) * (row_bytes + diff_bytes) + 256 : 0;
+        guarded_buffer gemm_ws(32u << 20, 1, 256),
+            logits(std::max(scpx::cuda::softmax_pool_gemm_workspace_bytes(a), span_bytes), 1, 256);
         {
             scpx::cuda::gemm_engine engine(gemm_ws.data(), gemm_ws.size_bytes());
             scpx::cuda::softmax_pool_gemm(a, engine, logits.data(), logits.size_bytes(), nullptr);
@@ -495,6 +528,17 @@ TEST(CudaEnformerSoftmaxPool, GemmChunksOfAnySize) {
     for (const precision prec : kAllPrecisions)
         for (const std::int64_t chunk : {5, 64, 65, 1000})
             check_pool({2, 130, 136, 2.0}, prec, 13, pool_backend::GEMM, chunk, /*bf16_logits=*/chunk == 5);
+}
+
+TEST(CudaEnformerSoftmaxPool, GemmChunksAcrossSequences) {
+    SKIP_WITHOUT_GPU();
+    // softmax_pool_args::span_batch: 3 sequences of 65 pairs in chunks of as many pairs as the
+    // workspace holds — 150 (chunks end inside a sequence), every pair at once, and exactly one
+    // sequence (the per-sequence chunks); with bf16 logit differences too. Guard bands around the
+    // workspace and the output.
+    for (const precision prec : kAllPrecisions)
+        for (const std::int64_t span : {150, 1000, 0})
+            check_pool({3, 130, 136, 2.0}, prec, 17, pool_backend::GEMM, 0, /*bf16_logits=*/span == 150, span);
 }
 
 TEST(CudaEnformerSoftmaxPool, GemmAppliesTheNextBlocksBnGelu) {

@@ -230,6 +230,10 @@ std::vector<conv_case> cases() {
     gelu_only.bias = false;
     gelu_only.kernel = 15;
     v.push_back(gelu_only);
+    conv_case bare = tower;  // the model's tower k = 5: input transformed by the pool, bias folded
+    bare.bn = bare.in_gelu = false;  // into the next block — cuDNN's output is y itself, no epilogue
+    bare.bias = false;
+    v.push_back(bare);
     return v;
 }
 

@@ -109,12 +109,17 @@ md::enformer_output gpu_run(precision prec, const std::string& backend, const md
     o.conv_backend = backend;
     // "gemm": cuBLASLt attention and pooling; "fused": the fused kernels; "flash": the flash
     // attention with gemm pooling; "flash128": the same with 128 query rows per block;
-    // "flash+fused-stem": flash attention, gemm pooling and the fused stem (conv_dual).
-    const bool flash = cores.rfind("flash", 0) == 0;
-    o.attention = flash ? "flash" : cores;
-    o.pool = flash ? "gemm" : cores;
-    o.flash_query_rows = cores == "flash128" ? 128 : 0;
-    o.fused_stem = cores == "flash+fused-stem";
+    // "flash+fused-stem": flash attention, gemm pooling and the fused stem (conv_dual). A suffix
+    // "-unfolded" keeps the wide convolutions' bias in themselves (fold_conv_bias off).
+    const std::string unfolded_suffix = "-unfolded";
+    o.fold_conv_bias = !(cores.size() > unfolded_suffix.size() &&
+                         cores.compare(cores.size() - unfolded_suffix.size(), std::string::npos, unfolded_suffix) == 0);
+    const std::string cores_in = o.fold_conv_bias ? cores : cores.substr(0, cores.size() - unfolded_suffix.size());
+    const bool flash = cores_in.rfind("flash", 0) == 0;
+    o.attention = flash ? "flash" : cores_in;
+    o.pool = flash ? "gemm" : cores_in;
+    o.flash_query_rows = cores_in == "flash128" ? 128 : 0;
+    o.fused_stem = cores_in == "flash+fused-stem";
     md::enformer_gpu_model m(fixture_weights(), o);
     const std::int64_t B = batch > 0 ? batch : static_cast<std::int64_t>(in.shape[0]);
     auto out = m.predict(in.data.data(), B, static_cast<std::int64_t>(in.shape[1]), req);
@@ -170,7 +175,8 @@ TEST(CudaEnformerModel, Fp32MatchesCpuModel) {
     md::enformer_model cpu(fixture_weights());
     const auto ref = cpu.predict(in.data.data(), static_cast<std::int64_t>(in.shape[0]),
                                  static_cast<std::int64_t>(in.shape[1]));
-    for (const char* attention : {"gemm", "fused"}) {
+    // "gemm-unfolded": the stem's and tower's wide convolutions add their own bias (fold_conv_bias off).
+    for (const char* attention : {"gemm", "fused", "gemm-unfolded"}) {
         const auto out = gpu_run(precision::FP32, "custom", full_request(), 0, attention);
         EXPECT_LE(max_abs_diff(out.heads.at("human"), ref.heads.at("human")), 1e-4) << attention;
         EXPECT_LE(max_abs_diff(out.trunk_embedding, ref.trunk_embedding), 1e-4) << attention;
@@ -247,7 +253,10 @@ TEST(CudaEnformerModel, ArenaGrowsAndBatchDoesNotChangeResults) {
 TEST(CudaEnformerModel, BatchedGemmsMatchPerSequence) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
     // enformer_gpu_options::batch_gemms: one GEMM over the batch's rows instead of one per
-    // sequence. The same products, so only the summation order of another algorithm may differ.
+    // sequence, and (batch_steps -1 follows it) the pools' chunks across sequences — the
+    // pointwise convolutions' steps too where they run as GEMMs (not under "custom", this test's
+    // backend; CudaEnformerConv.GemmRouteAcrossSequences checks those). The same products, so
+    // only the summation order of another algorithm may differ.
     const auto in = expected("inputs/onehot");
     const std::int64_t B = static_cast<std::int64_t>(in.shape[0]), L = static_cast<std::int64_t>(in.shape[1]);
     std::vector<float> heads[2];
@@ -256,6 +265,7 @@ TEST(CudaEnformerModel, BatchedGemmsMatchPerSequence) {
         o.batch_gemms = batched;
         md::enformer_gpu_model m(fixture_weights(), o);
         EXPECT_NE(m.describe().find(batched ? "batched GEMMs" : "per-sequence GEMMs"), std::string::npos) << m.describe();
+        EXPECT_EQ(m.describe().find("steps across sequences") != std::string::npos, batched != 0) << m.describe();
         heads[batched] = m.predict(in.data.data(), B, L, full_request()).heads.at("human");
     }
     ASSERT_EQ(heads[0].size(), heads[1].size());
@@ -611,6 +621,22 @@ TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
     EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find(", fused stem"), std::string::npos);
     o.prec = precision::TF32;
     EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find("(fused stem: BF16 only)"), std::string::npos);
+}
+
+TEST(CudaEnformerModel, ConvBiasFoldIsTheDefaultAndDescribed) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    // Fp32MatchesCpuModel checks the values with the fold on and off; here: on by default, in
+    // every precision, and describe() tells which.
+    md::enformer_gpu_options o;
+    EXPECT_TRUE(o.fold_conv_bias);
+    for (precision prec : {precision::FP32, precision::TF32, precision::BF16}) {
+        o.prec = prec;
+        o.fold_conv_bias = true;
+        EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find(", conv bias folded"),
+                  std::string::npos);
+        o.fold_conv_bias = false;
+        EXPECT_EQ(md::enformer_gpu_model(fixture_weights(), o).describe().find("bias folded"), std::string::npos);
+    }
 }
 
 } // namespace

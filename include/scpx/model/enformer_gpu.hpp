@@ -62,6 +62,12 @@ struct enformer_gpu_options {
     /// it came in, bit for bit. -1: batched under conv_backend "auto" (the throughput mode, which
     /// times its choices anyway), per sequence otherwise.
     int batch_gemms = -1;
+    /// The pointwise convolutions' GEMM steps and the softmax pools' chunks span sequences (1: as
+    /// many rows of the batch as their scratch holds — fewer, fuller GEMMs for the short late-tower
+    /// sequences, whose per-sequence GEMMs leave SMs idle in their last wave) or stay per sequence
+    /// (0), which keeps a sequence's result independent of its batch. -1: as batch_gemms. Only with
+    /// whole-sequence steps (gemm_chunk_rows / pool_chunk_pairs 0). Not yet timed on a GPU.
+    int batch_steps = -1;
     /// The flash attention core's query rows per block: 64 (four warps, two blocks per SM; the
     /// measured kernel) or 128 (eight warps sharing each K/V tile, the BF16 band prefetched; not
     /// yet timed on a GPU). 0: 64.
@@ -73,6 +79,14 @@ struct enformer_gpu_options {
     /// Other precisions, or a device whose shared memory cannot hold the kernel's weight copy,
     /// keep the usual stem (describe() says so).
     bool fused_stem = false;
+    /// The bias of the stem's and the conv tower's wide convolutions (k = 15, k = 5) goes into the
+    /// residual pointwise block after each (its BN shift becomes shift + scale·b, its bias
+    /// b_pw + b, and its residual the bias-free convolution output), so the convolution writes its
+    /// raw output: cuDNN, which cannot add a bias of its own, then needs no separate bias pass
+    /// (read + write of every tower activation, ≈ 0.7 GB per 196,608-bp sequence in bf16). Equal in
+    /// exact arithmetic; in bf16 one rounding fewer. On by default: it only removes work (the gain
+    /// is not yet measured on a GPU).
+    bool fold_conv_bias = true;
     int device = 0; ///< CUDA device ordinal
     /// Time the stages of every predict() with CUDA events (stage_times()); results unchanged.
     bool profile_stages = false;
