@@ -19,7 +19,9 @@
 #include "scpx/seq/onehot.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <string>
 #include <utility>
@@ -45,6 +47,38 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
     return s;
+}
+
+/// One round's windows: the genes' rows in the output, their bases back to back, and the
+/// identifying columns written beside the features.
+struct window_batch {
+    std::vector<hsize_t> part;
+    std::string bases;
+    std::vector<std::string> ids, names, chroms;
+    std::vector<std::int64_t> tss;
+    double seconds = 0.0; ///< time spent reading the FASTA
+};
+
+/// Reads the windows of rows `part` (TSS-centred, seq_len bp) from `fa`.
+window_batch fetch_windows(seq::fasta_reader& fa, const std::vector<io::gene_record>& rows, std::vector<hsize_t> part,
+                           std::int64_t seq_len) {
+    const auto t0 = std::chrono::steady_clock::now();
+    window_batch w;
+    w.part = std::move(part);
+    std::string one;
+    w.bases.reserve(w.part.size() * static_cast<std::size_t>(seq_len));
+    for (const hsize_t r : w.part) {
+        const auto& g = rows[r];
+        const auto win = seq::tss_window(g.chrom, g.tss, seq_len);
+        fa.fetch_into(win.chrom, win.start, win.end, one);
+        w.bases += one;
+        w.ids.push_back(g.gene_id);
+        w.names.push_back(g.gene_name);
+        w.chroms.push_back(g.chrom);
+        w.tss.push_back(g.tss);
+    }
+    w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return w;
 }
 
 std::size_t max_len(const std::vector<io::gene_record>& genes, std::string io::gene_record::*field) {
@@ -180,27 +214,29 @@ void run_features(const features_options& o) {
     // written rounds with _Exit (no unwinding, no file close), as a job killed by SLURM would.
     const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");
     const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
-    std::string bases, batch_bases; // one window; the batch's windows back to back
-    for (std::size_t r = 0; r < rounds; ++r) {
+    // The next round's windows are read from the FASTA (a worker thread; only it touches `fa`
+    // meanwhile) while this round's pass runs — on a GPU the reading (bgzip decompression, a few
+    // ms per batch) would otherwise leave the device idle. Same rows, same order, same bytes.
+    const auto round_part = [&](std::size_t r) {
         const std::size_t lo = std::min(mine.size(), r * batch), hi = std::min(mine.size(), lo + batch);
-        const std::vector<hsize_t> part(mine.begin() + static_cast<std::ptrdiff_t>(lo),
-                                        mine.begin() + static_cast<std::ptrdiff_t>(hi));
-        const std::int64_t B = static_cast<std::int64_t>(part.size());
+        return std::vector<hsize_t>(mine.begin() + static_cast<std::ptrdiff_t>(lo),
+                                    mine.begin() + static_cast<std::ptrdiff_t>(hi));
+    };
+    const auto fetch_round = [&](std::size_t r) { return fetch_windows(fa, rows, round_part(r), o.seq_len); };
+    double t_fetch = 0.0, t_model = 0.0, t_write = 0.0;
+    const auto seconds_since = [](std::chrono::steady_clock::time_point t0) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::future<window_batch> next;
+    if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
+    for (std::size_t r = 0; r < rounds; ++r) {
+        window_batch cur = next.get();
+        t_fetch += cur.seconds;
+        if (r + 1 < rounds) next = std::async(std::launch::async, fetch_round, r + 1);
+        const std::int64_t B = static_cast<std::int64_t>(cur.part.size());
         std::vector<float> feats(static_cast<size_t>(B * tracks), 0.0f);
-        std::vector<std::string> ids, names, chroms;
-        std::vector<std::int64_t> tss;
         if (B > 0) {
-            batch_bases.clear();
-            for (std::int64_t b = 0; b < B; ++b) {
-                const auto& g = rows[part[static_cast<size_t>(b)]];
-                const auto win = seq::tss_window(g.chrom, g.tss, o.seq_len);
-                fa.fetch_into(win.chrom, win.start, win.end, bases);
-                batch_bases += bases;
-                ids.push_back(g.gene_id);
-                names.push_back(g.gene_name);
-                chroms.push_back(g.chrom);
-                tss.push_back(g.tss);
-            }
+            const auto t0 = std::chrono::steady_clock::now();
             // Only the central bins the features need: on the GPU the final pointwise and the
             // head run on those bins alone.
             model::enformer_gpu_request req;
@@ -208,7 +244,7 @@ void run_features(const features_options& o) {
             req.bin0 = first_bin;
             req.bins = o.center_bins;
             // Letters, not one-hot rows: the GPU uploads a byte per base and encodes there.
-            const auto res = model.predict_bases(batch_bases, B, o.seq_len, n_mode, req);
+            const auto res = model.predict_bases(cur.bases, B, o.seq_len, n_mode, req);
             const auto& human = res.heads.at("human");  // [B, center_bins, tracks]
             for (std::int64_t b = 0; b < B; ++b)
                 for (std::int64_t k = 0; k < o.center_bins; ++k)
@@ -216,17 +252,23 @@ void run_features(const features_options& o) {
                         feats[static_cast<size_t>(b * tracks + t)] +=
                             human[static_cast<size_t>((b * o.center_bins + k) * tracks + t)] /
                             static_cast<float>(o.center_bins);
+            t_model += seconds_since(t0);
         }
-        w.write_rows("gene_id", part, ids);
-        w.write_rows("gene_name", part, names);
-        w.write_rows("chrom", part, chroms);
-        w.write_rows("tss", part, tss);
-        w.write_rows("features", part, feats);
-        w.mark_done(part);
+        const auto t0 = std::chrono::steady_clock::now();
+        w.write_rows("gene_id", cur.part, cur.ids);
+        w.write_rows("gene_name", cur.part, cur.names);
+        w.write_rows("chrom", cur.part, cur.chroms);
+        w.write_rows("tss", cur.part, cur.tss);
+        w.write_rows("features", cur.part, feats);
+        w.mark_done(cur.part);
+        t_write += seconds_since(t0);
         prog.add(static_cast<std::uint64_t>(B));
         if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
     }
     prog.finish();
+    SCPX_LOG_INF("time on this rank: Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
+                 "writing {:.2f} s",
+                 t_model, t_fetch, t_write);
     if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);
