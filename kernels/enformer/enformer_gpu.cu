@@ -83,8 +83,10 @@ struct device_block {
             char buf[160];
             std::snprintf(buf, sizeof buf, "%.2f GiB (%.2f GiB free of %.2f GiB)", n / 1073741824.0,
                           free_b / 1073741824.0, total_b / 1073741824.0);
-            throw cuda_error("Enformer on the GPU: cannot allocate " + what + ": " + buf + " — " +
-                             detail::cuda_error_string(e) + "; use a smaller batch or length");
+            const std::string msg = "Enformer on the GPU: cannot allocate " + what + ": " + buf + " — " +
+                                    detail::cuda_error_string(e) + "; use a smaller batch or length";
+            if (e == cudaErrorMemoryAllocation) throw cuda_out_of_memory(msg);
+            throw cuda_error(msg);
         }
         bytes = n;
     }
@@ -733,6 +735,18 @@ enformer_gpu_model::enformer_gpu_model(const enformer_weights& weights, const en
 enformer_gpu_model::~enformer_gpu_model() = default;
 
 void enformer_gpu_model::reserve(std::int64_t batch, std::int64_t length) { p_->reserve(batch, length); }
+
+std::int64_t enformer_gpu_model::reserve_largest(std::int64_t max_batch, std::int64_t length) {
+    if (max_batch < 1) throw usage_error("Enformer: batch must be >= 1");
+    for (std::int64_t b = max_batch;; b /= 2) {
+        try {
+            p_->reserve(b, length);
+            return b;
+        } catch (const cuda_out_of_memory&) {
+            if (b == 1) throw;  // reserve left no arena behind: the next size starts clean
+        }
+    }
+}
 
 enformer_output enformer_gpu_model::predict(const float* onehot, std::int64_t B, std::int64_t length,
                                             const enformer_gpu_request& req) {

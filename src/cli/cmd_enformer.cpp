@@ -30,7 +30,7 @@ namespace {
 struct enformer_predict_options {
     common_options common;
     std::string weights, onehot;
-    std::int64_t batch = 1;
+    std::int64_t batch = 0; ///< 0: enformer_runner::choose_batch decides
     std::int64_t seq_len = 0;
     std::vector<std::string> heads{"human"};
     model::enformer_device_options dev;
@@ -107,7 +107,7 @@ void check_onehot(const std::vector<float>& x, std::int64_t first, std::int64_t 
 }
 
 void run_predict(const enformer_predict_options& o) {
-    if (o.batch < 1) throw usage_error("--batch must be >= 1");
+    if (o.batch < 0) throw usage_error("--batch must be >= 0 (0: automatic)");
     // Every sequence of --onehot goes to the one output file: there is no work list to split.
     // Accepting --split/--job silently would let an array job write N full copies.
     const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
@@ -146,9 +146,9 @@ void run_predict(const enformer_predict_options& o) {
                           " bp; pass --seq-len " + std::to_string(L) + " to run at this length");
     if (N == 0) throw input_error(in_ref.file, "", in_ref.path, "no sequences");
     model::enformer_runner model(std::move(weights), o.dev);
+    const std::int64_t batch = model.choose_batch(o.batch, L, N);
     if (model.on_gpu()) {
-        model.reserve(std::min(o.batch, N), L);
-        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", std::min(o.batch, N), L,
+        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", batch, L,
                      static_cast<double>(model.device_bytes()) / 1073741824.0);
     }
 
@@ -173,8 +173,8 @@ void run_predict(const enformer_predict_options& o) {
         progress prog("enformer predict", static_cast<std::uint64_t>(N), "sequences", 10.0);
         std::vector<float> x;
         std::uint64_t soft_rows = 0;
-        for (std::int64_t first = 0; first < N; first += o.batch) {
-            const std::int64_t b = std::min(o.batch, N - first);
+        for (std::int64_t first = 0; first < N; first += batch) {
+            const std::int64_t b = std::min(batch, N - first);
             x.resize(static_cast<size_t>(b * L * 4));
             read_rows(in_ds, in_shape, static_cast<hsize_t>(first), static_cast<hsize_t>(b), x.data());
             check_onehot(x, first, L, in_ref, soft_rows);
@@ -212,8 +212,9 @@ void add_enformer_command(CLI::App& app) {
         ->group("Model");
     sub->add_option("--heads", o->heads, "output heads to write (default: human)")->delimiter(',')
         ->capture_default_str()->group("Model");
-    sub->add_option("--batch", o->batch, "sequences per forward pass (memory grows linearly)")
-        ->capture_default_str()->check(integer_at_least(1))->group("Run");
+    sub->add_option("--batch", o->batch, "sequences per forward pass (memory grows linearly); 0: 8 on a GPU (fewer "
+                    "when its memory cannot hold them), 1 on the CPU")
+        ->capture_default_str()->check(integer_at_least(0))->group("Run");
     add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
     sub->callback([sub, o] {

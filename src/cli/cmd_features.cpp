@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -35,7 +36,7 @@ struct features_options {
     common_options common;
     std::string fasta, annotation, weights;
     std::int64_t seq_len = 393216;
-    std::int64_t batch = 1;
+    std::int64_t batch = 0; ///< 0: enformer_runner::choose_batch decides
     std::int64_t center_bins = 4;
     std::string n_mode = "zero";
     std::vector<std::string> gene_types{"protein_coding"};
@@ -88,7 +89,7 @@ std::size_t max_len(const std::vector<io::gene_record>& genes, std::string io::g
 }
 
 void run_features(const features_options& o) {
-    if (o.batch < 1) throw usage_error("--batch must be >= 1");
+    if (o.batch < 0) throw usage_error("--batch must be >= 0 (0: automatic)");
     if (o.n_mode != "zero" && o.n_mode != "quarter") throw usage_error("--n-mode must be 'zero' or 'quarter'");
     const auto n_mode = o.n_mode == "zero" ? seq::onehot_n_mode::ZERO : seq::onehot_n_mode::QUARTER;
     ops::set_num_threads(o.common.threads);
@@ -97,9 +98,9 @@ void run_features(const features_options& o) {
     model::enformer_runner model(model::enformer_weights_load(o.weights), o.dev);
     const auto& cfg = model.config();
     model::enformer_check_length(cfg, o.seq_len, "--seq-len");
+    const std::int64_t batch_size = model.choose_batch(o.batch, o.seq_len, std::numeric_limits<std::int64_t>::max());
     if (model.on_gpu()) {
-        model.reserve(o.batch, o.seq_len);
-        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", o.batch, o.seq_len,
+        SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", batch_size, o.seq_len,
                      static_cast<double>(model.device_bytes()) / 1073741824.0);
     }
     const std::int64_t tracks = cfg.head_size("human");
@@ -207,7 +208,7 @@ void run_features(const features_options& o) {
     const auto mine_range = dist::partition_even(n_rows, static_cast<std::size_t>(mpi::comm_size()))
                                 [static_cast<std::size_t>(mpi::comm_rank())];
     const auto mine = w.pending_rows(mine_range.begin, mine_range.end);
-    const std::size_t batch = static_cast<std::size_t>(o.batch);
+    const std::size_t batch = static_cast<std::size_t>(batch_size);
     const std::size_t rounds = dist::collective_rounds(mine.size(), batch);
     progress prog("features reference", mine.size(), "genes", 30.0);
     // Fault injection for the resume test: SCPX_FAULT_EXIT_AFTER_ROUNDS=N ends the process after N
@@ -293,8 +294,9 @@ void add_features_command(CLI::App& app) {
         ->group("Model");
     sub->add_option("--n-mode", o->n_mode, "encoding of N and padding: zero | quarter (0.25 each, TF-Hub pipeline)")
         ->capture_default_str()->group("Model");
-    sub->add_option("--batch", o->batch, "windows per forward pass")->capture_default_str()
-        ->check(integer_at_least(1))->group("Run");
+    sub->add_option("--batch", o->batch, "windows per forward pass; 0: 8 on a GPU (fewer when its memory cannot hold "
+                    "them), 1 on the CPU")->capture_default_str()
+        ->check(integer_at_least(0))->group("Run");
     sub->add_flag("--resume", o->resume, "continue an interrupted run of the same configuration")->group("Run");
     add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file");

@@ -15,6 +15,8 @@ enformer_gpu_model::~enformer_gpu_model() = default;
 
 void enformer_gpu_model::reserve(std::int64_t, std::int64_t) {}
 
+std::int64_t enformer_gpu_model::reserve_largest(std::int64_t, std::int64_t) { return 1; }
+
 enformer_output enformer_gpu_model::predict(const float*, std::int64_t, std::int64_t, const enformer_gpu_request&) {
     throw usage_error("Enformer on the GPU: this scpx was built without CUDA");
 }

@@ -50,6 +50,22 @@ void enformer_runner::reserve(std::int64_t batch, std::int64_t length) {
     if (gpu_) gpu_->reserve(batch, length);
 }
 
+std::int64_t enformer_runner::choose_batch(std::int64_t requested, std::int64_t length, std::int64_t limit) {
+    if (requested < 0) throw usage_error("--batch must be >= 0 (0: automatic)");
+    limit = std::max<std::int64_t>(limit, 1);
+    if (requested > 0) {
+        const std::int64_t b = std::min(requested, limit);
+        reserve(b, length);
+        return b;
+    }
+    if (!gpu_) return 1;
+    const std::int64_t b = gpu_->reserve_largest(std::min(kAutoBatch, limit), length);
+    if (b < std::min(kAutoBatch, limit))
+        SCPX_LOG_INF("--batch 0: {} sequence(s) of {} bp per pass, the most of {} that fit the GPU's memory", b,
+                     length, std::min(kAutoBatch, limit));
+    return b;
+}
+
 enformer_output enformer_runner::predict_bases(std::string_view bases, std::int64_t batch, std::int64_t length,
                                                seq::onehot_n_mode n_mode, const enformer_gpu_request& req) {
     if (gpu_) return gpu_->predict_bases(bases, batch, length, n_mode, req);

@@ -623,6 +623,54 @@ TEST(CudaEnformerModel, AutoAttentionIsFlashForBf16Only) {
     EXPECT_NE(md::enformer_gpu_model(fixture_weights(), o).describe().find("(fused stem: BF16 only)"), std::string::npos);
 }
 
+TEST(CudaEnformerModel, ReserveLargestHalvesTheBatchUntilItFits) {
+    SKIP_WITHOUT_GPU_OR_FIXTURE();
+    // `--batch 0` (enformer_runner::choose_batch): the largest of 8, 4, 2, 1 whose arena the
+    // device holds; a failed size leaves nothing behind, so the next one starts clean.
+    const std::int64_t L = static_cast<std::int64_t>(expected("inputs/onehot").shape[1]);
+    md::enformer_gpu_model m(fixture_weights(), {});
+    const std::size_t weights = m.device_bytes();  // no arena yet
+    m.reserve(2, L);
+    const std::size_t arena2 = m.device_bytes() - weights;
+    m.reserve(4, L);
+    const std::size_t arena4 = m.device_bytes() - weights;
+    ASSERT_LT(arena2, arena4);
+    md::enformer_gpu_model fresh(fixture_weights(), {});
+#ifdef SCPX_CUDA_EMULATION
+    md::enformer_gpu_model tiny(fixture_weights(), {});  // weights uploaded before the device shrinks
+    // A device whose largest allocation lies between the arenas for 2 and for 4 sequences.
+    const std::string cap = std::to_string((arena2 + arena4) / 2);
+    ASSERT_EQ(setenv("SCPX_EMU_DEVICE_BYTES", cap.c_str(), 1), 0);
+    std::int64_t got = 0;
+    EXPECT_NO_THROW(got = fresh.reserve_largest(8, L));
+    EXPECT_EQ(got, 2);
+    EXPECT_EQ(fresh.device_bytes() - weights, arena2);
+    // And when not even one sequence fits: the out-of-memory error, which names the arena.
+    ASSERT_EQ(setenv("SCPX_EMU_DEVICE_BYTES", "1024", 1), 0);
+    try {
+        tiny.reserve_largest(8, L);
+        ADD_FAILURE() << "no out-of-memory error";
+    } catch (const scpx::cuda_out_of_memory& e) {
+        EXPECT_NE(std::string(e.what()).find("activation arena for 1 x"), std::string::npos) << e.what();
+    }
+    unsetenv("SCPX_EMU_DEVICE_BYTES");
+    const auto in = expected("inputs/onehot");
+    EXPECT_NO_THROW(fresh.predict(in.data.data(), 2, L, full_request()));  // the arena it kept works
+#else
+    // On a card: ask for more sequences than its free memory holds (≈ 4× as many), expect a
+    // smaller batch that fits.
+    std::size_t free_b = 0, total_b = 0;
+    ASSERT_EQ(cudaMemGetInfo(&free_b, &total_b), cudaSuccess);
+    const std::size_t per_seq = (arena4 - arena2) / 2;
+    std::int64_t want = 1;
+    while (static_cast<std::size_t>(want) * per_seq < 4 * free_b) want *= 2;
+    const std::int64_t got = fresh.reserve_largest(want, L);
+    EXPECT_LT(got, want);
+    EXPECT_GE(got, 1);
+    EXPECT_LE(fresh.device_bytes(), total_b);
+#endif
+}
+
 TEST(CudaEnformerModel, ConvBiasFoldIsTheDefaultAndDescribed) {
     SKIP_WITHOUT_GPU_OR_FIXTURE();
     // Fp32MatchesCpuModel checks the values with the fold on and off; here: on by default, in

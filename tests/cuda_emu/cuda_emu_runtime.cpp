@@ -493,10 +493,17 @@ const char* cudaGetErrorString(cudaError_t e) {
     default: return "emulated CUDA error";
     }
 }
+/// The emulated device's memory: 80 GiB, or SCPX_EMU_DEVICE_BYTES (read at every call, so a test
+/// can shrink the device to make an allocation fail, as on a card whose memory is taken).
+static std::size_t emu_device_bytes() {
+    const char* v = std::getenv("SCPX_EMU_DEVICE_BYTES");
+    return v && *v ? static_cast<std::size_t>(std::strtoull(v, nullptr, 10)) : std::size_t{80} << 30;
+}
+
 cudaError_t cudaMalloc(void** p, std::size_t bytes) {
     *p = nullptr;
     if (bytes == 0) return cudaSuccess;
-    if (bytes > (std::size_t{80} << 30)) return cudaErrorMemoryAllocation; // the emulated device's size
+    if (bytes > emu_device_bytes()) return cudaErrorMemoryAllocation; // one allocation at most the device
     // 256-byte alignment, as cudaMalloc guarantees; poison so uninitialised reads show.
     void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!m) return cudaErrorMemoryAllocation;
@@ -509,7 +516,7 @@ cudaError_t cudaFree(void* p) {
     return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total) {
-    *total = std::size_t{80} << 30;
+    *total = emu_device_bytes();
     *free_bytes = *total;
     return cudaSuccess;
 }

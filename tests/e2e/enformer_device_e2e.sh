@@ -22,6 +22,8 @@ expect_fail predict_bad_attention "--attention must be auto, gemm, fused or flas
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --attention sparse --out "$WORK/p_bad.h5"
 expect_fail predict_bad_pool "--pool must be gemm or fused" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --pool max --out "$WORK/p_bad.h5"
+expect_fail predict_negative_batch "--batch: must be an integer ≥ 0 \(got .-1.\)" "$WORK/p_bad.h5" -- \
+  "$SCPX" enformer predict --weights "$W" --onehot "$IN" --batch -1 --out "$WORK/p_bad.h5"
 rc=0; "$SCPX" enformer predict --weights "$W" --onehot "$IN" --precision fp16 --out "$WORK/p_bad.h5" \
   > /dev/null 2>&1 || rc=$?
 check predict_usage_error_exit_code_2 test "$rc" -eq 2
@@ -68,6 +70,9 @@ PY
   feat=(features reference --fasta "$WORK/g.fa" --annotation "$WORK/g.gtf" --weights "$W" --seq-len 12288)
   expect_ok features_cpu "$SCPX" "${feat[@]}" --device cpu --out "$WORK/f_cpu.h5"
   expect_ok features_cuda "$SCPX" "${feat[@]}" --device cuda --batch 2 --out "$WORK/f_cuda.h5"
+  # --batch 0 (the default): 8 windows per pass on a GPU whose memory holds them.
+  expect_ok features_cuda_auto_batch "$SCPX" "${feat[@]}" --device cuda --out "$WORK/f_cuda_auto.h5"
+  check features_auto_batch_is_8 grep -q "GPU memory for batch 8 x 12288 bp" "$WORK/features_cuda_auto_batch.log"
   # Same datasets and shapes as the CPU files; fp32 within 1e-4, bf16 within 5e-2 (scaled).
   if /usr/bin/python3 -c "import h5py, numpy" 2> /dev/null; then
     compare() { # compare NAME CPU_FILE FILE TOLERANCE: max |Δ| / max(1, |cpu|); strings exactly
@@ -91,6 +96,7 @@ PY
     compare cuda_bf16_near_cpu "$WORK/cpu.h5" "$WORK/cuda_bf16.h5" 5e-2
     compare cuda_bf16_flash_near_cpu "$WORK/cpu.h5" "$WORK/cuda_bf16_flash.h5" 5e-2
     compare features_cuda_matches_cpu "$WORK/f_cpu.h5" "$WORK/f_cuda.h5" 1e-4
+    compare features_cuda_auto_batch_matches_cpu "$WORK/f_cpu.h5" "$WORK/f_cuda_auto.h5" 1e-4
   fi
 fi
 # Input checks (CPU).

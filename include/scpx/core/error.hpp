@@ -52,6 +52,12 @@ public:
     using error::error;
 };
 
+/// A device allocation failed for lack of memory: a caller may retry with less (a smaller batch).
+class cuda_out_of_memory : public cuda_error {
+public:
+    using cuda_error::cuda_error;
+};
+
 /// An MPI call failed.
 class mpi_error : public error {
 public:

@@ -133,6 +133,10 @@ public:
     /// Sizes the activation arena for up to `batch` sequences of `length` bp (done implicitly by
     /// predict when a call needs more). Also precomputes the relative keys for this length.
     void reserve(std::int64_t batch, std::int64_t length);
+    /// Sizes the arena for the largest batch of max_batch, max_batch/2, …, 1 sequences of `length`
+    /// bp that the device's memory holds, and returns it.
+    /// @throws cuda_out_of_memory when not even one sequence fits
+    std::int64_t reserve_largest(std::int64_t max_batch, std::int64_t length);
 
     /// Runs the model. onehot is host memory [batch, length, 4] fp32; the result is host fp32 in
     /// the layout of enformer_output (heads [B, bins, tracks]).

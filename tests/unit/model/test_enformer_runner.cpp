@@ -157,3 +157,19 @@ TEST(GpuDeviceChoice, LocalRankFromLauncherEnvironment) {
         EXPECT_THROW(scpx::gpu::use_device(1), scpx::usage_error);
     }
 }
+
+namespace {
+
+TEST(EnformerRunner, ChooseBatchOnTheCpu) {
+    // --batch 0 (automatic) is 1 on the CPU, where a larger batch is no faster; a batch asked for
+    // is kept, but never more than the sequences there are; negative is a usage error.
+    md::enformer_runner r(tiny_weights(), cpu_options());
+    const std::int64_t L = 128 * 64;
+    EXPECT_EQ(r.choose_batch(0, L, 100), 1);
+    EXPECT_EQ(r.choose_batch(5, L, 100), 5);
+    EXPECT_EQ(r.choose_batch(5, L, 3), 3);
+    EXPECT_EQ(r.choose_batch(5, L, 0), 1);  // no sequence: still a valid batch
+    EXPECT_THROW(r.choose_batch(-1, L, 100), scpx::usage_error);
+}
+
+} // namespace
