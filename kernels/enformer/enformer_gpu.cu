@@ -127,6 +127,7 @@ struct arena_plan {
     std::size_t attn_ws = kNone, attn_ws_bytes = 0; ///< attention "gemm": logits workspace
     std::size_t pool_ws = kNone, pool_ws_bytes = 0; ///< pool "gemm": logits workspace
     std::size_t stem_next = kNone; ///< fused stem: one sequence's gelu(bn(stem output))
+    std::size_t act_bytes = 0;     ///< one trunk activation buffer (the largest stage output of the batch)
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> sizes; ///< for the debug log
     std::size_t add(const std::string& name, std::size_t bytes) {
@@ -272,6 +273,13 @@ struct enformer_gpu_model::impl {
         return convs->max_scratch_bytes(conv_args(c, px, B, L, py, residual ? px : nullptr, out_gelu));
     }
     void reserve(std::int64_t batch, std::int64_t length);
+    /// Frees the arena (the next reserve allocates anew).
+    void drop_arena() {
+        SCPX_CUDA_CHECK(cudaStreamSynchronize(stream));
+        convs->set_gemm(nullptr);
+        gemm.reset();
+        arena.release();
+    }
     /// The attention's sizes and precision for batch B at n positions (pointers unset).
     cuda::rel_attention_args attention_shape(std::int64_t B, std::int64_t n) const {
         cuda::rel_attention_args at;
@@ -569,6 +577,7 @@ arena_plan enformer_gpu_model::impl::make_plan(std::int64_t B, std::int64_t L) {
     p.in = p.add("input", sz(B * L * 4) * elem);
     p.in_bases = p.add("input bases", sz(B * L));
     p.act0 = p.add("trunk activations A", sz(max_act) * elem);
+    p.act_bytes = sz(max_act) * elem;
     p.act1 = p.add("trunk activations B", sz(max_act) * elem);
     if (fused_stem) p.stem_next = p.add("stem: pointwise input (one sequence)", sz(L * stem_pointwise.cin) * elem);
     p.ln = p.add("layer norm", sz(B * n * d) * elem);
@@ -738,13 +747,27 @@ void enformer_gpu_model::reserve(std::int64_t batch, std::int64_t length) { p_->
 
 std::int64_t enformer_gpu_model::reserve_largest(std::int64_t max_batch, std::int64_t length) {
     if (max_batch < 1) throw usage_error("Enformer: batch must be >= 1");
+    // Headroom: the throughput mode's first call times its convolution candidates into a
+    // temporary output of up to one trunk activation (conv_selector); an arena that leaves no room
+    // for it would make every such shape fall back to the untimed custom kernel.
+    const auto room_for = [](std::size_t bytes) {
+        void* probe = nullptr;
+        if (cudaMalloc(&probe, bytes) != cudaSuccess) {
+            cudaGetLastError();
+            return false;
+        }
+        cudaFree(probe);
+        return true;
+    };
     for (std::int64_t b = max_batch;; b /= 2) {
         try {
             p_->reserve(b, length);
-            return b;
         } catch (const cuda_out_of_memory&) {
             if (b == 1) throw;  // reserve left no arena behind: the next size starts clean
+            continue;
         }
+        if (b == 1 || room_for(p_->plan.act_bytes)) return b;
+        p_->drop_arena();
     }
 }
 

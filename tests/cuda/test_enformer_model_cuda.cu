@@ -637,16 +637,28 @@ TEST(CudaEnformerModel, ReserveLargestHalvesTheBatchUntilItFits) {
     ASSERT_LT(arena2, arena4);
     md::enformer_gpu_model fresh(fixture_weights(), {});
 #ifdef SCPX_CUDA_EMULATION
-    md::enformer_gpu_model tiny(fixture_weights(), {});  // weights uploaded before the device shrinks
-    // A device whose largest allocation lies between the arenas for 2 and for 4 sequences.
-    const std::string cap = std::to_string((arena2 + arena4) / 2);
-    ASSERT_EQ(setenv("SCPX_EMU_DEVICE_BYTES", cap.c_str(), 1), 0);
+    // The emulated device counts what is allocated; SCPX_EMU_DEVICE_BYTES sets its size, here so
+    // many bytes beyond what is in use now. Models are built (weights uploaded) before it shrinks.
+    md::enformer_gpu_model headroom(fixture_weights(), {}), tiny(fixture_weights(), {});
+    const auto device_with_free = [](std::size_t bytes) {
+        std::size_t free_b = 0, total_b = 0;
+        ASSERT_EQ(cudaMemGetInfo(&free_b, &total_b), cudaSuccess);
+        ASSERT_EQ(setenv("SCPX_EMU_DEVICE_BYTES", std::to_string(total_b - free_b + bytes).c_str(), 1), 0);
+    };
+    // Room for the arena of 2 sequences but not of 4.
+    device_with_free((arena2 + arena4) / 2);
     std::int64_t got = 0;
     EXPECT_NO_THROW(got = fresh.reserve_largest(8, L));
     EXPECT_EQ(got, 2);
     EXPECT_EQ(fresh.device_bytes() - weights, arena2);
-    // And when not even one sequence fits: the out-of-memory error, which names the arena.
-    ASSERT_EQ(setenv("SCPX_EMU_DEVICE_BYTES", "1024", 1), 0);
+    // Room for the arena of 4 but not for a trunk activation beside it (the throughput mode's
+    // timing borrows one): 2.
+    device_with_free(arena4 + 1024);
+    EXPECT_NO_THROW(got = headroom.reserve_largest(8, L));
+    EXPECT_EQ(got, 2);
+    EXPECT_EQ(headroom.device_bytes() - weights, arena2);
+    // Not even one sequence: the out-of-memory error, which names the arena.
+    device_with_free(1024);
     try {
         tiny.reserve_largest(8, L);
         ADD_FAILURE() << "no out-of-memory error";

@@ -500,24 +500,52 @@ static std::size_t emu_device_bytes() {
     return v && *v ? static_cast<std::size_t>(std::strtoull(v, nullptr, 10)) : std::size_t{80} << 30;
 }
 
+/// Live cudaMalloc blocks and their sizes: allocations fail when the device is full, and
+/// cudaMemGetInfo reports what is left, as on a card.
+struct emu_device_memory {
+    std::mutex lock;
+    std::map<void*, std::size_t> blocks;
+    std::size_t used = 0;
+};
+static emu_device_memory& device_memory() {
+    static auto* m = new emu_device_memory; // never destroyed: frees may come from static destructors
+    return *m;
+}
+
 cudaError_t cudaMalloc(void** p, std::size_t bytes) {
     *p = nullptr;
     if (bytes == 0) return cudaSuccess;
-    if (bytes > emu_device_bytes()) return cudaErrorMemoryAllocation; // one allocation at most the device
+    emu_device_memory& dm = device_memory();
+    std::lock_guard<std::mutex> g(dm.lock);
+    const std::size_t size = emu_device_bytes();
+    if (dm.used > size || bytes > size - dm.used) return cudaErrorMemoryAllocation;
     // 256-byte alignment, as cudaMalloc guarantees; poison so uninitialised reads show.
     void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!m) return cudaErrorMemoryAllocation;
     std::memset(m, 0xCD, bytes);
+    dm.blocks[m] = bytes;
+    dm.used += bytes;
     *p = m;
     return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+    if (p) {
+        emu_device_memory& dm = device_memory();
+        std::lock_guard<std::mutex> g(dm.lock);
+        const auto it = dm.blocks.find(p);
+        if (it != dm.blocks.end()) {
+            dm.used -= it->second;
+            dm.blocks.erase(it);
+        }
+    }
     std::free(p);
     return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total) {
+    emu_device_memory& dm = device_memory();
+    std::lock_guard<std::mutex> g(dm.lock);
     *total = emu_device_bytes();
-    *free_bytes = *total;
+    *free_bytes = dm.used < *total ? *total - dm.used : 0;
     return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t count, cudaMemcpyKind) {

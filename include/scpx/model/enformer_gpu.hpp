@@ -134,7 +134,8 @@ public:
     /// predict when a call needs more). Also precomputes the relative keys for this length.
     void reserve(std::int64_t batch, std::int64_t length);
     /// Sizes the arena for the largest batch of max_batch, max_batch/2, …, 1 sequences of `length`
-    /// bp that the device's memory holds, and returns it.
+    /// bp that the device's memory holds with room for one more activation buffer beside it (what
+    /// the throughput mode's first call borrows to time its convolutions), and returns it.
     /// @throws cuda_out_of_memory when not even one sequence fits
     std::int64_t reserve_largest(std::int64_t max_batch, std::int64_t length);
 
