@@ -4,7 +4,7 @@
 # device), the Enformer fixture tests of scpx_unit_tests when that binary can start there, then
 # bench_enformer_gpu (bf16, tf32, fp32 × 196,608 / 393,216 bp × batch 1/4/8, plus the custom-vs-cuDNN
 # conv table). Builds nothing; prints a short table last. Every part runs under `timeout` so the
-# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, seven
+# whole check stays near 9 minutes of device time (tests 150 s, fixture 60 s, benchmark 330 s, eight
 # single-configuration variants 45 s each; set SKIP_FIXTURE=1 PROFILE=0 to save time);
 # the benchmark prints and writes its CSV row by row, so a timeout still leaves the rows done.
 #
@@ -45,11 +45,12 @@ DEADLINE=${DEADLINE:-0}
 # The default variants are the changes not yet timed on a GPU (sessions 11–12, CPU emulator
 # only), largest expected effect first, so a DEADLINE that cuts the list keeps the informative
 # ones: the conv bias fold (on by default, so its variant turns it off), the fused stem, 128-row
-# flash blocks, the batch-spanning conv/pool steps (on under auto; turned off), the two kernels
-# together, and at 393,216 bp. The ninth session's list, timed then, was "bf16 196608 attention
+# flash blocks, the batch-spanning conv/pool steps (on under auto; turned off), 32 instead of 8
+# cuBLASLt candidates timed per GEMM shape (free to try: a slower candidate is never kept), the
+# two kernels together, and at 393,216 bp. The ninth session's list, timed then, was "bf16 196608 attention
 # gemm;bf16 393216 attention gemm;tf32 196608 attention flash;bf16 196608 pool fused;bf16 196608
 # batch-gemms 0;bf16 196608 pool-bf16-logits 0" (docs/PERFORMANCE.md).
-VARIANTS=${VARIANTS:-bf16 196608 fold-bias 0;bf16 196608 fused-stem 1;bf16 196608 flash-rows 128;bf16 196608 batch-steps 0;bf16 196608 fused-stem 1 flash-rows 128;bf16 393216 fused-stem 1 flash-rows 128;bf16 393216 flash-rows 128}
+VARIANTS=${VARIANTS:-bf16 196608 fold-bias 0;bf16 196608 fused-stem 1;bf16 196608 flash-rows 128;bf16 196608 batch-steps 0;bf16 196608 gemm-tune 32;bf16 196608 fused-stem 1 flash-rows 128;bf16 393216 fused-stem 1 flash-rows 128;bf16 393216 flash-rows 128}
 fits() {  # fits SECONDS: true when a step of at most SECONDS still ends before DEADLINE (0: no deadline)
   [[ $DEADLINE -eq 0 || $((SECONDS + $1)) -le $DEADLINE ]]
 }
