@@ -11,6 +11,7 @@ bins 30..33 of `scpx enformer predict` run on the same window built here in Pyth
 Exit 77 (skipped) without the fixture.
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -133,4 +134,37 @@ assert r.returncode == 2 and "modified after the unfinished output" in r.stdout,
 assert not os.path.exists(out5)
 print("byte-identical at 1 and 2 ranks, on rerun, and after a kill + --resume; "
       "--resume refused after an input changed")
+
+# A FASTA that turns out corrupt in a later window: the windows after the first batch are read on
+# a worker thread during the pass, and its error must end the run as any input error does (one
+# ERROR line naming the FASTA, non-zero exit, no final output), not terminate the process. A
+# 300-kb contig in several bgzip blocks, indexed while intact, then one byte of its last block
+# changed (the size and the index stay; a .fai older than the FASTA is only warned about).
+bgzip = shutil.which("bgzip")
+if bgzip:
+    big = os.path.join(scratch, "big.fa")
+    with open(big, "w") as f:
+        s = "".join(rng.choice(list("ACGT"), 300000))
+        f.write(">chr1\n" + "".join(s[i:i + 60] + "\n" for i in range(0, len(s), 60)))
+    for p in (big + ".gz", big + ".gz.fai", big + ".gz.gzi"):
+        if os.path.exists(p):
+            os.remove(p)
+    subprocess.run([bgzip, "-f", big], check=True)
+    big_ann = os.path.join(scratch, "big_genes.tsv")
+    with open(big_ann, "w") as f:
+        f.write("gene_id\tgene_name\tchr\ttss\tstrand\tgene_type\n")
+        f.write("B1\tb1\tchr1\t20000\t+\tprotein_coding\nB2\tb2\tchr1\t280000\t+\tprotein_coding\n")
+    bad_cmd = [scpx, "features", "reference", "--fasta", big + ".gz", "--annotation", big_ann, "--weights", weights,
+               "--seq-len", str(L), "--threads", "1", "--batch", "1"]
+    run(bad_cmd + ["--out", os.path.join(scratch, "f6.h5")])  # builds the index on the intact file
+    data = bytearray(open(big + ".gz", "rb").read())
+    data[len(data) - 5000] ^= 0xFF  # inside the compressed data of the last blocks (chr1 ≥ ~260 kb)
+    open(big + ".gz", "wb").write(data)
+    out7 = os.path.join(scratch, "f7.h5")
+    r = subprocess.run(bad_cmd + ["--out", out7], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    errors = [line for line in r.stdout.splitlines() if "ERROR" in line]
+    assert r.returncode not in (0, 75) and r.returncode > 0, (r.returncode, r.stdout)
+    assert len(errors) == 1 and "big.fa.gz" in errors[0], r.stdout
+    assert "terminate" not in r.stdout and not os.path.exists(out7), r.stdout
+    print("a corrupt FASTA block read on the worker thread ends the run with:", errors[0])
 print("OK")
