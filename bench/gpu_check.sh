@@ -9,6 +9,10 @@ CARRY=$(cd "${1:-carry}" && pwd)
 OUTDIR=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUTDIR"
 export LD_LIBRARY_PATH="$CARRY/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+# prepare_gpu_carry.sh packs lib_extra (size limit of the transfer): unpack it once.
+if [[ -n "${CARRY:-}" && -f "$CARRY/lib_extra.tar.gz" && ! -d "$CARRY/lib_extra" ]]; then
+  tar -C "$CARRY" -xzf "$CARRY/lib_extra.tar.gz" || echo "cannot unpack $CARRY/lib_extra.tar.gz"
+fi
 # Libraries prepare_gpu_carry.sh keeps apart (libcurl's chain): only when something is missing.
 if [[ -d "$CARRY/lib_extra" ]] && ldd "$CARRY"/build/tests/unit/scpx_unit_tests 2>/dev/null | grep -q 'not found'; then
   export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$CARRY/lib_extra"

@@ -30,6 +30,10 @@ fi
 OUTDIR=${OUT:-/tmp/gpu_check_enformer}
 mkdir -p "$OUTDIR"
 export LD_LIBRARY_PATH="${CARRY:+$CARRY/lib:}/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
+# prepare_gpu_carry.sh packs lib_extra (size limit of the transfer): unpack it once.
+if [[ -n "${CARRY:-}" && -f "$CARRY/lib_extra.tar.gz" && ! -d "$CARRY/lib_extra" ]]; then
+  tar -C "$CARRY" -xzf "$CARRY/lib_extra.tar.gz" || echo "cannot unpack $CARRY/lib_extra.tar.gz"
+fi
 # Libraries prepare_gpu_carry.sh keeps apart (libcurl's chain): only when something is missing.
 missing=$(ldd "$BUILD/bench/bench_enformer_gpu" "$BUILD/tests/cuda/scpx_gpu_model_tests" 2>/dev/null | grep 'not found' | sort -u)
 if [[ -n "$missing" && -n "$CARRY" && -d "$CARRY/lib_extra" ]]; then
