@@ -8,6 +8,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
+#include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/io/gene_annotation.hpp"
@@ -19,7 +20,6 @@
 #include "scpx/seq/onehot.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <future>
 #include <limits>
@@ -63,7 +63,7 @@ struct window_batch {
 /// Reads the windows of rows `part` (TSS-centred, seq_len bp) from `fa`.
 window_batch fetch_windows(seq::fasta_reader& fa, const std::vector<io::gene_record>& rows, std::vector<hsize_t> part,
                            std::int64_t seq_len) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const stopwatch fetch_clock;
     window_batch w;
     w.part = std::move(part);
     std::string one;
@@ -78,7 +78,7 @@ window_batch fetch_windows(seq::fasta_reader& fa, const std::vector<io::gene_rec
         w.chroms.push_back(g.chrom);
         w.tss.push_back(g.tss);
     }
-    w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    w.seconds = fetch_clock.seconds();
     return w;
 }
 
@@ -225,9 +225,6 @@ void run_features(const features_options& o) {
     };
     const auto fetch_round = [&](std::size_t r) { return fetch_windows(fa, rows, round_part(r), o.seq_len); };
     double t_fetch = 0.0, t_model = 0.0, t_write = 0.0;
-    const auto seconds_since = [](std::chrono::steady_clock::time_point t0) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
     std::future<window_batch> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
     for (std::size_t r = 0; r < rounds; ++r) {
@@ -237,7 +234,7 @@ void run_features(const features_options& o) {
         const std::int64_t B = static_cast<std::int64_t>(cur.part.size());
         std::vector<float> feats(static_cast<size_t>(B * tracks), 0.0f);
         if (B > 0) {
-            const auto t0 = std::chrono::steady_clock::now();
+            const stopwatch model_clock;
             // Only the central bins the features need: on the GPU the final pointwise and the
             // head run on those bins alone.
             model::enformer_gpu_request req;
@@ -253,16 +250,16 @@ void run_features(const features_options& o) {
                         feats[static_cast<size_t>(b * tracks + t)] +=
                             human[static_cast<size_t>((b * o.center_bins + k) * tracks + t)] /
                             static_cast<float>(o.center_bins);
-            t_model += seconds_since(t0);
+            t_model += model_clock.seconds();
         }
-        const auto t0 = std::chrono::steady_clock::now();
+        const stopwatch write_clock;
         w.write_rows("gene_id", cur.part, cur.ids);
         w.write_rows("gene_name", cur.part, cur.names);
         w.write_rows("chrom", cur.part, cur.chroms);
         w.write_rows("tss", cur.part, cur.tss);
         w.write_rows("features", cur.part, feats);
         w.mark_done(cur.part);
-        t_write += seconds_since(t0);
+        t_write += write_clock.seconds();
         prog.add(static_cast<std::uint64_t>(B));
         if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
     }
