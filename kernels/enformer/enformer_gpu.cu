@@ -273,7 +273,8 @@ struct enformer_gpu_model::impl {
         return convs->max_scratch_bytes(conv_args(c, px, B, L, py, residual ? px : nullptr, out_gelu));
     }
     void reserve(std::int64_t batch, std::int64_t length);
-    /// Frees the arena (the next reserve allocates anew).
+    /// Frees the arena and what points into it (the GEMM engine's workspace); the next reserve
+    /// allocates anew.
     void drop_arena() {
         SCPX_CUDA_CHECK(cudaStreamSynchronize(stream));
         convs->set_gemm(nullptr);
@@ -642,10 +643,7 @@ void enformer_gpu_model::impl::reserve(std::int64_t B, std::int64_t L) {
     if (same_length && B <= plan.batch) return;
     arena_plan p = make_plan(B, L);
     if (p.total > arena.bytes) {
-        SCPX_CUDA_CHECK(cudaStreamSynchronize(stream));
-        convs->set_gemm(nullptr);
-        gemm.reset();
-        arena.release();
+        drop_arena();
         arena.allocate(p.total, "the activation arena for " + std::to_string(B) + " x " + std::to_string(L) + " bp");
         for (const auto& [name, bytes] : p.sizes)
             SCPX_LOG_DBG("Enformer GPU arena: {} {:.1f} MiB", name, static_cast<double>(bytes) / 1048576.0);
