@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <cstddef>
 #include <string>
 
 namespace scpx::detail {
@@ -87,6 +88,10 @@ double best_time_ms(F&& fn, int reps, cudaStream_t stream) {
     cudaEventDestroy(stop);
     return best;
 }
+
+/// `bytes` rounded up to a multiple of 128: where each region of a kernel's dynamic shared memory
+/// starts (aligned for 16-byte vector, ldmatrix and wmma accesses alike).
+inline unsigned align128(std::size_t bytes) { return static_cast<unsigned>((bytes + 127) / 128 * 128); }
 
 /// The current device and its opt-in limit of dynamic shared memory per block; the first failing
 /// CUDA call's status.

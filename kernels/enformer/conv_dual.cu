@@ -54,8 +54,6 @@ struct dual_params {
     unsigned off_x = 0, off_s = 0; ///< byte offsets of X and S in shared memory (W at 0)
 };
 
-unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
-
 /// Fills the shared-memory offsets; returns the bytes a block needs.
 unsigned plan_shared(dual_params& p) {
     p.off_x = align128(static_cast<std::size_t>(kKp) * (p.cout + 8) * 2);

@@ -67,8 +67,6 @@ struct smem_layout {
     unsigned total = 0;
 };
 
-unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
-
 smem_layout make_layout(std::int64_t key, std::int64_t value, std::size_t elem) {
     smem_layout L;
     const int pad = static_cast<int>(16 / elem); // 16 bytes in elements

@@ -564,8 +564,6 @@ __global__ void __launch_bounds__(2 * Bi, Bi == 64 ? 2 : 1) rel_attention_flash_
     }
 }
 
-unsigned align128(std::size_t b) { return static_cast<unsigned>((b + 127) / 128 * 128); }
-
 /// Fills p's padded sizes and shared-memory offsets for element type T; returns the bytes of
 /// dynamic shared memory a block needs.
 template <class T, int Bi>

@@ -33,10 +33,10 @@ std::int64_t chunk_pairs(const softmax_pool_args& a) {
     return a.chunk_pairs > 0 ? std::min(a.length / 2, a.chunk_pairs) : a.length / 2;
 }
 
-/// Bytes of one chunk's row differences at the front of the workspace (256-byte aligned, for
-/// the GEMM that reads them and for the logit differences after them).
-std::size_t row_diff_bytes(const softmax_pool_args& a) {
-    const std::size_t b = static_cast<std::size_t>(chunk_pairs(a) * a.channels) * element_bytes(a.prec);
+/// Bytes of a chunk of `pairs` row differences at the front of the workspace (256-byte aligned,
+/// for the GEMM that reads them and for the logit differences after them).
+std::size_t row_diff_bytes(const softmax_pool_args& a, std::int64_t pairs) {
+    const std::size_t b = static_cast<std::size_t>(pairs * a.channels) * element_bytes(a.prec);
     return (b + 255) / 256 * 256;
 }
 
@@ -109,7 +109,6 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
          cudaStream_t stream) {
     const std::int64_t C = a.channels;
     std::int64_t pairs = a.length / 2, chunk = chunk_pairs(a), batch = a.batch;
-    std::size_t diff_at = row_diff_bytes(a);
     if (a.span_batch && a.chunk_pairs == 0 && a.batch > 1) {
         // Pair r of the flattened batch is rows 2r, 2r+1 whatever its sequence (L is even): chunks
         // of as many pairs as the workspace holds, across sequences. The 256 bytes keep room for
@@ -119,12 +118,11 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
         const auto fit = static_cast<std::int64_t>((workspace_bytes - std::min<std::size_t>(workspace_bytes, 256)) /
                                                    (static_cast<std::size_t>(C) * (sizeof(T) + sizeof(D))));
         chunk = std::clamp(fit, chunk, pairs);
-        diff_at = (static_cast<std::size_t>(chunk * C) * sizeof(T) + 255) / 256 * 256;
     }
     const T* x = static_cast<const T*>(a.x);
     T* y = static_cast<T*>(a.y);
     T* rows = reinterpret_cast<T*>(workspace);
-    D* diff = reinterpret_cast<D*>(workspace + diff_at);
+    D* diff = reinterpret_cast<D*>(workspace + row_diff_bytes(a, chunk));
     constexpr int kThreads = 256;
     const out_transform tr{a.out_scale, a.out_shift, a.out_gelu};
     const auto pool = a.has_out_transform() ? pool_pairs<T, D, true> : pool_pairs<T, D, false>;
@@ -153,7 +151,8 @@ void run(const softmax_pool_args& a, gemm_engine& gemm, unsigned char* workspace
 } // namespace
 
 std::size_t softmax_pool_gemm_workspace_bytes(const softmax_pool_args& a) {
-    return row_diff_bytes(a) + static_cast<std::size_t>(chunk_pairs(a) * a.channels) * (bf16_logits(a) ? 2 : 4);
+    const std::int64_t chunk = chunk_pairs(a);
+    return row_diff_bytes(a, chunk) + static_cast<std::size_t>(chunk * a.channels) * (bf16_logits(a) ? 2 : 4);
 }
 
 void softmax_pool_gemm(const softmax_pool_args& a, gemm_engine& gemm, void* workspace, std::size_t workspace_bytes,
