@@ -12,6 +12,23 @@ IN="$FX/io.h5:/inputs/onehot"
 gpu=${SCPX_E2E_GPU:-0}
 if [[ $gpu -eq 0 ]] && command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L > /dev/null 2>&1; then gpu=1; fi
 
+# write_genome NAME SEED LENGTH GENE...: $WORK/NAME.fa, one random contig chr1 (60 bases a line),
+# and $WORK/NAME.gtf with one protein-coding gene line per GENE given as CHROM:ID:START:END:STRAND.
+write_genome() {
+  /usr/bin/python3 - "$WORK" "$@" << 'PY'
+import random, sys
+work, name, seed, n, genes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+random.seed(seed)
+seq = "".join(random.choice("ACGT") for _ in range(n))
+with open(f"{work}/{name}.fa", "w") as f:
+    f.write(">chr1\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
+with open(f"{work}/{name}.gtf", "w") as f:
+    for gene in genes:
+        chrom, gid, start, end, strand = gene.split(":")
+        f.write(f'{chrom}\tt\tgene\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{gid}"; gene_type "protein_coding";\n')
+PY
+}
+
 expect_fail predict_bad_precision "--precision must be fp32, tf32 or bf16 \(got 'fp16'\)" "$WORK/p_bad.h5" -- \
   "$SCPX" enformer predict --weights "$W" --onehot "$IN" --precision fp16 --out "$WORK/p_bad.h5"
 expect_fail predict_bad_device "--device must be auto, cpu or cuda" "$WORK/p_bad.h5" -- \
@@ -57,16 +74,7 @@ else
     --precision bf16 --attention flash --pool fused --out "$WORK/cuda_bf16_flash.h5"
   check predict_logs_attention_and_pool grep -q "attention flash, pool fused" "$WORK/predict_cuda_bf16_flash.log"
   # features reference on a small generated genome (one gene's window runs off the contig start).
-  /usr/bin/python3 - "$WORK" << 'PY'
-import random, sys
-random.seed(7)
-seq = "".join(random.choice("ACGT") for _ in range(60000))
-with open(sys.argv[1] + "/g.fa", "w") as f:
-    f.write(">chr1\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
-with open(sys.argv[1] + "/g.gtf", "w") as f:
-    for gid, s, e, st in [("G1", 20001, 21000, "+"), ("G2", 30001, 32000, "-"), ("G3", 5001, 6000, "+")]:
-        f.write(f'chr1\tt\tgene\t{s}\t{e}\t.\t{st}\t.\tgene_id "{gid}"; gene_type "protein_coding";\n')
-PY
+  write_genome g 7 60000 chr1:G1:20001:21000:+ chr1:G2:30001:32000:- chr1:G3:5001:6000:+
   feat=(features reference --fasta "$WORK/g.fa" --annotation "$WORK/g.gtf" --weights "$W" --seq-len 12288)
   expect_ok features_cpu "$SCPX" "${feat[@]}" --device cpu --out "$WORK/f_cpu.h5"
   expect_ok features_cuda "$SCPX" "${feat[@]}" --device cuda --batch 2 --out "$WORK/f_cuda.h5"
@@ -114,16 +122,7 @@ PY
 fi
 # features reference, CPU: a gene id repeated on a contig the FASTA lacks (UCSC-style chrUn/_alt
 # copies) is skipped with the other genes off the FASTA, not taken for a duplicate id.
-/usr/bin/python3 - "$WORK" << 'PY'
-import random, sys
-random.seed(11)
-seq = "".join(random.choice("ACGT") for _ in range(40000))
-with open(sys.argv[1] + "/alt.fa", "w") as f:
-    f.write(">chr1\n" + "".join(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60)))
-with open(sys.argv[1] + "/alt.gtf", "w") as f:
-    for chrom, gid, s in [("chr1", "G1", 15001), ("chrUn_KI270302v1", "G1", 501), ("chr1", "G2", 25001)]:
-        f.write(f'{chrom}\tt\tgene\t{s}\t{s + 999}\t.\t+\t.\tgene_id "{gid}"; gene_type "protein_coding";\n')
-PY
+write_genome alt 11 40000 chr1:G1:15001:16000:+ chrUn_KI270302v1:G1:501:1500:+ chr1:G2:25001:26000:+
 expect_ok features_alt_contig_copy "$SCPX" features reference --fasta "$WORK/alt.fa" --annotation "$WORK/alt.gtf" \
   --weights "$W" --seq-len 12288 --device cpu --out "$WORK/f_alt.h5"
 check features_alt_copy_skipped_with_warning grep -q "1 gene(s) skipped: chromosome not in .*G1 on chrUn_KI270302v1" \
