@@ -107,7 +107,6 @@ void check_onehot(const std::vector<float>& x, std::int64_t first, std::int64_t 
 }
 
 void run_predict(const enformer_predict_options& o) {
-    if (o.batch < 0) throw usage_error("--batch must be >= 0 (0: automatic)");
     // Every sequence of --onehot goes to the one output file: there is no work list to split.
     // Accepting --split/--job silently would let an array job write N full copies.
     const dist::split_spec split = dist::make_split(o.common.split, o.common.job);

@@ -89,7 +89,6 @@ std::size_t max_len(const std::vector<io::gene_record>& genes, std::string io::g
 }
 
 void run_features(const features_options& o) {
-    if (o.batch < 0) throw usage_error("--batch must be >= 0 (0: automatic)");
     if (o.n_mode != "zero" && o.n_mode != "quarter") throw usage_error("--n-mode must be 'zero' or 'quarter'");
     const auto n_mode = o.n_mode == "zero" ? seq::onehot_n_mode::ZERO : seq::onehot_n_mode::QUARTER;
     ops::set_num_threads(o.common.threads);
