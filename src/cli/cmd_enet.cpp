@@ -78,7 +78,7 @@ void run_enet_cv(const enet_cv_args& a) {
     SCPX_LOG_INF("elastic net ({} mode): {} lambdas, status {}, {:.3f} s",
                  r.first.fit.covariance_mode ? "covariance" : "naive", r.first.lambda.size(),
                  enet::to_string(r.status), sw.seconds());
-    if (!r.message.empty()) SCPX_LOG_WRN("{}", r.message);
+    if (!r.message.empty()) SCPX_LOG_WRN_SHARED("{}", r.message);
 
     std::string cv = "lambda\tcvm\tcvsd\tnzero\n";
     const bool have_curve = !r.cvm_mean.empty();

@@ -9,6 +9,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
 #include "scpx/core/timer.hpp"
+#include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/model/enformer.hpp"
@@ -218,7 +219,19 @@ void add_enformer_command(CLI::App& app) {
     add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
+        // One input dataset into one output file, no work list to share: under mpirun every rank
+        // would run all of it and replace the same file. Rank 0 runs it; the others wait.
+        if (mpi::comm_size() > 1) {
+            if (!mpi::is_root()) {
+                mpi::barrier();
+                return;
+            }
+            SCPX_LOG_WRN("enformer predict runs on rank 0 only ({} ranks given); `scpx features reference` shares "
+                         "its genes between ranks",
+                         mpi::comm_size());
+        }
         run_predict(*o);
+        if (mpi::comm_size() > 1) mpi::barrier();
     });
 }
 

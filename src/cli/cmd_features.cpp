@@ -11,6 +11,7 @@
 #include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
+#include "scpx/dist/rank_report.hpp"
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/h5_writer.hpp"
 #include "scpx/model/enformer.hpp"
@@ -18,6 +19,8 @@
 #include "scpx/ops/parallel.hpp"
 #include "scpx/seq/fasta.hpp"
 #include "scpx/seq/onehot.hpp"
+
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -82,6 +85,20 @@ window_batch fetch_windows(seq::fasta_reader& fa, const std::vector<io::gene_rec
     return w;
 }
 
+/// Opens the FASTA on every rank. A missing index is built (and the FASTA surveyed, with its
+/// warnings) by rank 0 alone before the others open the file: ranks building it together would
+/// write the same .fai at once, and a rank could load one that another is still writing.
+seq::fasta_reader open_fasta_on_every_rank(const std::string& path) {
+    if (mpi::comm_size() == 1) return seq::fasta_reader(path);
+    if (!mpi::is_root()) {
+        mpi::barrier(); // if rank 0 fails instead, its error ends every rank (main's fail())
+        return seq::fasta_reader(path);
+    }
+    seq::fasta_reader fa(path);
+    mpi::barrier();
+    return fa;
+}
+
 std::size_t max_len(const std::vector<io::gene_record>& genes, std::string io::gene_record::*field) {
     std::size_t n = 1;
     for (const auto& g : genes) n = std::max(n, (g.*field).size());
@@ -95,6 +112,7 @@ void run_features(const features_options& o) {
     model::enformer_check_device_options(o.dev);
 
     model::enformer_runner model(model::enformer_weights_load(o.weights), o.dev);
+    dist::log_rank_devices("Enformer", model.describe(), model.on_gpu());
     const auto& cfg = model.config();
     model::enformer_check_length(cfg, o.seq_len, "--seq-len");
     const std::int64_t batch_size = model.choose_batch(o.batch, o.seq_len, std::numeric_limits<std::int64_t>::max());
@@ -110,7 +128,7 @@ void run_features(const features_options& o) {
                           std::to_string(bins));
     const std::int64_t first_bin = (bins - o.center_bins) / 2;
 
-    seq::fasta_reader fa(o.fasta);
+    seq::fasta_reader fa = open_fasta_on_every_rank(o.fasta);
     // Genes whose chromosome is missing from the FASTA (naming mismatch, unplaced contigs) or
     // whose TSS lies beyond the contig (another genome build) cannot be windowed: count, show
     // examples, and stop when nothing is left. Windows that run past a contig end are N-padded.
@@ -139,9 +157,9 @@ void run_features(const features_options& o) {
         genes.push_back(g);
     }
     if (n_no_contig > 0)
-        SCPX_LOG_WRN("{} gene(s) skipped: chromosome not in {} (e.g. {})", n_no_contig, o.fasta, join(no_contig, "; "));
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: chromosome not in {} (e.g. {})", n_no_contig, o.fasta, join(no_contig, "; "));
     if (n_outside > 0)
-        SCPX_LOG_WRN("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})", n_outside,
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})", n_outside,
                      join(outside, "; "));
     if (genes.empty()) {
         // Only the reasons that occurred, each with its examples.
@@ -223,6 +241,7 @@ void run_features(const features_options& o) {
                                     mine.begin() + static_cast<std::ptrdiff_t>(hi));
     };
     const auto fetch_round = [&](std::size_t r) { return fetch_windows(fa, rows, round_part(r), o.seq_len); };
+    const stopwatch loop_clock;
     double t_fetch = 0.0, t_model = 0.0, t_write = 0.0;
     std::future<window_batch> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
@@ -263,9 +282,13 @@ void run_features(const features_options& o) {
         if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
     }
     prog.finish();
-    SCPX_LOG_INF("time on this rank: Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
-                 "writing {:.2f} s",
-                 t_model, t_fetch, t_write);
+    // Where this rank's time went; under MPI rank 0 lists every rank's, and names the slowest.
+    const std::string times = fmt::format("Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
+                                          "writing {:.2f} s",
+                                          t_model, t_fetch, t_write);
+    if (mpi::comm_size() == 1) SCPX_LOG_INF("time on this rank: {}", times);
+    dist::log_rank_work("features reference",
+                        {fmt::format("{} gene(s); {}", mine.size(), times), loop_clock.seconds()});
     if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);

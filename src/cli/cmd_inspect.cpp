@@ -90,10 +90,10 @@ nlohmann::json inspect_annotation(const inspect_options& o, seq::fasta_reader* f
         if (unknown_contig > 0) {
             std::string ex;
             for (const auto& e : unknown_examples) ex += (ex.empty() ? "" : ", ") + e;
-            SCPX_LOG_WRN("{} gene(s) lie on contigs absent from the FASTA (e.g. {}); check the genome build",
+            SCPX_LOG_WRN_SHARED("{} gene(s) lie on contigs absent from the FASTA (e.g. {}); check the genome build",
                          unknown_contig, ex);
         }
-        if (tss_outside > 0) SCPX_LOG_WRN("{} gene(s) have a TSS outside their FASTA contig", tss_outside);
+        if (tss_outside > 0) SCPX_LOG_WRN_SHARED("{} gene(s) have a TSS outside their FASTA contig", tss_outside);
         j["genes_on_unknown_contigs"] = unknown_contig;
         j["tss_outside_contig"] = tss_outside;
     }
@@ -116,7 +116,7 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
     if (!o.region.empty()) {
         parse_region(o.region, chrom, first, last);
         found = vcf.query(chrom, first, last);
-        if (!found) SCPX_LOG_WRN("contig of --region {} is not in {}", o.region, o.vcf);
+        if (!found) SCPX_LOG_WRN_SHARED("contig of --region {} is not in {}", o.region, o.vcf);
     }
     io::vcf_record rec;
     std::uint64_t n = 0;

@@ -305,7 +305,7 @@ void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
 /// replaced, or this --split job has no model), so the log of the outputs on disk is kept.
 bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector<std::string>& files) {
     if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
-        SCPX_LOG_WRN("only one of --gwas_h2/--gwas_N given: results are not calibrated");
+        SCPX_LOG_WRN_SHARED("only one of --gwas_h2/--gwas_N given: results are not calibrated");
 
     // --split/--job (SLURM arrays): this job does its share of the models.
     const auto split = dist::make_split(a.common.split, a.common.job);

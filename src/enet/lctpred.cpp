@@ -11,6 +11,7 @@
 #include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
+#include "scpx/dist/rank_report.hpp"
 #include "scpx/io/covariance.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/io/gene_annotation.hpp"
@@ -188,7 +189,7 @@ std::vector<gene_job> match_genes(const lctpred_options& opt, const io::sample_m
                                             opt.gene_types.empty() ? "" : " (after the gene-type filter)", first);
         if (!opt.skip_unannotated)
             throw input_error(opt.gene_annotation, "", "gene_id", msg + "; use --skip-unannotated to skip them");
-        SCPX_LOG_WRN("{}; skipped", msg);
+        SCPX_LOG_WRN_SHARED("{}; skipped", msg);
     }
     if (jobs.empty())
         throw input_error(opt.gene_annotation, "", "gene_id", "none of the expression genes is in the gene annotation");
@@ -214,7 +215,7 @@ std::vector<std::string> intersect_samples(const lctpred_options& opt, const io:
                                       opt.expression, expr.sample_ids.empty() ? "" : expr.sample_ids[0],
                                       gs.empty() ? "" : gs[0]));
     if (train.size() < static_cast<std::size_t>(opt.nfolds))
-        SCPX_LOG_WRN("only {} training samples for {}-fold cross-validation", train.size(), opt.nfolds);
+        SCPX_LOG_WRN_SHARED("only {} training samples for {}-fold cross-validation", train.size(), opt.nfolds);
     return train;
 }
 
@@ -511,7 +512,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                     done.emplace(static_cast<std::size_t>(e.row), std::move(e.fit));
                 }
                 if (jc.files == 0)
-                    SCPX_LOG_WRN("--resume: no journal in {}; starting from the beginning", opt.journal_dir);
+                    SCPX_LOG_WRN_SHARED("--resume: no journal in {}; starting from the beginning", opt.journal_dir);
                 if (jc.incomplete > 0)
                     SCPX_LOG_INF("journal: {} line(s) cut by the interruption ignored", jc.incomplete);
                 SCPX_LOG_INF("resuming: {} of {} gene(s) already done", jc.complete, jobs.size());
@@ -597,6 +598,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                    opt.nfolds, opt.repeats);
     {
         stage_timer st_fit("lctpred fits");
+        const stopwatch fit_clock;
         std::vector<std::size_t> order;
         for (std::size_t g = mine.begin; g < mine.end; ++g) {
             if (auto d = done.find(g); d != done.end()) fits[g - mine.begin] = std::move(d->second);
@@ -698,6 +700,16 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             if (failure) std::rethrow_exception(failure);
             throw error("lctpred: another rank failed while fitting (see its log)");
         }
+        // Ranks get blocks of equal estimated cost: rank 0 lists what each took, so a split that
+        // the estimate got wrong (or a slow node) shows.
+        double share = 0.0, total = 0.0;
+        for (std::size_t g = 0; g < cost.size(); ++g) (g >= mine.begin && g < mine.end ? share : total) += cost[g];
+        total += share;
+        dist::log_rank_work("lctpred fits",
+                            {fmt::format("{} gene(s) fitted, {} from the journal, {:.1f} % of the estimated cost",
+                                         order.size(), mine.size() - order.size(),
+                                         total > 0 ? 100.0 * share / total : 0.0),
+                             fit_clock.seconds()});
     }
 
     // ---- HDF5 rows of this block (collective)

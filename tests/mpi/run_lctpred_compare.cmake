@@ -20,9 +20,20 @@ foreach(_run a b)
                         --expression ${DATA}/expression.tsv --genotype ${DATA}/genotype.tsv.gz
                         --snp-annotation ${DATA}/snp_annot.tsv --gene-annotation ${DATA}/gene_annot.tsv
                         --seed 11 --threads 1 --out ${_prefix}
-                    RESULT_VARIABLE _rc)
+                    RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
     if(NOT _rc EQUAL 0)
-        message(FATAL_ERROR "lctpred at ${_np} rank(s) failed (exit ${_rc})")
+        message(FATAL_ERROR "lctpred at ${_np} rank(s) failed (exit ${_rc}):\n${_out}\n${_err}")
+    endif()
+    # Rank 0 lists each rank's share of the fits; warnings about the shared inputs are not
+    # repeated by the other ranks.
+    if(_np GREATER 1)
+        string(FIND "${_out}" "lctpred fits per rank:" _listed)
+        string(FIND "${_out}" "lctpred fits: slowest rank " _slowest)
+        string(FIND "${_err}" "[rank " _repeated)
+        if(_listed EQUAL -1 OR _slowest EQUAL -1 OR NOT _repeated EQUAL -1)
+            message(FATAL_ERROR "lctpred at ${_np} ranks: expected rank 0's per-rank lines and no '[rank r]' "
+                                "warning:\n${_out}\n${_err}")
+        endif()
     endif()
 endforeach()
 foreach(_ext db covariance.txt.gz summary.h5)

@@ -2,7 +2,8 @@
 /// @file log.hpp
 /// Rank-aware logging. Rank 0 writes information to stdout, warnings and errors to stderr and,
 /// once a log file is opened, tees everything into it (`<out>.log`); other ranks write warnings
-/// and errors to stderr prefixed "[rank r]".
+/// and errors to stderr prefixed "[rank r]" — except warnings every rank shares
+/// (SCPX_LOG_WRN_SHARED), which rank 0 writes once for all.
 /// The log file belongs to the run's results: it is written under a temporary name and becomes
 /// `<out>.log` only when the run succeeds, so a failed or refused rerun never replaces the log of
 /// the results already on disk; a failed run's log is kept as `<out>.failed.log` instead.
@@ -67,3 +68,11 @@ int nranks();
 #define SCPX_LOG_INF(...) SCPX_LOG_AT(::scpx::log::level::info, __VA_ARGS__)
 #define SCPX_LOG_WRN(...) SCPX_LOG_AT(::scpx::log::level::warn, __VA_ARGS__)
 #define SCPX_LOG_ERR(...) SCPX_LOG_AT(::scpx::log::level::error, __VA_ARGS__)
+/// A warning that every rank would raise alike — about an input all ranks read, or an option — is
+/// written by rank 0 alone, so that N ranks do not print it N times. A finding about this rank's
+/// own share of the work (its genes, its device) keeps SCPX_LOG_WRN, which every rank writes
+/// ("[rank r]" on ranks other than 0).
+#define SCPX_LOG_WRN_SHARED(...)                                                                  \
+    do {                                                                                          \
+        if (::scpx::log::rank() == 0) SCPX_LOG_WRN(__VA_ARGS__);                                  \
+    } while (0)

@@ -40,6 +40,25 @@ TEST(Log, ArgumentsAreNotEvaluatedBelowThreshold) {
     EXPECT_EQ(calls, 1);
 }
 
+TEST(Log, SharedWarningsAreWrittenByRankZeroAlone) {
+    // N ranks reading the same input find the same thing: one line, not N.
+    verbosity_guard g;
+    scpx::log::set_verbosity(scpx::log::level::info);
+    const int rank = scpx::log::rank(), nranks = scpx::log::nranks();
+    scpx::log::init(1, 2, scpx::log::level::info);
+    ::testing::internal::CaptureStderr();
+    SCPX_LOG_WRN_SHARED("the index is older than the FASTA");
+    SCPX_LOG_WRN("rank 1's own finding");
+    const std::string other = ::testing::internal::GetCapturedStderr();
+    scpx::log::init(0, 2, scpx::log::level::info);
+    ::testing::internal::CaptureStderr();
+    SCPX_LOG_WRN_SHARED("the index is older than the FASTA");
+    const std::string root = ::testing::internal::GetCapturedStderr();
+    scpx::log::init(rank, nranks, scpx::log::level::info);
+    EXPECT_EQ(other, "[rank 1] WARNING: rank 1's own finding\n");
+    EXPECT_EQ(root, "WARNING: the index is older than the FASTA\n");
+}
+
 TEST(Log, FileReceivesMessagesAndStageTimes) {
     verbosity_guard g;
     const std::string path = scpx::test::scratch_path("log_test.log");

@@ -7,7 +7,8 @@ A random two-contig FASTA (one contig shorter than a window, so windows are N-pa
 table with genes near both contig ends, one on a contig the FASTA lacks, one whose TSS is past
 its contig end. Checks: the skipped genes are reported; each gene's features equal the mean of
 bins 30..33 of `scpx enformer predict` run on the same window built here in Python; 1 rank and
-2 ranks give byte-identical files; a second run gives the same bytes.
+2 ranks give byte-identical files (and at 2 ranks the annotation's warnings print once, with
+each rank's device and time listed by rank 0); a second run gives the same bytes.
 Exit 77 (skipped) without the fixture.
 """
 import os
@@ -92,6 +93,13 @@ with h5py.File(os.path.join(scratch, "win.h5"), "w") as f:
 pred = os.path.join(scratch, "pred.h5")
 run([scpx, "enformer", "predict", "--weights", weights, "--onehot", os.path.join(scratch, "win.h5") + ":/x",
      "--out", pred, "--threads", "1"])
+# Under mpirun, enformer predict (one input, one output) runs on rank 0 and says so.
+pred2 = os.path.join(scratch, "pred_np2.h5")
+log = run([mpiexec, "-n", "2"] + flags + [scpx, "enformer", "predict", "--weights", weights, "--onehot",
+                                          os.path.join(scratch, "win.h5") + ":/x", "--out", pred2, "--threads", "1"])
+assert log.count("runs on rank 0 only") == 1, log
+with h5py.File(pred, "r") as a, h5py.File(pred2, "r") as b:
+    assert (a["human"][:] == b["human"][:]).all()
 with h5py.File(pred, "r") as p, h5py.File(out1, "r") as f:
     want = p["human"][:, 30:34, :].mean(axis=1)
     got = f["features"][:]
@@ -104,8 +112,15 @@ with h5py.File(pred, "r") as p, h5py.File(out1, "r") as f:
     assert f["done"][:].all()
 
 out2 = os.path.join(scratch, "f2.h5")
-features(out2, 2)
+os.remove(fasta + ".fai")  # the 2-rank run builds it (rank 0 alone, then the other rank opens it)
+log2 = features(out2, 2)
 assert open(out1, "rb").read() == open(out2, "rb").read(), "1 rank and 2 ranks differ"
+# Both ranks read the same annotation: its warnings once, not once per rank; rank 0 lists each
+# rank's device and time.
+assert log2.count("chromosome not in") == 1 and "[rank 1]" not in log2, log2
+for line in ("Enformer device per rank:", "  rank 1 (", "features reference per rank:", "  rank 1: ",
+             "features reference: slowest rank "):
+    assert line in log2, (line, log2)
 out3 = os.path.join(scratch, "f3.h5")
 features(out3, 1, ["--resume"])
 assert open(out1, "rb").read() == open(out3, "rb").read(), "rerun differs"
