@@ -212,8 +212,9 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
             if (!p.key.empty() && !p.a.empty()) by_pos[p.key].emplace_back(s, p);
         }
         if (by_pos.empty() && options.columns.position.empty())
-            SCPX_LOG_WRN_SHARED("--match_by_position: the model ids carry no positions (e.g. chr1_123_A_G_b38); "
-                         "matching by id only");
+            SCPX_LOG_WRN_SHARED(
+                "--match_by_position: the model ids carry no positions (e.g. chr1_123_A_G_b38); "
+                "matching by id only");
     }
     const bool pos_from_columns = options.match_by_position && !options.columns.chromosome.empty() &&
                                   !options.columns.position.empty() && !by_pos.empty();

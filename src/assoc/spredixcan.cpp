@@ -207,7 +207,9 @@ std::vector<gene_result> finish_results(std::vector<gene_result> computed, const
         r.phi = x.phi.is_null ? kNaN : x.phi.value;
         out.push_back(std::move(r));
     }
-    if (no_extra) SCPX_LOG_WRN_SHARED("{} gene(s) with weights but no row in `extra` are not reported (as MetaXcan)", no_extra);
+    if (no_extra)
+        SCPX_LOG_WRN_SHARED("{} gene(s) with weights but no row in `extra` are not reported (as MetaXcan)",
+                            no_extra);
 
     // Sort by p-value, NA last (ties keep gene order, so the table is deterministic).
     std::stable_sort(out.begin(), out.end(), [](const gene_result& a, const gene_result& b) {
@@ -240,10 +242,11 @@ std::vector<gene_result> finish_results(std::vector<gene_result> computed, const
         }
         out.swap(kept);
         if (!model.has_phi)
-            SCPX_LOG_WRN_SHARED("{}: --gwas_h2/--gwas_N given but the model has no `phi` column: zscore/pvalue are NA, "
-                         "the uncalibrated values are in uncalibrated_zscore/uncalibrated_pvalue (MetaXcan "
-                         "aborts: 'no such column: phi')",
-                         model.path);
+            SCPX_LOG_WRN_SHARED(
+                "{}: --gwas_h2/--gwas_N given but the model has no `phi` column: zscore/pvalue are NA, "
+                "the uncalibrated values are in uncalibrated_zscore/uncalibrated_pvalue (MetaXcan "
+                "aborts: 'no such column: phi')",
+                model.path);
         if (null_phi) SCPX_LOG_WRN_SHARED("{} gene(s) with NULL phi dropped (as MetaXcan)", null_phi);
     }
 

@@ -226,9 +226,10 @@ void add_enformer_command(CLI::App& app) {
                 mpi::barrier();
                 return;
             }
-            SCPX_LOG_WRN("enformer predict runs on rank 0 only ({} ranks given); `scpx features reference` shares "
-                         "its genes between ranks",
-                         mpi::comm_size());
+            SCPX_LOG_WRN(
+                "enformer predict runs on rank 0 only ({} ranks given); `scpx features reference` shares "
+                "its genes between ranks",
+                mpi::comm_size());
         }
         run_predict(*o);
         if (mpi::comm_size() > 1) mpi::barrier();

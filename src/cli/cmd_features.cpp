@@ -157,10 +157,11 @@ void run_features(const features_options& o) {
         genes.push_back(g);
     }
     if (n_no_contig > 0)
-        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: chromosome not in {} (e.g. {})", n_no_contig, o.fasta, join(no_contig, "; "));
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: chromosome not in {} (e.g. {})", n_no_contig, o.fasta,
+                            join(no_contig, "; "));
     if (n_outside > 0)
-        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})", n_outside,
-                     join(outside, "; "));
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: TSS outside the FASTA contig, wrong genome build? (e.g. {})",
+                            n_outside, join(outside, "; "));
     if (genes.empty()) {
         // Only the reasons that occurred, each with its examples.
         std::vector<std::string> why;
@@ -283,9 +284,10 @@ void run_features(const features_options& o) {
     }
     prog.finish();
     // Where this rank's time went; under MPI rank 0 lists every rank's, and names the slowest.
-    const std::string times = fmt::format("Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
-                                          "writing {:.2f} s",
-                                          t_model, t_fetch, t_write);
+    const std::string times =
+        fmt::format("Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
+                    "writing {:.2f} s",
+                    t_model, t_fetch, t_write);
     if (mpi::comm_size() == 1) SCPX_LOG_INF("time on this rank: {}", times);
     dist::log_rank_work("features reference",
                         {fmt::format("{} gene(s); {}", mine.size(), times), loop_clock.seconds()});

@@ -90,10 +90,12 @@ nlohmann::json inspect_annotation(const inspect_options& o, seq::fasta_reader* f
         if (unknown_contig > 0) {
             std::string ex;
             for (const auto& e : unknown_examples) ex += (ex.empty() ? "" : ", ") + e;
-            SCPX_LOG_WRN_SHARED("{} gene(s) lie on contigs absent from the FASTA (e.g. {}); check the genome build",
-                         unknown_contig, ex);
+            SCPX_LOG_WRN_SHARED(
+                "{} gene(s) lie on contigs absent from the FASTA (e.g. {}); check the genome build",
+                unknown_contig, ex);
         }
-        if (tss_outside > 0) SCPX_LOG_WRN_SHARED("{} gene(s) have a TSS outside their FASTA contig", tss_outside);
+        if (tss_outside > 0)
+            SCPX_LOG_WRN_SHARED("{} gene(s) have a TSS outside their FASTA contig", tss_outside);
         j["genes_on_unknown_contigs"] = unknown_contig;
         j["tss_outside_contig"] = tss_outside;
     }

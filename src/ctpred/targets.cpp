@@ -88,8 +88,9 @@ pseudobulk read_pseudobulk_csv(const std::string& spec) {
     }
     if (pb.genes.empty()) throw input_error(path, "", "", "no gene rows");
     if (!first_fraction.empty())
-        SCPX_LOG_WRN_SHARED("{} has non-integer values (first at {}): targets expect raw counts summed per donor", path,
-                     first_fraction);
+        SCPX_LOG_WRN_SHARED(
+            "{} has non-integer values (first at {}): targets expect raw counts summed per donor", path,
+            first_fraction);
     return pb;
 }
 
@@ -258,14 +259,15 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
     if (out.empty()) throw input_error(file, "", "/obs", "no cell has both a cell type and a donor");
     // Missing (NaN or empty) labels leave cells out, as pandas' groupby does; say how many.
     if (no_celltype > 0)
-        SCPX_LOG_WRN_SHARED("{}: {} of {} cells have no {} (empty or NaN) and are left out", file, no_celltype, n_cells,
-                     job.celltype_column);
+        SCPX_LOG_WRN_SHARED("{}: {} of {} cells have no {} (empty or NaN) and are left out", file,
+                            no_celltype, n_cells, job.celltype_column);
     if (no_donor > 0)
-        SCPX_LOG_WRN_SHARED("{}: {} of {} cells have a cell type but no {} (empty or NaN) and are left out", file, no_donor,
-                     n_cells, job.donor_column);
+        SCPX_LOG_WRN_SHARED("{}: {} of {} cells have a cell type but no {} (empty or NaN) and are left out",
+                            file, no_donor, n_cells, job.donor_column);
     if (non_integer)
-        SCPX_LOG_WRN_SHARED("{}:{} has non-integer values: targets expect raw counts (try --matrix layers/counts or raw/X)",
-                     file, mx);
+        SCPX_LOG_WRN_SHARED(
+            "{}:{} has non-integer values: targets expect raw counts (try --matrix layers/counts or raw/X)",
+            file, mx);
     return out;
 }
 
@@ -336,7 +338,8 @@ void run_targets(const targets_job& job) {
             double total = 0;
             for (double v : pb.counts[d]) total += v;
             if (total <= 0) {
-                SCPX_LOG_WRN_SHARED("cell type {}: donor {} has no counts and is skipped", pb.cell_type, pb.donors[d]);
+                SCPX_LOG_WRN_SHARED("cell type {}: donor {} has no counts and is skipped", pb.cell_type,
+                                    pb.donors[d]);
                 continue;
             }
             ++used;

@@ -263,9 +263,10 @@ genotype_panel load_predictdb_genotypes(const std::string& dosage_path, const st
     io::sample_matrix m = io::read_genotype_dosages(dosage_path, go);
     if (st.input == 0) throw input_error(dosage_path, "", "", "no variants in the genotype file (header only)");
     if (st.duplicate_rsid > 0)
-        SCPX_LOG_WRN_SHARED("{}: {} variant(s) share the rsid of an earlier variant (e.g. {}); the first is kept, as "
-                     "PredictDB models are keyed by rsid",
-                     annotation_path, st.duplicate_rsid, dup_example);
+        SCPX_LOG_WRN_SHARED(
+            "{}: {} variant(s) share the rsid of an earlier variant (e.g. {}); the first is kept, as "
+            "PredictDB models are keyed by rsid",
+            annotation_path, st.duplicate_rsid, dup_example);
     raw_panel raw;
     raw.p.samples = m.sample_ids;
     raw.p.dosages.reserve(m.values.size());
@@ -324,9 +325,10 @@ genotype_panel load_vcf_genotypes(const std::string& path, const std::vector<std
     SCPX_LOG_DBG("{}: {}", path, r.stats().summary());
     if (st.input == 0) throw input_error(path, "", "", "no variants in the VCF (no records)");
     if (st.duplicate_rsid > 0)
-        SCPX_LOG_WRN_SHARED("{}: {} record(s) repeat the ID (rsid) of an earlier record; the first is kept, as PredictDB "
-                     "models are keyed by rsid",
-                     path, st.duplicate_rsid);
+        SCPX_LOG_WRN_SHARED(
+            "{}: {} record(s) repeat the ID (rsid) of an earlier record; the first is kept, as PredictDB "
+            "models are keyed by rsid",
+            path, st.duplicate_rsid);
     return finish_panel(raw, qc, st);
 }
 

@@ -8,12 +8,12 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
+#include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
 #include "scpx/io/covariance.hpp"
-#include "scpx/core/text.hpp"
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/io/h5_writer.hpp"
@@ -215,7 +215,8 @@ std::vector<std::string> intersect_samples(const lctpred_options& opt, const io:
                                       opt.expression, expr.sample_ids.empty() ? "" : expr.sample_ids[0],
                                       gs.empty() ? "" : gs[0]));
     if (train.size() < static_cast<std::size_t>(opt.nfolds))
-        SCPX_LOG_WRN_SHARED("only {} training samples for {}-fold cross-validation", train.size(), opt.nfolds);
+        SCPX_LOG_WRN_SHARED("only {} training samples for {}-fold cross-validation", train.size(),
+                            opt.nfolds);
     return train;
 }
 
@@ -512,7 +513,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                     done.emplace(static_cast<std::size_t>(e.row), std::move(e.fit));
                 }
                 if (jc.files == 0)
-                    SCPX_LOG_WRN_SHARED("--resume: no journal in {}; starting from the beginning", opt.journal_dir);
+                    SCPX_LOG_WRN_SHARED("--resume: no journal in {}; starting from the beginning",
+                                        opt.journal_dir);
                 if (jc.incomplete > 0)
                     SCPX_LOG_INF("journal: {} line(s) cut by the interruption ignored", jc.incomplete);
                 SCPX_LOG_INF("resuming: {} of {} gene(s) already done", jc.complete, jobs.size());
@@ -703,13 +705,14 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         // Ranks get blocks of equal estimated cost: rank 0 lists what each took, so a split that
         // the estimate got wrong (or a slow node) shows.
         double share = 0.0, total = 0.0;
-        for (std::size_t g = 0; g < cost.size(); ++g) (g >= mine.begin && g < mine.end ? share : total) += cost[g];
+        for (std::size_t g = 0; g < cost.size(); ++g)
+            (g >= mine.begin && g < mine.end ? share : total) += cost[g];
         total += share;
-        dist::log_rank_work("lctpred fits",
-                            {fmt::format("{} gene(s) fitted, {} from the journal, {:.1f} % of the estimated cost",
-                                         order.size(), mine.size() - order.size(),
-                                         total > 0 ? 100.0 * share / total : 0.0),
-                             fit_clock.seconds()});
+        dist::log_rank_work(
+            "lctpred fits",
+            {fmt::format("{} gene(s) fitted, {} from the journal, {:.1f} % of the estimated cost",
+                         order.size(), mine.size() - order.size(), total > 0 ? 100.0 * share / total : 0.0),
+             fit_clock.seconds()});
     }
 
     // ---- HDF5 rows of this block (collective)

@@ -143,14 +143,15 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
 gwas_reader::~gwas_reader() {
     if (impl_ && impl_->stats.bad_field_count > 0) {
         SCPX_LOG_WRN_SHARED("{}: skipped {} line(s) whose field count differs from the header's {} "
-                     "(first: line {}), as MetaXcan does",
-                     impl_->reader.path(), impl_->stats.bad_field_count, impl_->n_fields,
-                     impl_->stats.first_bad_field_line);
+                            "(first: line {}), as MetaXcan does",
+                            impl_->reader.path(), impl_->stats.bad_field_count, impl_->n_fields,
+                            impl_->stats.first_bad_field_line);
     }
     if (impl_ && impl_->stats.decimal_commas > 0) {
         SCPX_LOG_WRN_SHARED("{}: read {} value(s) with a decimal comma as if it were a point, as MetaXcan "
-                     "does (first: {}); if the commas separate thousands, fix the file",
-                     impl_->reader.path(), impl_->stats.decimal_commas, impl_->stats.first_decimal_comma);
+                            "does (first: {}); if the commas separate thousands, fix the file",
+                            impl_->reader.path(), impl_->stats.decimal_commas,
+                            impl_->stats.first_decimal_comma);
     }
 }
 

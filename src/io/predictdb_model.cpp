@@ -308,8 +308,8 @@ void read_weights(const reader_db& db, predictdb_model& m, const predictdb_read_
     m.n_duplicate_weights = dups;
     if (dups)
         SCPX_LOG_WRN_SHARED("{}: {} duplicated (gene, {}) weight row(s); the last one of each is used, "
-                     "as MetaXcan does",
-                     file, dups, opt.snp_key);
+                            "as MetaXcan does",
+                            file, dups, opt.snp_key);
 }
 
 void read_extra(const reader_db& db, predictdb_model& m) {

@@ -229,9 +229,10 @@ snp_annotation read_snp_annotation(const std::string& path, delimiter delim) {
         a.rsid.emplace_back(detail::is_na_token(rs) ? std::string_view() : rs);
     }
     if (a.n_duplicate_var_ids)
-        SCPX_LOG_WRN_SHARED("{}: {} duplicated varID row(s) ignored (first at line {}); the first row of each "
-                     "varID is kept, as PredictDb-nextflow does",
-                     path, a.n_duplicate_var_ids, first_dup_line);
+        SCPX_LOG_WRN_SHARED(
+            "{}: {} duplicated varID row(s) ignored (first at line {}); the first row of each "
+            "varID is kept, as PredictDb-nextflow does",
+            path, a.n_duplicate_var_ids, first_dup_line);
     return a;
 }
 

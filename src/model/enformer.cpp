@@ -63,7 +63,9 @@ const std::vector<float>& enformer_model::relative_keys(std::int64_t layer, std:
     auto it = rel_k_cache_.find(n);
     if (it == rel_k_cache_.end()) {
         if (w_.gamma_table_n > 0 && w_.gamma_table_n != n)
-            SCPX_LOG_WRN_SHARED("the weight file's gamma table is for {} bins, not {}: computing the gamma features", w_.gamma_table_n, n);
+            SCPX_LOG_WRN_SHARED(
+                "the weight file's gamma table is for {} bins, not {}: computing the gamma features",
+                w_.gamma_table_n, n);
         const auto pos = positional_features(n);
         std::vector<std::vector<float>> keys;
         for (const auto& l : w_.layers) {

@@ -135,8 +135,8 @@ void warn_if_index_older(const std::string& path, const std::string& index_path)
     const std::int64_t data = mtime_of(path), index = mtime_of(index_path);
     if (data >= 0 && index >= 0 && index < data) {
         SCPX_LOG_WRN_SHARED("the index file {} is older than the FASTA {}; if the FASTA was changed, "
-                     "delete the index and rebuild it with `samtools faidx {}`",
-                     index_path, path, path);
+                            "delete the index and rebuild it with `samtools faidx {}`",
+                            index_path, path, path);
     }
 }
 
@@ -315,11 +315,13 @@ void survey_fasta(const std::string& path) {
     // A last record without bases is not counted: faidx refuses it, and diagnose_fasta says so.
     if (odd > 0) {
         SCPX_LOG_WRN_SHARED("{}: {} character(s) in sequence lines are not letters (first {}); they are "
-                     "read as N", path, odd, first_odd);
+                            "read as N",
+                            path, odd, first_odd);
     }
     if (empty_records > 0) {
         SCPX_LOG_WRN_SHARED("{}: {} sequence(s) without bases (first {}); they are indexed with "
-                     "length 0", path, empty_records, first_empty);
+                            "length 0",
+                            path, empty_records, first_empty);
     }
 }
 

@@ -16,7 +16,8 @@ namespace {
 std::vector<rank_device> devices(const std::vector<bool>& gpu) {
     std::vector<rank_device> out;
     for (std::size_t i = 0; i < gpu.size(); ++i)
-        out.push_back({"node" + std::to_string(i / 4), gpu[i] ? "cuda:" + std::to_string(i % 4) + " H100" : "CPU", gpu[i]});
+        out.push_back({"node" + std::to_string(i / 4),
+                       gpu[i] ? "cuda:" + std::to_string(i % 4) + " H100" : "CPU", gpu[i]});
     return out;
 }
 
@@ -36,12 +37,14 @@ TEST(RankReport, ListsEachRanksDeviceAndHost) {
     EXPECT_EQ(r.lines[1], "  rank 0 (node0): cuda:0 H100");
     EXPECT_EQ(r.lines[2], "  rank 1 (node0): cuda:1 H100");
     EXPECT_EQ(r.warning, "") << "all ranks on a GPU";
-    EXPECT_EQ(describe_rank_devices("Enformer", devices({false, false, false})).warning, "") << "all on the CPU";
+    EXPECT_EQ(describe_rank_devices("Enformer", devices({false, false, false})).warning, "")
+        << "all on the CPU";
 }
 
 TEST(RankReport, WarnsWhenSomeRanksFellBackToTheCpu) {
     // Two nodes of four ranks; the second node has no GPU.
-    const auto r = describe_rank_devices("Enformer", devices({true, true, true, true, false, false, false, false}));
+    const auto r =
+        describe_rank_devices("Enformer", devices({true, true, true, true, false, false, false, false}));
     EXPECT_NE(r.warning.find("rank(s) 4–7 run on the CPU (no GPU found on node1) while 4 rank(s) use a GPU"),
               std::string::npos)
         << r.warning;
@@ -57,7 +60,8 @@ TEST(RankReport, ManyRanksAreSummarised) {
 }
 
 TEST(RankReport, WorkNamesTheSlowestRank) {
-    const auto lines = describe_rank_work("features", {{"10 gene(s)", 4.0}, {"11 gene(s)", 9.5}, {"10 gene(s)", 4.0}});
+    const auto lines =
+        describe_rank_work("features", {{"10 gene(s)", 4.0}, {"11 gene(s)", 9.5}, {"10 gene(s)", 4.0}});
     ASSERT_EQ(lines.size(), 5u);
     EXPECT_EQ(lines[0], "features per rank:");
     EXPECT_EQ(lines[2], "  rank 1: 9.50 s, 11 gene(s)");
