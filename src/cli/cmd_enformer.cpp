@@ -223,7 +223,7 @@ void add_enformer_command(CLI::App& app) {
         // would run all of it and replace the same file. Rank 0 runs it; the others wait.
         if (mpi::comm_size() > 1) {
             if (!mpi::is_root()) {
-                mpi::barrier();
+                mpi::barrier_idle();
                 return;
             }
             SCPX_LOG_WRN(
@@ -232,7 +232,8 @@ void add_enformer_command(CLI::App& app) {
                 mpi::comm_size());
         }
         run_predict(*o);
-        if (mpi::comm_size() > 1) mpi::barrier();
+        if (mpi::comm_size() > 1)
+            mpi::barrier_idle(); // pairs with the other ranks' (an MPI_Barrier would not match it)
     });
 }
 

@@ -92,7 +92,9 @@ seq::fasta_reader open_fasta_on_every_rank(const std::string& path) {
     if (mpi::comm_size() == 1) return seq::fasta_reader(path);
     if (!mpi::is_root()) {
         mpi::barrier(); // if rank 0 fails instead, its error ends every rank (main's fail())
-        return seq::fasta_reader(path);
+        // Never a second build: a node whose view of a shared file system lags behind rank 0's
+        // gets an error naming the missing index instead of a concurrent rebuild.
+        return seq::fasta_reader(path, /*build_index=*/false);
     }
     seq::fasta_reader fa(path);
     mpi::barrier();
@@ -242,7 +244,6 @@ void run_features(const features_options& o) {
                                     mine.begin() + static_cast<std::ptrdiff_t>(hi));
     };
     const auto fetch_round = [&](std::size_t r) { return fetch_windows(fa, rows, round_part(r), o.seq_len); };
-    const stopwatch loop_clock;
     double t_fetch = 0.0, t_model = 0.0, t_write = 0.0;
     std::future<window_batch> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
@@ -284,13 +285,15 @@ void run_features(const features_options& o) {
     }
     prog.finish();
     // Where this rank's time went; under MPI rank 0 lists every rank's, and names the slowest.
+    // "writing" includes the wait for the other ranks in each round's collective write.
     const std::string times =
         fmt::format("Enformer {:.2f} s, FASTA windows {:.2f} s (read during the passes), "
                     "writing {:.2f} s",
                     t_model, t_fetch, t_write);
     if (mpi::comm_size() == 1) SCPX_LOG_INF("time on this rank: {}", times);
-    dist::log_rank_work("features reference",
-                        {fmt::format("{} gene(s); {}", mine.size(), times), loop_clock.seconds()});
+    // Ranks compare by their time in Enformer: the loop's wall time would not tell them apart, as
+    // each round's collective write waits for the slowest rank (that wait is in "writing").
+    dist::log_rank_work("Enformer passes", {fmt::format("{} gene(s); {}", mine.size(), times), t_model});
     if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);

@@ -227,13 +227,14 @@ void run_predict(const predict_job& job) {
     // races on the renames.)
     if (mpi::comm_size() > 1) {
         if (!mpi::is_root()) {
-            mpi::barrier();
+            mpi::barrier_idle();
             return;
         }
         SCPX_LOG_INF("ctpred predict runs on rank 0 only ({} ranks given)", mpi::comm_size());
     }
     run_predict_here(job);
-    if (mpi::comm_size() > 1) mpi::barrier();
+    if (mpi::comm_size() > 1)
+        mpi::barrier_idle(); // pairs with the other ranks' (an MPI_Barrier would not match it)
 }
 
 static void run_predict_here(const predict_job& job) {

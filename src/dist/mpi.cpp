@@ -5,7 +5,9 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -90,6 +92,19 @@ int comm_size() {
 
 void barrier() {
     if (active()) SCPX_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+void barrier_idle() {
+    if (!active()) return;
+    // MPI_Barrier busy-polls in Open MPI: a rank waiting minutes for rank 0 would keep a core at
+    // 100 % that rank 0's threads could use. A non-blocking barrier tested every 20 ms does not.
+    MPI_Request req = MPI_REQUEST_NULL;
+    SCPX_MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &req));
+    for (int done = 0;;) {
+        SCPX_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+        if (done) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 void abort_all(int code) {

@@ -115,7 +115,7 @@ std::vector<std::string> describe_rank_work(const std::string& stage, const std:
     }
     std::vector<std::size_t> order(ranks.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    // Stable: among equal times the lowest rank is named, so the line does not vary between reruns.
+    // Stable: among equal times the order is by rank, so the ranks named do not depend on the sort.
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return ranks[a].seconds < ranks[b].seconds; });
     const std::size_t fastest = order.front(), slowest = order.back();

@@ -696,6 +696,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         }
         prog.finish();
         if (journal) journal->close();
+        const double fit_seconds = fit_clock.seconds(); // before all_ok, which waits for the slowest rank
         // Every rank must agree before the collective writes, or a failed rank would hang the rest.
         if (!mpi::all_ok(!failure)) {
             h5.abandon();
@@ -712,7 +713,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             "lctpred fits",
             {fmt::format("{} gene(s) fitted, {} from the journal, {:.1f} % of the estimated cost",
                          order.size(), mine.size() - order.size(), total > 0 ? 100.0 * share / total : 0.0),
-             fit_clock.seconds()});
+             fit_seconds});
     }
 
     // ---- HDF5 rows of this block (collective)

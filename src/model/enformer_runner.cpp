@@ -33,7 +33,7 @@ enformer_runner::enformer_runner(enformer_weights weights, const enformer_device
         gpu_ = std::make_unique<enformer_gpu_model>(weights, go);
     } else {
         if (prec != gpu::precision::FP32)
-            SCPX_LOG_WRN_SHARED("--precision {}: the CPU model always runs fp32", gpu::to_string(prec));
+            SCPX_LOG_WRN("--precision {}: the CPU model always runs fp32", gpu::to_string(prec));
         cpu_ = std::make_unique<enformer_model>(std::move(weights));
     }
     SCPX_LOG_INF("Enformer device: {}", describe());

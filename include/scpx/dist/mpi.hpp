@@ -28,6 +28,10 @@ int comm_size();
 inline bool is_root() { return comm_rank() == 0; }
 /// MPI_Barrier on the world (no-op when MPI is not initialised).
 void barrier();
+/// A barrier that sleeps while it waits (MPI_Barrier spins a core): for ranks that sit out a step
+/// rank 0 does alone. Every rank must call this one (a non-blocking barrier does not match an
+/// MPI_Barrier: mixing the two hangs).
+void barrier_idle();
 /// Aborts every rank with `code`; for main()'s catch-all only.
 [[noreturn]] void abort_all(int code);
 

@@ -31,7 +31,7 @@ struct device_report {
 };
 device_report describe_rank_devices(const std::string& what, const std::vector<rank_device>& ranks);
 
-/// "0–3, 7, 9–10": rank numbers (ascending) with runs shortened.
+/// "0–3, 7, 9, 10": rank numbers (ascending), runs of three or more shortened.
 std::string rank_list(const std::vector<int>& ranks);
 
 /// Collective: gathers each rank's device; rank 0 logs describe_rank_devices' lines (information)
@@ -46,7 +46,8 @@ struct rank_work {
 };
 
 /// Lines rank 0 logs: one per rank (up to kListedRanks), then the slowest and fastest rank and the
-/// median, which show an uneven split or a slow node.
+/// (lower) median, which show an uneven split or a slow node. `seconds` must be time the rank spent
+/// on its own share: a time read after a collective step includes the wait for the slowest rank.
 std::vector<std::string> describe_rank_work(const std::string& stage, const std::vector<rank_work>& ranks);
 
 /// Collective: gathers each rank's work; rank 0 logs describe_rank_work's lines.

@@ -65,7 +65,7 @@ TEST(RankReport, WorkNamesTheSlowestRank) {
     ASSERT_EQ(lines.size(), 5u);
     EXPECT_EQ(lines[0], "features per rank:");
     EXPECT_EQ(lines[2], "  rank 1: 9.50 s, 11 gene(s)");
-    // Ties name the lowest rank, so the line is the same on every rerun.
+    // Ties keep rank order: the fastest of two equal ranks is the lower one.
     EXPECT_EQ(lines[4], "features: slowest rank 1 9.50 s, fastest rank 0 4.00 s, median 4.00 s over 3 ranks");
 
     const std::vector<rank_work> many(20, {"x", 1.0});

@@ -118,8 +118,8 @@ assert open(out1, "rb").read() == open(out2, "rb").read(), "1 rank and 2 ranks d
 # Both ranks read the same annotation: its warnings once, not once per rank; rank 0 lists each
 # rank's device and time.
 assert log2.count("chromosome not in") == 1 and "[rank 1]" not in log2, log2
-for line in ("Enformer device per rank:", "  rank 1 (", "features reference per rank:", "  rank 1: ",
-             "features reference: slowest rank "):
+for line in ("Enformer device per rank:", "  rank 1 (", "Enformer passes per rank:", "  rank 1: ",
+             "Enformer passes: slowest rank "):
     assert line in log2, (line, log2)
 out3 = os.path.join(scratch, "f3.h5")
 features(out3, 1, ["--resume"])
