@@ -221,19 +221,12 @@ void add_enformer_command(CLI::App& app) {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
         // One input dataset into one output file, no work list to share: under mpirun every rank
         // would run all of it and replace the same file. Rank 0 runs it; the others wait.
-        if (mpi::comm_size() > 1) {
-            if (!mpi::is_root()) {
-                mpi::barrier_idle();
-                return;
-            }
-            SCPX_LOG_WRN(
-                "enformer predict runs on rank 0 only ({} ranks given); `scpx features reference` shares "
-                "its genes between ranks",
-                mpi::comm_size());
-        }
-        run_predict(*o);
         if (mpi::comm_size() > 1)
-            mpi::barrier_idle(); // pairs with the other ranks' (an MPI_Barrier would not match it)
+            SCPX_LOG_WRN_SHARED(
+                "enformer predict runs on rank 0 only ({} ranks given); `scpx features reference` "
+                "shares its genes between ranks",
+                mpi::comm_size());
+        mpi::on_root_only([&] { run_predict(*o); });
     });
 }
 

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <exception>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace scpx::cli {
 
@@ -146,10 +145,8 @@ run_scope::run_scope(const CLI::App& sub, const common_options& o, const std::st
     refuse_directory_out(o.out);
     note_input_files(sub);
     if (!log_path.empty() && mpi::is_root()) log::open_file(log_path);
-    char host[256] = "?";
-    ::gethostname(host, sizeof host - 1);
     SCPX_LOG_INF("{}", version_line());
-    SCPX_LOG_INF("  ranks: {}, host of rank 0: {}, device: {}", mpi::comm_size(), host,
+    SCPX_LOG_INF("  ranks: {}, host of rank 0: {}, device: {}", mpi::comm_size(), mpi::host_name(),
                  gpu::available() ? gpu::describe() : std::string("CPU"));
     if (!log_path.empty()) SCPX_LOG_INF("  log file: {}", log_path);
     SCPX_LOG_INF("Options in effect:\n  {}\n", options_in_effect(sub));

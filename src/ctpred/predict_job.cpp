@@ -225,16 +225,9 @@ void run_predict(const predict_job& job) {
     // genes × hundreds of individuals), so rank 0 does it alone and writes the outputs; the
     // other ranks wait. (Before, every rank wrote the same files at once: HDF5 lock errors and
     // races on the renames.)
-    if (mpi::comm_size() > 1) {
-        if (!mpi::is_root()) {
-            mpi::barrier_idle();
-            return;
-        }
-        SCPX_LOG_INF("ctpred predict runs on rank 0 only ({} ranks given)", mpi::comm_size());
-    }
-    run_predict_here(job);
     if (mpi::comm_size() > 1)
-        mpi::barrier_idle(); // pairs with the other ranks' (an MPI_Barrier would not match it)
+        SCPX_LOG_INF("ctpred predict runs on rank 0 only ({} ranks given)", mpi::comm_size());
+    mpi::on_root_only([&] { run_predict_here(job); });
 }
 
 static void run_predict_here(const predict_job& job) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -94,10 +95,12 @@ void barrier() {
     if (active()) SCPX_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
+namespace {
+
+// MPI_Barrier busy-polls in Open MPI: a rank waiting minutes for rank 0 would keep a core at 100 %
+// that rank 0's threads could use. A non-blocking barrier tested every 20 ms does not. Both sides
+// of on_root_only use it: an MPI_Ibarrier does not match an MPI_Barrier (mixing them hangs).
 void barrier_idle() {
-    if (!active()) return;
-    // MPI_Barrier busy-polls in Open MPI: a rank waiting minutes for rank 0 would keep a core at
-    // 100 % that rank 0's threads could use. A non-blocking barrier tested every 20 ms does not.
     MPI_Request req = MPI_REQUEST_NULL;
     SCPX_MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &req));
     for (int done = 0;;) {
@@ -105,6 +108,24 @@ void barrier_idle() {
         if (done) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+} // namespace
+
+void on_root_only(const std::function<void()>& work) {
+    if (!active() || comm_size() == 1) {
+        work();
+        return;
+    }
+    if (is_root()) work();
+    barrier_idle();
+}
+
+std::string host_name() {
+    char host[256] = "?";
+    ::gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    return host;
 }
 
 void abort_all(int code) {

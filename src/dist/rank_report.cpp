@@ -4,7 +4,6 @@
 #include "scpx/dist/mpi.hpp"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -27,13 +26,6 @@ std::vector<std::string> split_fields(const std::string& s) {
             out.back() += c;
     }
     return out;
-}
-
-std::string this_host() {
-    char host[256] = "?";
-    ::gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    return host;
 }
 
 } // namespace
@@ -88,7 +80,7 @@ device_report describe_rank_devices(const std::string& what, const std::vector<r
 
 void log_rank_devices(const std::string& what, const std::string& description, bool gpu) {
     if (mpi::comm_size() < 2) return;
-    const auto all = mpi::all_gather(this_host() + kSep + description + kSep + (gpu ? "1" : "0"));
+    const auto all = mpi::all_gather(mpi::host_name() + kSep + description + kSep + (gpu ? "1" : "0"));
     if (!mpi::is_root()) return;
     std::vector<rank_device> ranks;
     for (const auto& rec : all) {

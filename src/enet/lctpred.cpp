@@ -24,18 +24,19 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <numeric>
 #include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace scpx::enet {
@@ -705,10 +706,9 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         }
         // Ranks get blocks of equal estimated cost: rank 0 lists what each took, so a split that
         // the estimate got wrong (or a slow node) shows.
-        double share = 0.0, total = 0.0;
-        for (std::size_t g = 0; g < cost.size(); ++g)
-            (g >= mine.begin && g < mine.end ? share : total) += cost[g];
-        total += share;
+        const double total = std::accumulate(cost.begin(), cost.end(), 0.0);
+        const double share = std::accumulate(cost.begin() + static_cast<std::ptrdiff_t>(mine.begin),
+                                             cost.begin() + static_cast<std::ptrdiff_t>(mine.end), 0.0);
         dist::log_rank_work(
             "lctpred fits",
             {fmt::format("{} gene(s) fitted, {} from the journal, {:.1f} % of the estimated cost",

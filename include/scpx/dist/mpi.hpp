@@ -2,6 +2,7 @@
 /// @file mpi.hpp
 /// Small helpers over MPI_COMM_WORLD. scpx always runs under MPI: a plain `scpx ...` is one rank.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,13 @@ int comm_size();
 inline bool is_root() { return comm_rank() == 0; }
 /// MPI_Barrier on the world (no-op when MPI is not initialised).
 void barrier();
-/// A barrier that sleeps while it waits (MPI_Barrier spins a core): for ranks that sit out a step
-/// rank 0 does alone. Every rank must call this one (a non-blocking barrier does not match an
-/// MPI_Barrier: mixing the two hangs).
-void barrier_idle();
+/// Runs `work` on rank 0 alone while the other ranks wait for it asleep (an MPI_Barrier would keep
+/// a core each spinning): for a step with one input and one output and no work list to share.
+/// Every rank calls it. If `work` throws, the exception leaves on rank 0 and main()'s MPI_Abort
+/// ends the waiting ranks.
+void on_root_only(const std::function<void()>& work);
+/// Name of the node this process runs on ("?" when unknown).
+std::string host_name();
 /// Aborts every rank with `code`; for main()'s catch-all only.
 [[noreturn]] void abort_all(int code);
 
