@@ -100,6 +100,15 @@ log = run([mpiexec, "-n", "2"] + flags + [scpx, "enformer", "predict", "--weight
 assert log.count("runs on rank 0 only") == 1, log
 with h5py.File(pred, "r") as a, h5py.File(pred2, "r") as b:
     assert (a["human"][:] == b["human"][:]).all()
+# Bad input at 2 ranks: one ERROR naming the dataset (rank 0's; the other rank only waits),
+# non-zero exit, no output.
+pred3 = os.path.join(scratch, "pred_np2_bad.h5")
+r = subprocess.run([mpiexec, "-n", "2"] + flags + [scpx, "enformer", "predict", "--weights", weights, "--onehot",
+                                                   os.path.join(scratch, "win.h5") + ":/missing", "--out", pred3,
+                                                   "--threads", "1"],
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+assert r.returncode != 0 and r.stdout.count("ERROR:") == 1 and "/missing" in r.stdout, r.stdout
+assert not os.path.exists(pred3), pred3
 with h5py.File(pred, "r") as p, h5py.File(out1, "r") as f:
     want = p["human"][:, 30:34, :].mean(axis=1)
     got = f["features"][:]
