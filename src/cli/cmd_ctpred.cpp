@@ -103,8 +103,12 @@ void add_predict(CLI::App& ct) {
     auto* sub = ct.add_subcommand("predict", "Predict expression (genes x individuals) per cell type");
     add_common_options(*sub, a->common, "output prefix: P.h5 and P.<cell type>.tsv");
     auto& j = a->job;
-    sub->add_option("--features", j.features, "features FILE.h5:/dataset [genes x 5313] or [individuals x genes x 5313]")
-        ->required()->group("Input");
+    sub->add_option(
+           "--features", j.features,
+           "features FILE.h5:/dataset [genes x 5313], [individuals x genes x 5313], or `features personal`'s "
+           "[genes x individuals x 5313] (attribute axes=gene,sample,track)")
+        ->required()
+        ->group("Input");
     sub->add_option("--weights", j.weights, "trained model FILE.h5[:/group] (from ctpred train or convert_ctpred_pt.py)")
         ->required()->group("Input");
     sub->add_option("--gene-ids", j.gene_ids, "gene ids of the feature genes (default: sibling gene_id)")

@@ -1,5 +1,6 @@
 // `scpx ctpred predict`: expression genes × individuals per cell type from personalised features
-// [individuals, genes, d_in] (read one individual at a time) or reference features [genes, d_in].
+// [individuals, genes, d_in] or, as `scpx features personal` writes them, [genes, individuals,
+// d_in] (read one individual at a time either way), or reference features [genes, d_in].
 // Every input is checked and every prediction computed before the first output is written.
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
@@ -57,19 +58,37 @@ struct loaded_model {
 };
 
 /// Reads one individual's [genes, d_in] slab of a 3-D dataset (or the whole 2-D dataset).
-void read_slab(hid_t ds, int rank, std::int64_t ind, std::int64_t genes, std::int64_t d, std::vector<float>& buf) {
+/// `gene_major`: the dataset is [genes, individuals, d_in] (`scpx features personal`), else
+/// [individuals, genes, d_in].
+void read_slab(hid_t ds, int rank, bool gene_major, std::int64_t ind, std::int64_t genes, std::int64_t d,
+               std::vector<float>& buf) {
     buf.resize(static_cast<size_t>(genes * d));
     io::h5_space fspace(H5Dget_space(ds));
     SCPX_H5_CHECK(fspace.id());
     if (rank == 3) {
-        const hsize_t start[3] = {static_cast<hsize_t>(ind), 0, 0};
-        const hsize_t count[3] = {1, static_cast<hsize_t>(genes), static_cast<hsize_t>(d)};
-        SCPX_H5_CHECK(H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start, nullptr, count, nullptr));
+        const auto i = static_cast<hsize_t>(ind), G = static_cast<hsize_t>(genes),
+                   D = static_cast<hsize_t>(d);
+        const hsize_t start_im[3] = {i, 0, 0}, count_im[3] = {1, G, D};
+        const hsize_t start_gm[3] = {0, i, 0}, count_gm[3] = {G, 1, D};
+        SCPX_H5_CHECK(H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, gene_major ? start_gm : start_im,
+                                          nullptr, gene_major ? count_gm : count_im, nullptr));
     }
     const hsize_t mdims[2] = {static_cast<hsize_t>(genes), static_cast<hsize_t>(d)};
     io::h5_space mspace(H5Screate_simple(2, mdims, nullptr));
     SCPX_H5_CHECK(mspace.id());
     SCPX_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, mspace.id(), fspace.id(), H5P_DEFAULT, buf.data()));
+}
+
+/// True when a 3-D features dataset is laid out [genes, individuals, d] (its "axes" attribute,
+/// written by `scpx features personal`); without the attribute it is [individuals, genes, d].
+bool features_gene_major(hid_t file, const io::h5_ref& ref) {
+    io::h5_dataset ds = io::h5_open_dataset(file, ref.path);
+    if (!io::h5_has_attr(ds.id(), "axes")) return false;
+    const std::string axes = io::h5_read_attr_string(ds.id(), "axes");
+    if (axes == "gene,sample,track") return true;
+    if (axes == "sample,gene,track") return false;
+    throw input_error(ref.file, "", ref.path + " (attribute axes)",
+                      "'" + axes + "': features must be gene,sample,track or sample,gene,track");
 }
 
 template <class T>
@@ -89,10 +108,15 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
     auto ff = io::h5_open_file(fref.file);
     const auto info = io::h5_dataset_info(ff.id(), fref.path);
     if (info.shape.size() != 2 && info.shape.size() != 3)
-        throw input_error(fref.file, "", fref.path, "features must be [genes, d] or [individuals, genes, d], got " + info.describe());
+        throw input_error(fref.file, "", fref.path,
+                          "features must be [genes, d], [individuals, genes, d] or (axes gene,sample,track) "
+                          "[genes, individuals, d], got " +
+                              info.describe());
     const int rank = static_cast<int>(info.shape.size());
-    const std::int64_t n_ind = rank == 3 ? static_cast<std::int64_t>(info.shape[0]) : 1;
-    const std::int64_t genes = static_cast<std::int64_t>(info.shape[static_cast<size_t>(rank - 2)]);
+    const bool gene_major = rank == 3 && features_gene_major(ff.id(), fref);
+    const std::int64_t n_ind = rank == 3 ? static_cast<std::int64_t>(info.shape[gene_major ? 1 : 0]) : 1;
+    const std::int64_t genes =
+        static_cast<std::int64_t>(info.shape[static_cast<size_t>(gene_major ? 0 : rank - 2)]);
     const std::int64_t d = static_cast<std::int64_t>(info.shape[static_cast<size_t>(rank - 1)]);
     for (const auto& m : models)
         if (m.w.layout.shape.d_in != d)
@@ -149,7 +173,7 @@ void predict_typed(const predict_job& job, const io::h5_ref& wref) {
     std::vector<std::int64_t> rows(static_cast<size_t>(genes));
     for (std::int64_t g = 0; g < genes; ++g) rows[static_cast<size_t>(g)] = g;
     for (std::int64_t ind = 0; ind < n_ind; ++ind) {
-        read_slab(ds.id(), rank, ind, genes, d, slab);
+        read_slab(ds.id(), rank, gene_major, ind, genes, d, slab);
         for (std::int64_t g = 0; g < genes; ++g)
             for (std::int64_t j = 0; j < d; ++j) {
                 const float v = slab[static_cast<size_t>(g * d + j)];

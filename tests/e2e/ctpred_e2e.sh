@@ -44,6 +44,23 @@ expect_ok predict_3d "$SCPX" ctpred predict --features "$WORK/feat.h5:/X3" --wei
 check predict_tsv_per_cell_type test -s "$WORK/pred.Tcell.tsv" -a -s "$WORK/pred.Bcell.tsv"
 check predict_tsv_header bash -c "head -1 '$WORK/pred.Tcell.tsv' | grep -qP '^gene_id\tind1\tind2$'"
 check predict_tsv_rows bash -c "[[ \$(wc -l < '$WORK/pred.Bcell.tsv') -eq 401 ]]"
+# The layout `scpx features personal` writes, [genes, individuals, d] marked by the attribute
+# axes=gene,sample,track, gives the same predictions; an unknown axes value is refused.
+$PY - "$WORK" <<'PY'
+import sys, numpy as np, h5py
+w = sys.argv[1]
+with h5py.File(f"{w}/feat.h5", "a") as f:
+    for name, axes in (("X3g", "gene,sample,track"), ("X3bad", "track,gene,sample")):
+        if name in f:
+            del f[name]
+        f[name] = np.ascontiguousarray(f["X3"][()].transpose(1, 0, 2))
+        f[name].attrs["axes"] = axes
+PY
+expect_ok predict_gene_major "$SCPX" ctpred predict --features "$WORK/feat.h5:/X3g" --weights "$WORK/w.h5" \
+  --device cpu --out "$WORK/pred_gm"
+check predict_gene_major_same_tsv cmp "$WORK/pred.Tcell.tsv" "$WORK/pred_gm.Tcell.tsv"
+expect_fail predict_axes_unknown "features must be gene,sample,track or sample,gene,track" "$WORK/pred_bad_axes.h5" -- \
+  "$SCPX" ctpred predict --features "$WORK/feat.h5:/X3bad" --weights "$WORK/w.h5" --device cpu --out "$WORK/pred_bad_axes"
 
 # Real AnnData files (python3-anndata, when installed): CSR and dense X, categorical obs columns;
 # targets checked against a scipy rankdata reference.

@@ -1,0 +1,439 @@
+// `scpx features personal`: Enformer features of each individual's two haplotypes (pipeline.md
+// §2), one TSS-centred window per gene with the individual's phased SNV alleles written into the
+// reference. The input of `ctpred predict`. Enformer runs once per distinct window (haplotypes
+// carrying the same alleles share it; those carrying none are the reference window). MPI ranks
+// share the genes; a killed run resumes with --resume, byte-identical to an uninterrupted one.
+#include "scpx/cli/commands.hpp"
+#include "scpx/cli/features_common.hpp"
+#include "scpx/cli/run.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/progress.hpp"
+#include "scpx/core/timer.hpp"
+#include "scpx/dist/mpi.hpp"
+#include "scpx/dist/partition.hpp"
+#include "scpx/dist/rank_report.hpp"
+#include "scpx/io/vcf_reader.hpp"
+#include "scpx/seq/contig.hpp"
+#include "scpx/seq/haplotypes.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scpx::cli {
+
+namespace {
+
+struct personal_options {
+    features_options f;
+    std::vector<std::string> vcfs;
+    std::string samples_file;
+    std::string combine = "mean";
+    std::string ref_mismatch = "skip";
+    std::string unphased = "error";
+    bool keep_haplotypes = false;
+};
+
+/// Sample IDs of --samples: one per line; blank lines and lines starting with '#' are skipped.
+std::vector<std::string> read_sample_list(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw io_error("cannot open the sample list '" + path + "'");
+    std::vector<std::string> ids;
+    std::map<std::string, std::size_t> line_of;
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n) {
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+            line.pop_back();
+        std::size_t b = 0;
+        while (b < line.size() && std::isspace(static_cast<unsigned char>(line[b])))
+            ++b;
+        line.erase(0, b);
+        if (line.empty() || line[0] == '#') continue;
+        if (line.find_first_of(" \t") != std::string::npos)
+            throw input_error(path, "line " + std::to_string(n), "sample",
+                              "'" + line + "' holds white space: one sample ID per line");
+        const auto [it, added] = line_of.emplace(line, n);
+        if (!added)
+            throw input_error(path, "line " + std::to_string(n), "sample",
+                              "sample '" + line + "' repeats line " + std::to_string(it->second));
+        ids.push_back(line);
+    }
+    if (ids.empty()) throw input_error(path, "", "sample", "no sample ID in the file");
+    return ids;
+}
+
+/// The VCF files of a run: one (all chromosomes) or several (e.g. one per chromosome), with the
+/// same samples in the same order. A gene's window is read from the file holding its contig.
+class vcf_set {
+public:
+    vcf_set(const std::vector<std::string>& paths, io::vcf_options opt) {
+        for (const auto& p : paths) {
+            readers_.emplace_back(p, opt);
+            if (readers_.size() == 1) {
+                opt.samples = readers_.front().samples(); // the others in the first file's order
+            }
+            const auto& r = readers_.back();
+            if (!r.has_index())
+                throw input_error(p, "", "",
+                                  "no index (.tbi or .csi): run `tabix -p vcf " + p +
+                                      "` or `bcftools index " + p + "`");
+            if (r.samples().empty()) throw input_error(p, "", "samples", "the file has no sample columns");
+            for (const auto& c : r.contigs())
+                contigs_.emplace(c, readers_.size() - 1);
+        }
+    }
+    const std::vector<std::string>& samples() const { return readers_.front().samples(); }
+    /// The reader holding `chrom` (any spelling), or null.
+    io::vcf_reader* reader_for(const std::string& chrom) {
+        const std::string name =
+            seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; });
+        return name.empty() ? nullptr : &readers_[contigs_.at(name)];
+    }
+    bool has_contig(const std::string& chrom) const {
+        return !seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; }).empty();
+    }
+    /// Counters of every file, summed.
+    io::vcf_stats stats() const {
+        io::vcf_stats s;
+        for (const auto& r : readers_)
+            s.merge(r.stats());
+        return s;
+    }
+
+private:
+    std::vector<io::vcf_reader> readers_;
+    std::map<std::string, std::size_t> contigs_; ///< contig name -> reader (the first holding it)
+};
+
+/// One gene's windows, read on the worker thread while the previous gene runs.
+struct gene_windows {
+    hsize_t row = 0;
+    bool has_gene = false;
+    std::string reference;             ///< the reference window's bases
+    std::vector<seq::window_snv> snvs; ///< SNVs inside the window
+    seq::haplotype_windows haps;
+    double seconds = 0.0; ///< time spent reading the FASTA and the VCF
+};
+
+gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_record& g, hsize_t row,
+                       std::int64_t seq_len, std::size_t n_haplotypes) {
+    const stopwatch clock;
+    gene_windows w;
+    w.row = row;
+    w.has_gene = true;
+    const auto win = seq::tss_window(g.chrom, g.tss, seq_len);
+    fa.fetch_into(win.chrom, win.start, win.end, w.reference);
+    if (io::vcf_reader* r = vcfs.reader_for(g.chrom)) {
+        // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
+        // cannot exist, so the N-padded parts of the window need no care.
+        if (r->query(g.chrom, win.start + 1, win.end)) {
+            io::vcf_record rec;
+            while (r->next(rec)) {
+                seq::window_snv v;
+                v.offset = rec.pos - 1 - win.start;
+                v.alt = static_cast<char>(std::toupper(static_cast<unsigned char>(rec.alts.at(0).at(0))));
+                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
+                    if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
+                if (!v.carriers.empty()) w.snvs.push_back(std::move(v));
+            }
+        }
+    }
+    w.haps = seq::distinct_haplotypes(w.reference, w.snvs, n_haplotypes);
+    w.seconds = clock.seconds();
+    return w;
+}
+
+/// The counters of the VCF readers, summed over ranks (every rank calls it).
+io::vcf_stats all_ranks(io::vcf_stats s) {
+    using field = std::uint64_t io::vcf_stats::*;
+    static constexpr field fields[] = {&io::vcf_stats::records_read,     &io::vcf_stats::records_returned,
+                                       &io::vcf_stats::outside_region,   &io::vcf_stats::skipped_multiallelic,
+                                       &io::vcf_stats::skipped_indel,    &io::vcf_stats::skipped_mnp,
+                                       &io::vcf_stats::skipped_symbolic, &io::vcf_stats::skipped_no_alt,
+                                       &io::vcf_stats::skipped_non_acgt, &io::vcf_stats::ref_mismatch,
+                                       &io::vcf_stats::missing_alleles,  &io::vcf_stats::unphased_het,
+                                       &io::vcf_stats::haploid_gt,       &io::vcf_stats::ds_missing_used_gt,
+                                       &io::vcf_stats::missing_dosage};
+    for (const field f : fields)
+        s.*f = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(s.*f)));
+    // REF-mismatch examples: the first few over the ranks, in rank order.
+    std::string mine;
+    for (const auto& e : s.ref_mismatch_examples)
+        mine += e + "\n";
+    s.ref_mismatch_examples.clear();
+    for (const auto& rank_examples : mpi::all_gather(mine)) {
+        std::size_t at = 0;
+        for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1)
+            if (s.ref_mismatch_examples.size() < 5)
+                s.ref_mismatch_examples.push_back(rank_examples.substr(at, nl - at));
+    }
+    return s;
+}
+
+void run_personal(const personal_options& po) {
+    const features_options& o = po.f;
+    if (po.combine != "mean" && po.combine != "sum") throw usage_error("--combine must be 'mean' or 'sum'");
+    const float combine_scale = po.combine == "mean" ? 0.5f : 1.0f;
+    feature_model m = open_feature_model(o);
+    const std::int64_t tracks = m.tracks;
+    seq::fasta_reader fa = open_fasta_on_every_rank(o.fasta);
+
+    io::vcf_options vo;
+    if (!po.samples_file.empty()) vo.samples = read_sample_list(po.samples_file);
+    vo.want_haplotypes = true;
+    vo.reference = &fa; // REF must match the FASTA (pipeline.md §2)
+    vo.ref_mismatch =
+        po.ref_mismatch == "error" ? io::ref_mismatch_policy::ERROR : io::ref_mismatch_policy::SKIP;
+    vo.unphased = po.unphased == "as-written" ? io::unphased_policy::AS_WRITTEN : io::unphased_policy::ERROR;
+    vcf_set vcfs(po.vcfs, vo);
+    const std::vector<std::string>& samples = vcfs.samples();
+    const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;
+
+    // Genes on contigs no VCF holds would silently get the reference for everybody: skip them.
+    std::vector<io::gene_record> genes;
+    std::vector<std::string> no_vcf;
+    std::size_t n_no_vcf = 0;
+    for (const auto& g : genes_on_fasta(fa, o)) {
+        if (vcfs.has_contig(g.chrom)) {
+            genes.push_back(g);
+        } else {
+            if (no_vcf.size() < 3) no_vcf.push_back(g.gene_id + " on " + g.chrom);
+            ++n_no_vcf;
+        }
+    }
+    if (n_no_vcf > 0)
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: chromosome in no --vcf file (e.g. {})", n_no_vcf,
+                            join(no_vcf, "; "));
+    if (genes.empty())
+        throw input_error(o.annotation, "", "chrom",
+                          "no gene lies on a chromosome of the --vcf file(s) (" + join(po.vcfs, ", ") +
+                              "); check chromosome naming");
+    const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
+    const std::vector<io::gene_record> rows = genes_of_this_job(genes, o.common);
+    const hsize_t n_rows = rows.size();
+    SCPX_LOG_INF("{} gene(s) x {} individual(s) in this output (job {} of {}), {} bp windows, {} rank(s)",
+                 n_rows, n_samples, split.job, split.n_splits, o.seq_len, mpi::comm_size());
+
+    io::h5_provenance prov;
+    prov.stage = "features-personal";
+    prov.command = "scpx features personal " + features_command_options(o) + " --vcf " + join(po.vcfs, " ") +
+                   (po.samples_file.empty() ? "" : " --samples " + po.samples_file) + " --combine " +
+                   po.combine + " --ref-mismatch " + po.ref_mismatch + " --unphased " + po.unphased +
+                   (po.keep_haplotypes ? " --haplotypes" : "");
+    prov.inputs = {o.fasta, o.annotation, o.weights};
+    prov.inputs.insert(prov.inputs.end(), po.vcfs.begin(), po.vcfs.end());
+    if (!po.samples_file.empty()) prov.inputs.push_back(po.samples_file);
+    prov.extra = {
+        {"enformer_config", m.runner->config().to_json()},
+        {"feature", fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
+                                "of each TSS-centred window (SNVs of the VCF written into the reference)",
+                                po.combine, m.first_bin, m.first_bin + o.center_bins)}};
+    io::h5_writer_options wo;
+    wo.done_rows = n_rows;
+    wo.resume = o.resume;
+    wo.overwrite = o.common.overwrite;
+    const auto spec = features_dataset;
+    const auto T = static_cast<hsize_t>(tracks), S = static_cast<hsize_t>(n_samples);
+    std::size_t sample_len = 1;
+    for (const auto& s : samples)
+        sample_len = std::max(sample_len, s.size());
+    std::vector<io::h5_dataset_spec> datasets = {
+        spec("gene_id", io::h5_dtype::str, {n_rows}, max_field_len(rows, &io::gene_record::gene_id),
+             "as in the annotation"),
+        spec("gene_name", io::h5_dtype::str, {n_rows}, max_field_len(rows, &io::gene_record::gene_name), ""),
+        spec("chrom", io::h5_dtype::str, {n_rows}, max_field_len(rows, &io::gene_record::chrom),
+             "as in the annotation"),
+        spec("tss", io::h5_dtype::i64, {n_rows}, 0, "1-based TSS position"),
+        spec("sample_id", io::h5_dtype::str, {S}, sample_len,
+             "individuals, in the order of the features' axis 1"),
+        spec("n_snvs", io::h5_dtype::i64, {n_rows}, 0,
+             "SNVs of the VCF inside the window carried by some haplotype"),
+        spec("n_windows", io::h5_dtype::i64, {n_rows}, 0,
+             "distinct windows the haplotypes make (Enformer passes run for the gene)"),
+        spec("features", io::h5_dtype::f32, {n_rows, S, T}, 0,
+             "[genes, individuals, tracks] " + po.combine +
+                 " of the two haplotypes' central-bin human features")};
+    datasets.back().attrs = {{"axes", "gene,sample,track"}};
+    if (po.keep_haplotypes) {
+        datasets.push_back(
+            spec("haplotype_features", io::h5_dtype::f32, {n_rows, S, 2, T}, 0,
+                 "[genes, individuals, haplotype (GT order), tracks] central-bin human features"));
+        datasets.back().attrs = {{"axes", "gene,sample,haplotype,track"}};
+    }
+    io::h5_row_writer w(o.common.out, datasets, prov, wo);
+    w.write_all("sample_id", samples);
+    if (w.resumed())
+        SCPX_LOG_INF("resuming {}: {} of {} gene(s) already done", w.temp_path(),
+                     std::count(w.done().begin(), w.done().end(), 1), n_rows);
+
+    const auto mine_range = dist::partition_even(
+        n_rows, static_cast<std::size_t>(mpi::comm_size()))[static_cast<std::size_t>(mpi::comm_rank())];
+    const auto mine = w.pending_rows(mine_range.begin, mine_range.end);
+    const std::size_t rounds = dist::collective_rounds(mine.size(), 1); // a gene per rank and round
+    progress prog("features personal", mine.size(), "genes", 30.0);
+    const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");
+    const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
+    // The next gene's windows are read (FASTA, VCF: a worker thread, the only one touching `fa`
+    // and the readers meanwhile) while this gene's passes run.
+    const auto fetch_round = [&](std::size_t r) {
+        if (r >= mine.size()) return gene_windows{};
+        return read_gene(fa, vcfs, rows[mine[r]], mine[r], o.seq_len, n_haplotypes);
+    };
+    double t_read = 0.0, t_model = 0.0, t_write = 0.0;
+    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0;
+    std::future<gene_windows> next;
+    if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
+    const auto batch = static_cast<std::size_t>(m.batch);
+    std::string bases;
+    for (std::size_t r = 0; r < rounds; ++r) {
+        gene_windows cur = next.get();
+        t_read += cur.seconds;
+        if (r + 1 < rounds) next = std::async(std::launch::async, fetch_round, r + 1);
+        std::vector<hsize_t> part;
+        std::vector<float> feats, hap_feats;
+        std::vector<std::int64_t> n_snvs, n_windows;
+        if (cur.has_gene) {
+            part = {cur.row};
+            const stopwatch model_clock;
+            const std::size_t D = cur.haps.size();
+            std::vector<float> per_window(D * static_cast<std::size_t>(tracks), 0.0f);
+            for (std::size_t d0 = 0; d0 < D; d0 += batch) {
+                const std::size_t nb = std::min(batch, D - d0);
+                bases.clear();
+                for (std::size_t d = d0; d < d0 + nb; ++d)
+                    cur.haps.append_sequence(d, cur.reference, cur.snvs, bases);
+                add_central_features(m, bases, static_cast<std::int64_t>(nb), o.seq_len, o.center_bins, 1.0f,
+                                     per_window.data() + d0 * static_cast<std::size_t>(tracks));
+            }
+            feats.assign(n_samples * static_cast<std::size_t>(tracks), 0.0f);
+            if (po.keep_haplotypes) hap_feats.resize(2 * feats.size());
+            for (std::size_t s = 0; s < n_samples; ++s) {
+                const float* a =
+                    per_window.data() + cur.haps.sequence_of[2 * s] * static_cast<std::size_t>(tracks);
+                const float* b =
+                    per_window.data() + cur.haps.sequence_of[2 * s + 1] * static_cast<std::size_t>(tracks);
+                float* f = feats.data() + s * static_cast<std::size_t>(tracks);
+                for (std::int64_t t = 0; t < tracks; ++t)
+                    f[t] = (a[t] + b[t]) * combine_scale;
+                if (po.keep_haplotypes) {
+                    std::copy(a, a + tracks, hap_feats.data() + (2 * s) * static_cast<std::size_t>(tracks));
+                    std::copy(b, b + tracks,
+                              hap_feats.data() + (2 * s + 1) * static_cast<std::size_t>(tracks));
+                }
+            }
+            n_snvs = {static_cast<std::int64_t>(cur.snvs.size())};
+            n_windows = {static_cast<std::int64_t>(D)};
+            windows_run += D;
+            haplotypes_done += n_haplotypes;
+            conflicts += cur.haps.conflicts;
+            t_model += model_clock.seconds();
+        }
+        const stopwatch write_clock;
+        std::vector<std::string> ids, names, chroms;
+        std::vector<std::int64_t> tss;
+        for (const hsize_t row : part) {
+            ids.push_back(rows[row].gene_id);
+            names.push_back(rows[row].gene_name);
+            chroms.push_back(rows[row].chrom);
+            tss.push_back(rows[row].tss);
+        }
+        w.write_rows("gene_id", part, ids);
+        w.write_rows("gene_name", part, names);
+        w.write_rows("chrom", part, chroms);
+        w.write_rows("tss", part, tss);
+        w.write_rows("n_snvs", part, n_snvs);
+        w.write_rows("n_windows", part, n_windows);
+        w.write_rows("features", part, feats);
+        if (po.keep_haplotypes) w.write_rows("haplotype_features", part, hap_feats);
+        w.mark_done(part);
+        t_write += write_clock.seconds();
+        prog.add(part.size());
+        if (exit_after > 0 && r + 1 == exit_after) std::_Exit(75);
+    }
+    prog.finish();
+
+    // What the VCF gave, over every rank: SNVs only by default, every other record counted.
+    const io::vcf_stats vs = all_ranks(vcfs.stats());
+    SCPX_LOG_INF("VCF (counted per gene window; overlapping windows count a record again): {}", vs.summary());
+    if (vs.skipped() > 0)
+        SCPX_LOG_WRN_SHARED(
+            "{} VCF record(s) not written into the windows (SNVs whose REF matches the FASTA only; "
+            "the counts above say why)",
+            vs.skipped());
+    const auto all_conflicts = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(conflicts)));
+    if (all_conflicts > 0)
+        SCPX_LOG_WRN_SHARED(
+            "{} haplotype(s) carried two ALT alleles at one position (split multi-allelic records); "
+            "the first record's allele was used",
+            all_conflicts);
+    const auto all_windows = static_cast<double>(mpi::sum(static_cast<long long>(windows_run)));
+    const auto all_haplotypes = static_cast<double>(mpi::sum(static_cast<long long>(haplotypes_done)));
+    if (all_windows > 0)
+        SCPX_LOG_INF("Enformer passes: {:.0f} distinct windows for {:.0f} haplotype windows ({:.1f}x fewer)",
+                     all_windows, all_haplotypes, all_haplotypes / all_windows);
+    const std::string times =
+        fmt::format("Enformer {:.2f} s, FASTA + VCF windows {:.2f} s (read during the passes), "
+                    "writing {:.2f} s",
+                    t_model, t_read, t_write);
+    if (mpi::comm_size() == 1) SCPX_LOG_INF("time on this rank: {}", times);
+    dist::log_rank_work(
+        "Enformer passes",
+        {fmt::format("{} gene(s), {} windows; {}", mine.size(), windows_run, times), t_model});
+    if (m.runner->on_gpu() && o.dev.conv_backend == "auto")
+        SCPX_LOG_INF("convolution choices:\n{}", m.runner->conv_report());
+    w.finish();
+    SCPX_LOG_INF("wrote {} ({} genes x {} individuals x {} tracks)", o.common.out, n_rows, n_samples, tracks);
+}
+
+} // namespace
+
+void add_features_personal_command(CLI::App& features) {
+    auto o = std::make_shared<personal_options>();
+    auto* sub = features.add_subcommand(
+        "personal",
+        "Personalised Enformer features: each individual's two haplotypes (phased VCF) per gene window");
+    add_features_options(*sub, o->f);
+    sub->add_option("--vcf", o->vcfs,
+                    "phased VCF/BCF, indexed (several: e.g. one per chromosome, same samples)")
+        ->required()
+        ->group("Input");
+    sub->add_option("--samples", o->samples_file,
+                    "individuals to use, one ID per line (default: all of the VCF)")
+        ->check(CLI::ExistingFile)
+        ->group("Input");
+    sub->add_option("--combine", o->combine, "individual's feature from its two haplotypes: mean | sum")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"mean", "sum"}))
+        ->group("Model");
+    sub->add_option("--ref-mismatch", o->ref_mismatch,
+                    "a VCF REF that differs from the FASTA: skip (counted) | error")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"skip", "error"}))
+        ->group("Input");
+    sub->add_option("--unphased", o->unphased,
+                    "an unphased heterozygous GT: error | as-written (arbitrary phase, counted)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"error", "as-written"}))
+        ->group("Input");
+    sub->add_flag("--haplotypes", o->keep_haplotypes,
+                  "also store each haplotype's features (/haplotype_features, twice the size of /features)")
+        ->group("Model");
+    add_common_options(*sub, o->f.common, "output HDF5 file");
+    sub->callback([sub, o] {
+        run_scope scope(*sub, o->f.common, log_path_for(o->f.common.out));
+        run_personal(*o);
+    });
+}
+
+} // namespace scpx::cli

@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""CTest driver for `scpx features personal` on the fixture's small Enformer (12,288 bp windows).
+
+  personal_check.py SCPX MPIEXEC FIXTURE_DIR SCRATCH
+
+A random three-contig FASTA, four genes (one on a contig the VCF lacks, one near a contig end) and
+a phased VCF of three individuals with SNVs in two windows, a record whose REF does not match the
+FASTA and an indel (both skipped and counted). Checks: every individual's features equal the
+mean (and with --combine sum the sum) of `scpx enformer predict` on its two haplotype windows
+built here in Python; --haplotypes stores each haplotype; an individual without ALT alleles gets
+the `features reference` values; distinct windows are run once (n_windows); --samples selects and
+orders individuals; 1 and 2 ranks give byte-identical files; bad input (REF mismatch with
+--ref-mismatch error, an unphased heterozygote, an unknown sample) fails with one ERROR naming
+the file and leaves no output under its name. Exit 77 (skipped) without the fixture or bgzip/tabix.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+scpx, mpiexec, fixdir, scratch = sys.argv[1:5]
+weights = os.path.join(fixdir, "weights.h5")
+if not os.path.exists(weights) or not shutil.which("bgzip") or not shutil.which("tabix"):
+    print("no enformer fixture or no bgzip/tabix: skipped")
+    sys.exit(77)
+os.makedirs(scratch, exist_ok=True)
+for name in os.listdir(scratch):
+    if name.endswith(".h5") or name.endswith(".log"):
+        os.remove(os.path.join(scratch, name))
+L = 12288
+rng = np.random.default_rng(8)
+contigs = {"chr1": "".join(rng.choice(list("ACGTacgt"), 30000)),
+           "chr2": "".join(rng.choice(list("ACGT"), 9000)),
+           "chr3": "".join(rng.choice(list("ACGT"), 5000))}
+fasta = os.path.join(scratch, "ref.fa")
+with open(fasta, "w") as f:
+    for name, s in contigs.items():
+        f.write(">%s\n" % name)
+        for i in range(0, len(s), 60):
+            f.write(s[i:i + 60] + "\n")
+if os.path.exists(fasta + ".fai"):
+    os.remove(fasta + ".fai")
+genes = [("G1", "A1", "chr1", 15000), ("G2", "B2", "chr1", 29990), ("G3", "C3", "chr2", 2500),
+         ("G4", "D4", "chr3", 1000)]
+ann = os.path.join(scratch, "genes.tsv")
+with open(ann, "w") as f:
+    f.write("gene_id\tgene_name\tchr\ttss\tstrand\tgene_type\n")
+    for g in genes:
+        f.write("%s\t%s\t%s\t%d\t+\tprotein_coding\n" % g)
+
+
+def ref_base(chrom, pos):
+    return contigs[chrom][pos - 1].upper()
+
+
+def alt_for(chrom, pos):
+    return "ACGT"[("ACGT".index(ref_base(chrom, pos)) + 1) % 4]
+
+
+samples = ["S1", "S2", "S3"]
+# (chrom, pos, GT per sample); S1 carries no ALT allele anywhere.
+snvs = [("chr1", 15000, ["0|0", "0|1", "1|1"]), ("chr1", 15100, ["0|0", "1|0", "0|1"]),
+        ("chr1", 14000, ["0|0", "0|0", "1|0"]), ("chr2", 2600, ["0|0", "0|0", "1|0"])]
+
+
+def write_vcf(path, records, sample_names=samples):
+    with open(path, "w") as f:
+        f.write("##fileformat=VCFv4.2\n")
+        for c in ("chr1", "chr2"):
+            f.write("##contig=<ID=%s,length=%d>\n" % (c, len(contigs[c])))
+        f.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+        f.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(sample_names) + "\n")
+        for chrom, pos, ref, alt, gts in sorted(records, key=lambda r: (r[0], r[1])):
+            f.write("%s\t%d\t.\t%s\t%s\t.\tPASS\t.\tGT\t%s\n" % (chrom, pos, ref, alt, "\t".join(gts)))
+    subprocess.run(["bgzip", "-f", path], check=True)
+    subprocess.run(["tabix", "-f", "-p", "vcf", path + ".gz"], check=True)
+    return path + ".gz"
+
+
+good = [(c, p, ref_base(c, p), alt_for(c, p), g) for c, p, g in snvs]
+# Skipped and counted: a REF that is not the FASTA's base, and an indel.
+wrong_ref = "ACGT"[("ACGT".index(ref_base("chr1", 15200)) + 2) % 4]
+skipped = [("chr1", 15200, wrong_ref, ref_base("chr1", 15200), ["1|1", "1|1", "1|1"]),
+           ("chr1", 15300, ref_base("chr1", 15300), ref_base("chr1", 15300) + "A", ["1|1", "1|1", "1|1"]),
+           ("chr2", 2700, ref_base("chr2", 2700), ref_base("chr2", 2700) + "A", ["1|1", "1|1", "1|1"])]
+vcf = write_vcf(os.path.join(scratch, "phased.vcf"), good + skipped)
+
+
+def run(cmd, ok=True):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if ok and r.returncode != 0:
+        print(r.stdout)
+        raise SystemExit("failed: " + " ".join(cmd))
+    return r
+
+
+flags = ["--allow-run-as-root", "--oversubscribe"] if os.getuid() == 0 else ["--oversubscribe"]
+
+
+def personal(out, ranks=1, extra=(), vcf_path=vcf, ok=True):
+    cmd = [scpx, "features", "personal", "--fasta", fasta, "--annotation", ann, "--weights", weights, "--vcf",
+           vcf_path, "--seq-len", str(L), "--out", out, "--threads", "1", "--batch", "2"] + list(extra)
+    if ranks > 1:
+        cmd = [mpiexec, "-n", str(ranks)] + flags + cmd
+    return run(cmd, ok)
+
+
+out1 = os.path.join(scratch, "p1.h5")
+log = personal(out1, extra=["--haplotypes"]).stdout
+assert "1 gene(s) skipped: chromosome in no --vcf file (e.g. G4 on chr3)" in log, log
+assert "skipped indel: 2; REF not matching the FASTA: 1; REF mismatch examples: chr1:15200" in log, log
+kept = genes[:3]
+
+# Expected: each haplotype window built here, through `scpx enformer predict`.
+idx = {"A": 0, "C": 1, "G": 2, "T": 3}
+windows, where = [], {}
+for gi, (_, _, chrom, tss) in enumerate(kept):
+    start = tss - 1 - L // 2
+    ref = [contigs[chrom][p].upper() if 0 <= p < len(contigs[chrom]) else "N" for p in range(start, start + L)]
+    for si in range(len(samples)):
+        for h in range(2):
+            seq = list(ref)
+            for c, p, r, a, gts in good:
+                if c == chrom and start <= p - 1 < start + L and gts[si].split("|")[h] == "1":
+                    seq[p - 1 - start] = a
+            where[(gi, si, h)] = len(windows)
+            windows.append(seq)
+x = np.zeros((len(windows), L, 4), np.float32)
+for i, seq in enumerate(windows):
+    for j, b in enumerate(seq):
+        if b in idx:
+            x[i, j, idx[b]] = 1
+with h5py.File(os.path.join(scratch, "hap_windows.h5"), "w") as f:
+    f["x"] = x
+pred = os.path.join(scratch, "hap_pred.h5")
+run([scpx, "enformer", "predict", "--weights", weights, "--onehot", os.path.join(scratch, "hap_windows.h5") + ":/x",
+     "--out", pred, "--threads", "1"])
+with h5py.File(pred, "r") as p:
+    hap = p["human"][:, 30:34, :].mean(axis=1)
+with h5py.File(out1, "r") as f:
+    assert [s.decode() for s in f["gene_id"][:]] == ["G1", "G2", "G3"]
+    assert [s.decode() for s in f["sample_id"][:]] == samples
+    assert f["features"].attrs["axes"] == "gene,sample,track"
+    got, got_hap = f["features"][:], f["haplotype_features"][:]
+    assert got.shape == (3, 3, 5313) and got_hap.shape == (3, 3, 2, 5313), (got.shape, got_hap.shape)
+    # G1's six haplotypes carry five distinct allele sets (S1's two are the reference window).
+    sets = {tuple(p for c, p, r, a, g in good if c == "chr1" and g[si].split("|")[h] == "1")
+            for si in range(3) for h in range(2)}
+    assert list(f["n_windows"][:]) == [len(sets), 1, 2], list(f["n_windows"][:])
+    assert list(f["n_snvs"][:]) == [3, 0, 1], list(f["n_snvs"][:])
+    err = 0.0
+    for gi in range(3):
+        for si in range(3):
+            a, b = hap[where[(gi, si, 0)]], hap[where[(gi, si, 1)]]
+            err = max(err, float(np.abs(got[gi, si] - (a + b) / 2).max()))
+            err = max(err, float(np.abs(got_hap[gi, si, 0] - a).max()), float(np.abs(got_hap[gi, si, 1] - b).max()))
+    print("personal features vs predict on the haplotype windows: max abs err %.3g" % err)
+    assert err < 1e-5, err
+    # The haplotypes of G2 carry nothing: every individual has the reference window's features.
+    assert (got[1] == got[1, 0]).all()
+
+# S1 carries no ALT allele: its features are the reference features, to the bit.
+ref_out = os.path.join(scratch, "ref.h5")
+run([scpx, "features", "reference", "--fasta", fasta, "--annotation", ann, "--weights", weights, "--seq-len", str(L),
+     "--out", ref_out, "--threads", "1", "--batch", "2"])
+with h5py.File(ref_out, "r") as r, h5py.File(out1, "r") as f:
+    assert (r["features"][:3] == f["features"][:, 0, :]).all()
+
+# --combine sum, and --samples choosing and ordering individuals.
+sample_list = os.path.join(scratch, "samples.txt")
+with open(sample_list, "w") as f:
+    f.write("# a comment\nS3\n\nS1\n")
+out_sum = os.path.join(scratch, "psum.h5")
+personal(out_sum, extra=["--combine", "sum", "--samples", sample_list])
+with h5py.File(out_sum, "r") as s, h5py.File(out1, "r") as f:
+    assert [v.decode() for v in s["sample_id"][:]] == ["S3", "S1"]
+    hs = f["haplotype_features"][:]
+    want = hs[:, [2, 0], 0, :] + hs[:, [2, 0], 1, :]
+    assert np.abs(s["features"][:] - want).max() < 1e-5
+
+# 2 ranks: byte-identical to 1 rank; the VCF counts are summed over ranks and printed once.
+out2 = os.path.join(scratch, "p2.h5")
+log2 = personal(out2, ranks=2, extra=["--haplotypes"]).stdout
+assert log2.count("chromosome in no --vcf file") == 1, log2
+assert "[rank 1]" not in log2, log2
+# G3 (rank 1's gene) holds one of the indels: the counts are summed over the ranks.
+assert "skipped indel: 2; REF not matching the FASTA: 1; REF mismatch examples: chr1:15200" in log2, log2
+with open(out1, "rb") as a, open(out2, "rb") as b:
+    assert a.read() == b.read(), "1 and 2 ranks differ"
+
+# Killed after its first gene (no unwinding, like a job killed by SLURM), then --resume: the
+# finished gene is skipped and the file equals the uninterrupted run.
+out3 = os.path.join(scratch, "p3.h5")
+cmd = [scpx, "features", "personal", "--fasta", fasta, "--annotation", ann, "--weights", weights, "--vcf", vcf,
+       "--seq-len", str(L), "--out", out3, "--threads", "1", "--batch", "2", "--haplotypes"]
+r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                   env=dict(os.environ, SCPX_FAULT_EXIT_AFTER_ROUNDS="1"))
+assert r.returncode == 75 and not os.path.exists(out3), (r.returncode, r.stdout)
+log3 = run(cmd + ["--resume"]).stdout
+assert "1 of 3 gene(s) already done" in log3, log3
+with open(out1, "rb") as a, open(out3, "rb") as b:
+    assert a.read() == b.read(), "killed + resumed run differs"
+
+# Bad input: one ERROR naming the file, non-zero exit, no output (nor its temporary).
+
+
+def expect_fail(out, want, **kw):
+    r = personal(out, ok=False, **kw)
+    errors = [line for line in r.stdout.splitlines() if "ERROR" in line]
+    assert r.returncode != 0 and len(errors) >= 1 and all(w in errors[0] for w in want), r.stdout
+    # The final name never appears; an unfinished temporary output is kept (and said so) only
+    # when the run got as far as creating it, for --resume after the input is fixed.
+    tmp = os.path.join(os.path.dirname(out), "." + os.path.basename(out) + ".scpx-tmp")
+    assert not os.path.exists(out), out
+    assert not os.path.exists(tmp) or "unfinished output kept for --resume" in r.stdout, r.stdout
+    print("ok: " + errors[0][:160])
+
+
+expect_fail(os.path.join(scratch, "bad_ref.h5"), ["phased.vcf.gz", "15200"], extra=["--ref-mismatch", "error"])
+unphased = write_vcf(os.path.join(scratch, "unphased.vcf"),
+                     [("chr1", 15000, ref_base("chr1", 15000), alt_for("chr1", 15000), ["0|0", "0/1", "1|1"])])
+expect_fail(os.path.join(scratch, "bad_phase.h5"), ["unphased.vcf.gz", "S2"], vcf_path=unphased)
+with open(os.path.join(scratch, "missing.txt"), "w") as f:
+    f.write("S1\nS9\n")
+expect_fail(os.path.join(scratch, "bad_sample.h5"), ["S9"], extra=["--samples", os.path.join(scratch, "missing.txt")])
+print("features personal: all checks passed")
