@@ -73,8 +73,9 @@ std::vector<std::string> read_sample_list(const std::string& path) {
     return ids;
 }
 
-/// The VCF files of a run: one (all chromosomes) or several (e.g. one per chromosome), with the
-/// same samples in the same order. A gene's window is read from the file holding its contig.
+/// The VCF files of a run: one (all chromosomes) or several (e.g. one per chromosome), each holding
+/// the first file's samples. A gene's window is read from the first file whose index has records
+/// on its contig.
 class vcf_set {
 public:
     vcf_set(const std::vector<std::string>& paths, io::vcf_options opt) {
@@ -89,12 +90,14 @@ public:
                                   "no index (.tbi or .csi): run `tabix -p vcf " + p +
                                       "` or `bcftools index " + p + "`");
             if (r.samples().empty()) throw input_error(p, "", "samples", "the file has no sample columns");
-            for (const auto& c : r.contigs())
+            // Contigs with records, from the index: per-chromosome files often declare every
+            // chromosome in their header, and the chr1 file must not answer for chr2.
+            for (const auto& c : r.indexed_contigs())
                 contigs_.emplace(c, readers_.size() - 1);
         }
     }
     const std::vector<std::string>& samples() const { return readers_.front().samples(); }
-    /// The reader holding `chrom` (any spelling), or null.
+    /// The reader with records on `chrom` (any spelling), or null.
     io::vcf_reader* reader_for(const std::string& chrom) {
         const std::string name =
             seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; });
@@ -200,7 +203,8 @@ void run_personal(const personal_options& po) {
     const std::vector<std::string>& samples = vcfs.samples();
     const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;
 
-    // Genes on contigs no VCF holds would silently get the reference for everybody: skip them.
+    // Genes on contigs without records in any VCF would silently get the reference for everybody
+    // (a per-chromosome file missing from --vcf, or chromosome naming): skip them, say so.
     std::vector<io::gene_record> genes;
     std::vector<std::string> no_vcf;
     std::size_t n_no_vcf = 0;
@@ -213,12 +217,12 @@ void run_personal(const personal_options& po) {
         }
     }
     if (n_no_vcf > 0)
-        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: chromosome in no --vcf file (e.g. {})", n_no_vcf,
-                            join(no_vcf, "; "));
+        SCPX_LOG_WRN_SHARED("{} gene(s) skipped: no --vcf file has records on their chromosome (e.g. {})",
+                            n_no_vcf, join(no_vcf, "; "));
     if (genes.empty())
         throw input_error(o.annotation, "", "chrom",
-                          "no gene lies on a chromosome of the --vcf file(s) (" + join(po.vcfs, ", ") +
-                              "); check chromosome naming");
+                          "no gene lies on a chromosome with records in the --vcf file(s) (" +
+                              join(po.vcfs, ", ") + "); check chromosome naming");
     const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
     const std::vector<io::gene_record> rows = genes_of_this_job(genes, o.common);
     const hsize_t n_rows = rows.size();

@@ -231,6 +231,31 @@ struct vcf_reader::impl {
         return out;
     }
 
+    std::vector<std::string> indexed_contig_names() const {
+        std::vector<std::string> out;
+        int n = 0;
+        const char** names = nullptr;
+        if (tbx)
+            names = tbx_seqnames(tbx.get(), &n);
+        else if (idx)
+            names = bcf_index_seqnames(idx.get(), hdr.get(), &n);
+        if (!names) return out;
+        // A BCF index lists every header contig up to the last one used; the index's per-contig
+        // record counts (written by htslib and bcftools; none for a contig without records) tell
+        // which hold records. An index without any counts (very old tools) keeps every name.
+        const hts_idx_t* ix = tbx ? tbx->idx : idx.get();
+        std::vector<std::string> all;
+        for (int i = 0; i < n; ++i) {
+            all.emplace_back(names[i]);
+            std::uint64_t mapped = 0, unmapped = 0;
+            const int tid = tid_of(names[i]);
+            if (tid >= 0 && hts_idx_get_stat(ix, tid, &mapped, &unmapped) == 0 && mapped + unmapped > 0)
+                out.emplace_back(names[i]);
+        }
+        std::free(names);
+        return out.empty() ? all : out;
+    }
+
     int tid_of(const std::string& name) const {
         if (is_bcf) return bcf_hdr_name2id(hdr.get(), name.c_str());
         return tbx_name2id(tbx.get(), name.c_str());
@@ -626,6 +651,9 @@ vcf_reader& vcf_reader::operator=(vcf_reader&&) noexcept = default;
 const std::string& vcf_reader::path() const { return impl_->path; }
 const std::vector<std::string>& vcf_reader::samples() const { return impl_->samples; }
 std::vector<std::string> vcf_reader::contigs() const { return impl_->contig_names(); }
+std::vector<std::string> vcf_reader::indexed_contigs() const {
+    return impl_->indexed_contig_names();
+}
 bool vcf_reader::has_index() const { return impl_->idx || impl_->tbx; }
 bool vcf_reader::dosage_from_ds() const { return impl_->use_ds; }
 const bcf_hdr_t* vcf_reader::header() const { return impl_->hdr.get(); }

@@ -168,6 +168,9 @@ public:
     const std::vector<std::string>& samples() const;
     /// Contig names known to the file (header ##contig lines, else the index).
     std::vector<std::string> contigs() const;
+    /// Contigs that hold records, from the index (empty without one). Per-chromosome files often
+    /// declare every chromosome in their header; only this list says which one a file holds.
+    std::vector<std::string> indexed_contigs() const;
     /// True when an index (.tbi/.csi) was found.
     bool has_index() const;
     /// True when dosages are read from FORMAT/DS (AUTO resolved at open).

@@ -542,3 +542,18 @@ TEST(VcfReader, Shapeit4ExampleReferencePanel) {
 }
 
 } // namespace
+
+TEST(VcfReader, IndexedContigsAreThoseWithRecordsWhateverTheHeaderDeclares) {
+    // Only chromosome 21's record, under a header declaring 20 and 21 (a per-chromosome file):
+    // tabix, CSI and BCF indexes all name 21 alone.
+    const std::string text =
+        std::string(kHeader) + "21\t10\trs10\tA\tT\t.\tPASS\t.\tGT:DS\t1|0:1\t0|0:0\t0|0:0\n";
+    const auto tbi = scpx::test::make_indexed_vcf("vcf_chr21.vcf.gz", text);
+    const auto csi = scpx::test::make_indexed_vcf("vcf_chr21_csi.vcf.gz", text, true);
+    const auto bcf = scpx::test::make_bcf("vcf_chr21.bcf", text);
+    for (const auto& path : {tbi, csi, bcf}) {
+        vcf_reader r(path);
+        EXPECT_EQ(r.contigs(), (std::vector<std::string>{"20", "21"})) << path;
+        EXPECT_EQ(r.indexed_contigs(), (std::vector<std::string>{"21"})) << path;
+    }
+}
