@@ -45,14 +45,24 @@ struct personal_options {
     bool keep_haplotypes = false;
 };
 
-/// Sample IDs of --samples: one per line; blank lines and lines starting with '#' are skipped.
-std::vector<std::string> read_sample_list(const std::string& path) {
+/// The individuals of --samples, with the line each ID is on (for messages).
+struct sample_list {
+    std::string path;
+    std::vector<std::string> ids;
+    std::vector<std::size_t> lines;
+};
+
+/// Sample IDs of --samples: one per line; blank lines and lines starting with '#' are skipped; a
+/// UTF-8 byte-order mark (spreadsheet exports) is ignored.
+sample_list read_sample_list(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw io_error("cannot open the sample list '" + path + "'");
-    std::vector<std::string> ids;
+    sample_list out;
+    out.path = path;
     std::map<std::string, std::size_t> line_of;
     std::string line;
     for (std::size_t n = 1; std::getline(in, line); ++n) {
+        if (n == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
         while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
             line.pop_back();
         std::size_t b = 0;
@@ -67,15 +77,38 @@ std::vector<std::string> read_sample_list(const std::string& path) {
         if (!added)
             throw input_error(path, "line " + std::to_string(n), "sample",
                               "sample '" + line + "' repeats line " + std::to_string(it->second));
-        ids.push_back(line);
+        out.ids.push_back(line);
+        out.lines.push_back(n);
     }
-    if (ids.empty()) throw input_error(path, "", "sample", "no sample ID in the file");
-    return ids;
+    if (out.ids.empty()) throw input_error(path, "", "sample", "no sample ID in the file");
+    return out;
 }
 
-/// The VCF files of a run: one (all chromosomes) or several (e.g. one per chromosome), each holding
-/// the first file's samples. A gene's window is read from the first file whose index has records
-/// on its contig.
+/// Every ID of `list` must be a sample of `vcf`: the error names the list's line and the VCF.
+void require_samples_in(const sample_list& list, const std::string& vcf) {
+    io::vcf_options header_only;
+    header_only.want_haplotypes = false;
+    const io::vcf_reader r(vcf, header_only);
+    const std::set<std::string> have(r.samples().begin(), r.samples().end());
+    std::vector<std::size_t> absent;
+    for (std::size_t i = 0; i < list.ids.size(); ++i)
+        if (have.count(list.ids[i]) == 0) absent.push_back(i);
+    if (absent.empty()) return;
+    std::string msg = "sample '" + list.ids[absent[0]] + "' is not in " + vcf + " (" +
+                      std::to_string(have.size()) + " samples)";
+    if (absent.size() > 1) {
+        std::vector<std::string> more;
+        for (std::size_t k = 1; k < absent.size() && k < 6; ++k)
+            more.push_back(list.ids[absent[k]] + " (line " + std::to_string(list.lines[absent[k]]) + ")");
+        msg += "; nor are " + std::to_string(absent.size() - 1) + " other ID(s): " + join(more, ", ") +
+               (absent.size() > 6 ? ", ..." : "");
+    }
+    throw input_error(list.path, "line " + std::to_string(list.lines[absent[0]]), "sample", msg);
+}
+
+/// The VCF files of a run: one (all chromosomes), one per chromosome, or several holding parts of
+/// one chromosome (split by region), each holding the first file's samples. A gene's window is
+/// read from every file whose index has records on its contig.
 class vcf_set {
 public:
     vcf_set(const std::vector<std::string>& paths, io::vcf_options opt) {
@@ -85,23 +118,27 @@ public:
                 opt.samples = readers_.front().samples(); // the others in the first file's order
             }
             const auto& r = readers_.back();
-            if (!r.has_index())
-                throw input_error(p, "", "",
-                                  "no index (.tbi or .csi): run `tabix -p vcf " + p +
-                                      "` or `bcftools index " + p + "`");
+            r.require_index();
             if (r.samples().empty()) throw input_error(p, "", "samples", "the file has no sample columns");
             // Contigs with records, from the index: per-chromosome files often declare every
             // chromosome in their header, and the chr1 file must not answer for chr2.
-            for (const auto& c : r.indexed_contigs())
-                contigs_.emplace(c, readers_.size() - 1);
+            const std::vector<std::string> contigs = r.indexed_contigs();
+            if (contigs.empty())
+                throw input_error(p, "", "", "the file holds no records (its index lists none)");
+            for (const auto& c : contigs)
+                contigs_[c].push_back(readers_.size() - 1);
         }
     }
     const std::vector<std::string>& samples() const { return readers_.front().samples(); }
-    /// The reader with records on `chrom` (any spelling), or null.
-    io::vcf_reader* reader_for(const std::string& chrom) {
+    /// The readers with records on `chrom` (any spelling), in --vcf order; empty when none.
+    std::vector<io::vcf_reader*> readers_for(const std::string& chrom) {
+        std::vector<io::vcf_reader*> out;
         const std::string name =
             seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; });
-        return name.empty() ? nullptr : &readers_[contigs_.at(name)];
+        if (!name.empty())
+            for (const std::size_t k : contigs_.at(name))
+                out.push_back(&readers_[k]);
+        return out;
     }
     bool has_contig(const std::string& chrom) const {
         return !seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; }).empty();
@@ -116,7 +153,7 @@ public:
 
 private:
     std::vector<io::vcf_reader> readers_;
-    std::map<std::string, std::size_t> contigs_; ///< contig name -> reader (the first holding it)
+    std::map<std::string, std::vector<std::size_t>> contigs_; ///< contig name -> readers with records on it
 };
 
 /// One gene's windows, read on the worker thread while the previous gene runs.
@@ -126,6 +163,7 @@ struct gene_windows {
     std::string reference;             ///< the reference window's bases
     std::vector<seq::window_snv> snvs; ///< SNVs inside the window
     seq::haplotype_windows haps;
+    std::size_t repeated_snvs = 0; ///< SNVs also read from an earlier --vcf file, not applied again
     double seconds = 0.0; ///< time spent reading the FASTA and the VCF
 };
 
@@ -137,20 +175,29 @@ gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_reco
     w.has_gene = true;
     const auto win = seq::tss_window(g.chrom, g.tss, seq_len);
     fa.fetch_into(win.chrom, win.start, win.end, w.reference);
-    if (io::vcf_reader* r = vcfs.reader_for(g.chrom)) {
-        // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
-        // cannot exist, so the N-padded parts of the window need no care.
-        if (r->query(g.chrom, win.start + 1, win.end)) {
-            io::vcf_record rec;
-            while (r->next(rec)) {
-                seq::window_snv v;
-                v.offset = rec.pos - 1 - win.start;
-                v.alt = static_cast<char>(std::toupper(static_cast<unsigned char>(rec.alts.at(0).at(0))));
-                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
-                    if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
-                if (!v.carriers.empty()) w.snvs.push_back(std::move(v));
+    // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
+    // cannot exist, so the N-padded parts of the window need no care. Files split by region may
+    // overlap: a later file's SNV already read from an earlier one (same position and ALT) is
+    // counted, not applied twice.
+    std::set<std::pair<std::int64_t, char>> earlier_files;
+    for (io::vcf_reader* r : vcfs.readers_for(g.chrom)) {
+        const std::size_t first_of_file = w.snvs.size();
+        if (!r->query(g.chrom, win.start + 1, win.end)) continue;
+        io::vcf_record rec;
+        while (r->next(rec)) {
+            seq::window_snv v;
+            v.offset = rec.pos - 1 - win.start;
+            v.alt = static_cast<char>(std::toupper(static_cast<unsigned char>(rec.alts.at(0).at(0))));
+            if (earlier_files.count({v.offset, v.alt}) > 0) {
+                ++w.repeated_snvs;
+                continue;
             }
+            for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
+                if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
+            if (!v.carriers.empty()) w.snvs.push_back(std::move(v));
         }
+        for (std::size_t k = first_of_file; k < w.snvs.size(); ++k)
+            earlier_files.emplace(w.snvs[k].offset, w.snvs[k].alt);
     }
     w.haps = seq::distinct_haplotypes(w.reference, w.snvs, n_haplotypes);
     w.seconds = clock.seconds();
@@ -193,12 +240,17 @@ void run_personal(const personal_options& po) {
     seq::fasta_reader fa = open_fasta_on_every_rank(o.fasta);
 
     io::vcf_options vo;
-    if (!po.samples_file.empty()) vo.samples = read_sample_list(po.samples_file);
+    if (!po.samples_file.empty()) {
+        const sample_list list = read_sample_list(po.samples_file);
+        require_samples_in(list, po.vcfs.front());
+        vo.samples = list.ids;
+    }
     vo.want_haplotypes = true;
     vo.reference = &fa; // REF must match the FASTA (pipeline.md §2)
     vo.ref_mismatch =
         po.ref_mismatch == "error" ? io::ref_mismatch_policy::ERROR : io::ref_mismatch_policy::SKIP;
     vo.unphased = po.unphased == "as-written" ? io::unphased_policy::AS_WRITTEN : io::unphased_policy::ERROR;
+    vo.unphased_advice = "pass --unphased as-written to keep the written allele order (an arbitrary phase)";
     vcf_set vcfs(po.vcfs, vo);
     const std::vector<std::string>& samples = vcfs.samples();
     const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;
@@ -295,7 +347,7 @@ void run_personal(const personal_options& po) {
         return read_gene(fa, vcfs, rows[mine[r]], mine[r], o.seq_len, n_haplotypes);
     };
     double t_read = 0.0, t_model = 0.0, t_write = 0.0;
-    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0;
+    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0, repeated = 0;
     std::future<gene_windows> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
     const auto batch = static_cast<std::size_t>(m.batch);
@@ -341,6 +393,7 @@ void run_personal(const personal_options& po) {
             windows_run += D;
             haplotypes_done += n_haplotypes;
             conflicts += cur.haps.conflicts;
+            repeated += cur.repeated_snvs;
             t_model += model_clock.seconds();
         }
         const stopwatch write_clock;
@@ -369,18 +422,25 @@ void run_personal(const personal_options& po) {
 
     // What the VCF gave, over every rank: SNVs only by default, every other record counted.
     const io::vcf_stats vs = all_ranks(vcfs.stats());
-    SCPX_LOG_INF("VCF (counted per gene window; overlapping windows count a record again): {}", vs.summary());
+    // The counts go in the warning itself: the INFO line is hidden at --verbosity warn.
     if (vs.skipped() > 0)
-        SCPX_LOG_WRN_SHARED(
-            "{} VCF record(s) not written into the windows (SNVs whose REF matches the FASTA only; "
-            "the counts above say why)",
-            vs.skipped());
+        SCPX_LOG_WRN_SHARED("{} VCF record(s) not written into the windows (only biallelic SNVs whose REF "
+                            "matches the FASTA are); VCF counts per gene window (overlapping windows count "
+                            "a record again): {}",
+                            vs.skipped(), vs.summary());
+    else
+        SCPX_LOG_INF("VCF (counted per gene window; overlapping windows count a record again): {}",
+                     vs.summary());
     const auto all_conflicts = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(conflicts)));
     if (all_conflicts > 0)
         SCPX_LOG_WRN_SHARED(
             "{} haplotype(s) carried two ALT alleles at one position (split multi-allelic records); "
             "the first record's allele was used",
             all_conflicts);
+    const auto all_repeated = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(repeated)));
+    if (all_repeated > 0)
+        SCPX_LOG_INF("{} SNV(s) were in two --vcf files (overlapping regions); each was applied once",
+                     all_repeated);
     const auto all_windows = static_cast<double>(mpi::sum(static_cast<long long>(windows_run)));
     const auto all_haplotypes = static_cast<double>(mpi::sum(static_cast<long long>(haplotypes_done)));
     if (all_windows > 0)
@@ -409,7 +469,8 @@ void add_features_personal_command(CLI::App& features) {
         "Personalised Enformer features: each individual's two haplotypes (phased VCF) per gene window");
     add_features_options(*sub, o->f);
     sub->add_option("--vcf", o->vcfs,
-                    "phased VCF/BCF, indexed (several: e.g. one per chromosome, same samples)")
+                    "phased VCF/BCF: bgzip-compressed .vcf.gz with a .tbi/.csi index, or BCF with a .csi "
+                    "(several: e.g. one per chromosome or per region, same samples)")
         ->required()
         ->group("Input");
     sub->add_option("--samples", o->samples_file,

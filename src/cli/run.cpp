@@ -108,6 +108,16 @@ std::string log_path_for(const std::string& out) {
     return base + ".log";
 }
 
+namespace {
+/// Notes `path` and its index files (htslib and samtools put them next to it: an output over
+/// `x.vcf.gz.tbi` or `genome.fa.fai` would break the input as surely as one over the input).
+void note_input_with_index(const std::string& path, const std::string& given_as) {
+    note_input_file(path, given_as);
+    for (const char* ext : {".tbi", ".csi", ".fai", ".gzi"})
+        note_input_file(path + ext, "the index of " + given_as);
+}
+} // namespace
+
 void note_input_files(const CLI::App& sub) {
     for (const CLI::Option* opt : sub.get_options()) {
         if (opt->get_lnames().empty() || opt->get_type_size() == 0) continue; // flags name no file
@@ -115,13 +125,14 @@ void note_input_files(const CLI::App& sub) {
         if (flag == "--out" || flag == "--output_file") continue;
         for (const std::string& v : opt->results()) {
             const std::string given_as = flag + " " + v;
-            note_input_file(v, given_as);
+            note_input_with_index(v, given_as);
             // "FILE:/dataset" (HDF5 inputs) and "NAME=FILE" (named inputs, e.g. --pseudobulk).
             const std::string named = v.find('=') == std::string::npos ? v : v.substr(v.find('=') + 1);
-            if (named != v) note_input_file(named, given_as);
+            if (named != v) note_input_with_index(named, given_as);
             for (const std::string& w : {v, named}) {
                 const auto colon = w.rfind(':');
-                if (colon != std::string::npos && colon > 0) note_input_file(w.substr(0, colon), given_as);
+                if (colon != std::string::npos && colon > 0)
+                    note_input_with_index(w.substr(0, colon), given_as);
             }
         }
     }

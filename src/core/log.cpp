@@ -65,20 +65,32 @@ const char* prefix(level l) {
 char g_signal_temp[4096];
 char g_signal_failed[4096];
 volatile std::sig_atomic_t g_signal_armed = 0;
+// "WARNING: unfinished output kept for --resume: PATH\n", prepared by note_kept_on_signal.
+char g_signal_kept[4200];
+volatile std::sig_atomic_t g_signal_kept_len = 0;
+
+/// Appends `text` (n bytes) to the temporary log; async-signal-safe.
+void append_on_signal(const char* text, std::size_t n) {
+    const int fd = ::open(g_signal_temp, O_WRONLY | O_APPEND);
+    if (fd < 0) return;
+    const ssize_t w = ::write(fd, text, n);
+    (void)w; // nothing more to do in a signal handler if it fails
+    ::close(fd);
+}
 
 extern "C" void keep_log_on_signal(int sig) {
     if (g_signal_armed) {
         g_signal_armed = 0;
-        // The log's last line says why it ends there ("ERROR: stopped by signal 15").
-        char line[] = "ERROR: stopped by signal 00\n";
-        line[sizeof line - 4] = static_cast<char>('0' + (sig / 10) % 10);
-        line[sizeof line - 3] = static_cast<char>('0' + sig % 10);
-        const int fd = ::open(g_signal_temp, O_WRONLY | O_APPEND);
-        if (fd >= 0) {
-            const ssize_t n = ::write(fd, line, sizeof line - 1);
-            (void)n; // nothing more to do in a signal handler if it fails
-            ::close(fd);
-        }
+        if (g_signal_kept_len > 0)
+            append_on_signal(g_signal_kept, static_cast<std::size_t>(g_signal_kept_len));
+        // The log's last line says why it ends there. Under mpirun, SIGTERM is usually another
+        // rank's error, which that rank printed on stderr (only rank 0 writes this log).
+        char line[] = "ERROR: stopped by signal 00 (a time limit, Ctrl-C, or an error on another MPI rank: "
+                      "see the job's stderr)\n";
+        const std::size_t digit = sizeof "ERROR: stopped by signal " - 1;
+        line[digit] = static_cast<char>('0' + (sig / 10) % 10);
+        line[digit + 1] = static_cast<char>('0' + sig % 10);
+        append_on_signal(line, sizeof line - 1);
         std::rename(g_signal_temp, g_signal_failed);
     }
     // The run's unfinished outputs go too (no destructor will run), after the log has been moved
@@ -156,6 +168,15 @@ void open_file(const std::string& path) {
     s.file->flush_on(spdlog::level::info);
     arm_signal_handler(out->temp_path(), failed_log_path(path));
     s.file_out = std::move(out);
+}
+
+void note_kept_on_signal(const std::string& path) {
+    g_signal_kept_len = 0;
+    if (path.empty()) return;
+    const std::string line = "WARNING: unfinished output kept for --resume: " + path + "\n";
+    if (line.size() > sizeof g_signal_kept) return;
+    std::memcpy(g_signal_kept, line.data(), line.size());
+    g_signal_kept_len = static_cast<std::sig_atomic_t>(line.size());
 }
 
 std::string file_path() {

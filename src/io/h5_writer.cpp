@@ -324,6 +324,8 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
         SCPX_H5_CHECK(H5Fflush(p.file.id(), H5F_SCOPE_GLOBAL));
     }
     p.done_local = p.done_at_open;
+    // A run stopped by a signal runs no destructor: the log's signal handler says what is kept.
+    if (p.opt.done_rows > 0 && mpi::is_root()) log::note_kept_on_signal(p.temp);
 }
 
 h5_row_writer::~h5_row_writer() {
@@ -343,8 +345,10 @@ h5_row_writer::~h5_row_writer() {
         p.datasets.clear();
         p.file.reset();
     }
-    if (p.opt.done_rows > 0 && mpi::is_root())
+    if (p.opt.done_rows > 0 && mpi::is_root()) {
         SCPX_LOG_WRN("unfinished output kept for --resume: {}", p.temp);
+        log::note_kept_on_signal("");
+    }
     // A non-resumable temporary output is removed by p.out's destructor.
 }
 
@@ -523,6 +527,7 @@ void h5_row_writer::finish() {
         }
     }
     p.close_file();
+    if (mpi::is_root()) log::note_kept_on_signal("");
     bool ok = true;
     std::string why;
     if (mpi::is_root()) {
@@ -550,6 +555,7 @@ void h5_row_writer::abandon() {
     auto& p = *p_;
     if (p.closed) return;
     p.close_file();
+    if (mpi::is_root()) log::note_kept_on_signal("");
     if (p.out) {
         if (!mpi::is_root()) p.out->release();
         p.out.reset(); // rank 0 removes the temporary output

@@ -191,13 +191,15 @@ struct vcf_reader::impl {
     std::int64_t q_first = 0;
     std::vector<std::string> samples;
     std::vector<int> sample_col; // header column of samples[i]
-    std::unordered_map<std::string, int> tid_cache;
+    std::unordered_map<std::string, std::pair<int, std::string>> tid_cache; // asked -> (tid, name)
     kstring_t line{0, 0, nullptr};
     int32_t* gt = nullptr;
     int n_gt = 0;
     float* ds = nullptr;
     int n_ds = 0;
-    std::string last_where = "start of file";
+    /// Names the record being read in messages: "the first record of the file", "the first
+    /// record of region 20:100-200" or "the record after 20:12345".
+    std::string next_where = "the first record of the file";
     vcf_stats stats;
 
     ~impl() {
@@ -240,20 +242,42 @@ struct vcf_reader::impl {
         else if (idx)
             names = bcf_index_seqnames(idx.get(), hdr.get(), &n);
         if (!names) return out;
-        // A BCF index lists every header contig up to the last one used; the index's per-contig
-        // record counts (written by htslib and bcftools; none for a contig without records) tell
-        // which hold records. An index without any counts (very old tools) keeps every name.
+        // A BCF index lists every header contig up to the last one used. The index's per-contig
+        // record counts (written by htslib and bcftools) say which hold records; a contig
+        // without a count (no records, or an index written without counts) is probed by reading
+        // its first record through a second handle, leaving this reader's position alone.
         const hts_idx_t* ix = tbx ? tbx->idx : idx.get();
-        std::vector<std::string> all;
+        hts_file_ptr probe;
         for (int i = 0; i < n; ++i) {
-            all.emplace_back(names[i]);
-            std::uint64_t mapped = 0, unmapped = 0;
             const int tid = tid_of(names[i]);
-            if (tid >= 0 && hts_idx_get_stat(ix, tid, &mapped, &unmapped) == 0 && mapped + unmapped > 0)
-                out.emplace_back(names[i]);
+            if (tid < 0) continue;
+            std::uint64_t mapped = 0, unmapped = 0;
+            bool has_records = false;
+            if (hts_idx_get_stat(ix, tid, &mapped, &unmapped) == 0) {
+                has_records = mapped + unmapped > 0;
+            } else {
+                if (!probe) probe.reset(hts_open(path.c_str(), "r"));
+                has_records = probe && first_record_exists(probe.get(), tid);
+            }
+            if (has_records) out.emplace_back(names[i]);
         }
         std::free(names);
-        return out.empty() ? all : out;
+        return out;
+    }
+
+    /// True when contig `tid` has a record, read through `f` (a second handle on the file).
+    bool first_record_exists(htsFile* f, int tid) const {
+        hts_itr_ptr it(is_bcf ? bcf_itr_queryi(idx.get(), tid, 0, HTS_POS_MAX)
+                              : tbx_itr_queryi(tbx.get(), tid, 0, HTS_POS_MAX));
+        if (!it) return false;
+        if (is_bcf) {
+            bcf1_ptr r(bcf_init());
+            return bcf_itr_next(f, it.get(), r.get()) >= 0;
+        }
+        kstring_t s{0, 0, nullptr};
+        const int ret = tbx_itr_next(f, tbx.get(), it.get(), &s);
+        std::free(s.s);
+        return ret >= 0;
     }
 
     int tid_of(const std::string& name) const {
@@ -271,11 +295,10 @@ struct vcf_reader::impl {
         if (fields != want && !(ns == 0 && fields == 9)) {
             const char* tab1 = static_cast<const char*>(std::memchr(line.s, '\t', line.l));
             const char* tab2 = tab1 ? static_cast<const char*>(std::memchr(tab1 + 1, '\t', line.l - (tab1 + 1 - line.s))) : nullptr;
-            const std::string at =
-                tab2 ? std::string(line.s, static_cast<std::size_t>(tab1 - line.s)) + ":" +
-                           std::string(tab1 + 1, static_cast<std::size_t>(tab2 - tab1 - 1))
-                     : "after " + last_where;
-            throw input_error(path, "record " + at, "",
+            const std::string at = tab2 ? std::string(line.s, static_cast<std::size_t>(tab1 - line.s)) + ":" +
+                                              std::string(tab1 + 1, static_cast<std::size_t>(tab2 - tab1 - 1))
+                                        : std::string();
+            throw input_error(path, at.empty() ? next_where : "record " + at, "",
                               "expected " + std::to_string(want) + " tab-separated columns (" +
                                   (ns > 0 ? "9 + the header's " + std::to_string(ns) + " samples"
                                           : std::string("no samples in the header")) +
@@ -290,7 +313,7 @@ struct vcf_reader::impl {
     [[noreturn]] void throw_parse_failure(const std::string& raw) const {
         const std::vector<std::string_view> f = split_on(raw, '\t');
         const std::string rec_where =
-            f.size() >= 2 ? "record " + std::string(f[0]) + ":" + std::string(f[1]) : "record after " + last_where;
+            f.size() >= 2 ? "record " + std::string(f[0]) + ":" + std::string(f[1]) : next_where;
         if (f.size() > 9) {
             const std::vector<std::string_view> keys = split_on(f[8], ':');
             for (std::size_t c = 9; c < f.size(); ++c) {
@@ -355,14 +378,13 @@ struct vcf_reader::impl {
         }
         if (ret == -1) return false;
         if (ret < -1) {
-            throw input_error(path, "record after " + last_where, "",
+            throw input_error(path, next_where, "",
                               "read error: the file is truncated or corrupt (htslib returned " +
                                   std::to_string(ret) + ")");
         }
         if (rec->errcode) {
-            throw input_error(path, "record after " + last_where, "",
-                              "malformed record (htslib error code " +
-                                  std::to_string(rec->errcode) +
+            throw input_error(path, next_where, "",
+                              "malformed record (htslib error code " + std::to_string(rec->errcode) +
                                   ": undefined contig/tag, bad characters or wrong column count)");
         }
         return true;
@@ -475,12 +497,12 @@ struct vcf_reader::impl {
                     a[1] = a[0];
                 } else if (!bcf_gt_is_phased(g[1]) && a[0] != a[1]) {
                     if (opt.unphased == unphased_policy::ERROR) {
-                        throw input_error(
-                            path, where(r), "GT",
-                            "unphased heterozygous genotype " + std::to_string(a[0]) + "/" +
-                                std::to_string(a[1]) + " of sample " + samples[s] +
-                                ": haplotypes need phased genotypes (phase the VCF, e.g. with "
-                                "SHAPEIT or Eagle, or allow unphased genotypes)");
+                        throw input_error(path, where(r), "GT",
+                                          "unphased heterozygous genotype " + std::to_string(a[0]) + "/" +
+                                              std::to_string(a[1]) + " of sample " + samples[s] +
+                                              ": haplotypes need phased genotypes (phase the VCF, e.g. with "
+                                              "SHAPEIT or Eagle, or " +
+                                              opt.unphased_advice + ")");
                     }
                     ++stats.unphased_het;
                 }
@@ -660,19 +682,24 @@ const bcf_hdr_t* vcf_reader::header() const { return impl_->hdr.get(); }
 const vcf_stats& vcf_reader::stats() const { return impl_->stats; }
 void vcf_reader::reset_stats() { impl_->stats = vcf_stats{}; }
 
+void vcf_reader::require_index() const {
+    const impl& m = *impl_;
+    if (has_index()) return;
+    if (!m.is_bcf && !m.bgzf) {
+        throw input_error(m.path, "", "",
+                          "region queries need a bgzip-compressed, indexed VCF (plain gzip or "
+                          "uncompressed text cannot be indexed); run `zcat -f " +
+                              m.path + " | bgzip > OUT.vcf.gz && tabix -p vcf OUT.vcf.gz`");
+    }
+    throw input_error(m.path, "", "",
+                      "the file has no index (.tbi or .csi) for region queries; create one with `" +
+                          std::string(m.is_bcf ? "bcftools index " : "tabix -p vcf ") + m.path + "`" +
+                          (m.is_bcf ? "" : " (or `bcftools index " + m.path + "`)"));
+}
+
 bool vcf_reader::query(std::string_view chrom, std::int64_t first, std::int64_t last) {
     impl& m = *impl_;
-    if (!has_index()) {
-        if (!m.is_bcf && !m.bgzf) {
-            throw input_error(m.path, "", "",
-                              "region queries need a bgzip-compressed, indexed VCF; run `bgzip " +
-                                  m.path + " && tabix -p vcf " + m.path + ".gz`");
-        }
-        throw input_error(m.path, "", "",
-                          "the file has no index (.tbi or .csi) for region queries; create one "
-                          "with `" + std::string(m.is_bcf ? "bcftools index " : "tabix -p vcf ") +
-                              m.path + "` (or `bcftools index " + m.path + "`)");
-    }
+    require_index();
     first = std::max<std::int64_t>(first, 1);
     if (last < first) {
         throw usage_error("bad region " + std::string(chrom) + ":" + std::to_string(first) + "-" +
@@ -681,16 +708,14 @@ bool vcf_reader::query(std::string_view chrom, std::int64_t first, std::int64_t 
     m.in_query = true;
     m.itr.reset();
     const std::string key(chrom);
-    int tid = -1;
     auto c = m.tid_cache.find(key);
-    if (c != m.tid_cache.end()) {
-        tid = c->second;
-    } else {
+    if (c == m.tid_cache.end()) {
+        // The file's own spelling of the contig ("chr20" asked, "20" written), or none.
         const std::string hit =
             seq::match_contig(chrom, [&m](const std::string& s) { return m.tid_of(s) >= 0; });
-        tid = hit.empty() ? -1 : m.tid_of(hit);
-        m.tid_cache.emplace(key, tid);
+        c = m.tid_cache.emplace(key, std::make_pair(hit.empty() ? -1 : m.tid_of(hit), hit)).first;
     }
+    const int tid = c->second.first;
     if (tid < 0) return false;
     m.q_first = first;
     m.itr.reset(m.is_bcf ? bcf_itr_queryi(m.idx.get(), tid, first - 1, last)
@@ -699,7 +724,8 @@ bool vcf_reader::query(std::string_view chrom, std::int64_t first, std::int64_t 
         throw hts_error("cannot query " + key + ":" + std::to_string(first) + "-" +
                         std::to_string(last) + " in '" + m.path + "' (index corrupt?)");
     }
-    m.last_where = key + ":" + std::to_string(first);
+    m.next_where = "the first record of region " + c->second.second + ":" + std::to_string(first) + "-" +
+                   std::to_string(last);
     return true;
 }
 
@@ -710,10 +736,9 @@ bool vcf_reader::next(vcf_record& out) {
         ++m.stats.records_read;
         if (r->pos < 0) {
             // htslib reads a non-numeric POS ("abc") as 0 without complaint.
-            throw input_error(m.path, "record after " + m.last_where, "POS",
-                              "POS is not a positive integer");
+            throw input_error(m.path, m.next_where, "POS", "POS is not a positive integer");
         }
-        m.last_where = std::string(bcf_seqname_safe(m.hdr.get(), r)) + ":" +
+        m.next_where = "the record after " + std::string(bcf_seqname_safe(m.hdr.get(), r)) + ":" +
                        std::to_string(static_cast<long long>(r->pos) + 1);
         if (m.in_query && r->pos + 1 < m.q_first) {
             ++m.stats.outside_region;

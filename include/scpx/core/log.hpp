@@ -42,6 +42,9 @@ enum class outcome {
 };
 /// Flushes and closes the log file, if any, and gives it its final name.
 void close_file(outcome how = outcome::succeeded);
+/// A run stopped by a signal (time limit, Ctrl-C, another rank's error) keeps `path` for
+/// --resume: the log's signal handler says so in the log ("" forgets it).
+void note_kept_on_signal(const std::string& path);
 /// Final path of the open log file ("" when none).
 std::string file_path();
 /// `x.log` → `x.failed.log`: where a failed run's log goes.

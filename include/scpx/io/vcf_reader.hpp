@@ -94,6 +94,9 @@ struct vcf_options {
     bool want_dosages = false;
     dosage_source dosage = dosage_source::AUTO;
     unphased_policy unphased = unphased_policy::ERROR;
+    /// The end of the unphased-genotype error's advice: how the caller's user allows them (a
+    /// command names its option).
+    std::string unphased_advice = "allow unphased genotypes";
     /// Return multi-allelic records too (haplotype allele indices may then exceed 1; dosage =
     /// count of non-REF alleles, or the first DS value).
     bool keep_multiallelic = false;
@@ -173,6 +176,9 @@ public:
     std::vector<std::string> indexed_contigs() const;
     /// True when an index (.tbi/.csi) was found.
     bool has_index() const;
+    /// @throws input_error when the file has no index, saying how to make one (bgzip, tabix,
+    ///         bcftools index) for the kind of file it is.
+    void require_index() const;
     /// True when dosages are read from FORMAT/DS (AUTO resolved at open).
     bool dosage_from_ds() const;
     /// The raw header, for advanced use.
@@ -182,8 +188,8 @@ public:
     /// `chrom` ("chr20" finds "20" and vice versa). `first` below 1 is taken as 1.
     /// @return false (and no records) when the file has no such contig under any spelling:
     ///         a per-chromosome VCF asked about another chromosome is normal.
-    /// @throws input_error when the file has no index (message says `tabix -p vcf` /
-    ///         `bcftools index`), usage_error when last < first.
+    /// @throws input_error when the file has no index (as require_index), usage_error when
+    ///         last < first.
     bool query(std::string_view chrom, std::int64_t first, std::int64_t last);
 
     /// Reads the next record passing the filters into `rec`. Returns false at the end of the

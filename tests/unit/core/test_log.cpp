@@ -122,13 +122,19 @@ TEST(LogDeathTest, ARunStoppedByASignalKeepsItsLogAsFailedAndSaysWhy) {
             scpx::log::set_verbosity(scpx::log::level::info);
             scpx::log::open_file(path);
             SCPX_LOG_INF("fitting genes");
+            scpx::log::note_kept_on_signal("/data/run.h5.part");
             std::raise(SIGTERM); // SLURM's time limit, or MPI_Abort from another rank
         },
         ::testing::KilledBySignal(SIGTERM), "");
     EXPECT_FALSE(scpx::test::exists(path));
     const std::string text = scpx::test::read_text(failed);
     EXPECT_NE(text.find("fitting genes\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("ERROR: stopped by signal 15\n"), std::string::npos) << text;
+    // What is kept for --resume, then why the run ended, as the log's last lines.
+    const std::string tail = "WARNING: unfinished output kept for --resume: /data/run.h5.part\n"
+                             "ERROR: stopped by signal 15 (a time limit, Ctrl-C, or an error on another MPI "
+                             "rank: see the job's stderr)\n";
+    ASSERT_GE(text.size(), tail.size()) << text;
+    EXPECT_EQ(text.substr(text.size() - tail.size()), tail) << text;
 }
 
 TEST(LogDeathTest, ARunStoppedByASignalLeavesNoUnfinishedOutput) {

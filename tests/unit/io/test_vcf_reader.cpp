@@ -557,3 +557,49 @@ TEST(VcfReader, IndexedContigsAreThoseWithRecordsWhateverTheHeaderDeclares) {
         EXPECT_EQ(r.indexed_contigs(), (std::vector<std::string>{"21"})) << path;
     }
 }
+
+TEST(VcfReader, AFileWithoutRecordsHasNoIndexedContigs) {
+    // A header alone (a failed export, a filter that removed everything): no contig holds a
+    // record, whatever the header declares, and reading does not start.
+    const std::string text(kHeader);
+    const auto tbi = scpx::test::make_indexed_vcf("vcf_header_only.vcf.gz", text);
+    const auto csi = scpx::test::make_indexed_vcf("vcf_header_only_csi.vcf.gz", text, true);
+    const auto bcf = scpx::test::make_bcf("vcf_header_only.bcf", text);
+    for (const auto& path : {tbi, csi, bcf}) {
+        vcf_reader r(path);
+        EXPECT_TRUE(r.indexed_contigs().empty()) << path;
+        vcf_record rec;
+        EXPECT_FALSE(r.next(rec)) << path;
+    }
+}
+
+TEST(VcfReader, IndexedContigsLeaveTheReadingPositionAlone) {
+    // Listing them probes contigs through a second handle: a stream already started goes on.
+    const std::string text = std::string(kHeader) +
+                             "20\t10\trs1\tA\tT\t.\tPASS\t.\tGT:DS\t1|0:1\t0|0:0\t0|0:0\n" +
+                             "20\t20\trs2\tA\tT\t.\tPASS\t.\tGT:DS\t1|0:1\t0|0:0\t0|0:0\n";
+    const auto bcf = scpx::test::make_bcf("vcf_probe.bcf", text);
+    vcf_reader r(bcf);
+    vcf_record rec;
+    ASSERT_TRUE(r.next(rec));
+    EXPECT_EQ(r.indexed_contigs(), (std::vector<std::string>{"20"}));
+    ASSERT_TRUE(r.next(rec));
+    EXPECT_EQ(rec.pos, 20);
+    EXPECT_FALSE(r.next(rec));
+}
+
+TEST(VcfReader, WithoutAnIndexTheMessageSaysHowToMakeOne) {
+    const std::string text =
+        std::string(kHeader) + "20\t10\trs1\tA\tT\t.\tPASS\t.\tGT:DS\t1|0:1\t0|0:0\t0|0:0\n";
+    const std::string plain = scpx::test::scratch_path("vcf_plain_text.vcf");
+    scpx::test::write_text(plain, text);
+    const vcf_reader r(plain);
+    EXPECT_FALSE(r.has_index());
+    try {
+        r.require_index();
+        FAIL() << "no error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_NE(std::string(e.what()).find("bgzip"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("vcf_plain_text.vcf"), std::string::npos) << e.what();
+    }
+}

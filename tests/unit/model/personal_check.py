@@ -9,9 +9,11 @@ FASTA and an indel (both skipped and counted). Checks: every individual's featur
 mean (and with --combine sum the sum) of `scpx enformer predict` on its two haplotype windows
 built here in Python; --haplotypes stores each haplotype; an individual without ALT alleles gets
 the `features reference` values; distinct windows are run once (n_windows); --samples selects and
-orders individuals; 1 and 2 ranks give byte-identical files; bad input (REF mismatch with
---ref-mismatch error, an unphased heterozygote, an unknown sample) fails with one ERROR naming
-the file and leaves no output under its name. Exit 77 (skipped) without the fixture or bgzip/tabix.
+orders individuals; 1 and 2 ranks give byte-identical files; VCFs split per chromosome or by
+region (overlapping) give the same file; a killed run resumes; bad input (REF mismatch with
+--ref-mismatch error, an unphased heterozygote, unknown samples, a VCF without records, plain
+gzip) fails with one ERROR naming the file and leaves no output under its name; --out naming the
+VCF's index is refused. Exit 77 (skipped) without the fixture or bgzip/tabix.
 """
 import os
 import shutil
@@ -173,7 +175,7 @@ with h5py.File(ref_out, "r") as r, h5py.File(out1, "r") as f:
 # --combine sum, and --samples choosing and ordering individuals.
 sample_list = os.path.join(scratch, "samples.txt")
 with open(sample_list, "w") as f:
-    f.write("# a comment\nS3\n\nS1\n")
+    f.write("\ufeffS3\n# a comment\n\nS1\n")  # a byte-order mark (spreadsheet export) is ignored
 out_sum = os.path.join(scratch, "psum.h5")
 personal(out_sum, extra=["--combine", "sum", "--samples", sample_list])
 with h5py.File(out_sum, "r") as s, h5py.File(out1, "r") as f:
@@ -199,6 +201,16 @@ vcf_chr2 = write_vcf(os.path.join(scratch, "chr2.vcf"), [r for r in good + skipp
 out_split = os.path.join(scratch, "psplit.h5")
 personal(out_split, extra=["--haplotypes"], vcf_path=[vcf_chr1, vcf_chr2])
 with h5py.File(out1, "r") as a, h5py.File(out_split, "r") as b:
+    for name in ("features", "haplotype_features", "n_snvs", "n_windows", "sample_id", "gene_id"):
+        assert (a[name][()] == b[name][()]).all(), name
+# The same panel split by region on one chromosome, the two files overlapping at chr1:15000: a
+# gene's window is read from both, the shared SNV applied once; the same features.
+vcf_low = write_vcf(os.path.join(scratch, "low.vcf"), [r for r in good + skipped if r[0] == "chr2" or r[1] <= 15000])
+vcf_high = write_vcf(os.path.join(scratch, "high.vcf"), [r for r in good + skipped if r[0] == "chr1" and r[1] >= 15000])
+out_regions = os.path.join(scratch, "pregions.h5")
+log_regions = personal(out_regions, extra=["--haplotypes"], vcf_path=[vcf_low, vcf_high]).stdout
+assert "1 SNV(s) were in two --vcf files (overlapping regions); each was applied once" in log_regions, log_regions
+with h5py.File(out1, "r") as a, h5py.File(out_regions, "r") as b:
     for name in ("features", "haplotype_features", "n_snvs", "n_windows", "sample_id", "gene_id"):
         assert (a[name][()] == b[name][()]).all(), name
 # Killed after its first gene (no unwinding, like a job killed by SLURM), then --resume: the
@@ -232,8 +244,24 @@ def expect_fail(out, want, **kw):
 expect_fail(os.path.join(scratch, "bad_ref.h5"), ["phased.vcf.gz", "15200"], extra=["--ref-mismatch", "error"])
 unphased = write_vcf(os.path.join(scratch, "unphased.vcf"),
                      [("chr1", 15000, ref_base("chr1", 15000), alt_for("chr1", 15000), ["0|0", "0/1", "1|1"])])
-expect_fail(os.path.join(scratch, "bad_phase.h5"), ["unphased.vcf.gz", "S2"], vcf_path=unphased)
+expect_fail(os.path.join(scratch, "bad_phase.h5"), ["unphased.vcf.gz", "S2", "--unphased as-written"],
+            vcf_path=unphased)
 with open(os.path.join(scratch, "missing.txt"), "w") as f:
-    f.write("S1\nS9\n")
-expect_fail(os.path.join(scratch, "bad_sample.h5"), ["S9"], extra=["--samples", os.path.join(scratch, "missing.txt")])
+    f.write("S1\nS9\nS8\n")
+expect_fail(os.path.join(scratch, "bad_sample.h5"), ["missing.txt", "line 2", "S9", "S8 (line 3)"],
+            extra=["--samples", os.path.join(scratch, "missing.txt")])
+# A VCF with a header and no record: an error, not reference features for everybody.
+empty = write_vcf(os.path.join(scratch, "empty.vcf"), [])
+expect_fail(os.path.join(scratch, "bad_empty.h5"), ["empty.vcf.gz", "no records"], vcf_path=empty)
+# Plain gzip cannot be indexed: the message says to recompress with bgzip.
+plain = os.path.join(scratch, "plain.vcf.gz")
+subprocess.run("zcat %s | gzip > %s" % (vcf, plain), shell=True, check=True)
+expect_fail(os.path.join(scratch, "bad_plain.h5"), ["plain.vcf.gz", "bgzip"], vcf_path=plain)
+# --out naming an input's index is refused before anything is written; the index stays intact.
+with open(vcf + ".tbi", "rb") as f:
+    tbi = f.read()
+r = personal(vcf + ".tbi", ok=False)
+assert r.returncode == 2 and "is the input file given as the index of --vcf" in r.stdout, r.stdout
+with open(vcf + ".tbi", "rb") as f:
+    assert f.read() == tbi, "the index was overwritten"
 print("features personal: all checks passed")
