@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled demo data: builds scpx if needed, makes the demo inputs from the real
-# 1000 Genomes chr20 haplotypes Debian ships (shapeit4-example), and runs every stage that exists.
+# 1000 Genomes chr20 haplotypes Debian ships (shapeit4-example), runs the whole scPrediXcan chain on
+# them (scripts/demo_chain.sh), then checks S-PrediXcan against MetaXcan's own test results.
 # Outputs and logs go to out/demo/.
 #   scripts/demo.sh             build (if needed) + run
 #   SCPX_RANKS=2 scripts/demo.sh   run the MPI-capable stages on 2 ranks
@@ -35,17 +36,18 @@ echo "== input checks"
 run build/scpx inspect --fasta "$out/inputs/genome.fa" --annotation "$out/inputs/genes.gtf" \
     --vcf "$out/inputs/haplotypes.vcf.gz" --region chr20:1000000-1500000 --out "$out/inspect.json"
 
-echo "== personalised Enformer features: each individual's two haplotypes (the real 1000 Genomes panel above)"
-# The public Enformer weights are 1 GB and not bundled: this step uses the small random-weight
-# model of the shared test fixtures (12,288-bp windows, real head sizes), so the numbers mean
-# nothing biologically; the run shows the stage on real phased data (300 individuals).
+echo "== the scPrediXcan chain: Enformer features -> ctPred -> personalised expression -> l-ctPred -> S-PrediXcan"
+# The public Enformer weights are 1 GB and not bundled: the chain uses the small random-weight model
+# of the shared test fixtures (12,288-bp windows, real head sizes), so the numbers mean nothing
+# biologically; the run shows every stage, and every hand-over between them, on real phased data
+# (300 individuals). scripts/demo_chain.sh lists the commands.
 enf=${SCPX_SHARED_FIXTURES:-../shared/fixtures}/enformer/weights.h5
 if [[ -f $enf ]]; then
-  mpi build/scpx features personal --fasta "$out/inputs/genome.fa" --annotation "$out/inputs/genes.gtf" \
-      --vcf "$out/inputs/haplotypes.vcf.gz" --weights "$enf" --seq-len 12288 --out "$out/personal_features.h5"
+  scripts/demo_chain.sh build/scpx "$out/inputs" "$enf" "$out/chain" "$ranks"
 else
   echo "skipped: no Enformer weights at $enf (set SCPX_SHARED_FIXTURES)"
 fi
+
 echo "== S-PrediXcan (MetaXcan's test models, a seeded GWAS; tests/data/spredixcan)"
 spx=tests/data/spredixcan
 mpi build/scpx spredixcan --models "$spx/TW_*_0.5.db" --covariance "$spx/TW_{}.txt.gz" \
