@@ -130,8 +130,11 @@ def write_gwas(path, vcf, genes, rng):
         i, p, r, a, gt = line.split("\t")
         ids.append(i), pos.append(int(p)), ref.append(r), alt.append(a), gts.append(gt)
     pos = np.array(pos)
+    # [%GT] writes the GTs back to back: "0|10|0..." (3 characters each in this diploid, biallelic panel).
     raw = np.frombuffer("".join(gts).encode(), dtype=np.uint8).reshape(len(gts), -1)
-    dosage = (raw[:, 0::4] == ord("1")).astype(np.float64) + (raw[:, 2::4] == ord("1"))
+    if raw.shape[1] % 3 or not np.isin(raw[:, 1::3], [ord("|"), ord("/")]).all():
+        sys.exit(f"make_demo_data: {vcf}: expected diploid single-digit GTs (0|1) in every record")
+    dosage = (raw[:, 0::3] == ord("1")).astype(np.float64) + (raw[:, 2::3] == ord("1"))
     freq = dosage.mean(axis=1) / 2
     # Six common causal SNPs, three within 5 kb of the TSS of each of two protein-coding genes (inside
     # the demo's 12,288-bp Enformer windows: they change those genes' predicted expression).

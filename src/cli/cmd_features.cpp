@@ -183,6 +183,7 @@ void add_features_command(CLI::App& app) {
         run_features(*o);
     });
     add_features_personal_command(*feat);
+    add_features_merge_command(*feat);
 }
 
 } // namespace scpx::cli

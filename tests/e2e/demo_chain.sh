@@ -8,15 +8,7 @@
 # z-score for every gene of each cell type's models. Exit 77 (skipped) without the Enformer
 # fixture, bcftools or /usr/bin/python3 with numpy and h5py.
 source "$(dirname "$0")/e2e_lib.sh"
-PY=/usr/bin/python3
-SRC=${SCPX_SOURCE_DIR:?}
-weights=${SCPX_SHARED_FIXTURES:-$SRC/../shared/fixtures}/enformer/weights.h5
-[[ -f $weights ]] || { echo "skip: no Enformer fixture at $weights"; exit 77; }
-command -v bcftools >/dev/null || { echo "skip: no bcftools"; exit 77; }
-$PY -c "import numpy, h5py" 2>/dev/null || { echo "skip: /usr/bin/python3 lacks numpy/h5py"; exit 77; }
-[[ -f /usr/share/doc/shapeit4/examples/test/reference.vcf.gz ]] || { echo "skip: no shapeit4-example"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+require_demo_data
 
 expect_ok make_data $PY "$SRC/scripts/make_demo_data.py" --outdir "$WORK/in" --individuals 60 --training-genes 6
 expect_ok chain bash "$SRC/scripts/demo_chain.sh" "$SCPX" "$WORK/in" "$weights" "$WORK/out" 2

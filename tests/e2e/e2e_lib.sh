@@ -50,3 +50,18 @@ finish() {
   echo "$passes passed, $failures failed"
   [[ $failures -eq 0 ]]
 }
+
+# require_demo_data: for tests on make_demo_data.py's data through the fixtures' Enformer. Exits
+# 77 (skipped) without the Enformer fixture, bcftools, shapeit4-example or /usr/bin/python3 with
+# numpy and h5py; sets $PY, $SRC and $weights and lets Open MPI run as root and oversubscribe.
+require_demo_data() {
+  PY=/usr/bin/python3
+  SRC=${SCPX_SOURCE_DIR:?}
+  weights=${SCPX_SHARED_FIXTURES:-$SRC/../shared/fixtures}/enformer/weights.h5
+  [[ -f $weights ]] || { echo "skip: no Enformer fixture at $weights"; exit 77; }
+  command -v bcftools >/dev/null || { echo "skip: no bcftools"; exit 77; }
+  $PY -c "import numpy, h5py" 2>/dev/null || { echo "skip: /usr/bin/python3 lacks numpy/h5py"; exit 77; }
+  [[ -f /usr/share/doc/shapeit4/examples/test/reference.vcf.gz ]] || { echo "skip: no shapeit4-example"; exit 77; }
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  export OMPI_MCA_btl_vader_single_copy_mechanism=none
+}

@@ -78,6 +78,8 @@ std::size_t max_field_len(const std::vector<io::gene_record>& genes, std::string
 
 /// Adds `scpx features personal` to the `features` command (cmd_features_personal.cpp).
 void add_features_personal_command(CLI::App& features);
+/// Adds `features merge` (the --split parts of a features run joined into one file).
+void add_features_merge_command(CLI::App& features);
 
 /// "a; b; c".
 std::string join(const std::vector<std::string>& v, const char* sep);
