@@ -17,11 +17,10 @@
 # The demo's Enformer is the small random-weight model of the shared fixtures (12,288-bp windows):
 # the numbers mean nothing biologically; every format and hand-over between stages is the real one.
 set -euo pipefail
-if [[ $# -lt 4 ]]; then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 4 && $# -le 5 ]] || usage
 scpx=$1 in=$2 weights=$3 out=$4 ranks=${5:-1}
+[[ $ranks =~ ^[1-9][0-9]*$ ]] || { echo "demo_chain.sh: RANKS must be a positive number, not '$ranks'" >&2; usage; }
 mkdir -p "$out"
 run() { echo; echo "\$ $*"; "$@"; }
 mpi() { if [[ $ranks -gt 1 ]]; then run mpirun -n "$ranks" "$@"; else run "$@"; fi; }

@@ -17,6 +17,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <regex>
@@ -41,6 +42,8 @@ struct part_file {
     std::string stage;
     std::string command_without_job; ///< scpx_command with "--job K" blanked
     hsize_t genes = 0;
+    hsize_t begin = 0, end = 0, total = 0; ///< its rows of the whole gene list (scpx_split_genes)
+    std::string gene_list;                 ///< scpx_gene_list: count and fingerprint of that list
 };
 
 const std::set<std::string> k_stages = {"features-reference", "features-personal"};
@@ -55,7 +58,7 @@ std::string root_attr(hid_t file, const std::string& path, const std::string& na
     return io::h5_read_attr_string(file, name);
 }
 
-part_file read_part(const std::string& path) {
+part_file read_part_attributes(const std::string& path) {
     part_file p;
     p.path = path;
     const io::h5_file f = io::h5_open_file(path);
@@ -63,8 +66,7 @@ part_file read_part(const std::string& path) {
     if (k_stages.count(p.stage) == 0)
         throw input_error(path, "attribute 'scpx_stage'", "",
                           "made by stage '" + p.stage +
-                              "'; only features reference and features personal "
-                              "outputs are merged");
+                              "'; only features reference and features personal outputs are merged");
     const std::string command = root_attr(f.id(), path, "scpx_command");
     static const std::regex split_job(" --split ([0-9]+) --job ([0-9]+)");
     std::smatch m;
@@ -74,8 +76,36 @@ part_file read_part(const std::string& path) {
     p.split = std::stoi(m[1].str());
     p.job = std::stoi(m[2].str());
     p.command_without_job = m.prefix().str() + " --split " + m[1].str() + m.suffix().str();
+    p.gene_list = root_attr(f.id(), path, "scpx_gene_list");
+    const std::string rows = root_attr(f.id(), path, "scpx_split_genes");
+    unsigned long long b = 0, e = 0, t = 0;
+    if (std::sscanf(rows.c_str(), "%llu %llu %llu", &b, &e, &t) != 3 || b > e || e > t)
+        throw input_error(path, "attribute 'scpx_split_genes'", "",
+                          "'" + rows + "' is not 'begin end total'");
+    p.begin = b;
+    p.end = e;
+    p.total = t;
     p.genes = io::h5_dataset_info(f.id(), "gene_id").shape.at(0);
+    if (p.genes != p.end - p.begin)
+        throw input_error(path, "dataset '/gene_id'", "",
+                          std::to_string(p.genes) + " genes, but the part is rows " + rows);
+    // A renamed temporary of a killed run holds zero rows for the genes it had not reached.
+    const auto done = io::h5_read<std::uint8_t>(f.id(), "done").data;
+    const auto missing = std::count(done.begin(), done.end(), std::uint8_t{0});
+    if (missing > 0)
+        throw input_error(path, "dataset '/done'", "",
+                          "unfinished: " + std::to_string(missing) + " of " + std::to_string(done.size()) +
+                              " genes not done (finish the job with --resume)");
     return p;
+}
+
+/// Reads one part's provenance; HDF5 failures (a damaged file) are reported against the part.
+part_file read_part(const std::string& path) {
+    try {
+        return read_part_attributes(path);
+    } catch (const h5_error& e) {
+        throw input_error(path, "", "", std::string("cannot read it as a features output: ") + e.what());
+    }
 }
 
 /// The parts in job order, checked: one command, one split, every job once.
@@ -107,6 +137,23 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
                           join(missing, ", ") + "; give every part (e.g. parts/features_*.h5)");
     std::sort(parts.begin(), parts.end(),
               [](const part_file& a, const part_file& b) { return a.job < b.job; });
+    // The same gene list (annotation, FASTA, VCF contigs as the parts saw them), cut without gaps.
+    hsize_t next = 0;
+    for (const auto& p : parts) {
+        if (p.gene_list != first.gene_list || p.total != first.total)
+            throw input_error(p.path, "attribute 'scpx_gene_list'", "",
+                              "cut from another gene list (" + p.gene_list + ") than " + first.path + " (" +
+                                  first.gene_list + "): the annotation, FASTA or VCF changed between jobs");
+        if (p.begin != next)
+            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                              "job " + std::to_string(p.job) + " starts at gene " + std::to_string(p.begin) +
+                                  ", but the jobs before it end at " + std::to_string(next));
+        next = p.end;
+    }
+    if (next != first.total)
+        throw input_error(parts.back().path, "attribute 'scpx_split_genes'", "",
+                          "the jobs end at gene " + std::to_string(next) + " of " +
+                              std::to_string(first.total));
     return parts;
 }
 
@@ -149,11 +196,6 @@ std::vector<T> read_rows(hid_t file, const std::string& name, hsize_t first, hsi
 }
 
 void run_merge(const merge_options& o) {
-    if (o.common.split != 1)
-        throw usage_error("features merge joins the parts of a split: it takes no --split");
-    // Positional inputs are not among the options run_scope registers: --out must not replace one.
-    for (const auto& p : o.parts)
-        note_input_file(p, "part " + p);
     const std::vector<part_file> parts = ordered_parts(o.parts);
     hsize_t total = 0;
     for (const auto& p : parts)
@@ -216,12 +258,17 @@ void run_merge(const merge_options& o) {
     for (const char* extra : {"enformer_config", "feature"})
         if (io::h5_has_attr(first.id(), extra))
             prov.extra.emplace_back(extra, io::h5_read_attr_string(first.id(), extra));
+    prov.extra.emplace_back("scpx_split_genes", "0 " + std::to_string(total) + " " + std::to_string(total));
+    prov.extra.emplace_back("scpx_gene_list", parts.front().gene_list);
     std::vector<std::string> part_paths;
     for (const auto& p : parts)
         part_paths.push_back(p.path);
     prov.extra.emplace_back("scpx_merged_parts", join(part_paths, "\n"));
+    // The writer's done mask, as in the unsplit run; a failed merge leaves no temporary behind
+    // (there is nothing to resume: the parts are all there).
     io::h5_writer_options wo;
     wo.done_rows = total;
+    wo.keep_unfinished = false;
     wo.overwrite = o.common.overwrite;
     io::h5_row_writer w(o.common.out, specs, prov, wo);
 
@@ -301,7 +348,14 @@ void add_features_merge_command(CLI::App& features) {
         ->check(CLI::ExistingFile)
         ->group("Input");
     add_common_options(*sub, o->common, "output HDF5 file");
+    // It joins the parts of a split; it is not one.
+    sub->remove_option(sub->get_option("--split"));
+    sub->remove_option(sub->get_option("--job"));
     sub->callback([sub, o] {
+        // Positional inputs are not among the options run_scope registers; noted first, so that
+        // neither --out nor the log derived from it can replace a part.
+        for (const auto& p : o->parts)
+            note_input_file(p, "part " + p);
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
         run_merge(*o);
     });

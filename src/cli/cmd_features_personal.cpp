@@ -295,6 +295,8 @@ void run_personal(const personal_options& po) {
         {"feature", fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
                                 "of each TSS-centred window (SNVs of the VCF written into the reference)",
                                 po.combine, m.first_bin, m.first_bin + o.center_bins)}};
+    for (auto& kv : split_provenance(genes, o.common))
+        prov.extra.push_back(std::move(kv));
     io::h5_writer_options wo;
     wo.done_rows = n_rows;
     wo.resume = o.resume;
@@ -424,12 +426,14 @@ void run_personal(const personal_options& po) {
     const io::vcf_stats vs = all_ranks(vcfs.stats());
     // The counts go in the warning itself: the INFO line is hidden at --verbosity warn.
     if (vs.skipped() > 0)
-        SCPX_LOG_WRN_SHARED("{} VCF record(s) not written into the windows (only biallelic SNVs whose REF "
-                            "matches the FASTA are); VCF counts per gene window (overlapping windows count "
-                            "a record again): {}",
-                            vs.skipped(), vs.summary());
+        SCPX_LOG_WRN_SHARED(
+            "{} VCF record(s) not written into the windows (only biallelic SNVs whose REF "
+            "matches the FASTA are); VCF counts per gene window and file (overlapping windows "
+            "or --vcf files count a record again): {}",
+            vs.skipped(), vs.summary());
     else
-        SCPX_LOG_INF("VCF (counted per gene window; overlapping windows count a record again): {}",
+        SCPX_LOG_INF("VCF (counted per gene window and file; overlapping windows or --vcf files count a "
+                     "record again): {}",
                      vs.summary());
     const auto all_conflicts = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(conflicts)));
     if (all_conflicts > 0)

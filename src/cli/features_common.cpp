@@ -10,6 +10,8 @@
 #include "scpx/model/enformer.hpp"
 #include "scpx/ops/parallel.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <limits>
 #include <utility>
@@ -154,8 +156,31 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
     const dist::index_range job = dist::split_range(costs, split);
     std::vector<io::gene_record> rows(genes.begin() + static_cast<std::ptrdiff_t>(job.begin),
                                       genes.begin() + static_cast<std::ptrdiff_t>(job.end));
-    if (rows.empty()) throw usage_error("--split/--job: this job has no gene");
+    if (rows.empty())
+        throw usage_error("--split " + std::to_string(split.n_splits) + " cuts " +
+                          std::to_string(genes.size()) + " gene(s): job " + std::to_string(split.job) +
+                          " has none; use --split " + std::to_string(genes.size()) + " or fewer");
     return rows;
+}
+
+std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
+                                                                  const common_options& c) {
+    const dist::split_spec split = dist::make_split(c.split, c.job);
+    const dist::index_range job = dist::split_range(std::vector<double>(genes.size(), 1.0), split);
+    // FNV-1a over id, chromosome and TSS of every gene, in order: parts of one split must agree.
+    std::uint64_t h = 1469598103934665603ULL;
+    const auto add = [&h](const std::string& text) {
+        for (const unsigned char ch : text) {
+            h ^= ch;
+            h *= 1099511628211ULL;
+        }
+    };
+    for (const auto& g : genes)
+        add(g.gene_id + '\t' + g.chrom + '\t' + std::to_string(g.tss) + '\n');
+    return {
+        {"scpx_split_genes",
+         std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
+        {"scpx_gene_list", std::to_string(genes.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h)}};
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

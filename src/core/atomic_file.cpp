@@ -156,6 +156,12 @@ void require_writable_location(const std::string& path) {
 
 void check_output_path(const std::string& path, bool overwrite) {
     refuse_if_input(path);
+    // The rename at commit would replace a device, FIFO or socket (as root: /dev/null itself).
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        throw usage_error("output " + path +
+                          " exists and is not a regular file (a device, FIFO or socket); writing it would "
+                          "replace it: give a file name");
     require_writable_location(path);
     if (!overwrite && path_exists(path))
         throw usage_error("output " + path + " exists; pass --overwrite to replace it");

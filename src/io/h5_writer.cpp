@@ -135,6 +135,8 @@ struct h5_row_writer::impl {
     h5_writer_options opt;
     bool resumed = false;
     bool closed = false;
+    /// A failed run keeps its temporary output for --resume.
+    bool resumable() const { return opt.done_rows > 0 && opt.keep_unfinished; }
     std::vector<std::uint8_t> done_at_open; // mask as opened
     std::vector<std::uint8_t> done_local;   // mask as opened, plus rows this rank marked
     std::unique_ptr<atomic_output> out;     // non-resumable: removes the temp on unwinding
@@ -209,8 +211,9 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
     p.path = path;
     p.opt = options;
     p.specs = std::move(datasets);
-    if (p.opt.resume && p.opt.done_rows == 0)
-        throw usage_error("h5_row_writer(" + path + "): resume needs a done mask (done_rows > 0)");
+    if (p.opt.resume && (p.opt.done_rows == 0 || !p.opt.keep_unfinished))
+        throw usage_error("h5_row_writer(" + path +
+                          "): resume needs a done mask (done_rows > 0) and keep_unfinished");
     for (auto& s : p.specs) {
         s.name = normalise(s.name);
         if (s.name == "/" || s.name == kDoneName)
@@ -228,7 +231,7 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
                                   " declared twice");
 
     const auto attrs = provenance_attrs(provenance);
-    const bool resumable = p.opt.done_rows > 0;
+    const bool resumable = p.resumable();
     {
         // Validates the location (and `overwrite`) on every rank and names the temporary file.
         atomic_output probe(path, p.opt.overwrite);
@@ -303,7 +306,7 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
             for (const auto& kv : s.attrs)
                 h5_write_attr(p.datasets.back().id(), kv.first, kv.second);
         }
-        if (resumable) {
+        if (p.opt.done_rows > 0) {
             p.done_ds = create(kDoneName, H5T_STD_U8LE, {p.opt.done_rows});
             h5_write_attr(p.done_ds.id(), "description",
                           std::string("1 when the row is complete (scpx resume mask)"));
@@ -325,7 +328,7 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
     }
     p.done_local = p.done_at_open;
     // A run stopped by a signal runs no destructor: the log's signal handler says what is kept.
-    if (p.opt.done_rows > 0 && mpi::is_root()) log::note_kept_on_signal(p.temp);
+    if (p.resumable() && mpi::is_root()) log::note_kept_on_signal(p.temp);
 }
 
 h5_row_writer::~h5_row_writer() {
@@ -345,7 +348,7 @@ h5_row_writer::~h5_row_writer() {
         p.datasets.clear();
         p.file.reset();
     }
-    if (p.opt.done_rows > 0 && mpi::is_root()) {
+    if (p.resumable() && mpi::is_root()) {
         SCPX_LOG_WRN("unfinished output kept for --resume: {}", p.temp);
         log::note_kept_on_signal("");
     }

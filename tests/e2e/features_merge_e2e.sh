@@ -2,8 +2,8 @@
 # `scpx features merge`: the --split parts of `features reference` (3 jobs) and `features personal`
 # (2 jobs of 2 ranks) joined, the parts given out of order, equal the unsplit run in every dataset
 # and attribute (but the list of merged parts); bad part sets (a job missing or given twice, parts
-# of another command, a file that is no features output, --out naming a part) fail with one ERROR
-# and no output. Data: make_demo_data.py with 10 individuals. Exit 77 (skipped) without the
+# of another command or stage or gene list, an unfinished part, a file that is no features output,
+# --out or its log naming a part, --out a FIFO) fail with one ERROR and no output (nor temporary). Data: make_demo_data.py with 10 individuals. Exit 77 (skipped) without the
 # Enformer fixture, bcftools, shapeit4-example or /usr/bin/python3 with numpy and h5py.
 source "$(dirname "$0")/e2e_lib.sh"
 require_demo_data
@@ -56,6 +56,37 @@ expect_fail other_stage "pers_0.h5.*a features-personal output, but .*ref_0.h5 i
 $PY -c "import h5py, sys; h5py.File(sys.argv[1], 'w')['x'] = [1]" "$WORK/plain.h5"
 expect_fail not_features "plain.h5.*not an output of .scpx features reference" "$WORK/bad5.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/plain.h5" --out "$WORK/bad5.h5"
+# A killed job's temporary, renamed: zero rows where genes are missing. Refused, pointing to --resume.
+rc=0; SCPX_FAULT_EXIT_AFTER_ROUNDS=1 "$SCPX" "${REF[@]}" --batch 2 --split 3 --job 1 --out "$WORK/killed/p1.h5" \
+  > "$WORK/killed.log" 2>&1 || rc=$?
+check killed_part_exit_75 test $rc -eq 75
+cp "$WORK/killed/.p1.h5.scpx-tmp" "$WORK/unfinished_1.h5"
+expect_fail unfinished_part "unfinished_1.h5.*genes not done \(finish the job with --resume\)" "$WORK/bad6.h5" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/unfinished_1.h5" "$WORK/ref_2.h5" --out "$WORK/bad6.h5"
+# A job run after the annotation lost a gene (same path, so the same command): the block
+# boundaries moved; refused rather than a gene silently lost.
+cp "$WORK/in/genes.gtf" "$WORK/genes_all.gtf"
+grep -v ENSG00009000021 "$WORK/genes_all.gtf" > "$WORK/in/genes.gtf"
+expect_ok reference_part_other_genes "$SCPX" "${REF[@]}" --split 3 --job 2 --out "$WORK/less/ref_2.h5"
+cp "$WORK/genes_all.gtf" "$WORK/in/genes.gtf"
+expect_fail other_gene_list "ref_2.h5.*cut from another gene list" "$WORK/bad7.h5" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/less/ref_2.h5" --out "$WORK/bad7.h5"
+# Splitting more ways than there are genes: the error says how far one can go.
+expect_fail split_beyond_genes "--split 500 cuts [0-9]+ gene\(s\): job 499 has none; use --split [0-9]+ or fewer" \
+  "$WORK/bad8.h5" -- "$SCPX" "${REF[@]}" --split 500 --job 499 --out "$WORK/bad8.h5"
+# merge is not itself split; a FIFO (or a device) under the output name is refused.
+rc=0; "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --job 1 --out "$WORK/bad9.h5" \
+  > "$WORK/merge_job.log" 2>&1 || rc=$?
+check merge_takes_no_job test $rc -eq 2 -a ! -e "$WORK/bad9.h5"
+mkfifo "$WORK/fifo.h5"
+expect_fail out_is_a_fifo "fifo.h5 exists and is not a regular file" "" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/fifo.h5"
+check out_is_a_fifo_intact test -p "$WORK/fifo.h5"
+# The log next to --out must not replace a part either.
+cp "$WORK/ref_0.h5" "$WORK/m.log" && cp "$WORK/ref_0.h5" "$WORK/m_copy.log"
+expect_fail log_is_a_part "m.log is the input file given as part" "$WORK/m.h5" -- \
+  "$SCPX" features merge "$WORK/m.log" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/m.h5"
+check log_is_a_part_intact cmp "$WORK/m.log" "$WORK/m_copy.log"
 cp "$WORK/ref_1.h5" "$WORK/ref_1_copy.h5"
 expect_fail out_is_a_part "is the input file given as part" "" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/ref_1.h5"

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace scpx::cli {
@@ -60,6 +61,12 @@ std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const feature
 /// This job's block of `genes` (--split/--job); a job without genes is a usage_error.
 std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record>& genes,
                                                const common_options& c);
+
+/// Output attributes that let `features merge` check a split's parts: `scpx_split_genes` ("begin
+/// end total": this job's rows of the whole gene list) and `scpx_gene_list` (gene count and a
+/// fingerprint of every gene's id, chromosome and TSS, in order).
+std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
+                                                                  const common_options& c);
 
 /// Runs the model on `count` windows of `seq_len` bases laid back to back in `bases`, keeping only
 /// the central bins, and adds `scale` × (their mean per track) of window w to `out[w·tracks ..]`.

@@ -81,6 +81,9 @@ struct h5_writer_options {
     hsize_t done_rows = 0; ///< > 0: keep a `/done` uint8 row mask of this length (resumable)
     bool resume = false;   ///< reopen a matching unfinished temporary output (needs done_rows)
     bool overwrite = true; ///< false: throw usage_error when the final output exists
+    /// With a done mask: keep a failed run's temporary output for `resume`. false: write the mask
+    /// but remove the temporary output on failure, as without one (a run with nothing to resume).
+    bool keep_unfinished = true;
 };
 
 /// Collective row-block writer over MPI_COMM_WORLD. Not copyable; every method is collective.

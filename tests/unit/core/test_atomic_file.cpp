@@ -72,6 +72,23 @@ TEST(AtomicOutput, RefusesADirectoryUnderTheOutputNameEvenWithOverwrite) {
     }
 }
 
+TEST(AtomicOutput, RefusesADeviceOrFifoUnderTheOutputName) {
+    // The final rename would replace it: run as root with --out /dev/null, /dev/null itself.
+    const auto fifo = scpx::test::scratch_path("a_fifo.h5");
+    std::remove(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+    try {
+        scpx::atomic_output out(fifo);
+        ADD_FAILURE() << "a FIFO was accepted as an output";
+    } catch (const scpx::usage_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    std::remove(fifo.c_str());
+}
+
 TEST(AtomicOutput, LiveTemporariesCanBeRemovedBeforeAbort) {
     const auto path = scpx::test::scratch_path("abort.txt");
     scpx::atomic_output out(path);
