@@ -195,6 +195,15 @@ std::vector<T> read_rows(hid_t file, const std::string& name, hsize_t first, hsi
     return out;
 }
 
+/// Copies rows [first, first + count) of `name` in `file` to rows [to, to + count) of the output.
+/// Collective: only the `reader` rank reads and passes rows, the others write none.
+template <class T>
+void copy_rows(io::h5_row_writer& w, hid_t file, const std::string& name, hsize_t first, hsize_t count,
+               hsize_t to, bool reader) {
+    w.write_rows(name, to, reader ? count : 0,
+                 reader ? read_rows<T>(file, name, first, count) : std::vector<T>{});
+}
+
 void run_merge(const merge_options& o) {
     const std::vector<part_file> parts = ordered_parts(o.parts);
     hsize_t total = 0;
@@ -208,6 +217,7 @@ void run_merge(const merge_options& o) {
     const std::vector<std::string> names = root_datasets(first.id());
     std::vector<io::h5_dataset_spec> specs;
     std::set<std::string> gene_ids;
+    std::map<std::string, std::vector<std::string>> shared; ///< part 0's values of the k_shared datasets
     for (const auto& name : names) {
         if (name == "done") continue; // the resume mask: the writer makes the merged file's own
         const io::h5_info info = io::h5_dataset_info(first.id(), name);
@@ -220,7 +230,10 @@ void run_merge(const merge_options& o) {
         if (io::h5_has_attr(d.id(), "description"))
             s.description = io::h5_read_attr_string(d.id(), "description");
         if (io::h5_has_attr(d.id(), "axes")) s.attrs = {{"axes", io::h5_read_attr_string(d.id(), "axes")}};
-        if (k_shared.count(name) == 0) s.shape[0] = total;
+        if (k_shared.count(name) == 0)
+            s.shape[0] = total;
+        else
+            shared[name] = io::h5_read_strings(first.id(), name);
         for (const auto& p : parts) {
             const io::h5_file f(io::h5_open_file(p.path));
             if (!io::h5_exists(f.id(), name))
@@ -234,8 +247,7 @@ void run_merge(const merge_options& o) {
                 throw input_error(p.path, "dataset '/" + name + "'", "",
                                   pi.describe() + ", but " + info.describe() + " in " + parts.front().path);
             if (info.is_string) s.str_len = std::max(s.str_len, pi.string_len);
-            if (k_shared.count(name) > 0 &&
-                io::h5_read_strings(f.id(), name) != io::h5_read_strings(first.id(), name))
+            if (k_shared.count(name) > 0 && io::h5_read_strings(f.id(), name) != shared[name])
                 throw input_error(p.path, "dataset '/" + name + "'", "",
                                   "differs from " + parts.front().path +
                                       ": the parts hold other individuals");
@@ -299,28 +311,16 @@ void run_merge(const merge_options& o) {
             for (hsize_t r = 0; r < p.genes; r += step) {
                 const hsize_t n = std::min(step, p.genes - r);
                 switch (s.dtype) {
-                case io::h5_dtype::f32:
-                    w.write_rows(s.name, at + r, reader ? n : 0,
-                                 reader ? read_rows<float>(f.id(), s.name, r, n) : std::vector<float>{});
-                    break;
-                case io::h5_dtype::f64:
-                    w.write_rows(s.name, at + r, reader ? n : 0,
-                                 reader ? read_rows<double>(f.id(), s.name, r, n) : std::vector<double>{});
-                    break;
+                case io::h5_dtype::f32: copy_rows<float>(w, f.id(), s.name, r, n, at + r, reader); break;
+                case io::h5_dtype::f64: copy_rows<double>(w, f.id(), s.name, r, n, at + r, reader); break;
                 case io::h5_dtype::i32:
-                    w.write_rows(s.name, at + r, reader ? n : 0,
-                                 reader ? read_rows<std::int32_t>(f.id(), s.name, r, n)
-                                        : std::vector<std::int32_t>{});
+                    copy_rows<std::int32_t>(w, f.id(), s.name, r, n, at + r, reader);
                     break;
                 case io::h5_dtype::i64:
-                    w.write_rows(s.name, at + r, reader ? n : 0,
-                                 reader ? read_rows<std::int64_t>(f.id(), s.name, r, n)
-                                        : std::vector<std::int64_t>{});
+                    copy_rows<std::int64_t>(w, f.id(), s.name, r, n, at + r, reader);
                     break;
                 case io::h5_dtype::u8:
-                    w.write_rows(s.name, at + r, reader ? n : 0,
-                                 reader ? read_rows<std::uint8_t>(f.id(), s.name, r, n)
-                                        : std::vector<std::uint8_t>{});
+                    copy_rows<std::uint8_t>(w, f.id(), s.name, r, n, at + r, reader);
                     break;
                 case io::h5_dtype::str: break;
                 }
@@ -330,8 +330,8 @@ void run_merge(const merge_options& o) {
         at += p.genes;
         prog.add(1);
     }
-    for (const auto& s : specs)
-        if (k_shared.count(s.name) > 0) w.write_all(s.name, io::h5_read_strings(first.id(), s.name));
+    for (const auto& [name, values] : shared)
+        w.write_all(name, values);
     prog.finish();
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes from {} parts)", o.common.out, total, parts.size());
