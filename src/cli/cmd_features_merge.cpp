@@ -15,6 +15,7 @@
 #include "scpx/io/h5_writer.hpp"
 
 #include <hdf5.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -42,12 +43,13 @@ struct part_file {
     std::string stage;
     std::string command_without_job; ///< scpx_command with "--job K" blanked
     hsize_t genes = 0;
-    hsize_t begin = 0, end = 0, total = 0; ///< its rows of the whole gene list (scpx_split_genes)
-    std::string gene_list;                 ///< scpx_gene_list: count and fingerprint of that list
+    hsize_t begin = 0, end = 0, total = 0;       ///< its rows of the whole gene list (scpx_split_genes)
+    std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of that list
+    std::map<std::string, io::h5_info> datasets; ///< every root dataset but /done
 };
 
 const std::set<std::string> k_stages = {"features-reference", "features-personal"};
-/// Datasets of one value per gene (axis 0); every other dataset must be equal in every part.
+/// Datasets that are not one row per gene; they must be equal in every part.
 const std::set<std::string> k_shared = {"sample_id"};
 
 std::string root_attr(hid_t file, const std::string& path, const std::string& name) {
@@ -56,6 +58,89 @@ std::string root_attr(hid_t file, const std::string& path, const std::string& na
             path, "attribute '" + name + "'", "",
             "not an output of `scpx features reference` or `features personal` (no provenance)");
     return io::h5_read_attr_string(file, name);
+}
+
+/// Names and object types of the links at the root of `file`.
+std::vector<std::pair<std::string, H5O_type_t>> root_objects(hid_t file) {
+    std::vector<std::pair<std::string, H5O_type_t>> out;
+    H5Literate(
+        file, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+        [](hid_t loc, const char* name, const H5L_info_t*, void* v) -> herr_t {
+            H5O_info_t info;
+            const H5O_type_t type =
+                H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) >= 0 ? info.type : H5O_TYPE_UNKNOWN;
+            static_cast<std::vector<std::pair<std::string, H5O_type_t>>*>(v)->emplace_back(name, type);
+            return 0;
+        },
+        &out);
+    return out;
+}
+
+/// "begin end total" of scpx_split_genes, nothing more.
+void parse_split_genes(part_file& p, const std::string& rows) {
+    unsigned long long b = 0, e = 0, t = 0;
+    int used = 0;
+    if (std::sscanf(rows.c_str(), "%llu %llu %llu%n", &b, &e, &t, &used) != 3 ||
+        static_cast<std::size_t>(used) != rows.size() || b >= e || e > t)
+        throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                          "'" + rows + "' is not 'begin end total' with begin < end <= total");
+    p.begin = b;
+    p.end = e;
+    p.total = t;
+}
+
+/// The part's root datasets, checked against what a features output holds: datasets only, one row
+/// per gene but for sample_id, and a complete /done mask.
+void read_part_layout(part_file& p, hid_t file) {
+    const io::h5_info ids = io::h5_dataset_info(file, "gene_id");
+    if (!ids.is_string || ids.shape.size() != 1)
+        throw input_error(p.path, "dataset '/gene_id'", "", "expected 1-D strings, found " + ids.describe());
+    p.genes = ids.shape[0];
+    if (p.genes != p.end - p.begin)
+        throw input_error(p.path, "dataset '/gene_id'", "",
+                          std::to_string(p.genes) + " genes, but the part is rows " +
+                              std::to_string(p.begin) + " to " + std::to_string(p.end) +
+                              " of the gene list (attribute scpx_split_genes)");
+    bool has_done = false;
+    for (const auto& [name, type] : root_objects(file)) {
+        if (type != H5O_TYPE_DATASET)
+            throw input_error(p.path, "object '/" + name + "'", "",
+                              "not a dataset; a features output holds datasets only (was the file edited?)");
+        const io::h5_info info = io::h5_dataset_info(file, name);
+        const std::string where = "dataset '/" + name + "'";
+        if (name == "done") {
+            has_done = true;
+            if (info.shape != std::vector<hsize_t>{p.genes})
+                throw input_error(p.path, where, "",
+                                  "expected one flag per gene (" + std::to_string(p.genes) + "), found " +
+                                      info.describe());
+            // A renamed temporary of a killed run holds zero rows for the genes it had not reached.
+            const auto done = io::h5_read<std::uint8_t>(file, "done", 1).data;
+            const auto missing = std::count(done.begin(), done.end(), std::uint8_t{0});
+            if (missing > 0)
+                throw input_error(p.path, where, "",
+                                  "unfinished: " + std::to_string(missing) + " of " +
+                                      std::to_string(done.size()) +
+                                      " genes not done (finish the job with --resume)");
+            continue;
+        } else if (k_shared.count(name) > 0) {
+            if (!info.is_string || info.shape.size() != 1)
+                throw input_error(p.path, where, "", "expected 1-D strings, found " + info.describe());
+        } else if (info.shape.empty() || info.shape[0] != p.genes) {
+            throw input_error(p.path, where, "",
+                              info.describe() + ": not one row per gene of the part (" +
+                                  std::to_string(p.genes) + " genes); a features output has no such dataset");
+        } else if (info.is_string && info.shape.size() != 1) {
+            throw input_error(p.path, where, "", "expected 1-D strings, found " + info.describe());
+        }
+        p.datasets.emplace(name, info);
+    }
+    if (!has_done)
+        throw input_error(p.path, "dataset '/done'", "", "missing: no record of which genes were finished");
+    for (const char* needed : {"chrom", "tss"})
+        if (p.datasets.count(needed) == 0)
+            throw input_error(p.path, std::string("dataset '/") + needed + "'", "",
+                              "missing; every features output has it");
 }
 
 part_file read_part_attributes(const std::string& path) {
@@ -77,25 +162,8 @@ part_file read_part_attributes(const std::string& path) {
     p.job = std::stoi(m[2].str());
     p.command_without_job = m.prefix().str() + " --split " + m[1].str() + m.suffix().str();
     p.gene_list = root_attr(f.id(), path, "scpx_gene_list");
-    const std::string rows = root_attr(f.id(), path, "scpx_split_genes");
-    unsigned long long b = 0, e = 0, t = 0;
-    if (std::sscanf(rows.c_str(), "%llu %llu %llu", &b, &e, &t) != 3 || b > e || e > t)
-        throw input_error(path, "attribute 'scpx_split_genes'", "",
-                          "'" + rows + "' is not 'begin end total'");
-    p.begin = b;
-    p.end = e;
-    p.total = t;
-    p.genes = io::h5_dataset_info(f.id(), "gene_id").shape.at(0);
-    if (p.genes != p.end - p.begin)
-        throw input_error(path, "dataset '/gene_id'", "",
-                          std::to_string(p.genes) + " genes, but the part is rows " + rows);
-    // A renamed temporary of a killed run holds zero rows for the genes it had not reached.
-    const auto done = io::h5_read<std::uint8_t>(f.id(), "done").data;
-    const auto missing = std::count(done.begin(), done.end(), std::uint8_t{0});
-    if (missing > 0)
-        throw input_error(path, "dataset '/done'", "",
-                          "unfinished: " + std::to_string(missing) + " of " + std::to_string(done.size()) +
-                              " genes not done (finish the job with --resume)");
+    parse_split_genes(p, root_attr(f.id(), path, "scpx_split_genes"));
+    read_part_layout(p, f.id());
     return p;
 }
 
@@ -108,7 +176,35 @@ part_file read_part(const std::string& path) {
     }
 }
 
-/// The parts in job order, checked: one command, one split, every job once.
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {
+    }, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/// The same datasets, of the same type and shape but for the rows, as `first`.
+void require_same_layout(const part_file& p, const part_file& first) {
+    for (const auto& [name, info] : first.datasets)
+        if (p.datasets.count(name) == 0)
+            throw input_error(p.path, "dataset '/" + name + "'", "",
+                              "missing (present in " + first.path + ")");
+    for (const auto& [name, info] : p.datasets) {
+        const auto it = first.datasets.find(name);
+        if (it == first.datasets.end())
+            throw input_error(p.path, "dataset '/" + name + "'", "", "not in " + first.path);
+        const io::h5_info& want = it->second;
+        std::vector<hsize_t> a = info.shape, b = want.shape;
+        if (k_shared.count(name) == 0) a[0] = b[0] = 0;
+        const bool same_type =
+            info.is_string ? want.is_string : (!want.is_string && info.dtype == want.dtype);
+        if (!same_type || a != b)
+            throw input_error(p.path, "dataset '/" + name + "'", "",
+                              info.describe() + ", but " + want.describe() + " in " + first.path);
+    }
+}
+
+/// The parts in job order, checked: one command, one split, every job once, one layout.
 std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     std::vector<part_file> parts;
     for (const auto& p : paths)
@@ -116,6 +212,7 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     const part_file& first = parts.front();
     std::map<int, std::string> by_job;
     for (const auto& p : parts) {
+        if (&p == &first) continue;
         if (p.stage != first.stage)
             throw input_error(p.path, "attribute 'scpx_stage'", "",
                               "a " + p.stage + " output, but " + first.path + " is a " + first.stage +
@@ -124,10 +221,15 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
             throw input_error(p.path, "attribute 'scpx_command'", "",
                               "made with other options than " + first.path + " (only --job may differ):\n  " +
                                   p.command_without_job + "\n  " + first.command_without_job);
+        require_same_layout(p, first);
+    }
+    for (const auto& p : parts) {
         const auto [it, added] = by_job.emplace(p.job, p.path);
-        if (!added)
-            throw usage_error("job " + std::to_string(p.job) + " of --split " + std::to_string(p.split) +
-                              " given twice: " + it->second + " and " + p.path);
+        if (added) continue;
+        if (same_file(it->second, p.path))
+            throw usage_error("part " + p.path + " given twice (also as " + it->second + ")");
+        throw usage_error("job " + std::to_string(p.job) + " of --split " + std::to_string(p.split) +
+                          " given twice: " + it->second + " and " + p.path);
     }
     std::vector<std::string> missing;
     for (int k = 0; k < first.split; ++k)
@@ -138,38 +240,28 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     std::sort(parts.begin(), parts.end(),
               [](const part_file& a, const part_file& b) { return a.job < b.job; });
     // The same gene list (annotation, FASTA, VCF contigs as the parts saw them), cut without gaps.
+    const part_file& job0 = parts.front();
     hsize_t next = 0;
     for (const auto& p : parts) {
-        if (p.gene_list != first.gene_list || p.total != first.total)
+        if (p.gene_list != job0.gene_list)
             throw input_error(p.path, "attribute 'scpx_gene_list'", "",
-                              "cut from another gene list (" + p.gene_list + ") than " + first.path + " (" +
-                                  first.gene_list + "): the annotation, FASTA or VCF changed between jobs");
+                              "cut from another gene list (" + p.gene_list + ") than " + job0.path + " (" +
+                                  job0.gene_list + "): the annotation, FASTA or VCF changed between jobs");
+        if (p.total != job0.total)
+            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                              "a part of " + std::to_string(p.total) + " genes, but " + job0.path +
+                                  " is a part of " + std::to_string(job0.total));
         if (p.begin != next)
             throw input_error(p.path, "attribute 'scpx_split_genes'", "",
                               "job " + std::to_string(p.job) + " starts at gene " + std::to_string(p.begin) +
                                   ", but the jobs before it end at " + std::to_string(next));
         next = p.end;
     }
-    if (next != first.total)
+    if (next != job0.total)
         throw input_error(parts.back().path, "attribute 'scpx_split_genes'", "",
                           "the jobs end at gene " + std::to_string(next) + " of " +
-                              std::to_string(first.total));
+                              std::to_string(job0.total));
     return parts;
-}
-
-/// Names of the datasets at the root of `file` (the features outputs have no groups).
-std::vector<std::string> root_datasets(hid_t file) {
-    std::vector<std::string> names;
-    H5Literate(
-        file, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-        [](hid_t loc, const char* name, const H5L_info_t*, void* out) -> herr_t {
-            H5O_info_t info;
-            if (H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET)
-                static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-            return 0;
-        },
-        &names);
-    return names;
 }
 
 /// Rows [first, first + count) of a numeric dataset, converted to T.
@@ -204,6 +296,39 @@ void copy_rows(io::h5_row_writer& w, hid_t file, const std::string& name, hsize_
                  reader ? read_rows<T>(file, name, first, count) : std::vector<T>{});
 }
 
+/// The string datasets of every part, joined in job order (gene ids, names, chromosomes: small).
+std::map<std::string, std::vector<std::string>> joined_strings(const std::vector<part_file>& parts) {
+    std::map<std::string, std::vector<std::string>> joined;
+    for (const auto& p : parts) {
+        const io::h5_file f(io::h5_open_file(p.path));
+        for (const auto& [name, info] : p.datasets) {
+            if (!info.is_string || k_shared.count(name) > 0) continue;
+            std::vector<std::string> v = io::h5_read_strings(f.id(), name);
+            auto& all = joined[name];
+            all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+        }
+    }
+    return joined;
+}
+
+/// The joined gene list must be the one the parts were cut from: the recorded fingerprint is
+/// recomputed from the rows, so a part with edited, reordered or foreign genes is caught.
+void require_recorded_gene_list(const std::vector<part_file>& parts,
+                                const std::map<std::string, std::vector<std::string>>& strings) {
+    std::vector<std::int64_t> tss;
+    for (const auto& p : parts) {
+        const io::h5_file f(io::h5_open_file(p.path));
+        const auto v = io::h5_read<std::int64_t>(f.id(), "tss", 1).data;
+        tss.insert(tss.end(), v.begin(), v.end());
+    }
+    const std::string got = gene_list_fingerprint(strings.at("gene_id"), strings.at("chrom"), tss);
+    if (got != parts.front().gene_list)
+        throw input_error(parts.front().path, "attribute 'scpx_gene_list'", "",
+                          "the genes of the parts joined in job order (/gene_id, /chrom, /tss: " + got +
+                              ") are not the gene list recorded in every part (" + parts.front().gene_list +
+                              "): a part was edited, or comes from another run");
+}
+
 void run_merge(const merge_options& o) {
     const std::vector<part_file> parts = ordered_parts(o.parts);
     hsize_t total = 0;
@@ -211,46 +336,39 @@ void run_merge(const merge_options& o) {
         total += p.genes;
     SCPX_LOG_INF("{} part(s) of a {} run (--split {}), {} genes in all", parts.size(), parts.front().stage,
                  parts.front().split, total);
+    const std::map<std::string, std::vector<std::string>> strings = joined_strings(parts);
+    require_recorded_gene_list(parts, strings);
 
-    // The layout: part 0's datasets with the rows of all parts; string widths the widest part's.
+    // The layout: the parts' datasets (checked equal but for the rows) with the rows of all parts.
     const io::h5_file first(io::h5_open_file(parts.front().path));
-    const std::vector<std::string> names = root_datasets(first.id());
     std::vector<io::h5_dataset_spec> specs;
-    std::set<std::string> gene_ids;
-    std::map<std::string, std::vector<std::string>> shared; ///< part 0's values of the k_shared datasets
-    for (const auto& name : names) {
-        if (name == "done") continue; // the resume mask: the writer makes the merged file's own
-        const io::h5_info info = io::h5_dataset_info(first.id(), name);
+    std::map<std::string, std::vector<std::string>> shared; ///< the k_shared datasets' values
+    for (const auto& [name, info] : parts.front().datasets) {
         io::h5_dataset_spec s;
         s.name = name;
         s.dtype = info.is_string ? io::h5_dtype::str : info.dtype;
         s.shape = info.shape;
-        s.str_len = info.string_len;
         const io::h5_dataset d = io::h5_open_dataset(first.id(), name);
         if (io::h5_has_attr(d.id(), "description"))
             s.description = io::h5_read_attr_string(d.id(), "description");
         if (io::h5_has_attr(d.id(), "axes")) s.attrs = {{"axes", io::h5_read_attr_string(d.id(), "axes")}};
-        if (k_shared.count(name) == 0)
-            s.shape[0] = total;
-        else
+        if (k_shared.count(name) > 0) {
             shared[name] = io::h5_read_strings(first.id(), name);
-        for (const auto& p : parts) {
-            const io::h5_file f(io::h5_open_file(p.path));
-            if (!io::h5_exists(f.id(), name))
-                throw input_error(p.path, "dataset '/" + name + "'", "",
-                                  "missing (present in " + parts.front().path + ")");
-            const io::h5_info pi = io::h5_dataset_info(f.id(), name);
-            std::vector<hsize_t> want = info.shape, got = pi.shape;
-            if (k_shared.count(name) == 0) want[0] = got[0] = 0;
-            if (pi.is_string != info.is_string || pi.dtype != info.dtype || got != want ||
-                (k_shared.count(name) == 0 && pi.shape[0] != p.genes))
-                throw input_error(p.path, "dataset '/" + name + "'", "",
-                                  pi.describe() + ", but " + info.describe() + " in " + parts.front().path);
-            if (info.is_string) s.str_len = std::max(s.str_len, pi.string_len);
-            if (k_shared.count(name) > 0 && io::h5_read_strings(f.id(), name) != shared[name])
-                throw input_error(p.path, "dataset '/" + name + "'", "",
-                                  "differs from " + parts.front().path +
-                                      ": the parts hold other individuals");
+            for (const auto& p : parts) {
+                const io::h5_file f(io::h5_open_file(p.path));
+                if (io::h5_read_strings(f.id(), name) != shared[name])
+                    throw input_error(p.path, "dataset '/" + name + "'", "",
+                                      "differs from " + parts.front().path +
+                                          ": the parts hold other individuals");
+            }
+        } else {
+            s.shape[0] = total;
+        }
+        // Fixed-length strings as wide as the longest value (a part may hold variable-length ones).
+        if (info.is_string) {
+            s.str_len = 1;
+            for (const auto& v : k_shared.count(name) > 0 ? shared.at(name) : strings.at(name))
+                s.str_len = std::max(s.str_len, v.size());
         }
         specs.push_back(std::move(s));
     }
@@ -286,23 +404,20 @@ void run_merge(const merge_options& o) {
 
     // Rank 0 reads and writes; the others take part in the collective writes with no rows.
     const bool reader = mpi::is_root();
+    for (const auto& s : specs) {
+        if (s.dtype != io::h5_dtype::str) continue;
+        const auto it = strings.find(s.name);
+        if (it == strings.end())
+            w.write_all(s.name, shared.at(s.name));
+        else
+            w.write_rows(s.name, 0, reader ? total : 0, reader ? it->second : std::vector<std::string>{});
+    }
     progress prog("features merge", parts.size(), "parts", 30.0);
     hsize_t at = 0;
     for (const auto& p : parts) {
         const io::h5_file f(io::h5_open_file(p.path));
         for (const auto& s : specs) {
-            if (k_shared.count(s.name) > 0) continue;
-            if (s.dtype == io::h5_dtype::str) {
-                std::vector<std::string> v =
-                    reader ? io::h5_read_strings(f.id(), s.name) : std::vector<std::string>{};
-                if (s.name == "gene_id" && reader)
-                    for (const auto& g : v)
-                        if (!gene_ids.insert(g).second)
-                            throw input_error(p.path, "dataset '/gene_id'", "",
-                                              "gene '" + g + "' is also in an earlier part");
-                w.write_rows(s.name, at, reader ? p.genes : 0, v);
-                continue;
-            }
+            if (s.dtype == io::h5_dtype::str) continue;
             // Numeric rows in blocks of ~256 MB (a features personal part can hold tens of GB).
             hsize_t row_values = 1;
             for (std::size_t k = 1; k < s.shape.size(); ++k)
@@ -330,8 +445,6 @@ void run_merge(const merge_options& o) {
         at += p.genes;
         prog.add(1);
     }
-    for (const auto& [name, values] : shared)
-        w.write_all(name, values);
     prog.finish();
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes from {} parts)", o.common.out, total, parts.size());
@@ -345,7 +458,6 @@ void add_features_merge_command(CLI::App& features) {
         "merge", "Join the --split parts of a features reference/personal run into one file (job order)");
     sub->add_option("parts", o->parts, "the part files (every job of the split, any order)")
         ->required()
-        ->check(CLI::ExistingFile)
         ->group("Input");
     add_common_options(*sub, o->common, "output HDF5 file");
     // It joins the parts of a split; it is not one.
@@ -354,8 +466,15 @@ void add_features_merge_command(CLI::App& features) {
     sub->callback([sub, o] {
         // Positional inputs are not among the options run_scope registers; noted first, so that
         // neither --out nor the log derived from it can replace a part.
-        for (const auto& p : o->parts)
+        // Checked here, not by a validator: CLI11 takes the value of a misplaced option (--split 3)
+        // as a part, and its "argument not expected" message must come first.
+        for (const auto& p : o->parts) {
+            struct stat st {};
+            if (::stat(p.c_str(), &st) != 0) throw usage_error("part " + p + ": no such file");
+            if (!S_ISREG(st.st_mode))
+                throw usage_error("part " + p + " is not a regular file (a directory, FIFO or device)");
             note_input_file(p, "part " + p);
+        }
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
         run_merge(*o);
     });

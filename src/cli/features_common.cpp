@@ -153,6 +153,12 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
                                                const common_options& c) {
     const dist::split_spec split = dist::make_split(c.split, c.job);
     const std::vector<double> costs(genes.size(), 1.0);
+    // Every job refuses, not only the ones left empty: a split with empty jobs cannot be merged.
+    if (split.n_splits > genes.size())
+        throw usage_error("--split " + std::to_string(split.n_splits) + " cuts " +
+                          std::to_string(genes.size()) +
+                          " gene(s) into more parts than there are genes; use --split " +
+                          std::to_string(genes.size()) + " or fewer");
     const dist::index_range job = dist::split_range(costs, split);
     std::vector<io::gene_record> rows(genes.begin() + static_cast<std::ptrdiff_t>(job.begin),
                                       genes.begin() + static_cast<std::ptrdiff_t>(job.end));
@@ -163,10 +169,8 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
     return rows;
 }
 
-std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
-                                                                  const common_options& c) {
-    const dist::split_spec split = dist::make_split(c.split, c.job);
-    const dist::index_range job = dist::split_range(std::vector<double>(genes.size(), 1.0), split);
+std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
+                                  const std::vector<std::int64_t>& tss) {
     // FNV-1a over id, chromosome and TSS of every gene, in order: parts of one split must agree.
     std::uint64_t h = 1469598103934665603ULL;
     const auto add = [&h](const std::string& text) {
@@ -175,12 +179,25 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
             h *= 1099511628211ULL;
         }
     };
-    for (const auto& g : genes)
-        add(g.gene_id + '\t' + g.chrom + '\t' + std::to_string(g.tss) + '\n');
-    return {
-        {"scpx_split_genes",
-         std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
-        {"scpx_gene_list", std::to_string(genes.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h)}};
+    for (std::size_t g = 0; g < ids.size(); ++g)
+        add(ids[g] + '\t' + chroms.at(g) + '\t' + std::to_string(tss.at(g)) + '\n');
+    return std::to_string(ids.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h);
+}
+
+std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
+                                                                  const common_options& c) {
+    const dist::split_spec split = dist::make_split(c.split, c.job);
+    const dist::index_range job = dist::split_range(std::vector<double>(genes.size(), 1.0), split);
+    std::vector<std::string> ids, chroms;
+    std::vector<std::int64_t> tss;
+    for (const auto& g : genes) {
+        ids.push_back(g.gene_id);
+        chroms.push_back(g.chrom);
+        tss.push_back(g.tss);
+    }
+    return {{"scpx_split_genes",
+             std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
+            {"scpx_gene_list", gene_list_fingerprint(ids, chroms, tss)}};
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

@@ -156,6 +156,12 @@ void open_file(const std::string& path) {
     // Checks and temporary name of any output (directory writable, not an input of the run).
     make_parent_dirs(path);
     auto out = std::make_unique<atomic_output>(path);
+    // The failed run's log replaces, and a success removes, <log>.failed.log: it is an output too.
+    try {
+        check_output_path(failed_log_path(path), /*overwrite=*/true);
+    } catch (const error& e) {
+        throw usage_error(std::string(e.what()) + " (it is where the log goes if this run fails)");
+    }
     std::lock_guard<std::mutex> lock(s.mutex);
     try {
         auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(out->temp_path(), /*truncate=*/true);

@@ -460,6 +460,12 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     if (r_folds) r_slots = r_draw_order(jobs);
     if (opt.split.n_splits > 1) {
         // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
+        // Every job refuses a split finer than the gene list, not only the ones left empty.
+        if (opt.split.n_splits > jobs.size())
+            throw usage_error("--split " + std::to_string(opt.split.n_splits) + " cuts " +
+                              std::to_string(jobs.size()) +
+                              " gene(s) into more parts than there are genes; use --split " +
+                              std::to_string(jobs.size()) + " or fewer");
         const dist::index_range r = dist::split_range(cost, opt.split);
         jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
                                      jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
@@ -471,7 +477,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         SCPX_LOG_INF("--split {} --job {}: genes {}..{} of {}", opt.split.n_splits, opt.split.job, r.begin + 1, r.end,
                      sum.genes);
         sum.genes = jobs.size();
-        if (jobs.empty()) throw usage_error("this --job has no genes (more splits than genes)");
+        if (jobs.empty())
+            throw usage_error("--split " + std::to_string(opt.split.n_splits) + " --job " +
+                              std::to_string(opt.split.job) +
+                              " has no genes: the split by cost gave its share to jobs with costlier genes; "
+                              "use fewer splits");
     }
     const int nlam = opt.fit.path.lambda.empty() ? opt.fit.path.nlambda : static_cast<int>(opt.fit.path.lambda.size());
     int nfold_cols = opt.nfolds;

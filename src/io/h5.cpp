@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <sys/stat.h>
 
 namespace scpx::io {
 
@@ -130,6 +131,11 @@ h5_file h5_create_file(const std::string& path, h5_driver driver) {
 
 h5_file h5_open_file(const std::string& path, bool writable, h5_driver driver) {
     if (!path_exists(path)) throw io_error("cannot open " + path + ": no such file");
+    // HDF5 seeks: a FIFO would block the open for ever, a directory or device fails obscurely.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw input_error(path, "", "",
+                          "not a regular file (a directory, FIFO or device); HDF5 files are read from disk");
     h5_plist fapl = h5_file_access(driver);
     const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id());
     if (id < 0) {

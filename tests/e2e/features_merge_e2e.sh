@@ -3,7 +3,10 @@
 # (2 jobs of 2 ranks) joined, the parts given out of order, equal the unsplit run in every dataset
 # and attribute (but the list of merged parts); bad part sets (a job missing or given twice, parts
 # of another command or stage or gene list, an unfinished part, a file that is no features output,
-# --out or its log naming a part, --out a FIFO) fail with one ERROR and no output (nor temporary). Data: make_demo_data.py with 10 individuals. Exit 77 (skipped) without the
+# a part edited after its run (a scalar dataset or a group added, /done of another length, genes
+# reordered), a FIFO part, a misplaced --split, --out or its log or failed-run log naming a part,
+# --out a FIFO) fail with one ERROR and no output (nor temporary). Data: make_demo_data.py with
+# 10 individuals. Exit 77 (skipped) without the
 # Enformer fixture, bcftools, shapeit4-example or /usr/bin/python3 with numpy and h5py.
 source "$(dirname "$0")/e2e_lib.sh"
 require_demo_data
@@ -46,8 +49,11 @@ check personal_merged_equals_unsplit same_as_unsplit "$WORK/pers.h5" "$WORK/pers
 
 expect_fail missing_job "lack job\(s\) 1" "$WORK/bad1.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_2.h5" --out "$WORK/bad1.h5"
-expect_fail job_twice "job 0 of --split 3 given twice" "$WORK/bad2.h5" -- \
+expect_fail part_twice "part .*ref_0.h5 given twice" "$WORK/bad2.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/bad2.h5"
+cp "$WORK/ref_0.h5" "$WORK/copy_0.h5"
+expect_fail job_twice "job 0 of --split 3 given twice" "$WORK/bad2.h5" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/copy_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/bad2.h5"
 expect_ok reference_part_other_bins "$SCPX" "${REF[@]}" --center-bins 2 --split 3 --job 1 --out "$WORK/other_1.h5"
 expect_fail other_command "other_1.h5.*made with other options" "$WORK/bad3.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/other_1.h5" "$WORK/ref_2.h5" --out "$WORK/bad3.h5"
@@ -71,9 +77,33 @@ expect_ok reference_part_other_genes "$SCPX" "${REF[@]}" --split 3 --job 2 --out
 cp "$WORK/genes_all.gtf" "$WORK/in/genes.gtf"
 expect_fail other_gene_list "ref_2.h5.*cut from another gene list" "$WORK/bad7.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/less/ref_2.h5" --out "$WORK/bad7.h5"
-# Splitting more ways than there are genes: the error says how far one can go.
-expect_fail split_beyond_genes "--split 500 cuts [0-9]+ gene\(s\): job 499 has none; use --split [0-9]+ or fewer" \
-  "$WORK/bad8.h5" -- "$SCPX" "${REF[@]}" --split 500 --job 499 --out "$WORK/bad8.h5"
+# Parts edited after the run: each refused with the dataset named, nothing written. One case a
+# line: NAME | Python on f (ref_1.h5's copy, opened r+) | the ERROR expected.
+while IFS='|' read -r name edit regex; do
+  cp "$WORK/ref_1.h5" "$WORK/edit_$name.h5"
+  $PY -c "import h5py, numpy as np; f = h5py.File('$WORK/edit_$name.h5', 'r+'); $edit"
+  expect_fail "edited_$name" "$regex" "$WORK/bad10.h5" -- \
+    "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/edit_$name.h5" "$WORK/ref_2.h5" --out "$WORK/bad10.h5"
+done <<'CASES'
+scalar|f['x'] = 3|edit_scalar.h5, dataset '/x': int64 \[\]: not one row per gene
+group|f.create_group('g')|edit_group.h5, object '/g': not a dataset
+done|n = f['done'].shape[0]; del f['done']; f['done'] = np.ones(n + 2, 'u1')|edit_done.h5, dataset '/done': expected one flag per gene
+extra|f['bogus'] = np.zeros(f['gene_id'].shape[0])|edit_extra.h5, dataset '/bogus': not in .*ref_0.h5
+swapped|g = f['gene_id'][()]; g[[0, 1]] = g[[1, 0]]; f['gene_id'][...] = g|are not the gene list recorded in every part
+CASES
+# A FIFO among the parts is refused before anything opens it (HDF5 would wait for a writer).
+mkfifo "$WORK/part_fifo.h5"
+expect_fail part_is_a_fifo "part .*part_fifo.h5 is not a regular file" "$WORK/bad11.h5" -- \
+  timeout 20 "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/part_fifo.h5" "$WORK/ref_2.h5" --out "$WORK/bad11.h5"
+# A misplaced option is named as such, not taken for a part.
+expect_fail merge_split_option "argument was not expected: --split" "$WORK/bad12.h5" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --split 3 --out "$WORK/bad12.h5"
+# Splitting more ways than there are genes: every job refuses (not only the empty ones), and the
+# error says how far one can go.
+for job in 0 499; do
+  expect_fail "split_beyond_genes_job_$job" "--split 500 cuts [0-9]+ gene\(s\) into more parts than there are genes; use --split [0-9]+ or fewer" \
+    "$WORK/bad8.h5" -- "$SCPX" "${REF[@]}" --split 500 --job $job --out "$WORK/bad8.h5"
+done
 # merge is not itself split; a FIFO (or a device) under the output name is refused.
 rc=0; "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --job 1 --out "$WORK/bad9.h5" \
   > "$WORK/merge_job.log" 2>&1 || rc=$?
@@ -87,6 +117,11 @@ cp "$WORK/ref_0.h5" "$WORK/m.log" && cp "$WORK/ref_0.h5" "$WORK/m_copy.log"
 expect_fail log_is_a_part "m.log is the input file given as part" "$WORK/m.h5" -- \
   "$SCPX" features merge "$WORK/m.log" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/m.h5"
 check log_is_a_part_intact cmp "$WORK/m.log" "$WORK/m_copy.log"
+# Nor the log a failed run would leave (<log>.failed.log), which a success removes.
+cp "$WORK/ref_2.h5" "$WORK/n.failed.log" && cp "$WORK/ref_2.h5" "$WORK/n_copy.log"
+expect_fail failed_log_is_a_part "n.failed.log is the input file given as part.*where the log goes if this run fails" \
+  "$WORK/n.h5" -- "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/n.failed.log" --out "$WORK/n.h5"
+check failed_log_is_a_part_intact cmp "$WORK/n.failed.log" "$WORK/n_copy.log"
 cp "$WORK/ref_1.h5" "$WORK/ref_1_copy.h5"
 expect_fail out_is_a_part "is the input file given as part" "" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --out "$WORK/ref_1.h5"

@@ -58,9 +58,15 @@ seq::fasta_reader open_fasta_on_every_rank(const std::string& path);
 /// examples; none left is an input_error.
 std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const features_options& o);
 
-/// This job's block of `genes` (--split/--job); a job without genes is a usage_error.
+/// This job's block of `genes` (--split/--job). A split into more parts than there are genes is a
+/// usage_error on every job, not only on those left without genes.
 std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record>& genes,
                                                const common_options& c);
+
+/// "N genes, fnv1a64 H": the count and a fingerprint of a gene list (every gene's id, chromosome
+/// and TSS, in order), as stored in `scpx_gene_list`.
+std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
+                                  const std::vector<std::int64_t>& tss);
 
 /// Output attributes that let `features merge` check a split's parts: `scpx_split_genes` ("begin
 /// end total": this job's rows of the whole gene list) and `scpx_gene_list` (gene count and a

@@ -7,9 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace io = scpx::io;
 using scpx::test::message_of;
@@ -120,6 +123,22 @@ TEST(H5, MissingFileAndNotHdf5) {
         io::h5_read<float>(f.id(), "/grp/sub/matrix");
     });
     EXPECT_TRUE(contains(msg, "h5_truncated.h5")) << msg;
+}
+
+TEST(H5, FifoOrDirectoryIsRefusedWithoutBlocking) {
+    // Opening a FIFO for reading waits for a writer: the check must come before HDF5 opens it.
+    const std::string fifo = scpx::test::scratch_path("h5_fifo.h5");
+    std::remove(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string msg = message_of<scpx::input_error>([&] { io::h5_open_file(fifo); });
+    EXPECT_TRUE(contains(msg, fifo) && contains(msg, "not a regular file")) << msg;
+    std::remove(fifo.c_str());
+
+    const std::string dir = scpx::test::scratch_path("h5_dir.h5");
+    ::mkdir(dir.c_str(), 0700);
+    msg = message_of<scpx::input_error>([&] { io::h5_open_file(dir); });
+    EXPECT_TRUE(contains(msg, "not a regular file")) << msg;
+    ::rmdir(dir.c_str());
 }
 
 TEST(H5, ClearErrorsForMissingWrongRankWrongType) {
