@@ -44,9 +44,10 @@ mpi "$scpx" ctpred train --features "$out/ref_features.h5:/features" --targets "
     --out "$out/ctpred.h5"
 
 echo "== 4. personalised features: 300 individuals' haplotypes (1000 Genomes chr20)"
-# Genes on the training contigs have no VCF records: skipped, with a warning that counts them.
+# The VCF holds chr20 only: --chromosomes 20 keeps the genes there (the others would be skipped
+# with a warning that counts them).
 mpi "$scpx" features personal --fasta "$in/genome.fa" --annotation "$in/genes.gtf" --weights "$weights" \
-    --vcf "$in/haplotypes.vcf.gz" --seq-len $seq_len --out "$out/personal_features.h5"
+    --vcf "$in/haplotypes.vcf.gz" --chromosomes 20 --seq-len $seq_len --out "$out/personal_features.h5"
 
 echo "== 5. personalised expression per cell type"
 mpi "$scpx" ctpred predict --features "$out/personal_features.h5:/features" --weights "$out/ctpred.h5" \

@@ -85,6 +85,7 @@ void run_features(const features_options& o) {
     prov.stage = "features-reference";
     prov.command = "scpx features reference " + features_command_options(o);
     prov.inputs = {o.fasta, o.annotation, o.weights};
+    if (!o.genes_file.empty()) prov.inputs.push_back(o.genes_file);
     prov.extra = {{"enformer_config", model.config().to_json()},
                   {"feature", "mean of the human head over output bins [" + std::to_string(m.first_bin) +
                                   ", " + std::to_string(m.first_bin + o.center_bins) +

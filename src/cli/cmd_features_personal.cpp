@@ -288,6 +288,7 @@ void run_personal(const personal_options& po) {
                    po.combine + " --ref-mismatch " + po.ref_mismatch + " --unphased " + po.unphased +
                    (po.keep_haplotypes ? " --haplotypes" : "");
     prov.inputs = {o.fasta, o.annotation, o.weights};
+    if (!o.genes_file.empty()) prov.inputs.push_back(o.genes_file);
     prov.inputs.insert(prov.inputs.end(), po.vcfs.begin(), po.vcfs.end());
     if (!po.samples_file.empty()) prov.inputs.push_back(po.samples_file);
     prov.extra = {

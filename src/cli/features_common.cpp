@@ -7,6 +7,7 @@
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
+#include "scpx/io/gene_selection.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/ops/parallel.hpp"
 
@@ -39,6 +40,15 @@ void add_features_options(CLI::App& sub, features_options& o) {
     sub.add_option("--gene-types", o.gene_types, "gene types to keep ('all' keeps every gene)")
         ->delimiter(',')
         ->capture_default_str()
+        ->group("Input");
+    sub.add_option("--genes", o.genes_file,
+                   "only these genes: a file of gene ids, one per line (an id without its version "
+                   "matches any version)")
+        ->check(CLI::ExistingFile)
+        ->group("Input");
+    sub.add_option("--chromosomes", o.chromosomes,
+                   "only genes on these chromosomes, e.g. 20 or chr1,chr2 ('chr' prefix optional)")
+        ->delimiter(',')
         ->group("Input");
     sub.add_option("--seq-len", o.seq_len, "window length in bp (scPrediXcan used 393216)")
         ->capture_default_str()
@@ -108,15 +118,18 @@ std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const feature
     // lacks (UCSC-style chrUn/_random/_alt copies) is not taken for a duplicate.
     std::vector<std::string> no_contig, outside;
     std::size_t n_no_contig = 0, n_outside = 0;
+    io::gene_selection selection(o.genes_file, o.chromosomes);
     io::annotation_options ao;
     ao.gene_types = gene_types_filter(o.gene_types);
     ao.keep = [&](const io::gene_record& g) {
+        if (!selection.keeps(g)) return false;
         if (fa.has_contig(g.chrom)) return true;
         if (no_contig.size() < 3) no_contig.push_back(g.gene_id + " on " + g.chrom);
         ++n_no_contig;
         return false;
     };
     const auto all_genes = io::read_gene_annotation(o.annotation, ao);
+    selection.report(o.annotation);
     std::vector<io::gene_record> genes;
     for (const auto& g : all_genes) {
         if (g.tss < 1 || g.tss > fa.contig_length(g.chrom)) {
@@ -224,7 +237,9 @@ std::string features_command_options(const features_options& o) {
     const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
     return "--fasta " + o.fasta + " --annotation " + o.annotation + " --weights " + o.weights +
            " --seq-len " + std::to_string(o.seq_len) + " --center-bins " + std::to_string(o.center_bins) +
-           " --n-mode " + o.n_mode + " --gene-types " + join(o.gene_types, ",") + " --split " +
+           " --n-mode " + o.n_mode + " --gene-types " + join(o.gene_types, ",") +
+           (o.genes_file.empty() ? "" : " --genes " + o.genes_file) +
+           (o.chromosomes.empty() ? "" : " --chromosomes " + join(o.chromosomes, ",")) + " --split " +
            std::to_string(split.n_splits) + " --job " + std::to_string(split.job);
 }
 

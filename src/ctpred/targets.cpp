@@ -7,6 +7,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/ctpred/ctpred.hpp"
+#include "scpx/io/gene_selection.hpp"
 #include "scpx/io/h5.hpp"
 
 #include <fmt/format.h>
@@ -271,24 +272,6 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
     return out;
 }
 
-std::vector<std::string> read_gene_list(const std::string& path) {
-    line_reader in(path);
-    std::vector<std::string> genes;
-    std::unordered_map<std::string, std::uint64_t> line_of;
-    std::string line;
-    while (in.next(line)) {
-        const auto t = trim(line);
-        if (t.empty()) continue;
-        genes.emplace_back(t);
-        const auto [it, fresh] = line_of.emplace(genes.back(), in.line_number());
-        if (!fresh)
-            throw input_error(path, fmt::format("lines {} and {}", it->second, in.line_number()), "gene id",
-                              fmt::format("gene '{}' is listed twice", genes.back()));
-    }
-    if (genes.empty()) throw input_error(path, "", "", "empty gene list");
-    return genes;
-}
-
 } // namespace
 
 void run_targets(const targets_job& job) {
@@ -303,7 +286,7 @@ void run_targets(const targets_job& job) {
     // Output genes: the list given, else every gene seen, in first-seen order.
     std::vector<std::string> genes;
     if (!job.genes.empty()) {
-        genes = read_gene_list(job.genes);
+        genes = io::read_gene_list(job.genes);
     } else {
         std::unordered_map<std::string, size_t> seen;
         for (const auto& pb : pbs)

@@ -45,6 +45,30 @@ print("%s: %d datasets equal to the unsplit run" % (sys.argv[2], len(whole)))
 PY
 }
 check reference_merged_equals_unsplit same_as_unsplit "$WORK/ref.h5" "$WORK/ref_merged.h5"
+# --genes and --chromosomes: the rows of the whole run for the genes they select, in annotation
+# order; list ids without their version match, a listed gene the annotation lacks is a warning.
+printf '# two chr20 genes, one unversioned, one unknown\nENSG00009000021\nENSG00009000003.1\nENSG_UNKNOWN\n' \
+  > "$WORK/some_genes.txt"
+expect_ok subset_by_genes "$SCPX" "${REF[@]}" --genes "$WORK/some_genes.txt" --out "$WORK/subset_genes.h5"
+expect_ok subset_by_chromosomes "$SCPX" "${REF[@]}" --chromosomes chr20 --out "$WORK/subset_chrom.h5"
+check subset_warns_of_unknown_gene grep -q "WARNING: 1 of the 3 genes of .*some_genes.txt are not in" \
+  "$WORK/subset_by_genes.log"
+same_rows() {
+  $PY - "$@" <<'PY'
+import sys, h5py, numpy as np
+whole, part, want = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), sys.argv[3]
+ids, chrom = list(whole["gene_id"][()]), whole["chrom"][()]
+rows = [i for i, g in enumerate(ids) if (want == "chrom" and chrom[i] == b"chr20") or
+        (want == "genes" and g.split(b".")[0] in (b"ENSG00009000021", b"ENSG00009000003"))]
+assert len(rows) >= 2 and list(part["gene_id"][()]) == [ids[i] for i in rows], (rows, part["gene_id"][()])
+assert np.array_equal(part["features"][()], whole["features"][()][rows])
+print("%d genes, equal to the whole run's rows" % len(rows))
+PY
+}
+check subset_by_genes_rows same_rows "$WORK/ref.h5" "$WORK/subset_genes.h5" genes
+check subset_by_chromosomes_rows same_rows "$WORK/ref.h5" "$WORK/subset_chrom.h5" chrom
+expect_fail subset_selects_nothing "select no gene of .*lies on --chromosomes chr99" "$WORK/subset_none.h5" -- \
+  "$SCPX" "${REF[@]}" --chromosomes chr99 --out "$WORK/subset_none.h5"
 check personal_merged_equals_unsplit same_as_unsplit "$WORK/pers.h5" "$WORK/pers_merged.h5"
 
 expect_fail missing_job "lack job\(s\) 1" "$WORK/bad1.h5" -- \

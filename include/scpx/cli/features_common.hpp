@@ -28,6 +28,8 @@ struct features_options {
     std::int64_t center_bins = 4;
     std::string n_mode = "zero";
     std::vector<std::string> gene_types{"protein_coding"};
+    std::string genes_file;               ///< --genes: only these gene ids ("" = all)
+    std::vector<std::string> chromosomes; ///< --chromosomes: only genes on these ({} = all)
     bool resume = false;
     model::enformer_device_options dev;
 };
@@ -53,7 +55,8 @@ feature_model open_feature_model(const features_options& o);
 /// Opens the FASTA on every rank; a missing index is built by rank 0 alone first.
 seq::fasta_reader open_fasta_on_every_rank(const std::string& path);
 
-/// The genes of the annotation (of --gene-types) whose TSS lies on a FASTA contig. Genes on
+/// The genes of the annotation (of --gene-types, --genes and --chromosomes) whose TSS lies on a
+/// FASTA contig. Genes on
 /// contigs the FASTA lacks, or with the TSS beyond their contig, are skipped with a warning and
 /// examples; none left is an input_error.
 std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const features_options& o);

@@ -1,0 +1,132 @@
+#include "scpx/io/gene_selection.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <utility>
+
+namespace scpx::io {
+
+std::vector<std::string> read_gene_list(const std::string& path) {
+    line_reader in(path);
+    std::vector<std::string> genes;
+    std::unordered_map<std::string, std::uint64_t> line_of;
+    std::string line;
+    while (in.next(line)) {
+        const auto t = trim(line);
+        if (t.empty() || t.front() == '#') continue;
+        genes.emplace_back(t);
+        const auto [it, fresh] = line_of.emplace(genes.back(), in.line_number());
+        if (!fresh)
+            throw input_error(path, fmt::format("lines {} and {}", it->second, in.line_number()), "gene id",
+                              fmt::format("gene '{}' is listed twice", genes.back()));
+    }
+    if (genes.empty()) throw input_error(path, "", "", "empty gene list");
+    return genes;
+}
+
+std::string chromosome_key(const std::string& name) {
+    if (name.size() > 3 && std::tolower(static_cast<unsigned char>(name[0])) == 'c' &&
+        std::tolower(static_cast<unsigned char>(name[1])) == 'h' &&
+        std::tolower(static_cast<unsigned char>(name[2])) == 'r')
+        return name.substr(3);
+    return name;
+}
+
+namespace {
+/// Up to `n` items of `v`, comma-separated, with "..." when there are more.
+std::string examples(const std::vector<std::string>& v, std::size_t n = 3) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size() && i < n; ++i)
+        s += (i ? ", " : "") + v[i];
+    return v.size() > n ? s + ", ..." : s;
+}
+} // namespace
+
+gene_selection::gene_selection(std::string genes_file, const std::vector<std::string>& chromosomes)
+    : file_(std::move(genes_file)), chromosomes_(chromosomes) {
+    for (const auto& c : chromosomes_) {
+        if (trim(c).empty()) throw usage_error("--chromosomes: an empty chromosome name");
+        chromosome_keys_.insert(chromosome_key(std::string(trim(c))));
+    }
+    if (file_.empty()) return;
+    listed_ = read_gene_list(file_);
+    found_.assign(listed_.size(), 0);
+    for (std::size_t i = 0; i < listed_.size(); ++i) {
+        exact_.emplace(listed_[i], i);
+        const auto [it, fresh] = bare_.emplace(strip_gene_version(listed_[i]), i);
+        if (!fresh)
+            throw input_error(file_, "", "gene id",
+                              "'" + listed_[it->second] + "' and '" + listed_[i] +
+                                  "' are one gene in two versions; list it once");
+    }
+}
+
+bool gene_selection::keeps(const gene_record& g) {
+    if (!chromosome_keys_.empty()) {
+        const std::string key = chromosome_key(g.chrom);
+        if (chromosome_keys_.count(key) == 0) return false;
+        chromosomes_seen_.insert(key);
+    }
+    if (listed_.empty()) {
+        ++kept_;
+        return true;
+    }
+    auto it = exact_.find(g.gene_id);
+    if (it == exact_.end()) {
+        it = bare_.find(strip_gene_version(g.gene_id));
+        if (it == bare_.end()) {
+            if (name_matches_.size() < 3 && !g.gene_name.empty() && exact_.count(g.gene_name) > 0)
+                name_matches_.push_back(g.gene_name);
+            return false;
+        }
+        ++kept_without_version_;
+    }
+    found_[it->second] = 1;
+    ++kept_;
+    return true;
+}
+
+void gene_selection::report(const std::string& annotation) const {
+    if (selects_all()) return;
+    std::vector<std::string> absent_chromosomes;
+    for (const auto& c : chromosomes_)
+        if (chromosomes_seen_.count(chromosome_key(std::string(trim(c)))) == 0) absent_chromosomes.push_back(c);
+    std::vector<std::string> absent_genes;
+    for (std::size_t i = 0; i < listed_.size(); ++i)
+        if (!found_[i]) absent_genes.push_back(listed_[i]);
+    const std::string names_hint =
+        name_matches_.empty() ? ""
+                              : "; " + examples(name_matches_) +
+                                    (name_matches_.size() == 1 ? " is a gene name" : " are gene names") +
+                                    " there: list gene ids, as the annotation writes them";
+    if (kept_ == 0) {
+        std::string why;
+        if (!chromosomes_.empty() && absent_chromosomes.size() == chromosomes_.size())
+            why = "no gene of the kept gene types lies on --chromosomes " + examples(chromosomes_, 10);
+        else if (!listed_.empty())
+            why = "none of the " + std::to_string(listed_.size()) + " genes of " + file_ + " (e.g. " +
+                  examples(listed_) + ") is among them" +
+                  (chromosomes_.empty() ? "" : " on --chromosomes " + examples(chromosomes_, 10)) + names_hint;
+        throw usage_error("--genes/--chromosomes select no gene of " + annotation + ": " + why);
+    }
+    if (!absent_chromosomes.empty())
+        SCPX_LOG_WRN_SHARED("--chromosomes: no gene of {} (of the kept gene types) on {}", annotation,
+                            examples(absent_chromosomes, 10));
+    if (!absent_genes.empty())
+        SCPX_LOG_WRN_SHARED("{} of the {} genes of {} are not in {}{} (e.g. {}){}", absent_genes.size(),
+                            listed_.size(), file_, annotation,
+                            chromosomes_.empty() ? " (of the kept gene types)"
+                                                 : " (of the kept gene types) on --chromosomes",
+                            examples(absent_genes), names_hint);
+    if (kept_without_version_ > 0)
+        SCPX_LOG_INF("{} gene(s) of {} matched ignoring the version suffix of the id", kept_without_version_,
+                     file_);
+    SCPX_LOG_INF("--genes/--chromosomes select {} gene(s) of {}", kept_, annotation);
+}
+
+} // namespace scpx::io
