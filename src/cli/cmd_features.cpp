@@ -90,7 +90,7 @@ void run_features(const features_options& o) {
                   {"feature", "mean of the human head over output bins [" + std::to_string(m.first_bin) +
                                   ", " + std::to_string(m.first_bin + o.center_bins) +
                                   ") of each TSS-centred window"}};
-    for (auto& kv : split_provenance(genes, o.common))
+    for (auto& kv : split_provenance(genes, o.common, prov.inputs))
         prov.extra.push_back(std::move(kv));
     io::h5_writer_options wo;
     wo.done_rows = n_rows;

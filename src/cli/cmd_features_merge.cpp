@@ -45,6 +45,7 @@ struct part_file {
     hsize_t genes = 0;
     hsize_t begin = 0, end = 0, total = 0;       ///< its rows of the whole gene list (scpx_split_genes)
     std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of that list
+    std::string input_stamps;                    ///< scpx_input_stamps ("" in parts of older versions)
     std::map<std::string, io::h5_info> datasets; ///< every root dataset but /done
 };
 
@@ -162,6 +163,8 @@ part_file read_part_attributes(const std::string& path) {
     p.job = std::stoi(m[2].str());
     p.command_without_job = m.prefix().str() + " --split " + m[1].str() + m.suffix().str();
     p.gene_list = root_attr(f.id(), path, "scpx_gene_list");
+    if (io::h5_has_attr(f.id(), "scpx_input_stamps"))
+        p.input_stamps = io::h5_read_attr_string(f.id(), "scpx_input_stamps");
     parse_split_genes(p, root_attr(f.id(), path, "scpx_split_genes"));
     read_part_layout(p, f.id());
     return p;
@@ -201,6 +204,52 @@ void require_same_layout(const part_file& p, const part_file& first) {
         if (!same_type || a != b)
             throw input_error(p.path, "dataset '/" + name + "'", "",
                               info.describe() + ", but " + want.describe() + " in " + first.path);
+    }
+}
+
+/// path -> (size, mtime) of a part's scpx_input_stamps.
+std::map<std::string, std::pair<long long, long long>> parse_stamps(const part_file& p) {
+    std::map<std::string, std::pair<long long, long long>> out;
+    for (std::size_t at = 0, nl; at < p.input_stamps.size(); at = nl + 1) {
+        nl = p.input_stamps.find('\n', at);
+        if (nl == std::string::npos) nl = p.input_stamps.size();
+        const std::string line = p.input_stamps.substr(at, nl - at);
+        long long size = 0, mtime = 0;
+        int used = 0;
+        if (std::sscanf(line.c_str(), "%lld %lld %n", &size, &mtime, &used) != 2 || used <= 0 ||
+            static_cast<std::size_t>(used) >= line.size())
+            throw input_error(p.path, "attribute 'scpx_input_stamps'", "",
+                              "'" + line + "' is not 'size mtime path'");
+        out[line.substr(static_cast<std::size_t>(used))] = {size, mtime};
+    }
+    return out;
+}
+
+/// The inputs as each job found them: a size that differs between jobs means the file was
+/// replaced while the array ran (an error); only another modification time may be a copy staged
+/// anew for a job (a warning).
+void require_same_inputs(const std::vector<part_file>& parts) {
+    const part_file& job0 = parts.front();
+    if (job0.input_stamps.empty()) return;
+    const auto want = parse_stamps(job0);
+    for (const auto& p : parts) {
+        if (&p == &job0 || p.input_stamps.empty()) continue;
+        for (const auto& [path, stamp] : parse_stamps(p)) {
+            const auto it = want.find(path);
+            if (it == want.end()) continue;
+            if (stamp.first != it->second.first)
+                throw input_error(p.path, "attribute 'scpx_input_stamps'", "",
+                                  "input " + path + " was " + std::to_string(stamp.first) +
+                                      " bytes when job " + std::to_string(p.job) + " ran and " +
+                                      std::to_string(it->second.first) + " bytes when job " +
+                                      std::to_string(job0.job) +
+                                      " ran: it changed between the jobs, so the parts disagree; rerun them");
+            if (stamp.second != it->second.second)
+                SCPX_LOG_WRN(
+                    "input {} had another modification time when job {} ran than when job {} ran: if "
+                    "its content changed between the jobs, the parts disagree",
+                    path, p.job, job0.job);
+        }
     }
 }
 
@@ -261,6 +310,7 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
         throw input_error(parts.back().path, "attribute 'scpx_split_genes'", "",
                           "the jobs end at gene " + std::to_string(next) + " of " +
                               std::to_string(job0.total));
+    require_same_inputs(parts);
     return parts;
 }
 
@@ -390,6 +440,8 @@ void run_merge(const merge_options& o) {
             prov.extra.emplace_back(extra, io::h5_read_attr_string(first.id(), extra));
     prov.extra.emplace_back("scpx_split_genes", "0 " + std::to_string(total) + " " + std::to_string(total));
     prov.extra.emplace_back("scpx_gene_list", parts.front().gene_list);
+    if (!parts.front().input_stamps.empty())
+        prov.extra.emplace_back("scpx_input_stamps", parts.front().input_stamps);
     std::vector<std::string> part_paths;
     for (const auto& p : parts)
         part_paths.push_back(p.path);

@@ -296,7 +296,7 @@ void run_personal(const personal_options& po) {
         {"feature", fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
                                 "of each TSS-centred window (SNVs of the VCF written into the reference)",
                                 po.combine, m.first_bin, m.first_bin + o.center_bins)}};
-    for (auto& kv : split_provenance(genes, o.common))
+    for (auto& kv : split_provenance(genes, o.common, prov.inputs))
         prov.extra.push_back(std::move(kv));
     io::h5_writer_options wo;
     wo.done_rows = n_rows;

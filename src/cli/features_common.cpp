@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <sys/stat.h>
 #include <utility>
 
 namespace scpx::cli {
@@ -197,8 +198,21 @@ std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std
     return std::to_string(ids.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h);
 }
 
+std::string input_stamps(const std::vector<std::string>& paths) {
+    std::string lines;
+    for (const auto& p : paths) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0) continue;
+        lines +=
+            fmt::format("{} {} {}\n", static_cast<long long>(st.st_size),
+                        static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, p);
+    }
+    return lines;
+}
+
 std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
-                                                                  const common_options& c) {
+                                                                  const common_options& c,
+                                                                  const std::vector<std::string>& inputs) {
     const dist::split_spec split = dist::make_split(c.split, c.job);
     const dist::index_range job = dist::split_range(std::vector<double>(genes.size(), 1.0), split);
     std::vector<std::string> ids, chroms;
@@ -210,7 +224,8 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
     }
     return {{"scpx_split_genes",
              std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
-            {"scpx_gene_list", gene_list_fingerprint(ids, chroms, tss)}};
+            {"scpx_gene_list", gene_list_fingerprint(ids, chroms, tss)},
+            {"scpx_input_stamps", input_stamps(inputs)}};
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

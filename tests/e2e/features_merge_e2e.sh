@@ -122,6 +122,19 @@ expect_fail part_is_a_fifo "part .*part_fifo.h5 is not a regular file" "$WORK/ba
 # A misplaced option is named as such, not taken for a part.
 expect_fail merge_split_option "argument was not expected: --split" "$WORK/bad12.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --split 3 --out "$WORK/bad12.h5"
+# An input replaced between the jobs (the annotation one comment line longer, same genes): the
+# sizes recorded by the parts differ, so the merge refuses; a new modification time alone (a copy
+# staged anew) is a warning.
+cp "$WORK/in/genes.gtf" "$WORK/genes_keep.gtf"
+echo "# edited between the jobs" >> "$WORK/in/genes.gtf"
+expect_ok reference_part_longer_annotation "$SCPX" "${REF[@]}" --split 3 --job 2 --out "$WORK/longer/ref_2.h5"
+cp "$WORK/genes_keep.gtf" "$WORK/in/genes.gtf"
+expect_fail input_changed_between_jobs "input .*genes.gtf was [0-9]+ bytes when job 2 ran and [0-9]+ bytes when job 0 ran" \
+  "$WORK/bad13.h5" -- "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/longer/ref_2.h5" --out "$WORK/bad13.h5"
+expect_ok reference_part_touched_annotation "$SCPX" "${REF[@]}" --split 3 --job 2 --out "$WORK/touched/ref_2.h5"
+expect_ok merge_touched "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/touched/ref_2.h5" --out "$WORK/touched.h5"
+check merge_touched_warns grep -q "WARNING: input .*genes.gtf had another modification time when job 2 ran" \
+  "$WORK/merge_touched.log"
 # Splitting more ways than there are genes: every job refuses (not only the empty ones), and the
 # error says how far one can go.
 for job in 0 499; do

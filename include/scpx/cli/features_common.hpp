@@ -71,11 +71,16 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
 std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
                                   const std::vector<std::int64_t>& tss);
 
+/// "size mtime_ns path" lines of the `inputs` that exist: what they were when this run read them.
+std::string input_stamps(const std::vector<std::string>& inputs);
+
 /// Output attributes that let `features merge` check a split's parts: `scpx_split_genes` ("begin
-/// end total": this job's rows of the whole gene list) and `scpx_gene_list` (gene count and a
-/// fingerprint of every gene's id, chromosome and TSS, in order).
+/// end total": this job's rows of the whole gene list), `scpx_gene_list` (gene count and a
+/// fingerprint of every gene's id, chromosome and TSS, in order) and `scpx_input_stamps`
+/// (input_stamps of `inputs`: an input replaced between the jobs shows).
 std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
-                                                                  const common_options& c);
+                                                                  const common_options& c,
+                                                                  const std::vector<std::string>& inputs);
 
 /// Runs the model on `count` windows of `seq_len` bases laid back to back in `bases`, keeping only
 /// the central bins, and adds `scale` × (their mean per track) of window w to `out[w·tracks ..]`.
