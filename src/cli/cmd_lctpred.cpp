@@ -89,6 +89,10 @@ void add_lctpred_command(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(3, 1000))->group("Model");
     sub->add_option("--repeats", a->repeats, "CV repeats averaged for the lambda choice")
         ->capture_default_str()->check(CLI::Range(1, 100))->group("Model");
+    // A --foldid table decides folds and repeats: the defaults do not apply (and, written into the
+    // logged command, would make a rerun with a table of other shape fail).
+    default_yields_to(sub->get_option("--nfolds"), sub->get_option("--foldid"));
+    default_yields_to(sub->get_option("--repeats"), sub->get_option("--foldid"));
     sub->add_option("--window", o.window, "cis window: gene start - W .. gene end + W (bp, inclusive)")
         ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}))->group("Model");
     sub->add_option("--maf", o.qc.maf, "keep SNPs with maf <= af <= 1 - maf in the training samples")

@@ -8,8 +8,10 @@
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <sys/stat.h>
 
 namespace scpx::cli {
@@ -80,6 +82,17 @@ std::string full_command_name(const CLI::App& sub) {
 }
 } // namespace
 
+namespace {
+std::map<const CLI::Option*, std::vector<const CLI::Option*>>& yielding_defaults() {
+    static std::map<const CLI::Option*, std::vector<const CLI::Option*>> m;
+    return m;
+}
+} // namespace
+
+void default_yields_to(const CLI::Option* option, const CLI::Option* given) {
+    yielding_defaults()[option].push_back(given);
+}
+
 std::string options_in_effect(const CLI::App& sub) {
     std::string cmd = "scpx " + full_command_name(sub);
     for (const CLI::Option* opt : sub.get_options()) {
@@ -87,9 +100,22 @@ std::string options_in_effect(const CLI::App& sub) {
         if (name.empty() || name == "--help" || name == "-h" || name == "--help-all") continue;
         if (opt->get_lnames().empty()) continue;
         const std::string flag = "--" + opt->get_lnames().front();
-        if (opt->get_type_size() == 0) {  // a flag
-            if (opt->count() > 0) cmd += " \\\n    " + flag;
+        if (opt->get_expected_max() == 0) { // a flag: bare when on; a negated one by its "no" name
+            if (opt->count() == 0) continue;
+            if (opt->as<bool>()) {
+                cmd += " \\\n    " + flag;
+            } else {
+                for (const std::string& f : opt->get_fnames())
+                    if (f != opt->get_lnames().front()) cmd += " \\\n    --" + f;
+            }
             continue;
+        }
+        if (opt->count() == 0) {
+            const auto it = yielding_defaults().find(opt);
+            if (it != yielding_defaults().end() &&
+                std::any_of(it->second.begin(), it->second.end(),
+                            [](const CLI::Option* o) { return o->count() > 0; }))
+                continue;
         }
         std::vector<std::string> values = opt->results();
         if (values.empty() && !opt->get_default_str().empty()) values = {opt->get_default_str()};

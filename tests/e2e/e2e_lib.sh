@@ -46,6 +46,11 @@ check() {
   if "$@"; then echo "ok   $name"; passes=$((passes + 1)); else echo "FAIL $name"; failures=$((failures + 1)); fi
 }
 
+# logged_command LOG: the "Options in effect" command of a run's log, on one line.
+logged_command() {
+  sed -n '/^Options in effect:/,/^[^ ]/p' "$1" | sed '1d;$d' | sed -e 's/ \\$//' -e 's/^ *//' | tr '\n' ' '
+}
+
 finish() {
   echo "$passes passed, $failures failed"
   [[ $failures -eq 0 ]]

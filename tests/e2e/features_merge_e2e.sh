@@ -101,6 +101,23 @@ expect_ok reference_part_other_genes "$SCPX" "${REF[@]}" --split 3 --job 2 --out
 cp "$WORK/genes_all.gtf" "$WORK/in/genes.gtf"
 expect_fail other_gene_list "ref_2.h5.*cut from another gene list" "$WORK/bad7.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/less/ref_2.h5" --out "$WORK/bad7.h5"
+# The log's "Options in effect" reruns the job: flags bare (--resume), lists comma-joined.
+expect_ok logged_run "$SCPX" "${REF[@]}" --resume --chromosomes chr20,21 --genes "$WORK/some_genes.txt" \
+  --out "$WORK/logged.h5"
+logged=$(logged_command "$WORK/logged.log")
+check logged_command_has_bare_flag grep -qE -- "--resume --|--resume$" <<<"$logged"
+logged=${logged/#scpx /$SCPX }
+expect_ok rerun_logged_command bash -c "${logged/--out $WORK\/logged.h5/--out $WORK/rerun.h5}"
+same_run() {
+  $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert set(a) == set(b) and all(np.array_equal(a[k][()], b[k][()]) for k in a)
+assert a.attrs["scpx_command"] == b.attrs["scpx_command"], (a.attrs["scpx_command"], b.attrs["scpx_command"])
+print("%d genes, same datasets and command" % a["gene_id"].shape[0])
+PY
+}
+check rerun_equals_logged_run same_run "$WORK/logged.h5" "$WORK/rerun.h5"
 # Parts edited after the run: each refused with the dataset named, nothing written. One case a
 # line: NAME | Python on f (ref_1.h5's copy, opened r+) | the ERROR expected.
 while IFS='|' read -r name edit regex; do

@@ -212,5 +212,11 @@ expect_fail fold_table_vs_nfolds "fold ids up to 11 but --nfolds is 10" "$WORK/b
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_11.tsv" --nfolds 10 --out "$WORK/bg"
 expect_fail fold_table_vs_repeats "1 fold-id column.*--repeats is 3" "$WORK/bg.db" -- \
   "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_11.tsv" --repeats 3 --out "$WORK/bg"
+# A table decides folds and repeats: the logged command leaves the defaults of --nfolds/--repeats
+# out, so that it reruns the job (with them it would fail as above).
+expect_ok fold_table_run "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --foldid "$BAD/folds_11.tsv" --out "$WORK/bk"
+logged=$(logged_command "$WORK/bk.log")
+check fold_table_logged_without_defaults test -z "$(grep -oE -- '--(nfolds|repeats) ' <<<"$logged")"
+check fold_table_logged_with_foldid grep -q -- "--foldid $BAD/folds_11.tsv" <<<"$logged"
 
 finish

@@ -41,8 +41,15 @@ std::vector<std::string> gene_types_filter(const std::vector<std::string>& optio
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help);
 
 /// The options of `sub` that have a value (given, from --config, or defaulted), written as a
-/// command that reruns the job: "scpx <sub> --a 1 --b x".
+/// command that reruns the job: "scpx <sub> --a 1 --b x". Flags given appear bare (`--resume`,
+/// or `--no-overwrite` for a negated one); a default that `default_yields_to` marks as not
+/// applying is left out.
 std::string options_in_effect(const CLI::App& sub);
+
+/// Marks `option`'s default as not applying when `given` is given (e.g. --nfolds when a --foldid
+/// table decides the folds), so options_in_effect does not write it: the rerun would then pass it
+/// explicitly, which means something else.
+void default_yields_to(const CLI::Option* option, const CLI::Option* given);
 
 /// Lifetime of one subcommand run: sets verbosity, records the run's input files (the values of
 /// its options that name existing files, so no output can replace one — see note_input_file),
