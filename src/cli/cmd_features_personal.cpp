@@ -6,6 +6,7 @@
 #include "scpx/cli/commands.hpp"
 #include "scpx/cli/features_common.hpp"
 #include "scpx/cli/run.hpp"
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
@@ -55,6 +56,7 @@ struct sample_list {
 /// Sample IDs of --samples: one per line; blank lines and lines starting with '#' are skipped; a
 /// UTF-8 byte-order mark (spreadsheet exports) is ignored.
 sample_list read_sample_list(const std::string& path) {
+    if (!path_exists(path)) throw missing_file_error(path, "sample list");
     std::ifstream in(path);
     if (!in) throw io_error("cannot open the sample list '" + path + "'");
     sample_list out;

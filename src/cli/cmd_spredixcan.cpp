@@ -302,7 +302,7 @@ void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
 }
 
 /// Runs the jobs; returns false when there was nothing to do (every output exists and may not be
-/// replaced, or this --split job has no model), so the log of the outputs on disk is kept.
+/// replaced), so the log of the outputs on disk is kept.
 bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector<std::string>& files) {
     if (std::isnan(a.opt.gwas_h2) != std::isnan(a.opt.gwas_n))
         SCPX_LOG_WRN_SHARED("only one of --gwas_h2/--gwas_N given: results are not calibrated");
@@ -310,6 +310,12 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
     // --split/--job (SLURM arrays): this job does its share of the models.
     const auto split = dist::make_split(a.common.split, a.common.job);
     if (split.n_splits > 1) {
+        // Every job refuses a split finer than the model list, not only the ones left empty.
+        if (split.n_splits > jobs.size())
+            throw usage_error("--split " + std::to_string(split.n_splits) + " cuts " +
+                              std::to_string(jobs.size()) +
+                              " model(s) into more parts than there are models; use --split " +
+                              std::to_string(jobs.size()) + " or fewer");
         const auto parts = dist::partition_even(jobs.size(), split.n_splits);
         const auto r = parts[split.job];
         jobs = std::vector<job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),

@@ -178,6 +178,7 @@ bool line_reader::impl::inflate_whole(std::uint32_t isize, size_t file_size) {
 line_reader::line_reader(const std::string& path) : impl_(std::make_unique<impl>()), path_(path) {
     auto& s = *impl_;
     s.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (s.fd < 0 && errno == ENOENT) throw missing_file_error(path);
     if (s.fd < 0) throw io_error("cannot open " + path + ": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(s.fd, &st) == 0 && S_ISDIR(st.st_mode))

@@ -130,7 +130,7 @@ h5_file h5_create_file(const std::string& path, h5_driver driver) {
 }
 
 h5_file h5_open_file(const std::string& path, bool writable, h5_driver driver) {
-    if (!path_exists(path)) throw io_error("cannot open " + path + ": no such file");
+    if (!path_exists(path)) throw missing_file_error(path);
     // HDF5 seeks: a FIFO would block the open for ever, a directory or device fails obscurely.
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))

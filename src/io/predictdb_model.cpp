@@ -108,7 +108,7 @@ bool iequals(const std::string& a, const std::string& b) {
 class reader_db {
 public:
     explicit reader_db(const std::string& path) : path_(path) {
-        if (!path_exists(path)) throw io_error("cannot open model database " + path + ": no such file");
+        if (!path_exists(path)) throw missing_file_error(path, "model database");
         sqlite3* raw = nullptr;
         const int rc =
             sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -1,5 +1,6 @@
 #include "scpx/io/vcf_reader.hpp"
 
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/seq/contig.hpp"
 
@@ -570,6 +571,7 @@ vcf_reader::vcf_reader(const std::string& path, vcf_options options) : impl_(new
     impl& m = *impl_;
     m.path = path;
     m.opt = std::move(options);
+    if (!path_exists(path)) throw missing_file_error(path, "VCF/BCF file");
     errno = 0;
     m.fp.reset(hts_open(path.c_str(), "r"));
     if (!m.fp) {

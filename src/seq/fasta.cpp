@@ -373,7 +373,7 @@ struct fasta_reader::impl {
 
 fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(new impl) {
     impl_->path = path;
-    if (!file_exists(path)) throw io_error("cannot open FASTA file '" + path + "'");
+    if (!file_exists(path)) throw missing_file_error(path, "FASTA file");
     const compression comp = detect_compression(path);
     if (comp == compression::UNREADABLE) throw io_error("cannot read FASTA file '" + path + "'");
     if (comp == compression::GZIP) {

@@ -290,6 +290,9 @@ for k in 0 1; do
   check "split_job${k}_own_log" grep -q -- "--split 2 --job $k: 1 model(s)" "$WORK/split/all.job${k}of2.log"
 done
 check split_no_shared_log test ! -e "$WORK/split/all.log"
+expect_fail split_beyond_models "--split 3 cuts 2 model\(s\) into more parts than there are models; use --split 2 or fewer" \
+  "" -- "$SCPX" spredixcan --models "$D/TW_*_0.5.db" --covariance "$D/TW_{}.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/split3/{}.csv" --split 3 --job 0
 
 # ---------------------------------------------------------------- shared fixtures (all modes)
 F=${SCPX_SHARED_FIXTURES:-}/spredixcan

@@ -271,8 +271,10 @@ def main():
         elif rc != 0:
             errors = [l for l in err.splitlines() if "ERROR" in l]
             left = [o for o in case["outputs"] if os.path.exists(os.path.join(out, o))]
-            # The run's log stays on purpose: it holds the options and the error.
-            stray = [f for f in os.listdir(out) if f not in case["outputs"] + case.get("logs", [])]
+            # The run's log stays on purpose, as <name>.failed.log: it holds the options and the error.
+            logs = case.get("logs", [])
+            kept = logs + [l[: -len(".log")] + ".failed.log" for l in logs]
+            stray = [f for f in os.listdir(out) if f not in case["outputs"] + kept]
             if len(errors) != 1:
                 problem = f"{len(errors)} ERROR lines"
             elif os.path.basename(files[target]) not in errors[0]:

@@ -22,6 +22,14 @@ public:
     using error::error;
 };
 
+/// An input file the user named does not exist: a usage error (exit 2), as when an option's own
+/// file check finds it missing at parse time.
+class missing_file_error : public usage_error {
+public:
+    explicit missing_file_error(const std::string& path, const std::string& what = "file")
+        : usage_error("cannot open " + what + " " + path + ": no such file") {}
+};
+
 /// A file cannot be opened, read, written or renamed.
 class io_error : public error {
 public:

@@ -57,7 +57,7 @@ TEST(LineReader, TruncatedGzipIsAnInputErrorNamingTheFile) {
 }
 
 TEST(LineReader, MissingFileIsAnIoError) {
-    EXPECT_THROW(scpx::line_reader("/nonexistent/file.txt"), scpx::io_error);
+    EXPECT_THROW(scpx::line_reader("/nonexistent/file.txt"), scpx::missing_file_error);
 }
 
 TEST(Fields, SplitsByEachDelimiter) {

@@ -105,7 +105,7 @@ TEST(H5, EmptyDatasetsAndZeroRows) {
 
 TEST(H5, MissingFileAndNotHdf5) {
     const std::string missing = scpx::test::scratch_path("h5_missing.h5");
-    std::string msg = message_of<scpx::io_error>([&] { io::h5_open_file(missing); });
+    std::string msg = message_of<scpx::missing_file_error>([&] { io::h5_open_file(missing); });
     EXPECT_TRUE(contains(msg, missing) && contains(msg, "no such file")) << msg;
 
     const std::string text = scpx::test::scratch_path("h5_text.h5");

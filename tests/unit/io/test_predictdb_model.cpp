@@ -270,7 +270,7 @@ TEST(PredictdbModel, NotADatabaseOrMissingFile) {
     scpx::test::write_text(path, "this is not sqlite, just some text that is long enough to be a header\n");
     scpx::test::expect_error_with([&] { read_predictdb_model(path); }, {path, "not a valid SQLite"});
     const auto none = scpx::test::scratch_path("model_absent.db");
-    scpx::test::expect_error_with<scpx::io_error>([&] { read_predictdb_model(none); }, {none});
+    scpx::test::expect_error_with<scpx::missing_file_error>([&] { read_predictdb_model(none); }, {none});
     EXPECT_FALSE(scpx::test::exists(none)); // the reader must not create it
 }
 

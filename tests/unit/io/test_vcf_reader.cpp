@@ -496,7 +496,7 @@ TEST(VcfReader, EmptyAndNonVcfFilesFailClearly) {
     const auto twice = scpx::test::scratch_path("vcf_double.bcf.gz");
     scpx::test::write_gzip(twice, scpx::test::read_text(bcf));
     EXPECT_THROW(vcf_reader{twice}, scpx::error);
-    EXPECT_THROW(vcf_reader{scpx::test::scratch_path("vcf_missing.vcf.gz")}, scpx::io_error);
+    EXPECT_THROW(vcf_reader{scpx::test::scratch_path("vcf_missing.vcf.gz")}, scpx::missing_file_error);
 }
 
 TEST(VcfStats, SummaryHintsAtGenomeBuildAndMerges) {

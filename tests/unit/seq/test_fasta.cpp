@@ -194,7 +194,7 @@ TEST(Fasta, EmptyAndMissingFilesFailClearly) {
         EXPECT_THAT(e.what(), HasSubstr(empty));
         EXPECT_THAT(e.what(), HasSubstr("empty"));
     }
-    EXPECT_THROW(fasta_reader(scpx::test::scratch_path("fa_does_not_exist.fa")), scpx::io_error);
+    EXPECT_THROW(fasta_reader(scpx::test::scratch_path("fa_does_not_exist.fa")), scpx::missing_file_error);
 
     // A last header without bases (found by tests/fuzz/mutate_inputs.py: faidx refuses it and
     // the message used to guess at an unwritable directory).
