@@ -28,7 +28,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 n="" ntasks=1 cpus=1 time=01:00:00 mem="" partition="" gpus="" name="" throttle="" extra=""
 then_cmd="" then_args="-n 1" dry=0
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+# The comment block at the top, up to the first line of code.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit "${1:-2}"; }
 # An option's value must be there and must not be the "--" that starts the stage options.
 need_value() {
     [[ $# -ge 2 && "$2" != "--" ]] || { echo "array_driver: $1 needs a value" >&2; exit 2; }

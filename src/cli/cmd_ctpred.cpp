@@ -38,6 +38,7 @@ void add_train(CLI::App& ct) {
     auto a = std::make_shared<ctpred_train_args>();
     auto* sub = ct.add_subcommand("train", "Train the ctPred MLP (one per cell type) on reference features");
     add_common_options(*sub, a->common, "output HDF5 file (weights under PyTorch state_dict names, losses, metrics)");
+    drop_options(*sub, {"--split", "--job"}); // cell types are shared by MPI ranks, not array jobs
     auto& j = a->job;
     sub->add_option("--features", j.features, "features FILE.h5:/dataset [genes x 5313]")->required()->group("Input");
     sub->add_option("--targets", j.targets, "targets FILE.h5:/dataset [genes] or [genes x cell types]")
@@ -102,6 +103,7 @@ void add_predict(CLI::App& ct) {
     auto a = std::make_shared<ctpred_predict_args>();
     auto* sub = ct.add_subcommand("predict", "Predict expression (genes x individuals) per cell type");
     add_common_options(*sub, a->common, "output prefix: P.h5 and P.<cell type>.tsv");
+    drop_options(*sub, {"--seed", "--split", "--job"});
     auto& j = a->job;
     sub->add_option(
            "--features", j.features,
@@ -134,6 +136,7 @@ void add_targets(CLI::App& ct) {
     auto a = std::make_shared<ctpred_targets_args>();
     auto* sub = ct.add_subcommand("targets", "Pseudobulk percentile targets [genes x cell types] from CSV or .h5ad");
     add_common_options(*sub, a->common, "output HDF5 file (/y, /gene_id, /cell_type, /n_donors)");
+    drop_options(*sub, {"--seed", "--split", "--job"});
     auto& j = a->job;
     sub->add_option("--pseudobulk", j.pseudobulk,
                     "per-donor pseudobulk CSV (genes x donors), one per cell type; NAME=FILE names the cell type")

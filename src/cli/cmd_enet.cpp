@@ -116,7 +116,7 @@ void add_enet_command(CLI::App& app) {
     add_common_options(*cv, args->common, "output prefix: writes P.cv.tsv, P.weights.tsv, P.summary.tsv");
     // One gene, no random draws, no work list: the common --seed, --split and --job would do
     // nothing, so they are not accepted.
-    for (const char* name : {"--seed", "--split", "--job"}) cv->remove_option(cv->get_option(name));
+    drop_options(*cv, {"--seed", "--split", "--job"});
     // As lctpred (and MetaXcan): existing outputs are refused unless --overwrite.
     args->common.overwrite = false;
     cv->add_flag("--overwrite,!--no-overwrite", args->common.overwrite, "replace existing outputs")

@@ -108,12 +108,6 @@ void check_onehot(const std::vector<float>& x, std::int64_t first, std::int64_t 
 }
 
 void run_predict(const enformer_predict_options& o) {
-    // Every sequence of --onehot goes to the one output file: there is no work list to split.
-    // Accepting --split/--job silently would let an array job write N full copies.
-    const dist::split_spec split = dist::make_split(o.common.split, o.common.job);
-    if (split.n_splits != 1)
-        throw usage_error("--split/--job are not supported by enformer predict (it runs every sequence of "
-                          "--onehot into one file); split the input dataset instead");
     ops::set_num_threads(o.common.threads);
     const io::h5_ref in_ref = io::h5_parse_ref(o.onehot, "--onehot");
     if (in_ref.path.empty()) throw usage_error("--onehot must name a dataset: FILE.h5:/path/to/onehot");
@@ -217,6 +211,8 @@ void add_enformer_command(CLI::App& app) {
         ->capture_default_str()->check(integer_at_least(0))->group("Run");
     add_enformer_device_options(*sub, o->dev);
     add_common_options(*sub, o->common, "output HDF5 file (/human [N, bins, tracks], /trunk_embedding [N, bins, 2*dim])");
+    // Every sequence of --onehot goes to the one output file: no work list to split, nothing random.
+    drop_options(*sub, {"--seed", "--split", "--job"});
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
         // One input dataset into one output file, no work list to share: under mpirun every rank

@@ -181,6 +181,7 @@ void add_features_command(CLI::App& app) {
     auto* sub = feat->add_subcommand("reference", "Reference-genome Enformer features, one TSS-centred window per gene");
     add_features_options(*sub, *o);
     add_common_options(*sub, o->common, "output HDF5 file");
+    drop_options(*sub, {"--seed"}); // Enformer is deterministic
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
         run_features(*o);

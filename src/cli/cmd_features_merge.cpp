@@ -512,9 +512,8 @@ void add_features_merge_command(CLI::App& features) {
         ->required()
         ->group("Input");
     add_common_options(*sub, o->common, "output HDF5 file");
-    // It joins the parts of a split; it is not one.
-    sub->remove_option(sub->get_option("--split"));
-    sub->remove_option(sub->get_option("--job"));
+    // It joins the parts of a split; it is not one. Nothing is random.
+    drop_options(*sub, {"--seed", "--split", "--job"});
     sub->callback([sub, o] {
         // Positional inputs are not among the options run_scope registers; noted first, so that
         // neither --out nor the log derived from it can replace a part.

@@ -502,6 +502,7 @@ void add_features_personal_command(CLI::App& features) {
                   "also store each haplotype's features (/haplotype_features, twice the size of /features)")
         ->group("Model");
     add_common_options(*sub, o->f.common, "output HDF5 file");
+    drop_options(*sub, {"--seed"}); // Enformer is deterministic
     sub->callback([sub, o] {
         run_scope scope(*sub, o->f.common, log_path_for(o->f.common.out));
         run_personal(*o);

@@ -398,6 +398,7 @@ void add_spredixcan_command(CLI::App& app) {
                                    "S-PrediXcan (MetaXcan SPrediXcan.py drop-in): gene-level association from GWAS "
                                    "summary statistics, prediction models and SNP covariances");
     add_common_options(*sub, a->common, "");
+    drop_options(*sub, {"--seed"});
     auto& o = a->opt;
     auto& c = o.columns;
     const char* in = "Input (MetaXcan)";

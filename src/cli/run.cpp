@@ -63,6 +63,11 @@ void add_common_options(CLI::App& sub, common_options& o, const std::string& out
         ->capture_default_str()->check(integer_at_least(0))->group("Run");
 }
 
+void drop_options(CLI::App& sub, std::initializer_list<const char*> names) {
+    for (const char* name : names)
+        sub.remove_option(sub.get_option(name));
+}
+
 namespace {
 std::string quote_if_needed(const std::string& s) {
     if (!s.empty() && s.find_first_of(" \t'\"$*?;&|<>()") == std::string::npos) return s;

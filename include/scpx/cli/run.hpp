@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ std::vector<std::string> gene_types_filter(const std::vector<std::string>& optio
 
 /// Adds --verbosity, --threads, --seed, --split/--job and (when out_help is not empty) --out.
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help);
+
+/// Removes options of add_common_options that a command has no use for (e.g. --seed where nothing
+/// is random, --split/--job where there is no work list to cut): an option that does nothing
+/// would be listed in --help and in the logged command, and an array job given --split would
+/// write N full copies.
+void drop_options(CLI::App& sub, std::initializer_list<const char*> names);
 
 /// The options of `sub` that have a value (given, from --config, or defaulted), written as a
 /// command that reruns the job: "scpx <sub> --a 1 --b x". Flags given appear bare (`--resume`,
