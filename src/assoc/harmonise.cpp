@@ -167,8 +167,20 @@ std::vector<std::string> model_snp_keys(const io::predictdb_model& model) {
     return keys;
 }
 
+std::vector<std::string> model_snp_varids(const io::predictdb_model& model) {
+    io::id_index seen(model.rsid.size());
+    std::vector<std::string> varids;
+    for (std::size_t i = 0; i < model.rsid.size(); ++i) {
+        const std::size_t before = seen.size();
+        seen.insert(model.rsid[i]);
+        if (seen.size() != before) varids.push_back(i < model.varid.size() ? model.varid[i] : std::string());
+    }
+    return varids;
+}
+
 gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_options& options,
-                    const std::vector<std::string>& model_snps) {
+                    const std::vector<std::string>& model_snps,
+                    const std::vector<std::string>& model_snp_varids) {
     gwas_data g;
     g.source = options.columns.z_source();
     g.has_beta = !options.columns.beta.empty() || !options.columns.odds_ratio.empty();
@@ -207,14 +219,17 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
     // Position+alleles matching: "CHR:POS" → model ids at that position (with their alleles).
     std::unordered_map<std::string, std::vector<std::pair<std::string, position_id>>> by_pos;
     if (options.match_by_position) {
-        for (const auto& s : model_snps) {
-            position_id p = parse_position_id(s);
-            if (!p.key.empty() && !p.a.empty()) by_pos[p.key].emplace_back(s, p);
+        // The key's own position (varID keys), else the varID beside an rsid key: a GWAS keyed
+        // by position then reaches the rsid, which the covariance is keyed by too.
+        for (std::size_t i = 0; i < model_snps.size(); ++i) {
+            position_id p = parse_position_id(model_snps[i]);
+            if (p.key.empty() && i < model_snp_varids.size()) p = parse_position_id(model_snp_varids[i]);
+            if (!p.key.empty() && !p.a.empty()) by_pos[p.key].emplace_back(model_snps[i], p);
         }
-        if (by_pos.empty() && options.columns.position.empty())
+        if (by_pos.empty())
             SCPX_LOG_WRN_SHARED(
-                "--match_by_position: the model ids carry no positions (e.g. chr1_123_A_G_b38); "
-                "matching by id only");
+                "--match_by_position: neither the model's SNP ids nor its varIDs carry positions "
+                "(e.g. chr1_123_A_G_b38); matching by id only");
     }
     const bool pos_from_columns = options.match_by_position && !options.columns.chromosome.empty() &&
                                   !options.columns.position.empty() && !by_pos.empty();
@@ -442,8 +457,12 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
         if (rep.dropped_non_rsid > 0 && !options.keep_non_rsid)
             fix = "the GWAS ids of model SNPs are not rsids and were dropped: add --keep_non_rsid";
         else if (!model_pos && gs != "rsid" && !gs.empty())
-            fix = "the model is keyed by rsid but the GWAS ids are positions: use a GWAS with rsids, or "
-                  "--match_by_position with a model keyed by varID (--model_db_snp_key varID --keep_non_rsid)";
+            fix = options.match_by_position
+                      ? "the model is keyed by rsid, the GWAS ids are positions, and the model's varIDs gave "
+                        "no matching positions and alleles: check the genome build of both"
+                      : "the model is keyed by rsid but the GWAS ids are positions: add --match_by_position "
+                        "(the "
+                        "model's varIDs give the positions), or use a GWAS with rsids";
         else if (model_pos && gwas_has_pos && !gwas_same_style)
             fix = "both sides use positions, in different styles (separator, 'chr' prefix or build suffix): add "
                   "--match_by_position (and --keep_non_rsid)";

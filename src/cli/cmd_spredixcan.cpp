@@ -339,18 +339,23 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
     // Read the GWAS once, keeping the rows of SNPs any model uses.
     stopwatch sw;
     std::unique_ptr<io::predictdb_model> first;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, varids; // varids: where --match_by_position finds positions
     std::vector<std::string> failed;
     if (todo.size() == 1) {
         first = std::make_unique<io::predictdb_model>(assoc::load_model(todo[0].model, a.opt));
         keys = assoc::model_snp_keys(*first);
+        varids = assoc::model_snp_varids(*first);
     } else {
         io::id_index all;
         for (const auto& j : todo) {
             try {
                 const auto m = assoc::load_model(j.model, a.opt);
-                for (const auto& k : m.rsid)
-                    all.insert(k);
+                for (std::size_t i = 0; i < m.rsid.size(); ++i) {
+                    const std::size_t before = all.size();
+                    all.insert(m.rsid[i]);
+                    if (all.size() != before)
+                        varids.push_back(i < m.varid.size() ? m.varid[i] : std::string());
+                }
             } catch (const error&) {
                 // Reported when the model's turn comes.
             }
@@ -358,7 +363,7 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
         for (std::size_t k = 0; k < all.size(); ++k)
             keys.emplace_back(all.id(k));
     }
-    const assoc::gwas_data gwas = assoc::load_gwas(files, a.opt, keys);
+    const assoc::gwas_data gwas = assoc::load_gwas(files, a.opt, keys, varids);
     const auto& s = gwas.summary;
     if (mpi::is_root()) {
         SCPX_LOG_INF("GWAS: {} file(s), {} data lines, {} rows of model SNPs kept ({:.2f} s)", files.size(),
@@ -453,9 +458,11 @@ void add_spredixcan_command(CLI::App& app) {
                     "in --covariance and --output_file")->group(sx);
     sub->add_flag("--status", o.status_column, "add a `status` column: 'ok' or why the gene's numbers are NA")
         ->group(sx);
-    sub->add_flag("--match_by_position", o.match_by_position,
-                  "also match GWAS and model SNPs by chromosome, position and alleles (either order) when ids "
-                  "differ (ids like chr1_123_A_G_b38, 1:123:A:G, or --chromosome_column/--position_column)")
+    sub->add_flag(
+           "--match_by_position", o.match_by_position,
+           "also match GWAS and model SNPs by chromosome, position and alleles (either order) when ids "
+           "differ (ids like chr1_123_A_G_b38, 1:123:A:G, or --chromosome_column/--position_column; a "
+           "model keyed by rsid gives its positions by its varIDs)")
         ->group(sx);
     sub->callback([sub, a] {
         std::vector<job> jobs = validate_args(*a); // bad options fail before any folder is made

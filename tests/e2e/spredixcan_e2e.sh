@@ -119,6 +119,14 @@ with gzip.open(d + "/gwas_subset.txt.gz", "rt") as f, open(w + "/pos_gwas.tsv", 
         if t[0] in pos:
             t[0] = "1:%d:%s:%s" % (pos[t[0]], t[1], t[2])
         o.write("\t".join(t) + "\n")
+# The same with every id a position (the other SNPs far from the model's), as a real GWAS would be.
+with open(w + "/pos_gwas.tsv") as f, open(w + "/pos_all_gwas.tsv", "w") as o:
+    o.write(next(f))
+    for i, line in enumerate(f):
+        t = line.rstrip("\n").split("\t")
+        if not t[0].startswith("1:"):
+            t[0] = "2:%d:%s:%s" % (5000000 + i, t[1], t[2])
+        o.write("\t".join(t) + "\n")
 PY
 expect_ok rsid_reference "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" \
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/liver_rsid.csv" --overwrite
@@ -130,6 +138,17 @@ expect_ok varid_without_position "$SCPX" spredixcan --model_db_path "$WORK/varid
   --covariance "$WORK/varid_cov.txt" --gwas_file "$WORK/pos_gwas.tsv" "${COLS[@]}" "${Z[@]}" --keep_non_rsid \
   --output_file "$WORK/liver_nopos.csv" --overwrite
 check varid_style_diagnosis grep -q "Likely fix: both sides use positions.*--match_by_position" "$WORK/liver_nopos.log"
+# The model keyed by rsid (covariance too), its varIDs carrying the positions (as scpx lctpred
+# and PredictDB write them): --match_by_position alone maps the position-keyed GWAS to the rsids.
+expect_ok rsid_model_position_gwas_diagnosis "$SCPX" spredixcan --model_db_path "$WORK/varid.db" \
+  --covariance "$D/TW_Liver.txt.gz" --gwas_file "$WORK/pos_all_gwas.tsv" "${COLS[@]}" "${Z[@]}" \
+  --output_file "$WORK/liver_rsid_nopos.csv" --overwrite
+check rsid_model_position_gwas_fix grep -q "Likely fix: the model is keyed by rsid.*add --match_by_position" \
+  "$WORK/liver_rsid_nopos.log"
+expect_ok rsid_model_position_gwas "$SCPX" spredixcan --model_db_path "$WORK/varid.db" \
+  --covariance "$D/TW_Liver.txt.gz" --gwas_file "$WORK/pos_all_gwas.tsv" "${COLS[@]}" "${Z[@]}" --match_by_position \
+  --output_file "$WORK/liver_rsid_pos.csv" --overwrite
+check rsid_model_position_gwas_same_numbers "${CMP[@]}" "$WORK/liver_rsid.csv" "$WORK/liver_rsid_pos.csv"
 
 # ---------------------------------------------------------------- bad inputs
 run_bad() { # NAME REGEX GWAS [extra args]: must fail, leave no CSV

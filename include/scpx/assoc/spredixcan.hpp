@@ -80,16 +80,23 @@ struct gwas_data {
 /// The SNP ids a model uses (after the `chr` prefix rule for `_b38` varIDs).
 std::vector<std::string> model_snp_keys(const io::predictdb_model& model);
 
+/// The weights' varID of each of model_snp_keys (same order; "" where the model has none): where
+/// --match_by_position finds the position of a SNP keyed by rsid.
+std::vector<std::string> model_snp_varids(const io::predictdb_model& model);
+
 /// Loads and prepares a model like MetaXcan (`--model_db_snp_key`, `chr` prefix for b38 ids).
 io::predictdb_model load_model(const std::string& path, const spredixcan_options& options);
 
 /// Reads the GWAS files (concatenated in the given order), keeping rows whose id is in
-/// `model_snps` (or, with match_by_position, whose position+alleles match one of them).
+/// `model_snps` (or, with match_by_position, whose position+alleles match one of them: taken
+/// from the id itself, else from `model_snp_varids`, the varID of each model SNP, when given —
+/// so that a GWAS keyed by position reaches a model and covariance keyed by rsid).
 /// Rows of unknown SNPs are never parsed. Values that cannot be statistics (p outside [0,1],
 /// se ≤ 0, OR < 0, non-numeric) become NA and are counted, not fatal.
 /// @throws input_error for a missing column (listing the header's columns) or a corrupt file.
 gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_options& options,
-                    const std::vector<std::string>& model_snps);
+                    const std::vector<std::string>& model_snps,
+                    const std::vector<std::string>& model_snp_varids = {});
 
 /// Why a model SNP did not reach the association (first reason that applies).
 struct harmonisation_report {

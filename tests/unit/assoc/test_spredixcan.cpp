@@ -139,7 +139,9 @@ TEST(SpredixcanHarmonise, DiagnosisNamesStylesAndFlag) {
     EXPECT_EQ(h.report.used, 0u);
     EXPECT_NE(h.report.diagnosis.find("rsid"), std::string::npos) << h.report.diagnosis;
     EXPECT_NE(h.report.diagnosis.find("chr_pos_ref_alt_b38 (with 'chr')"), std::string::npos) << h.report.diagnosis;
-    EXPECT_NE(h.report.diagnosis.find("--model_db_snp_key varID"), std::string::npos) << h.report.diagnosis;
+    EXPECT_NE(h.report.diagnosis.find("add --match_by_position (the model's varIDs give the positions)"),
+              std::string::npos)
+        << h.report.diagnosis;
     EXPECT_EQ(id_style("rs123"), "rsid");
     EXPECT_EQ(id_style("1:123:A:G"), "chr:pos:ref:alt (no 'chr')");
     EXPECT_EQ(id_style("chr1_123_A_G_b38"), "chr_pos_ref_alt_b38 (with 'chr')");
