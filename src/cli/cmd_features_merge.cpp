@@ -46,6 +46,7 @@ struct part_file {
     hsize_t begin = 0, end = 0, total = 0;       ///< its rows of the whole gene list (scpx_split_genes)
     std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of that list
     std::string input_stamps;                    ///< scpx_input_stamps ("" in parts of older versions)
+    std::string part_gene_list;                  ///< scpx_part_gene_list: its own rows ("" if older)
     std::map<std::string, io::h5_info> datasets; ///< every root dataset but /done
 };
 
@@ -163,6 +164,8 @@ part_file read_part_attributes(const std::string& path) {
     p.job = std::stoi(m[2].str());
     p.command_without_job = m.prefix().str() + " --split " + m[1].str() + m.suffix().str();
     p.gene_list = root_attr(f.id(), path, "scpx_gene_list");
+    if (io::h5_has_attr(f.id(), "scpx_part_gene_list"))
+        p.part_gene_list = io::h5_read_attr_string(f.id(), "scpx_part_gene_list");
     if (io::h5_has_attr(f.id(), "scpx_input_stamps"))
         p.input_stamps = io::h5_read_attr_string(f.id(), "scpx_input_stamps");
     parse_split_genes(p, root_attr(f.id(), path, "scpx_split_genes"));
@@ -361,15 +364,30 @@ std::map<std::string, std::vector<std::string>> joined_strings(const std::vector
     return joined;
 }
 
-/// The joined gene list must be the one the parts were cut from: the recorded fingerprint is
-/// recomputed from the rows, so a part with edited, reordered or foreign genes is caught.
+/// The joined gene list must be the one the parts were cut from: the recorded fingerprints are
+/// recomputed from the rows, so a part with edited, reordered or foreign genes is caught (and
+/// named, when it records its own rows' fingerprint).
 void require_recorded_gene_list(const std::vector<part_file>& parts,
                                 const std::map<std::string, std::vector<std::string>>& strings) {
     std::vector<std::int64_t> tss;
+    std::size_t at = 0;
     for (const auto& p : parts) {
         const io::h5_file f(io::h5_open_file(p.path));
         const auto v = io::h5_read<std::int64_t>(f.id(), "tss", 1).data;
         tss.insert(tss.end(), v.begin(), v.end());
+        if (!p.part_gene_list.empty()) {
+            const auto rows = [&](const std::vector<std::string>& all) {
+                return std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(at),
+                                                all.begin() + static_cast<std::ptrdiff_t>(at + p.genes));
+            };
+            const std::string own =
+                gene_list_fingerprint(rows(strings.at("gene_id")), rows(strings.at("chrom")), v);
+            if (own != p.part_gene_list)
+                throw input_error(p.path, "datasets /gene_id, /chrom, /tss", "",
+                                  "its genes (" + own + ") are not the ones its run wrote (" +
+                                      p.part_gene_list + "): the part was edited after its run");
+        }
+        at += p.genes;
     }
     const std::string got = gene_list_fingerprint(strings.at("gene_id"), strings.at("chrom"), tss);
     if (got != parts.front().gene_list)
@@ -440,6 +458,8 @@ void run_merge(const merge_options& o) {
             prov.extra.emplace_back(extra, io::h5_read_attr_string(first.id(), extra));
     prov.extra.emplace_back("scpx_split_genes", "0 " + std::to_string(total) + " " + std::to_string(total));
     prov.extra.emplace_back("scpx_gene_list", parts.front().gene_list);
+    if (!parts.front().part_gene_list.empty())
+        prov.extra.emplace_back("scpx_part_gene_list", parts.front().gene_list);
     if (!parts.front().input_stamps.empty())
         prov.extra.emplace_back("scpx_input_stamps", parts.front().input_stamps);
     std::vector<std::string> part_paths;

@@ -222,9 +222,15 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
         chroms.push_back(g.chrom);
         tss.push_back(g.tss);
     }
+    const auto rows = [&](const auto& v) {
+        return std::vector<typename std::decay_t<decltype(v)>::value_type>(
+            v.begin() + static_cast<std::ptrdiff_t>(job.begin),
+            v.begin() + static_cast<std::ptrdiff_t>(job.end));
+    };
     return {{"scpx_split_genes",
              std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
             {"scpx_gene_list", gene_list_fingerprint(ids, chroms, tss)},
+            {"scpx_part_gene_list", gene_list_fingerprint(rows(ids), rows(chroms), rows(tss))},
             {"scpx_input_stamps", input_stamps(inputs)}};
 }
 

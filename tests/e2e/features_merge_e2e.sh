@@ -130,7 +130,7 @@ scalar|f['x'] = 3|edit_scalar.h5, dataset '/x': int64 \[\]: not one row per gene
 group|f.create_group('g')|edit_group.h5, object '/g': not a dataset
 done|n = f['done'].shape[0]; del f['done']; f['done'] = np.ones(n + 2, 'u1')|edit_done.h5, dataset '/done': expected one flag per gene
 extra|f['bogus'] = np.zeros(f['gene_id'].shape[0])|edit_extra.h5, dataset '/bogus': not in .*ref_0.h5
-swapped|g = f['gene_id'][()]; g[[0, 1]] = g[[1, 0]]; f['gene_id'][...] = g|are not the gene list recorded in every part
+swapped|g = f['gene_id'][()]; g[[0, 1]] = g[[1, 0]]; f['gene_id'][...] = g|edit_swapped.h5, datasets /gene_id, /chrom, /tss: its genes .* are not the ones its run wrote
 CASES
 # A FIFO among the parts is refused before anything opens it (HDF5 would wait for a writer).
 mkfifo "$WORK/part_fifo.h5"

@@ -76,7 +76,8 @@ std::string input_stamps(const std::vector<std::string>& inputs);
 
 /// Output attributes that let `features merge` check a split's parts: `scpx_split_genes` ("begin
 /// end total": this job's rows of the whole gene list), `scpx_gene_list` (gene count and a
-/// fingerprint of every gene's id, chromosome and TSS, in order) and `scpx_input_stamps`
+/// fingerprint of every gene's id, chromosome and TSS, in order), `scpx_part_gene_list` (the
+/// same of this job's rows) and `scpx_input_stamps`
 /// (input_stamps of `inputs`: an input replaced between the jobs shows).
 std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,
                                                                   const common_options& c,
