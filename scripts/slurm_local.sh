@@ -101,7 +101,10 @@ start() {
         fi
         sleep 0.2
     done
-    echo "slurm_local: up, node state $state, $CPUS CPU(s). In your shell: export SLURM_CONF=$CONF"
+    # The node's CPUs as slurmd declared them (an already running cluster keeps its own count).
+    local cpus
+    cpus=$(scontrol show node -o 2>/dev/null | sed -n 's/.*CPUTot=\([0-9]*\).*/\1/p' | head -1)
+    echo "slurm_local: up, node state $state, ${cpus:-$CPUS} CPU(s). In your shell: export SLURM_CONF=$CONF"
 }
 
 stop() {

@@ -11,7 +11,7 @@
 #   -m MEM          memory per CPU (e.g. 4G; default: the cluster's)
 #   -p PARTITION    partition (default: the cluster's)
 #   -g GPUS         GPUs per rank (default none)
-#   -j NAME         job name (default scpx-<stage>)
+#   -j NAME         job name (default scpx-<stage words>, e.g. scpx-features-personal)
 #   -% MAX          run at most MAX tasks at once (sbatch --array=0-(N-1)%MAX)
 #   -a "OPTS"       more sbatch options for the array (quoted, split on spaces)
 #   --then "CMD"    follow-up shell command, submitted with --dependency=afterok:<array job>
@@ -68,7 +68,9 @@ done
 [[ "$ntasks" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -N NTASKS must be a positive integer, got '$ntasks'" >&2; exit 2; }
 [[ "$cpus" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -c CPUS must be a positive integer, got '$cpus'" >&2; exit 2; }
 [[ -z "$throttle" || "$throttle" =~ ^[1-9][0-9]*$ ]] || { echo "array_driver: -% MAX must be a positive integer, got '$throttle'" >&2; exit 2; }
-name=${name:-scpx-$stage}
+# Job name from the stage's words: "features personal" -> scpx-features-personal.
+if [[ $# -ge 2 && "$2" != -* ]]; then stage_words="$1-$2"; else stage_words=$1; fi
+name=${name:-scpx-$stage_words}
 
 array="0-$((n - 1))${throttle:+%$throttle}"
 sb=(sbatch --parsable --job-name="$name" --array="$array" --ntasks="$ntasks"

@@ -67,7 +67,8 @@ window_batch fetch_windows(seq::fasta_reader& fa, const std::vector<io::gene_rec
     return w;
 }
 
-void run_features(const features_options& o) {
+/// Returns false when --resume found the output finished (nothing done: its log stays).
+bool run_features(const features_options& o) {
     feature_model m = open_feature_model(o);
     model::enformer_runner& model = *m.runner;
     const std::int64_t tracks = m.tracks, batch_size = m.batch;
@@ -108,9 +109,11 @@ void run_features(const features_options& o) {
          spec("features", io::h5_dtype::f32, {n_rows, static_cast<hsize_t>(tracks)}, 0,
               "[genes, tracks] mean of the central output bins of the Enformer human head")},
         prov, wo);
-    if (w.resumed())
-        SCPX_LOG_INF("resuming {}: {} of {} gene(s) already done", w.temp_path(),
-                     std::count(w.done().begin(), w.done().end(), 1), n_rows);
+    if (w.complete()) {
+        SCPX_LOG_INF("--resume: {} is finished (same options and inputs, every gene done): nothing to do",
+                     o.common.out);
+        return false;
+    }
 
     const auto mine_range = dist::partition_even(n_rows, static_cast<std::size_t>(mpi::comm_size()))
                                 [static_cast<std::size_t>(mpi::comm_rank())];
@@ -170,6 +173,7 @@ void run_features(const features_options& o) {
     if (model.on_gpu() && o.dev.conv_backend == "auto") SCPX_LOG_INF("convolution choices:\n{}", model.conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} tracks)", o.common.out, n_rows, tracks);
+    return true;
 }
 
 } // namespace
@@ -184,7 +188,7 @@ void add_features_command(CLI::App& app) {
     drop_options(*sub, {"--seed"}); // Enformer is deterministic
     sub->callback([sub, o] {
         run_scope scope(*sub, o->common, log_path_for(o->common.out));
-        run_features(*o);
+        if (!run_features(*o)) scope.keep_previous_log();
     });
     add_features_personal_command(*feat);
     add_features_merge_command(*feat);

@@ -233,7 +233,8 @@ io::vcf_stats all_ranks(io::vcf_stats s) {
     return s;
 }
 
-void run_personal(const personal_options& po) {
+/// Returns false when --resume found the output finished (nothing done: its log stays).
+bool run_personal(const personal_options& po) {
     const features_options& o = po.f;
     if (po.combine != "mean" && po.combine != "sum") throw usage_error("--combine must be 'mean' or 'sum'");
     const float combine_scale = po.combine == "mean" ? 0.5f : 1.0f;
@@ -333,10 +334,12 @@ void run_personal(const personal_options& po) {
         datasets.back().attrs = {{"axes", "gene,sample,haplotype,track"}};
     }
     io::h5_row_writer w(o.common.out, datasets, prov, wo);
+    if (w.complete()) {
+        SCPX_LOG_INF("--resume: {} is finished (same options and inputs, every gene done): nothing to do",
+                     o.common.out);
+        return false;
+    }
     w.write_all("sample_id", samples);
-    if (w.resumed())
-        SCPX_LOG_INF("resuming {}: {} of {} gene(s) already done", w.temp_path(),
-                     std::count(w.done().begin(), w.done().end(), 1), n_rows);
 
     const auto mine_range = dist::partition_even(
         n_rows, static_cast<std::size_t>(mpi::comm_size()))[static_cast<std::size_t>(mpi::comm_rank())];
@@ -465,6 +468,7 @@ void run_personal(const personal_options& po) {
         SCPX_LOG_INF("convolution choices:\n{}", m.runner->conv_report());
     w.finish();
     SCPX_LOG_INF("wrote {} ({} genes x {} individuals x {} tracks)", o.common.out, n_rows, n_samples, tracks);
+    return true;
 }
 
 } // namespace
@@ -505,7 +509,7 @@ void add_features_personal_command(CLI::App& features) {
     drop_options(*sub, {"--seed"}); // Enformer is deterministic
     sub->callback([sub, o] {
         run_scope scope(*sub, o->f.common, log_path_for(o->f.common.out));
-        run_personal(*o);
+        if (!run_personal(*o)) scope.keep_previous_log();
     });
 }
 

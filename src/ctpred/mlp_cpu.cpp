@@ -4,6 +4,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/ctpred/dropout_hash.hpp"
 #include "scpx/ctpred/mlp.hpp"
+#include "scpx/ops/parallel.hpp"
 
 // GCC 12 reports false -Wmaybe-uninitialized inside its own AVX-512 intrinsics when Eigen is
 // built for x86-64-v4; the warnings point into avx512fintrin.h, not at this code.
@@ -48,9 +49,7 @@ void parallel_parts(int nt, std::int64_t n, const Fn& fn) {
 }
 
 int resolve_threads(int requested) {
-    if (requested > 0) return requested;
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw == 0 ? 1 : static_cast<int>(hw);
+    return requested > 0 ? requested : ops::available_cpus();
 }
 
 template <class T>

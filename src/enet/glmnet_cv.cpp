@@ -8,6 +8,7 @@
 #include "scpx/enet/glmnet.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/ops/parallel.hpp"
 
 #include <fmt/format.h>
 
@@ -161,7 +162,7 @@ void cv_stats(const Eigen::VectorXd& y, const Eigen::MatrixXd& predmat, const fo
 /// Runs tasks on up to `threads` threads (0: hardware concurrency). Each task writes only its own
 /// slot, so results do not depend on the thread count. The first exception is rethrown.
 void run_tasks(const std::vector<std::function<void()>>& tasks, int threads) {
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads <= 0) threads = ops::available_cpus();
     const int nt = std::min<int>(threads, static_cast<int>(tasks.size()));
     if (nt <= 1) {
         for (const auto& t : tasks) t();

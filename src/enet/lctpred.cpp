@@ -19,6 +19,7 @@
 #include "scpx/io/h5_writer.hpp"
 #include "scpx/io/predictdb_model.hpp"
 #include "scpx/io/predictdb_text.hpp"
+#include "scpx/ops/parallel.hpp"
 
 #include <fmt/format.h>
 
@@ -627,7 +628,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         // Threads work on different genes (each gene single-threaded): genes are independent, so
         // this scales better than splitting one gene's 31 path fits, and results do not depend on
         // it (fit_gene is thread-count invariant). Largest genes first to shorten the tail.
-        int nthreads = opt.fit.threads > 0 ? opt.fit.threads : static_cast<int>(std::thread::hardware_concurrency());
+        int nthreads = opt.fit.threads > 0 ? opt.fit.threads : ops::available_cpus();
         nthreads = std::max(1, std::min<int>(nthreads, static_cast<int>(order.size())));
         gene_fit_options fopt = opt.fit;
         fopt.threads = nthreads > 1 ? 1 : opt.fit.threads;

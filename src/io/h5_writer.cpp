@@ -114,7 +114,8 @@ std::string check_resumable(const std::string& temp, const std::vector<h5_datase
 /// "" when no input is newer than the unfinished output `temp`, else why not: an input edited
 /// after the interrupted run last wrote its rows would give a file whose early rows come from the
 /// old input (the settings check cannot see that). Inputs that are not plain files are skipped.
-std::string inputs_changed_since(const std::string& temp, const std::vector<std::string>& inputs) {
+std::string inputs_changed_since(const std::string& temp, const std::vector<std::string>& inputs,
+                                 const char* output = "the unfinished output") {
     struct stat t {};
     if (::stat(temp.c_str(), &t) != 0) return "";
     for (const auto& in : inputs) {
@@ -122,7 +123,7 @@ std::string inputs_changed_since(const std::string& temp, const std::vector<std:
         if (::stat(in.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
         if (st.st_mtim.tv_sec > t.st_mtim.tv_sec ||
             (st.st_mtim.tv_sec == t.st_mtim.tv_sec && st.st_mtim.tv_nsec > t.st_mtim.tv_nsec))
-            return "input " + in + " was modified after the unfinished output was last written";
+            return "input " + in + " was modified after " + output + " was last written";
     }
     return "";
 }
@@ -134,6 +135,7 @@ struct h5_row_writer::impl {
     std::vector<h5_dataset_spec> specs;
     h5_writer_options opt;
     bool resumed = false;
+    bool complete = false; ///< --resume found the final output of this configuration finished
     bool closed = false;
     /// A failed run keeps its temporary output for --resume.
     bool resumable() const { return opt.done_rows > 0 && opt.keep_unfinished; }
@@ -247,9 +249,26 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
         if (mpi::is_root() && path_exists(p.temp)) {
             verdict = inputs_changed_since(p.temp, provenance.inputs);
             if (verdict.empty()) verdict = check_resumable(p.temp, p.specs, attrs, p.opt.done_rows, mask);
+        } else if (mpi::is_root() && path_exists(path)) {
+            // No unfinished output, but a finished one: a resubmitted array task that had
+            // completed. The same configuration and inputs, every row done: nothing to redo.
+            std::string why = inputs_changed_since(path, provenance.inputs, "it");
+            if (why.empty()) why = check_resumable(path, p.specs, attrs, p.opt.done_rows, mask);
+            if (why.empty() && std::count(mask.begin(), mask.end(), std::uint8_t{1}) ==
+                                   static_cast<std::ptrdiff_t>(p.opt.done_rows))
+                verdict = "=complete";
+            else
+                SCPX_LOG_INF(
+                    "--resume: {} exists but is not a finished output of this run ({}); it is made anew",
+                    path,
+                    why.empty()     ? "unfinished rows"
+                    : why[0] == '!' ? why.substr(1)
+                                    : why);
         }
         verdict = mpi::broadcast(verdict);
-        if (verdict.empty()) {
+        if (verdict == "=complete") {
+            p.complete = true;
+        } else if (verdict.empty()) {
             std::string bytes(mask.begin(), mask.end());
             bytes = mpi::broadcast(bytes);
             p.done_at_open.assign(bytes.begin(), bytes.end());
@@ -262,6 +281,12 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
             SCPX_LOG_WRN("cannot reopen unfinished output {} ({}); starting afresh", p.temp,
                          verdict.substr(1));
         }
+    }
+
+    if (p.complete) {
+        // Nothing is opened or written: the caller checks complete() and does no work.
+        p.closed = true;
+        return;
     }
 
     h5_plist dxpl(H5Pcreate(H5P_DATASET_XFER));
@@ -363,6 +388,9 @@ const std::string& h5_row_writer::temp_path() const {
 }
 bool h5_row_writer::resumed() const {
     return p_->resumed;
+}
+bool h5_row_writer::complete() const {
+    return p_->complete;
 }
 const std::vector<std::uint8_t>& h5_row_writer::done() const {
     return p_->done_at_open;

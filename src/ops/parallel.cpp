@@ -1,7 +1,10 @@
 #include "scpx/ops/parallel.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -18,11 +21,29 @@ int hardware_threads() {
 }
 } // namespace
 
-void set_num_threads(int n) { g_threads.store(n <= 0 ? hardware_threads() : n); }
+int available_cpus() {
+    int n = 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) n = hardware_threads();
+    // Without task binding (no cgroups, no task/affinity plugin) the mask is the whole node, but
+    // the job still asked for --cpus-per-task.
+    if (const char* s = std::getenv("SLURM_CPUS_PER_TASK")) {
+        char* end = nullptr;
+        const long v = std::strtol(s, &end, 10);
+        if (end != s && *end == '\0' && v > 0 && v < n) n = static_cast<int>(v);
+    }
+    return n;
+}
+
+void set_num_threads(int n) {
+    g_threads.store(n <= 0 ? available_cpus() : n);
+}
 
 int num_threads() {
     const int n = g_threads.load();
-    return n <= 0 ? hardware_threads() : n;
+    return n <= 0 ? available_cpus() : n;
 }
 
 void parallel_for(std::int64_t n, std::int64_t grain,

@@ -20,6 +20,12 @@ expect_ok reference_whole "$SCPX" "${REF[@]}" --out "$WORK/ref.h5"
 for k in 0 1 2; do
   expect_ok "reference_part_$k" "$SCPX" "${REF[@]}" --split 3 --job $k --out "$WORK/ref_$k.h5"
 done
+# A resubmitted array task that had finished: --resume leaves its output (and log) as they are.
+md5_before=$(md5sum < "$WORK/ref_1.h5")
+expect_ok reference_part_1_resumed_finished "$SCPX" "${REF[@]}" --split 3 --job 1 --resume --out "$WORK/ref_1.h5"
+check resumed_finished_part_says_so grep -q -- "--resume: .*ref_1.h5 is finished .*nothing to do" \
+  "$WORK/reference_part_1_resumed_finished.log"
+check resumed_finished_part_untouched test "$md5_before" = "$(md5sum < "$WORK/ref_1.h5")"
 expect_ok reference_merge "$SCPX" features merge "$WORK/ref_2.h5" "$WORK/ref_0.h5" "$WORK/ref_1.h5" --out "$WORK/ref_merged.h5"
 expect_ok personal_whole "$SCPX" "${PERS[@]}" --out "$WORK/pers.h5"
 for k in 0 1; do

@@ -40,6 +40,9 @@
 ///    it and done() holds the mask; pending_rows() skips finished rows. If the provenance
 ///    differs, the constructor throws usage_error (the partial output belongs to another
 ///    configuration); if the file is unreadable (killed while being created), it starts afresh.
+///    With `resume = true`, no temporary file and a final output that passes the same checks with
+///    every row done, complete() is true and nothing is written (a resubmitted array task that had
+///    finished); a final output that does not pass them is made anew.
 /// 5. finish() checks that every row is marked, closes, and renames. The finished file keeps
 ///    `/done` (all ones), so a resumed output is byte-identical to an uninterrupted one.
 /// 6. The provenance must not contain the resume flag, thread counts, verbosity or anything
@@ -103,6 +106,10 @@ public:
     const std::string& temp_path() const;
     /// True when an unfinished output was reopened.
     bool resumed() const;
+    /// True when, with `resume` and no unfinished output, the final output exists with this
+    /// run's datasets and provenance, every row done and no input newer than it: nothing was
+    /// opened, and the caller must write nothing (not even finish()) — the task is done.
+    bool complete() const;
     /// The `/done` mask as it was when the file was opened (empty without a mask).
     const std::vector<std::uint8_t>& done() const;
     /// Rows in [begin, end) not yet done (all of them without a mask), ascending.

@@ -11,7 +11,12 @@
 
 namespace scpx::ops {
 
-/// Sets the number of worker threads used by every CPU op (`n` <= 0: all hardware threads).
+/// The CPUs this process may use: those of its CPU affinity mask (what SLURM's task binding or
+/// mpirun's --bind-to leave it), at most SLURM_CPUS_PER_TASK when that is set; >= 1. What
+/// `--threads 0` means, so that ranks sharing a node do not each start a thread per core.
+int available_cpus();
+
+/// Sets the number of worker threads used by every CPU op (`n` <= 0: available_cpus()).
 void set_num_threads(int n);
 
 /// Current number of worker threads (>= 1).

@@ -241,3 +241,24 @@ TEST(H5Writer, OverwriteFalseRefusesAnExistingOutput) {
     o.overwrite = false;
     EXPECT_THROW(io::h5_row_writer(path, layout(), provenance(), o), scpx::usage_error);
 }
+
+// A resubmitted array task whose output was finished: --resume finds it complete and writes
+// nothing; with other settings it is made anew (the final output is no partial output to refuse).
+TEST(H5Writer, ResumeOfAFinishedOutputDoesNothing) {
+    const std::string path = write_full("w_resume_done.h5", true);
+    const std::string before = scpx::test::read_text(path);
+    io::h5_writer_options o;
+    o.done_rows = kRows;
+    o.resume = true;
+    {
+        io::h5_row_writer w(path, layout(), provenance(), o);
+        EXPECT_TRUE(w.complete());
+        EXPECT_FALSE(w.resumed());
+        EXPECT_FALSE(scpx::test::exists(w.temp_path()));
+    }
+    EXPECT_TRUE(scpx::test::read_text(path) == before);
+    io::h5_row_writer other(path, layout(), provenance("scpx test --alpha 0.9"), o);
+    EXPECT_FALSE(other.complete());
+    EXPECT_EQ(other.pending_rows(0, kRows).size(), kRows);
+    other.abandon();
+}

@@ -144,7 +144,7 @@ r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=T
 assert r.returncode == 75, (r.returncode, r.stdout)
 assert not os.path.exists(out4), "a killed run left its final output"
 log = features(out4, 1, ["--resume"])
-assert "resuming" in log and "2 of 5 gene(s) already done" in log, log
+assert "resuming" in log and "2 of 5 rows already done" in log, log
 assert open(out1, "rb").read() == open(out4, "rb").read(), "killed + resumed run differs"
 # An input edited after the kill: --resume must refuse (its first rows came from the old input).
 out5 = os.path.join(scratch, "f5.h5")

@@ -222,7 +222,7 @@ r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=T
                    env=dict(os.environ, SCPX_FAULT_EXIT_AFTER_ROUNDS="1"))
 assert r.returncode == 75 and not os.path.exists(out3), (r.returncode, r.stdout)
 log3 = run(cmd + ["--resume"]).stdout
-assert "1 of 3 gene(s) already done" in log3, log3
+assert "1 of 3 rows already done" in log3, log3
 with open(out1, "rb") as a, open(out3, "rb") as b:
     assert a.read() == b.read(), "killed + resumed run differs"
 

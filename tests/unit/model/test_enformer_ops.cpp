@@ -15,8 +15,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -314,6 +316,30 @@ TEST(OpsParallel, CoversRangeAndRethrows) {
                  }),
                  scpx::usage_error);
     scpx::ops::set_num_threads(0);
+}
+
+} // namespace
+
+namespace {
+
+// --threads 0 takes the CPUs the process may use: its affinity mask, capped by the CPUs SLURM
+// gave the task (an unbound task sees the whole node in its mask).
+TEST(OpsParallel, AvailableCpusFollowsSlurmCpusPerTask) {
+    const char* before = std::getenv("SLURM_CPUS_PER_TASK");
+    const std::string saved = before ? before : "";
+    ::unsetenv("SLURM_CPUS_PER_TASK");
+    const int mask = scpx::ops::available_cpus();
+    EXPECT_GE(mask, 1);
+    ::setenv("SLURM_CPUS_PER_TASK", "1", 1);
+    EXPECT_EQ(scpx::ops::available_cpus(), 1);
+    ::setenv("SLURM_CPUS_PER_TASK", "100000", 1); // never above the mask
+    EXPECT_EQ(scpx::ops::available_cpus(), mask);
+    ::setenv("SLURM_CPUS_PER_TASK", "two", 1); // not a number: ignored
+    EXPECT_EQ(scpx::ops::available_cpus(), mask);
+    if (before)
+        ::setenv("SLURM_CPUS_PER_TASK", saved.c_str(), 1);
+    else
+        ::unsetenv("SLURM_CPUS_PER_TASK");
 }
 
 } // namespace
