@@ -138,7 +138,7 @@ void add_lctpred_command(CLI::App& app) {
         opt.out_h5 = a->common.out + ".summary.h5";
         opt.journal_dir = a->common.out + ".journal";
         opt.command = provenance_command(options_in_effect(*sub));
-        enet::run_lctpred(opt);
+        if (enet::run_lctpred(opt).already_complete) scope.keep_previous_log();
     });
 }
 

@@ -4,6 +4,7 @@
 #include "scpx/enet/lctpred_journal.hpp"
 #include "scpx/enet/output_set.hpp"
 
+#include "scpx/config.hpp"
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -39,6 +40,8 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+
+#include <sys/stat.h>
 
 namespace scpx::enet {
 
@@ -301,6 +304,44 @@ std::vector<std::optional<r_rng>> r_fold_streams(const std::vector<r_draw_slot>&
 
 // --- journal (resume) --------------------------------------------------------------------------
 
+/// With --resume: are the outputs those of a finished run of this configuration? A finished run
+/// removed its journal; its summary records the command (without outputs, threads, --resume)
+/// and the scpx build; an input modified after the summary was written would give other models.
+/// Rank 0 looks, every rank gets the answer.
+bool outputs_already_finished(const lctpred_options& opt) {
+    int yes = 0;
+    if (mpi::is_root()) {
+        std::error_code ec;
+        const bool all = path_exists(opt.out_db) && path_exists(opt.out_covariance) &&
+                         path_exists(opt.out_h5) && !std::filesystem::exists(opt.journal_dir, ec);
+        if (all) {
+            try {
+                const io::h5_file f = io::h5_open_file(opt.out_h5);
+                const auto attr = [&](const char* name) {
+                    return io::h5_has_attr(f.id(), name) ? io::h5_read_attr_string(f.id(), name)
+                                                         : std::string();
+                };
+                struct stat out {};
+                bool newer_input = ::stat(opt.out_h5.c_str(), &out) != 0;
+                for (const std::string* in : {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf,
+                                              &opt.gene_annotation, &opt.foldid}) {
+                    struct stat st {};
+                    if (in->empty() || ::stat(in->c_str(), &st) != 0) continue;
+                    if (st.st_mtim.tv_sec > out.st_mtim.tv_sec ||
+                        (st.st_mtim.tv_sec == out.st_mtim.tv_sec && st.st_mtim.tv_nsec > out.st_mtim.tv_nsec))
+                        newer_input = true;
+                }
+                yes = attr("scpx_stage") == "lctpred" && attr("scpx_command") == opt.command &&
+                      attr("scpx_version") == SCPX_VERSION && attr("scpx_git_hash") == SCPX_GIT_HASH &&
+                      !newer_input;
+            } catch (const error&) {
+                yes = 0; // unreadable: not finished (the usual checks then report it)
+            }
+        }
+    }
+    return mpi::broadcast(std::to_string(yes)) == "1";
+}
+
 /// "path size=B mtime=T" of an input (an HDF5 "FILE.h5:/dataset" spec names FILE).
 std::string input_stamp(const std::string& spec) {
     namespace fs = std::filesystem;
@@ -401,6 +442,15 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                       opt.seed));
 
     mpi::ensure_initialized(); // library use (tests) without main()'s MPI session
+    // A resubmitted array task that had finished: nothing to redo (and its outputs stay).
+    if (opt.resume && !opt.overwrite && outputs_already_finished(opt)) {
+        SCPX_LOG_INF(
+            "--resume: {}, {} and {} are finished (same options, inputs and scpx build): nothing to do",
+            opt.out_db, opt.out_covariance, opt.out_h5);
+        lctpred_summary done;
+        done.already_complete = true;
+        return done;
+    }
     // ---- every output checked before any work (a directory in the way, an existing output
     // without overwrite): the set is committed together at the very end.
     output_set outs(opt.overwrite);

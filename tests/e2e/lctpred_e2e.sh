@@ -70,6 +70,15 @@ check resume_logs_done_genes grep -Eq "resuming: 4 of [0-9]+ gene\(s\) already d
 for ext in db covariance.txt.gz summary.h5; do check "resume_equals_clean_$ext" cmp "$WORK/lct.$ext" "$WORK/lk.$ext"; done
 check resume_removes_journal test ! -e "$WORK/lk.journal"
 check resume_no_temporaries bash -c "! ls -a '$WORK' | grep -q '^\.lk\..*scpx-tmp'"
+# Resubmitted after it finished (a whole array resubmitted): nothing to do, outputs and log kept;
+# with other options the existing outputs are refused as without --resume.
+md5_lk=$(cat "$WORK"/lk.db "$WORK"/lk.covariance.txt.gz "$WORK"/lk.summary.h5 "$WORK"/lk.log | md5sum)
+expect_ok resume_finished "$SCPX" "${RES[@]}" --threads 2 --resume --out "$WORK/lk"
+check resume_finished_says_nothing_to_do grep -q -- "--resume: .*lk.db, .* are finished .*nothing to do" \
+  "$WORK/resume_finished.log"
+check resume_finished_untouched test "$md5_lk" = "$(cat "$WORK"/lk.db "$WORK"/lk.covariance.txt.gz "$WORK"/lk.summary.h5 "$WORK"/lk.log | md5sum)"
+expect_fail resume_finished_other_options "lk.db exists; pass --overwrite" "" -- \
+  "$SCPX" "${RES[@]}" --window 500000 --resume --out "$WORK/lk"
 
 # Without --resume a stale journal is removed (logged) and the run starts afresh.
 mkdir -p "$WORK/lf.journal"; printf 'stale\n' > "$WORK/lf.journal/rank0.tsv"

@@ -81,6 +81,9 @@ struct lctpred_summary {
     std::size_t weights = 0;  ///< weight rows written
     std::size_t samples = 0;  ///< training samples
     std::size_t snps = 0;     ///< SNPs after QC
+    /// --resume found the outputs finished by this configuration (no journal left, the summary's
+    /// command and scpx build the same, no input newer): nothing was done or written.
+    bool already_complete = false;
 };
 
 /// Runs the stage. Collective over MPI_COMM_WORLD.
