@@ -112,6 +112,7 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
         throw usage_error("give either --gwas_file or --gwas_folder, not both");
     if (!a.gwas_file.empty()) return {a.gwas_file};
     if (a.gwas_folder.empty()) throw usage_error("give --gwas_file or --gwas_folder");
+    if (!path_exists(a.gwas_folder)) throw missing_file_error(a.gwas_folder, "GWAS folder");
     DIR* d = ::opendir(a.gwas_folder.c_str());
     if (!d) throw io_error("cannot open GWAS folder " + a.gwas_folder);
     std::vector<std::string> names;

@@ -49,7 +49,9 @@ void add_features_options(CLI::App& sub, features_options& o) {
         ->group("Input");
     sub.add_option("--chromosomes", o.chromosomes,
                    "only genes on these chromosomes, e.g. 20 or chr1,chr2 ('chr' prefix optional)")
-        ->delimiter(',')
+        // One argument, split on commas by gene_selection (not CLI11's delimiter, which takes the
+        // next option as the value of "--chromosomes ,").
+        ->allow_extra_args(false)
         ->group("Input");
     sub.add_option("--seq-len", o.seq_len, "window length in bp (scPrediXcan used 393216)")
         ->capture_default_str()

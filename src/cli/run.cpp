@@ -70,7 +70,8 @@ void drop_options(CLI::App& sub, std::initializer_list<const char*> names) {
 
 namespace {
 std::string quote_if_needed(const std::string& s) {
-    if (!s.empty() && s.find_first_of(" \t'\"$*?;&|<>()") == std::string::npos) return s;
+    // Anything a shell would expand or split: blanks, quotes, globs, history, braces, comments.
+    if (!s.empty() && s.find_first_of(" \t\n'\"$*?;&|<>()[]{}!#~`\\") == std::string::npos) return s;
     std::string q = "'";
     for (char c : s) {
         if (c == '\'') q += "'\\''";
@@ -100,10 +101,16 @@ void default_yields_to(const CLI::Option* option, const CLI::Option* given) {
 
 std::string options_in_effect(const CLI::App& sub) {
     std::string cmd = "scpx " + full_command_name(sub);
+    std::string positionals; // written last, as typed after the options
     for (const CLI::Option* opt : sub.get_options()) {
         const std::string name = opt->get_name(false, true);
         if (name.empty() || name == "--help" || name == "-h" || name == "--help-all") continue;
-        if (opt->get_lnames().empty()) continue;
+        if (opt->get_lnames().empty()) {
+            if (opt->get_positional())
+                for (const auto& v : opt->results())
+                    positionals += " \\\n    " + quote_if_needed(v);
+            continue;
+        }
         const std::string flag = "--" + opt->get_lnames().front();
         if (opt->get_expected_max() == 0) { // a flag: bare when on; a negated one by its "no" name
             if (opt->count() == 0) continue;
@@ -128,7 +135,7 @@ std::string options_in_effect(const CLI::App& sub) {
         cmd += " \\\n    " + flag;
         for (const auto& v : values) cmd += " " + quote_if_needed(v);
     }
-    return cmd;
+    return cmd + positionals;
 }
 
 std::string log_path_for(const std::string& out) {

@@ -304,10 +304,34 @@ std::vector<std::optional<r_rng>> r_fold_streams(const std::vector<r_draw_slot>&
 
 // --- journal (resume) --------------------------------------------------------------------------
 
+/// "path size=B mtime=T" of an input (an HDF5 "FILE.h5:/dataset" spec names FILE).
+std::string input_stamp(const std::string& spec) {
+    namespace fs = std::filesystem;
+    std::string path = spec;
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        for (const char* ext : {".h5:", ".hdf5:"})
+            if (const auto at = spec.find(ext); at != std::string::npos)
+                path = spec.substr(0, at + std::strlen(ext) - 1);
+    const auto size = fs::file_size(path, ec);
+    const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+    return fmt::format("input={} size={} mtime={}", spec, ec ? 0 : size, ec ? 0 : mtime);
+}
+
+/// Size and modification time of every input, one line each: what a finished run records in its
+/// summary (`scpx_input_stamps`), so --resume can tell a finished run of these very inputs.
+std::string input_stamps(const lctpred_options& opt) {
+    std::string lines;
+    for (const std::string* in :
+         {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf, &opt.gene_annotation, &opt.foldid})
+        if (!in->empty()) lines += input_stamp(*in) + "\n";
+    return lines;
+}
+
 /// With --resume: are the outputs those of a finished run of this configuration? A finished run
-/// removed its journal; its summary records the command (without outputs, threads, --resume)
-/// and the scpx build; an input modified after the summary was written would give other models.
-/// Rank 0 looks, every rank gets the answer.
+/// removed its journal; its summary records the command (without outputs, threads, --resume),
+/// the scpx build and its inputs' sizes and modification times (an input replaced since, even by
+/// an older file, would give other models). Rank 0 looks, every rank gets the answer.
 bool outputs_already_finished(const lctpred_options& opt) {
     int yes = 0;
     if (mpi::is_root()) {
@@ -321,38 +345,15 @@ bool outputs_already_finished(const lctpred_options& opt) {
                     return io::h5_has_attr(f.id(), name) ? io::h5_read_attr_string(f.id(), name)
                                                          : std::string();
                 };
-                struct stat out {};
-                bool newer_input = ::stat(opt.out_h5.c_str(), &out) != 0;
-                for (const std::string* in : {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf,
-                                              &opt.gene_annotation, &opt.foldid}) {
-                    struct stat st {};
-                    if (in->empty() || ::stat(in->c_str(), &st) != 0) continue;
-                    if (st.st_mtim.tv_sec > out.st_mtim.tv_sec ||
-                        (st.st_mtim.tv_sec == out.st_mtim.tv_sec && st.st_mtim.tv_nsec > out.st_mtim.tv_nsec))
-                        newer_input = true;
-                }
                 yes = attr("scpx_stage") == "lctpred" && attr("scpx_command") == opt.command &&
                       attr("scpx_version") == SCPX_VERSION && attr("scpx_git_hash") == SCPX_GIT_HASH &&
-                      !newer_input;
+                      attr("scpx_input_stamps") == input_stamps(opt);
             } catch (const error&) {
                 yes = 0; // unreadable: not finished (the usual checks then report it)
             }
         }
     }
     return mpi::broadcast(std::to_string(yes)) == "1";
-}
-
-/// "path size=B mtime=T" of an input (an HDF5 "FILE.h5:/dataset" spec names FILE).
-std::string input_stamp(const std::string& spec) {
-    namespace fs = std::filesystem;
-    std::string path = spec;
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-        for (const char* ext : {".h5:", ".hdf5:"})
-            if (const auto at = spec.find(ext); at != std::string::npos) path = spec.substr(0, at + std::strlen(ext) - 1);
-    const auto size = fs::file_size(path, ec);
-    const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
-    return fmt::format("input={} size={} mtime={}", spec, ec ? 0 : size, ec ? 0 : mtime);
 }
 
 /// What must not change between a killed run and its resume: the options in effect (without
@@ -647,7 +648,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                    opt.foldid};
     prov.extra = {{"seed", std::to_string(opt.seed)},
                   {"fold_rng", opt.foldid.empty() ? std::string(to_string(opt.fold_generator)) : "table"},
-                  {"snp_qc", qst.summary()}};
+                  {"snp_qc", qst.summary()},
+                  {"scpx_input_stamps", input_stamps(opt)}};
     io::h5_writer_options wo;
     wo.overwrite = true; // the staged file; the final one was checked by outs
     io::h5_row_writer h5(outs.staged(o_h5), specs, prov, wo);

@@ -17,6 +17,8 @@ std::vector<std::string> read_gene_list(const std::string& path) {
     std::unordered_map<std::string, std::uint64_t> line_of;
     std::string line;
     while (in.next(line)) {
+        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first id.
+        if (in.line_number() == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
         const auto t = trim(line);
         if (t.empty() || t.front() == '#') continue;
         genes.emplace_back(t);
@@ -48,11 +50,21 @@ std::string examples(const std::vector<std::string>& v, std::size_t n = 3) {
 } // namespace
 
 gene_selection::gene_selection(std::string genes_file, const std::vector<std::string>& chromosomes)
-    : file_(std::move(genes_file)), chromosomes_(chromosomes) {
-    for (const auto& c : chromosomes_) {
-        if (trim(c).empty()) throw usage_error("--chromosomes: an empty chromosome name");
-        chromosome_keys_.insert(chromosome_key(std::string(trim(c))));
-    }
+    : file_(std::move(genes_file)) {
+    // "20,21" and {"20", "21"} alike (the command line gives one argument, a config file a list).
+    for (const auto& arg : chromosomes)
+        for (std::size_t at = 0;;) {
+            const std::size_t comma = arg.find(',', at);
+            const std::string item(trim(std::string_view(arg).substr(
+                at, comma == std::string::npos ? std::string::npos : comma - at)));
+            if (!item.empty()) chromosomes_.push_back(item); // "20,,21" as "20,21"
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
+    if (!chromosomes.empty() && chromosomes_.empty())
+        throw usage_error("--chromosomes: no chromosome name given");
+    for (const auto& c : chromosomes_)
+        chromosome_keys_.insert(chromosome_key(c));
     if (file_.empty()) return;
     listed_ = read_gene_list(file_);
     found_.assign(listed_.size(), 0);
@@ -95,7 +107,7 @@ void gene_selection::report(const std::string& annotation) const {
     if (selects_all()) return;
     std::vector<std::string> absent_chromosomes;
     for (const auto& c : chromosomes_)
-        if (chromosomes_seen_.count(chromosome_key(std::string(trim(c)))) == 0) absent_chromosomes.push_back(c);
+        if (chromosomes_seen_.count(chromosome_key(c)) == 0) absent_chromosomes.push_back(c);
     std::vector<std::string> absent_genes;
     for (std::size_t i = 0; i < listed_.size(); ++i)
         if (!found_[i]) absent_genes.push_back(listed_[i]);

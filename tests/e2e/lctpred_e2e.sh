@@ -79,6 +79,13 @@ check resume_finished_says_nothing_to_do grep -q -- "--resume: .*lk.db, .* are f
 check resume_finished_untouched test "$md5_lk" = "$(cat "$WORK"/lk.db "$WORK"/lk.covariance.txt.gz "$WORK"/lk.summary.h5 "$WORK"/lk.log | md5sum)"
 expect_fail resume_finished_other_options "lk.db exists; pass --overwrite" "" -- \
   "$SCPX" "${RES[@]}" --window 500000 --resume --out "$WORK/lk"
+# An input replaced since, even by an older file (cp -p, rsync): its stamp differs, so not finished.
+cp "$D/expression.tsv" "$WORK/expr_copy.tsv"
+RESC=(lctpred --expression "$WORK/expr_copy.tsv" --gene-annotation "$D/gene_annot.tsv" "${TXT[@]}" --seed 7)
+expect_ok resume_copy_run "$SCPX" "${RESC[@]}" --out "$WORK/lc"
+touch -d 2020-01-01 "$WORK/expr_copy.tsv"
+expect_fail resume_input_replaced_by_older "lc.db exists; pass --overwrite" "" -- \
+  "$SCPX" "${RESC[@]}" --resume --out "$WORK/lc"
 
 # Without --resume a stale journal is removed (logged) and the run starts afresh.
 mkdir -p "$WORK/lf.journal"; printf 'stale\n' > "$WORK/lf.journal/rank0.tsv"

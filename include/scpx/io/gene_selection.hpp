@@ -29,7 +29,8 @@ std::string chromosome_key(const std::string& name);
 class gene_selection {
 public:
     /// @param genes_file   gene list (read_gene_list); "" selects every gene
-    /// @param chromosomes  chromosomes to keep ({} keeps all), matched by chromosome_key
+    /// @param chromosomes  chromosomes to keep ({} keeps all), matched by chromosome_key; an item
+    ///                     may hold several, comma-separated ("20,21")
     /// @throws input_error for a bad list, usage_error for an empty chromosome name
     gene_selection(std::string genes_file, const std::vector<std::string>& chromosomes);
 

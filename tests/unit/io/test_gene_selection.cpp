@@ -40,6 +40,10 @@ TEST(GeneList, SkipsBlanksAndCommentsAndRefusesRepeats) {
         EXPECT_THAT(e.what(), HasSubstr("lines 1 and 3"));
     }
     EXPECT_THROW(scpx::io::read_gene_list(list_file("genes_empty.txt", "# nothing\n\n")), scpx::input_error);
+    // A spreadsheet export's byte-order mark is not part of the first id; CRLF ends lines.
+    EXPECT_EQ(scpx::io::read_gene_list(list_file("genes_bom.txt", "\xEF\xBB\xBF"
+                                                                  "ENSG1\r\nENSG2\r\n")),
+              (std::vector<std::string>{"ENSG1", "ENSG2"}));
 }
 
 TEST(GeneSelection, ChromosomesMatchWithOrWithoutChrPrefix) {
@@ -96,6 +100,10 @@ TEST(GeneSelection, NothingSelectedSaysWhyAndSpotsGeneNames) {
         EXPECT_THAT(e.what(), HasSubstr("lies on --chromosomes chr99"));
     }
     EXPECT_THROW(gene_selection("", {" "}), scpx::usage_error);
+    EXPECT_THROW(gene_selection("", {","}), scpx::usage_error);
+    gene_selection listed("", {"20,,chr21"}); // one command-line argument, commas inside
+    EXPECT_TRUE(listed.keeps(gene("A", "chr20")));
+    EXPECT_TRUE(listed.keeps(gene("B", "21")));
 }
 
 } // namespace
