@@ -541,7 +541,7 @@ void add_features_merge_command(CLI::App& features) {
         // as a part, and its "argument not expected" message must come first.
         for (const auto& p : o->parts) {
             struct stat st {};
-            if (::stat(p.c_str(), &st) != 0) throw usage_error("part " + p + ": no such file");
+            if (::stat(p.c_str(), &st) != 0) throw missing_file_error(p, "part");
             if (!S_ISREG(st.st_mode))
                 throw usage_error("part " + p + " is not a regular file (a directory, FIFO or device)");
             note_input_file(p, "part " + p);

@@ -41,8 +41,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include <sys/stat.h>
-
 namespace scpx::enet {
 
 namespace {

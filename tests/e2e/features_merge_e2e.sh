@@ -142,6 +142,8 @@ CASES
 mkfifo "$WORK/part_fifo.h5"
 expect_fail part_is_a_fifo "part .*part_fifo.h5 is not a regular file" "$WORK/bad11.h5" -- \
   timeout 20 "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/part_fifo.h5" "$WORK/ref_2.h5" --out "$WORK/bad11.h5"
+expect_fail part_missing "cannot open part .*no_such_part.h5: no such file" "$WORK/bad11.h5" -- \
+  "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/no_such_part.h5" "$WORK/ref_2.h5" --out "$WORK/bad11.h5"
 # A misplaced option is named as such, not taken for a part.
 expect_fail merge_split_option "argument was not expected: --split" "$WORK/bad12.h5" -- \
   "$SCPX" features merge "$WORK/ref_0.h5" "$WORK/ref_1.h5" "$WORK/ref_2.h5" --split 3 --out "$WORK/bad12.h5"
