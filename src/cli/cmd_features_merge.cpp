@@ -11,6 +11,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
 #include "scpx/dist/mpi.hpp"
+#include "scpx/dist/split_parts.hpp"
 #include "scpx/io/h5.hpp"
 #include "scpx/io/h5_writer.hpp"
 
@@ -18,10 +19,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -36,31 +35,19 @@ struct merge_options {
     std::vector<std::string> parts;
 };
 
-/// One part file: its job in the split and what the merge needs from it.
+/// One part file: its place in the split and its datasets.
 struct part_file {
+    dist::split_part meta;
     std::string path;
-    int split = 1, job = 0;
-    std::string stage;
-    std::string command_without_job; ///< scpx_command with "--job K" blanked
+    int job = 0;
     hsize_t genes = 0;
-    hsize_t begin = 0, end = 0, total = 0;       ///< its rows of the whole gene list (scpx_split_genes)
-    std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of that list
-    std::string input_stamps;                    ///< scpx_input_stamps ("" in parts of older versions)
-    std::string part_gene_list;                  ///< scpx_part_gene_list: its own rows ("" if older)
     std::map<std::string, io::h5_info> datasets; ///< every root dataset but /done
 };
 
-const std::set<std::string> k_stages = {"features-reference", "features-personal"};
+const std::vector<std::string> k_stages = {"features-reference", "features-personal"};
+const char* const k_what = "an output of `scpx features reference` or `features personal`";
 /// Datasets that are not one row per gene; they must be equal in every part.
 const std::set<std::string> k_shared = {"sample_id"};
-
-std::string root_attr(hid_t file, const std::string& path, const std::string& name) {
-    if (!io::h5_has_attr(file, name))
-        throw input_error(
-            path, "attribute '" + name + "'", "",
-            "not an output of `scpx features reference` or `features personal` (no provenance)");
-    return io::h5_read_attr_string(file, name);
-}
 
 /// Names and object types of the links at the root of `file`.
 std::vector<std::pair<std::string, H5O_type_t>> root_objects(hid_t file) {
@@ -78,19 +65,6 @@ std::vector<std::pair<std::string, H5O_type_t>> root_objects(hid_t file) {
     return out;
 }
 
-/// "begin end total" of scpx_split_genes, nothing more.
-void parse_split_genes(part_file& p, const std::string& rows) {
-    unsigned long long b = 0, e = 0, t = 0;
-    int used = 0;
-    if (std::sscanf(rows.c_str(), "%llu %llu %llu%n", &b, &e, &t, &used) != 3 ||
-        static_cast<std::size_t>(used) != rows.size() || b >= e || e > t)
-        throw input_error(p.path, "attribute 'scpx_split_genes'", "",
-                          "'" + rows + "' is not 'begin end total' with begin < end <= total");
-    p.begin = b;
-    p.end = e;
-    p.total = t;
-}
-
 /// The part's root datasets, checked against what a features output holds: datasets only, one row
 /// per gene but for sample_id, and a complete /done mask.
 void read_part_layout(part_file& p, hid_t file) {
@@ -98,10 +72,10 @@ void read_part_layout(part_file& p, hid_t file) {
     if (!ids.is_string || ids.shape.size() != 1)
         throw input_error(p.path, "dataset '/gene_id'", "", "expected 1-D strings, found " + ids.describe());
     p.genes = ids.shape[0];
-    if (p.genes != p.end - p.begin)
+    if (p.genes != p.meta.genes())
         throw input_error(p.path, "dataset '/gene_id'", "",
                           std::to_string(p.genes) + " genes, but the part is rows " +
-                              std::to_string(p.begin) + " to " + std::to_string(p.end) +
+                              std::to_string(p.meta.begin) + " to " + std::to_string(p.meta.end) +
                               " of the gene list (attribute scpx_split_genes)");
     bool has_done = false;
     for (const auto& [name, type] : root_objects(file)) {
@@ -149,26 +123,8 @@ part_file read_part_attributes(const std::string& path) {
     part_file p;
     p.path = path;
     const io::h5_file f = io::h5_open_file(path);
-    p.stage = root_attr(f.id(), path, "scpx_stage");
-    if (k_stages.count(p.stage) == 0)
-        throw input_error(path, "attribute 'scpx_stage'", "",
-                          "made by stage '" + p.stage +
-                              "'; only features reference and features personal outputs are merged");
-    const std::string command = root_attr(f.id(), path, "scpx_command");
-    static const std::regex split_job(" --split ([0-9]+) --job ([0-9]+)");
-    std::smatch m;
-    if (!std::regex_search(command, m, split_job))
-        throw input_error(path, "attribute 'scpx_command'", "",
-                          "no --split/--job in the command that made it");
-    p.split = std::stoi(m[1].str());
-    p.job = std::stoi(m[2].str());
-    p.command_without_job = m.prefix().str() + " --split " + m[1].str() + m.suffix().str();
-    p.gene_list = root_attr(f.id(), path, "scpx_gene_list");
-    if (io::h5_has_attr(f.id(), "scpx_part_gene_list"))
-        p.part_gene_list = io::h5_read_attr_string(f.id(), "scpx_part_gene_list");
-    if (io::h5_has_attr(f.id(), "scpx_input_stamps"))
-        p.input_stamps = io::h5_read_attr_string(f.id(), "scpx_input_stamps");
-    parse_split_genes(p, root_attr(f.id(), path, "scpx_split_genes"));
+    p.meta = dist::read_split_part(f.id(), path, k_stages, k_what);
+    p.job = p.meta.job;
     read_part_layout(p, f.id());
     return p;
 }
@@ -180,13 +136,6 @@ part_file read_part(const std::string& path) {
     } catch (const h5_error& e) {
         throw input_error(path, "", "", std::string("cannot read it as a features output: ") + e.what());
     }
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-    struct stat sa {
-    }, sb{};
-    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
 }
 
 /// The same datasets, of the same type and shape but for the rows, as `first`.
@@ -210,111 +159,22 @@ void require_same_layout(const part_file& p, const part_file& first) {
     }
 }
 
-/// path -> (size, mtime) of a part's scpx_input_stamps.
-std::map<std::string, std::pair<long long, long long>> parse_stamps(const part_file& p) {
-    std::map<std::string, std::pair<long long, long long>> out;
-    for (std::size_t at = 0, nl; at < p.input_stamps.size(); at = nl + 1) {
-        nl = p.input_stamps.find('\n', at);
-        if (nl == std::string::npos) nl = p.input_stamps.size();
-        const std::string line = p.input_stamps.substr(at, nl - at);
-        long long size = 0, mtime = 0;
-        int used = 0;
-        if (std::sscanf(line.c_str(), "%lld %lld %n", &size, &mtime, &used) != 2 || used <= 0 ||
-            static_cast<std::size_t>(used) >= line.size())
-            throw input_error(p.path, "attribute 'scpx_input_stamps'", "",
-                              "'" + line + "' is not 'size mtime path'");
-        out[line.substr(static_cast<std::size_t>(used))] = {size, mtime};
-    }
-    return out;
-}
-
-/// The inputs as each job found them: a size that differs between jobs means the file was
-/// replaced while the array ran (an error); only another modification time may be a copy staged
-/// anew for a job (a warning).
-void require_same_inputs(const std::vector<part_file>& parts) {
-    const part_file& job0 = parts.front();
-    if (job0.input_stamps.empty()) return;
-    const auto want = parse_stamps(job0);
-    for (const auto& p : parts) {
-        if (&p == &job0 || p.input_stamps.empty()) continue;
-        for (const auto& [path, stamp] : parse_stamps(p)) {
-            const auto it = want.find(path);
-            if (it == want.end()) continue;
-            if (stamp.first != it->second.first)
-                throw input_error(p.path, "attribute 'scpx_input_stamps'", "",
-                                  "input " + path + " was " + std::to_string(stamp.first) +
-                                      " bytes when job " + std::to_string(p.job) + " ran and " +
-                                      std::to_string(it->second.first) + " bytes when job " +
-                                      std::to_string(job0.job) +
-                                      " ran: it changed between the jobs, so the parts disagree; rerun them");
-            if (stamp.second != it->second.second)
-                SCPX_LOG_WRN(
-                    "input {} had another modification time when job {} ran than when job {} ran: if "
-                    "its content changed between the jobs, the parts disagree",
-                    path, p.job, job0.job);
-        }
-    }
-}
-
 /// The parts in job order, checked: one command, one split, every job once, one layout.
 std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     std::vector<part_file> parts;
-    for (const auto& p : paths)
+    std::vector<dist::split_part> metas;
+    for (const auto& p : paths) {
         parts.push_back(read_part(p));
-    const part_file& first = parts.front();
-    std::map<int, std::string> by_job;
-    for (const auto& p : parts) {
-        if (&p == &first) continue;
-        if (p.stage != first.stage)
-            throw input_error(p.path, "attribute 'scpx_stage'", "",
-                              "a " + p.stage + " output, but " + first.path + " is a " + first.stage +
-                                  " output");
-        if (p.command_without_job != first.command_without_job)
-            throw input_error(p.path, "attribute 'scpx_command'", "",
-                              "made with other options than " + first.path + " (only --job may differ):\n  " +
-                                  p.command_without_job + "\n  " + first.command_without_job);
-        require_same_layout(p, first);
+        metas.push_back(parts.back().meta);
     }
-    for (const auto& p : parts) {
-        const auto [it, added] = by_job.emplace(p.job, p.path);
-        if (added) continue;
-        if (same_file(it->second, p.path))
-            throw usage_error("part " + p.path + " given twice (also as " + it->second + ")");
-        throw usage_error("job " + std::to_string(p.job) + " of --split " + std::to_string(p.split) +
-                          " given twice: " + it->second + " and " + p.path);
-    }
-    std::vector<std::string> missing;
-    for (int k = 0; k < first.split; ++k)
-        if (by_job.count(k) == 0) missing.push_back(std::to_string(k));
-    if (!missing.empty())
-        throw usage_error("the parts of --split " + std::to_string(first.split) + " lack job(s) " +
-                          join(missing, ", ") + "; give every part (e.g. parts/features_*.h5)");
-    std::sort(parts.begin(), parts.end(),
-              [](const part_file& a, const part_file& b) { return a.job < b.job; });
-    // The same gene list (annotation, FASTA, VCF contigs as the parts saw them), cut without gaps.
-    const part_file& job0 = parts.front();
-    hsize_t next = 0;
-    for (const auto& p : parts) {
-        if (p.gene_list != job0.gene_list)
-            throw input_error(p.path, "attribute 'scpx_gene_list'", "",
-                              "cut from another gene list (" + p.gene_list + ") than " + job0.path + " (" +
-                                  job0.gene_list + "): the annotation, FASTA or VCF changed between jobs");
-        if (p.total != job0.total)
-            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
-                              "a part of " + std::to_string(p.total) + " genes, but " + job0.path +
-                                  " is a part of " + std::to_string(job0.total));
-        if (p.begin != next)
-            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
-                              "job " + std::to_string(p.job) + " starts at gene " + std::to_string(p.begin) +
-                                  ", but the jobs before it end at " + std::to_string(next));
-        next = p.end;
-    }
-    if (next != job0.total)
-        throw input_error(parts.back().path, "attribute 'scpx_split_genes'", "",
-                          "the jobs end at gene " + std::to_string(next) + " of " +
-                              std::to_string(job0.total));
-    require_same_inputs(parts);
-    return parts;
+    for (const auto& p : parts)
+        if (p.meta.stage == parts.front().meta.stage &&
+            p.meta.command_without_job == parts.front().meta.command_without_job)
+            require_same_layout(p, parts.front());
+    std::vector<part_file> ordered;
+    for (const std::size_t k : dist::order_split_parts(metas, "parts/features_*.h5"))
+        ordered.push_back(std::move(parts[k]));
+    return ordered;
 }
 
 /// Rows [first, first + count) of a numeric dataset, converted to T.
@@ -375,25 +235,26 @@ void require_recorded_gene_list(const std::vector<part_file>& parts,
         const io::h5_file f(io::h5_open_file(p.path));
         const auto v = io::h5_read<std::int64_t>(f.id(), "tss", 1).data;
         tss.insert(tss.end(), v.begin(), v.end());
-        if (!p.part_gene_list.empty()) {
+        if (!p.meta.part_gene_list.empty()) {
             const auto rows = [&](const std::vector<std::string>& all) {
                 return std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(at),
                                                 all.begin() + static_cast<std::ptrdiff_t>(at + p.genes));
             };
             const std::string own =
                 gene_list_fingerprint(rows(strings.at("gene_id")), rows(strings.at("chrom")), v);
-            if (own != p.part_gene_list)
+            if (own != p.meta.part_gene_list)
                 throw input_error(p.path, "datasets /gene_id, /chrom, /tss", "",
                                   "its genes (" + own + ") are not the ones its run wrote (" +
-                                      p.part_gene_list + "): the part was edited after its run");
+                                      p.meta.part_gene_list + "): the part was edited after its run");
         }
         at += p.genes;
     }
     const std::string got = gene_list_fingerprint(strings.at("gene_id"), strings.at("chrom"), tss);
-    if (got != parts.front().gene_list)
+    if (got != parts.front().meta.gene_list)
         throw input_error(parts.front().path, "attribute 'scpx_gene_list'", "",
                           "the genes of the parts joined in job order (/gene_id, /chrom, /tss: " + got +
-                              ") are not the gene list recorded in every part (" + parts.front().gene_list +
+                              ") are not the gene list recorded in every part (" +
+                              parts.front().meta.gene_list +
                               "): a part was edited, or comes from another run");
 }
 
@@ -402,8 +263,8 @@ void run_merge(const merge_options& o) {
     hsize_t total = 0;
     for (const auto& p : parts)
         total += p.genes;
-    SCPX_LOG_INF("{} part(s) of a {} run (--split {}), {} genes in all", parts.size(), parts.front().stage,
-                 parts.front().split, total);
+    SCPX_LOG_INF("{} part(s) of a {} run (--split {}), {} genes in all", parts.size(),
+                 parts.front().meta.stage, parts.front().meta.split, total);
     const std::map<std::string, std::vector<std::string>> strings = joined_strings(parts);
     require_recorded_gene_list(parts, strings);
 
@@ -443,29 +304,11 @@ void run_merge(const merge_options& o) {
 
     // Provenance of the unsplit run the parts make up (its command and inputs), and where the
     // rows came from.
-    io::h5_provenance prov;
-    prov.stage = parts.front().stage;
-    prov.command = std::regex_replace(parts.front().command_without_job, std::regex(" --split [0-9]+"),
-                                      " --split 1 --job 0");
-    const std::string inputs = io::h5_read_attr_string(first.id(), "scpx_inputs");
-    for (std::size_t at = 0, nl; at <= inputs.size(); at = nl + 1) {
-        nl = inputs.find('\n', at);
-        if (nl == std::string::npos) nl = inputs.size();
-        if (nl > at) prov.inputs.push_back(inputs.substr(at, nl - at));
-    }
-    for (const char* extra : {"enformer_config", "feature"})
-        if (io::h5_has_attr(first.id(), extra))
-            prov.extra.emplace_back(extra, io::h5_read_attr_string(first.id(), extra));
-    prov.extra.emplace_back("scpx_split_genes", "0 " + std::to_string(total) + " " + std::to_string(total));
-    prov.extra.emplace_back("scpx_gene_list", parts.front().gene_list);
-    if (!parts.front().part_gene_list.empty())
-        prov.extra.emplace_back("scpx_part_gene_list", parts.front().gene_list);
-    if (!parts.front().input_stamps.empty())
-        prov.extra.emplace_back("scpx_input_stamps", parts.front().input_stamps);
-    std::vector<std::string> part_paths;
+    std::vector<dist::split_part> in_job_order;
     for (const auto& p : parts)
-        part_paths.push_back(p.path);
-    prov.extra.emplace_back("scpx_merged_parts", join(part_paths, "\n"));
+        in_job_order.push_back(p.meta);
+    const io::h5_provenance prov =
+        dist::merged_provenance(first.id(), in_job_order, {"enformer_config", "feature"});
     // The writer's done mask, as in the unsplit run; a failed merge leaves no temporary behind
     // (there is nothing to resume: the parts are all there).
     io::h5_writer_options wo;

@@ -117,7 +117,20 @@ void add_lctpred_command(CLI::App& app) {
         ->capture_default_str()->group("Output");
     sub->add_flag("--resume", o.resume, "continue an interrupted run of the same configuration")->group("Run");
 
-    sub->callback([sub, a] {
+    // `lctpred merge` shares the name: the fit's required options are checked by hand, only when
+    // no merge was asked for (CLI11 would demand them of `lctpred merge` too).
+    add_lctpred_merge_command(*sub);
+    const std::vector<CLI::Option*> needed = {sub->get_option("--out"), sub->get_option("--expression"),
+                                              sub->get_option("--gene-annotation")};
+    for (CLI::Option* opt : needed) {
+        opt->required(false);
+        opt->description(opt->get_description() + " (required)");
+    }
+
+    sub->callback([sub, a, needed] {
+        if (sub->got_subcommand("merge")) return;
+        for (const CLI::Option* opt : needed)
+            if (opt->count() == 0) throw CLI::RequiredError(opt->get_name());
         run_scope scope(*sub, a->common, log_path_for(a->common.out));
         enet::lctpred_options& opt = a->opt;
         opt.dosage = a->dosage == "DS" ? io::dosage_source::DS

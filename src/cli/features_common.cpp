@@ -20,13 +20,6 @@
 
 namespace scpx::cli {
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-    std::string s;
-    for (const auto& x : v)
-        s += (s.empty() ? "" : sep) + x;
-    return s;
-}
-
 void add_features_options(CLI::App& sub, features_options& o) {
     sub.add_option("--fasta", o.fasta, "reference FASTA (plain or bgzip, indexed)")
         ->required()
@@ -183,33 +176,6 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
                           std::to_string(genes.size()) + " gene(s): job " + std::to_string(split.job) +
                           " has none; use --split " + std::to_string(genes.size()) + " or fewer");
     return rows;
-}
-
-std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
-                                  const std::vector<std::int64_t>& tss) {
-    // FNV-1a over id, chromosome and TSS of every gene, in order: parts of one split must agree.
-    std::uint64_t h = 1469598103934665603ULL;
-    const auto add = [&h](const std::string& text) {
-        for (const unsigned char ch : text) {
-            h ^= ch;
-            h *= 1099511628211ULL;
-        }
-    };
-    for (std::size_t g = 0; g < ids.size(); ++g)
-        add(ids[g] + '\t' + chroms.at(g) + '\t' + std::to_string(tss.at(g)) + '\n');
-    return std::to_string(ids.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h);
-}
-
-std::string input_stamps(const std::vector<std::string>& paths) {
-    std::string lines;
-    for (const auto& p : paths) {
-        struct stat st {};
-        if (::stat(p.c_str(), &st) != 0) continue;
-        lines +=
-            fmt::format("{} {} {}\n", static_cast<long long>(st.st_size),
-                        static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, p);
-    }
-    return lines;
 }
 
 std::vector<std::pair<std::string, std::string>> split_provenance(const std::vector<io::gene_record>& genes,

@@ -408,6 +408,15 @@ std::string_view trim(std::string_view s) {
     return s.substr(b, e - b);
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+    std::string out;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        if (k > 0) out += sep;
+        out += items[k];
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------- text_writer
 
 struct text_writer::impl {

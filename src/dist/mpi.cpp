@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <thread>
 #include <unistd.h>
 
@@ -131,6 +132,22 @@ std::string host_name() {
 void abort_all(int code) {
     if (active()) MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);
+}
+
+void on_root_agreed(const std::function<void()>& step, const std::string& elsewhere,
+                    const std::function<void()>& cleanup) {
+    std::exception_ptr failure;
+    if (is_root()) {
+        try {
+            step();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    }
+    if (all_ok(!failure)) return;
+    if (cleanup) cleanup();
+    if (failure) std::rethrow_exception(failure);
+    throw io_error(elsewhere);
 }
 
 bool all_ok(bool ok) {

@@ -9,6 +9,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
+#include "scpx/core/provenance.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
@@ -302,28 +303,21 @@ std::vector<std::optional<r_rng>> r_fold_streams(const std::vector<r_draw_slot>&
 
 // --- journal (resume) --------------------------------------------------------------------------
 
-/// "path size=B mtime=T" of an input (an HDF5 "FILE.h5:/dataset" spec names FILE).
-std::string input_stamp(const std::string& spec) {
-    namespace fs = std::filesystem;
-    std::string path = spec;
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-        for (const char* ext : {".h5:", ".hdf5:"})
-            if (const auto at = spec.find(ext); at != std::string::npos)
-                path = spec.substr(0, at + std::strlen(ext) - 1);
-    const auto size = fs::file_size(path, ec);
-    const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
-    return fmt::format("input={} size={} mtime={}", spec, ec ? 0 : size, ec ? 0 : mtime);
+/// The inputs of a run, in a fixed order (an HDF5 expression spec is stamped by its file).
+std::vector<std::string> input_paths(const lctpred_options& opt) {
+    return {opt.expression, opt.genotype, opt.snp_annotation, opt.vcf, opt.gene_annotation, opt.foldid};
 }
 
-/// Size and modification time of every input, one line each: what a finished run records in its
-/// summary (`scpx_input_stamps`), so --resume can tell a finished run of these very inputs.
-std::string input_stamps(const lctpred_options& opt) {
-    std::string lines;
-    for (const std::string* in :
-         {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf, &opt.gene_annotation, &opt.foldid})
-        if (!in->empty()) lines += input_stamp(*in) + "\n";
-    return lines;
+/// gene_list_fingerprint of the genes to fit (expression id, annotation chromosome and TSS).
+std::string jobs_fingerprint(const std::vector<gene_job>& jobs) {
+    std::vector<std::string> ids, chroms;
+    std::vector<std::int64_t> tss;
+    for (const gene_job& j : jobs) {
+        ids.push_back(j.gene_id);
+        chroms.push_back(j.rec.chrom);
+        tss.push_back(j.rec.tss);
+    }
+    return gene_list_fingerprint(ids, chroms, tss);
 }
 
 /// With --resume: are the outputs those of a finished run of this configuration? A finished run
@@ -345,7 +339,7 @@ bool outputs_already_finished(const lctpred_options& opt) {
                 };
                 yes = attr("scpx_stage") == "lctpred" && attr("scpx_command") == opt.command &&
                       attr("scpx_version") == SCPX_VERSION && attr("scpx_git_hash") == SCPX_GIT_HASH &&
-                      attr("scpx_input_stamps") == input_stamps(opt);
+                      attr("scpx_input_stamps") == input_stamps(input_paths(opt));
             } catch (const error&) {
                 yes = 0; // unreadable: not finished (the usual checks then report it)
             }
@@ -377,9 +371,8 @@ std::vector<std::string> journal_fingerprint(const lctpred_options& opt, std::si
                     opt.fit.rho_threshold, opt.qc.maf, opt.qc.hwe_p, opt.qc.max_missing),
         fmt::format("split={}/{}", opt.split.job, opt.split.n_splits),
         fmt::format("data=genes {} samples {} snps {}", genes, samples, snps)});
-    for (const std::string* in : {&opt.expression, &opt.genotype, &opt.snp_annotation, &opt.vcf,
-                                  &opt.gene_annotation, &opt.foldid})
-        if (!in->empty()) fp.push_back(input_stamp(*in));
+    for (const input_stamp& in : parse_input_stamps(input_stamps(input_paths(opt)), opt.journal_dir))
+        fp.push_back(fmt::format("input={} size={} mtime={}", in.path, in.size, in.mtime_ns));
     return fp;
 }
 
@@ -400,27 +393,6 @@ void check_fold_table_against_options(const lctpred_options& opt, const std::vec
                                       opt.foldid, reps, opt.repeats));
     SCPX_LOG_INF("fold ids from {}: {} repeat(s), fold ids up to {} (--nfolds/--repeats do not apply)", opt.foldid,
                  reps, max_id);
-}
-
-/// Runs `step` on rank 0 only and lets every rank know whether it worked; on failure every rank
-/// runs `cleanup`, then rank 0 throws io_error with the step's message and the other ranks
-/// io_error(`elsewhere`), so no rank is left waiting in a later collective.
-template <class Step, class Cleanup = void (*)()>
-void on_root_agreed(Step&& step, const std::string& elsewhere, Cleanup cleanup = [] {}) {
-    bool ok = true;
-    std::string err;
-    if (mpi::is_root()) {
-        try {
-            step();
-        } catch (const std::exception& e) {
-            ok = false;
-            err = e.what();
-        }
-    }
-    if (mpi::all_ok(ok)) return;
-    cleanup();
-    if (mpi::is_root()) throw io_error(err);
-    throw io_error(elsewhere);
 }
 
 } // namespace
@@ -453,22 +425,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- every output checked before any work (a directory in the way, an existing output
     // without overwrite): the set is committed together at the very end.
     output_set outs(opt.overwrite);
-    std::size_t o_db = 0, o_cov = 0, o_h5 = 0;
-    {
-        std::exception_ptr fail;
-        try {
-            o_db = outs.add(opt.out_db);
-            o_cov = outs.add(opt.out_covariance);
-            o_h5 = outs.add(opt.out_h5);
-        } catch (...) {
-            fail = std::current_exception();
-        }
-        if (!mpi::all_ok(!fail)) {
-            if (fail) std::rethrow_exception(fail);
-            throw io_error("lctpred: another rank cannot write the outputs (see its log)");
-        }
-    }
-    if (!mpi::is_root()) outs.release(); // rank 0 owns the staged files
+    outs.add_on_every_rank({opt.out_db, opt.out_covariance, opt.out_h5}, "lctpred");
+    const std::size_t o_db = 0, o_cov = 1, o_h5 = 2;
     lctpred_summary sum;
     stage_timer st_in("lctpred inputs");
     // ---- inputs (every rank reads them; all checks happen before any output is opened)
@@ -508,6 +466,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // R's fold-id order is a property of all genes: fixed before a --split job drops any.
     std::vector<r_draw_slot> r_slots;
     if (r_folds) r_slots = r_draw_order(jobs);
+    // What `lctpred merge` checks the parts of a split against: the whole gene list, and this
+    // job's rows of it.
+    const std::string whole_gene_list = jobs_fingerprint(jobs);
+    std::size_t rows_begin = 0, rows_end = jobs.size();
+    const std::size_t rows_total = jobs.size();
     if (opt.split.n_splits > 1) {
         // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
         // Every job refuses a split finer than the gene list, not only the ones left empty.
@@ -517,6 +480,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                               " gene(s) into more parts than there are genes; use --split " +
                               std::to_string(jobs.size()) + " or fewer");
         const dist::index_range r = dist::split_range(cost, opt.split);
+        rows_begin = r.begin;
+        rows_end = r.end;
         jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
                                      jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
         if (r_folds)
@@ -543,7 +508,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- outputs opened now: an unwritable path fails before hours of fitting
     std::unique_ptr<io::covariance_writer> cov;
     std::unique_ptr<atomic_output> db_probe;
-    on_root_agreed(
+    mpi::on_root_agreed(
         [&] {
             cov = std::make_unique<io::covariance_writer>(outs.staged(o_cov), true);
             db_probe = std::make_unique<atomic_output>(outs.staged(o_db), true);
@@ -647,7 +612,10 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     prov.extra = {{"seed", std::to_string(opt.seed)},
                   {"fold_rng", opt.foldid.empty() ? std::string(to_string(opt.fold_generator)) : "table"},
                   {"snp_qc", qst.summary()},
-                  {"scpx_input_stamps", input_stamps(opt)}};
+                  {"scpx_input_stamps", input_stamps(input_paths(opt))},
+                  {"scpx_split_genes", fmt::format("{} {} {}", rows_begin, rows_end, rows_total)},
+                  {"scpx_gene_list", whole_gene_list},
+                  {"scpx_part_gene_list", jobs_fingerprint(jobs)}};
     io::h5_writer_options wo;
     wo.overwrite = true; // the staged file; the final one was checked by outs
     io::h5_row_writer h5(outs.staged(o_h5), specs, prov, wo);
@@ -881,7 +849,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
 
     // ---- rank 0 writes the .db and covariance; then everyone agrees and commits
-    on_root_agreed(
+    mpi::on_root_agreed(
         [&] {
             io::predictdb_model m;
             std::set<int> chroms;
@@ -938,9 +906,11 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 for (std::size_t c = 0; c < p; ++c) {
                     const double* d = panel.snp(cols[c]);
                     double mean = 0;
-                    for (std::size_t i = 0; i < n; ++i) mean += d[i];
+                    for (std::size_t i = 0; i < n; ++i)
+                        mean += d[i];
                     mean /= static_cast<double>(n);
-                    for (std::size_t i = 0; i < n; ++i) xc(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = d[i] - mean;
+                    for (std::size_t i = 0; i < n; ++i)
+                        xc(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = d[i] - mean;
                 }
                 Eigen::MatrixXd cv = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(p));
                 for (Eigen::Index a = 0; a < static_cast<Eigen::Index>(p); ++a)
@@ -968,7 +938,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     if (mpi::is_root()) cov->close();
     h5.finish();
     // All three files are complete: only now do they take their final names, together.
-    on_root_agreed([&] { outs.commit(); }, "lctpred: rank 0 could not put the outputs in place");
+    mpi::on_root_agreed([&] { outs.commit(); }, "lctpred: rank 0 could not put the outputs in place");
     // The outputs are in place: the journal has served its purpose.
     if (!opt.journal_dir.empty() && mpi::is_root()) {
         std::error_code ec;

@@ -3,12 +3,14 @@
 
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
+#include "scpx/dist/mpi.hpp"
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 
 namespace scpx::enet {
 
@@ -17,6 +19,21 @@ output_set::~output_set() {
         if (!committed_ && owned_) std::remove(f.staged.c_str());
         detail::untrack_temporary(f.staged);
     }
+}
+
+void output_set::add_on_every_rank(const std::vector<std::string>& paths, const std::string& who) {
+    std::exception_ptr fail;
+    try {
+        for (const std::string& p : paths)
+            add(p);
+    } catch (...) {
+        fail = std::current_exception();
+    }
+    if (!mpi::all_ok(!fail)) {
+        if (fail) std::rethrow_exception(fail);
+        throw io_error(who + ": another rank cannot write the outputs (see its log)");
+    }
+    if (!mpi::is_root()) release(); // rank 0 owns the staged files
 }
 
 void output_set::release() noexcept {

@@ -330,6 +330,25 @@ void covariance_writer::write_gene(std::string_view gene, const std::vector<std:
     }
 }
 
+void covariance_writer::write_block(const covariance_block& block) {
+    buf_.clear();
+    for (const covariance_block::entry& e : block.entries) {
+        buf_ += block.gene;
+        buf_ += ' ';
+        buf_ += block.ids[e.i];
+        buf_ += ' ';
+        buf_ += block.ids[e.j];
+        buf_ += ' ';
+        append_double(buf_, e.value);
+        buf_ += '\n';
+        if (buf_.size() > (1u << 16)) {
+            out_->write(buf_);
+            buf_.clear();
+        }
+    }
+    out_->write(buf_);
+}
+
 void covariance_writer::close() {
     out_->close();
 }

@@ -20,7 +20,9 @@ void add_features_command(CLI::App& app);
 void add_spredixcan_command(CLI::App& app);
 /// `scpx ctpred targets|train|predict` (src/cli/cmd_ctpred.cpp).
 void add_ctpred_command(CLI::App& app);
-/// `scpx lctpred` (src/cli/cmd_lctpred.cpp).
+/// `scpx lctpred` (src/cli/cmd_lctpred.cpp) and `scpx lctpred merge`.
 void add_lctpred_command(CLI::App& app);
+/// `scpx lctpred merge` under `lctpred` (src/cli/cmd_lctpred_merge.cpp).
+void add_lctpred_merge_command(CLI::App& lctpred);
 
 } // namespace scpx::cli

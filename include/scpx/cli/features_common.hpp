@@ -5,6 +5,8 @@
 /// MPI rank, and the central-bin mean.
 
 #include "scpx/cli/run.hpp"
+#include "scpx/core/provenance.hpp"
+#include "scpx/core/text.hpp"
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/h5_writer.hpp"
 #include "scpx/model/enformer_runner.hpp"
@@ -66,14 +68,6 @@ std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const feature
 std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record>& genes,
                                                const common_options& c);
 
-/// "N genes, fnv1a64 H": the count and a fingerprint of a gene list (every gene's id, chromosome
-/// and TSS, in order), as stored in `scpx_gene_list`.
-std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
-                                  const std::vector<std::int64_t>& tss);
-
-/// "size mtime_ns path" lines of the `inputs` that exist: what they were when this run read them.
-std::string input_stamps(const std::vector<std::string>& inputs);
-
 /// Output attributes that let `features merge` check a split's parts: `scpx_split_genes` ("begin
 /// end total": this job's rows of the whole gene list), `scpx_gene_list` (gene count and a
 /// fingerprint of every gene's id, chromosome and TSS, in order), `scpx_part_gene_list` (the
@@ -102,8 +96,5 @@ std::size_t max_field_len(const std::vector<io::gene_record>& genes, std::string
 void add_features_personal_command(CLI::App& features);
 /// Adds `features merge` (the --split parts of a features run joined into one file).
 void add_features_merge_command(CLI::App& features);
-
-/// "a; b; c".
-std::string join(const std::vector<std::string>& v, const char* sep);
 
 } // namespace scpx::cli

@@ -82,6 +82,8 @@ bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 /// Removes leading and trailing blanks.
 std::string_view trim(std::string_view s);
+/// The items with `sep` between them ("a, b, c").
+std::string join(const std::vector<std::string>& items, std::string_view sep);
 
 /// Writes text to a plain or gzip file (gzip when the name ends in ".gz"), through an
 /// atomic_output: nothing appears under `path` until close() succeeds.

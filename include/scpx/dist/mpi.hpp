@@ -50,4 +50,10 @@ std::string broadcast(const std::string& s);
 /// Gathers one string per rank on every rank (in rank order).
 std::vector<std::string> all_gather(const std::string& s);
 
+/// Runs `step` on rank 0 only and lets every rank know whether it worked, so no rank is left
+/// waiting in a later collective: on failure every rank runs `cleanup`, then rank 0 rethrows the
+/// step's exception and the other ranks throw io_error(`elsewhere`). Every rank calls it.
+void on_root_agreed(const std::function<void()>& step, const std::string& elsewhere,
+                    const std::function<void()>& cleanup = {});
+
 } // namespace scpx::mpi

@@ -30,6 +30,10 @@ public:
 
     /// Checks `path` (check_output_path) and adds it; returns its index.
     std::size_t add(const std::string& path);
+    /// Collective over MPI_COMM_WORLD: every rank adds `paths` (indices from size() on, in
+    /// order); if one fails on any rank, every rank throws (that rank its own error, the others
+    /// io_error naming `who`). Then rank 0 owns the staged files and the others release them.
+    void add_on_every_rank(const std::vector<std::string>& paths, const std::string& who);
     /// Where the writer puts output i: `<dir>/.scpx-staged.<name>` (same directory, so the
     /// rename is atomic; same ending, so ".gz" still selects gzip).
     const std::string& staged(std::size_t i) const { return files_[i].staged; }

@@ -138,6 +138,9 @@ public:
     /// `snps` order: rows (0,0), (0,1), …, (0,n−1), (1,1), ….
     void write_gene(std::string_view gene, const std::vector<std::string>& snps,
                     const Eigen::Ref<const Eigen::MatrixXd>& cov);
+    /// Writes a block as read (covariance_reader), its rows in their order: joins files without
+    /// touching a value (numbers are written as the shortest decimal that reads back the same).
+    void write_block(const covariance_block& block);
     /// Flushes and renames into place. @throws io_error on failure.
     void close();
 

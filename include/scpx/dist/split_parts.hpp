@@ -1,0 +1,60 @@
+#pragma once
+/// @file split_parts.hpp
+/// The parts of one run cut into a SLURM array (`--split N --job K`), as the merge commands
+/// (`features merge`, `lctpred merge`) check them before joining: every part made by the same
+/// command but for --job, every job 0..N-1 there once, each part's rows of the whole gene list
+/// (`scpx_split_genes`) following the previous job's without a gap, one gene list
+/// (`scpx_gene_list`) and the inputs (`scpx_input_stamps`) of one size in every job.
+
+#include "scpx/io/h5_writer.hpp"
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace scpx::dist {
+
+/// Provenance of one part, from its HDF5 output's root attributes.
+struct split_part {
+    std::string path;                ///< the HDF5 file it was read from
+    std::string stage;               ///< scpx_stage
+    int split = 1, job = 0;          ///< --split N --job K of scpx_command
+    std::string command_without_job; ///< scpx_command with " --job K" removed
+    std::string command_before_split, command_after_job, job_separator; ///< scpx_command around them
+    std::uint64_t begin = 0, end = 0, total = 0; ///< scpx_split_genes: its rows of the gene list
+    std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of the whole list
+    std::string part_gene_list; ///< scpx_part_gene_list: the same of its own rows ("" if older)
+    std::string input_stamps;   ///< scpx_input_stamps ("" if older)
+
+    std::uint64_t genes() const { return end - begin; }
+};
+
+/// Reads a part's provenance from the open HDF5 `file` (at `path`).
+/// @param stages  the scpx_stage values accepted
+/// @param what    what such a file is, for messages ("an output of `scpx lctpred`")
+/// @throws input_error naming the file and attribute when one is missing or malformed, the
+///         stage is not in `stages`, or the command has no --split/--job
+split_part read_split_part(hid_t file, const std::string& path, const std::vector<std::string>& stages,
+                           const std::string& what);
+
+/// Checks that `parts` make up one split run and returns their indices in job order.
+/// @param example  a glob that names every part, for the hint when jobs are missing
+/// @throws input_error naming the part that disagrees with the first (stage, command, gene
+///         list, rows, an input of another size); usage_error for a job given twice or
+///         missing. An input with another modification time only is warned about.
+std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts, const std::string& example);
+
+/// The command of the unsplit run the parts make up ("--split 1 --job 0").
+std::string unsplit_command(const split_part& part);
+
+/// Provenance of the joined output: the unsplit run's stage, command and inputs (`scpx_inputs`
+/// of the first part, empty lines kept, so the attribute equals the unsplit run's), the
+/// attributes `copied` from the first part's file `first` (when present), and what it was joined
+/// from: scpx_split_genes "0 N N", scpx_gene_list, scpx_part_gene_list (the whole list),
+/// scpx_input_stamps (job 0's) and scpx_merged_parts (the part files, job order).
+io::h5_provenance merged_provenance(hid_t first, const std::vector<split_part>& in_job_order,
+                                    const std::vector<std::string>& copied);
+
+} // namespace scpx::dist

@@ -1,0 +1,201 @@
+// Checks of the parts of a --split run before a merge joins them (see split_parts.hpp).
+#include "scpx/dist/split_parts.hpp"
+
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+#include "scpx/core/provenance.hpp"
+#include "scpx/core/text.hpp"
+#include "scpx/io/h5.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <regex>
+
+namespace scpx::dist {
+
+namespace {
+
+std::string root_attr(hid_t file, const std::string& path, const std::string& name, const std::string& what) {
+    if (!io::h5_has_attr(file, name))
+        throw input_error(path, "attribute '" + name + "'", "", "not " + what + " (no provenance)");
+    return io::h5_read_attr_string(file, name);
+}
+
+/// "begin end total" of scpx_split_genes, nothing more.
+void parse_split_genes(split_part& p, const std::string& rows) {
+    unsigned long long b = 0, e = 0, t = 0;
+    int used = 0;
+    if (std::sscanf(rows.c_str(), "%llu %llu %llu%n", &b, &e, &t, &used) != 3 ||
+        static_cast<std::size_t>(used) != rows.size() || b >= e || e > t)
+        throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                          "'" + rows + "' is not 'begin end total' with begin < end <= total");
+    p.begin = b;
+    p.end = e;
+    p.total = t;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {
+    }, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/// The inputs as each job found them: a size that differs between jobs means the file was
+/// replaced while the array ran (an error); only another modification time may be a copy staged
+/// anew for a job (a warning).
+void require_same_inputs(const std::vector<split_part>& parts, const std::vector<std::size_t>& ordered) {
+    const split_part& job0 = parts[ordered.front()];
+    if (job0.input_stamps.empty()) return;
+    std::map<std::string, input_stamp> want;
+    for (input_stamp& s : parse_input_stamps(job0.input_stamps, job0.path))
+        want[s.path] = s;
+    for (const std::size_t k : ordered) {
+        const split_part& p = parts[k];
+        if (&p == &job0 || p.input_stamps.empty()) continue;
+        for (const input_stamp& s : parse_input_stamps(p.input_stamps, p.path)) {
+            const auto it = want.find(s.path);
+            if (it == want.end()) continue;
+            if (s.size != it->second.size)
+                throw input_error(p.path, "attribute 'scpx_input_stamps'", "",
+                                  "input " + s.path + " was " + std::to_string(s.size) + " bytes when job " +
+                                      std::to_string(p.job) + " ran and " + std::to_string(it->second.size) +
+                                      " bytes when job " + std::to_string(job0.job) +
+                                      " ran: it changed between the jobs, so the parts disagree; rerun them");
+            if (s.mtime_ns != it->second.mtime_ns)
+                SCPX_LOG_WRN(
+                    "input {} had another modification time when job {} ran than when job {} ran: if "
+                    "its content changed between the jobs, the parts disagree",
+                    s.path, p.job, job0.job);
+        }
+    }
+}
+
+} // namespace
+
+split_part read_split_part(hid_t file, const std::string& path, const std::vector<std::string>& stages,
+                           const std::string& what) {
+    split_part p;
+    p.path = path;
+    p.stage = root_attr(file, path, "scpx_stage", what);
+    if (std::find(stages.begin(), stages.end(), p.stage) == stages.end())
+        throw input_error(path, "attribute 'scpx_stage'", "",
+                          "made by stage '" + p.stage + "'; expected " + what);
+    const std::string command = root_attr(file, path, "scpx_command", what);
+    // " --split N --job K" on one line (features) or on two of options_in_effect's lines (lctpred).
+    static const std::regex split_job(" --split ([0-9]+)( \\\\\n *| )--job ([0-9]+)");
+    std::smatch m;
+    if (!std::regex_search(command, m, split_job))
+        throw input_error(path, "attribute 'scpx_command'", "",
+                          "no --split/--job in the command that made it");
+    p.split = std::stoi(m[1].str());
+    p.job = std::stoi(m[3].str());
+    p.command_before_split = m.prefix().str();
+    p.command_after_job = m.suffix().str();
+    p.job_separator = m[2].str();
+    p.command_without_job = p.command_before_split + " --split " + m[1].str() + p.command_after_job;
+    p.gene_list = root_attr(file, path, "scpx_gene_list", what);
+    if (io::h5_has_attr(file, "scpx_part_gene_list"))
+        p.part_gene_list = io::h5_read_attr_string(file, "scpx_part_gene_list");
+    if (io::h5_has_attr(file, "scpx_input_stamps"))
+        p.input_stamps = io::h5_read_attr_string(file, "scpx_input_stamps");
+    parse_split_genes(p, root_attr(file, path, "scpx_split_genes", what));
+    return p;
+}
+
+std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts, const std::string& example) {
+    SCPX_ASSERT(!parts.empty());
+    const split_part& first = parts.front();
+    for (const auto& p : parts) {
+        if (&p == &first) continue;
+        if (p.stage != first.stage)
+            throw input_error(p.path, "attribute 'scpx_stage'", "",
+                              "a " + p.stage + " output, but " + first.path + " is a " + first.stage +
+                                  " output");
+        if (p.command_without_job != first.command_without_job)
+            throw input_error(p.path, "attribute 'scpx_command'", "",
+                              "made with other options than " + first.path + " (only --job may differ):\n  " +
+                                  p.command_without_job + "\n  " + first.command_without_job);
+    }
+    std::map<int, std::size_t> by_job;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        const auto [it, added] = by_job.emplace(parts[k].job, k);
+        if (added) continue;
+        const std::string& other = parts[it->second].path;
+        if (same_file(other, parts[k].path))
+            throw usage_error("part " + parts[k].path + " given twice (also as " + other + ")");
+        throw usage_error("job " + std::to_string(parts[k].job) + " of --split " +
+                          std::to_string(parts[k].split) + " given twice: " + other + " and " +
+                          parts[k].path);
+    }
+    std::vector<std::string> missing;
+    for (int k = 0; k < first.split; ++k)
+        if (by_job.count(k) == 0) missing.push_back(std::to_string(k));
+    if (!missing.empty())
+        throw usage_error("the parts of --split " + std::to_string(first.split) + " lack job(s) " +
+                          join(missing, ", ") + "; give every part (e.g. " + example + ")");
+    std::vector<std::size_t> ordered;
+    for (const auto& [job, k] : by_job)
+        ordered.push_back(k);
+    // The same gene list (the inputs as the parts saw them), cut without gaps.
+    const split_part& job0 = parts[ordered.front()];
+    std::uint64_t next = 0;
+    for (const std::size_t k : ordered) {
+        const split_part& p = parts[k];
+        if (p.gene_list != job0.gene_list)
+            throw input_error(p.path, "attribute 'scpx_gene_list'", "",
+                              "cut from another gene list (" + p.gene_list + ") than " + job0.path + " (" +
+                                  job0.gene_list + "): the inputs changed between jobs");
+        if (p.total != job0.total)
+            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                              "a part of " + std::to_string(p.total) + " genes, but " + job0.path +
+                                  " is a part of " + std::to_string(job0.total));
+        if (p.begin != next)
+            throw input_error(p.path, "attribute 'scpx_split_genes'", "",
+                              "job " + std::to_string(p.job) + " starts at gene " + std::to_string(p.begin) +
+                                  ", but the jobs before it end at " + std::to_string(next));
+        next = p.end;
+    }
+    if (next != job0.total)
+        throw input_error(parts[ordered.back()].path, "attribute 'scpx_split_genes'", "",
+                          "the jobs end at gene " + std::to_string(next) + " of " +
+                              std::to_string(job0.total));
+    require_same_inputs(parts, ordered);
+    return ordered;
+}
+
+std::string unsplit_command(const split_part& part) {
+    return part.command_before_split + " --split 1" + part.job_separator + "--job 0" + part.command_after_job;
+}
+
+io::h5_provenance merged_provenance(hid_t first, const std::vector<split_part>& in_job_order,
+                                    const std::vector<std::string>& copied) {
+    const split_part& job0 = in_job_order.front();
+    io::h5_provenance prov;
+    prov.stage = job0.stage;
+    prov.command = unsplit_command(job0);
+    const std::string inputs = io::h5_read_attr_string(first, "scpx_inputs");
+    for (std::size_t at = 0;;) {
+        const std::size_t nl = inputs.find('\n', at);
+        prov.inputs.push_back(inputs.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
+        if (nl == std::string::npos) break;
+        at = nl + 1;
+    }
+    for (const std::string& name : copied)
+        if (io::h5_has_attr(first, name)) prov.extra.emplace_back(name, io::h5_read_attr_string(first, name));
+    prov.extra.emplace_back("scpx_split_genes",
+                            "0 " + std::to_string(job0.total) + " " + std::to_string(job0.total));
+    prov.extra.emplace_back("scpx_gene_list", job0.gene_list);
+    if (!job0.part_gene_list.empty()) prov.extra.emplace_back("scpx_part_gene_list", job0.gene_list);
+    if (!job0.input_stamps.empty()) prov.extra.emplace_back("scpx_input_stamps", job0.input_stamps);
+    std::vector<std::string> paths;
+    for (const split_part& p : in_job_order)
+        paths.push_back(p.path);
+    prov.extra.emplace_back("scpx_merged_parts", join(paths, "\n"));
+    return prov;
+}
+
+} // namespace scpx::dist
