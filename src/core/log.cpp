@@ -7,15 +7,16 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <fcntl.h>
-#include <unistd.h>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
+#include <unistd.h>
 
 namespace scpx::log {
 
@@ -28,6 +29,7 @@ struct state {
     std::shared_ptr<spdlog::logger> console; // rank 0: stdout (information); other ranks: stderr
     std::shared_ptr<spdlog::logger> errors;  // stderr: warnings and errors on every rank
     std::shared_ptr<spdlog::logger> file;    // rank 0's log, under its temporary name …
+    std::atomic<bool> file_open{false};      // … (read without the mutex by enabled())
     std::unique_ptr<atomic_output> file_out; // … which this renames when the run ends
 };
 
@@ -172,6 +174,7 @@ void open_file(const std::string& path) {
     s.file->set_pattern("%v");
     s.file->set_level(spdlog::level::trace);
     s.file->flush_on(spdlog::level::info);
+    s.file_open = true;
     arm_signal_handler(out->temp_path(), failed_log_path(path));
     s.file_out = std::move(out);
 }
@@ -196,6 +199,7 @@ void close_file(outcome how) {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.file) s.file->flush();
     s.file.reset(); // closes the temporary file before it is renamed
+    s.file_open = false;
     g_signal_armed = 0;
     if (!s.file_out) return;
     std::unique_ptr<atomic_output> out = std::move(s.file_out);
@@ -218,11 +222,28 @@ void close_file(outcome how) {
     }
 }
 
+namespace {
+
+/// Whether `l` goes to the console of this rank: at or above the threshold; other ranks stay
+/// quiet unless something goes wrong (or debugging was asked for).
+bool to_console(const state& s, level l) {
+    const int t = s.threshold.load();
+    if (static_cast<int>(l) < t) return false;
+    return s.rank == 0 || l >= level::warn || t == static_cast<int>(level::debug);
+}
+
+/// Whether `l` goes to the log file: information at least, whatever the console shows — the log
+/// is the record of the run (options in effect, inputs, timings) even with --verbosity warn.
+bool to_file(const state& s, level l) {
+    return s.file_open.load() &&
+           static_cast<int>(l) >= std::min(s.threshold.load(), static_cast<int>(level::info));
+}
+
+} // namespace
+
 bool enabled(level l) {
     const auto& s = global();
-    if (static_cast<int>(l) < s.threshold.load()) return false;
-    // Other ranks stay quiet unless something goes wrong (or debugging was asked for).
-    return s.rank == 0 || l >= level::warn || s.threshold.load() == static_cast<int>(level::debug);
+    return to_console(s, l) || to_file(s, l);
 }
 
 void write(level l, std::string_view message) {
@@ -233,8 +254,8 @@ void write(level l, std::string_view message) {
     text += prefix(l);
     text.append(message.data(), message.size());
     std::lock_guard<std::mutex> lock(s.mutex);
-    (l >= level::warn ? s.errors : s.console)->info(text);
-    if (s.file) s.file->info(text);
+    if (to_console(s, l)) (l >= level::warn ? s.errors : s.console)->info(text);
+    if (s.file && to_file(s, l)) s.file->info(text);
 }
 
 } // namespace scpx::log

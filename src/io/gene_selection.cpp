@@ -11,6 +11,17 @@
 
 namespace scpx::io {
 
+namespace {
+
+/// A first field that heads a column of gene ids rather than being one.
+bool is_gene_list_header(std::string_view field) {
+    const std::string f = to_lower(field);
+    return f == "gene" || f == "gene_id" || f == "geneid" || f == "gene id" || f == "id" ||
+           f == "ensembl_gene_id" || f == "gene_name" || f == "name";
+}
+
+} // namespace
+
 std::vector<std::string> read_gene_list(const std::string& path) {
     line_reader in(path);
     std::vector<std::string> genes;
@@ -19,8 +30,12 @@ std::vector<std::string> read_gene_list(const std::string& path) {
     while (in.next(line)) {
         // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first id.
         if (in.line_number() == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-        const auto t = trim(line);
+        auto t = trim(line);
         if (t.empty() || t.front() == '#') continue;
+        // The id is the first field: a table (id, name, …; tab, space or comma separated) works.
+        t = t.substr(0, t.find_first_of("\t ,"));
+        // … and its header line is not an id.
+        if (in.line_number() == 1 && is_gene_list_header(t)) continue;
         genes.emplace_back(t);
         const auto [it, fresh] = line_of.emplace(genes.back(), in.line_number());
         if (!fresh)
@@ -32,11 +47,14 @@ std::vector<std::string> read_gene_list(const std::string& path) {
 }
 
 std::string chromosome_key(const std::string& name) {
+    std::string key = name;
     if (name.size() > 3 && std::tolower(static_cast<unsigned char>(name[0])) == 'c' &&
         std::tolower(static_cast<unsigned char>(name[1])) == 'h' &&
         std::tolower(static_cast<unsigned char>(name[2])) == 'r')
-        return name.substr(3);
-    return name;
+        key = name.substr(3);
+    // The mitochondrion: UCSC's chrM is Ensembl's MT.
+    if (key == "M" || key == "m" || key == "mt" || key == "Mt") key = "MT";
+    return key;
 }
 
 namespace {

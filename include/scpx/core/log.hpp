@@ -1,7 +1,8 @@
 #pragma once
 /// @file log.hpp
 /// Rank-aware logging. Rank 0 writes information to stdout, warnings and errors to stderr and,
-/// once a log file is opened, tees everything into it (`<out>.log`); other ranks write warnings
+/// once a log file is opened, tees everything into it (`<out>.log`; the file keeps information
+/// even when the console threshold is higher, as with --verbosity warn); other ranks write warnings
 /// and errors to stderr prefixed "[rank r]" — except warnings every rank shares
 /// (SCPX_LOG_WRN_SHARED), which rank 0 writes once for all.
 /// The log file belongs to the run's results: it is written under a temporary name and becomes
@@ -50,7 +51,7 @@ std::string file_path();
 /// `x.log` → `x.failed.log`: where a failed run's log goes.
 std::string failed_log_path(const std::string& path);
 
-/// True when a message at `l` would be written by this rank.
+/// True when a message at `l` would be written by this rank (to its console or its log file).
 bool enabled(level l);
 
 /// Writes one message (a trailing newline is added).

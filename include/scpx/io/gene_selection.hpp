@@ -13,13 +13,15 @@
 
 namespace scpx::io {
 
-/// Reads a gene list: one gene id per line; blanks around an id, blank lines and lines starting
-/// with '#' are ignored.
+/// Reads a gene list: one gene id per line, the first field of the line (tab, space or comma
+/// separated: a table of id, name, … works); blank lines, lines starting with '#' and a header
+/// line (first field gene, gene_id, id, ensembl_gene_id, gene_name, name) are ignored.
 /// @throws input_error naming the file and both lines when an id is listed twice, or when the
 ///         list holds no id
 std::vector<std::string> read_gene_list(const std::string& path);
 
-/// "chr20", "Chr20" and "20" name one chromosome: the name without a leading "chr".
+/// "chr20", "Chr20" and "20" name one chromosome: the name without a leading "chr"; "chrM",
+/// "M" and "MT" are all the mitochondrion ("MT").
 std::string chromosome_key(const std::string& name);
 
 /// The genes of an annotation that a `--genes` list and `--chromosomes` select. A listed id

@@ -78,6 +78,26 @@ TEST(Log, FileReceivesMessagesAndStageTimes) {
     EXPECT_NE(text.find("WARNING: careful"), std::string::npos) << text;
 }
 
+TEST(Log, FileKeepsInformationWhenTheConsoleShowsOnlyWarnings) {
+    // --verbosity warn quiets the terminal; the log is still the run's record.
+    verbosity_guard g;
+    const std::string path = scpx::test::scratch_path("log_quiet.log");
+    scpx::log::set_verbosity(scpx::log::level::warn);
+    scpx::log::open_file(path);
+    ::testing::internal::CaptureStdout();
+    SCPX_LOG_INF("options in effect {}", 1);
+    SCPX_LOG_DBG("not even in the file");
+    const std::string console = ::testing::internal::GetCapturedStdout();
+    scpx::log::close_file();
+    EXPECT_EQ(console, "");
+    const std::string text = scpx::test::read_text(path);
+    EXPECT_NE(text.find("options in effect 1\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("not even"), std::string::npos) << text;
+    int calls = 0;
+    SCPX_LOG_INF("{}", ++calls); // no file open: below the threshold, not evaluated
+    EXPECT_EQ(calls, 0);
+}
+
 TEST(Log, FailedRunKeepsTheEarlierLogAndWritesItsOwnBeside) {
     verbosity_guard g;
     const std::string path = scpx::test::scratch_path("rerun.log");

@@ -46,6 +46,18 @@ TEST(GeneList, SkipsBlanksAndCommentsAndRefusesRepeats) {
               (std::vector<std::string>{"ENSG1", "ENSG2"}));
 }
 
+TEST(GeneList, TakesTheFirstFieldOfATableAndSkipsItsHeader) {
+    // A table exported with names beside the ids: the id column is the first.
+    EXPECT_EQ(scpx::io::read_gene_list(
+                  list_file("genes_table.tsv", "gene_id\tgene_name\nENSG1.4\tTP53\nENSG2 CD4\n")),
+              (std::vector<std::string>{"ENSG1.4", "ENSG2"}));
+    EXPECT_EQ(scpx::io::read_gene_list(list_file("genes_table.csv", "Gene,name\nENSG1,TP53\n")),
+              (std::vector<std::string>{"ENSG1"}));
+    // Only the first line can be a header.
+    EXPECT_EQ(scpx::io::read_gene_list(list_file("genes_late.txt", "ENSG1\ngene\n")),
+              (std::vector<std::string>{"ENSG1", "gene"}));
+}
+
 TEST(GeneSelection, ChromosomesMatchWithOrWithoutChrPrefix) {
     gene_selection s("", {"20", "chrX"});
     EXPECT_FALSE(s.selects_all());
@@ -57,6 +69,9 @@ TEST(GeneSelection, ChromosomesMatchWithOrWithoutChrPrefix) {
     EXPECT_NO_THROW(s.report("genes.gtf"));
     EXPECT_EQ(scpx::io::chromosome_key("Chr7"), "7");
     EXPECT_EQ(scpx::io::chromosome_key("chr"), "chr"); // not a prefix of nothing
+    EXPECT_EQ(scpx::io::chromosome_key("chrM"), "MT"); // UCSC and Ensembl names of the mitochondrion
+    EXPECT_EQ(scpx::io::chromosome_key("MT"), "MT");
+    EXPECT_EQ(scpx::io::chromosome_key("M"), "MT");
 }
 
 TEST(GeneSelection, IdsMatchAsWrittenOrWithoutVersions) {
