@@ -492,6 +492,11 @@ void add_spredixcan_command(CLI::App& app) {
         }
         make_parent_dirs(log);
         run_scope scope(*sub, a->common, log);
+        if (a->opt.single_snp_model && !a->covariance.empty())
+            SCPX_LOG_WRN_SHARED(
+                "--single_snp_model: --covariance {} is not read (each SNP's variance is taken as 1, "
+                "as MetaXcan does); leave out --single_snp_model to use it",
+                a->covariance);
         if (!run_spredixcan(*a, std::move(jobs), gwas)) scope.keep_previous_log();
     });
 }

@@ -277,6 +277,12 @@ expect_ok single_snp_multi "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/single.csv" --overwrite
 check single_snp_warned grep -q "WARN.*--single_snp_model, but 3 of 3 genes have more than one SNP (e.g. ENSG" \
   "$WORK/single.log"
+# … and a --covariance given with it is said to be unused.
+expect_ok single_snp_with_cov "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --single_snp_model \
+  --covariance "$D/TW_Whole_Blood.txt.gz" --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" \
+  --output_file "$WORK/single_cov.csv" --overwrite
+check single_snp_covariance_unused grep -q "WARN.*--single_snp_model: --covariance .*TW_Whole_Blood.txt.gz is not read" \
+  "$WORK/single_cov.log"
 # Option checks: all usage errors (exit 2), before anything is written.
 usage_bad() { # NAME REGEX [args]: exit 2 with a matching ERROR
   local name=$1 regex=$2; shift 2
