@@ -24,16 +24,21 @@ namespace {
 /// `<out>.failed.log` (the log of earlier results stays), partial outputs are removed, and every
 /// rank ends.
 int fail(int code, const std::string& message) {
-    // Bad input usually fails on every rank at once: other ranks wait a moment, so that rank 0
-    // reports first and its MPI_Abort usually ends them before they repeat its message (a rank
-    // that fails alone still reports, 2 s later).
-    if (scpx::mpi::comm_size() > 1 && !scpx::mpi::is_root()) std::this_thread::sleep_for(std::chrono::seconds(2));
-    SCPX_LOG_ERR("{}", message);
+    // Bad input usually fails on every rank at once, with one message: rank 0 reports it, and the
+    // other ranks say it again only when theirs differs or they failed alone (known after at most
+    // 3 s), so the user reads one ERROR line however slowly MPI_Abort reaches the ranks.
+    const bool many = scpx::mpi::comm_size() > 1;
+    const bool root = scpx::mpi::is_root();
+    if (root) SCPX_LOG_ERR("{}", message);
+    const bool alike = many && scpx::mpi::failed_alike_everywhere(message, 3.0);
+    if (!root && !alike) SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
     if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));
     scpx::log::close_file(scpx::log::outcome::failed);
     scpx::detail::remove_live_temporaries();
-    if (scpx::mpi::comm_size() > 1) scpx::mpi::abort_all(code);
+    if (many && !root && alike)
+        std::this_thread::sleep_for(std::chrono::seconds(10)); // rank 0's abort ends us
+    if (many) scpx::mpi::abort_all(code);
     return code;
 }
 

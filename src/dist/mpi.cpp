@@ -5,11 +5,14 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -39,6 +42,18 @@ bool active() {
 }
 
 int rank_for_errors() { return active() ? comm_rank() : -1; }
+
+// A communicator of its own for failed_alike_everywhere: its collective must never be matched
+// with a collective another rank is in on MPI_COMM_WORLD when the failure happens.
+MPI_Comm g_failure_comm = MPI_COMM_NULL;
+
+void make_failure_comm() {
+    if (g_failure_comm == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &g_failure_comm);
+}
+
+void free_failure_comm() {
+    if (g_failure_comm != MPI_COMM_NULL) MPI_Comm_free(&g_failure_comm);
+}
 } // namespace
 
 session::session(int& argc, char**& argv) {
@@ -51,6 +66,7 @@ session::session(int& argc, char**& argv) {
     }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
+    make_failure_comm();
 }
 
 void ensure_initialized() {
@@ -67,15 +83,22 @@ void ensure_initialized() {
     }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
+    make_failure_comm();
     std::atexit([] {
         lsan_exempt exempt;
-        if (active()) MPI_Finalize();
+        if (active()) {
+            free_failure_comm();
+            MPI_Finalize();
+        }
     });
 }
 
 session::~session() {
     lsan_exempt exempt;
-    if (active()) MPI_Finalize();
+    if (active()) {
+        free_failure_comm();
+        MPI_Finalize();
+    }
 }
 
 int comm_rank() {
@@ -148,6 +171,32 @@ void on_root_agreed(const std::function<void()>& step, const std::string& elsewh
     if (cleanup) cleanup();
     if (failure) std::rethrow_exception(failure);
     throw io_error(elsewhere);
+}
+
+bool failed_alike_everywhere(const std::string& message, double timeout_s) {
+    if (!active() || comm_size() == 1 || g_failure_comm == MPI_COMM_NULL) return false;
+    std::uint64_t hash = 1469598103934665603ULL; // FNV-1a of the message
+    for (const unsigned char c : message) {
+        hash ^= c;
+        hash *= 1099511628211ULL;
+    }
+    // Static: when the exchange does not finish, MPI may still write into them until the abort.
+    static std::vector<std::uint64_t> all;
+    static std::uint64_t mine;
+    all.assign(static_cast<std::size_t>(comm_size()), 0);
+    mine = hash;
+    MPI_Request req = MPI_REQUEST_NULL;
+    if (MPI_Iallgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, g_failure_comm, &req) !=
+        MPI_SUCCESS)
+        return false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    int done = 0;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return false;
+        if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!done) return false;
+    return std::all_of(all.begin(), all.end(), [](std::uint64_t h) { return h == mine; });
 }
 
 bool all_ok(bool ok) {

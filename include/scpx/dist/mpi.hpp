@@ -36,6 +36,11 @@ void barrier();
 void on_root_only(const std::function<void()>& work);
 /// Name of the node this process runs on ("?" when unknown).
 std::string host_name();
+/// For main()'s catch-all: did every rank fail with this same message (bad input every rank
+/// read)? Then only rank 0 need report it. Waits at most `timeout_s` for the other ranks' word
+/// (a rank that is not failing never gives it: false). Uses a communicator of its own, so it
+/// cannot match a collective the other ranks are in.
+bool failed_alike_everywhere(const std::string& message, double timeout_s);
 /// Aborts every rank with `code`; for main()'s catch-all only.
 [[noreturn]] void abort_all(int code);
 
