@@ -178,6 +178,8 @@ bool same_number(const io::db_number& a, const io::db_number& b) {
 io::predictdb_model merge_databases(const std::vector<part>& parts, std::vector<io::predictdb_model>& dbs) {
     io::predictdb_model all;
     std::set<long long> chromosomes;
+    io::db_number seed;
+    const part* seed_from = nullptr;
     std::unordered_map<std::string, std::size_t> owner; // gene -> part index
     for (std::size_t k = 0; k < parts.size(); ++k) {
         const io::predictdb_model& m = dbs[k];
@@ -190,12 +192,15 @@ io::predictdb_model merge_databases(const std::vector<part>& parts, std::vector<
                             si.n_samples.value, si.population, parts.front().db, want.n_samples.value,
                             want.population));
         for (const io::predictdb_construction& c : m.construction) {
-            if (!same_number(c.cv_seed, dbs.front().construction.empty()
-                                            ? c.cv_seed
-                                            : dbs.front().construction.front().cv_seed))
-                throw input_error(parts[k].db, "table construction", "cv_seed",
-                                  fmt::format("{}, but {} used {}", c.cv_seed.value, parts.front().db,
-                                              dbs.front().construction.front().cv_seed.value));
+            // The seed of the first part that has a row (a part whose genes all failed has none).
+            if (!seed_from) {
+                seed = c.cv_seed;
+                seed_from = &parts[k];
+            } else if (!same_number(c.cv_seed, seed)) {
+                throw input_error(
+                    parts[k].db, "table construction", "cv_seed",
+                    fmt::format("{}, but {} used {}", c.cv_seed.value, seed_from->db, seed.value));
+            }
             chromosomes.insert(static_cast<long long>(c.chromosome.value));
         }
         for (std::size_t g = 0; g < m.genes.size(); ++g) {
@@ -219,7 +224,7 @@ io::predictdb_model merge_databases(const std::vector<part>& parts, std::vector<
     for (const long long c : chromosomes) {
         io::predictdb_construction row;
         row.chromosome = io::db_number::integer(c);
-        row.cv_seed = dbs.front().construction.front().cv_seed;
+        row.cv_seed = seed;
         all.construction.push_back(row);
     }
     all.has_varid = true;

@@ -92,6 +92,15 @@ expect_fail db_of_other_part "mixdb/CD4_T_0.db.*the .db is not this part's" "$WO
 mix mixcov covariance.txt.gz 1
 expect_fail covariance_of_other_part "mixcov/CD4_T_0.covariance.txt.gz.*(has no model in|not this part's)" "$WORK/bad.db" -- \
   "$SCPX" lctpred merge "$WORK/mixcov/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
+# construction rows: a part without any (all its genes failed) is fine; another cv_seed is not.
+mix noconst db 0
+/usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/noconst/CD4_T_0.db'); c.execute('delete from construction'); c.commit()"
+expect_ok part_without_construction "$SCPX" lctpred merge "$WORK/noconst/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" \
+  --out "$WORK/noconst_merged"
+mix otherseed db 0
+/usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/otherseed/CD4_T_0.db'); c.execute('update construction set cv_seed = 8'); c.commit()"
+expect_fail other_cv_seed "CD4_T_1.db, table construction, field 'cv_seed': 7, but .*otherseed/CD4_T_0.db used 8" \
+  "$WORK/bad.db" -- "$SCPX" lctpred merge "$WORK/otherseed/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
 # An input replaced between the jobs (another size) is refused; only touched, warned about.
 cp -p "$I/gene_annot.tsv" "$WORK/gene_annot.orig"
 echo "" >> "$I/gene_annot.tsv"
