@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -65,6 +66,9 @@ std::vector<index_range> partition_by_cost(const std::vector<double>& costs, std
             next = cut;
             if (next > prev && target - prefix[next - 1] <= prefix[next] - target) --next;
             if (next < prev) next = prev;
+            // No empty block while there are items enough: a costly item would otherwise leave a
+            // neighbouring block (a SLURM array job, a rank) with nothing to do.
+            if (n >= parts) next = std::min(std::max(next, prev + 1), n - (parts - 1 - k));
         }
         out[k] = {within.begin + prev, within.begin + next};
         prev = next;

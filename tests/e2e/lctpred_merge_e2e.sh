@@ -53,6 +53,14 @@ check merge_log_counts grep -q "11 genes, [0-9]* models ([0-9]* weights) from 3 
 expect_ok merge_2_ranks mpirun -n 2 "$SCPX" lctpred merge "$WORK"/parts/CD4_T_2.summary.h5 "$WORK"/parts/CD4_T_1 \
   "$WORK"/parts/CD4_T_0.* --out "$WORK/merged2"
 check merged_2_ranks_equals_unsplit same_as_whole "$WORK/merged2"
+# As many jobs as genes (11): no job is left without a gene by the cost-based cut, and the 11
+# one-gene parts join into the unsplit run too.
+for job in $(seq 0 10); do
+  "$SCPX" "${RUN[@]}" --split 11 --job "$job" --out "$WORK/p11/X_$job" > "$WORK/p11_$job.log" 2>&1 ||
+    echo "FAIL split_11_job_$job: $(grep ERROR "$WORK/p11_$job.log")"
+done
+expect_ok merge_11 "$SCPX" lctpred merge "$WORK"/p11/X_*.db --out "$WORK/merged11"
+check merged_11_equals_unsplit same_as_whole "$WORK/merged11"
 # The merged model works in S-PrediXcan as the unsplit one.
 expect_ok spredixcan_merged "$SCPX" spredixcan --model_db_path "$WORK/merged.db" \
   --covariance "$WORK/merged.covariance.txt.gz" --gwas_file "$D/gwas.tsv.gz" --snp_column SNP \

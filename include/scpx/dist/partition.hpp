@@ -28,8 +28,9 @@ struct index_range {
 /// Cuts items [within.begin, within.end) into `parts` contiguous blocks, in order, covering every
 /// item exactly once. Cut k is placed at the item boundary whose prefix cost is nearest to
 /// k/parts of the total (ties go to the earlier boundary), so each block's cost is within about
-/// one item's cost of total/parts. When every cost is zero, items are split by count instead.
-/// Blocks may be empty (fewer items than parts).
+/// one item's cost of total/parts, except that no block is left empty when there are at least
+/// as many items as parts (a cut moves by the fewest items needed). When every cost is zero,
+/// items are split by count instead. Blocks are empty only when there are fewer items than parts.
 /// @param costs  cost of each item (e.g. number of cis SNPs, or 1); finite and ≥ 0
 /// @throws usage_error when parts == 0, a cost is negative or not finite, or `within` is outside
 std::vector<index_range> partition_by_cost(const std::vector<double>& costs, std::size_t parts,

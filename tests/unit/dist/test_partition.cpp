@@ -86,6 +86,25 @@ TEST(Partition, DeterministicAndConsistentWithBlockQueries) {
         EXPECT_EQ(scpx::dist::partition_block(c, 5, k), a[k]);
 }
 
+TEST(Partition, NoBlockIsEmptyWhenItemsSuffice) {
+    // A costly item among cheap ones: by cost alone a neighbouring block would get nothing (an
+    // lctpred array job with no gene could never be merged). Every part gets >= 1 item.
+    for (std::size_t big : {0u, 3u, 6u}) {
+        std::vector<double> c(7, 1.0);
+        c[big] = 100.0;
+        for (std::size_t parts = 1; parts <= c.size(); ++parts) {
+            const auto b = scpx::dist::partition_by_cost(c, parts);
+            expect_cover(b, 0, c.size());
+            for (const auto& r : b)
+                EXPECT_FALSE(r.empty()) << "big item " << big << ", " << parts << " parts";
+        }
+    }
+    // The same inside a job's block, for ranks.
+    const std::vector<double> c = {1, 1, 50, 1, 1, 1, 1, 1};
+    for (const auto& r : scpx::dist::partition_by_cost(c, 3, {1, 5}))
+        EXPECT_FALSE(r.empty());
+}
+
 TEST(Partition, FewerItemsThanParts) {
     const std::vector<double> c = {3.0, 1.0, 2.0};
     const auto b = scpx::dist::partition_by_cost(c, 8);
