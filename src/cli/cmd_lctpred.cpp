@@ -128,10 +128,11 @@ void add_lctpred_command(CLI::App& app) {
     }
 
     sub->callback([sub, a, needed] {
-        if (sub->got_subcommand("merge")) return;
+        if (sub->got_subcommand("merge")) return; // its own callback ran
         for (const CLI::Option* opt : needed)
             if (opt->count() == 0) throw CLI::RequiredError(opt->get_name());
-        run_scope scope(*sub, a->common, log_path_for(a->common.out));
+        // --out is a prefix (P.db, …): the log is P.log, whatever P ends with.
+        run_scope scope(*sub, a->common, a->common.out + ".log");
         enet::lctpred_options& opt = a->opt;
         opt.dosage = a->dosage == "DS" ? io::dosage_source::DS
                      : a->dosage == "GT" ? io::dosage_source::GT

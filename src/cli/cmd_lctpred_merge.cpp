@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,14 +24,28 @@ struct merge_args {
     std::vector<std::string> parts;
 };
 
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
 /// The three files of the part `name` names must be there, as regular files; each is noted as an
-/// input, so neither --out nor the log derived from it can replace one.
+/// input, so neither --out nor the log derived from it can replace one. A name that is no part
+/// (a glob over a parts folder catches logs of failed jobs, journals, other files) says what it is.
 void check_part_files(const std::string& name) {
-    if (ends_with(name, ".journal"))
+    const std::string accepted = "a part is named by its prefix P or one of P.db, P.covariance.txt.gz, "
+                                 "P.summary.h5, P.log";
+    if (ends_with(name, ".failed.log"))
         throw usage_error(name +
-                          " is the journal of an unfinished lctpred job: finish it with --resume, then "
-                          "merge its outputs");
-    const std::string prefix = enet::lctpred_part_prefix(name);
+                          " is the log of a failed lctpred job, not a part: rerun that job, then merge");
+    const std::string prefix =
+        ends_with(name, ".journal") ? name.substr(0, name.size() - 8) : enet::lctpred_part_prefix(name);
+    if (exists(prefix + ".journal"))
+        throw usage_error("part " + prefix + " has a journal (" + prefix +
+                          ".journal): its job was stopped before it finished, or is still running; let it "
+                          "finish (or rerun it with --resume), then merge");
+    if (prefix == name && !exists(prefix + ".db") && exists(name))
+        throw usage_error(name + " is not a part of an lctpred run (no " + prefix + ".db): " + accepted);
     for (const char* ext : {".db", ".covariance.txt.gz", ".summary.h5"}) {
         const std::string file = prefix + ext;
         struct stat st {};
@@ -40,15 +55,32 @@ void check_part_files(const std::string& name) {
     }
 }
 
+/// `scpx lctpred --seed 9 merge …`: CLI11 gives --seed to the fit, which does not run; the user
+/// meant something, so say it rather than ignore it. (Values from a --config file's [lctpred]
+/// table are not on the command line and stay harmless.) Runs first: the fit's callback runs
+/// after merge's.
+void refuse_fit_options_before_merge() {
+    const std::vector<std::string>& args = command_line();
+    const auto lct = std::find(args.begin(), args.end(), "lctpred");
+    if (lct == args.end()) return;
+    const auto merge = std::find(lct, args.end(), "merge");
+    for (auto it = lct + 1; it != merge; ++it)
+        if (it->rfind("-", 0) == 0)
+            throw usage_error("`scpx lctpred " + *it +
+                              " … merge`: the options before `merge` are the fit's, which does not run; give "
+                              "merge's options (--out, --overwrite, --verbosity) after `merge`");
+}
+
 } // namespace
 
 void add_lctpred_merge_command(CLI::App& lctpred) {
     auto a = std::make_shared<merge_args>();
     auto* sub = lctpred.add_subcommand(
         "merge", "Join the --split parts of an lctpred run into one .db, covariance and summary");
-    sub->add_option("parts", a->parts,
-                    "the parts, each as its prefix P or one of P.db, P.covariance.txt.gz, P.summary.h5 "
-                    "(every job of the split, any order; e.g. parts/CD4_T_*.db)")
+    sub->add_option(
+           "parts", a->parts,
+           "the parts, each as its prefix P or one of P.db, P.covariance.txt.gz, P.summary.h5, P.log "
+           "(every job of the split, any order; e.g. parts/CD4_T_*.db)")
         ->required()
         ->group("Input");
     add_common_options(*sub, a->common,
@@ -63,11 +95,13 @@ void add_lctpred_merge_command(CLI::App& lctpred) {
     // `lctpred` takes the fit's options: one given to merge is an error, not the parent's to take.
     sub->fallthrough(false);
     sub->callback([sub, a] {
+        refuse_fit_options_before_merge();
         // Checked here, not by a validator: CLI11 takes the value of a misplaced option as a
         // part, and its "argument not expected" message must come first.
         for (const std::string& p : a->parts)
             check_part_files(p);
-        run_scope scope(*sub, a->common, log_path_for(a->common.out));
+        // --out is a prefix (P.db, …): the log is P.log, whatever P ends with.
+        run_scope scope(*sub, a->common, a->common.out + ".log");
         enet::lctpred_merge_options opt;
         opt.parts = a->parts;
         opt.out_db = a->common.out + ".db";

@@ -3,6 +3,7 @@
 // ends every rank (MPI_Abort) so no rank hangs in a collective.
 #include "scpx/cli/commands.hpp"
 #include "scpx/cli/config_file.hpp"
+#include "scpx/cli/run.hpp"
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -39,7 +41,11 @@ int fail(int code, const std::string& message) {
     if (many && !root && alike)
         std::this_thread::sleep_for(std::chrono::seconds(10)); // rank 0's abort ends us
     if (many) scpx::mpi::abort_all(code);
-    return code;
+    // One rank: end here too, without MPI_Finalize, as MPI_Abort ends several. A library the
+    // failure left in a bad state must not crash the exit: HDF5 closes at MPI_Finalize a file
+    // whose close already failed (a full disk), and that segfaults.
+    std::fflush(nullptr);
+    std::_Exit(code);
 }
 
 } // namespace
@@ -65,6 +71,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();
     scpx::cli::add_all_commands(app);
+    scpx::cli::note_command_line(argc, argv);
 
     try {
         const std::string config = scpx::cli::find_config_argument(argc, argv);

@@ -50,7 +50,15 @@ std::vector<std::string> gene_types_filter(const std::vector<std::string>& optio
 }
 
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help) {
-    if (!out_help.empty()) sub.add_option("--out", o.out, out_help)->required()->group("Output");
+    if (!out_help.empty())
+        sub.add_option("--out", o.out, out_help)
+            ->required()
+            ->check(CLI::Validator(
+                [](std::string& v) {
+                    return v.empty() ? std::string("an empty name would write hidden files") : "";
+                },
+                "NAME"))
+            ->group("Output");
     sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or MetaXcan's 1..50: below 20 debug)")
         ->capture_default_str()->group("Run");
     sub.add_option("--threads", o.threads, "CPU threads per rank (0: all available)")
@@ -61,6 +69,21 @@ void add_common_options(CLI::App& sub, common_options& o, const std::string& out
         ->capture_default_str()->check(integer_at_least(1))->group("Run");
     sub.add_option("--job", o.job, "SLURM arrays: run part K (0-based) of --split")
         ->capture_default_str()->check(integer_at_least(0))->group("Run");
+}
+
+namespace {
+std::vector<std::string>& recorded_command_line() {
+    static std::vector<std::string> args;
+    return args;
+}
+} // namespace
+
+void note_command_line(int argc, const char* const* argv) {
+    recorded_command_line().assign(argv, argv + argc);
+}
+
+const std::vector<std::string>& command_line() {
+    return recorded_command_line();
 }
 
 void drop_options(CLI::App& sub, std::initializer_list<const char*> names) {

@@ -76,6 +76,49 @@ void require_same_inputs(const std::vector<split_part>& parts, const std::vector
 
 } // namespace
 
+/// The options of a recorded command ("scpx stage --a 1 --b x y", on one line or on
+/// options_in_effect's continued lines), by name: "--a" -> "1", "--b" -> "x y"; the words before
+/// the first option under "".
+std::map<std::string, std::string> recorded_options(const std::string& command) {
+    const std::string flat = std::regex_replace(command, std::regex(" *\\\\\n *"), " ");
+    std::map<std::string, std::string> out;
+    std::string name;
+    std::size_t at = 0;
+    while (at <= flat.size()) {
+        std::size_t next = flat.find(" --", at);
+        if (next == std::string::npos) next = flat.size();
+        const std::string chunk = flat.substr(at, next - at);
+        if (chunk.rfind("--", 0) == 0) {
+            const std::size_t sp = chunk.find(' ');
+            out[chunk.substr(0, sp)] = sp == std::string::npos ? "" : chunk.substr(sp + 1);
+        } else {
+            out[""] = chunk;
+        }
+        at = next + 1;
+    }
+    return out;
+}
+
+/// "--alpha 0.3 here, 0.5 there; --window only here" for two recorded commands.
+std::string option_differences(const std::string& here, const std::string& there) {
+    const auto a = recorded_options(here), b = recorded_options(there);
+    std::vector<std::string> diffs;
+    const auto shown = [](const std::string& name, const std::string& value) {
+        return name.empty() ? "'" + value + "'" : value.empty() ? name : name + " " + value;
+    };
+    for (const auto& [name, value] : a) {
+        const auto it = b.find(name);
+        if (it == b.end())
+            diffs.push_back(shown(name, value) + " only here");
+        else if (it->second != value)
+            diffs.push_back(shown(name, value) + " here, " + shown(name, it->second) + " there");
+    }
+    for (const auto& [name, value] : b)
+        if (a.count(name) == 0) diffs.push_back(shown(name, value) + " only there");
+    if (diffs.empty()) return "the commands differ in layout only:\n  " + here + "\n  " + there;
+    return join(diffs, "; ");
+}
+
 split_part read_split_part(hid_t file, const std::string& path, const std::vector<std::string>& stages,
                            const std::string& what) {
     split_part p;
@@ -98,6 +141,8 @@ split_part read_split_part(hid_t file, const std::string& path, const std::vecto
     p.job_separator = m[2].str();
     p.command_without_job = p.command_before_split + " --split " + m[1].str() + p.command_after_job;
     p.gene_list = root_attr(file, path, "scpx_gene_list", what);
+    p.build = root_attr(file, path, "scpx_version", what) + " (git " +
+              root_attr(file, path, "scpx_git_hash", what) + ")";
     if (io::h5_has_attr(file, "scpx_part_gene_list"))
         p.part_gene_list = io::h5_read_attr_string(file, "scpx_part_gene_list");
     if (io::h5_has_attr(file, "scpx_input_stamps"))
@@ -117,9 +162,14 @@ std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts,
                                   " output");
         if (p.command_without_job != first.command_without_job)
             throw input_error(p.path, "attribute 'scpx_command'", "",
-                              "made with other options than " + first.path + " (only --job may differ):\n  " +
-                                  p.command_without_job + "\n  " + first.command_without_job);
+                              "made with other options than " + first.path + " (only --job may differ): " +
+                                  option_differences(p.command_without_job, first.command_without_job));
     }
+    // Parts fitted by other scpx builds are joined, but said to be: their numbers may differ.
+    for (const auto& p : parts)
+        if (p.build != first.build)
+            SCPX_LOG_WRN("{} was made by {}, {} by {}: if the builds compute differently, the parts disagree",
+                         p.path, p.build, first.path, first.build);
     std::map<int, std::size_t> by_job;
     for (std::size_t k = 0; k < parts.size(); ++k) {
         const auto [it, added] = by_job.emplace(parts[k].job, k);
@@ -195,6 +245,8 @@ io::h5_provenance merged_provenance(hid_t first, const std::vector<split_part>& 
     for (const split_part& p : in_job_order)
         paths.push_back(p.path);
     prov.extra.emplace_back("scpx_merged_parts", join(paths, "\n"));
+    // scpx_version/scpx_git_hash are the merge's; the parts may have been made by another build.
+    prov.extra.emplace_back("scpx_parts_build", job0.build);
     return prov;
 }
 

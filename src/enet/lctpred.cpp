@@ -308,13 +308,15 @@ std::vector<std::string> input_paths(const lctpred_options& opt) {
     return {opt.expression, opt.genotype, opt.snp_annotation, opt.vcf, opt.gene_annotation, opt.foldid};
 }
 
-/// gene_list_fingerprint of the genes to fit (expression id, annotation chromosome and TSS).
+/// gene_list_fingerprint of the genes to fit: expression id, chromosome number (0: not
+/// autosomal) and TSS, as the summary's /gene_id, /chromosome and /tss hold them (so a merge can
+/// recompute it from the rows).
 std::string jobs_fingerprint(const std::vector<gene_job>& jobs) {
     std::vector<std::string> ids, chroms;
     std::vector<std::int64_t> tss;
     for (const gene_job& j : jobs) {
         ids.push_back(j.gene_id);
-        chroms.push_back(j.rec.chrom);
+        chroms.push_back(std::to_string(j.chrom));
         tss.push_back(j.rec.tss);
     }
     return gene_list_fingerprint(ids, chroms, tss);
@@ -578,12 +580,23 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     std::vector<io::h5_dataset_spec> specs = {
         {"gene_id", h5_dtype::str, {ng}, id_len, "gene id as in the expression table", {}},
         {"gene_name", h5_dtype::str, {ng}, 64, "gene name from the annotation (truncated to 64 bytes)", {}},
-        {"status", h5_dtype::str, {ng}, 24, "ok | too_few_snps | constant_expression | missing_expression | no_convergence | not_autosomal", {}},
+        {"status",
+         h5_dtype::str,
+         {ng},
+         24,
+         "ok | too_few_snps | constant_expression | missing_expression | no_convergence | not_autosomal",
+         {}},
         {"chromosome", h5_dtype::i32, {ng}, 0, "1..22; 0 = not autosomal", {}},
+        {"tss", h5_dtype::i64, {ng}, 0, "transcription start site (1-based) from the gene annotation", {}},
         {"n_snps_in_window", h5_dtype::i32, {ng}, 0, "", {}},
         {"n_snps_in_model", h5_dtype::i32, {ng}, 0, "", {}},
         {"included", h5_dtype::u8, {ng}, 0, "zscore_pval < 0.05 and rho_avg > 0.1 and >= 1 SNP", {}},
-        {"lambda_iteration", h5_dtype::i32, {ng}, 0, "1-based index of the chosen lambda; 0 when not fitted", {}},
+        {"lambda_iteration",
+         h5_dtype::i32,
+         {ng},
+         0,
+         "1-based index of the chosen lambda; 0 when not fitted",
+         {}},
         {"lambda_min", h5_dtype::f64, {ng}, 0, "", {}},
         {"cv_mse", h5_dtype::f64, {ng}, 0, "mean over repeats of cvm at lambda_min", {}},
         {"cv_R2_avg", h5_dtype::f64, {ng}, 0, "", {}},
@@ -749,6 +762,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     {
         std::vector<std::string> ids, names, status;
         std::vector<std::int32_t> chrom, nwin, nmod, liter, nzero, fn;
+        std::vector<std::int64_t> tss;
         std::vector<std::uint8_t> inc;
         std::vector<double> lmin, mse, r2a, r2s, isr2, ra, rs, rz, zp, fp, lam, cvm, cvsd, fr2, frho, fz, fpv;
         for (std::size_t g = mine.begin; g < mine.end; ++g) {
@@ -759,6 +773,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             names.push_back(j.rec.gene_name.substr(0, 64));
             status.emplace_back(to_string(f.status));
             chrom.push_back(j.chrom);
+            tss.push_back(j.rec.tss);
             nwin.push_back(static_cast<std::int32_t>(j.snp_end - j.snp_begin));
             nmod.push_back(f.n_snps_in_model());
             inc.push_back(f.included ? 1 : 0);
@@ -802,6 +817,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         h5.write_rows("gene_name", first, count, names);
         h5.write_rows("status", first, count, status);
         h5.write_rows("chromosome", first, count, chrom);
+        h5.write_rows("tss", first, count, tss);
         h5.write_rows("n_snps_in_window", first, count, nwin);
         h5.write_rows("n_snps_in_model", first, count, nmod);
         h5.write_rows("included", first, count, inc);

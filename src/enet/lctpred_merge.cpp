@@ -5,6 +5,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
+#include "scpx/core/provenance.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
 #include "scpx/dist/mpi.hpp"
@@ -17,6 +18,7 @@
 
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -38,6 +40,10 @@ struct part {
     dist::split_part meta;
     std::map<std::string, io::h5_info> datasets; ///< every dataset of the summary, by path
     std::vector<std::string> included;           ///< genes marked included, byte-wise sorted
+    std::map<std::string, std::int64_t> model_snps; ///< the summary's n_snps_in_model of those
+    // The rows as the gene-list fingerprints cover them (gene id, chromosome number, TSS).
+    std::vector<std::string> ids, chroms;
+    std::vector<std::int64_t> tss;
 };
 
 /// Paths of every dataset in `file` ("gene_id", "cv/lambda", …).
@@ -66,15 +72,30 @@ void read_layout(part& p, hid_t file) {
                               "expected 1-D strings, found " + info.describe());
         p.datasets.emplace(name, info);
     }
-    for (const char* needed : {"gene_id", "included"})
+    for (const char* needed : {"gene_id", "included", "n_snps_in_model", "chromosome", "tss"})
         if (p.datasets.count(needed) == 0)
             throw input_error(p.summary, std::string("dataset '/") + needed + "'", "",
-                              "missing; every lctpred summary has it");
-    const std::vector<std::string> ids = io::h5_read_strings(file, "gene_id");
+                              "missing; every lctpred summary has it (one of an older scpx: rerun the job)");
+    p.ids = io::h5_read_strings(file, "gene_id");
     const std::vector<std::uint8_t> included = io::h5_read<std::uint8_t>(file, "included", 1).data;
-    for (std::size_t g = 0; g < ids.size(); ++g)
-        if (included[g] != 0) p.included.push_back(ids[g]);
+    const std::vector<std::int32_t> snps = io::h5_read<std::int32_t>(file, "n_snps_in_model", 1).data;
+    for (const std::int32_t c : io::h5_read<std::int32_t>(file, "chromosome", 1).data)
+        p.chroms.push_back(std::to_string(c));
+    p.tss = io::h5_read<std::int64_t>(file, "tss", 1).data;
+    for (std::size_t g = 0; g < p.ids.size(); ++g)
+        if (included[g] != 0) {
+            p.included.push_back(p.ids[g]);
+            p.model_snps[p.ids[g]] = snps[g];
+        }
     std::sort(p.included.begin(), p.included.end());
+    // Its rows are the ones its run wrote (an edited or reordered summary is named).
+    if (!p.meta.part_gene_list.empty()) {
+        const std::string own = gene_list_fingerprint(p.ids, p.chroms, p.tss);
+        if (own != p.meta.part_gene_list)
+            throw input_error(p.summary, "datasets /gene_id, /chromosome, /tss", "",
+                              "its genes (" + own + ") are not the ones its run wrote (" +
+                                  p.meta.part_gene_list + "): the summary was edited after its run");
+    }
 }
 
 part read_part(const std::string& prefix) {
@@ -125,6 +146,21 @@ std::vector<part> ordered_parts(const std::vector<std::string>& prefixes) {
         ordered.push_back(std::move(parts[k]));
     for (const part& p : ordered)
         require_same_layout(p, ordered.front());
+    // Joined in job order, the rows are the gene list every part was cut from.
+    std::vector<std::string> ids, chroms;
+    std::vector<std::int64_t> tss;
+    for (const part& p : ordered) {
+        ids.insert(ids.end(), p.ids.begin(), p.ids.end());
+        chroms.insert(chroms.end(), p.chroms.begin(), p.chroms.end());
+        tss.insert(tss.end(), p.tss.begin(), p.tss.end());
+    }
+    const std::string joined = gene_list_fingerprint(ids, chroms, tss);
+    if (joined != ordered.front().meta.gene_list)
+        throw input_error(ordered.front().summary, "attribute 'scpx_gene_list'", "",
+                          "the genes of the parts joined in job order (" + joined +
+                              ") are not the gene list recorded in every part (" +
+                              ordered.front().meta.gene_list +
+                              "): a part was edited, or comes from another run");
     return ordered;
 }
 
@@ -132,6 +168,7 @@ std::vector<part> ordered_parts(const std::vector<std::string>& prefixes) {
 io::predictdb_model read_part_db(const part& p) {
     io::predictdb_read_options ro;
     ro.snp_key = "varID"; // scpx writes varID; an rsid may repeat within a window, a varID may not
+    ro.warn_duplicates = false; // refused below
     io::predictdb_model m = io::read_predictdb_model(p.db, ro);
     if (m.n_duplicate_weights > 0)
         throw input_error(p.db, "table weights", "varID",
@@ -164,6 +201,26 @@ io::predictdb_model read_part_db(const part& p) {
             throw input_error(p.db, "table extra", "gene",
                               "gene " + m.genes[g] + " has weights but no row (found " + m.extra[g].gene +
                                   ")");
+    for (std::size_t g = 0; g < m.genes.size(); ++g) {
+        const auto n = static_cast<std::int64_t>(m.gene_begin[g + 1] - m.gene_begin[g]);
+        const io::db_number& e = m.extra[g].n_snps_in_model;
+        if (e.is_null || static_cast<std::int64_t>(e.value) != n)
+            throw input_error(p.db, "table extra", "n.snps.in.model",
+                              fmt::format("gene {}: {} in extra, but {} weight row(s)", m.genes[g],
+                                          e.is_null ? std::string("NULL") : fmt::format("{}", e.value), n));
+        if (p.model_snps.at(m.genes[g]) != n)
+            throw input_error(p.db, "table weights", "gene",
+                              fmt::format("gene {}: {} weight row(s), but {} says {} SNPs in the model: the "
+                                          ".db was edited, or is not this part's",
+                                          m.genes[g], n, p.summary, p.model_snps.at(m.genes[g])));
+    }
+    for (const io::predictdb_construction& c : m.construction)
+        if (c.chromosome.is_null || !c.chromosome.is_integer || c.chromosome.value < 1 ||
+            c.chromosome.value > 22)
+            throw input_error(p.db, "table construction", "chromosome",
+                              c.chromosome.is_null
+                                  ? std::string("NULL")
+                                  : fmt::format("{}: not an autosome 1..22", c.chromosome.value));
     if (m.sample_info.size() != 1)
         throw input_error(p.db, "table sample_info", "",
                           std::to_string(m.sample_info.size()) + " rows; lctpred writes one");
@@ -254,6 +311,21 @@ void merge_covariances(const std::vector<part>& parts, const std::vector<io::pre
             throw input_error(parts[k].covariance, "line " + std::to_string(c.block.first_line), "GENE",
                               "gene " + c.block.gene + " has no model in " + parts[k].db +
                                   ": the covariance is not this part's");
+        // The block is the model's SNPs, each pair once: p(p+1)/2 rows over exactly its rsids.
+        const std::size_t g = m.find_gene(c.block.gene);
+        std::vector<std::string> want(m.rsid.begin() + static_cast<std::ptrdiff_t>(m.gene_begin[g]),
+                                      m.rsid.begin() + static_cast<std::ptrdiff_t>(m.gene_begin[g + 1]));
+        std::vector<std::string> got = c.block.ids;
+        std::sort(want.begin(), want.end());
+        std::sort(got.begin(), got.end());
+        const std::size_t p = want.size();
+        if (got != want || c.block.entries.size() != p * (p + 1) / 2)
+            throw input_error(
+                parts[k].covariance, "line " + std::to_string(c.block.first_line), "GENE",
+                fmt::format("gene {}: {} row(s) over {} SNP(s), but its model in {} has {} SNP(s) "
+                            "({} rows expected): the covariance was edited, or is not this part's",
+                            c.block.gene, c.block.entries.size(), got.size(), parts[k].db, p,
+                            p * (p + 1) / 2));
         if (c.blocks > 1 && !(previous < c.block.gene))
             throw input_error(parts[k].covariance, "line " + std::to_string(c.block.first_line), "GENE",
                               "gene " + c.block.gene + " after " + previous +
@@ -364,10 +436,15 @@ std::string lctpred_part_prefix(const std::string& name) {
 lctpred_merge_summary merge_lctpred_parts(const lctpred_merge_options& opt) {
     if (opt.parts.empty()) throw usage_error("lctpred merge: no parts given");
     mpi::ensure_initialized();
-    // A glob over the parts' files names each part up to three times.
+    // A glob over the parts' files names each part several times, and a part may be named by
+    // other paths to one file (./p/X_0, a symbolic link): one part is its summary file.
     std::vector<std::string> prefixes;
+    std::set<std::pair<dev_t, ino_t>> seen;
     for (const std::string& name : opt.parts) {
         const std::string prefix = lctpred_part_prefix(name);
+        struct stat st {};
+        if (::stat((prefix + ".summary.h5").c_str(), &st) == 0 && !seen.insert({st.st_dev, st.st_ino}).second)
+            continue;
         if (std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) prefixes.push_back(prefix);
     }
     stage_timer st("lctpred merge");

@@ -7,6 +7,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/dist/mpi.hpp"
 
+#include <fmt/format.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <numeric>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace scpx::io {
 
@@ -205,6 +207,54 @@ struct h5_row_writer::impl {
     }
 };
 
+namespace {
+
+/// Bytes of one element of the dataset in the file.
+double element_bytes(const h5_dataset_spec& s) {
+    switch (s.dtype) {
+    case h5_dtype::f32: return 4;
+    case h5_dtype::f64: return 8;
+    case h5_dtype::i32: return 4;
+    case h5_dtype::i64: return 8;
+    case h5_dtype::u8: return 1;
+    case h5_dtype::str: return static_cast<double>(s.str_len);
+    }
+    return 8;
+}
+
+/// The datasets are allocated in full when the file is created: a file system without room for
+/// them is refused now, with one clear message on every rank. Found later, a write failing for
+/// space inside parallel HDF5 can leave ranks waiting in a collective call, or the library unable
+/// to close the file.
+void require_space_for(const std::string& path, const std::vector<h5_dataset_spec>& specs,
+                       hsize_t done_rows) {
+    double need = 1 << 20; // attributes, object headers, heaps
+    for (const auto& s : specs) {
+        double n = 1;
+        for (const hsize_t d : s.shape)
+            n *= static_cast<double>(d);
+        need += n * element_bytes(s);
+    }
+    need += static_cast<double>(done_rows);
+    std::string free_text;
+    if (mpi::is_root()) {
+        struct statvfs fs {};
+        const std::string dir = parent_dir(path);
+        if (::statvfs(dir.c_str(), &fs) == 0)
+            free_text = std::to_string(static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize));
+    }
+    free_text = mpi::broadcast(free_text);
+    if (free_text.empty()) return; // unknown: let the writes tell
+    const double free_bytes = std::stod(free_text);
+    if (free_bytes < need)
+        throw io_error(
+            fmt::format("not enough space for {}: its datasets need {:.1f} MB, the file system of {} has "
+                        "{:.1f} MB free",
+                        path, need / 1e6, parent_dir(path), free_bytes / 1e6));
+}
+
+} // namespace
+
 h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spec> datasets,
                              const h5_provenance& provenance, const h5_writer_options& options)
     : p_(std::make_unique<impl>()) {
@@ -305,6 +355,7 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
         const auto n_done = std::count(p.done_at_open.begin(), p.done_at_open.end(), 1);
         SCPX_LOG_INF("resuming {}: {} of {} rows already done", path, n_done, p.opt.done_rows);
     } else {
+        require_space_for(path, p.specs, p.opt.done_rows);
         p.file = h5_create_file(p.temp, h5_driver::mpio);
         // Attributes first, then datasets in declaration order: the object header and heap
         // layout then depend on the declaration only.

@@ -306,7 +306,7 @@ void read_weights(const reader_db& db, predictdb_model& m, const predictdb_read_
     permute(m.rsid, kept);
     permute(m.varid, kept);
     m.n_duplicate_weights = dups;
-    if (dups)
+    if (dups && opt.warn_duplicates)
         SCPX_LOG_WRN_SHARED("{}: {} duplicated (gene, {}) weight row(s); the last one of each is used, "
                             "as MetaXcan does",
                             file, dups, opt.snp_key);

@@ -20,12 +20,14 @@ for job in 0 1 2; do
 done
 
 # Two summaries hold the same datasets (values, types, shapes, descriptions) and root attributes
-# but for the list of parts a merge records; else the differences are printed.
+# but for what a merge records of its parts (their files and build); else the differences are
+# printed.
 summaries_equal() {
   /usr/bin/python3 - "$1" "$2" <<'PY'
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
-diff = [k for k in sorted(set(a.attrs) | set(b.attrs)) if k != "scpx_merged_parts" and a.attrs.get(k) != b.attrs.get(k)]
+merge_only = {"scpx_merged_parts", "scpx_parts_build"}
+diff = [k for k in sorted(set(a.attrs) | set(b.attrs)) if k not in merge_only and a.attrs.get(k) != b.attrs.get(k)]
 names = []
 a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
 other = []
@@ -76,18 +78,28 @@ expect_fail missing_job "lack job\(s\) 1; give every part" "$WORK/bad.db" -- \
 expect_fail missing_file "cannot open part file .*CD4_T_9.covariance.txt.gz: no such file" "$WORK/bad.db" -- \
   bash -c "cp '$P/CD4_T_0.db' '$P/CD4_T_9.db'; '$SCPX' lctpred merge '$P/CD4_T_9.db' --out '$WORK/bad'; rc=\$?; rm '$P/CD4_T_9.db'; exit \$rc"
 # A killed part's journal is named as such (a glob over parts/CD4_T_* may catch one).
-expect_fail journal_as_part "CD4_T_1.journal is the journal of an unfinished lctpred job: finish it with --resume" \
+expect_fail journal_as_part "part .*CD4_T_1 has a journal .*CD4_T_1.journal.: its job was stopped before it finished" \
   "$WORK/bad.db" -- bash -c "mkdir -p '$P/CD4_T_1.journal'; '$SCPX' lctpred merge '$P'/CD4_T_* --out '$WORK/bad'; rc=\$?; rmdir '$P/CD4_T_1.journal'; exit \$rc"
 expect_fail job_twice "job 1 of --split 3 given twice" "$WORK/bad.db" -- \
   bash -c "mkdir -p '$WORK/copy'; for x in db covariance.txt.gz summary.h5; do cp '$P/CD4_T_1.'\$x '$WORK/copy/x.'\$x; done
            '$SCPX' lctpred merge '$P'/CD4_T_*.db '$WORK/copy/x.db' --out '$WORK/bad'"
-expect_fail other_options "CD4_T_1.summary.h5.*made with other options" "$WORK/bad.db" -- \
+expect_fail other_options "CD4_T_1.summary.h5.*made with other options .*: --alpha 0.3 here, --alpha 0.5 there" "$WORK/bad.db" -- \
   bash -c "mkdir -p '$WORK/o'; '$SCPX' ${RUN[*]} --alpha 0.3 --split 3 --job 1 --out '$WORK/o/CD4_T_1' >/dev/null 2>&1
            '$SCPX' lctpred merge '$P/CD4_T_0.db' '$WORK/o/CD4_T_1.db' '$P/CD4_T_2.db' --out '$WORK/bad'"
 expect_fail not_lctpred "not the summary of an .scpx lctpred --split. job" "$WORK/bad.db" -- \
   bash -c "mkdir -p '$WORK/n'; cp '$P/CD4_T_0.db' '$P/CD4_T_0.covariance.txt.gz' '$WORK/n/'
            /usr/bin/python3 -c \"import h5py; h5py.File('$WORK/n/CD4_T_0.summary.h5','w')['x']=[1]\"
            '$SCPX' lctpred merge '$WORK/n/CD4_T_0.db' '$P/CD4_T_1.db' '$P/CD4_T_2.db' --out '$WORK/bad'"
+# Other files a glob over a parts folder catches are named for what they are.
+expect_fail failed_log_as_part "CD4_T_0.failed.log is the log of a failed lctpred job, not a part" "$WORK/bad.db" -- \
+  bash -c "touch '$P/CD4_T_0.failed.log'; '$SCPX' lctpred merge '$P'/CD4_T_*.db '$P/CD4_T_0.failed.log' --out '$WORK/bad'; rc=\$?; rm '$P/CD4_T_0.failed.log'; exit \$rc"
+expect_fail other_file_as_part "notes.txt is not a part of an lctpred run \(no .*notes.txt.db\)" "$WORK/bad.db" -- \
+  bash -c "echo x > '$WORK/notes.txt'; '$SCPX' lctpred merge '$P'/CD4_T_*.db '$WORK/notes.txt' --out '$WORK/bad'"
+expect_fail folder_as_part "parts is not a part of an lctpred run" "$WORK/bad.db" -- \
+  "$SCPX" lctpred merge "$P" --out "$WORK/bad"
+# One part named by two paths (./parts/X, parts/X) is one part.
+expect_ok same_part_two_paths bash -c "cd '$WORK' && '$SCPX' lctpred merge parts/CD4_T_0.db ./parts/CD4_T_0 parts/CD4_T_1.db parts/CD4_T_2.db --out merged_paths"
+check same_part_two_paths_equals_unsplit same_as_whole "$WORK/merged_paths"
 # The .db or covariance of another part (a part's files mixed up) is named.
 mix() { # mix NAME FILE_EXT FROM_JOB: a copy of part 0 whose FILE_EXT file is part FROM_JOB's
   mkdir -p "$WORK/$1"
@@ -116,6 +128,29 @@ expect_ok part_2_after_edit "$SCPX" "${RUN[@]}" --split 3 --job 2 --out "$WORK/e
 cp -p "$WORK/gene_annot.orig" "$I/gene_annot.tsv"
 expect_fail input_changed "input .*gene_annot.tsv was [0-9]+ bytes when job 2 ran and [0-9]+ bytes when job 0 ran" \
   "$WORK/bad.db" -- "$SCPX" lctpred merge "$P/CD4_T_0.db" "$P/CD4_T_1.db" "$WORK/e/CD4_T_2.db" --out "$WORK/bad"
+# Options of the fit are not options of the merge, before `merge` or after it; the fit still
+# demands its own.
+expect_fail fit_options_before_merge "scpx lctpred --seed … merge.: the options before .merge. are the fit's" \
+  "$WORK/bad.db" -- "$SCPX" lctpred --seed 9 merge "$P"/CD4_T_*.db --out "$WORK/bad"
+expect_fail empty_out "--out: an empty name would write hidden files" "" -- "$SCPX" lctpred merge "$P"/CD4_T_*.db --out ""
+# --out is a prefix: the log is <prefix>.log whatever it ends with.
+expect_ok out_with_dot "$SCPX" lctpred merge "$P"/CD4_T_*.db --out "$WORK/m.v1"
+check log_of_dotted_prefix test -s "$WORK/m.v1.log"
+# Edits that keep a part's gene set are caught too.
+mix lessweights db 0
+/usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/lessweights/CD4_T_0.db'); c.execute('delete from weights where rowid = (select min(rowid) from weights)'); c.commit()"
+expect_fail weight_row_deleted "lessweights/CD4_T_0.db, table extra, field 'n.snps.in.model': gene .*: [0-9]+ in extra, but [0-9]+ weight row" \
+  "$WORK/bad.db" -- "$SCPX" lctpred merge "$WORK/lessweights/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
+mix covrow covariance.txt.gz 0
+zcat "$P/CD4_T_0.covariance.txt.gz" | sed '2d' | gzip > "$WORK/covrow/CD4_T_0.covariance.txt.gz"
+expect_fail covariance_row_deleted "covrow/CD4_T_0.covariance.txt.gz, line 2, field 'GENE': gene .* row\(s\) over" \
+  "$WORK/bad.db" -- "$SCPX" lctpred merge "$WORK/covrow/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
+mix swapped summary.h5 0
+/usr/bin/python3 -c "
+import h5py
+f = h5py.File('$WORK/swapped/CD4_T_0.summary.h5', 'r+'); g = f['gene_id'][()]; g[[0, 1]] = g[[1, 0]]; f['gene_id'][...] = g"
+expect_fail summary_rows_swapped "swapped/CD4_T_0.summary.h5, datasets /gene_id, /chromosome, /tss: its genes .* are not the ones its run wrote" \
+  "$WORK/bad.db" -- "$SCPX" lctpred merge "$WORK/swapped/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
 # Options of the fit are not options of the merge; the fit still demands its own.
 expect_fail merge_takes_no_split "argument was not expected: --split" "$WORK/bad.db" -- \
   "$SCPX" lctpred merge "$P"/CD4_T_*.db --split 3 --out "$WORK/bad"

@@ -88,6 +88,11 @@ private:
 /// options (--out, --output_file).
 void note_input_files(const CLI::App& sub);
 
+/// Records the command line as main() received it (for checks CLI11 cannot make, such as which
+/// subcommand an option was typed after); command_line() returns it ({} before).
+void note_command_line(int argc, const char* const* argv);
+const std::vector<std::string>& command_line();
+
 /// `<prefix>.log`, or "<file without .h5/.csv/.db/.tsv/.gz>.log" when --out names a file.
 std::string log_path_for(const std::string& out);
 

@@ -27,6 +27,7 @@ struct split_part {
     std::string gene_list;                       ///< scpx_gene_list: count and fingerprint of the whole list
     std::string part_gene_list; ///< scpx_part_gene_list: the same of its own rows ("" if older)
     std::string input_stamps;   ///< scpx_input_stamps ("" if older)
+    std::string build;          ///< "scpx_version (git scpx_git_hash)" of the build that made it
 
     std::uint64_t genes() const { return end - begin; }
 };
@@ -41,9 +42,10 @@ split_part read_split_part(hid_t file, const std::string& path, const std::vecto
 
 /// Checks that `parts` make up one split run and returns their indices in job order.
 /// @param example  a glob that names every part, for the hint when jobs are missing
-/// @throws input_error naming the part that disagrees with the first (stage, command, gene
-///         list, rows, an input of another size); usage_error for a job given twice or
-///         missing. An input with another modification time only is warned about.
+/// @throws input_error naming the part that disagrees with the first (stage, command — the
+///         options that differ are listed —, gene list, rows, an input of another size);
+///         usage_error for a job given twice or missing. An input with another modification
+///         time only, or a part made by another scpx build, is warned about.
 std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts, const std::string& example);
 
 /// The command of the unsplit run the parts make up ("--split 1 --job 0").
@@ -53,7 +55,8 @@ std::string unsplit_command(const split_part& part);
 /// of the first part, empty lines kept, so the attribute equals the unsplit run's), the
 /// attributes `copied` from the first part's file `first` (when present), and what it was joined
 /// from: scpx_split_genes "0 N N", scpx_gene_list, scpx_part_gene_list (the whole list),
-/// scpx_input_stamps (job 0's) and scpx_merged_parts (the part files, job order).
+/// scpx_input_stamps (job 0's), scpx_merged_parts (the part files, job order) and
+/// scpx_parts_build (the build that made job 0; scpx_version/scpx_git_hash are the merge's).
 io::h5_provenance merged_provenance(hid_t first, const std::vector<split_part>& in_job_order,
                                     const std::vector<std::string>& copied);
 

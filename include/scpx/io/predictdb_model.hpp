@@ -111,6 +111,8 @@ struct predictdb_read_options {
     std::string snp_key = "rsid";
     /// Read sample_info and construction when present.
     bool read_metadata = true;
+    /// Warn about duplicated (gene, key) rows (a caller that refuses them says so itself).
+    bool warn_duplicates = true;
 };
 
 /// Loads a PredictDB model.
