@@ -44,7 +44,8 @@ for name in whole:
     assert a.shape == b.shape and (a == b).all(), name
     assert dict(whole[name].attrs) == dict(merged[name].attrs), name
 extra = set(merged.attrs) - set(whole.attrs)
-assert extra == {"scpx_merged_parts"}, extra
+assert extra == {"scpx_merged_parts", "scpx_parts_build"}, extra
+assert merged.attrs["scpx_parts_build"] == "%s (git %s)" % (whole.attrs["scpx_version"], whole.attrs["scpx_git_hash"])
 for key in whole.attrs:
     assert whole.attrs[key] == merged.attrs[key], key
 print("%s: %d datasets equal to the unsplit run" % (sys.argv[2], len(whole)))
