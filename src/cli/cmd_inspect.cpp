@@ -187,7 +187,9 @@ void add_inspect_command(CLI::App& app) {
         ->check(CLI::ExistingFile)->group("Inputs");
     sub->add_option("--gene-types", o->gene_types, "keep only these gene types (e.g. protein_coding; 'all' keeps every gene)")
         ->group("Inputs");
-    sub->add_option("--out", o->common.out, "write the summary as JSON to this file")->group("Output");
+    sub->add_option("--out", o->common.out, "write the summary as JSON to this file")
+        ->check(non_empty_name())
+        ->group("Output");
     sub->add_option("--verbosity", o->common.verbosity, "debug|info|warn|error|off")->capture_default_str();
     sub->callback([sub, o] { run_inspect(*sub, *o); });
 }

@@ -37,13 +37,18 @@ void check_part_files(const std::string& name) {
                                  "P.summary.h5, P.log";
     if (ends_with(name, ".failed.log"))
         throw usage_error(name +
-                          " is the log of a failed lctpred job, not a part: rerun that job, then merge");
+                          " is the log of a failed run, not a part (if of an lctpred job: rerun that job, "
+                          "then merge)");
     const std::string prefix =
         ends_with(name, ".journal") ? name.substr(0, name.size() - 8) : enet::lctpred_part_prefix(name);
     if (exists(prefix + ".journal"))
         throw usage_error("part " + prefix + " has a journal (" + prefix +
                           ".journal): its job was stopped before it finished, or is still running; let it "
                           "finish (or rerun it with --resume), then merge");
+    struct stat dir_st {};
+    if (::stat(name.c_str(), &dir_st) == 0 && S_ISDIR(dir_st.st_mode))
+        throw usage_error(name + " is a folder, not a part: name the parts in it (e.g. " +
+                          (ends_with(name, "/") ? name : name + "/") + "CD4_T_*.db)");
     if (prefix == name && !exists(prefix + ".db") && exists(name))
         throw usage_error(name + " is not a part of an lctpred run (no " + prefix + ".db): " + accepted);
     for (const char* ext : {".db", ".covariance.txt.gz", ".summary.h5"}) {
@@ -68,7 +73,11 @@ void refuse_fit_options_before_merge() {
         if (it->rfind("-", 0) == 0)
             throw usage_error("`scpx lctpred " + *it +
                               " … merge`: the options before `merge` are the fit's, which does not run; give "
-                              "merge's options (--out, --overwrite, --verbosity) after `merge`");
+                              "merge's options (--out, --overwrite, --verbosity) after `merge`" +
+                              (it->rfind("--config", 0) == 0
+                                   ? " and --config before the subcommand (`scpx --config "
+                                     "FILE lctpred merge …`)"
+                                   : ""));
 }
 
 } // namespace
@@ -87,6 +96,10 @@ void add_lctpred_merge_command(CLI::App& lctpred) {
                        "output prefix: writes P.db, P.covariance.txt.gz and P.summary.h5 (log: P.log)");
     // It joins the parts of a split; it is not one. Nothing is random; one process does the work.
     drop_options(*sub, {"--seed", "--split", "--job", "--threads"});
+    // Checked by hand after refuse_fit_options_before_merge: `lctpred --out X merge …` gives X to
+    // the fit, and "--out is required" would puzzle.
+    sub->get_option("--out")->required(false);
+    sub->get_option("--out")->description(sub->get_option("--out")->get_description() + " (required)");
     a->common.overwrite = false;
     sub->add_flag("--overwrite,!--no-overwrite", a->common.overwrite,
                   "replace existing outputs (default: refuse)")
@@ -96,6 +109,7 @@ void add_lctpred_merge_command(CLI::App& lctpred) {
     sub->fallthrough(false);
     sub->callback([sub, a] {
         refuse_fit_options_before_merge();
+        if (sub->count("--out") == 0) throw CLI::RequiredError("--out");
         // Checked here, not by a validator: CLI11 takes the value of a misplaced option as a
         // part, and its "argument not expected" message must come first.
         for (const std::string& p : a->parts)

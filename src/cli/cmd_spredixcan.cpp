@@ -448,9 +448,12 @@ void add_spredixcan_command(CLI::App& app) {
     sub->add_option("--gwas_N", o.gwas_n, "GWAS sample size, to calibrate with the model's phi")->group(mo);
     sub->add_flag("--stream_covariance", a->stream_covariance,
                   "accepted for compatibility: scpx always streams the covariance")->group(mo);
-    sub->add_option("--output_file", a->output_file, "output CSV (the log goes to <output>.log, or "
-                                                     "<output>.job<K>of<N>.log with --split N --job K); with "
-                                                     "--models, {} is the model tag (the log: {} → all)")->group(mo);
+    sub->add_option("--output_file", a->output_file,
+                    "output CSV (the log goes to <output>.log, or "
+                    "<output>.job<K>of<N>.log with --split N --job K); with "
+                    "--models, {} is the model tag (the log: {} → all)")
+        ->check(non_empty_name())
+        ->group(mo);
     sub->add_flag("--throw", a->throw_flag, "accepted for compatibility (errors always stop with a message)")->group(mo);
     sub->add_flag("--overwrite", a->overwrite, "replace an existing output (otherwise it is left alone)")->group(mo);
     const char* sx = "scpx";

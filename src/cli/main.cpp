@@ -25,14 +25,14 @@ namespace {
 /// Ends a failed run: the error goes to stderr and into the run's log, which is kept as
 /// `<out>.failed.log` (the log of earlier results stays), partial outputs are removed, and every
 /// rank ends.
-int fail(int code, const std::string& message) {
+int fail(int code, const std::string& message, bool reported_by_rank_0 = false) {
     // Bad input usually fails on every rank at once, with one message: rank 0 reports it, and the
     // other ranks say it again only when theirs differs or they failed alone (known after at most
     // 3 s), so the user reads one ERROR line however slowly MPI_Abort reaches the ranks.
     const bool many = scpx::mpi::comm_size() > 1;
     const bool root = scpx::mpi::is_root();
     if (root) SCPX_LOG_ERR("{}", message);
-    const bool alike = many && scpx::mpi::failed_alike_everywhere(message, 3.0);
+    const bool alike = reported_by_rank_0 || (many && scpx::mpi::failed_alike_everywhere(message, 3.0));
     if (!root && !alike) SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
     if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));
@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "Run with --help or --help-all for more information.\n");
         }
         return 2;
+    } catch (const scpx::mpi::other_rank_failed& e) {
+        return fail(1, e.what(), /*reported_by_rank_0=*/true);
     } catch (const scpx::usage_error& e) {
         return fail(2, e.what());
     } catch (const scpx::error& e) {

@@ -44,6 +44,12 @@ CLI::Validator finite_number() {
         "FINITE");
 }
 
+CLI::Validator non_empty_name() {
+    return CLI::Validator(
+        [](std::string& v) { return v.empty() ? std::string("an empty name would write hidden files") : ""; },
+        "NAME");
+}
+
 std::vector<std::string> gene_types_filter(const std::vector<std::string>& option) {
     if (option.size() == 1 && option[0] == "all") return {};
     return option;
@@ -51,14 +57,7 @@ std::vector<std::string> gene_types_filter(const std::vector<std::string>& optio
 
 void add_common_options(CLI::App& sub, common_options& o, const std::string& out_help) {
     if (!out_help.empty())
-        sub.add_option("--out", o.out, out_help)
-            ->required()
-            ->check(CLI::Validator(
-                [](std::string& v) {
-                    return v.empty() ? std::string("an empty name would write hidden files") : "";
-                },
-                "NAME"))
-            ->group("Output");
+        sub.add_option("--out", o.out, out_help)->required()->check(non_empty_name())->group("Output");
     sub.add_option("--verbosity", o.verbosity, "debug|info|warn|error|off (or MetaXcan's 1..50: below 20 debug)")
         ->capture_default_str()->group("Run");
     sub.add_option("--threads", o.threads, "CPU threads per rank (0: all available)")

@@ -125,7 +125,7 @@ level parse_level(std::string_view t) {
     if (t == "warn" || t == "warning" || t == "30") return level::warn;
     if (t == "error" || t == "40" || t == "50") return level::error;
     if (t == "off" || t == "quiet") return level::off;
-    throw usage_error("--verbosity must be debug, info, warn, error, off or a number 10..50 (got '" +
+    throw usage_error("--verbosity must be debug, info, warn, error, off or a number 1..50 (got '" +
                       std::string(t) + "')");
 }
 
@@ -228,7 +228,8 @@ namespace {
 /// quiet unless something goes wrong (or debugging was asked for).
 bool to_console(const state& s, level l) {
     const int t = s.threshold.load();
-    if (static_cast<int>(l) < t) return false;
+    // A fatal error is shown even at --verbosity off: a run must not end in silence.
+    if (static_cast<int>(l) < std::min(t, static_cast<int>(level::error))) return false;
     return s.rank == 0 || l >= level::warn || t == static_cast<int>(level::debug);
 }
 

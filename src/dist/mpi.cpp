@@ -170,7 +170,7 @@ void on_root_agreed(const std::function<void()>& step, const std::string& elsewh
     if (all_ok(!failure)) return;
     if (cleanup) cleanup();
     if (failure) std::rethrow_exception(failure);
-    throw io_error(elsewhere);
+    throw other_rank_failed(elsewhere);
 }
 
 bool failed_alike_everywhere(const std::string& message, double timeout_s) {

@@ -308,6 +308,20 @@ std::vector<std::string> input_paths(const lctpred_options& opt) {
     return {opt.expression, opt.genotype, opt.snp_annotation, opt.vcf, opt.gene_annotation, opt.foldid};
 }
 
+/// Says in the log that the journal stays when an exception leaves the run after it was made.
+struct journal_kept_notice {
+    std::string dir;
+    bool armed = false;
+    int exceptions = std::uncaught_exceptions();
+    ~journal_kept_notice() {
+        if (!armed) return;
+        log::note_kept_on_signal("");
+        if (std::uncaught_exceptions() > exceptions)
+            SCPX_LOG_WRN("journal kept for --resume: {} (rerun the same command with --resume to continue)",
+                         dir);
+    }
+};
+
 /// gene_list_fingerprint of the genes to fit: expression id, chromosome number (0: not
 /// autosomal) and TSS, as the summary's /gene_id, /chromosome and /tss hold them (so a merge can
 /// recompute it from the rows).
@@ -525,6 +539,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- journal: genes finished by a killed run (--resume), and this run's own journal
     std::unordered_map<std::size_t, gene_fit> done; // row -> journaled result
     std::unique_ptr<journal_writer> journal;
+    journal_kept_notice journal_notice{opt.journal_dir};
     if (opt.resume && opt.journal_dir.empty()) throw usage_error("lctpred: --resume needs a journal folder");
     if (!opt.journal_dir.empty()) {
         namespace fs = std::filesystem;
@@ -574,6 +589,9 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             if (jfail) std::rethrow_exception(jfail);
             throw error("lctpred: another rank failed to open its journal (see its log)");
         }
+        // From here a failed or killed run leaves the journal for --resume: the log says so.
+        if (mpi::is_root()) log::note_kept_on_signal(opt.journal_dir);
+        journal_notice.armed = mpi::is_root();
     }
 
     using io::h5_dtype;

@@ -41,6 +41,7 @@ struct part {
     std::map<std::string, io::h5_info> datasets; ///< every dataset of the summary, by path
     std::vector<std::string> included;           ///< genes marked included, byte-wise sorted
     std::map<std::string, std::int64_t> model_snps; ///< the summary's n_snps_in_model of those
+    std::set<long long> fitted_chromosomes;         ///< chromosomes of its genes with status ok
     // The rows as the gene-list fingerprints cover them (gene id, chromosome number, TSS).
     std::vector<std::string> ids, chroms;
     std::vector<std::int64_t> tss;
@@ -72,7 +73,7 @@ void read_layout(part& p, hid_t file) {
                               "expected 1-D strings, found " + info.describe());
         p.datasets.emplace(name, info);
     }
-    for (const char* needed : {"gene_id", "included", "n_snps_in_model", "chromosome", "tss"})
+    for (const char* needed : {"gene_id", "included", "n_snps_in_model", "chromosome", "tss", "status"})
         if (p.datasets.count(needed) == 0)
             throw input_error(p.summary, std::string("dataset '/") + needed + "'", "",
                               "missing; every lctpred summary has it (one of an older scpx: rerun the job)");
@@ -82,6 +83,9 @@ void read_layout(part& p, hid_t file) {
     for (const std::int32_t c : io::h5_read<std::int32_t>(file, "chromosome", 1).data)
         p.chroms.push_back(std::to_string(c));
     p.tss = io::h5_read<std::int64_t>(file, "tss", 1).data;
+    const std::vector<std::string> status = io::h5_read_strings(file, "status");
+    for (std::size_t g = 0; g < status.size(); ++g)
+        if (status[g] == "ok") p.fitted_chromosomes.insert(std::stoll(p.chroms[g]));
     for (std::size_t g = 0; g < p.ids.size(); ++g)
         if (included[g] != 0) {
             p.included.push_back(p.ids[g]);
@@ -106,6 +110,10 @@ part read_part(const std::string& prefix) {
     p.summary = prefix + ".summary.h5";
     try {
         const io::h5_file f = io::h5_open_file(p.summary);
+        if (io::h5_has_attr(f.id(), "scpx_merged_parts"))
+            throw usage_error(p.summary +
+                              " is the result of an lctpred merge, not a part (name only the parts, "
+                              "e.g. parts/CD4_T_*.db, or write the merge elsewhere)");
         p.meta = dist::read_split_part(f.id(), p.summary, {"lctpred"}, k_what);
         read_layout(p, f.id());
     } catch (const h5_error& e) {
@@ -214,13 +222,30 @@ io::predictdb_model read_part_db(const part& p) {
                                           ".db was edited, or is not this part's",
                                           m.genes[g], n, p.summary, p.model_snps.at(m.genes[g])));
     }
-    for (const io::predictdb_construction& c : m.construction)
+    std::set<long long> chromosomes;
+    for (const io::predictdb_construction& c : m.construction) {
         if (c.chromosome.is_null || !c.chromosome.is_integer || c.chromosome.value < 1 ||
             c.chromosome.value > 22)
             throw input_error(p.db, "table construction", "chromosome",
                               c.chromosome.is_null
                                   ? std::string("NULL")
                                   : fmt::format("{}: not an autosome 1..22", c.chromosome.value));
+        if (!chromosomes.insert(static_cast<long long>(c.chromosome.value)).second)
+            throw input_error(p.db, "table construction", "chromosome",
+                              fmt::format("chromosome {} listed twice", c.chromosome.value));
+    }
+    // lctpred writes one row per chromosome of the genes it fitted (status ok in the summary).
+    if (chromosomes != p.fitted_chromosomes) {
+        std::vector<std::string> want, got;
+        for (const long long c : p.fitted_chromosomes)
+            want.push_back(std::to_string(c));
+        for (const long long c : chromosomes)
+            got.push_back(std::to_string(c));
+        throw input_error(p.db, "table construction", "chromosome",
+                          "chromosomes {" + join(got, ", ") + "}, but the genes " + p.summary +
+                              " marks fitted are on {" + join(want, ", ") +
+                              "}: the .db was edited, or is not this part's");
+    }
     if (m.sample_info.size() != 1)
         throw input_error(p.db, "table sample_info", "",
                           std::to_string(m.sample_info.size()) + " rows; lctpred writes one");

@@ -16,8 +16,11 @@ namespace {
 /// A first field that heads a column of gene ids rather than being one.
 bool is_gene_list_header(std::string_view field) {
     const std::string f = to_lower(field);
-    return f == "gene" || f == "gene_id" || f == "geneid" || f == "gene id" || f == "id" ||
-           f == "ensembl_gene_id" || f == "gene_name" || f == "name";
+    for (const char* h :
+         {"gene", "genes", "gene_id", "gene_ids", "geneid", "id", "ids", "ensembl_gene_id", "ensembl_id",
+          "ensembl", "gene_name", "gene_names", "name", "symbol", "gene_symbol"})
+        if (f == h) return true;
+    return false;
 }
 
 } // namespace
@@ -34,6 +37,8 @@ std::vector<std::string> read_gene_list(const std::string& path) {
         if (t.empty() || t.front() == '#') continue;
         // The id is the first field: a table (id, name, …; tab, space or comma separated) works.
         t = t.substr(0, t.find_first_of("\t ,"));
+        // R's write.csv quotes every field.
+        if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
         // … and its header line is not an id.
         if (in.line_number() == 1 && is_gene_list_header(t)) continue;
         genes.emplace_back(t);

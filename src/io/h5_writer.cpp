@@ -228,8 +228,11 @@ double element_bytes(const h5_dataset_spec& s) {
 /// to close the file.
 void require_space_for(const std::string& path, const std::vector<h5_dataset_spec>& specs,
                        hsize_t done_rows) {
-    double need = 1 << 20; // attributes, object headers, heaps
+    // Besides the data: the root attributes and heaps (~64 KB with room) and an object header
+    // with its attributes per dataset (~1 KB; 4 KB with room).
+    double need = 64.0 * 1024;
     for (const auto& s : specs) {
+        need += 4096;
         double n = 1;
         for (const hsize_t d : s.shape)
             n *= static_cast<double>(d);

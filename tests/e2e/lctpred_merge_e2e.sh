@@ -91,12 +91,15 @@ expect_fail not_lctpred "not the summary of an .scpx lctpred --split. job" "$WOR
            /usr/bin/python3 -c \"import h5py; h5py.File('$WORK/n/CD4_T_0.summary.h5','w')['x']=[1]\"
            '$SCPX' lctpred merge '$WORK/n/CD4_T_0.db' '$P/CD4_T_1.db' '$P/CD4_T_2.db' --out '$WORK/bad'"
 # Other files a glob over a parts folder catches are named for what they are.
-expect_fail failed_log_as_part "CD4_T_0.failed.log is the log of a failed lctpred job, not a part" "$WORK/bad.db" -- \
+expect_fail failed_log_as_part "CD4_T_0.failed.log is the log of a failed run, not a part" "$WORK/bad.db" -- \
   bash -c "touch '$P/CD4_T_0.failed.log'; '$SCPX' lctpred merge '$P'/CD4_T_*.db '$P/CD4_T_0.failed.log' --out '$WORK/bad'; rc=\$?; rm '$P/CD4_T_0.failed.log'; exit \$rc"
 expect_fail other_file_as_part "notes.txt is not a part of an lctpred run \(no .*notes.txt.db\)" "$WORK/bad.db" -- \
   bash -c "echo x > '$WORK/notes.txt'; '$SCPX' lctpred merge '$P'/CD4_T_*.db '$WORK/notes.txt' --out '$WORK/bad'"
-expect_fail folder_as_part "parts is not a part of an lctpred run" "$WORK/bad.db" -- \
+expect_fail folder_as_part "parts is a folder, not a part: name the parts in it" "$WORK/bad.db" -- \
   "$SCPX" lctpred merge "$P" --out "$WORK/bad"
+# A merge written among the parts is not taken for one by the next glob.
+expect_fail merged_result_as_part "CD4_T_all.summary.h5 is the result of an lctpred merge, not a part" "" -- \
+  bash -c "mkdir -p '$WORK/withall'; cp '$P'/CD4_T_[012].* '$WORK/withall/'; '$SCPX' lctpred merge '$WORK'/withall/CD4_T_*.db --out '$WORK/withall/CD4_T_all' > /dev/null 2>&1; '$SCPX' lctpred merge '$WORK'/withall/CD4_T_*.db --out '$WORK/withall/again'"
 # One part named by two paths (./parts/X, parts/X) is one part.
 expect_ok same_part_two_paths bash -c "cd '$WORK' && '$SCPX' lctpred merge parts/CD4_T_0.db ./parts/CD4_T_0 parts/CD4_T_1.db parts/CD4_T_2.db --out merged_paths"
 check same_part_two_paths_equals_unsplit same_as_whole "$WORK/merged_paths"
@@ -112,11 +115,11 @@ expect_fail db_of_other_part "mixdb/CD4_T_0.db.*the .db is not this part's" "$WO
 mix mixcov covariance.txt.gz 1
 expect_fail covariance_of_other_part "mixcov/CD4_T_0.covariance.txt.gz.*(has no model in|not this part's)" "$WORK/bad.db" -- \
   "$SCPX" lctpred merge "$WORK/mixcov/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
-# construction rows: a part without any (all its genes failed) is fine; another cv_seed is not.
+# construction rows: one per chromosome of the part's fitted genes, of one cv_seed.
 mix noconst db 0
 /usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/noconst/CD4_T_0.db'); c.execute('delete from construction'); c.commit()"
-expect_ok part_without_construction "$SCPX" lctpred merge "$WORK/noconst/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" \
-  --out "$WORK/noconst_merged"
+expect_fail construction_emptied "noconst/CD4_T_0.db, table construction, field 'chromosome': chromosomes \{\}, but the genes .* marks fitted are on" \
+  "$WORK/bad.db" -- "$SCPX" lctpred merge "$WORK/noconst/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad"
 mix otherseed db 0
 /usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/otherseed/CD4_T_0.db'); c.execute('update construction set cv_seed = 8'); c.commit()"
 expect_fail other_cv_seed "CD4_T_1.db, table construction, field 'cv_seed': 7, but .*otherseed/CD4_T_0.db used 8" \
@@ -132,10 +135,21 @@ expect_fail input_changed "input .*gene_annot.tsv was [0-9]+ bytes when job 2 ra
 # demands its own.
 expect_fail fit_options_before_merge "scpx lctpred --seed … merge.: the options before .merge. are the fit's" \
   "$WORK/bad.db" -- "$SCPX" lctpred --seed 9 merge "$P"/CD4_T_*.db --out "$WORK/bad"
+expect_fail out_before_merge "scpx lctpred --out … merge.: the options before .merge. are the fit's" "" -- \
+  "$SCPX" lctpred --out "$WORK/bad" merge "$P"/CD4_T_*.db
 expect_fail empty_out "--out: an empty name would write hidden files" "" -- "$SCPX" lctpred merge "$P"/CD4_T_*.db --out ""
 # --out is a prefix: the log is <prefix>.log whatever it ends with.
 expect_ok out_with_dot "$SCPX" lctpred merge "$P"/CD4_T_*.db --out "$WORK/m.v1"
 check log_of_dotted_prefix test -s "$WORK/m.v1.log"
+# A part rank 0 finds wrong at 2 ranks: one ERROR line, rank 0's (the other rank only follows).
+mix twoerr db 0
+/usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/twoerr/CD4_T_0.db'); c.execute('delete from weights where rowid = 1'); c.commit()"
+mpirun -n 2 "$SCPX" lctpred merge "$WORK/twoerr/CD4_T_0.db" "$P/CD4_T_1.db" "$P/CD4_T_2.db" --out "$WORK/bad" \
+  > "$WORK/twoerr.log" 2>&1 || true
+check merge_error_once_at_2_ranks test "$(grep -cE '^(\[rank [0-9]+\] )?ERROR: ' "$WORK/twoerr.log")" -eq 1
+# --verbosity off still shows a fatal error.
+expect_fail error_shown_at_verbosity_off "the parts of --split 3 lack job" "$WORK/bad.db" -- \
+  "$SCPX" lctpred merge "$P/CD4_T_0.db" --out "$WORK/bad" --verbosity off
 # Edits that keep a part's gene set are caught too.
 mix lessweights db 0
 /usr/bin/python3 -c "import sqlite3; c = sqlite3.connect('$WORK/lessweights/CD4_T_0.db'); c.execute('delete from weights where rowid = (select min(rowid) from weights)'); c.commit()"

@@ -2,6 +2,8 @@
 /// @file mpi.hpp
 /// Small helpers over MPI_COMM_WORLD. scpx always runs under MPI: a plain `scpx ...` is one rank.
 
+#include "scpx/core/error.hpp"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -55,9 +57,16 @@ std::string broadcast(const std::string& s);
 /// Gathers one string per rank on every rank (in rank order).
 std::vector<std::string> all_gather(const std::string& s);
 
+/// Thrown on the ranks other than 0 when a step of rank 0 failed (on_root_agreed): rank 0 reports
+/// the error itself, so main() ends these ranks without repeating it.
+class other_rank_failed : public io_error {
+public:
+    using io_error::io_error;
+};
+
 /// Runs `step` on rank 0 only and lets every rank know whether it worked, so no rank is left
 /// waiting in a later collective: on failure every rank runs `cleanup`, then rank 0 rethrows the
-/// step's exception and the other ranks throw io_error(`elsewhere`). Every rank calls it.
+/// step's exception and the other ranks throw other_rank_failed(`elsewhere`). Every rank calls it.
 void on_root_agreed(const std::function<void()>& step, const std::string& elsewhere,
                     const std::function<void()>& cleanup = {});
 

@@ -14,8 +14,10 @@
 namespace scpx::io {
 
 /// Reads a gene list: one gene id per line, the first field of the line (tab, space or comma
-/// separated: a table of id, name, … works); blank lines, lines starting with '#' and a header
-/// line (first field gene, gene_id, id, ensembl_gene_id, gene_name, name) are ignored.
+/// separated: a table of id, name, … works; double quotes around it, as R's write.csv puts them,
+/// are dropped); blank lines, lines starting with '#' and a header line (first field gene(s),
+/// gene_id(s), geneid, id(s), ensembl_gene_id, ensembl(_id), gene_name(s), name, (gene_)symbol,
+/// any case) are ignored.
 /// @throws input_error naming the file and both lines when an id is listed twice, or when the
 ///         list holds no id
 std::vector<std::string> read_gene_list(const std::string& path);

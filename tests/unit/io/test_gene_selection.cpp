@@ -53,6 +53,10 @@ TEST(GeneList, TakesTheFirstFieldOfATableAndSkipsItsHeader) {
               (std::vector<std::string>{"ENSG1.4", "ENSG2"}));
     EXPECT_EQ(scpx::io::read_gene_list(list_file("genes_table.csv", "Gene,name\nENSG1,TP53\n")),
               (std::vector<std::string>{"ENSG1"}));
+    // scanpy's column name; R's write.csv quotes.
+    EXPECT_EQ(scpx::io::read_gene_list(
+                  list_file("genes_quoted.csv", "\"gene_ids\",\"name\"\n\"ENSG1\",\"TP53\"\n")),
+              (std::vector<std::string>{"ENSG1"}));
     // Only the first line can be a header.
     EXPECT_EQ(scpx::io::read_gene_list(list_file("genes_late.txt", "ENSG1\ngene\n")),
               (std::vector<std::string>{"ENSG1", "gene"}));
