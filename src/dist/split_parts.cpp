@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <regex>
 
 namespace scpx::dist {
 
@@ -76,11 +75,67 @@ void require_same_inputs(const std::vector<split_part>& parts, const std::vector
 
 } // namespace
 
+/// Where " --split N --job K" is in a recorded command: on one line (features) or on two of
+/// options_in_effect's continued lines (" --split N \\\n    --job K", lctpred). (No std::regex:
+/// GCC 12 warns inside it under the sanitizer build.)
+struct split_at {
+    bool ok = false;
+    std::size_t begin = 0, end = 0; ///< [begin, end) is the whole match
+    std::string split, job, separator;
+};
+
+split_at find_split_job(const std::string& c) {
+    const auto digits = [&c](std::size_t from) {
+        std::size_t to = from;
+        while (to < c.size() && c[to] >= '0' && c[to] <= '9')
+            ++to;
+        return to;
+    };
+    for (std::size_t at = c.find(" --split "); at != std::string::npos; at = c.find(" --split ", at + 1)) {
+        const std::size_t n_begin = at + 9, n_end = digits(n_begin);
+        if (n_end == n_begin) continue;
+        std::size_t r = n_end;
+        if (c.compare(r, 3, " \\\n") == 0) {
+            for (r += 3; r < c.size() && c[r] == ' '; ++r) {
+            }
+        } else if (r < c.size() && c[r] == ' ') {
+            ++r;
+        } else {
+            continue;
+        }
+        if (c.compare(r, 6, "--job ") != 0) continue;
+        const std::size_t k_begin = r + 6, k_end = digits(k_begin);
+        if (k_end == k_begin) continue;
+        split_at f;
+        f.ok = true;
+        f.begin = at;
+        f.end = k_end;
+        f.split = c.substr(n_begin, n_end - n_begin);
+        f.job = c.substr(k_begin, k_end - k_begin);
+        f.separator = c.substr(n_end, r - n_end);
+        return f;
+    }
+    return {};
+}
+
 /// The options of a recorded command ("scpx stage --a 1 --b x y", on one line or on
 /// options_in_effect's continued lines), by name: "--a" -> "1", "--b" -> "x y"; the words before
 /// the first option under "".
 std::map<std::string, std::string> recorded_options(const std::string& command) {
-    const std::string flat = std::regex_replace(command, std::regex(" *\\\\\n *"), " ");
+    // options_in_effect's continued lines (" \\\n    ") read as one line.
+    std::string flat;
+    for (std::size_t i = 0; i < command.size(); ++i) {
+        if (command.compare(i, 2, "\\\n") == 0) {
+            while (!flat.empty() && flat.back() == ' ')
+                flat.pop_back();
+            flat += ' ';
+            for (i += 2; i < command.size() && command[i] == ' '; ++i) {
+            }
+            --i;
+            continue;
+        }
+        flat += command[i];
+    }
     std::map<std::string, std::string> out;
     std::string name;
     std::size_t at = 0;
@@ -128,18 +183,16 @@ split_part read_split_part(hid_t file, const std::string& path, const std::vecto
         throw input_error(path, "attribute 'scpx_stage'", "",
                           "made by stage '" + p.stage + "'; expected " + what);
     const std::string command = root_attr(file, path, "scpx_command", what);
-    // " --split N --job K" on one line (features) or on two of options_in_effect's lines (lctpred).
-    static const std::regex split_job(" --split ([0-9]+)( \\\\\n *| )--job ([0-9]+)");
-    std::smatch m;
-    if (!std::regex_search(command, m, split_job))
+    const split_at found = find_split_job(command);
+    if (!found.ok)
         throw input_error(path, "attribute 'scpx_command'", "",
                           "no --split/--job in the command that made it");
-    p.split = std::stoi(m[1].str());
-    p.job = std::stoi(m[3].str());
-    p.command_before_split = m.prefix().str();
-    p.command_after_job = m.suffix().str();
-    p.job_separator = m[2].str();
-    p.command_without_job = p.command_before_split + " --split " + m[1].str() + p.command_after_job;
+    p.split = std::stoi(found.split);
+    p.job = std::stoi(found.job);
+    p.command_before_split = command.substr(0, found.begin);
+    p.command_after_job = command.substr(found.end);
+    p.job_separator = found.separator;
+    p.command_without_job = p.command_before_split + " --split " + found.split + p.command_after_job;
     p.gene_list = root_attr(file, path, "scpx_gene_list", what);
     p.build = root_attr(file, path, "scpx_version", what) + " (git " +
               root_attr(file, path, "scpx_git_hash", what) + ")";
