@@ -48,6 +48,15 @@ int fail(int code, const std::string& message, bool reported_by_rank_0 = false) 
     std::_Exit(code);
 }
 
+/// CLI11's words for an option given twice ("--seed: At Most 1 required but received 2") read
+/// like a limit on its value; say what happened.
+std::string readable_parse_error(const std::string& what) {
+    const std::string marker = ": At Most 1 required but received ";
+    const auto at = what.find(marker);
+    if (at == std::string::npos) return what;
+    return what.substr(0, at) + " given " + what.substr(at + marker.size()) + " times; give it once";
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -92,7 +101,7 @@ int main(int argc, char** argv) {
         if (e.get_exit_code() == 0) return rank == 0 ? app.exit(e) : 0; // --help, --version
         // Written like every other error (an "ERROR: " line on stderr), then CLI11's hint.
         if (rank == 0) {
-            SCPX_LOG_ERR("{}", e.what());
+            SCPX_LOG_ERR("{}", readable_parse_error(e.what()));
             std::fprintf(stderr, "Run with --help or --help-all for more information.\n");
         }
         return 2;

@@ -59,5 +59,10 @@ check input_intact cmp "$WORK/same.fa" "$WORK/ref.fa"
 mkdir -p "$WORK/outdir"
 expect_fail out_is_directory "outdir:? .*is a directory" "" -- \
   "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/outdir"
+# An empty output name is refused (it would write hidden files); an option given twice is named.
+expect_fail out_empty "--out: an empty name would write hidden files" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --out ""
+expect_fail option_twice "--fasta given 2 times; give it once" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --fasta "$WORK/ref.fa"
 
 finish
