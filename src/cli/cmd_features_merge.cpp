@@ -138,27 +138,6 @@ part_file read_part(const std::string& path) {
     }
 }
 
-/// The same datasets, of the same type and shape but for the rows, as `first`.
-void require_same_layout(const part_file& p, const part_file& first) {
-    for (const auto& [name, info] : first.datasets)
-        if (p.datasets.count(name) == 0)
-            throw input_error(p.path, "dataset '/" + name + "'", "",
-                              "missing (present in " + first.path + ")");
-    for (const auto& [name, info] : p.datasets) {
-        const auto it = first.datasets.find(name);
-        if (it == first.datasets.end())
-            throw input_error(p.path, "dataset '/" + name + "'", "", "not in " + first.path);
-        const io::h5_info& want = it->second;
-        std::vector<hsize_t> a = info.shape, b = want.shape;
-        if (k_shared.count(name) == 0) a[0] = b[0] = 0;
-        const bool same_type =
-            info.is_string ? want.is_string : (!want.is_string && info.dtype == want.dtype);
-        if (!same_type || a != b)
-            throw input_error(p.path, "dataset '/" + name + "'", "",
-                              info.describe() + ", but " + want.describe() + " in " + first.path);
-    }
-}
-
 /// The parts in job order, checked: one command, one split, every job once, one layout.
 std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     std::vector<part_file> parts;
@@ -170,7 +149,8 @@ std::vector<part_file> ordered_parts(const std::vector<std::string>& paths) {
     for (const auto& p : parts)
         if (p.meta.stage == parts.front().meta.stage &&
             p.meta.command_without_job == parts.front().meta.command_without_job)
-            require_same_layout(p, parts.front());
+            dist::require_same_datasets(p.datasets, p.path, parts.front().datasets, parts.front().path,
+                                        k_shared);
     std::vector<part_file> ordered;
     for (const std::size_t k : dist::order_split_parts(metas, "parts/features_*.h5"))
         ordered.push_back(std::move(parts[k]));

@@ -2,6 +2,7 @@
 #include "scpx/core/provenance.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/core/text.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -56,15 +57,11 @@ std::vector<input_stamp> parse_input_stamps(const std::string& text, const std::
 
 std::string gene_list_fingerprint(const std::vector<std::string>& ids, const std::vector<std::string>& chroms,
                                   const std::vector<std::int64_t>& tss) {
+    // Not FNV's offset basis (0xcbf29ce484222325) but the value scpx has always started from:
+    // kept, so that fingerprints recorded in existing outputs still compare.
     std::uint64_t h = 1469598103934665603ULL;
-    const auto add = [&h](const std::string& text) {
-        for (const unsigned char ch : text) {
-            h ^= ch;
-            h *= 1099511628211ULL;
-        }
-    };
     for (std::size_t g = 0; g < ids.size(); ++g)
-        add(ids[g] + '\t' + chroms.at(g) + '\t' + std::to_string(tss.at(g)) + '\n');
+        h = fnv1a64(ids[g] + '\t' + chroms.at(g) + '\t' + std::to_string(tss.at(g)) + '\n', h);
     return std::to_string(ids.size()) + " genes, fnv1a64 " + fmt::format("{:016x}", h);
 }
 

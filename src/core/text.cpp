@@ -408,6 +408,14 @@ std::string_view trim(std::string_view s) {
     return s.substr(b, e - b);
 }
 
+std::uint64_t fnv1a64(std::string_view text, std::uint64_t h) {
+    for (const unsigned char ch : text) {
+        h ^= ch;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
     std::string out;
     for (std::size_t k = 0; k < items.size(); ++k) {

@@ -2,6 +2,7 @@
 
 #include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
+#include "scpx/core/text.hpp"
 
 #include <mpi.h>
 
@@ -175,11 +176,7 @@ void on_root_agreed(const std::function<void()>& step, const std::string& elsewh
 
 bool failed_alike_everywhere(const std::string& message, double timeout_s) {
     if (!active() || comm_size() == 1 || g_failure_comm == MPI_COMM_NULL) return false;
-    std::uint64_t hash = 1469598103934665603ULL; // FNV-1a of the message
-    for (const unsigned char c : message) {
-        hash ^= c;
-        hash *= 1099511628211ULL;
-    }
+    const std::uint64_t hash = fnv1a64(message);
     // Static: when the exchange does not finish, MPI may still write into them until the abort.
     static std::vector<std::uint64_t> all;
     static std::uint64_t mine;

@@ -73,8 +73,6 @@ void require_same_inputs(const std::vector<split_part>& parts, const std::vector
     }
 }
 
-} // namespace
-
 /// Where " --split N --job K" is in a recorded command: on one line (features) or on two of
 /// options_in_effect's continued lines (" --split N \\\n    --job K", lctpred). (No std::regex:
 /// GCC 12 warns inside it under the sanitizer build.)
@@ -137,7 +135,6 @@ std::map<std::string, std::string> recorded_options(const std::string& command) 
         flat += command[i];
     }
     std::map<std::string, std::string> out;
-    std::string name;
     std::size_t at = 0;
     while (at <= flat.size()) {
         std::size_t next = flat.find(" --", at);
@@ -173,6 +170,8 @@ std::string option_differences(const std::string& here, const std::string& there
     if (diffs.empty()) return "the commands differ in layout only:\n  " + here + "\n  " + there;
     return join(diffs, "; ");
 }
+
+} // namespace
 
 split_part read_split_part(hid_t file, const std::string& path, const std::vector<std::string>& stages,
                            const std::string& what) {
@@ -268,6 +267,24 @@ std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts,
                               std::to_string(job0.total));
     require_same_inputs(parts, ordered);
     return ordered;
+}
+
+void require_same_datasets(const std::map<std::string, io::h5_info>& have, const std::string& path,
+                           const std::map<std::string, io::h5_info>& want, const std::string& want_path,
+                           const std::set<std::string>& whole) {
+    for (const auto& [name, info] : want)
+        if (have.count(name) == 0)
+            throw input_error(path, "dataset '/" + name + "'", "", "missing (present in " + want_path + ")");
+    for (const auto& [name, info] : have) {
+        const auto it = want.find(name);
+        if (it == want.end()) throw input_error(path, "dataset '/" + name + "'", "", "not in " + want_path);
+        std::vector<hsize_t> a = info.shape, b = it->second.shape;
+        if (whole.count(name) == 0 && !a.empty() && !b.empty()) a[0] = b[0] = 0;
+        // h5_info::dtype is str for every string, so equal dtypes mean equal kinds too.
+        if (info.dtype != it->second.dtype || a != b)
+            throw input_error(path, "dataset '/" + name + "'", "",
+                              info.describe() + ", but " + it->second.describe() + " in " + want_path);
+    }
 }
 
 std::string unsplit_command(const split_part& part) {

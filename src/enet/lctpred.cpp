@@ -6,6 +6,7 @@
 
 #include "scpx/config.hpp"
 #include "scpx/core/atomic_file.hpp"
+#include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/progress.hpp"
@@ -508,11 +509,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         SCPX_LOG_INF("--split {} --job {}: genes {}..{} of {}", opt.split.n_splits, opt.split.job, r.begin + 1, r.end,
                      sum.genes);
         sum.genes = jobs.size();
-        if (jobs.empty())
-            throw usage_error("--split " + std::to_string(opt.split.n_splits) + " --job " +
-                              std::to_string(opt.split.job) +
-                              " has no genes: the split by cost gave its share to jobs with costlier genes; "
-                              "use fewer splits");
+        // partition_by_cost leaves no block empty when there are at least as many genes as jobs.
+        SCPX_ASSERT(!jobs.empty());
     }
     const int nlam = opt.fit.path.lambda.empty() ? opt.fit.path.nlambda : static_cast<int>(opt.fit.path.lambda.size());
     int nfold_cols = opt.nfolds;

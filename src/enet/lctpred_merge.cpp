@@ -123,24 +123,6 @@ part read_part(const std::string& prefix) {
     return p;
 }
 
-/// The same datasets, of the same type and shape but for the rows, as `first`.
-void require_same_layout(const part& p, const part& first) {
-    for (const auto& [name, info] : first.datasets)
-        if (p.datasets.count(name) == 0)
-            throw input_error(p.summary, "dataset '/" + name + "'", "",
-                              "missing (present in " + first.summary + ")");
-    for (const auto& [name, info] : p.datasets) {
-        const auto it = first.datasets.find(name);
-        if (it == first.datasets.end())
-            throw input_error(p.summary, "dataset '/" + name + "'", "", "not in " + first.summary);
-        std::vector<hsize_t> a = info.shape, b = it->second.shape;
-        a[0] = b[0] = 0;
-        if (info.dtype != it->second.dtype || a != b)
-            throw input_error(p.summary, "dataset '/" + name + "'", "",
-                              info.describe() + ", but " + it->second.describe() + " in " + first.summary);
-    }
-}
-
 /// The parts in job order, checked as the parts of one run.
 std::vector<part> ordered_parts(const std::vector<std::string>& prefixes) {
     std::vector<part> parts;
@@ -153,7 +135,7 @@ std::vector<part> ordered_parts(const std::vector<std::string>& prefixes) {
     for (const std::size_t k : dist::order_split_parts(metas, "parts/CD4_T_*.db"))
         ordered.push_back(std::move(parts[k]));
     for (const part& p : ordered)
-        require_same_layout(p, ordered.front());
+        dist::require_same_datasets(p.datasets, p.summary, ordered.front().datasets, ordered.front().summary);
     // Joined in job order, the rows are the gene list every part was cut from.
     std::vector<std::string> ids, chroms;
     std::vector<std::int64_t> tss;
@@ -332,12 +314,12 @@ void merge_covariances(const std::vector<part>& parts, const std::vector<io::pre
         if (!c.live) return;
         ++c.blocks;
         const io::predictdb_model& m = dbs[k];
-        if (m.find_gene(c.block.gene) == io::predictdb_model::npos)
+        const std::size_t g = m.find_gene(c.block.gene);
+        if (g == io::predictdb_model::npos)
             throw input_error(parts[k].covariance, "line " + std::to_string(c.block.first_line), "GENE",
                               "gene " + c.block.gene + " has no model in " + parts[k].db +
                                   ": the covariance is not this part's");
         // The block is the model's SNPs, each pair once: p(p+1)/2 rows over exactly its rsids.
-        const std::size_t g = m.find_gene(c.block.gene);
         std::vector<std::string> want(m.rsid.begin() + static_cast<std::ptrdiff_t>(m.gene_begin[g]),
                                       m.rsid.begin() + static_cast<std::ptrdiff_t>(m.gene_begin[g + 1]));
         std::vector<std::string> got = c.block.ids;

@@ -253,11 +253,7 @@ std::vector<std::vector<int>> draw_fold_ids(int n, int nfolds, int n_repeats, st
     if (n < 1 || nfolds < 3 || n_repeats < 1)
         throw usage_error(fmt::format("draw_fold_ids: need n >= 1, nfolds >= 3, repeats >= 1 (got {}, {}, {})", n,
                                       nfolds, n_repeats));
-    std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a
-    for (unsigned char ch : key) {
-        h ^= ch;
-        h *= 0x100000001b3ULL;
-    }
+    const std::uint64_t h = fnv1a64(key);
     std::uint64_t s0 = seed;
     std::uint64_t state = splitmix64(s0) ^ h;
     const std::uint64_t m = static_cast<std::uint64_t>(nfolds);

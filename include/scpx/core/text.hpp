@@ -82,6 +82,9 @@ bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 /// Removes leading and trailing blanks.
 std::string_view trim(std::string_view s);
+/// FNV-1a (64-bit) of `text`, continuing from `h` (FNV's offset basis by default): chain calls
+/// to hash several pieces as one.
+std::uint64_t fnv1a64(std::string_view text, std::uint64_t h = 0xcbf29ce484222325ULL);
 /// The items with `sep` between them ("a, b, c").
 std::string join(const std::vector<std::string>& items, std::string_view sep);
 

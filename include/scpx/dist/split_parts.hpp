@@ -11,6 +11,8 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,13 @@ split_part read_split_part(hid_t file, const std::string& path, const std::vecto
 ///         usage_error for a job given twice or missing. An input with another modification
 ///         time only, or a part made by another scpx build, is warned about.
 std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts, const std::string& example);
+
+/// A part's datasets `have` (of file `path`) are those of the first part's `want` (of
+/// `want_path`): the same names, element types, and shapes but for the rows (dimension 0; in
+/// full for the datasets named in `whole`). @throws input_error naming the dataset that differs
+void require_same_datasets(const std::map<std::string, io::h5_info>& have, const std::string& path,
+                           const std::map<std::string, io::h5_info>& want, const std::string& want_path,
+                           const std::set<std::string>& whole = {});
 
 /// The command of the unsplit run the parts make up ("--split 1 --job 0").
 std::string unsplit_command(const split_part& part);
