@@ -32,7 +32,11 @@ int fail(int code, const std::string& message, bool reported_by_rank_0 = false) 
     const bool many = scpx::mpi::comm_size() > 1;
     const bool root = scpx::mpi::is_root();
     if (root) SCPX_LOG_ERR("{}", message);
-    const bool alike = reported_by_rank_0 || (many && scpx::mpi::failed_alike_everywhere(message, 3.0));
+    // A rank failing only because rank 0 did still gives its word (an empty message: it defers),
+    // so that rank 0 learns at once that nobody else has anything to report.
+    const bool alike =
+        (many && scpx::mpi::failed_alike_everywhere(reported_by_rank_0 ? std::string() : message, 3.0)) ||
+        reported_by_rank_0;
     if (!root && !alike) SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
     if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));

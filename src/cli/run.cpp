@@ -215,7 +215,11 @@ run_scope::run_scope(const CLI::App& sub, const common_options& o, const std::st
     log::set_verbosity(log::parse_level(o.verbosity));
     refuse_directory_out(o.out);
     note_input_files(sub);
-    if (!log_path.empty() && mpi::is_root()) log::open_file(log_path);
+    // Rank 0 writes the log; agreed, so that a log it cannot open (or another run writing it)
+    // stops every rank at once rather than when the others reach their first collective step.
+    if (!log_path.empty())
+        mpi::on_root_agreed([&] { log::open_file(log_path); },
+                            "cannot open the log file " + log_path + " (rank 0 reports why)");
     SCPX_LOG_INF("{}", version_line());
     SCPX_LOG_INF("  ranks: {}, host of rank 0: {}, device: {}", mpi::comm_size(), mpi::host_name(),
                  gpu::available() ? gpu::describe() : std::string("CPU"));

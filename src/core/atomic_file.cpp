@@ -169,6 +169,7 @@ void check_output_path(const std::string& path, bool overwrite) {
 
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
     check_output_path(path_, overwrite);
+    claim_ = output_claim(path_);
     temp_ = parent_dir(path_) + "/." + base_name(path_) + ".scpx-tmp";
     track(temp_);
 }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -289,7 +290,13 @@ void run_train_typed(const train_job& job) {
     const auto cref = io::h5_parse_ref(job.gene_chrom, "--gene-chrom");
     if (job.out.empty()) throw usage_error("--out is required");
     check_train_options(job.opts);
-    atomic_output out(job.out, job.overwrite);
+    // Every rank checks the output; only rank 0 can find it claimed by another run, and the
+    // others must not train for hours before learning that.
+    std::optional<atomic_output> out_slot;
+    mpi::on_every_rank_agreed([&] { out_slot.emplace(job.out, job.overwrite); },
+                              "ctpred train: cannot write " + job.out +
+                                  ": another rank could not (see its message)");
+    atomic_output& out = *out_slot;
 
     // Features [genes, d_in].
     auto xa = io::h5_read<T>(fref, 2);

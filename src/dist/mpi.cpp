@@ -174,9 +174,24 @@ void on_root_agreed(const std::function<void()>& step, const std::string& elsewh
     throw other_rank_failed(elsewhere);
 }
 
+void on_every_rank_agreed(const std::function<void()>& step, const std::string& elsewhere) {
+    std::exception_ptr failure;
+    try {
+        step();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (all_ok(!failure)) return;
+    if (failure) std::rethrow_exception(failure);
+    // Rank 0 says that another rank failed (that rank reports its own error); the rest are quiet.
+    if (is_root()) throw io_error(elsewhere);
+    throw other_rank_failed(elsewhere);
+}
+
 bool failed_alike_everywhere(const std::string& message, double timeout_s) {
     if (!active() || comm_size() == 1 || g_failure_comm == MPI_COMM_NULL) return false;
-    const std::uint64_t hash = fnv1a64(message);
+    // 0 is a deferring rank's word; a message's hash is never 0.
+    const std::uint64_t hash = message.empty() ? 0 : (fnv1a64(message) | 1u);
     // Static: when the exchange does not finish, MPI may still write into them until the abort.
     static std::vector<std::uint64_t> all;
     static std::uint64_t mine;
@@ -193,7 +208,7 @@ bool failed_alike_everywhere(const std::string& message, double timeout_s) {
         if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (!done) return false;
-    return std::all_of(all.begin(), all.end(), [](std::uint64_t h) { return h == mine; });
+    return std::all_of(all.begin(), all.end(), [](std::uint64_t h) { return h == mine || h == 0; });
 }
 
 bool all_ok(bool ok) {

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 
 namespace scpx::enet {
 
@@ -22,17 +21,12 @@ output_set::~output_set() {
 }
 
 void output_set::add_on_every_rank(const std::vector<std::string>& paths, const std::string& who) {
-    std::exception_ptr fail;
-    try {
-        for (const std::string& p : paths)
-            add(p);
-    } catch (...) {
-        fail = std::current_exception();
-    }
-    if (!mpi::all_ok(!fail)) {
-        if (fail) std::rethrow_exception(fail);
-        throw io_error(who + ": another rank cannot write the outputs (see its log)");
-    }
+    mpi::on_every_rank_agreed(
+        [&] {
+            for (const std::string& p : paths)
+                add(p);
+        },
+        who + ": another rank cannot write the outputs (see its message)");
     if (!mpi::is_root()) release(); // rank 0 owns the staged files
 }
 
@@ -47,6 +41,7 @@ std::size_t output_set::add(const std::string& path) {
     // would report an unwritable output.
     make_parent_dirs(path);
     check_output_path(path, overwrite_);
+    claims_.emplace_back(path); // rank 0 claims the output for this run (output_claim)
     file f;
     f.path = path;
     f.staged = parent_dir(path) + "/.scpx-staged." + base_name(path);

@@ -143,6 +143,7 @@ struct h5_row_writer::impl {
     bool resumable() const { return opt.done_rows > 0 && opt.keep_unfinished; }
     std::vector<std::uint8_t> done_at_open; // mask as opened
     std::vector<std::uint8_t> done_local;   // mask as opened, plus rows this rank marked
+    output_claim claim;                     // this run's, until the writer is gone (rank 0)
     std::unique_ptr<atomic_output> out;     // non-resumable: removes the temp on unwinding
     h5_file file;
     std::vector<h5_dataset> datasets; // parallel to specs
@@ -287,12 +288,17 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
 
     const auto attrs = provenance_attrs(provenance);
     const bool resumable = p.resumable();
-    {
-        // Validates the location (and `overwrite`) on every rank and names the temporary file.
-        atomic_output probe(path, p.opt.overwrite);
-        p.temp = probe.temp_path();
-        probe.release();
-    }
+    // Validates the location (and `overwrite`) on every rank, claims the output for this run for
+    // as long as the writer lives (rank 0; a resumable output has no atomic_output to hold it),
+    // and names the temporary file. Agreed, as only rank 0 can find the output claimed.
+    mpi::on_every_rank_agreed(
+        [&] {
+            atomic_output probe(path, p.opt.overwrite);
+            p.claim = output_claim(path);
+            p.temp = probe.temp_path();
+            probe.release();
+        },
+        "cannot write " + path + ": another rank could not (see its message)");
     if (!resumable) p.out = std::make_unique<atomic_output>(path, true);
 
     // Decide whether to resume: rank 0 inspects the old temporary file, everyone follows.

@@ -113,6 +113,16 @@ if command -v mpirun > /dev/null && command -v h5diff > /dev/null; then
   check mpi_np2_equals_np1 cmp "$WORK/w_np1.h5" "$WORK/w_np2.h5"
   check mpi_np3_equals_np1 cmp "$WORK/w_np1.h5" "$WORK/w_np3.h5"
   check mpi_no_rank_files_left bash -c "! ls -a '$WORK' | grep -q 'scpx-tmp'"
+  # Another run writing the weights: refused on every rank before training, one ERROR line.
+  hold_output_claim "$WORK/w_claimed.h5"
+  rc=0; mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" ctpred train --features "$WORK/feat.h5:/X" --targets "$WORK/targets.h5:/y" \
+    --gene-chrom "$WORK/feat.h5:/gene_chrom" --epochs 3 --batch-size 64 --hidden 8 --threads 1 --device cpu \
+    --out "$WORK/w_claimed.h5" > "$WORK/train_claimed.log" 2>&1 || rc=$?
+  release_output_claim
+  check train_claimed_fails test "$rc" -ne 0
+  check train_claimed_names_holder grep -q "w_claimed.h5 is being written by another run" "$WORK/train_claimed.log"
+  check train_claimed_one_error one_error_line "$WORK/train_claimed.log"
+  check train_claimed_before_training bash -c "! grep -q 'training cell type' '$WORK/train_claimed.log'"
   # Prediction under MPI (rank 0 writes; every rank writing the same files used to fail at random
   # with HDF5 lock and rename errors): the same files as one process, every time.
   for np in 2 4; do

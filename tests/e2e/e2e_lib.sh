@@ -51,6 +51,21 @@ logged_command() {
   sed -n '/^Options in effect:/,/^[^ ]/p' "$1" | sed '1d;$d' | sed -e 's/ \\$//' -e 's/^ *//' | tr '\n' ' '
 }
 
+# hold_output_claim PATH: this shell holds PATH's output claim, as another scpx run writing it
+# would (its lock file locked through fd 9, with a holder line), until release_output_claim.
+held_claim_lock=""
+hold_output_claim() {
+  held_claim_lock="$(dirname "$1")/.$(basename "$1").scpx-lock"
+  exec 9> "$held_claim_lock"
+  flock -n 9
+  echo "pid $$ on e2e-holder since the test began" >&9
+}
+# … and removes the lock file, as scpx does when it releases a claim.
+release_output_claim() { rm -f "$held_claim_lock"; exec 9>&-; }
+
+# one_error_line LOG: the run printed exactly one ERROR line (not one per rank).
+one_error_line() { [[ $(grep -cE '^(\[rank [0-9]+\] )?ERROR: ' "$1") -eq 1 ]]; }
+
 finish() {
   echo "$passes passed, $failures failed"
   [[ $failures -eq 0 ]]

@@ -33,6 +33,15 @@ for k in 0 1; do
 done
 expect_ok personal_merge_2_ranks mpirun -n 2 "$SCPX" features merge "$WORK/pers_1.h5" "$WORK/pers_0.h5" \
   --out "$WORK/pers_merged.h5"
+# Another run writing the merged output: every rank refuses it at once, with one ERROR line.
+hold_output_claim "$WORK/pers_claimed.h5"
+rc=0; mpirun -n 2 "$SCPX" features merge "$WORK/pers_1.h5" "$WORK/pers_0.h5" --out "$WORK/pers_claimed.h5" \
+  > "$WORK/merge_claimed.log" 2>&1 || rc=$?
+release_output_claim
+check merge_claimed_fails test "$rc" -ne 0
+check merge_claimed_names_holder grep -q "pers_claimed.h5 is being written by another run" "$WORK/merge_claimed.log"
+check merge_claimed_one_error one_error_line "$WORK/merge_claimed.log"
+check merge_claimed_no_output test ! -e "$WORK/pers_claimed.h5" -a ! -e "$WORK/.pers_claimed.h5.scpx-tmp"
 
 same_as_unsplit() {
   $PY - "$1" "$2" <<'PY'

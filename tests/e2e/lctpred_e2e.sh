@@ -113,6 +113,15 @@ if command -v mpirun > /dev/null; then
   # A missing output folder at 2 ranks: every rank creates it before checking the location.
   expect_ok np2_missing_folder mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/newdir/sub/lp"
   check np2_missing_folder_equals_clean cmp "$WORK/lct.db" "$WORK/newdir/sub/lp.db"
+  # Another run writing one of the outputs: every rank stops before fitting, one ERROR line.
+  hold_output_claim "$WORK/lcl.summary.h5"
+  rc=0; mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" "${RES[@]}" --threads 1 --out "$WORK/lcl" > "$WORK/claimed_np2.log" 2>&1 || rc=$?
+  release_output_claim
+  check claimed_np2_fails test "$rc" -ne 0
+  check claimed_np2_names_holder grep -q "lcl.summary.h5 is being written by another run (pid [0-9]* on e2e-holder" \
+    "$WORK/claimed_np2.log"
+  check claimed_np2_one_error one_error_line "$WORK/claimed_np2.log"
+  check claimed_np2_no_outputs bash -c "! ls -a '$WORK' | grep -E '^\.?(lcl\.|\.scpx-staged\.lcl)' | grep -v '^lcl.failed.log$'"
   # Bad input at 2 ranks: rank 0 reports first (the others wait before reporting; a busy machine
   # may still let their copy through before the abort ends them, so only the order is checked).
   printf 'varID\tS001\n' > "$WORK/geno_no_variant.tsv"

@@ -39,6 +39,16 @@ expect_ok no_overwrite "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" -
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/exists.csv"
 check no_overwrite_kept grep -qx keep "$WORK/exists.csv"
 check no_overwrite_log_kept grep -qx "log of the kept results" "$WORK/exists.log"
+# Another run writing the same output (a job resubmitted while the first still runs): refused at
+# once, naming it; the output it will write and its temporary file are not touched.
+hold_output_claim "$WORK/claimed.csv"
+expect_fail claimed_output "claimed.csv is being written by another run \\(pid [0-9]+ on e2e-holder" "$WORK/claimed.csv" -- \
+  "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/claimed.csv"
+release_output_claim
+expect_ok claimed_output_released "$SCPX" spredixcan --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" \
+  --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --output_file "$WORK/claimed.csv"
+check claimed_output_no_lock_left test ! -e "$WORK/.claimed.csv.scpx-lock"
 
 # An output may not replace an input, also one that --models or a {} covariance expands to.
 mkdir -p "$WORK/clash"; cp "$D"/TW_*_0.5.db "$D"/TW_*.txt.gz "$WORK/clash/"

@@ -4,6 +4,8 @@
 /// same directory, then rename (atomic on POSIX). An output that is abandoned, because an
 /// exception unwinds past it, is removed, so no partial file is ever left behind.
 
+#include "scpx/core/output_claim.hpp"
+
 #include <string>
 
 namespace scpx {
@@ -15,11 +17,14 @@ namespace scpx {
 ///     out.commit();                       // rename temp → path
 ///
 /// The temporary name is deterministic (`<dir>/.<name>.scpx-tmp`) so every MPI rank agrees on
-/// it; with MPI only one rank should call commit() (after a barrier).
+/// it; with MPI only one rank should call commit() (after a barrier). Because it is, the output
+/// is claimed for this run (output_claim) while the object lives: another run asking for the
+/// same output is refused instead of writing the same temporary file.
 class atomic_output {
 public:
     /// @param path       final path
     /// @param overwrite  when false and `path` exists, throws usage_error
+    /// @throws usage_error also when another run is writing `path` (output_claim)
     explicit atomic_output(std::string path, bool overwrite = true);
     ~atomic_output();
     atomic_output(const atomic_output&) = delete;
@@ -38,6 +43,7 @@ public:
 
 private:
     std::string path_, temp_;
+    output_claim claim_;
     bool committed_ = false, owned_ = true;
 };
 

@@ -40,8 +40,10 @@ void on_root_only(const std::function<void()>& work);
 std::string host_name();
 /// For main()'s catch-all: did every rank fail with this same message (bad input every rank
 /// read)? Then only rank 0 need report it. Waits at most `timeout_s` for the other ranks' word
-/// (a rank that is not failing never gives it: false). Uses a communicator of its own, so it
-/// cannot match a collective the other ranks are in.
+/// (a rank that is not failing never gives it: false). A rank that failed only because another
+/// did (other_rank_failed) passes an empty message: it defers, counting as alike for the others,
+/// so rank 0 need not wait the timeout for it. Uses a communicator of its own, so it cannot match
+/// a collective the other ranks are in.
 bool failed_alike_everywhere(const std::string& message, double timeout_s);
 /// Aborts every rank with `code`; for main()'s catch-all only.
 [[noreturn]] void abort_all(int code);
@@ -69,5 +71,11 @@ public:
 /// step's exception and the other ranks throw other_rank_failed(`elsewhere`). Every rank calls it.
 void on_root_agreed(const std::function<void()>& step, const std::string& elsewhere,
                     const std::function<void()>& cleanup = {});
+/// Runs `step` on every rank and lets every rank know whether it worked everywhere: a rank whose
+/// step failed rethrows its exception; of the others, rank 0 throws io_error(`elsewhere`) and the
+/// rest other_rank_failed(`elsewhere`) (the failed rank reports its own error). For a
+/// check every rank makes before collective work (outputs opened on every rank), so that one
+/// rank's refusal leaves no rank waiting in a later collective. Every rank calls it.
+void on_every_rank_agreed(const std::function<void()>& step, const std::string& elsewhere);
 
 } // namespace scpx::mpi

@@ -12,6 +12,8 @@
 ///     write_db(outs.staged(db));
 ///     outs.commit();                                    // all renames, consecutively
 
+#include "scpx/core/output_claim.hpp"
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -28,7 +30,8 @@ public:
     output_set(const output_set&) = delete;
     output_set& operator=(const output_set&) = delete;
 
-    /// Checks `path` (check_output_path) and adds it; returns its index.
+    /// Checks `path` (check_output_path), claims it for this run (output_claim: another run
+    /// writing it is refused) and adds it; returns its index.
     std::size_t add(const std::string& path);
     /// Collective over MPI_COMM_WORLD: every rank adds `paths` (indices from size() on, in
     /// order); if one fails on any rank, every rank throws (that rank its own error, the others
@@ -51,6 +54,7 @@ private:
         std::string path, staged, backup;
     };
     std::vector<file> files_;
+    std::vector<output_claim> claims_; ///< released after the staged files are gone
     bool overwrite_;
     bool committed_ = false, owned_ = true;
 };

@@ -1,0 +1,160 @@
+// One run writes an output at a time: an advisory lock next to the output (see output_claim.hpp).
+#include "scpx/core/output_claim.hpp"
+
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace scpx {
+
+namespace {
+
+// Claims this process holds, one per lock file (by the file's identity, so two spellings of one
+// output share an entry instead of this process locking itself out). Never destroyed: claims of
+// static objects (the log file's) are released at exit in no fixed order relative to this.
+struct held_lock {
+    int fd = -1;
+    int refs = 0;
+    std::string path; ///< the lock file, removed with the last release
+};
+std::mutex& claims_mutex() {
+    static auto* m = new std::mutex;
+    return *m;
+}
+std::map<std::string, held_lock>& held() {
+    static auto* m = new std::map<std::string, held_lock>;
+    return *m;
+}
+
+std::string file_identity(const struct stat& st) {
+    return std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+           std::to_string(static_cast<unsigned long long>(st.st_ino));
+}
+
+/// "pid 123 on node7 since 2026-11-29 12:50:01 UTC": what another run is told about the holder.
+std::string holder_text() {
+    char host[256] = {0};
+    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    char when[32] = {0};
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return fmt::format("pid {} on {} since {}", static_cast<long>(::getpid()), host, when);
+}
+
+std::string read_holder(int fd) {
+    char buf[512] = {0};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string s = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+    return s;
+}
+
+} // namespace
+
+std::string output_claim::lock_path(const std::string& path) {
+    return parent_dir(path) + "/." + base_name(path) + ".scpx-lock";
+}
+
+output_claim::output_claim(const std::string& path) {
+    // The ranks of one run write its outputs together; rank 0 claims them for the run.
+    if (detail::world_rank_or_minus_one() > 0) return;
+    const std::string lp = lock_path(path);
+    // A few tries: the file opened may be removed by its holder, releasing it, just before our
+    // lock; that lock would be on a file nobody else sees, so it is dropped and taken anew.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            // The output's folder was checked writable; a lock file that cannot be made there
+            // (a quota, a race with its removal) only costs the protection, not the run.
+            SCPX_LOG_DBG("no claim on {}: cannot create {}: {}", path, lp, std::strerror(errno));
+            return;
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            ::close(fd);
+            return;
+        }
+        const std::string id = file_identity(st);
+        std::unique_lock<std::mutex> lock(claims_mutex());
+        auto it = held().find(id);
+        if (it != held().end()) { // this process holds it already (a nested claim)
+            ::close(fd);
+            ++it->second.refs;
+            key_ = id;
+            return;
+        }
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int e = errno;
+            if (e == EWOULDBLOCK) {
+                const std::string holder = read_holder(fd);
+                ::close(fd);
+                throw usage_error(fmt::format(
+                    "output {} is being written by another run ({}; its lock file is {}): wait for that run "
+                    "to end, or give this one another output name",
+                    path, holder.empty() ? "a process holds the lock" : holder, lp));
+            }
+            ::close(fd);
+            lock.unlock();
+            SCPX_LOG_DBG("no claim on {}: the file system of {} gives no locks ({})", path, parent_dir(lp),
+                         std::strerror(e));
+            return;
+        }
+        struct stat now {};
+        if (::stat(lp.c_str(), &now) != 0 || file_identity(now) != id) {
+            ::close(fd); // released by its holder and removed in between: take the new one
+            continue;
+        }
+        const std::string text = holder_text() + "\n";
+        if (::ftruncate(fd, 0) == 0) {
+            [[maybe_unused]] const ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+        }
+        held()[id] = held_lock{fd, 1, lp};
+        // main() removes it before MPI_Abort, as it does the temporaries.
+        detail::track_temporary(lp);
+        key_ = id;
+        return;
+    }
+    throw io_error("cannot claim output " + path + ": its lock file " + lp + " keeps being replaced");
+}
+
+output_claim::~output_claim() {
+    if (key_.empty()) return;
+    std::lock_guard<std::mutex> lock(claims_mutex());
+    auto it = held().find(key_);
+    if (it == held().end() || --it->second.refs > 0) return;
+    // Removed while still locked, so a process that opened it meanwhile finds it replaced.
+    ::unlink(it->second.path.c_str());
+    detail::untrack_temporary(it->second.path);
+    ::close(it->second.fd);
+    held().erase(it);
+}
+
+output_claim::output_claim(output_claim&& other) noexcept : key_(std::move(other.key_)) {
+    other.key_.clear();
+}
+
+output_claim& output_claim::operator=(output_claim&& other) noexcept {
+    if (this != &other) {
+        output_claim old(std::move(*this));
+        key_ = std::move(other.key_);
+        other.key_.clear();
+    }
+    return *this;
+}
+
+} // namespace scpx

@@ -1,0 +1,119 @@
+#include "scpx/core/atomic_file.hpp"
+#include "scpx/core/error.hpp"
+#include "scpx/core/output_claim.hpp"
+
+#include "../test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <memory>
+#include <string>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace {
+
+/// Another run holding the claim on `path`: its lock file opened and locked through a file
+/// description of its own, as another process would (flock locks conflict across descriptions).
+class foreign_holder {
+public:
+    foreign_holder(const std::string& path, const std::string& holder_line)
+        : lock_(scpx::output_claim::lock_path(path)) {
+        fd_ = ::open(lock_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        EXPECT_GE(fd_, 0);
+        EXPECT_EQ(::flock(fd_, LOCK_EX | LOCK_NB), 0);
+        EXPECT_EQ(::pwrite(fd_, holder_line.data(), holder_line.size(), 0),
+                  static_cast<ssize_t>(holder_line.size()));
+    }
+    ~foreign_holder() {
+        ::unlink(lock_.c_str());
+        ::close(fd_);
+    }
+
+private:
+    std::string lock_;
+    int fd_ = -1;
+};
+
+std::string message_of_claim(const std::string& path) {
+    try {
+        scpx::output_claim claim(path);
+    } catch (const scpx::usage_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(OutputClaim, AnotherRunWritingTheOutputIsNamed) {
+    const auto path = scpx::test::scratch_path("claimed.h5");
+    foreign_holder other(path, "pid 4242 on node7 since 2026-11-29 12:00:00 UTC\n");
+    const std::string msg = message_of_claim(path);
+    EXPECT_NE(msg.find("output " + path + " is being written by another run"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("pid 4242 on node7"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(scpx::output_claim::lock_path(path)), std::string::npos) << msg;
+}
+
+TEST(OutputClaim, AtomicOutputRefusesAClaimedOutputBeforeWritingAnything) {
+    const auto path = scpx::test::scratch_path("claimed_atomic.txt");
+    scpx::test::write_text(path, "the other run's last result");
+    foreign_holder other(path, "");
+    try {
+        scpx::atomic_output out(path);
+        FAIL() << "a claimed output was accepted";
+    } catch (const scpx::usage_error& e) {
+        EXPECT_NE(std::string(e.what()).find("a process holds the lock"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(scpx::test::exists(scpx::test::scratch_path(".claimed_atomic.txt.scpx-tmp")));
+    EXPECT_EQ(scpx::test::read_text(path), "the other run's last result");
+}
+
+TEST(OutputClaim, HoldsItsLockFileUntilReleasedThenRemovesIt) {
+    const auto path = scpx::test::scratch_path("released.h5");
+    const auto lock = scpx::output_claim::lock_path(path);
+    {
+        scpx::output_claim claim(path);
+        EXPECT_TRUE(scpx::test::exists(lock));
+        const std::string holder = scpx::test::read_text(lock);
+        EXPECT_EQ(holder.rfind("pid " + std::to_string(::getpid()) + " on ", 0), 0u) << holder;
+    }
+    EXPECT_FALSE(scpx::test::exists(lock));
+    scpx::output_claim again(path); // free once released
+}
+
+TEST(OutputClaim, ClaimsNestWithinOneProcessAcrossSpellingsOfThePath) {
+    const auto path = scpx::test::scratch_path("nested.h5");
+    const auto other_spelling = scpx::parent_dir(path) + "/./" + scpx::base_name(path);
+    const auto lock = scpx::output_claim::lock_path(path);
+    auto outer = std::make_unique<scpx::output_claim>(path);
+    {
+        scpx::output_claim inner(other_spelling); // the same lock file: this process's own claim
+        scpx::atomic_output out(path);            // so is the atomic_output's
+    }
+    EXPECT_TRUE(scpx::test::exists(lock)) << "released while the outer claim still holds it";
+    outer.reset();
+    EXPECT_FALSE(scpx::test::exists(lock));
+}
+
+TEST(OutputClaim, AStaleLockFileOfAKilledRunDoesNotBlock) {
+    const auto path = scpx::test::scratch_path("stale.h5");
+    const auto lock = scpx::output_claim::lock_path(path);
+    scpx::test::write_text(lock, "pid 1 on gone since 2020-01-01 00:00:00 UTC\n"); // no lock held
+    scpx::output_claim claim(path);
+    EXPECT_EQ(scpx::test::read_text(lock).rfind("pid " + std::to_string(::getpid()), 0), 0u);
+}
+
+TEST(OutputClaim, MovedClaimReleasesOnce) {
+    const auto path = scpx::test::scratch_path("moved.h5");
+    const auto lock = scpx::output_claim::lock_path(path);
+    scpx::output_claim a(path);
+    scpx::output_claim b(std::move(a));
+    EXPECT_TRUE(scpx::test::exists(lock));
+    scpx::output_claim c;
+    c = std::move(b);
+    EXPECT_TRUE(scpx::test::exists(lock));
+    c = scpx::output_claim();
+    EXPECT_FALSE(scpx::test::exists(lock));
+}
+
+} // namespace
