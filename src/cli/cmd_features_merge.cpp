@@ -209,33 +209,21 @@ std::map<std::string, std::vector<std::string>> joined_strings(const std::vector
 /// named, when it records its own rows' fingerprint).
 void require_recorded_gene_list(const std::vector<part_file>& parts,
                                 const std::map<std::string, std::vector<std::string>>& strings) {
-    std::vector<std::int64_t> tss;
+    const char* datasets = "/gene_id, /chrom, /tss";
+    dist::split_gene_list joined;
     std::size_t at = 0;
     for (const auto& p : parts) {
         const io::h5_file f(io::h5_open_file(p.path));
-        const auto v = io::h5_read<std::int64_t>(f.id(), "tss", 1).data;
-        tss.insert(tss.end(), v.begin(), v.end());
-        if (!p.meta.part_gene_list.empty()) {
-            const auto rows = [&](const std::vector<std::string>& all) {
-                return std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(at),
-                                                all.begin() + static_cast<std::ptrdiff_t>(at + p.genes));
-            };
-            const std::string own =
-                gene_list_fingerprint(rows(strings.at("gene_id")), rows(strings.at("chrom")), v);
-            if (own != p.meta.part_gene_list)
-                throw input_error(p.path, "datasets /gene_id, /chrom, /tss", "",
-                                  "its genes (" + own + ") are not the ones its run wrote (" +
-                                      p.meta.part_gene_list + "): the part was edited after its run");
-        }
+        dist::split_gene_list rows;
+        const auto row = [&](const char* name, std::size_t g) { return strings.at(name)[at + g]; };
+        const auto tss = io::h5_read<std::int64_t>(f.id(), "tss", 1).data;
+        for (std::size_t g = 0; g < p.genes; ++g)
+            rows.add(row("gene_id", g), row("chrom", g), tss.at(g));
+        dist::require_rows_as_written(p.meta, rows, datasets);
+        joined.append(rows);
         at += p.genes;
     }
-    const std::string got = gene_list_fingerprint(strings.at("gene_id"), strings.at("chrom"), tss);
-    if (got != parts.front().meta.gene_list)
-        throw input_error(parts.front().path, "attribute 'scpx_gene_list'", "",
-                          "the genes of the parts joined in job order (/gene_id, /chrom, /tss: " + got +
-                              ") are not the gene list recorded in every part (" +
-                              parts.front().meta.gene_list +
-                              "): a part was edited, or comes from another run");
+    dist::require_joined_gene_list(parts.front().meta, joined, datasets);
 }
 
 void run_merge(const merge_options& o) {

@@ -8,6 +8,7 @@
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
+#include "scpx/dist/split_parts.hpp"
 #include "scpx/io/gene_selection.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/ops/parallel.hpp"
@@ -182,23 +183,12 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
                                                                   const std::vector<std::string>& inputs) {
     const dist::split_spec split = dist::make_split(c.split, c.job);
     const dist::index_range job = dist::split_range(std::vector<double>(genes.size(), 1.0), split);
-    std::vector<std::string> ids, chroms;
-    std::vector<std::int64_t> tss;
-    for (const auto& g : genes) {
-        ids.push_back(g.gene_id);
-        chroms.push_back(g.chrom);
-        tss.push_back(g.tss);
-    }
-    const auto rows = [&](const auto& v) {
-        return std::vector<typename std::decay_t<decltype(v)>::value_type>(
-            v.begin() + static_cast<std::ptrdiff_t>(job.begin),
-            v.begin() + static_cast<std::ptrdiff_t>(job.end));
-    };
-    return {{"scpx_split_genes",
-             std::to_string(job.begin) + " " + std::to_string(job.end) + " " + std::to_string(genes.size())},
-            {"scpx_gene_list", gene_list_fingerprint(ids, chroms, tss)},
-            {"scpx_part_gene_list", gene_list_fingerprint(rows(ids), rows(chroms), rows(tss))},
-            {"scpx_input_stamps", input_stamps(inputs)}};
+    dist::split_gene_list whole;
+    for (const auto& g : genes)
+        whole.add(g.gene_id, g.chrom, g.tss);
+    auto attrs = dist::split_attributes(whole, job);
+    attrs.emplace_back("scpx_input_stamps", input_stamps(inputs));
+    return attrs;
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

@@ -25,15 +25,21 @@ bool stat_input(const std::string& spec, struct stat& st) {
 
 } // namespace
 
-std::string input_stamps(const std::vector<std::string>& inputs) {
-    std::string lines;
+std::vector<input_stamp> stamp_inputs(const std::vector<std::string>& inputs) {
+    std::vector<input_stamp> out;
     for (const auto& p : inputs) {
         struct stat st {};
         if (p.empty() || !stat_input(p, st)) continue;
-        lines +=
-            fmt::format("{} {} {}\n", static_cast<long long>(st.st_size),
-                        static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, p);
+        out.push_back({static_cast<long long>(st.st_size),
+                       static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, p});
     }
+    return out;
+}
+
+std::string input_stamps(const std::vector<std::string>& inputs) {
+    std::string lines;
+    for (const input_stamp& s : stamp_inputs(inputs))
+        lines += fmt::format("{} {} {}\n", s.size, s.mtime_ns, s.path);
     return lines;
 }
 

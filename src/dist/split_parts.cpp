@@ -287,6 +287,42 @@ void require_same_datasets(const std::map<std::string, io::h5_info>& have, const
     }
 }
 
+std::vector<std::pair<std::string, std::string>> split_attributes(const split_gene_list& whole,
+                                                                  index_range rows) {
+    if (rows.begin > rows.end || rows.end > whole.size())
+        throw internal_error("split_attributes: rows outside the gene list");
+    const auto part = [&](const auto& v) {
+        return std::vector<typename std::decay_t<decltype(v)>::value_type>(
+            v.begin() + static_cast<std::ptrdiff_t>(rows.begin),
+            v.begin() + static_cast<std::ptrdiff_t>(rows.end));
+    };
+    return {
+        {"scpx_split_genes",
+         std::to_string(rows.begin) + " " + std::to_string(rows.end) + " " + std::to_string(whole.size())},
+        {"scpx_gene_list", gene_list_fingerprint(whole.ids, whole.chroms, whole.tss)},
+        {"scpx_part_gene_list", gene_list_fingerprint(part(whole.ids), part(whole.chroms), part(whole.tss))}};
+}
+
+void require_rows_as_written(const split_part& part, const split_gene_list& rows,
+                             const std::string& datasets) {
+    if (part.part_gene_list.empty()) return;
+    const std::string own = gene_list_fingerprint(rows.ids, rows.chroms, rows.tss);
+    if (own != part.part_gene_list)
+        throw input_error(part.path, "datasets " + datasets, "",
+                          "its genes (" + own + ") are not the ones its run wrote (" + part.part_gene_list +
+                              "): the part was edited after its run");
+}
+
+void require_joined_gene_list(const split_part& first, const split_gene_list& joined,
+                              const std::string& datasets) {
+    const std::string got = gene_list_fingerprint(joined.ids, joined.chroms, joined.tss);
+    if (got != first.gene_list)
+        throw input_error(first.path, "attribute 'scpx_gene_list'", "",
+                          "the genes of the parts joined in job order (" + datasets + ": " + got +
+                              ") are not the gene list recorded in every part (" + first.gene_list +
+                              "): a part was edited, or comes from another run");
+}
+
 std::string unsplit_command(const split_part& part) {
     return part.command_before_split + " --split 1" + part.job_separator + "--job 0" + part.command_after_job;
 }

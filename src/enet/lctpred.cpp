@@ -16,6 +16,7 @@
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
+#include "scpx/dist/split_parts.hpp"
 #include "scpx/io/covariance.hpp"
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/h5.hpp"
@@ -323,18 +324,14 @@ struct journal_kept_notice {
     }
 };
 
-/// gene_list_fingerprint of the genes to fit: expression id, chromosome number (0: not
-/// autosomal) and TSS, as the summary's /gene_id, /chromosome and /tss hold them (so a merge can
-/// recompute it from the rows).
-std::string jobs_fingerprint(const std::vector<gene_job>& jobs) {
-    std::vector<std::string> ids, chroms;
-    std::vector<std::int64_t> tss;
-    for (const gene_job& j : jobs) {
-        ids.push_back(j.gene_id);
-        chroms.push_back(std::to_string(j.chrom));
-        tss.push_back(j.rec.tss);
-    }
-    return gene_list_fingerprint(ids, chroms, tss);
+/// The genes to fit as a split's gene list: expression id, chromosome number (0: not autosomal)
+/// and TSS, as the summary's /gene_id, /chromosome and /tss hold them (so a merge can recompute
+/// its fingerprint from the rows).
+dist::split_gene_list split_list_of(const std::vector<gene_job>& jobs) {
+    dist::split_gene_list list;
+    for (const gene_job& j : jobs)
+        list.add(j.gene_id, std::to_string(j.chrom), j.rec.tss);
+    return list;
 }
 
 /// With --resume: are the outputs those of a finished run of this configuration? A finished run
@@ -388,7 +385,7 @@ std::vector<std::string> journal_fingerprint(const lctpred_options& opt, std::si
                     opt.fit.rho_threshold, opt.qc.maf, opt.qc.hwe_p, opt.qc.max_missing),
         fmt::format("split={}/{}", opt.split.job, opt.split.n_splits),
         fmt::format("data=genes {} samples {} snps {}", genes, samples, snps)});
-    for (const input_stamp& in : parse_input_stamps(input_stamps(input_paths(opt)), opt.journal_dir))
+    for (const input_stamp& in : stamp_inputs(input_paths(opt)))
         fp.push_back(fmt::format("input={} size={} mtime={}", in.path, in.size, in.mtime_ns));
     return fp;
 }
@@ -485,9 +482,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     if (r_folds) r_slots = r_draw_order(jobs);
     // What `lctpred merge` checks the parts of a split against: the whole gene list, and this
     // job's rows of it.
-    const std::string whole_gene_list = jobs_fingerprint(jobs);
-    std::size_t rows_begin = 0, rows_end = jobs.size();
-    const std::size_t rows_total = jobs.size();
+    const dist::split_gene_list whole_gene_list = split_list_of(jobs);
+    dist::index_range rows{0, jobs.size()};
     if (opt.split.n_splits > 1) {
         // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
         // Every job refuses a split finer than the gene list, not only the ones left empty.
@@ -497,8 +493,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                               " gene(s) into more parts than there are genes; use --split " +
                               std::to_string(jobs.size()) + " or fewer");
         const dist::index_range r = dist::split_range(cost, opt.split);
-        rows_begin = r.begin;
-        rows_end = r.end;
+        rows = r;
         jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
                                      jobs.begin() + static_cast<std::ptrdiff_t>(r.end));
         if (r_folds)
@@ -641,10 +636,9 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     prov.extra = {{"seed", std::to_string(opt.seed)},
                   {"fold_rng", opt.foldid.empty() ? std::string(to_string(opt.fold_generator)) : "table"},
                   {"snp_qc", qst.summary()},
-                  {"scpx_input_stamps", input_stamps(input_paths(opt))},
-                  {"scpx_split_genes", fmt::format("{} {} {}", rows_begin, rows_end, rows_total)},
-                  {"scpx_gene_list", whole_gene_list},
-                  {"scpx_part_gene_list", jobs_fingerprint(jobs)}};
+                  {"scpx_input_stamps", input_stamps(input_paths(opt))}};
+    for (auto& kv : dist::split_attributes(whole_gene_list, rows))
+        prov.extra.push_back(std::move(kv));
     io::h5_writer_options wo;
     wo.overwrite = true; // the staged file; the final one was checked by outs
     io::h5_row_writer h5(outs.staged(o_h5), specs, prov, wo);

@@ -43,9 +43,11 @@ struct part {
     std::map<std::string, std::int64_t> model_snps; ///< the summary's n_snps_in_model of those
     std::set<long long> fitted_chromosomes;         ///< chromosomes of its genes with status ok
     // The rows as the gene-list fingerprints cover them (gene id, chromosome number, TSS).
-    std::vector<std::string> ids, chroms;
-    std::vector<std::int64_t> tss;
+    dist::split_gene_list rows;
 };
+
+/// The summary datasets the gene-list fingerprints are made of.
+constexpr const char* k_gene_list_datasets = "/gene_id, /chromosome, /tss";
 
 /// Paths of every dataset in `file` ("gene_id", "cv/lambda", …).
 std::vector<std::string> dataset_paths(hid_t file) {
@@ -77,29 +79,23 @@ void read_layout(part& p, hid_t file) {
         if (p.datasets.count(needed) == 0)
             throw input_error(p.summary, std::string("dataset '/") + needed + "'", "",
                               "missing; every lctpred summary has it (one of an older scpx: rerun the job)");
-    p.ids = io::h5_read_strings(file, "gene_id");
+    p.rows.ids = io::h5_read_strings(file, "gene_id");
     const std::vector<std::uint8_t> included = io::h5_read<std::uint8_t>(file, "included", 1).data;
     const std::vector<std::int32_t> snps = io::h5_read<std::int32_t>(file, "n_snps_in_model", 1).data;
     for (const std::int32_t c : io::h5_read<std::int32_t>(file, "chromosome", 1).data)
-        p.chroms.push_back(std::to_string(c));
-    p.tss = io::h5_read<std::int64_t>(file, "tss", 1).data;
+        p.rows.chroms.push_back(std::to_string(c));
+    p.rows.tss = io::h5_read<std::int64_t>(file, "tss", 1).data;
     const std::vector<std::string> status = io::h5_read_strings(file, "status");
     for (std::size_t g = 0; g < status.size(); ++g)
-        if (status[g] == "ok") p.fitted_chromosomes.insert(std::stoll(p.chroms[g]));
-    for (std::size_t g = 0; g < p.ids.size(); ++g)
+        if (status[g] == "ok") p.fitted_chromosomes.insert(std::stoll(p.rows.chroms[g]));
+    for (std::size_t g = 0; g < p.rows.size(); ++g)
         if (included[g] != 0) {
-            p.included.push_back(p.ids[g]);
-            p.model_snps[p.ids[g]] = snps[g];
+            p.included.push_back(p.rows.ids[g]);
+            p.model_snps[p.rows.ids[g]] = snps[g];
         }
     std::sort(p.included.begin(), p.included.end());
     // Its rows are the ones its run wrote (an edited or reordered summary is named).
-    if (!p.meta.part_gene_list.empty()) {
-        const std::string own = gene_list_fingerprint(p.ids, p.chroms, p.tss);
-        if (own != p.meta.part_gene_list)
-            throw input_error(p.summary, "datasets /gene_id, /chromosome, /tss", "",
-                              "its genes (" + own + ") are not the ones its run wrote (" +
-                                  p.meta.part_gene_list + "): the summary was edited after its run");
-    }
+    dist::require_rows_as_written(p.meta, p.rows, k_gene_list_datasets);
 }
 
 part read_part(const std::string& prefix) {
@@ -137,20 +133,10 @@ std::vector<part> ordered_parts(const std::vector<std::string>& prefixes) {
     for (const part& p : ordered)
         dist::require_same_datasets(p.datasets, p.summary, ordered.front().datasets, ordered.front().summary);
     // Joined in job order, the rows are the gene list every part was cut from.
-    std::vector<std::string> ids, chroms;
-    std::vector<std::int64_t> tss;
-    for (const part& p : ordered) {
-        ids.insert(ids.end(), p.ids.begin(), p.ids.end());
-        chroms.insert(chroms.end(), p.chroms.begin(), p.chroms.end());
-        tss.insert(tss.end(), p.tss.begin(), p.tss.end());
-    }
-    const std::string joined = gene_list_fingerprint(ids, chroms, tss);
-    if (joined != ordered.front().meta.gene_list)
-        throw input_error(ordered.front().summary, "attribute 'scpx_gene_list'", "",
-                          "the genes of the parts joined in job order (" + joined +
-                              ") are not the gene list recorded in every part (" +
-                              ordered.front().meta.gene_list +
-                              "): a part was edited, or comes from another run");
+    dist::split_gene_list joined;
+    for (const part& p : ordered)
+        joined.append(p.rows);
+    dist::require_joined_gene_list(ordered.front().meta, joined, k_gene_list_datasets);
     return ordered;
 }
 

@@ -18,8 +18,11 @@ struct input_stamp {
     std::string path;       ///< as given (an HDF5 "FILE.h5:/dataset" spec is stamped by FILE)
 };
 
-/// "size mtime_ns path" lines, one per input that exists, in the order given. An HDF5 dataset
-/// spec ("FILE.h5:/group/data", "FILE.hdf5:/…") that is not itself a file is stamped by FILE.
+/// The stamp of each input that exists, in the order given (an HDF5 dataset spec as below).
+std::vector<input_stamp> stamp_inputs(const std::vector<std::string>& inputs);
+
+/// "size mtime_ns path" lines of stamp_inputs(), one per input that exists, in the order given. An HDF5
+/// dataset spec ("FILE.h5:/group/data", "FILE.hdf5:/…") that is not itself a file is stamped by FILE.
 std::string input_stamps(const std::vector<std::string>& inputs);
 
 /// The lines of input_stamps(). @throws input_error naming `file` and its attribute

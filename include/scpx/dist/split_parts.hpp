@@ -6,6 +6,7 @@
 /// (`scpx_split_genes`) following the previous job's without a gap, one gene list
 /// (`scpx_gene_list`) and the inputs (`scpx_input_stamps`) of one size in every job.
 
+#include "scpx/dist/partition.hpp"
 #include "scpx/io/h5_writer.hpp"
 
 #include <hdf5.h>
@@ -17,6 +18,33 @@
 #include <vector>
 
 namespace scpx::dist {
+
+/// The gene list a split run cuts, as its outputs' rows hold it (so a merge can recompute its
+/// fingerprint from them): gene id, chromosome as the output writes it, TSS; one entry per gene.
+struct split_gene_list {
+    std::vector<std::string> ids, chroms;
+    std::vector<std::int64_t> tss;
+
+    void add(std::string id, std::string chrom, std::int64_t gene_tss) {
+        ids.push_back(std::move(id));
+        chroms.push_back(std::move(chrom));
+        tss.push_back(gene_tss);
+    }
+    std::size_t size() const { return ids.size(); }
+    /// Appends `more`'s genes (the next job's rows).
+    void append(const split_gene_list& more) {
+        ids.insert(ids.end(), more.ids.begin(), more.ids.end());
+        chroms.insert(chroms.end(), more.chroms.begin(), more.chroms.end());
+        tss.insert(tss.end(), more.tss.begin(), more.tss.end());
+    }
+};
+
+/// What a job of a split run records for the merge to check its part by (the writer side of
+/// read_split_part): `scpx_split_genes` "begin end total" (its `rows` of `whole`),
+/// `scpx_gene_list` and `scpx_part_gene_list` (gene_list_fingerprint of `whole` and of its rows).
+/// An unsplit run records the same with rows = all of them.
+std::vector<std::pair<std::string, std::string>> split_attributes(const split_gene_list& whole,
+                                                                  index_range rows);
 
 /// Provenance of one part, from its HDF5 output's root attributes.
 struct split_part {
@@ -56,6 +84,18 @@ std::vector<std::size_t> order_split_parts(const std::vector<split_part>& parts,
 void require_same_datasets(const std::map<std::string, io::h5_info>& have, const std::string& path,
                            const std::map<std::string, io::h5_info>& want, const std::string& want_path,
                            const std::set<std::string>& whole = {});
+
+/// A part's rows (`rows`, read from its file `part.path`, datasets `datasets` e.g. "/gene_id,
+/// /chrom, /tss") are the ones its run wrote: their fingerprint is its scpx_part_gene_list (a part
+/// of an older scpx without one is not checked). @throws input_error naming file and datasets
+void require_rows_as_written(const split_part& part, const split_gene_list& rows,
+                             const std::string& datasets);
+
+/// The parts' rows joined in job order (`joined`) are the gene list every part recorded
+/// (scpx_gene_list of `first`, checked equal in all by order_split_parts).
+/// @throws input_error naming the first part's file: a part was edited, or comes from another run
+void require_joined_gene_list(const split_part& first, const split_gene_list& joined,
+                              const std::string& datasets);
 
 /// The command of the unsplit run the parts make up ("--split 1 --job 0").
 std::string unsplit_command(const split_part& part);

@@ -134,3 +134,62 @@ TEST(Provenance, GeneListFingerprintDependsOnOrderAndTss) {
     EXPECT_NE(fp({"A", "B"}, {1, 2}), fp({"A", "B"}, {1, 3}));
     EXPECT_EQ(fp({"A", "B"}, {1, 2}).rfind("2 genes, fnv1a64 ", 0), 0u);
 }
+
+namespace {
+
+scpx::dist::split_gene_list five_genes() {
+    scpx::dist::split_gene_list l;
+    for (int g = 0; g < 5; ++g)
+        l.add("ENSG" + std::to_string(g), g < 3 ? "1" : "2", 1000 * g);
+    return l;
+}
+
+/// The rows [begin, end) of `l`.
+scpx::dist::split_gene_list rows_of(const scpx::dist::split_gene_list& l, std::size_t begin, std::size_t end) {
+    scpx::dist::split_gene_list r;
+    for (std::size_t g = begin; g < end; ++g)
+        r.add(l.ids[g], l.chroms[g], l.tss[g]);
+    return r;
+}
+
+std::string attr(const std::vector<std::pair<std::string, std::string>>& attrs, const std::string& name) {
+    for (const auto& [k, v] : attrs)
+        if (k == name) return v;
+    return "(missing)";
+}
+
+} // namespace
+
+TEST(SplitParts, AttributesAJobRecordsAreTheOnesAMergeRecomputes) {
+    const auto whole = five_genes();
+    const auto attrs = scpx::dist::split_attributes(whole, {2, 4});
+    EXPECT_EQ(attr(attrs, "scpx_split_genes"), "2 4 5");
+    EXPECT_EQ(attr(attrs, "scpx_gene_list"), scpx::gene_list_fingerprint(whole.ids, whole.chroms, whole.tss));
+    const auto mine = rows_of(whole, 2, 4);
+    EXPECT_EQ(attr(attrs, "scpx_part_gene_list"), scpx::gene_list_fingerprint(mine.ids, mine.chroms, mine.tss));
+    EXPECT_THROW(scpx::dist::split_attributes(whole, {4, 6}), scpx::internal_error);
+
+    // What the merge checks them by: the job's rows as written, and the jobs' rows joined.
+    split_part p = part(1);
+    p.gene_list = attr(attrs, "scpx_gene_list");
+    p.part_gene_list = attr(attrs, "scpx_part_gene_list");
+    EXPECT_NO_THROW(scpx::dist::require_rows_as_written(p, mine, "/gene_id"));
+    auto swapped = mine;
+    std::swap(swapped.ids[0], swapped.ids[1]);
+    try {
+        scpx::dist::require_rows_as_written(p, swapped, "/gene_id, /chrom, /tss");
+        FAIL() << "swapped rows accepted";
+    } catch (const scpx::input_error& e) {
+        EXPECT_NE(std::string(e.what()).find("p1.h5, datasets /gene_id, /chrom, /tss: its genes"), std::string::npos)
+            << e.what();
+    }
+    p.part_gene_list.clear(); // a part of an older scpx: nothing to check its rows by
+    EXPECT_NO_THROW(scpx::dist::require_rows_as_written(p, swapped, "/gene_id"));
+
+    auto joined = rows_of(whole, 0, 2);
+    joined.append(mine);
+    joined.append(rows_of(whole, 4, 5));
+    EXPECT_NO_THROW(scpx::dist::require_joined_gene_list(p, joined, "/gene_id"));
+    joined.tss.back() += 1;
+    EXPECT_THROW(scpx::dist::require_joined_gene_list(p, joined, "/gene_id"), scpx::input_error);
+}
