@@ -126,6 +126,7 @@ std::vector<io::gene_record> genes_on_fasta(seq::fasta_reader& fa, const feature
         ++n_no_contig;
         return false;
     };
+    ao.dropped_by_type = [&](const io::gene_record& g) { selection.note_dropped_by_type(g); };
     const auto all_genes = io::read_gene_annotation(o.annotation, ao);
     selection.report(o.annotation);
     std::vector<io::gene_record> genes;

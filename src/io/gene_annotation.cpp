@@ -63,11 +63,15 @@ std::string some_of(const std::set<std::string>& names, std::size_t max = 8) {
 class gene_filter {
 public:
     gene_filter(std::string path, const annotation_options& opt)
-        : path_(std::move(path)), types_(opt.gene_types.begin(), opt.gene_types.end()), keep_(opt.keep) {}
+        : path_(std::move(path)), types_(opt.gene_types.begin(), opt.gene_types.end()), keep_(opt.keep),
+          dropped_by_type_(opt.dropped_by_type) {}
 
     bool keeps(const gene_record& g) {
         if (!g.gene_type.empty()) types_seen_.insert(g.gene_type);
-        if (!types_.empty() && types_.count(g.gene_type) == 0) return false;
+        if (!types_.empty() && types_.count(g.gene_type) == 0) {
+            if (dropped_by_type_) dropped_by_type_(g);
+            return false;
+        }
         ++kept_by_type_;
         return !keep_ || keep_(g);
     }
@@ -88,6 +92,7 @@ private:
     std::string path_;
     std::set<std::string> types_, types_seen_;
     std::function<bool(const gene_record&)> keep_;
+    std::function<void(const gene_record&)> dropped_by_type_;
     std::size_t kept_by_type_ = 0;
 };
 

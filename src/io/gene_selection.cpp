@@ -91,6 +91,7 @@ gene_selection::gene_selection(std::string genes_file, const std::vector<std::st
     if (file_.empty()) return;
     listed_ = read_gene_list(file_);
     found_.assign(listed_.size(), 0);
+    other_type_.assign(listed_.size(), 0);
     for (std::size_t i = 0; i < listed_.size(); ++i) {
         exact_.emplace(listed_[i], i);
         const auto [it, fresh] = bare_.emplace(strip_gene_version(listed_[i]), i);
@@ -126,6 +127,18 @@ bool gene_selection::keeps(const gene_record& g) {
     return true;
 }
 
+void gene_selection::note_dropped_by_type(const gene_record& g) {
+    if (listed_.empty()) return;
+    if (!chromosome_keys_.empty() && chromosome_keys_.count(chromosome_key(g.chrom)) == 0) return;
+    auto it = exact_.find(g.gene_id);
+    if (it == exact_.end()) it = bare_.find(strip_gene_version(g.gene_id));
+    if (it == bare_.end() || other_type_[it->second]) return;
+    other_type_[it->second] = 1;
+    if (other_type_examples_.size() < 10) // a few left once the ones found after all are set aside
+        other_type_examples_.emplace_back(
+            it->second, g.gene_id + " (" + (g.gene_type.empty() ? "no type" : g.gene_type) + ")");
+}
+
 void gene_selection::report(const std::string& annotation) const {
     if (selects_all()) return;
     std::vector<std::string> absent_chromosomes;
@@ -134,11 +147,22 @@ void gene_selection::report(const std::string& annotation) const {
     std::vector<std::string> absent_genes;
     for (std::size_t i = 0; i < listed_.size(); ++i)
         if (!found_[i]) absent_genes.push_back(listed_[i]);
-    const std::string names_hint =
-        name_matches_.empty() ? ""
-                              : "; " + examples(name_matches_) +
-                                    (name_matches_.size() == 1 ? " is a gene name" : " are gene names") +
-                                    " there: list gene ids, as the annotation writes them";
+    std::string names_hint = name_matches_.empty()
+                                 ? ""
+                                 : "; " + examples(name_matches_) +
+                                       (name_matches_.size() == 1 ? " is a gene name" : " are gene names") +
+                                       " there: list gene ids, as the annotation writes them";
+    // Listed genes the annotation has, but of a type --gene-types does not keep.
+    std::size_t n_other_type = 0;
+    for (std::size_t i = 0; i < listed_.size(); ++i)
+        if (!found_[i] && other_type_[i]) ++n_other_type;
+    std::vector<std::string> other_types;
+    for (const auto& [entry, text] : other_type_examples_)
+        if (!found_[entry]) other_types.push_back(text);
+    if (n_other_type > 0)
+        names_hint += "; " + std::to_string(n_other_type) + " of them " + (n_other_type == 1 ? "is" : "are") +
+                      " there with a gene type --gene-types does not keep (e.g. " + examples(other_types) +
+                      "): add the type to --gene-types, or give --gene-types all";
     if (kept_ == 0) {
         std::string why;
         if (!chromosomes_.empty() && absent_chromosomes.size() == chromosomes_.size())

@@ -46,6 +46,9 @@ struct annotation_options {
     /// (e.g. "is its chromosome in the FASTA?" — the caller counts and reports what it drops; a
     /// `keep` that drops every gene gives an empty result, not an error). Empty keeps every gene.
     std::function<bool(const gene_record&)> keep;
+    /// Told of each gene the gene-type filter drops (e.g. so that a gene list can say that a
+    /// listed gene is there, of another type). Empty: not told.
+    std::function<void(const gene_record&)> dropped_by_type;
 };
 
 /// Reads `gene` records of a GTF or GFF3 file (plain or gzip).

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace scpx::io {
@@ -44,8 +45,13 @@ public:
     /// True when `g` is selected; remembers what matched, for report().
     bool keeps(const gene_record& g);
 
+    /// For annotation_options::dropped_by_type: remembers a listed gene that the gene-type
+    /// filter dropped, so that report() can say which type it has.
+    void note_dropped_by_type(const gene_record& g);
+
     /// After the annotation was read: warns (with examples) about listed genes and chromosomes
-    /// that matched no gene, and says when the list seems to hold gene names.
+    /// that matched no gene, and says when the list seems to hold gene names or genes of a type
+    /// --gene-types does not keep.
     /// @throws usage_error when the selection matched no gene at all
     void report(const std::string& annotation) const;
 
@@ -57,6 +63,8 @@ private:
     std::vector<std::string> chromosomes_;                      ///< as given
     std::set<std::string> chromosome_keys_, chromosomes_seen_;
     std::vector<std::string> name_matches_; ///< listed entries equal to a gene's name (a few)
+    std::vector<char> other_type_;          ///< per entry: a gene of a type not kept matched it
+    std::vector<std::pair<std::size_t, std::string>> other_type_examples_; ///< entry, "ENSG… (lncRNA)"
     std::size_t kept_ = 0, kept_without_version_ = 0;
 };
 

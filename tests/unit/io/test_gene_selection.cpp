@@ -125,4 +125,32 @@ TEST(GeneSelection, NothingSelectedSaysWhyAndSpotsGeneNames) {
     EXPECT_TRUE(listed.keeps(gene("B", "21")));
 }
 
+TEST(GeneSelection, SaysWhenAListedGeneHasATypeNotKept) {
+    const auto ids = list_file("genes_types.txt", "ENSG1\nENSG2\nENSG3\n");
+    gene_selection s(ids, {});
+    gene_record lnc = gene("ENSG2.4", "1");
+    lnc.gene_type = "lncRNA";
+    s.note_dropped_by_type(lnc); // what the annotation reader reports for a type not kept
+    EXPECT_TRUE(s.keeps(gene("ENSG1", "1")));
+    EXPECT_NO_THROW(s.report("genes.gtf")); // a warning: one gene was found
+    gene_selection none(ids, {});
+    none.note_dropped_by_type(lnc);
+    try {
+        none.report("genes.gtf");
+        FAIL() << "an empty selection was accepted";
+    } catch (const scpx::usage_error& e) {
+        EXPECT_THAT(e.what(),
+                    HasSubstr("1 of them is there with a gene type --gene-types does not keep (e.g. "
+                              "ENSG2.4 (lncRNA)): add the type to --gene-types, or give --gene-types all"));
+    }
+    gene_selection elsewhere(ids, {"chr2"}); // on another chromosome than asked for: no hint
+    elsewhere.note_dropped_by_type(lnc);
+    try {
+        elsewhere.report("genes.gtf");
+        FAIL() << "an empty selection was accepted";
+    } catch (const scpx::usage_error& e) {
+        EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("does not keep")));
+    }
+}
+
 } // namespace
