@@ -453,8 +453,21 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
             if (style != "rsid" && style.rfind("other", 0) != 0) gwas_has_pos = true;
             if (style == ms) gwas_same_style = true;
         }
+        // The genome build a position style names ("chr_pos_ref_alt_b38 (with 'chr')" -> "b38").
+        const auto build_of = [](const std::string& style) {
+            for (const char* b : {"_b37", "_b38"})
+                if (style.find(b) != std::string::npos) return std::string(b + 1);
+            return std::string();
+        };
+        const std::string model_build = build_of(ms), gwas_build = build_of(gs);
         std::string fix;
-        if (rep.dropped_non_rsid > 0 && !options.keep_non_rsid)
+        if (!model_build.empty() && !gwas_build.empty() && model_build != gwas_build)
+            fix = fmt::format(
+                "the model's ids are positions on {} and the GWAS's on {}: positions of two genome "
+                "builds do not match, whatever the flags; lift the GWAS over to {} (or use models "
+                "built on {})",
+                model_build, gwas_build, model_build, gwas_build);
+        else if (rep.dropped_non_rsid > 0 && !options.keep_non_rsid)
             fix = "the GWAS ids of model SNPs are not rsids and were dropped: add --keep_non_rsid";
         else if (!model_pos && gs != "rsid" && !gs.empty())
             fix = options.match_by_position
@@ -464,8 +477,11 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
                         "(the "
                         "model's varIDs give the positions), or use a GWAS with rsids";
         else if (model_pos && gwas_has_pos && !gwas_same_style)
-            fix = "both sides use positions, in different styles (separator, 'chr' prefix or build suffix): add "
-                  "--match_by_position (and --keep_non_rsid)";
+            fix = options.match_by_position
+                      ? "both sides use positions, in different styles, and --match_by_position found few "
+                        "matching positions and alleles: check that GWAS and model use one genome build"
+                      : "both sides use positions, in different styles (separator, 'chr' prefix or build "
+                        "suffix): add --match_by_position (and --keep_non_rsid)";
         else if (model_pos && !gwas_has_pos)
             fix = "the GWAS has rsids but the model ids are positions: use --model_db_snp_key rsid "
                   "(if the model has an rsid column)";

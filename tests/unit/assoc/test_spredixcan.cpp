@@ -129,6 +129,29 @@ TEST(SpredixcanHarmonise, PvalueSignAndZeroCap) {
     EXPECT_GT(h.z[static_cast<std::size_t>(h.keys.find("rs3"))], 16.0);
 }
 
+TEST(SpredixcanHarmonise, DiagnosisNamesTwoGenomeBuilds) {
+    // A model keyed by b37 varIDs, a GWAS by b38 ones: no flag helps, the builds differ.
+    io::predictdb_model m;
+    m.path = "b37.db";
+    m.add_gene("G1", {"chr1_100_A_G_b37", "chr1_200_C_T_b37"}, {}, {"A", "C"}, {"G", "T"}, {0.5, -0.25});
+    spredixcan_options o;
+    o.columns.zscore = "Z";
+    o.match_by_position = true;
+    gwas_data g;
+    g.source = io::gwas_columns::z_source_kind::ZSCORE;
+    g.summary.sample_ids = {"chr1_150_A_G_b38", "chr1_250_C_T_b38"};
+    const auto h = harmonise(g, m, o);
+    EXPECT_EQ(h.report.used, 0u);
+    EXPECT_NE(h.report.diagnosis.find("the model's ids are positions on b37 and the GWAS's on b38"),
+              std::string::npos)
+        << h.report.diagnosis;
+    // One build, other styles, --match_by_position given and still nothing: not "add the flag".
+    g.summary.sample_ids = {"1:150:A:G", "1:250:C:T"};
+    const auto h2 = harmonise(g, m, o);
+    EXPECT_NE(h2.report.diagnosis.find("check that GWAS and model use one genome build"), std::string::npos)
+        << h2.report.diagnosis;
+}
+
 TEST(SpredixcanHarmonise, DiagnosisNamesStylesAndFlag) {
     spredixcan_options o;
     o.columns.zscore = "Z";
