@@ -77,7 +77,8 @@ output_claim::output_claim(const std::string& path) {
     // A few tries: the file opened may be removed by its holder, releasing it, just before our
     // lock; that lock would be on a file nobody else sees, so it is dropped and taken anew.
     for (int attempt = 0; attempt < 5; ++attempt) {
-        const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        // Not through a link: the file is truncated and written, and it must be the lock file.
+        const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) {
             // The output's folder was checked writable; a lock file that cannot be made there
             // (a quota, a race with its removal) only costs the protection, not the run.
@@ -85,7 +86,7 @@ output_claim::output_claim(const std::string& path) {
             return;
         }
         struct stat st {};
-        if (::fstat(fd, &st) != 0) {
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { // a FIFO or device put there: no claim
             ::close(fd);
             return;
         }

@@ -116,4 +116,16 @@ TEST(OutputClaim, MovedClaimReleasesOnce) {
     EXPECT_FALSE(scpx::test::exists(lock));
 }
 
+TEST(OutputClaim, NeverWritesThroughALinkInPlaceOfTheLockFile) {
+    const auto path = scpx::test::scratch_path("linked.h5");
+    const auto victim = scpx::test::scratch_path("victim_of_a_link.txt");
+    scpx::test::write_text(victim, "the user's file");
+    const auto lock = scpx::output_claim::lock_path(path);
+    ::unlink(lock.c_str());
+    ASSERT_EQ(::symlink(victim.c_str(), lock.c_str()), 0);
+    { scpx::output_claim claim(path); } // no claim (nothing to lock safely), and no error
+    EXPECT_EQ(scpx::test::read_text(victim), "the user's file");
+    ::unlink(lock.c_str());
+}
+
 } // namespace
