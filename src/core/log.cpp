@@ -87,12 +87,18 @@ extern "C" void keep_log_on_signal(int sig) {
             append_on_signal(g_signal_kept, static_cast<std::size_t>(g_signal_kept_len));
         // The log's last line says why it ends there. Under mpirun, SIGTERM is usually another
         // rank's error, which that rank printed on stderr (only rank 0 writes this log).
-        char line[] = "ERROR: stopped by signal 00 (a time limit, Ctrl-C, or an error on another MPI rank: "
-                      "see the job's stderr)\n";
-        const std::size_t digit = sizeof "ERROR: stopped by signal " - 1;
-        line[digit] = static_cast<char>('0' + (sig / 10) % 10);
-        line[digit + 1] = static_cast<char>('0' + sig % 10);
-        append_on_signal(line, sizeof line - 1);
+        // Put together without allocating (a signal handler): "signal 2", "signal 15".
+        static const char head[] = "ERROR: stopped by signal ";
+        static const char tail[] =
+            " (a time limit, Ctrl-C, or an error on another MPI rank: see the job's stderr)\n";
+        char line[sizeof head + 2 + sizeof tail];
+        std::size_t n = sizeof head - 1;
+        std::memcpy(line, head, n);
+        if (sig >= 10) line[n++] = static_cast<char>('0' + (sig / 10) % 10);
+        line[n++] = static_cast<char>('0' + sig % 10);
+        std::memcpy(line + n, tail, sizeof tail - 1);
+        n += sizeof tail - 1;
+        append_on_signal(line, n);
         std::rename(g_signal_temp, g_signal_failed);
     }
     // The run's unfinished outputs go too (no destructor will run), after the log has been moved

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -55,13 +56,39 @@ std::string holder_text() {
     return fmt::format("pid {} on {} since {}", static_cast<long>(::getpid()), host, when);
 }
 
+/// The holder's line of a lock file; a holder that has just taken the lock may not have written
+/// it yet, so an empty file is read again for a moment.
 std::string read_holder(int fd) {
-    char buf[512] = {0};
-    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    std::string s = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-        s.pop_back();
-    return s;
+    for (int attempt = 0;; ++attempt) {
+        char buf[512] = {0};
+        const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        std::string s = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+        while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+            s.pop_back();
+        if (!s.empty() || attempt == 10) return s;
+        ::usleep(20000);
+    }
+}
+
+/// Files written in place of an output (output_set's staged files) -> the output they stand in for.
+std::map<std::string, std::string>& stand_ins() {
+    static auto* m = new std::map<std::string, std::string>;
+    return *m;
+}
+
+std::string output_named(const std::string& path) {
+    std::lock_guard<std::mutex> lock(claims_mutex());
+    const auto it = stand_ins().find(path);
+    return it == stand_ins().end() ? path : it->second;
+}
+
+/// The lock file exists but cannot serve (a folder, a link, another kind of file): the run goes
+/// on, as the output itself is fine, but says that it is unprotected and why.
+void warn_unclaimable(const std::string& output, const std::string& lock_file, const std::string& why) {
+    SCPX_LOG_WRN(
+        "cannot claim output {}: its lock file {} {}; another run given the same output now would not "
+        "be noticed (remove {} if no run is writing {})",
+        output, lock_file, why, lock_file, output);
 }
 
 } // namespace
@@ -70,24 +97,47 @@ std::string output_claim::lock_path(const std::string& path) {
     return parent_dir(path) + "/." + base_name(path) + ".scpx-lock";
 }
 
+void output_claim::add_stand_in(const std::string& stand_in, const std::string& path) {
+    std::lock_guard<std::mutex> lock(claims_mutex());
+    stand_ins()[stand_in] = path;
+}
+
+void output_claim::remove_stand_in(const std::string& stand_in) noexcept {
+    std::lock_guard<std::mutex> lock(claims_mutex());
+    stand_ins().erase(stand_in);
+}
+
 output_claim::output_claim(const std::string& path) {
     // The ranks of one run write its outputs together; rank 0 claims them for the run.
     if (detail::world_rank_or_minus_one() > 0) return;
-    const std::string lp = lock_path(path);
+    const std::string output = output_named(path);
+    const std::string lp = lock_path(output);
     // A few tries: the file opened may be removed by its holder, releasing it, just before our
     // lock; that lock would be on a file nobody else sees, so it is dropped and taken anew.
     for (int attempt = 0; attempt < 5; ++attempt) {
         // Not through a link: the file is truncated and written, and it must be the lock file.
-        const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        // Readable and writable by whoever may write the output (0666 less the umask), so that
+        // the members of a shared group folder claim through one file.
+        bool ours = true;
+        int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+            // Another user's lock file (a sticky folder refuses even to open it with O_CREAT):
+            // a lock needs no write access.
+            fd = ::open(lp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            ours = false;
+        }
         if (fd < 0) {
-            // The output's folder was checked writable; a lock file that cannot be made there
-            // (a quota, a race with its removal) only costs the protection, not the run.
-            SCPX_LOG_DBG("no claim on {}: cannot create {}: {}", path, lp, std::strerror(errno));
+            const int e = errno;
+            warn_unclaimable(output, lp,
+                             e == ELOOP    ? "is a link"
+                             : e == EISDIR ? "is a folder"
+                                           : std::string("cannot be opened: ") + std::strerror(e));
             return;
         }
         struct stat st {};
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { // a FIFO or device put there: no claim
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { // a FIFO or a device put there
             ::close(fd);
+            warn_unclaimable(output, lp, "is not a regular file");
             return;
         }
         const std::string id = file_identity(st);
@@ -101,28 +151,41 @@ output_claim::output_claim(const std::string& path) {
         }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int e = errno;
+            lock.unlock();
             if (e == EWOULDBLOCK) {
                 const std::string holder = read_holder(fd);
                 ::close(fd);
                 throw usage_error(fmt::format(
                     "output {} is being written by another run ({}; its lock file is {}): wait for that run "
                     "to end, or give this one another output name",
-                    path, holder.empty() ? "a process holds the lock" : holder, lp));
+                    output, holder.empty() ? "a process holds the lock" : holder, lp));
             }
             ::close(fd);
-            lock.unlock();
-            SCPX_LOG_DBG("no claim on {}: the file system of {} gives no locks ({})", path, parent_dir(lp),
-                         std::strerror(e));
+            // Lustre mounted without flock, some NFS setups: said once, as it holds for every output.
+            static std::atomic<bool> said{false};
+            if (!said.exchange(true))
+                SCPX_LOG_INF("the file system of {} gives no file locks ({}): two runs given the same output "
+                             "would not be noticed",
+                             parent_dir(lp), std::strerror(e));
             return;
         }
         struct stat now {};
-        if (::stat(lp.c_str(), &now) != 0 || file_identity(now) != id) {
+        if (::lstat(lp.c_str(), &now) != 0 || file_identity(now) != id) {
             ::close(fd); // released by its holder and removed in between: take the new one
             continue;
         }
-        const std::string text = holder_text() + "\n";
-        if (::ftruncate(fd, 0) == 0) {
-            [[maybe_unused]] const ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+        if (!ours) {
+            // A stale lock file of another user: replaced by one of ours, which can say who holds
+            // it. Where the folder does not allow that (sticky), it is held as it is.
+            if (::unlink(lp.c_str()) == 0) {
+                ::close(fd);
+                continue;
+            }
+        } else {
+            const std::string text = holder_text() + "\n";
+            if (::ftruncate(fd, 0) == 0) {
+                [[maybe_unused]] const ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
+            }
         }
         held()[id] = held_lock{fd, 1, lp};
         // main() removes it before MPI_Abort, as it does the temporaries.
@@ -130,7 +193,7 @@ output_claim::output_claim(const std::string& path) {
         key_ = id;
         return;
     }
-    throw io_error("cannot claim output " + path + ": its lock file " + lp + " keeps being replaced");
+    throw io_error("cannot claim output " + output + ": its lock file " + lp + " keeps being replaced");
 }
 
 output_claim::~output_claim() {

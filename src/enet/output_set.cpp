@@ -17,6 +17,7 @@ output_set::~output_set() {
     for (const file& f : files_) {
         if (!committed_ && owned_) std::remove(f.staged.c_str());
         detail::untrack_temporary(f.staged);
+        output_claim::remove_stand_in(f.staged);
     }
 }
 
@@ -46,6 +47,8 @@ std::size_t output_set::add(const std::string& path) {
     f.path = path;
     f.staged = parent_dir(path) + "/.scpx-staged." + base_name(path);
     f.backup = parent_dir(path) + "/.scpx-replaced." + base_name(path);
+    // The staged file's writer claims the output itself, not a second lock file of its own.
+    output_claim::add_stand_in(f.staged, path);
     // main() removes it before MPI_Abort, which runs no destructor.
     if (owned_) detail::track_temporary(f.staged);
     files_.push_back(std::move(f));

@@ -10,9 +10,10 @@
 /// The claim is an advisory lock (flock) on `<dir>/.<name>.scpx-lock`, holding the holder's pid,
 /// host and start time. The kernel releases it when the holder ends, however it ends, so a
 /// killed run never blocks the next one; the lock file is removed when the claim is released.
-/// On a file system without locks (Lustre mounted without `flock`) the claim is skipped with a
-/// debug log line. Within one process claims nest (counted per lock file). With MPI, only rank 0
-/// claims: the ranks of one run write one output together.
+/// On a file system without locks (Lustre mounted without `flock`) the claim is skipped (said once
+/// in the log); a lock file that cannot serve (a folder or a link in its place) is warned about. Within one
+/// process claims nest (counted per lock file). With MPI, only rank 0 claims: the ranks of one run write one
+/// output together.
 
 #include <string>
 
@@ -33,6 +34,12 @@ public:
 
     /// The lock file of `path`: `<dir>/.<name>.scpx-lock`.
     static std::string lock_path(const std::string& path);
+
+    /// From now on a claim on `stand_in` — a file written in place of the output `path`, such as
+    /// output_set's staged files — is a claim on `path`: nested on this process's claim of it,
+    /// and named as `path` in messages (one lock file per output, not one per staged file).
+    static void add_stand_in(const std::string& stand_in, const std::string& path);
+    static void remove_stand_in(const std::string& stand_in) noexcept;
 
 private:
     std::string key_; ///< lock file path of the process-wide entry this claim counts on; empty: none

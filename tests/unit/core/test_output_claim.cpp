@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -126,6 +127,38 @@ TEST(OutputClaim, NeverWritesThroughALinkInPlaceOfTheLockFile) {
     { scpx::output_claim claim(path); } // no claim (nothing to lock safely), and no error
     EXPECT_EQ(scpx::test::read_text(victim), "the user's file");
     ::unlink(lock.c_str());
+}
+
+TEST(OutputClaim, AStandInIsClaimedAsTheOutputItStandsFor) {
+    const auto path = scpx::test::scratch_path("final.db");
+    const auto staged = scpx::test::scratch_path(".scpx-staged.final.db");
+    scpx::output_claim::add_stand_in(staged, path);
+    {
+        scpx::output_claim claim(path);
+        scpx::atomic_output writer(staged); // nested on the claim of final.db: no lock file of its own
+        EXPECT_FALSE(scpx::test::exists(scpx::output_claim::lock_path(staged)));
+    }
+    {
+        foreign_holder other(path, "pid 77 on elsewhere since then\n");
+        try {
+            scpx::output_claim claim(staged);
+            FAIL() << "a stand-in of a claimed output was accepted";
+        } catch (const scpx::usage_error& e) { // named as the output, not the staged file
+            EXPECT_NE(std::string(e.what()).find("output " + path + " is being written"), std::string::npos)
+                << e.what();
+        }
+    }
+    scpx::output_claim::remove_stand_in(staged);
+    { scpx::output_claim own(staged); } // a file of its own again
+}
+
+TEST(OutputClaim, AFolderInPlaceOfTheLockFileOnlyLosesTheCheck) {
+    const auto path = scpx::test::scratch_path("folder_locked.h5");
+    const auto lock = scpx::output_claim::lock_path(path);
+    ::rmdir(lock.c_str());
+    ASSERT_EQ(::mkdir(lock.c_str(), 0755), 0);
+    EXPECT_NO_THROW(scpx::output_claim claim(path)); // warned about, the run goes on
+    ::rmdir(lock.c_str());
 }
 
 } // namespace
