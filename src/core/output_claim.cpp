@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +73,23 @@ std::string read_holder(int fd) {
     }
 }
 
+/// What a refused run is told about the holder: its line, unless that names a process of this
+/// host that has ended — then the line is an earlier holder's, left in a lock file the present
+/// holder could not rewrite (another user's file in a sticky folder).
+std::string describe_holder(const std::string& line) {
+    if (line.empty()) return "a process holds the lock";
+    long pid = 0;
+    char host[256] = {0};
+    if (std::sscanf(line.c_str(), "pid %ld on %255s", &pid, host) == 2 && pid > 0) {
+        char here[256] = {0};
+        if (::gethostname(here, sizeof here - 1) == 0 && std::strcmp(here, host) == 0 &&
+            ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+            return "a process holds the lock; its file still names an earlier holder, " + line +
+                   ", which has ended";
+    }
+    return line;
+}
+
 /// Files written in place of an output (output_set's staged files) -> the output they stand in for.
 std::map<std::string, std::string>& stand_ins() {
     static auto* m = new std::map<std::string, std::string>;
@@ -85,6 +105,12 @@ std::string output_named(const std::string& path) {
 /// The lock file exists but cannot serve (a folder, a link, another kind of file): the run goes
 /// on, as the output itself is fine, but says that it is unprotected and why.
 void warn_unclaimable(const std::string& output, const std::string& lock_file, const std::string& why) {
+    {
+        // Once per lock file: an output's writers may each ask for its claim.
+        static auto* warned = new std::set<std::string>;
+        std::lock_guard<std::mutex> lock(claims_mutex());
+        if (!warned->insert(lock_file).second) return;
+    }
     SCPX_LOG_WRN(
         "cannot claim output {}: its lock file {} {}; another run given the same output now would not "
         "be noticed (remove {} if no run is writing {})",
@@ -119,11 +145,12 @@ output_claim::output_claim(const std::string& path) {
         // Readable and writable by whoever may write the output (0666 less the umask), so that
         // the members of a shared group folder claim through one file.
         bool ours = true;
-        int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        // Non-blocking: opening a FIFO put in its place must not wait for a writer.
+        int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
         if (fd < 0 && (errno == EACCES || errno == EPERM)) {
             // Another user's lock file (a sticky folder refuses even to open it with O_CREAT):
             // a lock needs no write access.
-            fd = ::open(lp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            fd = ::open(lp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
             ours = false;
         }
         if (fd < 0) {
@@ -135,9 +162,11 @@ output_claim::output_claim(const std::string& path) {
             return;
         }
         struct stat st {};
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { // a FIFO or a device put there
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
             ::close(fd);
-            warn_unclaimable(output, lp, "is not a regular file");
+            // A FIFO or device, or a hard link to another file, which writing would overwrite.
+            warn_unclaimable(output, lp,
+                             S_ISREG(st.st_mode) ? "has other names (a hard link)" : "is not a regular file");
             return;
         }
         const std::string id = file_identity(st);
@@ -153,12 +182,12 @@ output_claim::output_claim(const std::string& path) {
             const int e = errno;
             lock.unlock();
             if (e == EWOULDBLOCK) {
-                const std::string holder = read_holder(fd);
+                const std::string holder = describe_holder(read_holder(fd));
                 ::close(fd);
                 throw usage_error(fmt::format(
                     "output {} is being written by another run ({}; its lock file is {}): wait for that run "
                     "to end, or give this one another output name",
-                    output, holder.empty() ? "a process holds the lock" : holder, lp));
+                    output, holder, lp));
             }
             ::close(fd);
             // Lustre mounted without flock, some NFS setups: said once, as it holds for every output.

@@ -161,4 +161,28 @@ TEST(OutputClaim, AFolderInPlaceOfTheLockFileOnlyLosesTheCheck) {
     ::rmdir(lock.c_str());
 }
 
+TEST(OutputClaim, NeverWritesThroughAHardLink) {
+    const auto path = scpx::test::scratch_path("hard_linked.h5");
+    const auto victim = scpx::test::scratch_path("victim_of_a_hard_link.txt");
+    scpx::test::write_text(victim, "the user's file");
+    const auto lock = scpx::output_claim::lock_path(path);
+    ::unlink(lock.c_str());
+    ASSERT_EQ(::link(victim.c_str(), lock.c_str()), 0);
+    { scpx::output_claim claim(path); } // warned about, no claim
+    EXPECT_EQ(scpx::test::read_text(victim), "the user's file");
+    ::unlink(lock.c_str());
+}
+
+TEST(OutputClaim, AHolderLineOfAnEndedProcessIsNamedAsAnEarlierHolders) {
+    const auto path = scpx::test::scratch_path("stale_line.h5");
+    char host[256] = {0};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    // Held by a process that could not rewrite the line an ended process left (a sticky folder).
+    foreign_holder other(path, std::string("pid 99999999 on ") + host + " since 2020-01-01 00:00:00 UTC\n");
+    const std::string msg = message_of_claim(path);
+    EXPECT_NE(msg.find("a process holds the lock; its file still names an earlier holder, pid 99999999"),
+              std::string::npos)
+        << msg;
+}
+
 } // namespace
