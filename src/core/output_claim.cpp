@@ -215,6 +215,10 @@ output_claim::output_claim(const std::string& path) {
             if (::ftruncate(fd, 0) == 0) {
                 [[maybe_unused]] const ssize_t n = ::pwrite(fd, text.data(), text.size(), 0);
             }
+            // Readable by all whatever the umask (077 made it 0600): another user writing into
+            // the same folder can then open it to test the lock. It holds a pid, a host, a time.
+            if (st.st_uid == ::geteuid() && (st.st_mode & 0444) != 0444)
+                ::fchmod(fd, (st.st_mode & 07777) | 0444);
         }
         held()[id] = held_lock{fd, 1, lp};
         // main() removes it before MPI_Abort, as it does the temporaries.

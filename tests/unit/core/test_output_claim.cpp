@@ -185,4 +185,17 @@ TEST(OutputClaim, AHolderLineOfAnEndedProcessIsNamedAsAnEarlierHolders) {
         << msg;
 }
 
+TEST(OutputClaim, TheLockFileIsReadableByAllWhateverTheUmask) {
+    const auto path = scpx::test::scratch_path("private.h5");
+    const mode_t old = ::umask(077);
+    {
+        scpx::output_claim claim(path);
+        struct stat st {};
+        ASSERT_EQ(::stat(scpx::output_claim::lock_path(path).c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0444, 0444u) << std::oct << st.st_mode; // another user can test the lock
+        EXPECT_EQ(st.st_mode & 0022, 0u) << std::oct << st.st_mode;    // but not write it
+    }
+    ::umask(old);
+}
+
 } // namespace
