@@ -47,16 +47,21 @@ std::string file_identity(const struct stat& st) {
            std::to_string(static_cast<unsigned long long>(st.st_ino));
 }
 
+/// The name of this machine ("?" when unknown), as holder lines name it.
+std::string this_host() {
+    char host[256] = {0};
+    if (::gethostname(host, sizeof host - 1) != 0) return "?";
+    return host;
+}
+
 /// "pid 123 on node7 since 2026-11-29 12:50:01 UTC": what another run is told about the holder.
 std::string holder_text() {
-    char host[256] = {0};
-    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "?");
     const std::time_t now = std::time(nullptr);
     std::tm utc{};
     ::gmtime_r(&now, &utc);
     char when[32] = {0};
     std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &utc);
-    return fmt::format("pid {} on {} since {}", static_cast<long>(::getpid()), host, when);
+    return fmt::format("pid {} on {} since {}", static_cast<long>(::getpid()), this_host(), when);
 }
 
 /// The holder's line of a lock file; a holder that has just taken the lock may not have written
@@ -81,9 +86,7 @@ std::string describe_holder(const std::string& line) {
     long pid = 0;
     char host[256] = {0};
     if (std::sscanf(line.c_str(), "pid %ld on %255s", &pid, host) == 2 && pid > 0) {
-        char here[256] = {0};
-        if (::gethostname(here, sizeof here - 1) == 0 && std::strcmp(here, host) == 0 &&
-            ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        if (this_host() == host && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
             return "a process holds the lock; its file still names an earlier holder, " + line +
                    ", which has ended";
     }

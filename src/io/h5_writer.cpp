@@ -210,19 +210,6 @@ struct h5_row_writer::impl {
 
 namespace {
 
-/// Bytes of one element of the dataset in the file.
-double element_bytes(const h5_dataset_spec& s) {
-    switch (s.dtype) {
-    case h5_dtype::f32: return 4;
-    case h5_dtype::f64: return 8;
-    case h5_dtype::i32: return 4;
-    case h5_dtype::i64: return 8;
-    case h5_dtype::u8: return 1;
-    case h5_dtype::str: return static_cast<double>(s.str_len);
-    }
-    return 8;
-}
-
 /// The datasets are allocated in full when the file is created: a file system without room for
 /// them is refused now, with one clear message on every rank. Found later, a write failing for
 /// space inside parallel HDF5 can leave ranks waiting in a collective call, or the library unable
@@ -237,7 +224,7 @@ void require_space_for(const std::string& path, const std::vector<h5_dataset_spe
         double n = 1;
         for (const hsize_t d : s.shape)
             n *= static_cast<double>(d);
-        need += n * element_bytes(s);
+        need += n * static_cast<double>(elem_size(s.dtype, s.str_len));
     }
     need += static_cast<double>(done_rows);
     std::string free_text;

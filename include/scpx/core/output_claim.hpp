@@ -42,7 +42,7 @@ public:
     static void remove_stand_in(const std::string& stand_in) noexcept;
 
 private:
-    std::string key_; ///< lock file path of the process-wide entry this claim counts on; empty: none
+    std::string key_; ///< the lock file's identity ("dev:inode") in the process-wide table; empty: none
 };
 
 } // namespace scpx
