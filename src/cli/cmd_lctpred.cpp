@@ -110,6 +110,16 @@ void add_lctpred_command(CLI::App& app) {
     sub->add_flag("!--no-scale-expression", o.scale_expression,
                   "use expression as given (default: centre and scale each gene, sd n-1, as PredictDB)")->group("Model");
     sub->add_option("--population", o.population, "sample_info.population in the .db")->group("Output");
+    sub->add_flag("--phi", o.phi,
+                  "also write extra.phi, the inflation factor spredixcan --gwas_h2/--gwas_N calibrate with "
+                  "(LD score of the predicted expression / M)")
+        ->group("Output");
+    sub->add_option(
+           "--phi-snps", o.phi_snps,
+           "phi's M: SNPs genome-wide carrying the trait's h2 (default: the genotypes' SNPs after QC); "
+           "implies --phi")
+        ->check(positive_number())
+        ->group("Output");
     // Existing outputs are refused unless --overwrite, as MetaXcan's tools (and spredixcan) do:
     // a finished model set is hours of fitting.
     a->common.overwrite = false;
@@ -146,6 +156,7 @@ void add_lctpred_command(CLI::App& app) {
         opt.seed = a->common.seed;
         opt.fold_generator = a->fold_rng == "scpx" ? enet::fold_rng::scpx : enet::fold_rng::r;
         opt.overwrite = a->common.overwrite;
+        if (opt.phi_snps > 0) opt.phi = true;
         opt.split = dist::make_split(a->common.split, a->common.job);
         opt.out_db = a->common.out + ".db";
         opt.out_covariance = a->common.out + ".covariance.txt.gz";

@@ -44,6 +44,17 @@ CLI::Validator finite_number() {
         "FINITE");
 }
 
+CLI::Validator positive_number() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(s, v) || !std::isfinite(v) || !(v > 0))
+                return "must be a positive number (got '" + s + "')";
+            return {};
+        },
+        "POSITIVE");
+}
+
 CLI::Validator non_empty_name() {
     return CLI::Validator(
         [](std::string& v) { return v.empty() ? std::string("an empty name would write hidden files") : ""; },

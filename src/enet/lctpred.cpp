@@ -3,6 +3,7 @@
 #include "scpx/enet/lctpred.hpp"
 #include "scpx/enet/lctpred_journal.hpp"
 #include "scpx/enet/output_set.hpp"
+#include "scpx/enet/phi.hpp"
 
 #include "scpx/config.hpp"
 #include "scpx/core/atomic_file.hpp"
@@ -409,6 +410,26 @@ void check_fold_table_against_options(const lctpred_options& opt, const std::vec
                  reps, max_id);
 }
 
+/// M of phi = ℓ / M: given, or the QC-passed SNPs of the training genotypes, which stand for the
+/// genome only when they cover it (said in the log either way).
+double phi_snp_count(const lctpred_options& opt, const genotype_panel& panel) {
+    if (opt.phi_snps > 0) {
+        SCPX_LOG_INF("phi: M = {} SNPs (--phi-snps)", opt.phi_snps);
+        return opt.phi_snps;
+    }
+    if (panel.n_snps() == 0)
+        throw usage_error("--phi: the genotypes have no SNP left after QC to count M from");
+    const std::set<int> chromosomes(panel.chrom.begin(), panel.chrom.end());
+    if (chromosomes.size() < 22)
+        SCPX_LOG_WRN(
+            "--phi: M = {} SNPs after QC, on {} of the 22 autosomes; phi = LD score / M takes them for "
+            "the genome's: give --phi-snps with the genome-wide count",
+            panel.n_snps(), chromosomes.size());
+    else
+        SCPX_LOG_INF("phi: M = {} SNPs (the training genotypes after QC)", panel.n_snps());
+    return static_cast<double>(panel.n_snps());
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -462,6 +483,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                ? load_predictdb_genotypes(opt.genotype, opt.snp_annotation, train, opt.qc, qst)
                                : load_vcf_genotypes(opt.vcf, train, opt.dosage, opt.qc, qst);
     SCPX_LOG_INF("{}", qst.summary());
+    const double phi_m = opt.phi ? phi_snp_count(opt, panel) : 0;
     sum.samples = train.size();
     sum.snps = panel.n_snps();
     sum.genes = jobs.size();
@@ -924,6 +946,13 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 e.pred_perf_r2 = io::db_number::real(f.pred_perf_r2());
                 e.pred_perf_pval = io::db_number::real(f.zscore_pval);
                 e.pred_perf_qval = io::db_number::null();
+                if (opt.phi) {
+                    // Every SNP of the window, not only the model's: LD with the others inflates too.
+                    const double phi = inflation_phi(
+                        predicted_expression_ld_score(window_x(panel, j.snp_begin, j.snp_end), f.weights),
+                        phi_m);
+                    e.phi = std::isnan(phi) ? io::db_number::null() : io::db_number::real(phi);
+                }
                 m.extra.push_back(std::move(e));
 
                 // Sample covariance (n − 1) of the model SNPs' training dosages.
@@ -957,6 +986,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 pc.cv_seed = io::db_number::integer(static_cast<std::int64_t>(opt.seed));
                 m.construction.push_back(pc);
             }
+            m.has_phi = opt.phi;
             m.sort_by_gene();
             io::write_predictdb_model(outs.staged(o_db), m, true);
         },

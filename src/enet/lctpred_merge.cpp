@@ -233,6 +233,11 @@ io::predictdb_model merge_databases(const std::vector<part>& parts, std::vector<
     std::unordered_map<std::string, std::size_t> owner; // gene -> part index
     for (std::size_t k = 0; k < parts.size(); ++k) {
         const io::predictdb_model& m = dbs[k];
+        // --phi is an option of the fit, so the parts agree; a part edited since would not.
+        if (m.has_phi != dbs.front().has_phi)
+            throw input_error(parts[k].db, "table extra", "phi",
+                              fmt::format("{} a phi column, but {} {}", m.has_phi ? "has" : "has no",
+                                          parts.front().db, dbs.front().has_phi ? "has one" : "has none"));
         const io::predictdb_sample_info& si = m.sample_info.front();
         const io::predictdb_sample_info& want = dbs.front().sample_info.front();
         if (!same_number(si.n_samples, want.n_samples) || si.population != want.population)
@@ -278,6 +283,7 @@ io::predictdb_model merge_databases(const std::vector<part>& parts, std::vector<
         all.construction.push_back(row);
     }
     all.has_varid = true;
+    all.has_phi = !dbs.empty() && dbs.front().has_phi;
     all.sort_by_gene();
     return all;
 }

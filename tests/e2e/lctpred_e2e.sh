@@ -51,6 +51,48 @@ assert kept and set(z) == kept, (sorted(z), sorted(kept))
 assert all(math.isfinite(float(v)) for v in z.values()), z
 PY
 
+# ---------------------------------------------------------------- --phi
+# extra.phi (LD score of the predicted expression / M) for every kept model; M defaults to the SNPs
+# after QC, said to stand for the genome only on all 22 autosomes (this panel has 2); --phi-snps
+# rescales; spredixcan's calibration divides z by sqrt(1 + phi·N·h2) with it. Without --phi the
+# .db has no phi column (the runs above).
+expect_ok lctpred_phi "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --phi --out "$WORK/phi"
+weights_of() { /usr/bin/python3 -c "import sqlite3, sys
+for r in sqlite3.connect(sys.argv[1]).execute('select gene, rsid, weight from weights order by 1, 2'): print(*r)" "$1"; }
+check phi_same_models_as_without cmp <(weights_of "$WORK/lct.db") <(weights_of "$WORK/phi.db")
+check phi_warns_genome_coverage grep -q "WARN.*--phi: M = [0-9]* SNPs after QC, on 2 of the 22 autosomes" "$WORK/phi.log"
+expect_ok lctpred_phi_snps "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --seed 7 --phi-snps 1000000 --out "$WORK/phim"
+check phi_values /usr/bin/python3 - "$WORK/phi.db" "$WORK/phim.db" "$WORK/phi.log" "$WORK/lct.db" <<'PY'
+import re, sqlite3, sys
+m = int(re.search(r"M = (\d+) SNPs after QC", open(sys.argv[3]).read()).group(1))
+cols = [r[1] for r in sqlite3.connect(sys.argv[4]).execute("pragma table_info(extra)")]
+assert "phi" not in cols, cols
+phi = dict(sqlite3.connect(sys.argv[1]).execute("select gene, phi from extra"))
+phim = dict(sqlite3.connect(sys.argv[2]).execute("select gene, phi from extra"))
+assert phi and set(phi) == set(phim), (phi, phim)
+for g, v in phi.items():
+    assert v is not None and v >= 0, (g, v)
+    # phi = max(l, 0) / M: the same LD score under either M
+    assert abs(v * m - phim[g] * 1e6) <= 1e-9 * max(1.0, v * m), (g, v, m, phim[g])
+assert any(v > 0 for v in phi.values()), phi
+PY
+expect_ok spredixcan_calibrated "$SCPX" spredixcan --model_db_path "$WORK/phim.db" \
+  --covariance "$WORK/phim.covariance.txt.gz" --gwas_file "$D/gwas.tsv.gz" --snp_column SNP \
+  --effect_allele_column A1 --non_effect_allele_column A2 --zscore_column ZSCORE \
+  --gwas_h2 0.5 --gwas_N 100000 --output_file "$WORK/spx_cal.csv" --overwrite
+check spredixcan_calibrates_with_phi /usr/bin/python3 - "$WORK/spx_cal.csv" "$WORK/phim.db" <<'PY'
+import csv, math, sqlite3, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+phi = dict(sqlite3.connect(sys.argv[2]).execute("select gene, phi from extra"))
+assert rows and {r["gene"] for r in rows} == set(phi), rows
+for r in rows:
+    assert abs(float(r["phi"]) - phi[r["gene"]]) <= 1e-12 * max(1e-300, phi[r["gene"]]), r
+    want = float(r["uncalibrated_zscore"]) / math.sqrt(1 + phi[r["gene"]] * 1e5 * 0.5)
+    assert abs(float(r["zscore"]) - want) <= 1e-9 * max(1.0, abs(want)), (r, want)
+PY
+expect_fail phi_snps_not_positive "--phi-snps: must be a positive number \\(got .0.\\)" "$WORK/bad_phi.db" -- \
+  "$SCPX" lctpred "${IN[@]}" "${TXT[@]}" --phi-snps 0 --out "$WORK/bad_phi"
+
 # ---------------------------------------------------------------- --resume
 # SCPX_FAULT_EXIT_AFTER_GENES=N: a rank _Exit(75)s right after journaling its N-th gene, as a
 # SLURM kill would end it. The killed run leaves no final output but its journal; --resume fits

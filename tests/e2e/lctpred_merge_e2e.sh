@@ -68,6 +68,16 @@ expect_ok spredixcan_merged "$SCPX" spredixcan --model_db_path "$WORK/merged.db"
   --covariance "$WORK/merged.covariance.txt.gz" --gwas_file "$D/gwas.tsv.gz" --snp_column SNP \
   --effect_allele_column A1 --non_effect_allele_column A2 --zscore_column ZSCORE --output_file "$WORK/spx.csv"
 check spredixcan_rows bash -c "test \$(wc -l < '$WORK/spx.csv') -gt 1"
+# --phi: every job takes M from the whole genotype input, so the joined .db (phi column included)
+# is the unsplit --phi run's; a part without phi is refused as made with other options.
+expect_ok whole_phi "$SCPX" "${RUN[@]}" --phi --out "$WORK/whole_phi"
+for job in 0 1 2; do
+  expect_ok "phi_part_$job" "$SCPX" "${RUN[@]}" --phi --split 3 --job "$job" --out "$WORK/phiparts/P_$job"
+done
+expect_ok merge_phi "$SCPX" lctpred merge "$WORK"/phiparts/P_*.db --out "$WORK/merged_phi"
+check merged_phi_equals_unsplit cmp "$WORK/whole_phi.db" "$WORK/merged_phi.db"
+expect_fail phi_and_no_phi "made with other options" "$WORK/bad_phi.db" -- \
+  "$SCPX" lctpred merge "$WORK/phiparts/P_0.db" "$WORK/parts/CD4_T_1.db" "$WORK/phiparts/P_2.db" --out "$WORK/bad_phi"
 
 # ---------------------------------------------------------------- refused
 P="$WORK/parts"

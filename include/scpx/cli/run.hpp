@@ -33,6 +33,8 @@ CLI::Validator integer_at_least(long long min);
 /// Check for a floating-point option: rejects nan and inf (CLI::Range lets nan through), e.g.
 /// `->check(finite_number())->check(CLI::Range(0.0, 1.0))`.
 CLI::Validator finite_number();
+/// A finite number > 0 (CLI::PositiveNumber's message prints the whole double range).
+CLI::Validator positive_number();
 /// An output name must not be empty ("" would write hidden files such as ".db" and ".log").
 CLI::Validator non_empty_name();
 

@@ -64,6 +64,10 @@ struct lctpred_options {
     std::string out_h5;
     bool overwrite = true;
     std::string population = "";    ///< sample_info.population
+    /// Write extra.phi, the inflation factor S-PrediXcan's calibration reads (enet/phi.hpp).
+    bool phi = false;
+    /// phi's M: SNPs genome-wide that carry the trait's h2; 0 = the training genotypes' SNPs after QC.
+    double phi_snps = 0;
     std::string command;            ///< options in effect, for the HDF5 provenance
     // Resume
     /// Per-gene journal folder (rank<r>.tsv per rank; see lctpred_journal.hpp); empty: none.
