@@ -21,6 +21,13 @@ for f in bin/scpx share/scpx/scripts/convert_enformer_weights.py share/scpx/scri
          share/scpx/slurm/scpx_stage.sbatch share/scpx/slurm/array_driver.sh; do
   check "executable_$f" test -x "$P/$f"
 done
+# Components, for packagers.
+expect_ok install_runtime "$CMAKE" --install "$BUILD" --prefix "$WORK/runtime" --component Runtime
+check runtime_has_program test -x "$WORK/runtime/bin/scpx"
+check runtime_has_no_library test ! -e "$WORK/runtime/lib/libscpx.a"
+expect_ok install_development "$CMAKE" --install "$BUILD" --prefix "$WORK/devel" --component Development
+check development_has_package test -f "$WORK/devel/lib/cmake/scpx/scpxConfig.cmake"
+check development_has_no_program test ! -e "$WORK/devel/bin/scpx"
 # The command-line layer's headers (CLI11) are the program's, not the library's.
 check no_cli_headers test ! -e "$P/include/scpx/cli"
 if grep -q '^#define SCPX_WITH_CUDA' "$P/include/scpx/config.hpp"; then
@@ -53,6 +60,21 @@ expect_ok cli_run "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" 
 check example_equals_cli cmp "$WORK/example.csv" "$WORK/cli.csv"
 check example_matches_metaxcan /usr/bin/python3 "$SRC/tests/e2e/spredixcan_compare.py" \
   "$D/TW_Whole_Blood.z.csv" "$WORK/example.csv"
+
+# Eigen objects cross the library's interface in a consumer built without scpx's -march: the
+# alignment scpx::scpx requires keeps both sides' layout the same.
+expect_ok consumer_configure "$CMAKE" -S "$SRC/tests/e2e/install_consumer" -B "$WORK/consumer" "${gen[@]}" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$P"
+expect_ok consumer_build "$CMAKE" --build "$WORK/consumer"
+expect_ok eigen_objects_cross_the_interface "$WORK/consumer/eigen_abi"
+# A C++-only project is told to enable C (MPI and HDF5 are found through C).
+mkdir -p "$WORK/cxx_only"
+printf 'cmake_minimum_required(VERSION 3.21)\nproject(x LANGUAGES CXX)\nfind_package(scpx REQUIRED)\n' \
+  > "$WORK/cxx_only/CMakeLists.txt"
+rc=0
+"$CMAKE" -S "$WORK/cxx_only" -B "$WORK/cxx_only/b" -DCMAKE_PREFIX_PATH="$P" > "$WORK/cxx_only.log" 2>&1 || rc=$?
+check cxx_only_project_fails test "$rc" -ne 0
+check cxx_only_project_told_to_enable_c grep -q "LANGUAGES C CXX" "$WORK/cxx_only.log"
 
 # Library errors reach the program as scpx::error, naming the file.
 expect_ok make_bad_gwas bash -c 'printf "SNP A1 A2 ZSCORE\nrs1 A G 0.5\n" | gzip > "$1"' _ "$WORK/bad.txt.gz"
