@@ -3,7 +3,8 @@
 # n = N_SAMPLES individuals, ~P_WINDOW SNPs per cis window (gene ± 1 Mb), full PredictDb-nextflow
 # procedure (3 repeats × 10-fold cv.glmnet, alpha 0.5). Prints genes/s.
 # Usage: scripts/bench_lctpred.sh [build-dir] [ranks] [threads]
-# Env: N_GENES (200), N_SAMPLES (462), P_WINDOW (800), WORK (/tmp/bench_lctpred)
+# Env: N_GENES (200), N_SAMPLES (462), P_WINDOW (800), WORK (/tmp/bench_lctpred),
+#      EXTRA (more lctpred options, e.g. "--phi")
 set -euo pipefail
 BUILD=${1:-build}
 RANKS=${2:-1}
@@ -62,7 +63,7 @@ if [[ "$RANKS" -gt 1 ]]; then MPI=(mpirun -np "$RANKS" --oversubscribe); [[ $(id
 start=$(date +%s.%N)
 "${MPI[@]}" "$SCPX" lctpred --expression "$WORK/expression_$TAG.tsv" --genotype "$WORK/genotype_$TAG.tsv.gz" \
   --snp-annotation "$WORK/snp_annot_$TAG.tsv" --gene-annotation "$WORK/genes_$TAG.tsv" \
-  --threads "$THREADS" --seed 1 --out "$WORK/out_r${RANKS}_t${THREADS}" --overwrite --verbosity info
+  --threads "$THREADS" --seed 1 --out "$WORK/out_r${RANKS}_t${THREADS}" --overwrite --verbosity info ${EXTRA:-}
 end=$(date +%s.%N)
 wall=$(echo "$end - $start" | bc)
 echo "ranks=$RANKS threads=$THREADS genes=$N_GENES n=$N_SAMPLES p~$P_WINDOW wall=${wall} s genes/s=$(echo "scale=3; $N_GENES / $wall" | bc) (load: $(cut -d' ' -f1-3 /proc/loadavg))"

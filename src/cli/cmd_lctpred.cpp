@@ -7,6 +7,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/enet/lctpred.hpp"
+#include "scpx/ops/parallel.hpp"
 
 #include <memory>
 #include <string>
@@ -149,6 +150,7 @@ void add_lctpred_command(CLI::App& app) {
                                          : io::dosage_source::AUTO;
         opt.fit.path.alpha = a->alpha;
         opt.fit.threads = a->common.threads; // 0: all cores (glmnet core rule)
+        ops::set_num_threads(a->common.threads); // phi's per-gene loop
         opt.nfolds = a->nfolds;
         opt.repeats = a->repeats;
         opt.nfolds_given = sub->count("--nfolds") > 0;

@@ -444,8 +444,13 @@ void add_spredixcan_command(CLI::App& app) {
     sub->add_flag("--additional_output", o.additional_output, "add best_gwas_p and largest_weight")->group(mo);
     sub->add_flag("--remove_ens_version", o.remove_ens_version, "strip the .N version of gene ids")->group(mo);
     sub->add_flag("--single_snp_model", o.single_snp_model, "one SNP per gene: no covariance needed")->group(mo);
-    sub->add_option("--gwas_h2", o.gwas_h2, "GWAS heritability, to calibrate with the model's phi")->group(mo);
-    sub->add_option("--gwas_N", o.gwas_n, "GWAS sample size, to calibrate with the model's phi")->group(mo);
+    sub->add_option("--gwas_h2", o.gwas_h2, "GWAS heritability, to calibrate with the model's phi")
+        ->check(finite_number())
+        ->check(CLI::Range(0.0, 1.0))
+        ->group(mo);
+    sub->add_option("--gwas_N", o.gwas_n, "GWAS sample size, to calibrate with the model's phi")
+        ->check(positive_number())
+        ->group(mo);
     sub->add_flag("--stream_covariance", a->stream_covariance,
                   "accepted for compatibility: scpx always streams the covariance")->group(mo);
     sub->add_option("--output_file", a->output_file,

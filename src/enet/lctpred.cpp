@@ -430,6 +430,45 @@ double phi_snp_count(const lctpred_options& opt, const genotype_panel& panel) {
     return static_cast<double>(panel.n_snps());
 }
 
+/// How far from its model's SNPs phi's LD score reaches (bp): LD decays within it.
+constexpr std::int64_t phi_ld_reach_bp = 1000000;
+
+/// phi of the kept models of this rank's block [begin, end) of `all`, in threads: (row, phi) pairs
+/// packed for the gather.
+std::string block_phi(const std::vector<gene_job>& jobs, const std::vector<gene_record_out>& all,
+                      std::size_t begin, std::size_t end, const genotype_panel& panel, double m_snps) {
+    std::vector<std::size_t> kept;
+    for (std::size_t g = begin; g < end; ++g)
+        if (all[g].fit.included) kept.push_back(g);
+    std::vector<double> phi(kept.size());
+    ops::parallel_for(static_cast<std::int64_t>(kept.size()), 1, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t i = lo; i < hi; ++i) {
+            const std::size_t g = kept[static_cast<std::size_t>(i)];
+            const gene_job& j = jobs[g];
+            // Every SNP within phi_ld_reach_bp of a model SNP, not only the model's: LD with the others
+            // inflates too. (Not the fit's --window, which a user may narrow.)
+            std::int64_t first = std::numeric_limits<std::int64_t>::max(), last = 0;
+            for (const auto& [c, w] : all[g].fit.weights) {
+                const std::int64_t pos = panel.pos[j.snp_begin + static_cast<std::size_t>(c)];
+                first = std::min(first, pos);
+                last = std::max(last, pos);
+            }
+            const auto [b, e] = panel.range(j.chrom, first - phi_ld_reach_bp, last + phi_ld_reach_bp);
+            std::vector<std::pair<int, double>> weights;
+            for (const auto& [c, w] : all[g].fit.weights)
+                weights.emplace_back(static_cast<int>(j.snp_begin + static_cast<std::size_t>(c) - b), w);
+            phi[static_cast<std::size_t>(i)] =
+                inflation_phi(predicted_expression_ld_score(window_x(panel, b, e), weights), m_snps);
+        }
+    });
+    packer pk;
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+        pk.put<std::uint64_t>(kept[i]);
+        pk.put(phi[i]);
+    }
+    return pk.buf;
+}
+
 } // namespace
 
 lctpred_summary run_lctpred(const lctpred_options& opt) {
@@ -896,6 +935,33 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
         }
     }
 
+    // ---- phi of the kept models: each rank those of its block (threads), gathered to all
+    std::vector<double> phi_of(opt.phi ? jobs.size() : 0, std::numeric_limits<double>::quiet_NaN());
+    if (opt.phi) {
+        const stopwatch phi_clock;
+        std::string mine_phi;
+        std::exception_ptr phi_failure;
+        try {
+            mine_phi = block_phi(jobs, all, mine.begin, mine.end, panel, phi_m);
+        } catch (...) {
+            phi_failure = std::current_exception();
+        }
+        if (!mpi::all_ok(!phi_failure)) {
+            h5.abandon();
+            if (phi_failure) std::rethrow_exception(phi_failure);
+            throw error("lctpred: another rank failed while computing phi (see its log)");
+        }
+        for (const std::string& part : mpi::all_gather(mine_phi)) {
+            unpacker u{part};
+            while (u.at < part.size()) {
+                const auto row = u.get<std::uint64_t>();
+                SCPX_ASSERT(row < phi_of.size());
+                phi_of[row] = u.get<double>();
+            }
+        }
+        SCPX_LOG_INF("phi of {} kept models in {:.2f} s", sum.included, phi_clock.seconds());
+    }
+
     // ---- rank 0 writes the .db and covariance; then everyone agrees and commits
     mpi::on_root_agreed(
         [&] {
@@ -946,13 +1012,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 e.pred_perf_r2 = io::db_number::real(f.pred_perf_r2());
                 e.pred_perf_pval = io::db_number::real(f.zscore_pval);
                 e.pred_perf_qval = io::db_number::null();
-                if (opt.phi) {
-                    // Every SNP of the window, not only the model's: LD with the others inflates too.
-                    const double phi = inflation_phi(
-                        predicted_expression_ld_score(window_x(panel, j.snp_begin, j.snp_end), f.weights),
-                        phi_m);
-                    e.phi = std::isnan(phi) ? io::db_number::null() : io::db_number::real(phi);
-                }
+                if (opt.phi)
+                    e.phi = std::isnan(phi_of[g]) ? io::db_number::null() : io::db_number::real(phi_of[g]);
                 m.extra.push_back(std::move(e));
 
                 // Sample covariance (n − 1) of the model SNPs' training dosages.

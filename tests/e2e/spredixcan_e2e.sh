@@ -229,6 +229,13 @@ expect_ok calibrate_without_phi "$SCPX" spredixcan --model_db_path "$D/TW_Liver_
   --gwas_file "$D/gwas_subset.txt.gz" "${COLS[@]}" "${Z[@]}" --gwas_h2 0.5 --gwas_N 100000 --status \
   --output_file "$WORK/nophi.csv" --overwrite
 check calibrate_without_phi_status grep -q "no phi column" "$WORK/nophi.csv"
+# Calibration values that cannot be a heritability or a sample size are refused up front.
+expect_fail calibrate_negative_h2 "--gwas_h2: Value -1 not in range 0[.0-9]* to 1" "$WORK/badh2.csv" -- "$SCPX" spredixcan \
+  --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" --gwas_file "$D/gwas_subset.txt.gz" \
+  "${COLS[@]}" "${Z[@]}" --gwas_h2 -1 --gwas_N 100000 --output_file "$WORK/badh2.csv"
+expect_fail calibrate_zero_n "--gwas_N: must be a positive number \\(got .0.\\)" "$WORK/badn.csv" -- "$SCPX" spredixcan \
+  --model_db_path "$D/TW_Liver_0.5.db" --covariance "$D/TW_Liver.txt.gz" --gwas_file "$D/gwas_subset.txt.gz" \
+  "${COLS[@]}" "${Z[@]}" --gwas_h2 0.5 --gwas_N 0 --output_file "$WORK/badn.csv"
 # Unwritable output (its folder is a file): fails before any work.
 echo x > "$WORK/afile"
 expect_fail unwritable_output "(cannot|not a directory|Not a directory)" "" -- "$SCPX" spredixcan \

@@ -16,8 +16,8 @@
 ///
 /// Estimation: corr(g, x_k)² over n training samples is biased upwards by about (1 − r²)/(n − 2),
 /// which summed over thousands of window SNPs would rival ℓ_g itself; each term is therefore LD
-/// score regression's unbiased r̃² = r² − (1 − r²)/(n − 2). The sum runs over the gene's cis window
-/// (model SNPs lie inside it; LD reaching past its ±1 Mb margins is neglected), M counts the same
+/// score regression's unbiased r̃² = r² − (1 − r²)/(n − 2). lctpred sums over the SNPs within 1 Mb
+/// of the model's SNPs (LD reaching farther is neglected), whatever the fit's --window; M counts the same
 /// kind of SNPs genome-wide (by default the QC-passed SNPs of the training genotypes), and a
 /// negative estimate becomes 0 (as MetaXcan's calibration and the authors' estimator do).
 
