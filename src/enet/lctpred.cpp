@@ -421,7 +421,7 @@ double phi_snp_count(const lctpred_options& opt, const genotype_panel& panel) {
         throw usage_error("--phi: the genotypes have no SNP left after QC to count M from");
     const std::set<int> chromosomes(panel.chrom.begin(), panel.chrom.end());
     if (chromosomes.size() < 22)
-        SCPX_LOG_WRN(
+        SCPX_LOG_WRN_SHARED(
             "--phi: M = {} SNPs after QC, on {} of the 22 autosomes; phi = LD score / M takes them for "
             "the genome's: give --phi-snps with the genome-wide count",
             panel.n_snps(), chromosomes.size());

@@ -1,6 +1,7 @@
 cmake_minimum_required(VERSION 3.21)
-# Runs `scpx lctpred` at 1 and NP ranks (output prefixes differ) and requires the .db, the
-# covariance and the HDF5 summary to be byte-identical.
+# Runs `scpx lctpred --phi` at 1 and NP ranks (output prefixes differ) and requires the .db (with
+# the phi every rank computed for its genes), the covariance and the HDF5 summary to be
+# byte-identical.
 # -DMPIEXEC -DNP_FLAG -DNP -DEXE -DDATA -DDIR
 set(_flags --oversubscribe)
 execute_process(COMMAND id -u OUTPUT_VARIABLE _uid OUTPUT_STRIP_TRAILING_WHITESPACE)
@@ -19,7 +20,7 @@ foreach(_run a b)
     execute_process(COMMAND ${MPIEXEC} ${NP_FLAG} ${_np} ${_flags} ${EXE} lctpred
                         --expression ${DATA}/expression.tsv --genotype ${DATA}/genotype.tsv.gz
                         --snp-annotation ${DATA}/snp_annot.tsv --gene-annotation ${DATA}/gene_annot.tsv
-                        --seed 11 --threads 1 --out ${_prefix}
+                        --seed 11 --threads 1 --phi --out ${_prefix}
                     RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
     if(NOT _rc EQUAL 0)
         message(FATAL_ERROR "lctpred at ${_np} rank(s) failed (exit ${_rc}):\n${_out}\n${_err}")
