@@ -940,16 +940,13 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     if (opt.phi) {
         const stopwatch phi_clock;
         std::string mine_phi;
-        std::exception_ptr phi_failure;
         try {
-            mine_phi = block_phi(jobs, all, mine.begin, mine.end, panel, phi_m);
+            mpi::on_every_rank_agreed(
+                [&] { mine_phi = block_phi(jobs, all, mine.begin, mine.end, panel, phi_m); },
+                "lctpred: another rank failed while computing phi (see its log)");
         } catch (...) {
-            phi_failure = std::current_exception();
-        }
-        if (!mpi::all_ok(!phi_failure)) {
-            h5.abandon();
-            if (phi_failure) std::rethrow_exception(phi_failure);
-            throw error("lctpred: another rank failed while computing phi (see its log)");
+            h5.abandon(); // every rank is here (all agreed on the failure)
+            throw;
         }
         for (const std::string& part : mpi::all_gather(mine_phi)) {
             unpacker u{part};
