@@ -158,7 +158,6 @@ void add_lctpred_command(CLI::App& app) {
         opt.seed = a->common.seed;
         opt.fold_generator = a->fold_rng == "scpx" ? enet::fold_rng::scpx : enet::fold_rng::r;
         opt.overwrite = a->common.overwrite;
-        if (opt.phi_snps > 0) opt.phi = true;
         opt.split = dist::make_split(a->common.split, a->common.job);
         opt.out_db = a->common.out + ".db";
         opt.out_covariance = a->common.out + ".covariance.txt.gz";

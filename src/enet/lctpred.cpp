@@ -486,6 +486,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                       "passes to set.seed()",
                                       opt.seed));
 
+    const bool write_phi = opt.phi || opt.phi_snps > 0; // an M given asks for phi
     mpi::ensure_initialized(); // library use (tests) without main()'s MPI session
     // A resubmitted array task that had finished: nothing to redo (and its outputs stay).
     if (opt.resume && !opt.overwrite && outputs_already_finished(opt)) {
@@ -522,7 +523,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                ? load_predictdb_genotypes(opt.genotype, opt.snp_annotation, train, opt.qc, qst)
                                : load_vcf_genotypes(opt.vcf, train, opt.dosage, opt.qc, qst);
     SCPX_LOG_INF("{}", qst.summary());
-    const double phi_m = opt.phi ? phi_snp_count(opt, panel) : 0;
+    const double phi_m = write_phi ? phi_snp_count(opt, panel) : 0;
     sum.samples = train.size();
     sum.snps = panel.n_snps();
     sum.genes = jobs.size();
@@ -936,8 +937,8 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
 
     // ---- phi of the kept models: each rank those of its block (threads), gathered to all
-    std::vector<double> phi_of(opt.phi ? jobs.size() : 0, std::numeric_limits<double>::quiet_NaN());
-    if (opt.phi) {
+    std::vector<double> phi_of(write_phi ? jobs.size() : 0, std::numeric_limits<double>::quiet_NaN());
+    if (write_phi) {
         const stopwatch phi_clock;
         std::string mine_phi;
         try {
@@ -1009,7 +1010,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 e.pred_perf_r2 = io::db_number::real(f.pred_perf_r2());
                 e.pred_perf_pval = io::db_number::real(f.zscore_pval);
                 e.pred_perf_qval = io::db_number::null();
-                if (opt.phi)
+                if (write_phi)
                     e.phi = std::isnan(phi_of[g]) ? io::db_number::null() : io::db_number::real(phi_of[g]);
                 m.extra.push_back(std::move(e));
 
@@ -1044,7 +1045,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                 pc.cv_seed = io::db_number::integer(static_cast<std::int64_t>(opt.seed));
                 m.construction.push_back(pc);
             }
-            m.has_phi = opt.phi;
+            m.has_phi = write_phi;
             m.sort_by_gene();
             io::write_predictdb_model(outs.staged(o_db), m, true);
         },

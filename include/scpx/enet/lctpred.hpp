@@ -66,7 +66,8 @@ struct lctpred_options {
     std::string population = "";    ///< sample_info.population
     /// Write extra.phi, the inflation factor S-PrediXcan's calibration reads (enet/phi.hpp).
     bool phi = false;
-    /// phi's M: SNPs genome-wide that carry the trait's h2; 0 = the training genotypes' SNPs after QC.
+    /// phi's M: SNPs genome-wide that carry the trait's h2 (> 0 writes phi without `phi`); 0 = the
+    /// training genotypes' SNPs after QC.
     double phi_snps = 0;
     std::string command;            ///< options in effect, for the HDF5 provenance
     // Resume
