@@ -14,7 +14,7 @@
 #
 # Environment: OUT (logs, default /tmp/gpu_check_enformer), BENCH_ARGS (replaces the benchmark
 # options), BENCH_TIMEOUT / TEST_TIMEOUT / MODEL_TIMEOUT / PROFILE_TIMEOUT (seconds), SKIP_FIXTURE=1
-# (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*'),
+# (skip the CPU fixture tests), TEST_FILTER (gtest filter of scpx_gpu_tests, default 'Cuda*:CublasLoader*'),
 # PROFILE=0 (skip the Nsight Systems kernel table), ALLBINS=0 (skip the all-bins run), VARIANTS
 # (';'-separated "PRECISION LENGTH OPTION VALUE [OPTION VALUE ...]" batch-8 runs, replacing the
 # default list below), DEADLINE (seconds: optional steps that would end past it are skipped,
@@ -81,7 +81,7 @@ fi
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "no nvidia-smi"; } \
   | tee "$OUTDIR/device.txt"
 
-TEST_FILTER=${TEST_FILTER:-Cuda*}
+TEST_FILTER=${TEST_FILTER:-Cuda*:CublasLoader*}
 echo "== GPU tests (scpx_gpu_tests $TEST_FILTER, ${TEST_TIMEOUT}s max)"
 timeout "$TEST_TIMEOUT" "$BUILD/tests/cuda/scpx_gpu_tests" --gtest_filter="$TEST_FILTER" > "$OUTDIR/gpu_tests.log" 2>&1
 verdict "scpx_gpu_tests ($TEST_FILTER)" $? "$OUTDIR/gpu_tests.log"

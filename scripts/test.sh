@@ -32,9 +32,13 @@ ctest --test-dir "$build" -L "unit|mpi|e2e|gpu" -j"$jobs" --output-on-failure --
 if [[ "${SCPX_SANITIZE:-1}" != "0" ]]; then
   echo "== sanitizer build (ASan+UBSan, CUDA off) and unit tests"
   # -g1 (line tables: reports keep file:line) instead of -g halves the compile time of the
-  # Eigen-heavy files under ASan; -O2 keeps the tests' run time.
+  # Eigen-heavy files under ASan, and -O1 (ASan's own advice) takes a third off again at the same
+  # test run time as -O2 (measured: build 507 s vs 754 s, tests 313 s vs 315 s on 2 cores).
+  # -no-pie: the instrumented test binary carries 2.8 M relative relocations that a PIE applies at
+  # every start, 0.17 s for each of the ~400 test processes.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCPX_ENABLE_CUDA=OFF \
-        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DSCPX_ENABLE_SANITIZERS=ON -DSCPX_WERROR=ON
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_EXE_LINKER_FLAGS=-no-pie \
+        -DSCPX_ENABLE_SANITIZERS=ON -DSCPX_WERROR=ON
   asan_targets=(scpx_unit_tests)
   # The CUDA emulator's kernel tests (label unit) exist where the CUDA headers do.
   if [[ -d build-asan/tests/cuda_emu ]]; then asan_targets+=(scpx_emu_kernel_tests); fi

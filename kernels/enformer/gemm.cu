@@ -293,14 +293,13 @@ const __nv_bfloat16* gemm_engine::impl::bias_as_bf16(const float* bias, std::int
     return bias_bf16;
 }
 
-gemm_engine::gemm_engine(void* workspace, std::size_t workspace_bytes) : p_(new impl) {
-    p_->workspace = workspace;
-    p_->workspace_bytes = workspace ? workspace_bytes : 0;
-    const cublasStatus_t st = cublasLtCreate(&p_->handle);
-    if (st != CUBLAS_STATUS_SUCCESS) {
-        delete p_;
-        SCPX_CUBLAS_CHECK(st);
-    }
+gemm_engine::gemm_engine(void* workspace, std::size_t workspace_bytes) {
+    auto p = std::make_unique<impl>();
+    p->workspace = workspace;
+    p->workspace_bytes = workspace ? workspace_bytes : 0;
+    // Throws when the status is not SUCCESS, and when cuBLASLt cannot be loaded (cublas_loader.hpp).
+    SCPX_CUBLAS_CHECK(cublasLtCreate(&p->handle));
+    p_ = p.release();
 }
 
 gemm_engine::~gemm_engine() {

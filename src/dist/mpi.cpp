@@ -55,16 +55,23 @@ void make_failure_comm() {
 void free_failure_comm() {
     if (g_failure_comm != MPI_COMM_NULL) MPI_Comm_free(&g_failure_comm);
 }
+
+// Started without mpirun/srun, Open MPI 4 makes the process a "singleton" and forks an orted
+// daemon for it, in case it spawns processes later: a third of a second on every plain `scpx ...`
+// run. scpx never spawns, so the singleton runs isolated, without the daemon. A value the user set
+// wins; launched ranks and other MPI libraries ignore the variable.
+void init_mpi(int* argc, char*** argv) {
+    ::setenv("OMPI_MCA_ess_singleton_isolated", "1", /*overwrite=*/0);
+    int provided = 0;
+    // FUNNELED: worker threads compute, only the main thread talks to MPI.
+    lsan_exempt exempt;
+    SCPX_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+}
 } // namespace
 
 session::session(int& argc, char**& argv) {
     if (active()) return;
-    int provided = 0;
-    // FUNNELED: worker threads compute, only the main thread talks to MPI.
-    {
-        lsan_exempt exempt;
-        SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
-    }
+    init_mpi(&argc, &argv);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();
@@ -75,13 +82,7 @@ void ensure_initialized() {
     int finalised = 0;
     MPI_Finalized(&finalised);
     if (finalised) throw mpi_error("MPI is needed after MPI_Finalize was called");
-    int argc = 0;
-    char** argv = nullptr;
-    int provided = 0;
-    {
-        lsan_exempt exempt;
-        SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
-    }
+    init_mpi(nullptr, nullptr); // MPI-2: null arguments are allowed
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();

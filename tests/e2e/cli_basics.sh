@@ -5,6 +5,8 @@ source "$(dirname "$0")/e2e_lib.sh"
 
 "$SCPX" --version > "$WORK/version.txt"
 check version_line grep -Eq '^scpx [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]+.*\) CUDA (on|off)$' "$WORK/version.txt"
+# cuBLAS is opened on first GPU use, never linked: a CPU command does not load its 540 MB.
+check cublas_not_linked bash -c "! ldd '$SCPX' | grep -q libcublas"
 
 rc=0; "$SCPX" > "$WORK/none.txt" 2>&1 || rc=$?
 check no_subcommand_is_an_error test "$rc" -ne 0
