@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Process start-up of scpx (docs/PERFORMANCE.md, "Start-up"): what every command, every MPI rank
 # and every test process pays before any work. Times N runs of `scpx --version` (which loads every
-# linked library and initialises MPI as a real command does) and prints the median wall time, then
-# the same with Open MPI's singleton daemon that scpx switches off (OMPI_MCA_ess_singleton_isolated=0),
-# and the one-off cost of opening cuBLASLt on first GPU use (the CublasLoader test, in a CUDA build).
+# linked library and initialises MPI as a real command does) and prints the median wall time, and
+# the one-off cost of opening cuBLASLt on first GPU use (the CublasLoader test, in a CUDA build).
 #   scripts/bench_startup.sh [BUILD_DIR] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +26,6 @@ median_wall() { # median_wall CMD...: the median of N wall times, in seconds
 
 echo "scpx start-up, median of $n runs ($(nproc) cores): $("$scpx" --version)"
 echo "  scpx --version                                  $(median_wall "$scpx" --version) s"
-echo "  with Open MPI's singleton daemon (old default)  $(OMPI_MCA_ess_singleton_isolated=0 median_wall "$scpx" --version) s"
 echo "  libraries linked: $(ldd "$scpx" | wc -l) (cuBLAS among them: $(ldd "$scpx" | grep -c libcublas || true))"
 gpu_tests=$build/tests/cuda/scpx_gpu_tests
 if [[ -x $gpu_tests ]]; then

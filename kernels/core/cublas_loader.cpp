@@ -36,10 +36,12 @@ bool resolve(void* handle, const char* name, F& fn) {
 }
 
 /// dlopen(file) by the dynamic linker's search, then from the toolkit folder of the build.
-/// Returns the handle and its path, or nullptr with every attempt's error in `errors`.
-void* open_library(const std::string& file, std::string& path, std::string& errors) {
-    std::string candidates[2] = {file, std::string(SCPX_CUDA_LIBRARY_DIR) + "/" + file};
-    const int n = std::strlen(SCPX_CUDA_LIBRARY_DIR) > 0 ? 2 : 1;
+/// Returns the handle and its path, or nullptr with why not in `error` (each distinct reason
+/// once: when the linker's search ends in the toolkit folder too, both attempts say the same).
+void* open_library(const std::string& file, std::string& path, std::string& error) {
+    const std::string dir = SCPX_CUDA_LIBRARY_DIR;
+    const std::string candidates[2] = {file, dir + "/" + file};
+    const int n = dir.empty() ? 1 : 2;
     for (int i = 0; i < n; ++i) {
         void* handle = dlopen(candidates[i].c_str(), RTLD_NOW | RTLD_LOCAL);
         if (handle) {
@@ -49,8 +51,11 @@ void* open_library(const std::string& file, std::string& path, std::string& erro
             return handle;
         }
         const char* e = dlerror();
-        errors += std::string(errors.empty() ? "" : "; ") + (e ? e : candidates[i].c_str());
+        const std::string reason = e ? e : "cannot open " + candidates[i];
+        if (error.find(reason) == std::string::npos) error += (error.empty() ? "" : "; ") + reason;
     }
+    error += ". The CUDA toolkit (or the nvidia-cublas package) provides it; LD_LIBRARY_PATH decides which "
+             "copy is loaded";
     return nullptr;
 }
 
@@ -58,16 +63,13 @@ std::string version_text(std::size_t v) { // major·10000 + minor·100 + patch
     return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
-const std::string kWhere = "it comes with the CUDA toolkit (or the nvidia-cublas package): put the folder "
-                           "holding it on LD_LIBRARY_PATH";
-
 loaded<cublaslt_api> load_cublaslt() {
     loaded<cublaslt_api> r;
     const std::string file = "libcublasLt.so." + std::to_string(CUBLAS_VER_MAJOR);
-    std::string path, errors;
-    void* handle = open_library(file, path, errors);
+    std::string path, error;
+    void* handle = open_library(file, path, error);
     if (!handle) {
-        r.description = "cuBLASLt not usable: cannot open " + file + " (" + errors + "); " + kWhere;
+        r.description = "cuBLASLt not usable: cannot load " + file + ": " + error;
         return r;
     }
     auto api = std::make_unique<cublaslt_api>();
@@ -94,10 +96,10 @@ loaded<cublaslt_api> load_cublaslt() {
 loaded<cublas_api> load_cublas() {
     loaded<cublas_api> r;
     const std::string file = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
-    std::string path, errors;
-    void* handle = open_library(file, path, errors);
+    std::string path, error;
+    void* handle = open_library(file, path, error);
     if (!handle) {
-        r.description = "cuBLAS not usable: cannot open " + file + " (" + errors + "); " + kWhere;
+        r.description = "cuBLAS not usable: cannot load " + file + ": " + error;
         return r;
     }
     auto api = std::make_unique<cublas_api>();

@@ -13,12 +13,13 @@ const char* CUBLASWINAPI cublasGetStatusName(cublasStatus_t status) {
     // cuBLASLt's own copy of the legacy library's function (same enum), so naming a GEMM's error
     // does not load libcublas as well.
     const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtGetStatusName(status) : "CUBLAS_STATUS_(cuBLASLt not loaded)";
+    return api ? api->cublasLtGetStatusName(status) : "CUBLAS_STATUS_(cuBLASLt not usable)";
 }
 
 const char* CUBLASWINAPI cublasGetStatusString(cublasStatus_t status) {
     const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtGetStatusString(status) : "cuBLASLt could not be loaded";
+    return api ? api->cublasLtGetStatusString(status)
+               : "cuBLASLt is not usable (see the error that loading it gave)";
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtCreate(cublasLtHandle_t* handle) {

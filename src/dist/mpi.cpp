@@ -55,23 +55,21 @@ void make_failure_comm() {
 void free_failure_comm() {
     if (g_failure_comm != MPI_COMM_NULL) MPI_Comm_free(&g_failure_comm);
 }
-
-// Started without mpirun/srun, Open MPI 4 makes the process a "singleton" and forks an orted
-// daemon for it, in case it spawns processes later: a third of a second on every plain `scpx ...`
-// run. scpx never spawns, so the singleton runs isolated, without the daemon. A value the user set
-// wins; launched ranks and other MPI libraries ignore the variable.
-void init_mpi(int* argc, char*** argv) {
-    ::setenv("OMPI_MCA_ess_singleton_isolated", "1", /*overwrite=*/0);
-    int provided = 0;
-    // FUNNELED: worker threads compute, only the main thread talks to MPI.
-    lsan_exempt exempt;
-    SCPX_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
-}
 } // namespace
 
 session::session(int& argc, char**& argv) {
     if (active()) return;
-    init_mpi(&argc, &argv);
+    // Not OMPI_MCA_ess_singleton_isolated=1, though it saves the 0.2 s a plain (non-mpirun) run
+    // spends forking Open MPI 4's orted: isolated singletons all get job family 0, so concurrent
+    // runs on one node share the session folder /tmp/ompi.<host>.<uid>/jf.0/1, and the first to
+    // finish deletes it under the others' MPI-IO files (MPI_File_open fails: "unable to open file
+    // for mmap"). Tried in the twentieth session, reverted; docs/PERFORMANCE.md "Start-up".
+    int provided = 0;
+    // FUNNELED: worker threads compute, only the main thread talks to MPI.
+    {
+        lsan_exempt exempt;
+        SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();
@@ -82,7 +80,13 @@ void ensure_initialized() {
     int finalised = 0;
     MPI_Finalized(&finalised);
     if (finalised) throw mpi_error("MPI is needed after MPI_Finalize was called");
-    init_mpi(nullptr, nullptr); // MPI-2: null arguments are allowed
+    int argc = 0;
+    char** argv = nullptr;
+    int provided = 0;
+    {
+        lsan_exempt exempt;
+        SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();

@@ -86,6 +86,33 @@ const char* cublasGetStatusString(cublasStatus_t s) {
 const char* cublasLtGetStatusName(cublasStatus_t s) { return cublasGetStatusName(s); }
 const char* cublasLtGetStatusString(cublasStatus_t s) { return cublasGetStatusString(s); }
 
+// The legacy cuBLAS (ctPred's GPU trainer, kernels/ctpred/mlp_cuda.cu) is not emulated. Defined
+// here so emulator binaries never pull scpx_kernels' forwarders, which would load the real
+// library and hand it the emulator's host pointers: creating a handle is refused instead.
+cublasStatus_t cublasCreate_v2(cublasHandle_t* h) {
+    *h = nullptr;
+    std::fprintf(stderr, "cuBLAS emulator: the legacy cuBLAS API (ctPred's GPU trainer) is not emulated\n");
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+cublasStatus_t cublasDestroy_v2(cublasHandle_t) {
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) {
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+cublasStatus_t cublasSetStream_v2(cublasHandle_t, cudaStream_t) {
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                              const float*, const float*, int, const float*, int, const float*, float*, int) {
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+cublasStatus_t cublasDgemm_v2(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                              const double*, const double*, int, const double*, int, const double*, double*,
+                              int) {
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+
 cublasStatus_t cublasLtCreate(cublasLtHandle_t* h) {
     static int token;
     *h = reinterpret_cast<cublasLtHandle_t>(&token);
