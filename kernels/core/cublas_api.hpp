@@ -50,4 +50,11 @@ struct cublas_api {
 };
 #undef SCPX_CUBLAS_POINTER
 
+/// (api->*fn)(args...), or CUBLAS_STATUS_NOT_INITIALIZED when the library is not usable (api is
+/// null): for the destroy functions, which destructors call and so must not throw.
+template <class Api, class Fn, class... Args>
+cublasStatus_t call_if_usable(const Api* api, Fn Api::*fn, Args... args) noexcept {
+    return api ? (api->*fn)(args...) : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+
 } // namespace scpx::cuda::detail

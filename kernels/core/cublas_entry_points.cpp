@@ -3,7 +3,9 @@
 // (the conventions of cublaslt_entry_points.cpp). cublasGetStatusName/String are defined there.
 #include "cublas_api.hpp"
 
+using scpx::cuda::detail::call_if_usable;
 using scpx::cuda::detail::cublas;
+using scpx::cuda::detail::cublas_api;
 using scpx::cuda::detail::cublas_or_null;
 
 cublasStatus_t CUBLASWINAPI cublasCreate_v2(cublasHandle_t* handle) {
@@ -11,8 +13,7 @@ cublasStatus_t CUBLASWINAPI cublasCreate_v2(cublasHandle_t* handle) {
 }
 
 cublasStatus_t CUBLASWINAPI cublasDestroy_v2(cublasHandle_t handle) {
-    const auto* api = cublas_or_null();
-    return api ? api->cublasDestroy_v2(handle) : CUBLAS_STATUS_NOT_INITIALIZED;
+    return call_if_usable(cublas_or_null(), &cublas_api::cublasDestroy_v2, handle);
 }
 
 cublasStatus_t CUBLASWINAPI cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {

@@ -1,14 +1,12 @@
 // Opens cuBLAS / cuBLASLt with dlopen on first use (why: cublas_loader.hpp).
 #include "cublas_api.hpp"
 
+#include "dl_library.hpp"
 #include "scpx/core/error.hpp"
 
-#include <dlfcn.h>
-#include <link.h>
-
-#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #ifndef SCPX_CUDA_LIBRARY_DIR
 #define SCPX_CUDA_LIBRARY_DIR ""
@@ -25,107 +23,86 @@ struct loaded {
     std::string description; // "cuBLASLt 13.1.0 (path)" or the reason it is not usable
 };
 
-/// dlsym into a typed function pointer (memcpy: ISO C++ has no object→function pointer cast).
-template <class F>
-bool resolve(void* handle, const char* name, F& fn) {
-    void* sym = dlsym(handle, name);
-    if (!sym) return false;
-    static_assert(sizeof(F) == sizeof(void*), "function pointers must be pointer-sized");
-    std::memcpy(&fn, &sym, sizeof fn);
-    return true;
-}
+struct library_version {
+    int major = 0;
+    std::string text; // "13.1.0"
+};
 
-/// dlopen(file) by the dynamic linker's search, then from the toolkit folder of the build.
-/// Returns the handle and its path, or nullptr with why not in `error` (each distinct reason
-/// once: when the linker's search ends in the toolkit folder too, both attempts say the same).
-void* open_library(const std::string& file, std::string& path, std::string& error) {
+/// lib<stem>.so.<headers' major>: opened by the dynamic linker's search, then from the toolkit
+/// folder of the build; every entry point resolved (`resolve_all` gives the missing names) and the
+/// major version (`version_of`) checked.
+template <class Api, class ResolveAll, class VersionOf>
+loaded<Api> load(const std::string& label, const std::string& stem, ResolveAll resolve_all,
+                 VersionOf version_of) {
+    loaded<Api> r;
+    const std::string not_usable = label + " not usable: ";
+    const std::string file = stem + ".so." + std::to_string(CUBLAS_VER_MAJOR);
     const std::string dir = SCPX_CUDA_LIBRARY_DIR;
-    const std::string candidates[2] = {file, dir + "/" + file};
-    const int n = dir.empty() ? 1 : 2;
-    for (int i = 0; i < n; ++i) {
-        void* handle = dlopen(candidates[i].c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (handle) {
-            link_map* lm = nullptr;
-            path =
-                (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) ? lm->l_name : candidates[i];
-            return handle;
-        }
-        const char* e = dlerror();
-        const std::string reason = e ? e : "cannot open " + candidates[i];
-        if (error.find(reason) == std::string::npos) error += (error.empty() ? "" : "; ") + reason;
-    }
-    error += ". The CUDA toolkit (or the nvidia-cublas package) provides it; LD_LIBRARY_PATH decides which "
-             "copy is loaded";
-    return nullptr;
-}
-
-std::string version_text(std::size_t v) { // major·10000 + minor·100 + patch
-    return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
-}
-
-loaded<cublaslt_api> load_cublaslt() {
-    loaded<cublaslt_api> r;
-    const std::string file = "libcublasLt.so." + std::to_string(CUBLAS_VER_MAJOR);
+    std::vector<std::string> candidates{file};
+    if (!dir.empty()) candidates.push_back(dir + "/" + file);
     std::string path, error;
-    void* handle = open_library(file, path, error);
+    void* handle = open_first(candidates, path, error);
     if (!handle) {
-        r.description = "cuBLASLt not usable: cannot load " + file + ": " + error;
+        r.description = not_usable + "cannot load " + file + ": " + error +
+                        ". The CUDA toolkit (or the nvidia-cublas package) provides it; LD_LIBRARY_PATH "
+                        "decides which copy is loaded";
         return r;
     }
-    auto api = std::make_unique<cublaslt_api>();
-    std::string missing;
-#define SCPX_RESOLVE(name)                                                                                   \
-    if (!resolve(handle, #name, api->name)) missing += " " #name;
-    SCPX_CUBLASLT_FUNCTIONS(SCPX_RESOLVE)
-#undef SCPX_RESOLVE
+    auto api = std::make_unique<Api>();
+    const std::string missing = resolve_all(handle, *api);
     if (!missing.empty()) {
-        r.description = "cuBLASLt not usable: " + path + " lacks" + missing;
+        r.description = not_usable + path + " lacks" + missing;
         return r; // the handle stays open: a half-usable library is never unloaded under a caller
     }
-    const std::size_t version = api->cublasLtGetVersion();
-    if (version / 10000 != CUBLAS_VER_MAJOR) {
-        r.description = "cuBLASLt not usable: " + path + " is version " + version_text(version) +
-                        ", scpx was built for " + std::to_string(CUBLAS_VER_MAJOR) + ".x";
-        return r;
-    }
-    r.description = "cuBLASLt " + version_text(version) + " (" + path + ")";
-    r.api = std::move(api);
-    return r;
-}
-
-loaded<cublas_api> load_cublas() {
-    loaded<cublas_api> r;
-    const std::string file = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
-    std::string path, error;
-    void* handle = open_library(file, path, error);
-    if (!handle) {
-        r.description = "cuBLAS not usable: cannot load " + file + ": " + error;
-        return r;
-    }
-    auto api = std::make_unique<cublas_api>();
-    std::string missing;
-#define SCPX_RESOLVE(name)                                                                                   \
-    if (!resolve(handle, #name, api->name)) missing += " " #name;
-    SCPX_CUBLAS_FUNCTIONS(SCPX_RESOLVE)
-#undef SCPX_RESOLVE
-    if (!missing.empty()) {
-        r.description = "cuBLAS not usable: " + path + " lacks" + missing;
-        return r;
-    }
-    int major = 0, minor = 0, patch = 0;
-    api->cublasGetProperty(MAJOR_VERSION, &major);
-    api->cublasGetProperty(MINOR_VERSION, &minor);
-    api->cublasGetProperty(PATCH_LEVEL, &patch);
-    const std::string version =
-        std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
-    if (major != CUBLAS_VER_MAJOR) {
-        r.description = "cuBLAS not usable: " + path + " is version " + version + ", scpx was built for " +
+    const library_version version = version_of(*api);
+    if (version.major != CUBLAS_VER_MAJOR) {
+        r.description = not_usable + path + " is version " + version.text + ", scpx was built for " +
                         std::to_string(CUBLAS_VER_MAJOR) + ".x";
         return r;
     }
-    r.description = "cuBLAS " + version + " (" + path + ")";
+    r.description = label + " " + version.text + " (" + path + ")";
     r.api = std::move(api);
     return r;
+}
+
+loaded<cublaslt_api> load_cublaslt() {
+    return load<cublaslt_api>(
+        "cuBLASLt", "libcublasLt",
+        [](void* handle, cublaslt_api& api) {
+            std::string missing;
+#define SCPX_RESOLVE(name)                                                                                   \
+    if (!resolve_symbol(handle, #name, api.name)) missing += " " #name;
+            SCPX_CUBLASLT_FUNCTIONS(SCPX_RESOLVE)
+#undef SCPX_RESOLVE
+            return missing;
+        },
+        [](const cublaslt_api& api) {
+            const std::size_t v = api.cublasLtGetVersion(); // major·10000 + minor·100 + patch
+            return library_version{static_cast<int>(v / 10000), std::to_string(v / 10000) + "." +
+                                                                    std::to_string(v / 100 % 100) + "." +
+                                                                    std::to_string(v % 100)};
+        });
+}
+
+loaded<cublas_api> load_cublas() {
+    return load<cublas_api>(
+        "cuBLAS", "libcublas",
+        [](void* handle, cublas_api& api) {
+            std::string missing;
+#define SCPX_RESOLVE(name)                                                                                   \
+    if (!resolve_symbol(handle, #name, api.name)) missing += " " #name;
+            SCPX_CUBLAS_FUNCTIONS(SCPX_RESOLVE)
+#undef SCPX_RESOLVE
+            return missing;
+        },
+        [](const cublas_api& api) {
+            int major = 0, minor = 0, patch = 0;
+            api.cublasGetProperty(MAJOR_VERSION, &major);
+            api.cublasGetProperty(MINOR_VERSION, &minor);
+            api.cublasGetProperty(PATCH_LEVEL, &patch);
+            return library_version{major, std::to_string(major) + "." + std::to_string(minor) + "." +
+                                              std::to_string(patch)};
+        });
 }
 
 // Loaded once per process (a function-local static: thread-safe) and never unloaded: handles
@@ -139,31 +116,35 @@ const loaded<cublas_api>& cublas_state() {
     return *state;
 }
 
-} // namespace
-
-const cublaslt_api& cublaslt() {
-    const auto& s = cublaslt_state();
+template <class Api>
+const Api& usable_or_throw(const loaded<Api>& (*state)()) {
+    const loaded<Api>& s = state();
     if (!s.api) throw cuda_error(s.description);
     return *s.api;
 }
-const cublaslt_api* cublaslt_or_null() noexcept {
+
+template <class Api>
+const Api* usable_or_null(const loaded<Api>& (*state)()) noexcept {
     try {
-        return cublaslt_state().api.get();
+        return state().api.get();
     } catch (...) { // std::bad_alloc while loading
         return nullptr;
     }
 }
+
+} // namespace
+
+const cublaslt_api& cublaslt() {
+    return usable_or_throw(cublaslt_state);
+}
+const cublaslt_api* cublaslt_or_null() noexcept {
+    return usable_or_null(cublaslt_state);
+}
 const cublas_api& cublas() {
-    const auto& s = cublas_state();
-    if (!s.api) throw cuda_error(s.description);
-    return *s.api;
+    return usable_or_throw(cublas_state);
 }
 const cublas_api* cublas_or_null() noexcept {
-    try {
-        return cublas_state().api.get();
-    } catch (...) {
-        return nullptr;
-    }
+    return usable_or_null(cublas_state);
 }
 
 std::string describe_cublaslt() {

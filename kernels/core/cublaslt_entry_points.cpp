@@ -6,7 +6,9 @@
 // functions, so its binaries never pull this file from the archive.
 #include "cublas_api.hpp"
 
+using scpx::cuda::detail::call_if_usable;
 using scpx::cuda::detail::cublaslt;
+using scpx::cuda::detail::cublaslt_api;
 using scpx::cuda::detail::cublaslt_or_null;
 
 const char* CUBLASWINAPI cublasGetStatusName(cublasStatus_t status) {
@@ -27,8 +29,7 @@ cublasStatus_t CUBLASWINAPI cublasLtCreate(cublasLtHandle_t* handle) {
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtDestroy(cublasLtHandle_t handle) {
-    const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtDestroy(handle) : CUBLAS_STATUS_NOT_INITIALIZED;
+    return call_if_usable(cublaslt_or_null(), &cublaslt_api::cublasLtDestroy, handle);
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
@@ -47,8 +48,7 @@ cublasStatus_t CUBLASWINAPI cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* desc,
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t desc) {
-    const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtMatmulDescDestroy(desc) : CUBLAS_STATUS_NOT_INITIALIZED;
+    return call_if_usable(cublaslt_or_null(), &cublaslt_api::cublasLtMatmulDescDestroy, desc);
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t desc,
@@ -63,8 +63,7 @@ cublasStatus_t CUBLASWINAPI cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* l
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t layout) {
-    const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtMatrixLayoutDestroy(layout) : CUBLAS_STATUS_NOT_INITIALIZED;
+    return call_if_usable(cublaslt_or_null(), &cublaslt_api::cublasLtMatrixLayoutDestroy, layout);
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t layout,
@@ -78,8 +77,7 @@ cublasStatus_t CUBLASWINAPI cublasLtMatmulPreferenceCreate(cublasLtMatmulPrefere
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref) {
-    const auto* api = cublaslt_or_null();
-    return api ? api->cublasLtMatmulPreferenceDestroy(pref) : CUBLAS_STATUS_NOT_INITIALIZED;
+    return call_if_usable(cublaslt_or_null(), &cublaslt_api::cublasLtMatmulPreferenceDestroy, pref);
 }
 
 cublasStatus_t CUBLASWINAPI cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t pref,

@@ -17,13 +17,12 @@
 #include "cudnn_conv.cuh"
 
 #include "common.cuh"
+#include "core/dl_library.hpp"
 #include "elementwise.cuh"
 #include "conv_gemm.cuh"
 
 #ifdef SCPX_HAVE_CUDNN_H
 #include <cudnn.h>
-#include <dlfcn.h>
-#include <link.h>
 #endif
 
 #include <algorithm>
@@ -172,35 +171,18 @@ struct library_state {
     std::string description;
 };
 
-/// dlsym into a typed function pointer (memcpy: ISO C++ has no object→function pointer cast).
-template <class F>
-bool resolve(void* handle, const char* name, F& fn) {
-    void* sym = dlsym(handle, name);
-    if (!sym) return false;
-    static_assert(sizeof(F) == sizeof(void*), "function pointers must be pointer-sized");
-    std::memcpy(&fn, &sym, sizeof fn);
-    return true;
-}
-
 library_state load_cudnn() {
     library_state s;
     std::string errors;
     auto p = std::make_unique<cudnn_library::impl>();
-    for (const char* name : {"libcudnn.so.9", "libcudnn.so"}) {
-        p->handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-        if (p->handle) break;
-        const char* e = dlerror();
-        errors += std::string(errors.empty() ? "" : "; ") + (e ? e : name);
-    }
+    p->handle = detail::open_first({"libcudnn.so.9", "libcudnn.so"}, p->path, errors);
     if (!p->handle) {
         s.description = "cuDNN not usable: cannot open libcudnn.so.9 (" + errors + ")";
         return s;
     }
-    link_map* lm = nullptr;
-    if (dlinfo(p->handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) p->path = lm->l_name;
     std::string missing;
 #define SCPX_CUDNN_RESOLVE(name)                                                                  \
-    if (!resolve(p->handle, #name, p->name)) missing += " " #name;
+    if (!detail::resolve_symbol(p->handle, #name, p->name)) missing += " " #name;
     SCPX_CUDNN_FUNCTIONS(SCPX_CUDNN_RESOLVE)
 #undef SCPX_CUDNN_RESOLVE
     if (!missing.empty()) {
