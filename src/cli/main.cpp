@@ -9,6 +9,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
+#include "scpx/dist/singleton.hpp"
 #include "scpx/io/h5.hpp"
 
 #include <CLI/CLI.hpp>
@@ -49,6 +50,7 @@ int fail(int code, const std::string& message, bool reported_by_rank_0 = false) 
     // failure left in a bad state must not crash the exit: HDF5 closes at MPI_Finalize a file
     // whose close already failed (a full disk), and that segfaults.
     std::fflush(nullptr);
+    scpx::mpi::remove_singleton_folder(); // MPI_Finalize would have removed it
     std::_Exit(code);
 }
 

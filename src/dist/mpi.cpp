@@ -3,6 +3,7 @@
 #include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/text.hpp"
+#include "scpx/dist/singleton.hpp"
 
 #include <mpi.h>
 
@@ -59,11 +60,7 @@ void free_failure_comm() {
 
 session::session(int& argc, char**& argv) {
     if (active()) return;
-    // Not OMPI_MCA_ess_singleton_isolated=1, though it saves the 0.2 s a plain (non-mpirun) run
-    // spends forking Open MPI 4's orted: isolated singletons all get job family 0, so concurrent
-    // runs on one node share the session folder /tmp/ompi.<host>.<uid>/jf.0/1, and the first to
-    // finish deletes it under the others' MPI-IO files (MPI_File_open fails: "unable to open file
-    // for mmap"). Tried in the twentieth session, reverted; docs/PERFORMANCE.md "Start-up".
+    prepare_singleton(); // a plain run without mpirun: no orted, no UCX (singleton.hpp)
     int provided = 0;
     // FUNNELED: worker threads compute, only the main thread talks to MPI.
     {
@@ -82,6 +79,7 @@ void ensure_initialized() {
     if (finalised) throw mpi_error("MPI is needed after MPI_Finalize was called");
     int argc = 0;
     char** argv = nullptr;
+    prepare_singleton();
     int provided = 0;
     {
         lsan_exempt exempt;

@@ -1,0 +1,181 @@
+// The fast singleton start (scpx/dist/singleton.hpp): launcher detection, the session folder's name,
+// the sweep of folders left by killed runs, and — in child processes — that two singletons on one
+// node keep their MPI-IO working when one of them ends first (what a shared session folder broke).
+#include "scpx/dist/mpi.hpp"
+#include "scpx/dist/singleton.hpp"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using scpx::mpi::singleton::singleton_folder_name;
+using scpx::mpi::singleton::singleton_folder_pid;
+using scpx::mpi::singleton::started_by_launcher;
+using scpx::mpi::singleton::sweep_ended_singletons;
+
+namespace {
+
+scpx::mpi::singleton::env_reader env_of(const std::map<std::string, std::string>& vars) {
+    return [vars](const char* name) -> const char* {
+        const auto it = vars.find(name);
+        return it == vars.end() ? nullptr : it->second.c_str();
+    };
+}
+
+fs::path scratch(const std::string& name) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("scpx_singleton_test_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+} // namespace
+
+TEST(Singleton, LaunchersAreRecognisedByTheirVariables) {
+    EXPECT_FALSE(started_by_launcher(env_of({})));
+    EXPECT_FALSE(
+        started_by_launcher(env_of({{"SLURM_PROCID", "0"}, {"SLURM_JOB_ID", "7"}}))); // sbatch, no srun
+    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMIX_NAMESPACE",
+                            "PMI_RANK", "PMI_SIZE", "PMI_FD", "PMI_PORT"})
+        EXPECT_TRUE(started_by_launcher(env_of({{var, "1"}}))) << var;
+}
+
+TEST(Singleton, FolderNameCarriesUserHostAndPid) {
+    const std::string name = singleton_folder_name(1000, "node-7.cluster", 4242);
+    EXPECT_EQ(name, "scpx-ompi.1000.node-7.cluster.4242");
+    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-7.cluster"), 4242);
+    EXPECT_EQ(singleton_folder_pid(name, 1001, "node-7.cluster"), -1); // another user's
+    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-7"), -1);         // another host's ("cluster.4242")
+    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-8.cluster"), -1);
+    EXPECT_EQ(singleton_folder_pid(name + "x", 1000, "node-7.cluster"), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.", 1000, "node-7.cluster"), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.0", 1000, "node-7.cluster"), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.12345678901", 1000, "node-7.cluster"), -1);
+    EXPECT_EQ(singleton_folder_pid("ompi.node-7.cluster.1000", 1000, "node-7.cluster"), -1);
+}
+
+TEST(Singleton, SweepRemovesOnlyEndedRunsFoldersOfThisUserAndHost) {
+    const fs::path dir = scratch("sweep");
+    const auto make = [&](const std::string& name) {
+        fs::create_directories(dir / name / "jf.0" / "1");
+        std::ofstream(dir / name / "jf.0" / "1" / "out_cid-0-1.sm") << "x";
+    };
+    make(singleton_folder_name(1000, "n1", 111));                            // ended: removed
+    make(singleton_folder_name(1000, "n1", 222));                            // alive: kept
+    make(singleton_folder_name(1001, "n1", 111));                            // another user: kept
+    make(singleton_folder_name(1000, "n2", 111));                            // another host: kept
+    make("ompi.n1.1000");                                                    // Open MPI's own: kept
+    std::ofstream(dir / singleton_folder_name(1000, "n1", 333)) << "a file"; // not a folder: kept
+    const fs::path target = dir / "elsewhere";
+    fs::create_directories(target);
+    std::ofstream(target / "keep.txt") << "x";
+    fs::create_directory_symlink(target,
+                                 dir / singleton_folder_name(1000, "n1", 444)); // a link: not followed
+
+    const std::size_t removed =
+        sweep_ended_singletons(dir.string(), 1000, "n1", [](long pid) { return pid == 222; });
+    EXPECT_EQ(removed, 1U);
+    EXPECT_FALSE(fs::exists(dir / singleton_folder_name(1000, "n1", 111)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n1", 222)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1001, "n1", 111)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n2", 111)));
+    EXPECT_TRUE(fs::exists(dir / "ompi.n1.1000"));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n1", 333)));
+    EXPECT_TRUE(fs::exists(target / "keep.txt"));
+    EXPECT_EQ(sweep_ended_singletons((dir / "absent").string(), 1000, "n1", [](long) { return false; }), 0U);
+    fs::remove_all(dir);
+}
+
+namespace {
+
+// One singleton in a child process: MPI up, one MPI-IO file open, then (after the parent's go)
+// a second file opened and both written and closed. Exit status 0 when every MPI call worked.
+[[noreturn]] void run_child(const fs::path& dir, const std::string& tag, int ready_fd, int go_fd) {
+    int status = 0;
+    // Open MPI reports a lost session folder on stderr and may carry on: the parent reads it.
+    const int err = ::open((dir / (tag + ".stderr")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || ::dup2(err, 2) < 0) ::_exit(5);
+    scpx::mpi::ensure_initialized();
+    const auto write_file = [&](const std::string& name, bool wait_first) {
+        MPI_File f;
+        const std::string path = (dir / name).string();
+        if (MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
+                          &f) != MPI_SUCCESS)
+            return 1;
+        if (wait_first) {
+            char c = 'r';
+            if (::write(ready_fd, &c, 1) != 1 || ::read(go_fd, &c, 1) != 1) return 2;
+        }
+        const char text[] = "scpx";
+        if (MPI_File_write(f, text, 4, MPI_CHAR, MPI_STATUS_IGNORE) != MPI_SUCCESS) return 3;
+        return MPI_File_close(&f) == MPI_SUCCESS ? 0 : 4;
+    };
+    status = write_file(tag + "_first.bin", ready_fd >= 0);
+    if (status == 0) status = write_file(tag + "_second.bin", false);
+    MPI_Finalize();  // removes this singleton's session folder
+    ::_exit(status); // not exit(): the parent's atexit handlers and static objects are the parent's
+}
+
+int wait_status(pid_t pid) {
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+} // namespace
+
+TEST(Singleton, ConcurrentSingletonsKeepTheirSessionFolders) {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (initialised || std::getenv("OMPI_MCA_orte_top_session_dir") ||
+        started_by_launcher([](const char* n) { return static_cast<const char*>(std::getenv(n)); }))
+        GTEST_SKIP() << "needs a process that has not started MPI, outside a launcher";
+    const fs::path dir = scratch("concurrent");
+    int ready[2], go[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    ASSERT_EQ(::pipe(go), 0);
+    const pid_t long_run = ::fork();
+    ASSERT_GE(long_run, 0);
+    if (long_run == 0) run_child(dir, "long", ready[1], go[0]);
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1); // the long run has MPI up and a file open
+    const pid_t short_run = ::fork();
+    ASSERT_GE(short_run, 0);
+    if (short_run == 0) run_child(dir, "short", -1, -1);
+    EXPECT_EQ(wait_status(short_run), 0); // started, wrote and finalised while the long run waits
+    ASSERT_EQ(::write(go[1], "g", 1), 1);
+    EXPECT_EQ(wait_status(long_run), 0) << "the long run's MPI-IO failed after the short run ended";
+    for (const char* f : {"long_first.bin", "long_second.bin", "short_first.bin", "short_second.bin"})
+        EXPECT_EQ(fs::file_size(dir / f), 4U) << f;
+    for (const char* f : {"long.stderr", "short.stderr"}) {
+        std::ifstream in(dir / f);
+        const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_EQ(said, "") << f; // e.g. "unable to open file for mmap: /tmp/ompi.<host>.0/jf.0/1/..."
+    }
+    // Both session folders are gone with their runs (at once when isolated; with a btl list of the
+    // user's, the orted removes them soon after).
+    const std::string host = scpx::mpi::host_name();
+    const auto uid = static_cast<unsigned>(::getuid());
+    for (const pid_t pid : {long_run, short_run}) {
+        const fs::path folder = fs::temp_directory_path() / singleton_folder_name(uid, host, pid);
+        for (int i = 0; i < 50 && fs::exists(folder); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        EXPECT_FALSE(fs::exists(folder)) << folder;
+    }
+    for (int fd : {ready[0], ready[1], go[0], go[1]})
+        ::close(fd);
+    fs::remove_all(dir);
+}
