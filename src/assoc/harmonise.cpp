@@ -238,6 +238,7 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
     io::gwas_reader_options ro;
     ro.columns = options.columns;
     ro.delim = options.separator;
+    ro.skip_until_header = options.skip_until_header;
     ro.snp_filter = [&](std::string_view id) {
         if (sampled < 2000) {
             ++sampled;

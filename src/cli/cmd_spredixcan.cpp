@@ -270,8 +270,10 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
 
 // Checks that need no file and the model list; runs before the log (and its folder) is created.
 std::vector<job> validate_args(spredixcan_args& a) {
-    if (!a.snp_map_file.empty()) throw usage_error("--snp_map_file is not supported by scpx");
-    if (!a.skip_until_header.empty()) throw usage_error("--skip_until_header is not supported by scpx");
+    if (!a.snp_map_file.empty())
+        throw usage_error("--snp_map_file is not supported by scpx: to reach a model keyed by position ids "
+                          "(chr1_123_A_G_b38) from an rsid GWAS, or the reverse, give --match_by_position "
+                          "(with --chromosome_column/--position_column when the GWAS ids carry no position)");
     if (a.output_file.empty()) throw usage_error("--output_file is required");
     // MetaXcan: p = 0 gives |z| = inf, replaced by the |z| of min(this, smallest non-zero p);
     // 0 switches that off and drops those SNPs. A negative or NaN value gives NaN z there.
@@ -279,6 +281,7 @@ std::vector<job> validate_args(spredixcan_args& a) {
         throw usage_error(fmt::format("--input_pvalue_fix must be a p-value in [0, 1] (0: drop SNPs with p = 0, "
                                       "as MetaXcan), got {}",
                                       a.opt.input_pvalue_fix));
+    a.opt.skip_until_header = a.skip_until_header;
     a.opt.separator = a.handle_empty_columns && a.separator.empty() ? delimiter::AUTO : parse_separator(a.separator);
     a.opt.columns.z_source(); // validates the column combination before anything is read
     dist::make_split(a.common.split, a.common.job); // --split/--job name the log
@@ -435,8 +438,12 @@ void add_spredixcan_command(CLI::App& app) {
         ->capture_default_str()->group(cols);
     sub->add_flag("--handle_empty_columns", a->handle_empty_columns, "empty fields are NA (split on tab/comma)")
         ->group(cols);
-    sub->add_option("--skip_until_header", a->skip_until_header, "(not supported)")->group(cols);
-    sub->add_option("--snp_map_file", a->snp_map_file, "(not supported)")->group(cols);
+    sub->add_option("--skip_until_header", a->skip_until_header,
+                    "text that starts the header: lines before the first line holding it are skipped, "
+                    "and so is what precedes it on that line")
+        ->group(cols);
+    sub->add_option("--snp_map_file", a->snp_map_file, "(not supported: see --match_by_position)")
+        ->group(cols);
     const char* mo = "Model and output (MetaXcan)";
     sub->add_option("--model_db_snp_key", o.model_db_snp_key, "weights column used as SNP id (rsid or varID)")
         ->capture_default_str()->check(CLI::IsMember({"rsid", "varID"}))->group(mo);

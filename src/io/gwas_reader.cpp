@@ -80,6 +80,22 @@ std::string_view unquote(std::string_view f, std::string& buf) {
     return buf;
 }
 
+// MetaXcan's --skip_until_header: the header is the first line that holds `marker`, read from the
+// marker on. What precedes the marker on that line is dropped and, as in Python's
+// `line.split(marker)[1]`, so is anything from a second occurrence on; earlier lines are skipped.
+std::string find_marked_header(line_reader& reader, const std::string& marker) {
+    std::string_view line;
+    while (reader.next(line)) {
+        const auto at = line.find(marker);
+        if (at == std::string_view::npos) continue;
+        const std::string_view rest = line.substr(at + marker.size());
+        return marker + std::string(rest.substr(0, rest.find(marker)));
+    }
+    throw input_error(reader.path(), "", "",
+                      "no line contains the --skip_until_header text '" + marker +
+                          "' (the header was not found)");
+}
+
 } // namespace
 
 struct gwas_reader::impl {
@@ -102,7 +118,14 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
     : impl_(std::make_unique<impl>(path, std::move(options))) {
     auto& s = *impl_;
     // Blank lines before the header are tolerated; a file without any line is an error.
-    std::string_view line = detail::strip_bom(s.reader.header("a header naming the columns"));
+    std::string marked_header;
+    std::string_view line;
+    if (s.opt.skip_until_header.empty()) {
+        line = detail::strip_bom(s.reader.header("a header naming the columns"));
+    } else {
+        marked_header = find_marked_header(s.reader, s.opt.skip_until_header);
+        line = marked_header;
+    }
     detail::require_text_header(line, path, s.reader.line_number(), "SNP A1 A2 ZSCORE ...");
     s.delim = s.opt.delim == delimiter::AUTO ? detect_delimiter(line) : s.opt.delim;
     // MetaXcan strips the line before splitting, which drops trailing blanks/tabs.

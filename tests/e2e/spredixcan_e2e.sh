@@ -262,6 +262,17 @@ check decimal_comma_warned grep -q "WARN.*comma.tsv: read 1 value(s) with a deci
 expect_ok gwas_bom "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/bom.tsv" "${COLS[@]}" "${Z[@]}" \
   --output_file "$WORK/bom.csv" --overwrite
 check gwas_bom_same "${CMP[@]}" "$WORK/liver_rsid.csv" "$WORK/bom.csv"
+# --skip_until_header (MetaXcan's): lines before the first holding the text are skipped, and so is
+# what precedes it on that line; the numbers are the plain file's. Absent text: one clear error.
+{ printf '## association results, build 37\n## 100000 samples\n'; zcat "$D/gwas_subset.txt.gz" | sed '1s/^/#: /'; } \
+  > "$WORK/preamble.tsv"
+expect_ok gwas_skip_until_header "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/preamble.tsv" \
+  --skip_until_header SNP "${COLS[@]}" "${Z[@]}" --output_file "$WORK/preamble.csv" --overwrite
+check gwas_skip_until_header_same "${CMP[@]}" "$WORK/liver_rsid.csv" "$WORK/preamble.csv"
+run_bad gwas_header_text_absent "preamble.tsv: no line contains the --skip_until_header text 'MarkerName'" \
+  "$WORK/preamble.tsv" --skip_until_header MarkerName
+run_bad snp_map_file_unsupported "--snp_map_file is not supported by scpx: .*give --match_by_position" \
+  "$D/gwas_subset.txt.gz" --snp_map_file "$WORK/map.tsv"
 zcat "$D/gwas_subset.txt.gz" | awk 'BEGIN{FS="\t"; OFS=","} {for (i = 1; i <= NF; i++) $i = "\"" $i "\""; print}' \
   > "$WORK/quoted.csv"
 expect_ok gwas_quoted "$SCPX" spredixcan "${LIVER[@]}" --gwas_file "$WORK/quoted.csv" --separator , "${COLS[@]}" "${Z[@]}" \

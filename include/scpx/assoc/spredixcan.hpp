@@ -32,6 +32,7 @@ namespace scpx::assoc {
 struct spredixcan_options {
     io::gwas_columns columns;                ///< --snp_column, --zscore_column, …
     delimiter separator = delimiter::WHITESPACE; ///< --separator (MetaXcan default: any blanks)
+    std::string skip_until_header;               ///< --skip_until_header: header = first line with it
     double input_pvalue_fix = 1e-50;         ///< --input_pvalue_fix: cap for p = 0
     bool keep_non_rsid = false;              ///< --keep_non_rsid
     std::string model_db_snp_key = "rsid";   ///< --model_db_snp_key (rsid | varID)

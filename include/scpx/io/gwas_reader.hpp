@@ -82,6 +82,9 @@ struct gwas_reader_options {
     /// AUTO decides from the header (tab, comma, whitespace). See the file comment for the
     /// MetaXcan-exact choice (WHITESPACE).
     delimiter delim = delimiter::AUTO;
+    /// MetaXcan's --skip_until_header: when set, lines are skipped up to the first that contains
+    /// this text, and the header is that line from the text on (text before it is dropped).
+    std::string skip_until_header;
     /// Upper-case effect/non-effect alleles (MetaXcan does; model alleles are compared as stored).
     bool upper_case_alleles = true;
     /// When set, rows whose SNP id returns false are skipped before anything else is parsed.

@@ -138,6 +138,53 @@ TEST(GwasReader, ByteOrderMarkIsDropped) {
     EXPECT_EQ(r.header()[0], "SNP");
 }
 
+TEST(GwasReader, SkipUntilHeaderStartsTheHeaderAtTheText) {
+    const auto path = scpx::test::scratch_path("gwas_preamble.tsv");
+    scpx::test::write_text(path, "## a GWAS\n\n# columns: SNP\tA1\tA2\tZ\nrs1\tA\tG\t1.5\nrs2\tC\tT\t-2\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    o.skip_until_header = "SNP";
+    const auto rows = read_all(path, o);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].snp, "rs1");
+    EXPECT_EQ(rows[0].line, 4u); // line numbers still count the skipped lines
+    EXPECT_DOUBLE_EQ(rows[1].z, -2.0);
+    gwas_reader r(path, o);
+    EXPECT_EQ(r.header(), (std::vector<std::string>{"SNP", "A1", "A2", "Z"}));
+}
+
+TEST(GwasReader, SkipUntilHeaderKeepsOnlyTheTextUpToASecondOccurrenceAsMetaXcan) {
+    // Python's line.split("SNP")[1]: a column named after the marker ends the header there.
+    const auto path = scpx::test::scratch_path("gwas_marker_twice.tsv");
+    scpx::test::write_text(path, "SNP\tA1\tA2\tZ\tSNP_B37\nrs1\tA\tG\t1.5\tx\nrs2\tA\tG\t1\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    o.skip_until_header = "SNP";
+    o.delim = scpx::delimiter::WHITESPACE; // MetaXcan's default split(): the trailing tab goes
+    scpx::io::gwas_read_stats st;
+    const auto rows = read_all(path, o, &st);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].snp, "rs2");
+    EXPECT_EQ(st.bad_field_count, 1u); // rs1 has 5 fields against the 4 of the header
+}
+
+TEST(GwasReader, SkipUntilHeaderTextAbsentIsAnError) {
+    const auto path = scpx::test::scratch_path("gwas_no_marker.tsv");
+    scpx::test::write_text(path, "SNP\tA1\tA2\tZ\nrs1\tA\tG\t1.5\n");
+    gwas_reader_options o;
+    o.columns.zscore = "Z";
+    o.skip_until_header = "MarkerName";
+    try {
+        gwas_reader r(path, o);
+        FAIL() << "expected input_error";
+    } catch (const scpx::input_error& e) {
+        EXPECT_NE(std::string(e.what()).find("gwas_no_marker.tsv"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no line contains the --skip_until_header text 'MarkerName'"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(GwasReader, QuotedFieldsAreUnquotedAsPandasDoes) {
     const auto path = scpx::test::scratch_path("gwas_quoted.csv");
     scpx::test::write_text(path, "\"SNP\",\"A1\",\"A2\",\"Z\"\n\"rs1\",\"a\",\"G\",\"1.5\"\n"
