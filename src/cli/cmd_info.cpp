@@ -6,6 +6,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/version.hpp"
 #include "scpx/dist/mpi.hpp"
+#include "scpx/dist/singleton.hpp"
 #include "scpx/ops/parallel.hpp"
 
 #include <Eigen/Core>
@@ -31,9 +32,11 @@ void add_info_command(CLI::App& app) {
         std::string mpi_first_line(mpi_version, static_cast<size_t>(len));
         mpi_first_line = mpi_first_line.substr(0, mpi_first_line.find_first_of(",\n"));
         SCPX_LOG_INF("  MPI ranks: {} ({})", mpi::comm_size(), mpi_first_line);
+        const std::string start = mpi::start_description();
+        if (!start.empty()) SCPX_LOG_INF("  MPI start: {}", start);
         SCPX_LOG_INF("  hardware threads on rank 0: {}, usable (--threads 0): {}",
                      std::thread::hardware_concurrency(), ops::available_cpus());
-        SCPX_LOG_INF("  GPU: {}", gpu::available() ? gpu::describe() : gpu::describe());
+        SCPX_LOG_INF("  GPU: {}", gpu::describe());
         SCPX_LOG_INF("  HDF5 {}.{}.{} (parallel), htslib {}, SQLite {}, Eigen {}.{}.{}", maj, min, rel,
                      hts_version(), sqlite3_libversion(), EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
                      EIGEN_MINOR_VERSION);

@@ -14,12 +14,16 @@
 #include <sys/types.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 namespace scpx::mpi {
 
 namespace {
 
-std::string g_folder; // this process's session folder, once prepare_singleton() has set one
+std::string g_folder;                // this process's session folder, once prepare_singleton() has set one
+std::vector<std::string> g_settings; // "name=value" of each variable prepare_singleton() set
+enum class start_kind { unknown, launched, plain };
+start_kind g_start = start_kind::unknown;
 
 bool process_alive(long pid) {
     // EPERM: the pid exists but belongs to someone else (reused) — not ours to judge ended.
@@ -36,7 +40,9 @@ std::string session_parent(const singleton::env_reader& env) {
 }
 
 void set_unless_given(const char* name, const std::string& value) {
+    if (std::getenv(name)) return;
     ::setenv(name, value.c_str(), /*overwrite=*/0);
+    g_settings.push_back(std::string(name) + "=" + value);
 }
 
 } // namespace
@@ -94,7 +100,8 @@ void prepare_singleton() {
     const singleton::env_reader env = [](const char* name) {
         return static_cast<const char*>(std::getenv(name));
     };
-    if (singleton::started_by_launcher(env)) return;
+    g_start = singleton::started_by_launcher(env) ? start_kind::launched : start_kind::plain;
+    if (g_start == start_kind::launched) return;
     const std::string parent = session_parent(env);
     const std::string host = host_name();
     const unsigned uid = static_cast<unsigned>(::getuid());
@@ -111,6 +118,18 @@ void prepare_singleton() {
         set_unless_given("OMPI_MCA_orte_top_session_dir", g_folder);
     }
 #endif
+}
+
+std::string start_description() {
+    // Read as prepare_singleton() found it: after MPI_Init, Open MPI's own singleton start puts
+    // OMPI_COMM_WORLD_* into the environment, so a plain run would look launched.
+    if (g_start == start_kind::unknown) return "";
+    if (g_start == start_kind::launched) return "by a launcher (mpirun, srun)";
+    if (g_settings.empty()) return "a plain run, MPI settings as given";
+    std::string all = "a plain run, lone-rank settings";
+    for (const std::string& setting : g_settings)
+        all += " " + setting;
+    return all;
 }
 
 void remove_singleton_folder() {

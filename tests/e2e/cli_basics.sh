@@ -8,6 +8,26 @@ check version_line grep -Eq '^scpx [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]+.*\) CU
 # cuBLAS is opened on first GPU use, never linked: a CPU command does not load its 540 MB.
 check cublas_not_linked bash -c "! ldd '$SCPX' | grep -q libcublas"
 
+# A plain run tells Open MPI it is a lone rank, in a session folder of its own that goes with it
+# (include/scpx/dist/singleton.hpp); under mpirun nothing is set. A btl list of the caller's keeps
+# the orted, so the isolated setting is checked only without one.
+mkdir -p "$WORK/tmp"
+TMPDIR="$WORK/tmp" "$SCPX" info > "$WORK/info.txt"
+check info_says_plain_run grep -q "MPI start: a plain run, lone-rank settings OMPI_MCA_pml=ob1" "$WORK/info.txt"
+if [[ -z ${OMPI_MCA_btl:-} ]]; then
+  check plain_run_isolated grep -q "OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_orte_top_session_dir=$WORK/tmp/scpx-ompi\." \
+    "$WORK/info.txt"
+fi
+check plain_run_leaves_no_folder bash -c "[[ -z \$(ls -A '$WORK/tmp') ]]"
+mkdir -p "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).999999999/jf.0" "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$$"
+TMPDIR="$WORK/tmp" "$SCPX" --version > /dev/null
+check ended_runs_folder_swept test ! -e "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).999999999"
+check live_runs_folder_kept test -d "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$$"
+if command -v mpirun > /dev/null; then
+  mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
+  check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"
+fi
+
 rc=0; "$SCPX" > "$WORK/none.txt" 2>&1 || rc=$?
 check no_subcommand_is_an_error test "$rc" -ne 0
 

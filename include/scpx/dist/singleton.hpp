@@ -32,6 +32,11 @@ namespace scpx::mpi {
 /// this process or the MPI library is not Open MPI. Call before MPI_Init; only the first call acts.
 void prepare_singleton();
 
+/// How this process started MPI, for `scpx info`: "by a launcher (mpirun, srun)", "a plain run,
+/// lone-rank settings NAME=value ..." (those prepare_singleton() set), or "a plain run, MPI
+/// settings as given"; empty when prepare_singleton() has not run or the MPI is not Open MPI.
+std::string start_description();
+
 /// Removes this process's singleton session folder, for a run that ends without MPI_Finalize.
 /// Does nothing when prepare_singleton() set none.
 void remove_singleton_folder();
