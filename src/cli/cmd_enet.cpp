@@ -8,6 +8,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
+#include "scpx/dist/mpi.hpp"
 #include "scpx/enet/glmnet.hpp"
 #include "scpx/enet/output_set.hpp"
 #include "scpx/enet/predictdb.hpp"
@@ -136,7 +137,11 @@ void add_enet_command(CLI::App& app) {
         ->group("Model");
     cv->callback([cv, args] {
         run_scope scope(*cv, args->common, log_path_for(args->common.out));
-        run_enet_cv(*args);
+        // One gene, one set of outputs: under mpirun every rank would fit it and race to write the
+        // same files (the second found them "existing" and failed the run). Rank 0 runs it.
+        if (mpi::comm_size() > 1)
+            SCPX_LOG_INF("enet cv runs on rank 0 only ({} ranks given)", mpi::comm_size());
+        mpi::on_root_only([&] { run_enet_cv(*args); });
     });
 }
 

@@ -7,6 +7,7 @@
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
+#include "scpx/dist/mpi.hpp"
 #include "scpx/io/gene_annotation.hpp"
 #include "scpx/io/vcf_reader.hpp"
 #include "scpx/seq/fasta.hpp"
@@ -142,6 +143,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
             {"missing_alleles", s.missing_alleles}};
 }
 
+void write_inspect_report(const inspect_options& o, text_writer* report);
+
 void run_inspect(const CLI::App& sub, const inspect_options& o) {
     if (o.fasta.empty() && o.vcf.empty() && o.annotation.empty())
         throw usage_error("scpx inspect needs at least one of --fasta, --vcf, --annotation");
@@ -149,13 +152,19 @@ void run_inspect(const CLI::App& sub, const inspect_options& o) {
     // inputs are known first, an --out naming one of them is refused). A missing output
     // directory is created, as the other stages do.
     note_input_files(sub);
+    // Under mpirun rank 0 reads and writes the report while the others wait: every rank writing
+    // the one file failed on the rename.
     std::unique_ptr<text_writer> report;
-    if (!o.common.out.empty()) {
+    if (!o.common.out.empty() && mpi::is_root()) {
         make_parent_dirs(o.common.out);
         report = std::make_unique<text_writer>(o.common.out);
     }
     run_scope scope(sub, o.common, o.common.out.empty() ? std::string() : log_path_for(o.common.out));
+    if (mpi::comm_size() > 1) SCPX_LOG_INF("inspect runs on rank 0 only ({} ranks given)", mpi::comm_size());
+    mpi::on_root_only([&] { write_inspect_report(o, report.get()); });
+}
 
+void write_inspect_report(const inspect_options& o, text_writer* report) {
     nlohmann::json j;
     std::optional<seq::fasta_reader> fa;
     if (!o.fasta.empty()) {

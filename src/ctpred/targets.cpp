@@ -7,6 +7,7 @@
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/ctpred/ctpred.hpp"
+#include "scpx/dist/mpi.hpp"
 #include "scpx/io/gene_selection.hpp"
 #include "scpx/io/h5.hpp"
 
@@ -274,8 +275,19 @@ std::vector<pseudobulk> read_h5ad(const targets_job& job) {
 
 } // namespace
 
+static void run_targets_here(const targets_job& job);
+
 void run_targets(const targets_job& job) {
     if (job.out.empty()) throw usage_error("--out is required");
+    // Reading the pseudobulk and ranking take seconds: rank 0 does it alone and writes the one
+    // output; the other ranks wait. (Every rank writing the same file failed under mpirun: "unable
+    // to lock file" on the temporary.)
+    if (mpi::comm_size() > 1)
+        SCPX_LOG_INF("ctpred targets runs on rank 0 only ({} ranks given)", mpi::comm_size());
+    mpi::on_root_only([&] { run_targets_here(job); });
+}
+
+static void run_targets_here(const targets_job& job) {
     atomic_output out(job.out, job.overwrite);
     std::vector<pseudobulk> pbs;
     if (!job.h5ad.empty()) {

@@ -123,6 +123,13 @@ if command -v mpirun > /dev/null && command -v h5diff > /dev/null; then
   check train_claimed_names_holder grep -q "w_claimed.h5 is being written by another run" "$WORK/train_claimed.log"
   check train_claimed_one_error one_error_line "$WORK/train_claimed.log"
   check train_claimed_before_training bash -c "! grep -q 'training cell type' '$WORK/train_claimed.log'"
+  # Targets under MPI: rank 0 reads and writes (every rank writing the one file failed with
+  # "unable to lock file"); the same file as one process.
+  for np in 2 3; do
+    expect_ok "targets_mpi_np$np" mpirun "${MPIFLAGS[@]}" -n $np "$SCPX" ctpred targets \
+      --pseudobulk "$WORK/Tcell.csv" "$WORK/Bcell.csv" --out "$WORK/targets_np$np.h5"
+    check "targets_mpi_np${np}_same" cmp "$WORK/targets.h5" "$WORK/targets_np$np.h5"
+  done
   # Prediction under MPI (rank 0 writes; every rank writing the same files used to fail at random
   # with HDF5 lock and rename errors): the same files as one process, every time.
   for np in 2 4; do

@@ -99,4 +99,13 @@ zcat "$fix/genotype.tsv.gz" | head -4 | awk -F'\t' 'BEGIN{OFS="\t"} NR==3{$5="2.
 expect_failure dosage_range "range_geno.tsv.gz, line 3" \
     "$scpx" enet cv --genotype range_geno.tsv.gz --expression expr.tsv --foldid "$fix/foldid.tsv"
 grep -q "outside 0..2" dosage_range.stdout || fail "dosage_range: $(cat dosage_range.stdout)"
+# Under mpirun rank 0 fits and writes; the others wait (every rank writing failed the run).
+if command -v mpirun > /dev/null; then
+    flags=(--oversubscribe); [[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
+    mpirun "${flags[@]}" -n 2 "$scpx" enet cv --genotype "$fix/genotype.tsv.gz" --expression expr.tsv \
+        --foldid "$fix/foldid.tsv" --out np2 --verbosity warn > np2.stdout 2>&1 || fail "mpirun -n 2: $(cat np2.stdout)"
+    for ext in cv.tsv weights.tsv summary.tsv; do
+        cmp -s "one.$ext" "np2.$ext" || fail "mpirun -n 2 wrote another $ext"
+    done
+fi
 echo "PASS"

@@ -101,6 +101,16 @@ expect_ok invalid_utf8_names "$SCPX" inspect --annotation "$WORK/bad_utf8.gtf" -
 check report_is_valid_json /usr/bin/python3 -c "import json, sys; json.load(open(sys.argv[1]))" "$WORK/utf8.json"
 check invalid_bytes_replaced grep -q $'prot\xef\xbf\xbd' "$WORK/utf8.json"
 
+# Under mpirun rank 0 writes the report; the others wait (every rank writing it failed the run).
+if command -v mpirun > /dev/null; then
+  MPIFLAGS=(--oversubscribe); [[ $(id -u) -eq 0 ]] && MPIFLAGS+=(--allow-run-as-root)
+  expect_ok inspect_mpirun_np2 mpirun "${MPIFLAGS[@]}" -n 2 "$SCPX" inspect --fasta "$WORK/ref.fa" \
+    --annotation "$WORK/genes.gtf" --out "$WORK/report_np2.json"
+  expect_ok inspect_plain_fasta_gtf "$SCPX" inspect --fasta "$WORK/ref.fa" --annotation "$WORK/genes.gtf" \
+    --out "$WORK/report_np1.json"
+  check inspect_mpirun_same_report cmp -s "$WORK/report_np1.json" "$WORK/report_np2.json"
+fi
+
 # A previous good report must survive a failed rerun to the same path.
 cp "$WORK/report.json" "$WORK/keep.json"
 expect_fail failed_rerun_keeps_old_output "bad_start.gtf" "" -- \
