@@ -1,5 +1,17 @@
 # Every dependency comes from Debian packages (see scripts/install_deps.sh) or the CUDA toolkit.
 find_package(MPI REQUIRED COMPONENTS C CXX)
+# Open MPI's folder of its system-wide parameter file: a plain (singleton) run honours the session
+# folder settings there (src/dist/singleton.cpp). Debian's is /etc/openmpi.
+set(SCPX_OMPI_SYSCONFDIR /etc/openmpi)
+get_filename_component(_scpx_mpi_bin "${MPIEXEC_EXECUTABLE}" DIRECTORY)
+find_program(SCPX_OMPI_INFO ompi_info HINTS "${_scpx_mpi_bin}")
+if(SCPX_OMPI_INFO)
+    execute_process(COMMAND "${SCPX_OMPI_INFO}" --path sysconfdir OUTPUT_VARIABLE _scpx_sysconf
+                    ERROR_QUIET RESULT_VARIABLE _scpx_rc)
+    if(_scpx_rc EQUAL 0 AND _scpx_sysconf MATCHES "Sysconfdir: *([^\n]+)")
+        string(STRIP "${CMAKE_MATCH_1}" SCPX_OMPI_SYSCONFDIR)
+    endif()
+endif()
 
 # Parallel HDF5 only: the serial build would silently turn collective writes into per-rank files.
 set(HDF5_PREFER_PARALLEL ON)

@@ -67,6 +67,7 @@ session::session(int& argc, char**& argv) {
         lsan_exempt exempt;
         SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
     }
+    singleton_started();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();
@@ -85,6 +86,7 @@ void ensure_initialized() {
         lsan_exempt exempt;
         SCPX_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
     }
+    singleton_started();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     detail::current_mpi_rank = rank_for_errors;
     make_failure_comm();

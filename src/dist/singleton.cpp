@@ -1,16 +1,21 @@
 #include "scpx/dist/singleton.hpp"
 
+#include "scpx/core/text.hpp"
 #include "scpx/dist/mpi.hpp"
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <signal.h>
 #include <string>
+#include <string_view>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <system_error>
 #include <unistd.h>
@@ -30,18 +35,57 @@ bool process_alive(long pid) {
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
-// Where Open MPI itself would put its session folders (opal_tmp_directory, or the user's base).
+// The inode number of this process's pid namespace ("pid:[4026531836]"), 0 when unknown. Pids are
+// only unique, and kill(pid, 0) only meaningful, within one namespace.
+std::uint64_t pid_namespace() {
+    std::error_code ec;
+    const std::string link = std::filesystem::read_symlink("/proc/self/ns/pid", ec).string();
+    const auto open = link.find('['), close = link.find(']');
+    if (ec || open == std::string::npos || close == std::string::npos || close <= open + 1) return 0;
+    return std::strtoull(link.substr(open + 1, close - open - 1).c_str(), nullptr, 10);
+}
+
+// Open MPI's parameter files, highest precedence first: OMPI_MCA_mca_base_param_files when set,
+// else the user's, then the installation's (OPAL_PREFIX when Open MPI was moved).
+std::vector<std::string> mca_param_files(const singleton::env_reader& env) {
+    std::vector<std::string> files;
+    if (const char* list = env("OMPI_MCA_mca_base_param_files"); list && *list) {
+        std::string all = list;
+        for (std::size_t at = 0; at <= all.size();) {
+            const std::size_t end = std::min(all.find(':', at), all.size());
+            if (end > at) files.push_back(all.substr(at, end - at));
+            at = end + 1;
+        }
+        return files;
+    }
+    if (const char* home = env("HOME"); home && *home)
+        files.push_back(std::string(home) + "/.openmpi/mca-params.conf");
+    if (const char* prefix = env("OPAL_PREFIX"); prefix && *prefix)
+        files.push_back(std::string(prefix) + "/etc/openmpi-mca-params.conf");
+    files.push_back(std::string(SCPX_OMPI_SYSCONFDIR) + "/openmpi-mca-params.conf");
+    return files;
+}
+
+// A parameter as Open MPI would read it: the environment's OMPI_MCA_<name>, else the first
+// parameter file that sets it; empty when neither does.
+std::string mca_param(const singleton::env_reader& env, const std::string& name) {
+    const std::string var = "OMPI_MCA_" + name;
+    if (const char* value = env(var.c_str())) return value;
+    return singleton::mca_file_value(mca_param_files(env), name);
+}
+
+// Where Open MPI itself would put its session folders (opal_tmp_directory, or the base set).
 std::string session_parent(const singleton::env_reader& env) {
-    for (const char* name : {"OMPI_MCA_orte_tmpdir_base", "TMPDIR", "TEMP", "TMP"}) {
+    if (std::string base = mca_param(env, "orte_tmpdir_base"); !base.empty()) return base;
+    for (const char* name : {"TMPDIR", "TEMP", "TMP"}) {
         const char* value = env(name);
         if (value && *value) return value;
     }
     return "/tmp";
 }
 
-void set_unless_given(const char* name, const std::string& value) {
-    if (std::getenv(name)) return;
-    ::setenv(name, value.c_str(), /*overwrite=*/0);
+void set_for_open_mpi(const char* name, const std::string& value) {
+    ::setenv(name, value.c_str(), /*overwrite=*/1);
     g_settings.push_back(std::string(name) + "=" + value);
 }
 
@@ -57,12 +101,28 @@ bool started_by_launcher(const env_reader& env) {
     return false;
 }
 
-std::string singleton_folder_name(unsigned uid, const std::string& host, long pid) {
-    return "scpx-ompi." + std::to_string(uid) + "." + host + "." + std::to_string(pid);
+std::string mca_file_value(const std::vector<std::string>& files, const std::string& name) {
+    for (const std::string& file : files) {
+        std::ifstream in(file);
+        std::string line;
+        while (std::getline(in, line)) {
+            const std::string_view text = trim(std::string_view(line).substr(0, line.find('#')));
+            const auto eq = text.find('=');
+            if (eq == std::string_view::npos || trim(text.substr(0, eq)) != name) continue;
+            return std::string(trim(text.substr(eq + 1)));
+        }
+    }
+    return "";
 }
 
-long singleton_folder_pid(const std::string& name, unsigned uid, const std::string& host) {
-    const std::string prefix = "scpx-ompi." + std::to_string(uid) + "." + host + ".";
+std::string singleton_folder_name(const folder_owner& owner, long pid) {
+    return "scpx-ompi." + std::to_string(owner.uid) + "." + owner.host + "." +
+           std::to_string(owner.pid_namespace) + "." + std::to_string(pid);
+}
+
+long singleton_folder_pid(const std::string& name, const folder_owner& owner) {
+    std::string prefix = singleton_folder_name(owner, 0);
+    prefix.pop_back(); // the "0"
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
     const std::string digits = name.substr(prefix.size());
     if (digits.size() > 9) return -1; // beyond any pid_max
@@ -73,18 +133,19 @@ long singleton_folder_pid(const std::string& name, unsigned uid, const std::stri
     return pid > 0 ? pid : -1;
 }
 
-std::size_t sweep_ended_singletons(const std::string& parent, unsigned uid, const std::string& host,
+std::size_t sweep_ended_singletons(const std::string& parent, const folder_owner& owner,
                                    const std::function<bool(long)>& alive) {
     namespace fs = std::filesystem;
     std::size_t removed = 0;
     std::error_code ec;
     fs::directory_iterator it(parent, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
-        const long pid = singleton_folder_pid(it->path().filename().string(), uid, host);
+        const long pid = singleton_folder_pid(it->path().filename().string(), owner);
         if (pid < 0 || alive(pid)) continue;
+        // A folder of ours only: not a link (never followed), not another user's of that name.
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != owner.uid) continue;
         std::error_code gone;
-        // symlink_status: a link of that name is removed itself, never followed.
-        if (!fs::is_directory(fs::symlink_status(it->path(), gone))) continue;
         if (fs::remove_all(it->path(), gone) != static_cast<std::uintmax_t>(-1) && !gone) ++removed;
     }
     return removed;
@@ -102,22 +163,30 @@ void prepare_singleton() {
     };
     g_start = singleton::started_by_launcher(env) ? start_kind::launched : start_kind::plain;
     if (g_start == start_kind::launched) return;
+    // The transport: the in-process one; a user's choice wins (a site file's does not: it is
+    // written for jobs with peers, which a lone rank has not).
+    if (!env("OMPI_MCA_pml")) set_for_open_mpi("OMPI_MCA_pml", "ob1");
+    // Isolated (no orted) only in a session folder of our own — isolated singletons all get job
+    // family 0 and would share one — and with our btl list: one of the user's may hold vader,
+    // whose /dev/shm segment is named by that job id too.
+    if (!mca_param(env, "orte_top_session_dir").empty() || env("OMPI_MCA_btl") ||
+        !mca_param(env, "ess_singleton_isolated").empty())
+        return;
     const std::string parent = session_parent(env);
-    const std::string host = host_name();
-    const unsigned uid = static_cast<unsigned>(::getuid());
-    singleton::sweep_ended_singletons(parent, uid, host, process_alive);
-    set_unless_given("OMPI_MCA_pml", "ob1");
-    // Isolated only with our transport list: a btl list of the user's may hold vader, whose shared
-    // memory segment is named by job id in /dev/shm — the same id in every isolated singleton.
-    if (!env("OMPI_MCA_btl")) {
-        set_unless_given("OMPI_MCA_btl", "self");
-        set_unless_given("OMPI_MCA_ess_singleton_isolated", "1");
-    }
-    if (!env("OMPI_MCA_orte_top_session_dir")) {
-        g_folder = parent + "/" + singleton::singleton_folder_name(uid, host, static_cast<long>(::getpid()));
-        set_unless_given("OMPI_MCA_orte_top_session_dir", g_folder);
-    }
+    const singleton::folder_owner owner{static_cast<unsigned>(::getuid()), host_name(), pid_namespace()};
+    singleton::sweep_ended_singletons(parent, owner, process_alive);
+    set_for_open_mpi("OMPI_MCA_btl", "self");
+    set_for_open_mpi("OMPI_MCA_ess_singleton_isolated", "1");
+    g_folder = parent + "/" + singleton::singleton_folder_name(owner, static_cast<long>(::getpid()));
+    set_for_open_mpi("OMPI_MCA_orte_top_session_dir", g_folder);
 #endif
+}
+
+void singleton_started() {
+    // Open MPI has read them: a program this one starts must not take them for a user's setting
+    // (it would share this run's session folder, and its MPI_Finalize delete it).
+    for (const std::string& setting : g_settings)
+        ::unsetenv(setting.substr(0, setting.find('=')).c_str());
 }
 
 std::string start_description() {

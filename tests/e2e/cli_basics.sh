@@ -19,10 +19,11 @@ if [[ -z ${OMPI_MCA_btl:-} ]]; then
     "$WORK/info.txt"
 fi
 check plain_run_leaves_no_folder bash -c "[[ -z \$(ls -A '$WORK/tmp') ]]"
-mkdir -p "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).999999999/jf.0" "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$$"
+mine="$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$(readlink /proc/self/ns/pid | tr -dc 0-9)"
+mkdir -p "$mine.999999999/jf.0" "$mine.$$"
 TMPDIR="$WORK/tmp" "$SCPX" --version > /dev/null
-check ended_runs_folder_swept test ! -e "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).999999999"
-check live_runs_folder_kept test -d "$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$$"
+check ended_runs_folder_swept test ! -e "$mine.999999999"
+check live_runs_folder_kept test -d "$mine.$$"
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
   check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"

@@ -6,31 +6,40 @@
 /// devices (~0.23 s). Every command, unit-test process and array task that runs without a launcher
 /// pays it. prepare_singleton() sets Open MPI's environment for a lone rank before MPI_Init:
 ///
-///  - `pml=ob1`, `btl=self`: the in-process transport only (a singleton has no peer);
-///  - `ess_singleton_isolated=1`: no orted (only with that `btl=self`: a transport list of the
-///    user's may hold vader, whose /dev/shm segment is named by a job id every isolated singleton
-///    shares);
-///  - `orte_top_session_dir`: a session folder of this process's own. Isolated singletons all get
-///    job family 0, so without it concurrent runs on one node share /tmp/ompi.<host>.<uid>/jf.0/1,
-///    and the first to finish deletes it under the others' MPI-IO files (seen in the twentieth
-///    session: "unable to open file for mmap"). Open MPI removes the folder at MPI_Finalize; a run
-///    that ends without it (one failed rank: main's fail()) removes it with
-///    remove_singleton_folder(), and folders of runs that were killed are removed by the next
-///    singleton start on the node (sweep_ended_singletons).
+///  - `pml=ob1`: the in-process transport (a singleton has no peer);
+///  - `ess_singleton_isolated=1`, `btl=self`: no orted;
+///  - `orte_top_session_dir`: a session folder of this process's own,
+///    `<tmp>/scpx-ompi.<uid>.<host>.<pid namespace>.<pid>`. Isolated singletons all get job family
+///    0, so without it concurrent runs on one node share /tmp/ompi.<host>.<uid>/jf.0/1, and the
+///    first to finish deletes it under the others' MPI-IO files (seen in the twentieth session:
+///    "unable to open file for mmap"). Open MPI removes the folder at MPI_Finalize; a run that
+///    ends without it (one failed rank: main's fail()) removes it with remove_singleton_folder(),
+///    and the folders of killed runs are removed by the next singleton start on the node
+///    (sweep_ended_singletons).
 ///
-/// Nothing changes under a launcher (mpirun, srun, hydra), with another MPI library, or for a
-/// setting the user gave: each variable is set only when the environment does not have it.
-/// docs/PERFORMANCE.md "Start-up" has the timings.
+/// Nothing changes under a launcher (mpirun, srun, hydra) or with another MPI library. A user's
+/// OMPI_MCA_pml wins. Isolation is left out when the user chose a session folder
+/// (`orte_top_session_dir`), a btl list (one may hold vader, whose /dev/shm segment is named by the
+/// job id all isolated singletons share) or the isolation itself, in the environment or for the
+/// session folder and its base (`orte_tmpdir_base`) also in Open MPI's parameter files. Once MPI
+/// is up, singleton_started() takes the variables out of the environment again, so that a program
+/// this one starts does not take them for the user's. docs/PERFORMANCE.md "Start-up" has the
+/// timings.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace scpx::mpi {
 
 /// Prepares a singleton's environment (see the file comment); does nothing when a launcher started
 /// this process or the MPI library is not Open MPI. Call before MPI_Init; only the first call acts.
 void prepare_singleton();
+
+/// Call after MPI_Init: removes the variables prepare_singleton() set from the environment.
+void singleton_started();
 
 /// How this process started MPI, for `scpx info`: "by a launcher (mpirun, srun)", "a plain run,
 /// lone-rank settings NAME=value ..." (those prepare_singleton() set), or "a plain run, MPI
@@ -50,16 +59,29 @@ using env_reader = std::function<const char*(const char*)>;
 /// PMIx (srun --mpi=pmix, prterun), PMI-1/2 (srun --mpi=pmi2, MPICH's hydra).
 bool started_by_launcher(const env_reader& env);
 
-/// The session folder name of process `pid` of user `uid` on `host`: "scpx-ompi.<uid>.<host>.<pid>".
-std::string singleton_folder_name(unsigned uid, const std::string& host, long pid);
+/// The value of parameter `name` ("name = value" lines, '#' comments) in the first of `files`
+/// that sets it, as Open MPI reads its parameter files; empty when none does.
+std::string mca_file_value(const std::vector<std::string>& files, const std::string& name);
 
-/// The pid in a singleton_folder_name of this uid and host, or -1 for any other name.
-long singleton_folder_pid(const std::string& name, unsigned uid, const std::string& host);
+/// Whose singleton session folders a sweep may judge: pids mean something only within one pid
+/// namespace of one host, and only the user's own folders are removed.
+struct folder_owner {
+    unsigned uid = 0;
+    std::string host;
+    std::uint64_t pid_namespace = 0; ///< inode of /proc/self/ns/pid, 0 when unknown
+};
 
-/// Removes the singleton folders of this uid and host under `parent` whose process has ended
-/// (`alive(pid)` false). Returns how many it removed; never throws (a folder it cannot remove is
-/// left for the next start).
-std::size_t sweep_ended_singletons(const std::string& parent, unsigned uid, const std::string& host,
+/// The session folder name of process `pid` of `owner`:
+/// "scpx-ompi.<uid>.<host>.<pid namespace>.<pid>".
+std::string singleton_folder_name(const folder_owner& owner, long pid);
+
+/// The pid in a singleton_folder_name of this owner, or -1 for any other name.
+long singleton_folder_pid(const std::string& name, const folder_owner& owner);
+
+/// Removes the singleton folders of `owner` under `parent` whose process has ended (`alive(pid)`
+/// false) and that are folders (not links) owned by owner.uid. Returns how many it removed; never
+/// throws (a folder it cannot remove is left for the next start).
+std::size_t sweep_ended_singletons(const std::string& parent, const folder_owner& owner,
                                    const std::function<bool(long)>& alive);
 
 } // namespace singleton

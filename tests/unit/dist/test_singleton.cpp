@@ -53,49 +53,71 @@ TEST(Singleton, LaunchersAreRecognisedByTheirVariables) {
         EXPECT_TRUE(started_by_launcher(env_of({{var, "1"}}))) << var;
 }
 
-TEST(Singleton, FolderNameCarriesUserHostAndPid) {
-    const std::string name = singleton_folder_name(1000, "node-7.cluster", 4242);
-    EXPECT_EQ(name, "scpx-ompi.1000.node-7.cluster.4242");
-    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-7.cluster"), 4242);
-    EXPECT_EQ(singleton_folder_pid(name, 1001, "node-7.cluster"), -1); // another user's
-    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-7"), -1);         // another host's ("cluster.4242")
-    EXPECT_EQ(singleton_folder_pid(name, 1000, "node-8.cluster"), -1);
-    EXPECT_EQ(singleton_folder_pid(name + "x", 1000, "node-7.cluster"), -1);
-    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.", 1000, "node-7.cluster"), -1);
-    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.0", 1000, "node-7.cluster"), -1);
-    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.12345678901", 1000, "node-7.cluster"), -1);
-    EXPECT_EQ(singleton_folder_pid("ompi.node-7.cluster.1000", 1000, "node-7.cluster"), -1);
+TEST(Singleton, FolderNameCarriesUserHostPidNamespaceAndPid) {
+    const scpx::mpi::singleton::folder_owner me{1000, "node-7.cluster", 4026531836ULL};
+    const std::string name = singleton_folder_name(me, 4242);
+    EXPECT_EQ(name, "scpx-ompi.1000.node-7.cluster.4026531836.4242");
+    EXPECT_EQ(singleton_folder_pid(name, me), 4242);
+    EXPECT_EQ(singleton_folder_pid(name, {1001, "node-7.cluster", 4026531836ULL}), -1); // another user's
+    EXPECT_EQ(singleton_folder_pid(name, {1000, "node-7", 4026531836ULL}), -1);         // another host's
+    EXPECT_EQ(singleton_folder_pid(name, {1000, "node-8.cluster", 4026531836ULL}), -1);
+    EXPECT_EQ(singleton_folder_pid(name, {1000, "node-7.cluster", 4026532000ULL}), -1); // a container's
+    EXPECT_EQ(singleton_folder_pid(name + "x", me), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.4026531836.", me), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.4026531836.0", me), -1);
+    EXPECT_EQ(singleton_folder_pid("scpx-ompi.1000.node-7.cluster.4026531836.12345678901", me), -1);
+    EXPECT_EQ(singleton_folder_pid("ompi.node-7.cluster.1000", me), -1);
 }
 
-TEST(Singleton, SweepRemovesOnlyEndedRunsFoldersOfThisUserAndHost) {
+TEST(Singleton, SweepRemovesOnlyEndedRunsFoldersOfThisOwner) {
     const fs::path dir = scratch("sweep");
     const auto make = [&](const std::string& name) {
         fs::create_directories(dir / name / "jf.0" / "1");
         std::ofstream(dir / name / "jf.0" / "1" / "out_cid-0-1.sm") << "x";
     };
-    make(singleton_folder_name(1000, "n1", 111));                            // ended: removed
-    make(singleton_folder_name(1000, "n1", 222));                            // alive: kept
-    make(singleton_folder_name(1001, "n1", 111));                            // another user: kept
-    make(singleton_folder_name(1000, "n2", 111));                            // another host: kept
-    make("ompi.n1.1000");                                                    // Open MPI's own: kept
-    std::ofstream(dir / singleton_folder_name(1000, "n1", 333)) << "a file"; // not a folder: kept
+    const auto uid = static_cast<unsigned>(::getuid());
+    const scpx::mpi::singleton::folder_owner me{uid, "n1", 7};
+    make(singleton_folder_name(me, 111));                            // ended: removed
+    make(singleton_folder_name(me, 222));                            // alive: kept
+    make(singleton_folder_name({uid + 1, "n1", 7}, 111));            // another user's name: kept
+    make(singleton_folder_name({uid, "n2", 7}, 111));                // another host: kept
+    make(singleton_folder_name({uid, "n1", 8}, 111));                // another pid namespace: kept
+    make("ompi.n1.1000");                                            // Open MPI's own: kept
+    std::ofstream(dir / singleton_folder_name(me, 333)) << "a file"; // not a folder: kept
     const fs::path target = dir / "elsewhere";
     fs::create_directories(target);
     std::ofstream(target / "keep.txt") << "x";
-    fs::create_directory_symlink(target,
-                                 dir / singleton_folder_name(1000, "n1", 444)); // a link: not followed
+    fs::create_directory_symlink(target, dir / singleton_folder_name(me, 444)); // a link: not followed
 
-    const std::size_t removed =
-        sweep_ended_singletons(dir.string(), 1000, "n1", [](long pid) { return pid == 222; });
+    const std::size_t removed = sweep_ended_singletons(dir.string(), me, [](long pid) { return pid == 222; });
     EXPECT_EQ(removed, 1U);
-    EXPECT_FALSE(fs::exists(dir / singleton_folder_name(1000, "n1", 111)));
-    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n1", 222)));
-    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1001, "n1", 111)));
-    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n2", 111)));
+    EXPECT_FALSE(fs::exists(dir / singleton_folder_name(me, 111)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(me, 222)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name({uid + 1, "n1", 7}, 111)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name({uid, "n2", 7}, 111)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name({uid, "n1", 8}, 111)));
     EXPECT_TRUE(fs::exists(dir / "ompi.n1.1000"));
-    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(1000, "n1", 333)));
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name(me, 333)));
     EXPECT_TRUE(fs::exists(target / "keep.txt"));
-    EXPECT_EQ(sweep_ended_singletons((dir / "absent").string(), 1000, "n1", [](long) { return false; }), 0U);
+    // A folder of our name that another user owns (made in a shared /tmp) is not ours to remove.
+    EXPECT_EQ(sweep_ended_singletons(dir.string(), {uid + 1, "n1", 7}, [](long) { return false; }), 0U);
+    EXPECT_TRUE(fs::exists(dir / singleton_folder_name({uid + 1, "n1", 7}, 111)));
+    EXPECT_EQ(sweep_ended_singletons((dir / "absent").string(), me, [](long) { return false; }), 0U);
+    fs::remove_all(dir);
+}
+
+TEST(Singleton, ParameterFilesAreReadAsOpenMpiReadsThem) {
+    const fs::path dir = scratch("params");
+    std::ofstream(dir / "user.conf") << "# mine\norte_tmpdir_base = /scratch/me # node-local\n";
+    std::ofstream(dir / "site.conf") << "btl = ^uct,openib\norte_tmpdir_base=/site/tmp\npml=^ucx\n";
+    const std::vector<std::string> files = {(dir / "user.conf").string(), (dir / "absent.conf").string(),
+                                            (dir / "site.conf").string()};
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_tmpdir_base"),
+              "/scratch/me"); // first file wins
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "pml"), "^ucx");
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "btl"), "^uct,openib");
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_top_session_dir"), "");
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "mine"), ""); // a comment is not a setting
     fs::remove_all(dir);
 }
 
@@ -109,6 +131,8 @@ namespace {
     const int err = ::open((dir / (tag + ".stderr")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err < 0 || ::dup2(err, 2) < 0) ::_exit(5);
     scpx::mpi::ensure_initialized();
+    // Read by Open MPI and taken out again: a program this one starts must not inherit the folder.
+    if (std::getenv("OMPI_MCA_orte_top_session_dir")) ::_exit(6);
     const auto write_file = [&](const std::string& name, bool wait_first) {
         MPI_File f;
         const std::string path = (dir / name).string();
@@ -150,8 +174,12 @@ TEST(Singleton, ConcurrentSingletonsKeepTheirSessionFolders) {
     const pid_t long_run = ::fork();
     ASSERT_GE(long_run, 0);
     if (long_run == 0) run_child(dir, "long", ready[1], go[0]);
+    // The child's ends only: a child that fails early closes the pipe and the read below sees it.
+    ::close(ready[1]);
+    ::close(go[0]);
     char c = 0;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1); // the long run has MPI up and a file open
+    ASSERT_EQ(::read(ready[0], &c, 1), 1) // the long run has MPI up and a file open
+        << "the long run ended early, status " << wait_status(long_run);
     const pid_t short_run = ::fork();
     ASSERT_GE(short_run, 0);
     if (short_run == 0) run_child(dir, "short", -1, -1);
@@ -169,13 +197,15 @@ TEST(Singleton, ConcurrentSingletonsKeepTheirSessionFolders) {
     // user's, the orted removes them soon after).
     const std::string host = scpx::mpi::host_name();
     const auto uid = static_cast<unsigned>(::getuid());
+    const std::string ns = fs::read_symlink("/proc/self/ns/pid").string(); // "pid:[4026531836]"
+    const scpx::mpi::singleton::folder_owner me{uid, host, std::stoull(ns.substr(ns.find('[') + 1))};
     for (const pid_t pid : {long_run, short_run}) {
-        const fs::path folder = fs::temp_directory_path() / singleton_folder_name(uid, host, pid);
+        const fs::path folder = fs::temp_directory_path() / singleton_folder_name(me, pid);
         for (int i = 0; i < 50 && fs::exists(folder); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         EXPECT_FALSE(fs::exists(folder)) << folder;
     }
-    for (int fd : {ready[0], ready[1], go[0], go[1]})
+    for (int fd : {ready[0], go[1]})
         ::close(fd);
     fs::remove_all(dir);
 }
