@@ -127,17 +127,25 @@ void barrier() {
 
 namespace {
 
-// MPI_Barrier busy-polls in Open MPI: a rank waiting minutes for rank 0 would keep a core at 100 %
-// that rank 0's threads could use. A non-blocking barrier tested every 20 ms does not. Both sides
-// of on_root_only use it: an MPI_Ibarrier does not match an MPI_Barrier (mixing them hangs).
-void barrier_idle() {
-    MPI_Request req = MPI_REQUEST_NULL;
-    SCPX_MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &req));
+// Waits for a non-blocking collective asleep. MPI's blocking collectives busy-poll in Open MPI: a
+// rank waiting minutes for rank 0's work (on_root_only) would keep a core at 100 % that rank 0's
+// threads could use. Every rank of one collective must use the same form: an MPI_Iallreduce does
+// not match an MPI_Allreduce (mixing them hangs).
+void wait_idle(MPI_Request& req) {
     for (int done = 0;;) {
         SCPX_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
         if (done) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+}
+
+// all_ok(), waiting asleep (wait_idle).
+bool all_ok_idle(bool ok) {
+    int mine = ok ? 1 : 0, all = 0;
+    MPI_Request req = MPI_REQUEST_NULL;
+    SCPX_MPI_CHECK(MPI_Iallreduce(&mine, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD, &req));
+    wait_idle(req);
+    return all != 0;
 }
 
 } // namespace
@@ -147,8 +155,19 @@ void on_root_only(const std::function<void()>& work) {
         work();
         return;
     }
-    if (is_root()) work();
-    barrier_idle();
+    // Every rank learns whether the work failed, so the waiting ranks defer to rank 0's message at
+    // once instead of main() waiting out its 3 s for their word before the abort.
+    std::exception_ptr failure;
+    if (is_root()) {
+        try {
+            work();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    }
+    if (all_ok_idle(!failure)) return;
+    if (failure) std::rethrow_exception(failure);
+    throw other_rank_failed("rank 0 failed (its message says why)");
 }
 
 std::string host_name() {

@@ -45,14 +45,16 @@ std::uint64_t pid_namespace() {
     return std::strtoull(link.substr(open + 1, close - open - 1).c_str(), nullptr, 10);
 }
 
-// Open MPI's parameter files, highest precedence first: OMPI_MCA_mca_base_param_files when set,
-// else the user's, then the installation's (OPAL_PREFIX when Open MPI was moved).
+// Open MPI's parameter files, highest precedence first: OMPI_MCA_mca_base_param_files when set (a
+// comma-separated list, "none" for no file), else the user's, then the installation's
+// (OPAL_PREFIX when Open MPI was moved).
 std::vector<std::string> mca_param_files(const singleton::env_reader& env) {
     std::vector<std::string> files;
     if (const char* list = env("OMPI_MCA_mca_base_param_files"); list && *list) {
-        std::string all = list;
+        const std::string all = list;
+        if (all == "none") return files;
         for (std::size_t at = 0; at <= all.size();) {
-            const std::size_t end = std::min(all.find(':', at), all.size());
+            const std::size_t end = std::min(all.find(',', at), all.size());
             if (end > at) files.push_back(all.substr(at, end - at));
             at = end + 1;
         }
@@ -105,12 +107,19 @@ std::string mca_file_value(const std::vector<std::string>& files, const std::str
     for (const std::string& file : files) {
         std::ifstream in(file);
         std::string line;
+        bool found = false;
+        std::string value;
         while (std::getline(in, line)) {
-            const std::string_view text = trim(std::string_view(line).substr(0, line.find('#')));
+            // As Open MPI's keyval parser: '#' starts a comment only at the start of a line (a
+            // value keeps it), and the last line that sets a name wins within a file.
+            const std::string_view text = trim(line);
+            if (text.empty() || text.front() == '#') continue;
             const auto eq = text.find('=');
             if (eq == std::string_view::npos || trim(text.substr(0, eq)) != name) continue;
-            return std::string(trim(text.substr(eq + 1)));
+            found = true;
+            value = std::string(trim(text.substr(eq + 1)));
         }
+        if (found) return value;
     }
     return "";
 }
@@ -169,12 +178,13 @@ void prepare_singleton() {
     // Isolated (no orted) only in a session folder of our own — isolated singletons all get job
     // family 0 and would share one — and with our btl list: one of the user's may hold vader,
     // whose /dev/shm segment is named by that job id too.
-    if (!mca_param(env, "orte_top_session_dir").empty() || env("OMPI_MCA_btl") ||
-        !mca_param(env, "ess_singleton_isolated").empty())
-        return;
+    // Folders that killed runs left behind go first, whether this run isolates or not.
     const std::string parent = session_parent(env);
     const singleton::folder_owner owner{static_cast<unsigned>(::getuid()), host_name(), pid_namespace()};
     singleton::sweep_ended_singletons(parent, owner, process_alive);
+    if (!mca_param(env, "orte_top_session_dir").empty() || env("OMPI_MCA_btl") ||
+        !mca_param(env, "ess_singleton_isolated").empty())
+        return;
     set_for_open_mpi("OMPI_MCA_btl", "self");
     set_for_open_mpi("OMPI_MCA_ess_singleton_isolated", "1");
     g_folder = parent + "/" + singleton::singleton_folder_name(owner, static_cast<long>(::getpid()));

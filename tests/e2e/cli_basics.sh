@@ -9,21 +9,21 @@ check version_line grep -Eq '^scpx [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]+.*\) CU
 check cublas_not_linked bash -c "! ldd '$SCPX' | grep -q libcublas"
 
 # A plain run tells Open MPI it is a lone rank, in a session folder of its own that goes with it
-# (include/scpx/dist/singleton.hpp); under mpirun nothing is set. A btl list of the caller's keeps
-# the orted, so the isolated setting is checked only without one.
+# (include/scpx/dist/singleton.hpp); under mpirun nothing is set. Checked without the caller's own
+# Open MPI settings and parameter files, which would (rightly) change what is set.
 mkdir -p "$WORK/tmp"
-TMPDIR="$WORK/tmp" "$SCPX" info > "$WORK/info.txt"
-check info_says_plain_run grep -q "MPI start: a plain run, lone-rank settings OMPI_MCA_pml=ob1" "$WORK/info.txt"
-if [[ -z ${OMPI_MCA_btl:-} ]]; then
-  check plain_run_isolated grep -q "OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_orte_top_session_dir=$WORK/tmp/scpx-ompi\." \
-    "$WORK/info.txt"
-fi
+plain=(env -u OMPI_MCA_pml -u OMPI_MCA_btl -u OMPI_MCA_orte_top_session_dir -u OMPI_MCA_ess_singleton_isolated
+       -u OMPI_MCA_orte_tmpdir_base OMPI_MCA_mca_base_param_files=none TMPDIR="$WORK/tmp")
+"${plain[@]}" "$SCPX" info > "$WORK/info.txt"
+check info_says_plain_run grep -q "MPI start: a plain run, lone-rank settings OMPI_MCA_pml=ob1 OMPI_MCA_btl=self \
+OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_orte_top_session_dir=$WORK/tmp/scpx-ompi\." "$WORK/info.txt"
 check plain_run_leaves_no_folder bash -c "[[ -z \$(ls -A '$WORK/tmp') ]]"
-mine="$WORK/tmp/scpx-ompi.$(id -u).$(hostname).$(readlink /proc/self/ns/pid | tr -dc 0-9)"
+ns=$(readlink /proc/self/ns/pid 2> /dev/null | tr -dc 0-9); mine="$WORK/tmp/scpx-ompi.$(id -u).$(uname -n).${ns:-0}"
 mkdir -p "$mine.999999999/jf.0" "$mine.$$"
-TMPDIR="$WORK/tmp" "$SCPX" --version > /dev/null
+"${plain[@]}" "$SCPX" --version > /dev/null
 check ended_runs_folder_swept test ! -e "$mine.999999999"
 check live_runs_folder_kept test -d "$mine.$$"
+rm -rf "$mine.$$"
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
   check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"

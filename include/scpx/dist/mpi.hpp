@@ -33,8 +33,8 @@ inline bool is_root() { return comm_rank() == 0; }
 void barrier();
 /// Runs `work` on rank 0 alone while the other ranks wait for it asleep (an MPI_Barrier would keep
 /// a core each spinning): for a step with one input and one output and no work list to share.
-/// Every rank calls it. If `work` throws, the exception leaves on rank 0 and main()'s MPI_Abort
-/// ends the waiting ranks.
+/// Every rank calls it. If `work` throws, the exception leaves on rank 0 and the other ranks throw
+/// other_rank_failed, so main() reports rank 0's error once and ends every rank at once.
 void on_root_only(const std::function<void()>& work);
 /// Name of the node this process runs on ("?" when unknown).
 std::string host_name();

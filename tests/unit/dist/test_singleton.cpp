@@ -108,15 +108,17 @@ TEST(Singleton, SweepRemovesOnlyEndedRunsFoldersOfThisOwner) {
 
 TEST(Singleton, ParameterFilesAreReadAsOpenMpiReadsThem) {
     const fs::path dir = scratch("params");
-    std::ofstream(dir / "user.conf") << "# mine\norte_tmpdir_base = /scratch/me # node-local\n";
+    std::ofstream(dir / "user.conf") << "# mine\n  orte_tmpdir_base = /old\norte_tmpdir_base = /scratch/me\n"
+                                        "orte_top_session_dir = /x # a value keeps it\n";
     std::ofstream(dir / "site.conf") << "btl = ^uct,openib\norte_tmpdir_base=/site/tmp\npml=^ucx\n";
     const std::vector<std::string> files = {(dir / "user.conf").string(), (dir / "absent.conf").string(),
                                             (dir / "site.conf").string()};
-    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_tmpdir_base"),
-              "/scratch/me"); // first file wins
+    // The first file that sets a name wins; within a file, its last line.
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_tmpdir_base"), "/scratch/me");
     EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "pml"), "^ucx");
     EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "btl"), "^uct,openib");
-    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_top_session_dir"), "");
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_top_session_dir"), "/x # a value keeps it");
+    EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "orte_local_tmpdir_base"), "");
     EXPECT_EQ(scpx::mpi::singleton::mca_file_value(files, "mine"), ""); // a comment is not a setting
     fs::remove_all(dir);
 }
