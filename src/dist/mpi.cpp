@@ -139,6 +139,17 @@ void wait_idle(MPI_Request& req) {
     }
 }
 
+// Runs `step` on rank 0 and returns what it threw (nothing on the other ranks).
+std::exception_ptr run_on_root(const std::function<void()>& step) {
+    if (!is_root()) return nullptr;
+    try {
+        step();
+    } catch (...) {
+        return std::current_exception();
+    }
+    return nullptr;
+}
+
 // all_ok(), waiting asleep (wait_idle).
 bool all_ok_idle(bool ok) {
     int mine = ok ? 1 : 0, all = 0;
@@ -157,14 +168,7 @@ void on_root_only(const std::function<void()>& work) {
     }
     // Every rank learns whether the work failed, so the waiting ranks defer to rank 0's message at
     // once instead of main() waiting out its 3 s for their word before the abort.
-    std::exception_ptr failure;
-    if (is_root()) {
-        try {
-            work();
-        } catch (...) {
-            failure = std::current_exception();
-        }
-    }
+    const std::exception_ptr failure = run_on_root(work);
     if (all_ok_idle(!failure)) return;
     if (failure) std::rethrow_exception(failure);
     throw other_rank_failed("rank 0 failed (its message says why)");
@@ -184,14 +188,7 @@ void abort_all(int code) {
 
 void on_root_agreed(const std::function<void()>& step, const std::string& elsewhere,
                     const std::function<void()>& cleanup) {
-    std::exception_ptr failure;
-    if (is_root()) {
-        try {
-            step();
-        } catch (...) {
-            failure = std::current_exception();
-        }
-    }
+    const std::exception_ptr failure = run_on_root(step);
     if (all_ok(!failure)) return;
     if (cleanup) cleanup();
     if (failure) std::rethrow_exception(failure);
