@@ -139,9 +139,7 @@ void add_enet_command(CLI::App& app) {
         run_scope scope(*cv, args->common, log_path_for(args->common.out));
         // One gene, one set of outputs: under mpirun every rank would fit it and race to write the
         // same files (the second found them "existing" and failed the run). Rank 0 runs it.
-        if (mpi::comm_size() > 1)
-            SCPX_LOG_INF("enet cv runs on rank 0 only ({} ranks given)", mpi::comm_size());
-        mpi::on_root_only([&] { run_enet_cv(*args); });
+        mpi::on_root_only([&] { run_enet_cv(*args); }, "enet cv");
     });
 }
 

@@ -160,8 +160,7 @@ void run_inspect(const CLI::App& sub, const inspect_options& o) {
         report = std::make_unique<text_writer>(o.common.out);
     }
     run_scope scope(sub, o.common, o.common.out.empty() ? std::string() : log_path_for(o.common.out));
-    if (mpi::comm_size() > 1) SCPX_LOG_INF("inspect runs on rank 0 only ({} ranks given)", mpi::comm_size());
-    mpi::on_root_only([&] { write_inspect_report(o, report.get()); });
+    mpi::on_root_only([&] { write_inspect_report(o, report.get()); }, "inspect");
 }
 
 void write_inspect_report(const inspect_options& o, text_writer* report) {

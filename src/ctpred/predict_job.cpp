@@ -249,9 +249,7 @@ void run_predict(const predict_job& job) {
     // genes × hundreds of individuals), so rank 0 does it alone and writes the outputs; the
     // other ranks wait. (Before, every rank wrote the same files at once: HDF5 lock errors and
     // races on the renames.)
-    if (mpi::comm_size() > 1)
-        SCPX_LOG_INF("ctpred predict runs on rank 0 only ({} ranks given)", mpi::comm_size());
-    mpi::on_root_only([&] { run_predict_here(job); });
+    mpi::on_root_only([&] { run_predict_here(job); }, "ctpred predict");
 }
 
 static void run_predict_here(const predict_job& job) {

@@ -282,9 +282,7 @@ void run_targets(const targets_job& job) {
     // Reading the pseudobulk and ranking take seconds: rank 0 does it alone and writes the one
     // output; the other ranks wait. (Every rank writing the same file failed under mpirun: "unable
     // to lock file" on the temporary.)
-    if (mpi::comm_size() > 1)
-        SCPX_LOG_INF("ctpred targets runs on rank 0 only ({} ranks given)", mpi::comm_size());
-    mpi::on_root_only([&] { run_targets_here(job); });
+    mpi::on_root_only([&] { run_targets_here(job); }, "ctpred targets");
 }
 
 static void run_targets_here(const targets_job& job) {

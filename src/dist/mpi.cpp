@@ -2,6 +2,7 @@
 
 #include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/dist/singleton.hpp"
 
@@ -161,11 +162,12 @@ bool all_ok_idle(bool ok) {
 
 } // namespace
 
-void on_root_only(const std::function<void()>& work) {
+void on_root_only(const std::function<void()>& work, const std::string& what) {
     if (!active() || comm_size() == 1) {
         work();
         return;
     }
+    if (!what.empty()) SCPX_LOG_INF("{} runs on rank 0 only ({} ranks given)", what, comm_size());
     // Every rank learns whether the work failed, so the waiting ranks defer to rank 0's message at
     // once instead of main() waiting out its 3 s for their word before the abort.
     const std::exception_ptr failure = run_on_root(work);

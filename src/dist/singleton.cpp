@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <system_error>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace scpx::mpi {
@@ -26,7 +27,7 @@ namespace scpx::mpi {
 namespace {
 
 std::string g_folder;                // this process's session folder, once prepare_singleton() has set one
-std::vector<std::string> g_settings; // "name=value" of each variable prepare_singleton() set
+std::vector<std::pair<std::string, std::string>> g_settings; // each variable prepare_singleton() set
 enum class start_kind { unknown, launched, plain };
 start_kind g_start = start_kind::unknown;
 
@@ -88,7 +89,7 @@ std::string session_parent(const singleton::env_reader& env) {
 
 void set_for_open_mpi(const char* name, const std::string& value) {
     ::setenv(name, value.c_str(), /*overwrite=*/1);
-    g_settings.push_back(std::string(name) + "=" + value);
+    g_settings.emplace_back(name, value);
 }
 
 } // namespace
@@ -175,13 +176,13 @@ void prepare_singleton() {
     // The transport: the in-process one; a user's choice wins (a site file's does not: it is
     // written for jobs with peers, which a lone rank has not).
     if (!env("OMPI_MCA_pml")) set_for_open_mpi("OMPI_MCA_pml", "ob1");
-    // Isolated (no orted) only in a session folder of our own — isolated singletons all get job
-    // family 0 and would share one — and with our btl list: one of the user's may hold vader,
-    // whose /dev/shm segment is named by that job id too.
     // Folders that killed runs left behind go first, whether this run isolates or not.
     const std::string parent = session_parent(env);
     const singleton::folder_owner owner{static_cast<unsigned>(::getuid()), host_name(), pid_namespace()};
     singleton::sweep_ended_singletons(parent, owner, process_alive);
+    // Isolated (no orted) only in a session folder of our own — isolated singletons all get job
+    // family 0 and would share one — and with our btl list: one of the user's may hold vader,
+    // whose /dev/shm segment is named by that job id too.
     if (!mca_param(env, "orte_top_session_dir").empty() || env("OMPI_MCA_btl") ||
         !mca_param(env, "ess_singleton_isolated").empty())
         return;
@@ -195,8 +196,8 @@ void prepare_singleton() {
 void singleton_started() {
     // Open MPI has read them: a program this one starts must not take them for a user's setting
     // (it would share this run's session folder, and its MPI_Finalize delete it).
-    for (const std::string& setting : g_settings)
-        ::unsetenv(setting.substr(0, setting.find('=')).c_str());
+    for (const auto& [name, value] : g_settings)
+        ::unsetenv(name.c_str());
 }
 
 std::string start_description() {
@@ -206,8 +207,8 @@ std::string start_description() {
     if (g_start == start_kind::launched) return "by a launcher (mpirun, srun)";
     if (g_settings.empty()) return "a plain run, MPI settings as given";
     std::string all = "a plain run, lone-rank settings";
-    for (const std::string& setting : g_settings)
-        all += " " + setting;
+    for (const auto& [name, value] : g_settings)
+        all += " " + name + "=" + value;
     return all;
 }
 

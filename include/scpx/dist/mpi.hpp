@@ -34,8 +34,9 @@ void barrier();
 /// Runs `work` on rank 0 alone while the other ranks wait for it asleep (an MPI_Barrier would keep
 /// a core each spinning): for a step with one input and one output and no work list to share.
 /// Every rank calls it. If `work` throws, the exception leaves on rank 0 and the other ranks throw
-/// other_rank_failed, so main() reports rank 0's error once and ends every rank at once.
-void on_root_only(const std::function<void()>& work);
+/// other_rank_failed, so main() reports rank 0's error once and ends every rank at once. With
+/// several ranks and a `what` ("enet cv"), the log says "<what> runs on rank 0 only (N ranks given)".
+void on_root_only(const std::function<void()>& work, const std::string& what = "");
 /// Name of the node this process runs on ("?" when unknown).
 std::string host_name();
 /// For main()'s catch-all: did every rank fail with this same message (bad input every rank
