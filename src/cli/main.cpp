@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -66,7 +67,13 @@ std::string readable_parse_error(const std::string& what) {
 } // namespace
 
 int main(int argc, char** argv) {
-    scpx::mpi::session mpi(argc, argv);
+    std::optional<scpx::mpi::session> mpi;
+    try {
+        mpi.emplace(argc, argv);
+    } catch (const scpx::error& e) { // before MPI is up: a temporary folder it cannot use
+        SCPX_LOG_ERR("{}", e.what());
+        return 1;
+    }
     const int rank = scpx::mpi::comm_rank();
     scpx::log::init(rank, scpx::mpi::comm_size());
     // scpx reports htslib failures itself, naming file, record and field; htslib's own

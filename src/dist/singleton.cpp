@@ -77,14 +77,42 @@ std::string mca_param(const singleton::env_reader& env, const std::string& name)
     return singleton::mca_file_value(mca_param_files(env), name);
 }
 
-// Where Open MPI itself would put its session folders (opal_tmp_directory, or the base set).
-std::string session_parent(const singleton::env_reader& env) {
-    if (std::string base = mca_param(env, "orte_tmpdir_base"); !base.empty()) return base;
+// Where Open MPI itself would put its session folders (opal_tmp_directory, or the base set), and
+// what chose it, for a message about it.
+struct session_base {
+    std::string folder;
+    std::string chosen_by;
+    std::string remedy;
+};
+
+session_base session_parent(const singleton::env_reader& env) {
+    if (std::string base = mca_param(env, "orte_tmpdir_base"); !base.empty())
+        return {base, "Open MPI's orte_tmpdir_base", "set orte_tmpdir_base to a writable local folder"};
     for (const char* name : {"TMPDIR", "TEMP", "TMP"}) {
         const char* value = env(name);
-        if (value && *value) return value;
+        if (value && *value)
+            return {value, name, std::string("point ") + name + " at a writable local folder"};
     }
-    return "/tmp";
+    return {"/tmp", "the default, no TMPDIR set", "point TMPDIR at a writable local folder"};
+}
+
+// Creates this run's session folder before MPI_Init, so that a temporary folder MPI cannot write
+// to gets one line naming it instead of Open MPI's 50 lines from inside MPI_Init (its orte_init
+// failure text never says which variable chose the folder).
+// Missing folders are made owner-only (0700), as Open MPI makes them.
+void create_session_folder(const std::string& folder, const session_base& base) {
+    std::string path;
+    for (const auto& part : std::filesystem::path(folder)) {
+        path = part == "/" ? "/" : (path.empty() || path == "/" ? path : path + "/") + part.string();
+        if (part == "/" || ::mkdir(path.c_str(), S_IRWXU) == 0 || errno == EEXIST) continue;
+        const std::error_code ec(errno, std::generic_category());
+        throw mpi_error("cannot create MPI's session folder in " + base.folder + " (" + base.chosen_by +
+                        "): " + path + ": " + ec.message() + "; " + base.remedy);
+    }
+    struct stat made {};
+    if (::stat(folder.c_str(), &made) != 0 || !S_ISDIR(made.st_mode))
+        throw mpi_error("cannot create MPI's session folder in " + base.folder + " (" + base.chosen_by +
+                        "): " + folder + " is not a folder; " + base.remedy);
 }
 
 void set_for_open_mpi(const char* name, const std::string& value) {
@@ -173,22 +201,27 @@ void prepare_singleton() {
     };
     g_start = singleton::started_by_launcher(env) ? start_kind::launched : start_kind::plain;
     if (g_start == start_kind::launched) return;
-    // The transport: the in-process one; a user's choice wins (a site file's does not: it is
-    // written for jobs with peers, which a lone rank has not).
-    if (!env("OMPI_MCA_pml")) set_for_open_mpi("OMPI_MCA_pml", "ob1");
     // Folders that killed runs left behind go first, whether this run isolates or not.
-    const std::string parent = session_parent(env);
+    const session_base parent = session_parent(env);
     const singleton::folder_owner owner{static_cast<unsigned>(::getuid()), host_name(), pid_namespace()};
-    singleton::sweep_ended_singletons(parent, owner, process_alive);
+    singleton::sweep_ended_singletons(parent.folder, owner, process_alive);
     // Isolated (no orted) only in a session folder of our own — isolated singletons all get job
     // family 0 and would share one — and with our btl list: one of the user's may hold vader,
     // whose /dev/shm segment is named by that job id too.
-    if (!mca_param(env, "orte_top_session_dir").empty() || env("OMPI_MCA_btl") ||
-        !mca_param(env, "ess_singleton_isolated").empty())
-        return;
+    const bool isolate = mca_param(env, "orte_top_session_dir").empty() && !env("OMPI_MCA_btl") &&
+                         mca_param(env, "ess_singleton_isolated").empty();
+    std::string folder;
+    if (isolate) {
+        folder = parent.folder + "/" + singleton::singleton_folder_name(owner, static_cast<long>(::getpid()));
+        create_session_folder(folder, parent); // throws before anything is set
+    }
+    // The transport: the in-process one; a user's choice wins (a site file's does not: it is
+    // written for jobs with peers, which a lone rank has not).
+    if (!env("OMPI_MCA_pml")) set_for_open_mpi("OMPI_MCA_pml", "ob1");
+    if (!isolate) return;
     set_for_open_mpi("OMPI_MCA_btl", "self");
     set_for_open_mpi("OMPI_MCA_ess_singleton_isolated", "1");
-    g_folder = parent + "/" + singleton::singleton_folder_name(owner, static_cast<long>(::getpid()));
+    g_folder = folder;
     set_for_open_mpi("OMPI_MCA_orte_top_session_dir", g_folder);
 #endif
 }

@@ -24,6 +24,12 @@ mkdir -p "$mine.999999999/jf.0" "$mine.$$"
 check ended_runs_folder_swept test ! -e "$mine.999999999"
 check live_runs_folder_kept test -d "$mine.$$"
 rm -rf "$mine.$$"
+# A temporary folder MPI cannot use: one line naming it and the variable, not Open MPI's 50 lines.
+echo file > "$WORK/not_a_folder"
+rc=0; env "${plain[@]:1}" TMPDIR="$WORK/not_a_folder" "$SCPX" --version > "$WORK/badtmp.txt" 2>&1 || rc=$?
+check bad_tmpdir_fails test "$rc" -eq 1
+check bad_tmpdir_named grep -q "^ERROR: cannot create MPI's session folder in $WORK/not_a_folder (TMPDIR): .*Not a directory; point TMPDIR at a writable local folder$" "$WORK/badtmp.txt"
+check bad_tmpdir_one_line test "$(wc -l < "$WORK/badtmp.txt")" -eq 1
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
   check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"

@@ -36,6 +36,8 @@ namespace scpx::mpi {
 
 /// Prepares a singleton's environment (see the file comment); does nothing when a launcher started
 /// this process or the MPI library is not Open MPI. Call before MPI_Init; only the first call acts.
+/// Creates the session folder itself and throws mpi_error naming the temporary folder (and the
+/// variable that chose it) when that fails, before setting anything.
 void prepare_singleton();
 
 /// Call after MPI_Init: removes the variables prepare_singleton() set from the environment.
