@@ -318,6 +318,7 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
             g.ids.push_back(std::move(id));
             g.rows.push_back(std::move(e));
         }
+        g.file_ends.push_back(g.rows.size());
         const auto& st = r.stats();
         sum.data_lines += st.data_lines;
         sum.bad_field_count += st.bad_field_count;
@@ -346,14 +347,24 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
     rep.model_snps = n;
     rep.non_rsid_rows = gwas.summary.non_rsid;
 
-    // MetaXcan's p = 0 cap: the smallest non-zero p among the loaded rows of this model's SNPs,
-    // at most --input_pvalue_fix.
-    double cap = options.input_pvalue_fix;
-    if (gwas.source == kind::PVALUE) {
-        double min_p = std::numeric_limits<double>::infinity();
-        for (std::size_t r = 0; r < gwas.rows.size(); ++r)
-            if (keys.contains(gwas.ids[r]) && gwas.rows[r].pvalue > 0) min_p = std::min(min_p, gwas.rows[r].pvalue);
-        cap = std::min(cap, min_p);
+    // MetaXcan's p = 0 cap (GWAS._z_from_p), per GWAS file as it loads them one by one: a row
+    // whose |z| = −Φ⁻¹(p/2) is infinite (p = 0, or p so small that p/2 underflows to 0) gets the
+    // |z| of the smallest p among the file's rows of this model's SNPs whose |z| is finite, or of
+    // --input_pvalue_fix when that is smaller. With --input_pvalue_fix 0 such rows stay infinite
+    // and are dropped (MetaXcan discards non-finite z).
+    // (Rows built without file_ends count as one file.)
+    std::vector<std::size_t> file_ends = gwas.file_ends;
+    if (file_ends.empty() || file_ends.back() < gwas.rows.size()) file_ends.push_back(gwas.rows.size());
+    std::vector<double> cap_z(file_ends.size(), std::numeric_limits<double>::infinity());
+    if (gwas.source == kind::PVALUE && options.input_pvalue_fix > 0) {
+        std::size_t begin = 0;
+        for (std::size_t f = 0; f < file_ends.size(); begin = file_ends[f++]) {
+            double min_p = options.input_pvalue_fix;
+            for (std::size_t r = begin; r < file_ends[f]; ++r)
+                if (const double p = gwas.rows[r].pvalue; p / 2 > 0 && keys.contains(gwas.ids[r]))
+                    min_p = std::min(min_p, p);
+            cap_z[f] = z_from_two_sided_p(min_p);
+        }
     }
     const bool beta_given = !options.columns.beta.empty();
     const bool or_given = !options.columns.odds_ratio.empty();
@@ -363,7 +374,9 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
     std::vector<std::uint32_t> rows_per_key(n, 0);
     std::vector<double> z(n, kNaN), beta(n, kNaN);
     std::vector<char> flipped(n, 0);
-    for (std::size_t r = 0; r < gwas.rows.size(); ++r) {
+    for (std::size_t r = 0, file = 0; r < gwas.rows.size(); ++r) {
+        while (r >= file_ends[file])
+            ++file;
         const std::int64_t k = keys.find(gwas.ids[r]);
         if (k < 0) continue;
         const gwas_entry& e = gwas.rows[r];
@@ -374,7 +387,8 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
         case kind::ZSCORE: zz = e.zscore; break;
         case kind::PVALUE: {
             const double p = e.pvalue;
-            const double az = std::isnan(p) ? kNaN : z_from_two_sided_p(p == 0 ? cap : p);
+            double az = z_from_two_sided_p(p);
+            if (std::isinf(az)) az = cap_z[file];
             double sign;
             if (beta_given || or_given) sign = std::isnan(b) ? kNaN : (b > 0 ? 1.0 : (b < 0 ? -1.0 : 0.0));
             else sign = e.beta_sign;

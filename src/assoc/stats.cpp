@@ -65,7 +65,8 @@ double norm_ppf(double p) {
 
 double z_from_two_sided_p(double p) {
     if (std::isnan(p)) return p;
-    if (p <= 0) return std::numeric_limits<double>::infinity();
+    // p = 0, and the smallest denormal p, whose half rounds to 0: scipy's ppf(0) = −inf as well.
+    if (!(p / 2 > 0)) return std::numeric_limits<double>::infinity();
     if (p >= 2) return -std::numeric_limits<double>::infinity();
     // −Φ⁻¹(p/2): the lower-tail quantile keeps full precision for tiny p.
     return -norm_ppf(p / 2);

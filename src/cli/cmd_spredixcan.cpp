@@ -293,12 +293,13 @@ void log_zero_pvalues(const assoc::gwas_data& gwas, double fix) {
     if (gwas.source != io::gwas_columns::z_source_kind::PVALUE) return;
     std::size_t zeros = 0;
     for (const auto& r : gwas.rows)
-        if (r.pvalue == 0) ++zeros;
+        if (r.pvalue / 2 == 0) ++zeros; // 0, or so small that its |z| is infinite (MetaXcan's test)
     if (zeros == 0) return;
     if (fix > 0)
-        SCPX_LOG_WRN("GWAS: {} row(s) of model SNPs have p = 0: their |z| is that of the smallest non-zero p of the "
-                     "model's SNPs, at most {} (--input_pvalue_fix), as MetaXcan",
-                     zeros, fix);
+        SCPX_LOG_WRN(
+            "GWAS: {} row(s) of model SNPs have p = 0: their |z| is that of the smallest non-zero p of the "
+            "model's SNPs in the same GWAS file, at most {} (--input_pvalue_fix), as MetaXcan",
+            zeros, fix);
     else
         SCPX_LOG_WRN("GWAS: {} row(s) of model SNPs have p = 0 and are dropped (NA statistic) because "
                      "--input_pvalue_fix is 0, as MetaXcan",

@@ -72,6 +72,9 @@ struct gwas_summary {
 struct gwas_data {
     std::vector<std::string> ids;   ///< SNP id (renamed to the model id when matched by position)
     std::vector<gwas_entry> rows;
+    /// One past the last row of each file, in file order: MetaXcan loads, and caps p = 0, file
+    /// by file.
+    std::vector<std::size_t> file_ends;
     io::gwas_columns::z_source_kind source = io::gwas_columns::z_source_kind::ZSCORE;
     bool has_beta = false;          ///< a beta or OR column was given (effect_size computable)
     std::vector<std::string> non_rsid_ids; ///< model-SNP ids dropped for not containing "rs"
@@ -182,7 +185,8 @@ std::string py_float(double v);
 
 /// 2·Φ(−|z|) (scipy 2*norm.sf(|z|)); NaN for non-finite z.
 double two_sided_p(double z);
-/// −Φ⁻¹(p/2) for p in (0, 1]: the |z| of a two-sided p-value.
+/// −Φ⁻¹(p/2) for p in (0, 1]: the |z| of a two-sided p-value; +inf where p/2 is 0 (p = 0 or
+/// the smallest denormal).
 double z_from_two_sided_p(double p);
 
 /// Serialises results for MPI gathering (exact: doubles as bit patterns).

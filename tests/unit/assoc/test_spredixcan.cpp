@@ -129,6 +129,46 @@ TEST(SpredixcanHarmonise, PvalueSignAndZeroCap) {
     EXPECT_GT(h.z[static_cast<std::size_t>(h.keys.find("rs3"))], 16.0);
 }
 
+TEST(SpredixcanHarmonise, ZeroCapIsPerFileAndSkipsUnderflowingP) {
+    // MetaXcan loads and caps each GWAS file by itself (GWAS._z_from_p): rs1's p = 0 in the first
+    // file takes that file's smallest p (1e-60), not the second file's 1e-100.
+    spredixcan_options o;
+    o.columns.zscore.clear();
+    o.columns.pvalue = "P";
+    o.columns.beta = "B";
+    gwas_data g;
+    g.source = io::gwas_columns::z_source_kind::PVALUE;
+    g.ids = {"rs1", "rs2", "rs3", "rs4"};
+    g.rows = {entry("G", "A", NaN, 0.1, 0.0), entry("C", "T", NaN, 0.1, 1e-60),
+              entry("C", "A", NaN, 0.1, 0.0), entry("G", "A", NaN, 0.1, 1e-100)};
+    g.file_ends = {2, 4};
+    auto z_of = [](const harmonised_gwas& h, const char* id) {
+        const std::int64_t k = h.keys.find(id);
+        return k < 0 ? NaN : h.z[static_cast<std::size_t>(k)];
+    };
+    const auto fz = [](double p) { return static_cast<double>(static_cast<float>(z_from_two_sided_p(p))); };
+    const auto h = harmonise(g, small_model(), o);
+    EXPECT_EQ(z_of(h, "rs1"), fz(1e-60));
+    EXPECT_EQ(z_of(h, "rs3"), fz(1e-100));
+    // The smallest denormal p has an infinite |z| too (p/2 rounds to 0): it is capped, and it is
+    // not the cap — which would make every p = 0 row infinite and drop it.
+    g.rows[1].pvalue = 4.9e-324;
+    g.file_ends = {4};
+    const auto h2 = harmonise(g, small_model(), o);
+    EXPECT_EQ(z_of(h2, "rs1"), fz(1e-100));
+    EXPECT_EQ(z_of(h2, "rs2"), -fz(1e-100)); // swapped alleles
+    EXPECT_TRUE(std::isinf(z_from_two_sided_p(4.9e-324)));
+    // Without file_ends (rows built by hand) every row is one file; --input_pvalue_fix 0 drops them.
+    g.file_ends.clear();
+    g.rows[3].pvalue = 0.01;
+    EXPECT_EQ(z_of(harmonise(g, small_model(), o), "rs1"), fz(1e-50));
+    o.input_pvalue_fix = 0;
+    const auto h3 = harmonise(g, small_model(), o);
+    EXPECT_LT(h3.keys.find("rs1"), 0);
+    EXPECT_LT(h3.keys.find("rs2"), 0);
+    EXPECT_EQ(z_of(h3, "rs4"), fz(0.01));
+}
+
 TEST(SpredixcanHarmonise, DiagnosisNamesTwoGenomeBuilds) {
     // A model keyed by b37 varIDs, a GWAS by b38 ones: no flag helps, the builds differ.
     io::predictdb_model m;
