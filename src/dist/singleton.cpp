@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <signal.h>
 #include <string>
 #include <string_view>
@@ -87,32 +89,15 @@ struct session_base {
 
 session_base session_parent(const singleton::env_reader& env) {
     if (std::string base = mca_param(env, "orte_tmpdir_base"); !base.empty())
-        return {base, "Open MPI's orte_tmpdir_base", "set orte_tmpdir_base to a writable local folder"};
+        return {base, "Open MPI's orte_tmpdir_base",
+                "set orte_tmpdir_base to a writable local folder with free space"};
     for (const char* name : {"TMPDIR", "TEMP", "TMP"}) {
         const char* value = env(name);
         if (value && *value)
-            return {value, name, std::string("point ") + name + " at a writable local folder"};
+            return {value, name,
+                    std::string("point ") + name + " at a writable local folder with free space"};
     }
-    return {"/tmp", "the default, no TMPDIR set", "point TMPDIR at a writable local folder"};
-}
-
-// Creates this run's session folder before MPI_Init, so that a temporary folder MPI cannot write
-// to gets one line naming it instead of Open MPI's 50 lines from inside MPI_Init (its orte_init
-// failure text never says which variable chose the folder).
-// Missing folders are made owner-only (0700), as Open MPI makes them.
-void create_session_folder(const std::string& folder, const session_base& base) {
-    std::string path;
-    for (const auto& part : std::filesystem::path(folder)) {
-        path = part == "/" ? "/" : (path.empty() || path == "/" ? path : path + "/") + part.string();
-        if (part == "/" || ::mkdir(path.c_str(), S_IRWXU) == 0 || errno == EEXIST) continue;
-        const std::error_code ec(errno, std::generic_category());
-        throw mpi_error("cannot create MPI's session folder in " + base.folder + " (" + base.chosen_by +
-                        "): " + path + ": " + ec.message() + "; " + base.remedy);
-    }
-    struct stat made {};
-    if (::stat(folder.c_str(), &made) != 0 || !S_ISDIR(made.st_mode))
-        throw mpi_error("cannot create MPI's session folder in " + base.folder + " (" + base.chosen_by +
-                        "): " + folder + " is not a folder; " + base.remedy);
+    return {"/tmp", "the default, no TMPDIR set", "point TMPDIR at a writable local folder with free space"};
 }
 
 void set_for_open_mpi(const char* name, const std::string& value) {
@@ -171,6 +156,72 @@ long singleton_folder_pid(const std::string& name, const folder_owner& owner) {
     return pid > 0 ? pid : -1;
 }
 
+// Made before MPI_Init, so that a temporary folder MPI cannot use
+// gets one line naming it instead of Open MPI's 50 lines from inside MPI_Init (its orte_init
+// failure text never says which variable chose the folder) — or a SIGBUS in MPI_File_open, where a
+// full file system let the folder be made but not the small file Open MPI maps there for MPI-IO's
+// shared file pointer. Missing folders are made owner-only (0700, whatever the umask), as Open MPI
+// makes them, and removed again when a later step fails.
+void create_session_folder(const std::string& folder, unsigned uid) {
+    std::vector<std::string> made;
+    const auto fail = [&](const std::string& what) {
+        for (auto it = made.rbegin(); it != made.rend(); ++it)
+            ::rmdir(it->c_str());
+        throw mpi_error(what);
+    };
+    const auto reason = [](const std::string& path) {
+        return path + ": " + std::error_code(errno, std::generic_category()).message();
+    };
+    const std::filesystem::path whole(folder);
+    std::string path;
+    for (auto part = whole.begin(); part != whole.end(); ++part) {
+        if (part->empty()) continue; // a trailing separator
+        path = *part == "/" ? "/" : (path.empty() || path == "/" ? path : path + "/") + part->string();
+        if (*part == "/") continue;
+        const bool last = std::next(part) == whole.end();
+        if (::mkdir(path.c_str(), S_IRWXU) == 0) {
+            made.push_back(path);
+            ::chmod(path.c_str(), S_IRWXU);
+            continue;
+        }
+        if (errno != EEXIST) fail(reason(path));
+        if (!last) continue;
+        // The name holds this pid: a folder of that name was left by a killed earlier process with
+        // the same pid (this user's: made anew) or put there by someone else (refused — MPI's
+        // files would live in a folder another user controls).
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) fail(reason(path));
+        if (!S_ISDIR(st.st_mode) || st.st_uid != uid)
+            fail(path + " exists and is not a folder of this user's");
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+        if (ec || ::mkdir(path.c_str(), S_IRWXU) != 0) fail(reason(path));
+        made.push_back(path);
+        ::chmod(path.c_str(), S_IRWXU);
+    }
+    // Room for Open MPI's files: a few pages written (and so allocated) and removed again.
+    const std::string probe = folder + "/space-check";
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd < 0) fail(reason(probe));
+    static const char zeros[64 * 1024] = {};
+    bool room = true;
+    for (std::size_t written = 0; room && written < sizeof zeros;) {
+        const ssize_t n = ::write(fd, zeros + written, sizeof zeros - written);
+        if (n > 0)
+            written += static_cast<std::size_t>(n);
+        else if (!(n < 0 && errno == EINTR))
+            room = false;
+    }
+    if (room && ::fsync(fd) != 0 && errno != EINVAL) room = false; // NFS reports a full disk late
+    const int write_errno = errno;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    if (!room) {
+        errno = write_errno ? write_errno : ENOSPC;
+        fail(reason(probe));
+    }
+}
+
 std::size_t sweep_ended_singletons(const std::string& parent, const folder_owner& owner,
                                    const std::function<bool(long)>& alive) {
     namespace fs = std::filesystem;
@@ -193,14 +244,19 @@ std::size_t sweep_ended_singletons(const std::string& parent, const folder_owner
 
 void prepare_singleton() {
 #if defined(OPEN_MPI)
+    // Done only once it succeeded: a library caller that caught the error and calls again gets
+    // the same check (and, once the folder can be made, the lone-rank start), never a bare
+    // MPI_Init.
     static bool done = false;
     if (done) return;
-    done = true;
     const singleton::env_reader env = [](const char* name) {
         return static_cast<const char*>(std::getenv(name));
     };
     g_start = singleton::started_by_launcher(env) ? start_kind::launched : start_kind::plain;
-    if (g_start == start_kind::launched) return;
+    if (g_start == start_kind::launched) {
+        done = true;
+        return;
+    }
     // Folders that killed runs left behind go first, whether this run isolates or not.
     const session_base parent = session_parent(env);
     const singleton::folder_owner owner{static_cast<unsigned>(::getuid()), host_name(), pid_namespace()};
@@ -213,11 +269,17 @@ void prepare_singleton() {
     std::string folder;
     if (isolate) {
         folder = parent.folder + "/" + singleton::singleton_folder_name(owner, static_cast<long>(::getpid()));
-        create_session_folder(folder, parent); // throws before anything is set
+        try { // before anything is set
+            singleton::create_session_folder(folder, owner.uid);
+        } catch (const mpi_error& e) {
+            throw mpi_error("cannot use " + parent.folder + " (" + parent.chosen_by +
+                            ") for MPI's session folder: " + e.what() + "; " + parent.remedy);
+        }
     }
     // The transport: the in-process one; a user's choice wins (a site file's does not: it is
     // written for jobs with peers, which a lone rank has not).
     if (!env("OMPI_MCA_pml")) set_for_open_mpi("OMPI_MCA_pml", "ob1");
+    done = true;
     if (!isolate) return;
     set_for_open_mpi("OMPI_MCA_btl", "self");
     set_for_open_mpi("OMPI_MCA_ess_singleton_isolated", "1");

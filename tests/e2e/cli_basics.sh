@@ -28,7 +28,7 @@ rm -rf "$mine.$$"
 echo file > "$WORK/not_a_folder"
 rc=0; env "${plain[@]:1}" TMPDIR="$WORK/not_a_folder" "$SCPX" --version > "$WORK/badtmp.txt" 2>&1 || rc=$?
 check bad_tmpdir_fails test "$rc" -eq 1
-check bad_tmpdir_named grep -q "^ERROR: cannot create MPI's session folder in $WORK/not_a_folder (TMPDIR): .*Not a directory; point TMPDIR at a writable local folder$" "$WORK/badtmp.txt"
+check bad_tmpdir_named grep -q "^ERROR: cannot use $WORK/not_a_folder (TMPDIR) for MPI's session folder: $WORK/not_a_folder/scpx-ompi\..*: Not a directory; point TMPDIR at a writable local folder with free space$" "$WORK/badtmp.txt"
 check bad_tmpdir_one_line test "$(wc -l < "$WORK/badtmp.txt")" -eq 1
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true

@@ -21,6 +21,12 @@ public:
 
 /// Initialises MPI (single rank) if nobody has yet, finalising it at exit. For library users and
 /// tests that reach MPI-IO without going through main(); the scpx binary uses session instead.
+/// Rules for a program built on libscpx: a program that starts MPI itself must do so before its
+/// first scpx call (MPI cannot be initialised twice); MPI runs FUNNELED, so only the thread that
+/// initialised it calls MPI-needing scpx functions (HDF5 outputs, anything collective), and this
+/// function is not thread-safe.
+/// @throws mpi_error when the temporary folder for a plain run's MPI session cannot be used
+/// (singleton.hpp); a later call checks again.
 void ensure_initialized();
 
 /// Rank in MPI_COMM_WORLD (0 when MPI is not initialised).

@@ -15,7 +15,8 @@
 ///    "unable to open file for mmap"). Open MPI removes the folder at MPI_Finalize; a run that
 ///    ends without it (one failed rank: main's fail()) removes it with remove_singleton_folder(),
 ///    and the folders of killed runs are removed by the next singleton start on the node
-///    (sweep_ended_singletons).
+///    (sweep_ended_singletons). The folder is made before MPI_Init (create_session_folder), so
+///    that an unusable or full temporary folder is reported in one line.
 ///
 /// Nothing changes under a launcher (mpirun, srun, hydra) or with another MPI library. A user's
 /// OMPI_MCA_pml wins. Isolation is left out when the user chose a session folder
@@ -79,6 +80,15 @@ std::string singleton_folder_name(const folder_owner& owner, long pid);
 
 /// The pid in a singleton_folder_name of this owner, or -1 for any other name.
 long singleton_folder_pid(const std::string& name, const folder_owner& owner);
+
+/// Creates session folder `folder` for user `uid`: missing folders owner-only (0700, whatever the
+/// umask); an existing `folder` of uid's (left by a killed process with this pid) made anew;
+/// then a 64 KiB file written, synced and removed, so that a full file system is found here and
+/// not by Open MPI's MPI-IO mapping a file there (SIGBUS). Folders it made are removed again on
+/// failure.
+/// @throws mpi_error "PATH: reason" — also when `folder` exists and is not a folder of uid's (a
+/// link, a file, another user's).
+void create_session_folder(const std::string& folder, unsigned uid);
 
 /// Removes the singleton folders of `owner` under `parent` whose process has ended (`alive(pid)`
 /// false) and that are folders (not links) owned by owner.uid. Returns how many it removed; never

@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
@@ -15,11 +16,14 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
+using scpx::mpi::singleton::create_session_folder;
 using scpx::mpi::singleton::singleton_folder_name;
 using scpx::mpi::singleton::singleton_folder_pid;
 using scpx::mpi::singleton::started_by_launcher;
@@ -103,6 +107,77 @@ TEST(Singleton, SweepRemovesOnlyEndedRunsFoldersOfThisOwner) {
     EXPECT_EQ(sweep_ended_singletons(dir.string(), {uid + 1, "n1", 7}, [](long) { return false; }), 0U);
     EXPECT_TRUE(fs::exists(dir / singleton_folder_name({uid + 1, "n1", 7}, 111)));
     EXPECT_EQ(sweep_ended_singletons((dir / "absent").string(), me, [](long) { return false; }), 0U);
+    fs::remove_all(dir);
+}
+
+TEST(Singleton, SessionFolderIsMadeOwnerOnlyOrRefusedWithItsPath) {
+    const fs::path dir = scratch("create");
+    const auto uid = static_cast<unsigned>(::getuid());
+    const auto mode_of = [](const fs::path& p) {
+        struct stat st {};
+        ::stat(p.c_str(), &st);
+        return st.st_mode & 0777;
+    };
+    // Missing parents are made 0700 even under a umask that would leave them unusable.
+    const mode_t old_mask = ::umask(0277);
+    const fs::path deep = dir / "a" / "b" / "scpx-ompi.run";
+    EXPECT_NO_THROW(create_session_folder(deep.string(), uid));
+    ::umask(old_mask);
+    EXPECT_EQ(mode_of(dir / "a"), 0700U);
+    EXPECT_EQ(mode_of(deep), 0700U);
+    EXPECT_TRUE(fs::is_empty(deep)); // the space check's file is gone
+    // A folder of this name left by a killed run of this user's is made anew.
+    std::ofstream(deep / "stale") << "x";
+    EXPECT_NO_THROW(create_session_folder(deep.string(), uid));
+    EXPECT_TRUE(fs::is_empty(deep));
+    // Another user's folder of this name, a link to a folder, a file: refused, nothing removed.
+    const auto refused = [&](const fs::path& p, unsigned as_uid, const std::string& says) {
+        try {
+            create_session_folder(p.string(), as_uid);
+            ADD_FAILURE() << p << " accepted";
+        } catch (const scpx::mpi_error& e) {
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    std::ofstream(deep / "theirs") << "x";
+    refused(deep, uid + 1, deep.string() + " exists and is not a folder of this user's");
+    EXPECT_TRUE(fs::exists(deep / "theirs"));
+    fs::create_directory_symlink(deep, dir / "link");
+    refused(dir / "link", uid, "exists and is not a folder of this user's");
+    std::ofstream(dir / "file") << "x";
+    refused(dir / "file", uid, "exists and is not a folder of this user's");
+    // A path through a file, a name too long: the reason, with the path; folders made on the way
+    // are removed again.
+    refused(dir / "file" / "x", uid, (dir / "file" / "x").string() + ": Not a directory");
+    refused(dir / "new" / "deeper" / std::string(300, 'x'), uid, "File name too long");
+    EXPECT_FALSE(fs::exists(dir / "new"));
+    fs::remove_all(dir);
+}
+
+TEST(Singleton, SessionFolderWithoutRoomIsRefused) {
+    // A file system with no room: simulated by a file-size limit of 4 KiB in a child (the 64 KiB
+    // space check then fails with EFBIG), which must report it, not crash later in MPI_File_open.
+    const fs::path dir = scratch("full");
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);
+        const rlimit small{4096, 4096};
+        ::setrlimit(RLIMIT_FSIZE, &small);
+        try {
+            create_session_folder((dir / "run").string(), static_cast<unsigned>(::getuid()));
+        } catch (const scpx::mpi_error& e) {
+            const std::string what = e.what();
+            std::_Exit(what.find("space-check: File too large") != std::string::npos &&
+                               !fs::exists(dir / "run")
+                           ? 0
+                           : 2);
+        }
+        std::_Exit(3);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     fs::remove_all(dir);
 }
 
