@@ -237,6 +237,12 @@ gwas_data load_gwas(const std::vector<std::string>& files, const spredixcan_opti
     std::uint64_t sampled = 0;
     io::gwas_reader_options ro;
     ro.columns = options.columns;
+    // Columns nothing reads are not looked for: MetaXcan only logs "Column X not found" for them.
+    ro.columns.frequency.clear();
+    if (!options.match_by_position) {
+        ro.columns.chromosome.clear();
+        ro.columns.position.clear();
+    }
     ro.delim = options.separator;
     ro.skip_until_header = options.skip_until_header;
     ro.snp_filter = [&](std::string_view id) {
@@ -476,7 +482,9 @@ harmonised_gwas harmonise(const gwas_data& gwas, const io::predictdb_model& mode
         };
         const std::string model_build = build_of(ms), gwas_build = build_of(gs);
         std::string fix;
-        if (!model_build.empty() && !gwas_build.empty() && model_build != gwas_build)
+        if (!gwas.summary.files.empty() && gwas.summary.data_lines == 0)
+            fix = "the GWAS has no data rows (a header only): check that the file is complete";
+        else if (!model_build.empty() && !gwas_build.empty() && model_build != gwas_build)
             fix = fmt::format(
                 "the model's ids are positions on {} and the GWAS's on {}: positions of two genome "
                 "builds do not match, whatever the flags; lift the GWAS over to {} (or use models "

@@ -110,7 +110,12 @@ std::vector<job> make_jobs(const spredixcan_args& a) {
 std::vector<std::string> gwas_files(const spredixcan_args& a) {
     if (!a.gwas_file.empty() && !a.gwas_folder.empty())
         throw usage_error("give either --gwas_file or --gwas_folder, not both");
-    if (!a.gwas_file.empty()) return {a.gwas_file};
+    if (!a.gwas_file.empty()) {
+        if (!a.gwas_file_pattern.empty())
+            SCPX_LOG_WRN(
+                "--gwas_file_pattern selects files in --gwas_folder; it is ignored with --gwas_file");
+        return {a.gwas_file};
+    }
     if (a.gwas_folder.empty()) throw usage_error("give --gwas_file or --gwas_folder");
     if (!path_exists(a.gwas_folder)) throw missing_file_error(a.gwas_folder, "GWAS folder");
     DIR* d = ::opendir(a.gwas_folder.c_str());
@@ -118,7 +123,10 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
     std::vector<std::string> names;
     std::regex re;
     try {
-        if (!a.gwas_file_pattern.empty()) re = std::regex(a.gwas_file_pattern);
+        // Python's named groups, (?P<name>…), are plain groups to std::regex.
+        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)");
+        if (!a.gwas_file_pattern.empty())
+            re = std::regex(std::regex_replace(a.gwas_file_pattern, python_group, "("));
     } catch (const std::regex_error& e) {
         ::closedir(d);
         throw usage_error("--gwas_file_pattern '" + a.gwas_file_pattern + "' is not a valid regex: " + e.what());
@@ -126,7 +134,9 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
     while (dirent* e = ::readdir(d)) {
         const std::string n = e->d_name;
         if (n == "." || n == "..") continue;
-        if (!a.gwas_file_pattern.empty() && !std::regex_search(n, re)) continue;
+        // Matched from the name's start, not anywhere in it: MetaXcan uses Python's re.match.
+        if (!a.gwas_file_pattern.empty() && !std::regex_search(n, re, std::regex_constants::match_continuous))
+            continue;
         names.push_back(n);
     }
     ::closedir(d);
@@ -373,6 +383,12 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
     if (mpi::is_root()) {
         SCPX_LOG_INF("GWAS: {} file(s), {} data lines, {} rows of model SNPs kept ({:.2f} s)", files.size(),
                      s.data_lines, s.rows_kept, sw.seconds());
+        if (!a.gwas_folder.empty()) { // which ones the pattern chose, in the order read
+            std::string names;
+            for (const auto& f : files)
+                names += (names.empty() ? "" : ", ") + basename_of(f);
+            SCPX_LOG_INF("GWAS files read from {}: {}", a.gwas_folder, names);
+        }
         // Lines with a wrong field count are reported by the reader itself (one warning per file).
         if (s.non_rsid)
             SCPX_LOG_INF("GWAS: {} row(s) of model SNPs dropped because the id does not contain 'rs'{}", s.non_rsid,
@@ -430,13 +446,20 @@ void add_spredixcan_command(CLI::App& app) {
     sub->add_option("--or_column", c.odds_ratio, "odds ratio column (beta = ln OR)")->group(cols);
     sub->add_option("--pvalue_column", c.pvalue, "p-value column")->group(cols);
     sub->add_option("--beta_sign_column", c.beta_sign, "beta sign column ('+' or '-')")->group(cols);
-    sub->add_option("--chromosome_column", c.chromosome, "chromosome column (for --match_by_position)")->group(cols);
-    sub->add_option("--position_column", c.position, "position column (for --match_by_position)")->group(cols);
-    sub->add_option("--freq_column", c.frequency, "allele frequency column (unused)")->group(cols);
+    sub->add_option("--chromosome_column", c.chromosome,
+                    "chromosome column (read only with --match_by_position)")
+        ->group(cols);
+    sub->add_option("--position_column", c.position, "position column (read only with --match_by_position)")
+        ->group(cols);
+    sub->add_option("--freq_column", c.frequency,
+                    "allele frequency column (accepted for MetaXcan scripts; not read)")
+        ->group(cols);
     sub->add_option("--separator", a->separator, "field separator (default: any whitespace)")->group(cols);
     sub->add_option("--input_pvalue_fix", o.input_pvalue_fix,
-                    "p-values of 0 are replaced by min(this, smallest p); 0 drops those SNPs (in [0, 1])")
-        ->capture_default_str()->group(cols);
+                    "p-values of 0 are replaced by min(this, the GWAS file's smallest p); 0 drops those SNPs "
+                    "(in [0, 1])")
+        ->capture_default_str()
+        ->group(cols);
     sub->add_flag("--handle_empty_columns", a->handle_empty_columns, "empty fields are NA (split on tab/comma)")
         ->group(cols);
     sub->add_option("--skip_until_header", a->skip_until_header,

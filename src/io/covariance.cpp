@@ -135,21 +135,35 @@ struct covariance_reader::impl {
         last_gene.assign(gene.data(), gene.size());
     }
 
+    // A pair may be given once, or once in each orientation with one value (a file holding both
+    // triangles of the matrix, which MetaXcan reads); a pair repeated in one orientation is
+    // refused (MetaXcan refuses identical rows, and otherwise keeps whichever row came last), as
+    // is a pair whose two orientations differ (the matrix would not be symmetric).
     void check_duplicates(const covariance_block& b) const {
         const std::size_t n = b.ids.size();
-        auto report = [&](const covariance_block::entry& first, const covariance_block::entry& dup) {
-            throw input_error(file(), "line " + std::to_string(dup.line), "RSID2",
-                              "duplicated pair (" + b.ids[dup.i] + ", " + b.ids[dup.j] + ") for gene '" +
-                                  b.gene + "' (first given at line " + std::to_string(first.line) + ")");
+        const auto check = [&](const covariance_block::entry& first, const covariance_block::entry& e) {
+            const bool mirrored = first.i == e.j && first.j == e.i && e.i != e.j;
+            const bool same_value =
+                first.value == e.value || (std::isnan(first.value) && std::isnan(e.value));
+            if (mirrored && same_value) return;
+            const std::string pair = "(" + b.ids[e.i] + ", " + b.ids[e.j] + ")";
+            throw input_error(file(), "line " + std::to_string(e.line), mirrored ? "VALUE" : "RSID2",
+                              mirrored ? "pair " + pair + " of gene '" + b.gene +
+                                             "' has another value than its mirror at line " +
+                                             std::to_string(first.line) + ": a covariance matrix is symmetric"
+                                       : "duplicated pair " + pair + " for gene '" + b.gene +
+                                             "' (first given at line " + std::to_string(first.line) + ")");
         };
         if (n <= 2048) {
-            std::vector<std::uint32_t> seen(n * n, 0); // entry index + 1
+            std::vector<std::uint32_t> seen(n * n, 0); // entry index + 1 of the pair's first row
             for (std::size_t k = 0; k < b.entries.size(); ++k) {
                 const auto& e = b.entries[k];
                 const std::size_t lo = std::min(e.i, e.j), hi = std::max(e.i, e.j);
                 auto& cell = seen[lo * n + hi];
-                if (cell) report(b.entries[cell - 1], e);
-                cell = static_cast<std::uint32_t>(k + 1);
+                if (cell)
+                    check(b.entries[cell - 1], e);
+                else
+                    cell = static_cast<std::uint32_t>(k + 1);
             }
         } else {
             std::unordered_map<std::uint64_t, std::size_t> seen;
@@ -157,7 +171,7 @@ struct covariance_reader::impl {
                 const auto& e = b.entries[k];
                 const std::uint64_t lo = std::min(e.i, e.j), hi = std::max(e.i, e.j);
                 auto r = seen.emplace((lo << 32) | hi, k);
-                if (!r.second) report(b.entries[r.first->second], e);
+                if (!r.second) check(b.entries[r.first->second], e);
             }
         }
     }

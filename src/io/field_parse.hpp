@@ -180,11 +180,17 @@ inline int find_column_any(const std::vector<std::string>& header,
 }
 
 /// Throws input_error "FILE, line 1, field 'X': column not found; the header has: ...".
+/// A one-field header with commas in it was split at the wrong character: says so, and how to fix
+/// it (`comma_fix`) when the reader has a choice of separator.
 [[noreturn]] inline void throw_missing_column(const std::string& file, const std::string& what,
-                                              const std::vector<std::string>& header) {
+                                              const std::vector<std::string>& header,
+                                              const std::string& comma_fix = "") {
+    std::string hint;
+    if (header.size() == 1 && header[0].find(',') != std::string::npos)
+        hint = " (the file looks comma-separated" + (comma_fix.empty() ? "" : ": " + comma_fix) + ")";
     throw input_error(file, "line 1", what,
                       "column not found; the header has " + std::to_string(header.size()) +
-                          " columns: " + join_columns(header));
+                          (header.size() == 1 ? " column: " : " columns: ") + join_columns(header) + hint);
 }
 
 } // namespace scpx::io::detail

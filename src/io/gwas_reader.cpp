@@ -134,6 +134,15 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
     for (auto f : hv)
         s.header.emplace_back(unquote(trim(f), s.header_buf));
     s.n_fields = s.header.size();
+    std::string repeated; // MetaXcan logs these too, and reads the first of each
+    for (std::size_t i = 0; i < s.header.size(); ++i)
+        if (detail::find_column(s.header, s.header[i]) < static_cast<int>(i) &&
+            repeated.find("'" + s.header[i] + "'") == std::string::npos)
+            repeated += (repeated.empty() ? "'" : ", '") + s.header[i] + "'";
+    if (!repeated.empty())
+        SCPX_LOG_WRN_SHARED(
+            "{}: the header repeats column(s) {}; the first of each is read, as MetaXcan does", path,
+            repeated);
 
     const gwas_columns& c = s.opt.columns;
     const std::string* names[S_COUNT] = {&c.snp,
@@ -159,7 +168,7 @@ gwas_reader::gwas_reader(const std::string& path, gwas_reader_options options)
             continue;
         }
         s.col[k] = detail::find_column(s.header, *names[k]);
-        if (s.col[k] < 0) detail::throw_missing_column(path, *names[k], s.header);
+        if (s.col[k] < 0) detail::throw_missing_column(path, *names[k], s.header, "give --separator ,");
     }
 }
 

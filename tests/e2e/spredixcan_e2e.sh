@@ -90,9 +90,16 @@ zcat "$D/gwas_subset.txt.gz" > "$WORK/gwas_plain.txt"
 head -800 "$WORK/gwas_plain.txt" > "$WORK/gwas_dir/part1.txt"
 { head -1 "$WORK/gwas_plain.txt"; tail -n +801 "$WORK/gwas_plain.txt"; } | gzip -c > "$WORK/gwas_dir/part2.txt.gz"
 echo "not a gwas" > "$WORK/gwas_dir/notes.md"
+# The pattern matches from the name's start (MetaXcan's re.match): not this file.
+echo "not a gwas" > "$WORK/gwas_dir/old_part3.txt"
 expect_ok gwas_folder "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --covariance "$D/TW_Whole_Blood.txt.gz" \
   --gwas_folder "$WORK/gwas_dir" --gwas_file_pattern 'part.*txt' "${COLS[@]}" "${Z[@]}" --output_file "$WORK/folder.csv" --overwrite
 check gwas_folder_same "${CMP[@]}" "$D/TW_Whole_Blood.z.csv" "$WORK/folder.csv"
+# Columns only --match_by_position reads may name columns the file lacks (MetaXcan only logs them).
+expect_ok unused_columns_absent "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --covariance "$D/TW_Whole_Blood.txt.gz" \
+  --gwas_folder "$WORK/gwas_dir" --gwas_file_pattern 'part' --chromosome_column CHR --position_column BP --freq_column FRQ \
+  "${COLS[@]}" "${Z[@]}" --output_file "$WORK/folder2.csv" --overwrite
+check unused_columns_same "${CMP[@]}" "$D/TW_Whole_Blood.z.csv" "$WORK/folder2.csv"
 
 # GWAS ids in another style: the log says which styles and which flag would fix it.
 zcat "$D/gwas_subset.txt.gz" | awk 'BEGIN{OFS="\t"} NR==1{print; next} {$1="chr1:" NR ":" $2 ":" $3; print}' \

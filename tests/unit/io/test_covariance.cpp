@@ -134,11 +134,34 @@ TEST(Covariance, NonContiguousGeneIsAnError) {
                                   {path, "line 4", "field 'GENE'", "not contiguous", "line 2", "sort -s -k1,1"});
 }
 
-TEST(Covariance, DuplicatedPairIsAnErrorNamingBothLines) {
-    const auto path = scpx::test::scratch_path("cov_dup.txt");
-    scpx::test::write_text(path, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b b 1\nG b a 0.5\n");
-    scpx::test::expect_error_with([&] { read_blocks(path); },
-                                  {path, "line 5", "duplicated pair", "(b, a)", "line 3"});
+TEST(Covariance, PairGivenTwiceIsAnErrorUnlessItsMirrorWithOneValue) {
+    // Both triangles of the matrix (MetaXcan reads such files): the mirrored row is accepted.
+    const auto both = scpx::test::scratch_path("cov_both.txt");
+    scpx::test::write_text(
+        both, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b a 0.5\nG b b 1\nG a c NA\nG c a NA\n");
+    const auto blocks = read_blocks(both);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].entries.size(), 6u);
+    // One orientation twice, even with one value; two orientations with two values.
+    const auto dup = scpx::test::scratch_path("cov_dup.txt");
+    scpx::test::write_text(dup, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b b 1\nG a b 0.5\n");
+    scpx::test::expect_error_with([&] { read_blocks(dup); },
+                                  {dup, "line 5", "field 'RSID2'", "duplicated pair", "(a, b)", "line 3"});
+    const auto asym = scpx::test::scratch_path("cov_asym.txt");
+    scpx::test::write_text(asym, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b b 1\nG b a 0.25\n");
+    scpx::test::expect_error_with([&] { read_blocks(asym); }, {asym, "line 5", "field 'VALUE'", "(b, a)",
+                                                               "its mirror at line 3", "symmetric"});
+    // The same rules for a block of more than 2,048 SNPs (checked through a hash map).
+    std::string big = "GENE RSID1 RSID2 VALUE\n";
+    for (int k = 0; k < 2100; ++k)
+        big += "G s" + std::to_string(k) + " s" + std::to_string(k) + " 1\n";
+    const auto wide = scpx::test::scratch_path("cov_wide.txt");
+    scpx::test::write_text(wide, big + "G s1 s2 0.5\nG s2 s1 0.5\n");
+    EXPECT_NO_THROW(read_blocks(wide));
+    scpx::test::write_text(wide, big + "G s1 s2 0.5\nG s2 s1 0.4\n");
+    scpx::test::expect_error_with([&] { read_blocks(wide); }, {"line 2103", "symmetric"});
+    scpx::test::write_text(wide, big + "G s1 s1 1\n");
+    scpx::test::expect_error_with([&] { read_blocks(wide); }, {"line 2102", "duplicated pair (s1, s1)"});
 }
 
 TEST(Covariance, MalformedValueNamesFileLineAndField) {

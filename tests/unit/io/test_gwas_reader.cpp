@@ -243,6 +243,14 @@ TEST(GwasReader, MissingColumnListsTheColumnsThatExist) {
     o.columns.snp = "MarkerName";
     o.columns.beta = "Beta";
     scpx::test::expect_error_with([&] { gwas_reader r(path, o); }, {path, "'Beta'", "'MarkerName'"});
+    // A comma-separated file split at blanks: one column, and the flag that fixes it.
+    const auto csv = scpx::test::scratch_path("gwas_commas.csv");
+    scpx::test::write_text(csv, "SNP,A1,A2,Z\nrs1,A,G,1\n");
+    o = {};
+    o.columns.zscore = "Z";
+    o.delim = scpx::delimiter::WHITESPACE;
+    scpx::test::expect_error_with([&] { gwas_reader r(csv, o); },
+                                  {csv, "the header has 1 column: 'SNP,A1,A2,Z'", "give --separator ,"});
 }
 
 TEST(GwasReader, NonNumericValueNamesFileLineAndField) {
