@@ -179,6 +179,12 @@ gwas_reader::~gwas_reader() {
                             impl_->reader.path(), impl_->stats.bad_field_count, impl_->n_fields,
                             impl_->stats.first_bad_field_line);
     }
+    if (impl_ && impl_->stats.odd_signs > 0) {
+        SCPX_LOG_WRN_SHARED(
+            "{}: {} beta sign(s) other than '+' or '-' count as negative, as MetaXcan reads them "
+            "(first: {}); for a column of numbers give it as --beta_column instead",
+            impl_->reader.path(), impl_->stats.odd_signs, impl_->stats.first_odd_sign);
+    }
     if (impl_ && impl_->stats.decimal_commas > 0) {
         SCPX_LOG_WRN_SHARED("{}: read {} value(s) with a decimal comma as if it were a point, as MetaXcan "
                             "does (first: {}); if the commas separate thousands, fix the file",
@@ -265,6 +271,9 @@ bool gwas_reader::next(gwas_row& row) {
         if (s.col[S_SIGN] >= 0) {
             row.beta_sign_text = v[S_SIGN];
             row.beta_sign = row.beta_sign_text == "+" ? 1.0 : -1.0;
+            if (row.beta_sign_text != "+" && row.beta_sign_text != "-" && s.stats.odd_signs++ == 0)
+                s.stats.first_odd_sign = "line " + std::to_string(s.reader.line_number()) + ": '" +
+                                         detail::printable(row.beta_sign_text) + "'";
         } else {
             row.beta_sign_text = std::string_view();
             row.beta_sign = kNaN;

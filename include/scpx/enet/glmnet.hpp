@@ -133,7 +133,7 @@ struct cv_fit {
 /// path on its training samples (or opt.lambda when given) and predicts its held-out samples at
 /// the full-data lambdas by lambda_interp. A fold without samples is skipped.
 /// @param keep    also return fit_preval
-/// @param threads fit the full data and the folds on this many threads (0: all cores); the
+/// @param threads fit the full data and the folds on this many threads (≤ 0: all cores); the
 ///                result does not depend on it
 /// @throws usage_error on bad fold ids or sizes
 cv_fit cv_glmnet(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::Ref<const Eigen::VectorXd>& y,

@@ -122,6 +122,8 @@ struct gwas_read_stats {
     std::uint64_t rows = 0;                 ///< rows returned by next()
     std::uint64_t decimal_commas = 0;       ///< values read with a decimal comma ("1,5")
     std::string first_decimal_comma;        ///< "line N, field 'X': '1,5'" (empty if none)
+    std::uint64_t odd_signs = 0;            ///< beta signs other than '+'/'-' (read as '-')
+    std::string first_odd_sign;             ///< "line N: '1'" (empty if none)
 };
 
 /// Streams a GWAS file (plain or gzip) row by row; nothing is materialised.

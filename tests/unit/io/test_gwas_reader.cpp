@@ -233,6 +233,33 @@ TEST(GwasReader, BinaryFileIsNotATextTable) {
     EXPECT_EQ(msg.find('\0'), std::string::npos);
 }
 
+TEST(GwasReader, RepeatedColumnsAndNumericSignsAreWarnedAbout) {
+    // MetaXcan reads the first of repeated columns, and any sign but '+' as '-': both said.
+    const auto path = scpx::test::scratch_path("gwas_odd_header.tsv");
+    scpx::test::write_text(path, "SNP A1 A2 P S P\nrs1 A G 0.01 1 0.5\nrs2 A G 0.02 + 0.5\n");
+    gwas_reader_options o;
+    o.columns.pvalue = "P";
+    o.columns.beta_sign = "S";
+    ::testing::internal::CaptureStderr();
+    {
+        gwas_reader r(path, o);
+        gwas_row row{};
+        ASSERT_TRUE(r.next(row));
+        EXPECT_EQ(row.pvalue, 0.01);
+        EXPECT_EQ(row.beta_sign, -1.0);
+        ASSERT_TRUE(r.next(row));
+        EXPECT_EQ(row.beta_sign, 1.0);
+    }
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("the header repeats column(s) 'P'; the first of each is read"), std::string::npos)
+        << err;
+    EXPECT_NE(
+        err.find("1 beta sign(s) other than '+' or '-' count as negative, as MetaXcan reads them (first: "
+                 "line 2: '1')"),
+        std::string::npos)
+        << err;
+}
+
 TEST(GwasReader, MissingColumnListsTheColumnsThatExist) {
     const auto path = scpx::test::scratch_path("gwas_missing_col.tsv");
     scpx::test::write_text(path, "MarkerName\tA1\tA2\tZ\nrs1\tA\tG\t1\n");
