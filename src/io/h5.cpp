@@ -3,7 +3,9 @@
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
 #include "scpx/dist/mpi.hpp"
+#include "scpx/dist/ompio_semaphore.hpp"
 
 #include <mpi.h>
 
@@ -120,9 +122,23 @@ h5_plist h5_group_creation() {
     return gcpl;
 }
 
+namespace {
+// Before an MPI-IO open: a semaphore a dead process left taken would make it wait for ever
+// (ompio_semaphore.hpp). Open MPI's rank 0 is the one that takes it.
+void release_stale_mpiio_lock(const std::string& path, h5_driver driver) {
+    if (driver != h5_driver::mpio || !mpi::is_root()) return;
+    if (mpi::release_stale_ompio_semaphore(path))
+        SCPX_LOG_WRN(
+            "released Open MPI's MPI-IO semaphore /dev/shm/sem.{}, left taken by a process that died "
+            "opening a file of this name (the open would otherwise wait for ever)",
+            mpi::ompio_semaphore_name(path));
+}
+} // namespace
+
 h5_file h5_create_file(const std::string& path, h5_driver driver) {
     require_writable_location(path); // a clearer message than HDF5's for the common cases
     h5_plist fapl = h5_file_access(driver);
+    release_stale_mpiio_lock(path, driver);
     h5_plist fcpl = h5_file_creation();
     const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
     if (id < 0) throw io_error("cannot create HDF5 file " + path + ": " + detail::h5_error_string(id));
@@ -137,6 +153,7 @@ h5_file h5_open_file(const std::string& path, bool writable, h5_driver driver) {
         throw input_error(path, "", "",
                           "not a regular file (a directory, FIFO or device); HDF5 files are read from disk");
     h5_plist fapl = h5_file_access(driver);
+    release_stale_mpiio_lock(path, driver);
     const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id());
     if (id < 0) {
         const std::string why = detail::h5_error_string(id);
