@@ -3,10 +3,12 @@
 #include "field_parse.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/core/log.hpp"
 #include "scpx/io/id_index.hpp"
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <unordered_set>
 
 namespace scpx::io {
@@ -135,24 +137,34 @@ struct covariance_reader::impl {
         last_gene.assign(gene.data(), gene.size());
     }
 
-    // A pair may be given once, or once in each orientation with one value (a file holding both
-    // triangles of the matrix, which MetaXcan reads); a pair repeated in one orientation is
-    // refused (MetaXcan refuses identical rows, and otherwise keeps whichever row came last), as
-    // is a pair whose two orientations differ (the matrix would not be symmetric).
-    void check_duplicates(const covariance_block& b) const {
+    // A pair may be given once, or once in each orientation (a file holding both triangles of
+    // the matrix, which MetaXcan reads: the later row wins there as in to_matrix, and an NA row
+    // is skipped). Two orientations more than rounding apart are counted for a warning. A pair
+    // repeated in one orientation is refused (MetaXcan refuses identical rows, and otherwise
+    // keeps whichever row came last: a sign of a file put together twice).
+    static std::string number(double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.10g", v);
+        return buf;
+    }
+
+    void check_duplicates(const covariance_block& b) {
         const std::size_t n = b.ids.size();
         const auto check = [&](const covariance_block::entry& first, const covariance_block::entry& e) {
-            const bool mirrored = first.i == e.j && first.j == e.i && e.i != e.j;
-            const bool same_value =
-                first.value == e.value || (std::isnan(first.value) && std::isnan(e.value));
-            if (mirrored && same_value) return;
-            const std::string pair = "(" + b.ids[e.i] + ", " + b.ids[e.j] + ")";
-            throw input_error(file(), "line " + std::to_string(e.line), mirrored ? "VALUE" : "RSID2",
-                              mirrored ? "pair " + pair + " of gene '" + b.gene +
-                                             "' has another value than its mirror at line " +
-                                             std::to_string(first.line) + ": a covariance matrix is symmetric"
-                                       : "duplicated pair " + pair + " for gene '" + b.gene +
-                                             "' (first given at line " + std::to_string(first.line) + ")");
+            if (first.i == e.j && first.j == e.i && e.i != e.j) {
+                const double x = first.value, y = e.value;
+                if (!std::isnan(x) && !std::isnan(y) &&
+                    std::fabs(x - y) > 1e-6 * std::max(std::fabs(x), std::fabs(y)) &&
+                    stats.asymmetric_pairs++ == 0)
+                    stats.first_asymmetric = "line " + std::to_string(first.line) + ": (" + b.ids[first.i] +
+                                             ", " + b.ids[first.j] + ") = " + number(x) + ", line " +
+                                             std::to_string(e.line) + ": (" + b.ids[e.i] + ", " + b.ids[e.j] +
+                                             ") = " + number(y);
+                return;
+            }
+            throw input_error(file(), "line " + std::to_string(e.line), "RSID2",
+                              "duplicated pair (" + b.ids[e.i] + ", " + b.ids[e.j] + ") for gene '" + b.gene +
+                                  "' (first given at line " + std::to_string(first.line) + ")");
         };
         if (n <= 2048) {
             std::vector<std::uint32_t> seen(n * n, 0); // entry index + 1 of the pair's first row
@@ -199,7 +211,13 @@ covariance_reader::covariance_reader(const std::string& path,
     if (s.c_value < 0) detail::throw_missing_column(path, "VALUE", s.header);
 }
 
-covariance_reader::~covariance_reader() = default;
+covariance_reader::~covariance_reader() {
+    if (impl_ && impl_->stats.asymmetric_pairs > 0)
+        SCPX_LOG_WRN_SHARED("{}: {} pair(s) given in both orientations with values more than 1e-6 apart "
+                            "(first: {}); the later row is used, as MetaXcan does",
+                            impl_->reader.path(), impl_->stats.asymmetric_pairs,
+                            impl_->stats.first_asymmetric);
+}
 
 bool covariance_reader::next(covariance_block& block) {
     auto& s = *impl_;
