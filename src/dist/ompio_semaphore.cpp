@@ -7,6 +7,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <semaphore.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace scpx::mpi {
 
@@ -17,19 +19,50 @@ std::string ompio_semaphore_name(const std::string& path) {
     return name.substr(0, 251); // snprintf(name, 252, "OMPIO_%s", base)
 }
 
-bool release_stale_ompio_semaphore(const std::string& path, double wait_seconds) {
+namespace {
+
+timespec deadline_after(double seconds) {
+    timespec t{};
+    ::clock_gettime(CLOCK_REALTIME, &t);
+    const double whole = std::floor(seconds);
+    t.tv_sec += static_cast<time_t>(whole);
+    t.tv_nsec += static_cast<long>((seconds - whole) * 1e9);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_nsec -= 1000000000L;
+        ++t.tv_sec;
+    }
+    return t;
+}
+
+bool before(const timespec& deadline) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec < deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec < deadline.tv_nsec);
+}
+
+} // namespace
+
+ompio_semaphore_check release_stale_ompio_semaphore(const std::string& path, double wait_seconds) {
+    ompio_semaphore_check out;
 #if defined(OPEN_MPI)
     const std::string name = ompio_semaphore_name(path);
+    const timespec deadline = deadline_after(wait_seconds);
     sem_t* sem = ::sem_open(name.c_str(), 0);
-    if (sem == SEM_FAILED) return false; // none (the usual case), or another user's
-    timespec deadline{};
-    ::clock_gettime(CLOCK_REALTIME, &deadline);
-    const double whole = std::floor(wait_seconds);
-    deadline.tv_sec += static_cast<time_t>(whole);
-    deadline.tv_nsec += static_cast<long>((wait_seconds - whole) * 1e9);
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_nsec -= 1000000000L;
-        ++deadline.tv_sec;
+    if (sem == SEM_FAILED) {
+        if (errno != EACCES) return out; // none (the usual case)
+        // Another user's (glibc keeps named semaphores as /dev/shm/sem.<name>): gone once their
+        // open has passed its barrier, unless their process died there.
+        const std::string file = "/dev/shm/sem." + name;
+        struct stat st {};
+        while (::stat(file.c_str(), &st) == 0) {
+            if (!before(deadline)) {
+                out.state = ompio_semaphore_check::kind::foreign;
+                out.owner_uid = static_cast<unsigned>(st.st_uid);
+                return out;
+            }
+            ::usleep(20000);
+        }
+        return out;
     }
     int rc;
     while ((rc = ::sem_timedwait(sem, &deadline)) != 0 && errno == EINTR) {
@@ -39,12 +72,12 @@ bool release_stale_ompio_semaphore(const std::string& path, double wait_seconds)
     // them (a process hung on it then goes on).
     if (rc == 0 || stale) ::sem_post(sem);
     ::sem_close(sem);
-    return stale;
+    if (stale) out.state = ompio_semaphore_check::kind::released;
 #else
     (void)path;
     (void)wait_seconds;
-    return false;
 #endif
+    return out;
 }
 
 } // namespace scpx::mpi

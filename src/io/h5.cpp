@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <pwd.h>
 #include <sys/stat.h>
 
 namespace scpx::io {
@@ -125,13 +126,28 @@ h5_plist h5_group_creation() {
 namespace {
 // Before an MPI-IO open: a semaphore a dead process left taken would make it wait for ever
 // (ompio_semaphore.hpp). Open MPI's rank 0 is the one that takes it.
+// Another user's left there makes Open MPI's open fail with an unexplained MPI_ERR_OTHER.
 void release_stale_mpiio_lock(const std::string& path, h5_driver driver) {
     if (driver != h5_driver::mpio || !mpi::is_root()) return;
-    if (mpi::release_stale_ompio_semaphore(path))
+    const auto check = mpi::release_stale_ompio_semaphore(path);
+    const std::string sem = "/dev/shm/sem." + mpi::ompio_semaphore_name(path);
+    using kind = mpi::ompio_semaphore_check::kind;
+    if (check.state == kind::released)
         SCPX_LOG_WRN(
-            "released Open MPI's MPI-IO semaphore /dev/shm/sem.{}, left taken by a process that died "
-            "opening a file of this name (the open would otherwise wait for ever)",
-            mpi::ompio_semaphore_name(path));
+            "released Open MPI's MPI-IO semaphore {}, left taken by a process that died opening a file "
+            "of this name (the open would otherwise wait for ever)",
+            sem);
+    if (check.state == kind::foreign) {
+        const passwd* pw = ::getpwuid(check.owner_uid);
+        const std::string owner =
+            (pw ? std::string(pw->pw_name) + " (uid " : "(uid ") + std::to_string(check.owner_uid) + ")";
+        throw io_error(
+            "cannot open " + path + " with MPI-IO: Open MPI's semaphore " + sem +
+            ", which it uses for every file of this name on the node, belongs to user " + owner +
+            ", left by their run that died opening such a file; give the output another name, or ask "
+            "them or an administrator to remove " +
+            sem);
+    }
 }
 } // namespace
 

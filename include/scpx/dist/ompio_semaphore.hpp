@@ -13,11 +13,23 @@
 
 namespace scpx::mpi {
 
+/// What release_stale_ompio_semaphore() found.
+struct ompio_semaphore_check {
+    enum class kind {
+        free,     ///< none, or one that was only busy
+        released, ///< one left taken by a dead process, given back (the caller logs it)
+        foreign   ///< another user's, still there after the wait: Open MPI will fail to open it
+    } state = kind::free;
+    unsigned owner_uid = 0; ///< for foreign
+};
+
 /// Call on rank 0 before opening `path` with MPI-IO. When `path`'s OMPIO semaphore exists and stays
 /// taken for `wait_seconds` (Open MPI holds it for a single store), it was left by a dead process:
-/// it is given back, which also frees any process hung on it. Returns true when it did so (the
-/// caller logs it). Never throws; a no-op with MPI libraries other than Open MPI.
-bool release_stale_ompio_semaphore(const std::string& path, double wait_seconds = 2.0);
+/// it is given back, which also frees any process hung on it. Another user's semaphore cannot be
+/// opened (mode 0644); one that is still there after the wait (a live open goes in milliseconds)
+/// is reported as foreign, so the caller can say why MPI_File_open would fail. Never throws; a
+/// no-op with MPI libraries other than Open MPI.
+ompio_semaphore_check release_stale_ompio_semaphore(const std::string& path, double wait_seconds = 2.0);
 
 /// The semaphore's name for `path`, as Open MPI forms it ("OMPIO_" + base name, at most 251
 /// characters).

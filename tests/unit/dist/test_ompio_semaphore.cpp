@@ -23,16 +23,17 @@ TEST(OmpioSemaphore, OnlyAStaleOneIsGivenBack) {
     const std::string path = "/any/folder/scpx_sem_test_" + std::to_string(::getpid()) + ".h5";
     const std::string name = ompio_semaphore_name(path);
     ::sem_unlink(name.c_str());
-    EXPECT_FALSE(release_stale_ompio_semaphore(path, 0.05)); // none
+    using kind = scpx::mpi::ompio_semaphore_check::kind;
+    EXPECT_EQ(release_stale_ompio_semaphore(path, 0.05).state, kind::free); // none
     // Left taken (value 0), as by a process that died between Open MPI's sem_wait and sem_post.
     sem_t* sem = ::sem_open(name.c_str(), O_CREAT | O_EXCL, 0600, 0);
     ASSERT_NE(sem, SEM_FAILED);
-    EXPECT_TRUE(release_stale_ompio_semaphore(path, 0.05));
+    EXPECT_EQ(release_stale_ompio_semaphore(path, 0.05).state, kind::released);
     int value = -1;
     ::sem_getvalue(sem, &value);
     EXPECT_EQ(value, 1); // free again: the next MPI_File_open goes on
     // Free (value 1): taken and given back at once, not counted.
-    EXPECT_FALSE(release_stale_ompio_semaphore(path, 0.05));
+    EXPECT_EQ(release_stale_ompio_semaphore(path, 0.05).state, kind::free);
     ::sem_getvalue(sem, &value);
     EXPECT_EQ(value, 1);
     ::sem_close(sem);
