@@ -123,10 +123,17 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
     std::vector<std::string> names;
     std::regex re;
     try {
-        // Python's named groups, (?P<name>…), are plain groups to std::regex.
-        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)");
-        if (!a.gwas_file_pattern.empty())
-            re = std::regex(std::regex_replace(a.gwas_file_pattern, python_group, "("));
+        // Python's syntax where ECMAScript's differs: named groups (?P<name>…) are plain groups,
+        // \Z is $, and a leading (?i) is the icase flag.
+        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)"), python_end(R"(\\Z)");
+        std::string pattern = std::regex_replace(a.gwas_file_pattern, python_group, "(");
+        pattern = std::regex_replace(pattern, python_end, "$$"); // "$$": a literal $
+        auto flags = std::regex::ECMAScript;
+        if (pattern.rfind("(?i)", 0) == 0) {
+            pattern.erase(0, 4);
+            flags |= std::regex::icase;
+        }
+        if (!a.gwas_file_pattern.empty()) re = std::regex(pattern, flags);
     } catch (const std::regex_error& e) {
         ::closedir(d);
         throw usage_error("--gwas_file_pattern '" + a.gwas_file_pattern + "' is not a valid regex: " + e.what());

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace {
@@ -71,8 +72,16 @@ int main(int argc, char** argv) {
     try {
         mpi.emplace(argc, argv);
     } catch (const scpx::error& e) { // before MPI is up: a temporary folder it cannot use
-        SCPX_LOG_ERR("{}", e.what());
-        return 1;
+        // Help and the version need no MPI: they are still answered (one rank, no MPI).
+        bool help_or_version = false;
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view a = argv[i];
+            help_or_version |= a == "-h" || a == "--help" || a == "--help-all" || a == "--version";
+        }
+        if (!help_or_version) {
+            SCPX_LOG_ERR("{}", e.what());
+            return 1;
+        }
     }
     const int rank = scpx::mpi::comm_rank();
     scpx::log::init(rank, scpx::mpi::comm_size());

@@ -29,6 +29,8 @@ namespace scpx::mpi {
 namespace {
 
 std::string g_folder;                // this process's session folder, once prepare_singleton() has set one
+mode_t g_umask = 0;                  // the caller's umask while MPI_Init runs under one keeping owner rwx
+bool g_umask_changed = false;
 std::vector<std::pair<std::string, std::string>> g_settings; // each variable prepare_singleton() set
 enum class start_kind { unknown, launched, plain };
 start_kind g_start = start_kind::unknown;
@@ -285,6 +287,14 @@ void prepare_singleton() {
     set_for_open_mpi("OMPI_MCA_ess_singleton_isolated", "1");
     g_folder = folder;
     set_for_open_mpi("OMPI_MCA_orte_top_session_dir", g_folder);
+    // Open MPI makes its job folders inside with the process umask: one that takes the owner's
+    // write or search bit (umask 0200, 0277) leaves it unable to use them. Until MPI is up, the
+    // owner keeps rwx (singleton_started() puts the caller's umask back).
+    const mode_t mask = ::umask(0);
+    ::umask(mask & 077);
+    g_umask = mask;
+    g_umask_changed = (mask & 0700) != 0;
+    if (!g_umask_changed) ::umask(mask);
 #endif
 }
 
@@ -293,6 +303,8 @@ void singleton_started() {
     // (it would share this run's session folder, and its MPI_Finalize delete it).
     for (const auto& [name, value] : g_settings)
         ::unsetenv(name.c_str());
+    if (g_umask_changed) ::umask(g_umask);
+    g_umask_changed = false;
 }
 
 std::string start_description() {

@@ -26,10 +26,13 @@ check live_runs_folder_kept test -d "$mine.$$"
 rm -rf "$mine.$$"
 # A temporary folder MPI cannot use: one line naming it and the variable, not Open MPI's 50 lines.
 echo file > "$WORK/not_a_folder"
-rc=0; env "${plain[@]:1}" TMPDIR="$WORK/not_a_folder" "$SCPX" --version > "$WORK/badtmp.txt" 2>&1 || rc=$?
+rc=0; env "${plain[@]:1}" TMPDIR="$WORK/not_a_folder" "$SCPX" inspect --fasta "$WORK/x.fa" > "$WORK/badtmp.txt" 2>&1 || rc=$?
 check bad_tmpdir_fails test "$rc" -eq 1
 check bad_tmpdir_named grep -q "^ERROR: cannot use $WORK/not_a_folder (TMPDIR) for MPI's session folder: $WORK/not_a_folder/scpx-ompi\..*: Not a directory; point TMPDIR at a writable local folder with free space$" "$WORK/badtmp.txt"
 check bad_tmpdir_one_line test "$(wc -l < "$WORK/badtmp.txt")" -eq 1
+check bad_tmpdir_info_fails bash -c "! env TMPDIR='$WORK/not_a_folder' '$SCPX' info > /dev/null 2>&1"
+# Help needs no MPI: answered all the same.
+check bad_tmpdir_help_answered bash -c "env TMPDIR='$WORK/not_a_folder' '$SCPX' info --help | grep -q 'Usage: scpx info'"
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
   check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"

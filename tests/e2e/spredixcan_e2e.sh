@@ -95,9 +95,10 @@ echo "not a gwas" > "$WORK/gwas_dir/old_part3.txt"
 expect_ok gwas_folder "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --covariance "$D/TW_Whole_Blood.txt.gz" \
   --gwas_folder "$WORK/gwas_dir" --gwas_file_pattern 'part.*txt' "${COLS[@]}" "${Z[@]}" --output_file "$WORK/folder.csv" --overwrite
 check gwas_folder_same "${CMP[@]}" "$D/TW_Whole_Blood.z.csv" "$WORK/folder.csv"
-# Columns only --match_by_position reads may name columns the file lacks (MetaXcan only logs them).
+# Columns only --match_by_position reads may name columns the file lacks (MetaXcan only logs them);
+# Python's (?i) in the pattern.
 expect_ok unused_columns_absent "$SCPX" spredixcan --model_db_path "$D/TW_Whole_Blood_0.5.db" --covariance "$D/TW_Whole_Blood.txt.gz" \
-  --gwas_folder "$WORK/gwas_dir" --gwas_file_pattern 'part' --chromosome_column CHR --position_column BP --freq_column FRQ \
+  --gwas_folder "$WORK/gwas_dir" --gwas_file_pattern '(?i)PART' --chromosome_column CHR --position_column BP --freq_column FRQ \
   "${COLS[@]}" "${Z[@]}" --output_file "$WORK/folder2.csv" --overwrite
 check unused_columns_same "${CMP[@]}" "$D/TW_Whole_Blood.z.csv" "$WORK/folder2.csv"
 
