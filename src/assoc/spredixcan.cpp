@@ -182,6 +182,9 @@ std::vector<gene_result> compute_genes(const io::predictdb_model& model, const h
         summary->genes_not_in_cov += not_in_cov;
         summary->cov_rows += reader.stats().rows;
         summary->cov_rows_skipped += reader.stats().rows_skipped;
+        if (summary->cov_asymmetric_pairs == 0)
+            summary->cov_first_asymmetric = reader.stats().first_asymmetric;
+        summary->cov_asymmetric_pairs += reader.stats().asymmetric_pairs;
     }
     return out;
 }

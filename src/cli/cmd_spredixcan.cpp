@@ -124,10 +124,12 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
     std::regex re;
     try {
         // Python's syntax where ECMAScript's differs: named groups (?P<name>…) are plain groups,
-        // \Z is $, and a leading (?i) is the icase flag.
-        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)"), python_end(R"(\\Z)");
+        // \A is ^, \Z is $, and a leading (?i) is the icase flag.
+        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)"), python_end(R"(\\Z)"),
+            python_start(R"(\\A)");
         std::string pattern = std::regex_replace(a.gwas_file_pattern, python_group, "(");
         pattern = std::regex_replace(pattern, python_end, "$$"); // "$$": a literal $
+        pattern = std::regex_replace(pattern, python_start, "^");
         auto flags = std::regex::ECMAScript;
         if (pattern.rfind("(?i)", 0) == 0) {
             pattern.erase(0, 4);
@@ -247,6 +249,18 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
         computed.clear();
         for (const auto& p : parts)
             assoc::deserialize(p, computed);
+        // Each rank read its own genes' covariance blocks: the warning below counts them all,
+        // and the first is the lowest rank's (ranks hold contiguous genes in file order).
+        const auto asymmetric = mpi::all_gather(std::to_string(summary.cov_asymmetric_pairs) + "\t" +
+                                                summary.cov_first_asymmetric);
+        summary.cov_asymmetric_pairs = 0;
+        summary.cov_first_asymmetric.clear();
+        for (const auto& r : asymmetric) {
+            const auto tab = r.find('\t');
+            const std::uint64_t count = std::stoull(r.substr(0, tab));
+            if (count && summary.cov_asymmetric_pairs == 0) summary.cov_first_asymmetric = r.substr(tab + 1);
+            summary.cov_asymmetric_pairs += count;
+        }
     }
     // Rank 0 alone finishes, logs and writes; the others wait at the barrier.
     if (!mpi::is_root()) {
@@ -269,6 +283,11 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
     if (summary.cov_rows)
         SCPX_LOG_INF("Covariance {}: {} rows read, {} of them skipped unparsed (genes not needed)", j.covariance,
                      summary.cov_rows, summary.cov_rows_skipped);
+    if (summary.cov_asymmetric_pairs)
+        SCPX_LOG_WRN(
+            "{}: {} pair(s) of the genes computed are given in both orientations with values more than "
+            "1e-6 apart (first: {}); the later row is used, as MetaXcan does",
+            j.covariance, summary.cov_asymmetric_pairs, summary.cov_first_asymmetric);
 
     try {
         make_parent_dirs(j.output);

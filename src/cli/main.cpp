@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <thread>
 
 namespace {
@@ -68,6 +69,11 @@ std::string readable_parse_error(const std::string& what) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // A umask that takes the owner's own bits (0200, 0277) would leave scpx unable to reopen the
+    // files it just made (its log is created, then reopened to append) or to use the folders it
+    // makes: the owner keeps rwx, group and others stay as the umask says.
+    const mode_t umask_given = ::umask(0);
+    ::umask(umask_given & 077);
     std::optional<scpx::mpi::session> mpi;
     try {
         mpi.emplace(argc, argv);
@@ -85,6 +91,10 @@ int main(int argc, char** argv) {
     }
     const int rank = scpx::mpi::comm_rank();
     scpx::log::init(rank, scpx::mpi::comm_size());
+    if ((umask_given & 0700) != 0 && rank == 0)
+        SCPX_LOG_WRN("umask {:04o} takes the owner's own permissions: scpx makes its files and folders with "
+                     "umask {:04o}",
+                     static_cast<unsigned>(umask_given), static_cast<unsigned>(umask_given & 077));
     // scpx reports htslib failures itself, naming file, record and field; htslib's own
     // "[E::...]" lines would only precede that message with a less helpful one.
     hts_set_log_level(HTS_LOG_OFF);

@@ -3,7 +3,6 @@
 #include "field_parse.hpp"
 
 #include "scpx/core/error.hpp"
-#include "scpx/core/log.hpp"
 #include "scpx/io/id_index.hpp"
 
 #include <charconv>
@@ -166,24 +165,28 @@ struct covariance_reader::impl {
                               "duplicated pair (" + b.ids[e.i] + ", " + b.ids[e.j] + ") for gene '" + b.gene +
                                   "' (first given at line " + std::to_string(first.line) + ")");
         };
+        // Per ordered pair (i, j): the row that gave it; a second row of (i, j) is a duplicate, a
+        // row of (j, i) is compared with the (i, j) row.
         if (n <= 2048) {
-            std::vector<std::uint32_t> seen(n * n, 0); // entry index + 1 of the pair's first row
+            std::vector<std::uint32_t> seen(n * n, 0); // entry index + 1
             for (std::size_t k = 0; k < b.entries.size(); ++k) {
                 const auto& e = b.entries[k];
-                const std::size_t lo = std::min(e.i, e.j), hi = std::max(e.i, e.j);
-                auto& cell = seen[lo * n + hi];
-                if (cell)
-                    check(b.entries[cell - 1], e);
-                else
-                    cell = static_cast<std::uint32_t>(k + 1);
+                if (const auto same = seen[e.i * n + e.j])
+                    check(b.entries[same - 1], e);
+                else if (const auto mirror = seen[e.j * n + e.i])
+                    check(b.entries[mirror - 1], e);
+                seen[e.i * n + e.j] = static_cast<std::uint32_t>(k + 1);
             }
         } else {
             std::unordered_map<std::uint64_t, std::size_t> seen;
+            const auto key = [](std::uint64_t i, std::uint64_t j) { return (i << 32) | j; };
             for (std::size_t k = 0; k < b.entries.size(); ++k) {
                 const auto& e = b.entries[k];
-                const std::uint64_t lo = std::min(e.i, e.j), hi = std::max(e.i, e.j);
-                auto r = seen.emplace((lo << 32) | hi, k);
-                if (!r.second) check(b.entries[r.first->second], e);
+                if (auto it = seen.find(key(e.i, e.j)); it != seen.end())
+                    check(b.entries[it->second], e);
+                else if (auto m = seen.find(key(e.j, e.i)); m != seen.end())
+                    check(b.entries[m->second], e);
+                seen.emplace(key(e.i, e.j), k);
             }
         }
     }
@@ -211,13 +214,7 @@ covariance_reader::covariance_reader(const std::string& path,
     if (s.c_value < 0) detail::throw_missing_column(path, "VALUE", s.header);
 }
 
-covariance_reader::~covariance_reader() {
-    if (impl_ && impl_->stats.asymmetric_pairs > 0)
-        SCPX_LOG_WRN_SHARED("{}: {} pair(s) given in both orientations with values more than 1e-6 apart "
-                            "(first: {}); the later row is used, as MetaXcan does",
-                            impl_->reader.path(), impl_->stats.asymmetric_pairs,
-                            impl_->stats.first_asymmetric);
-}
+covariance_reader::~covariance_reader() = default;
 
 bool covariance_reader::next(covariance_block& block) {
     auto& s = *impl_;

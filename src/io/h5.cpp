@@ -141,12 +141,13 @@ void release_stale_mpiio_lock(const std::string& path, h5_driver driver) {
         const passwd* pw = ::getpwuid(check.owner_uid);
         const std::string owner =
             (pw ? std::string(pw->pw_name) + " (uid " : "(uid ") + std::to_string(check.owner_uid) + ")";
-        throw io_error(
-            "cannot open " + path + " with MPI-IO: Open MPI's semaphore " + sem +
-            ", which it uses for every file of this name on the node, belongs to user " + owner +
-            ", left by their run that died opening such a file; give the output another name, or ask "
-            "them or an administrator to remove " +
-            sem);
+        throw io_error("cannot open " + path + " with MPI-IO: Open MPI's semaphore " + sem +
+                       ", which it uses for every file of this name on the node, belongs to user " + owner +
+                       " (left by a run of theirs that died opening such a file, or one still in "
+                       "MPI_File_open after 2 s); give "
+                       "the output another name, or ask "
+                       "them or an administrator to remove " +
+                       sem);
     }
 }
 } // namespace

@@ -33,6 +33,12 @@ check bad_tmpdir_one_line test "$(wc -l < "$WORK/badtmp.txt")" -eq 1
 check bad_tmpdir_info_fails bash -c "! env TMPDIR='$WORK/not_a_folder' '$SCPX' info > /dev/null 2>&1"
 # Help needs no MPI: answered all the same.
 check bad_tmpdir_help_answered bash -c "env TMPDIR='$WORK/not_a_folder' '$SCPX' info --help | grep -q 'Usage: scpx info'"
+# A umask taking the owner's own bits: scpx keeps them (its log is made, then reopened to append).
+{ echo ">chr1"; echo ACGT; } > "$WORK/u.fa"
+rc=0; (umask 0277; "$SCPX" inspect --fasta "$WORK/u.fa" --out "$WORK/umask.json" > "$WORK/umask.txt" 2>&1) || rc=$?
+check umask_run_ok test "$rc" -eq 0
+check umask_warned grep -q "umask 0277 takes the owner's own permissions: scpx makes its files and folders with umask 0077" "$WORK/umask.txt"
+check umask_output_owner_rw test "$(stat -c %a "$WORK/umask.json")" = 600
 if command -v mpirun > /dev/null; then
   mpirun -np 1 "$SCPX" info > "$WORK/info_mpirun.txt" 2>&1 || true
   check info_under_mpirun grep -q "MPI start: by a launcher" "$WORK/info_mpirun.txt"

@@ -158,6 +158,8 @@ struct model_summary {
     std::size_t genes_not_in_cov = 0;
     std::map<std::string, std::size_t> status_counts;
     std::uint64_t cov_rows = 0, cov_rows_skipped = 0;
+    std::uint64_t cov_asymmetric_pairs = 0; ///< io::covariance_read_stats::asymmetric_pairs
+    std::string cov_first_asymmetric;       ///< the first of them ("line N: (a, b) = x, …")
 };
 
 /// The genes (indices into model.genes) that will be computed: ≥ 1 SNP with a finite z.

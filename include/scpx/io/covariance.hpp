@@ -89,7 +89,7 @@ struct covariance_read_stats {
     std::uint64_t genes_skipped = 0; ///< blocks rejected by the gene filter
     std::uint64_t na_values = 0;     ///< NA values in returned blocks
     /// Pairs given in both orientations with values more than 1e-6 apart (relative): the later
-    /// row is used, as MetaXcan does.
+    /// row is used, as MetaXcan does (the caller warns: with MPI each rank reads its own genes).
     std::uint64_t asymmetric_pairs = 0;
     std::string first_asymmetric; ///< "line N: (a, b) = x, line M: (b, a) = y" (empty if none)
 };

@@ -159,6 +159,10 @@ TEST(Covariance, BothTrianglesAreReadAndAPairTwiceInOneOrientationIsAnError) {
     scpx::test::write_text(dup, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b b 1\nG a b 0.5\n");
     scpx::test::expect_error_with([&] { read_blocks(dup); },
                                   {dup, "line 5", "field 'RSID2'", "duplicated pair", "(a, b)", "line 3"});
+    // Also when its mirror stands between the two.
+    scpx::test::write_text(dup, "GENE RSID1 RSID2 VALUE\nG a a 1\nG a b 0.5\nG b a 0.5\nG b a 0.5\n");
+    scpx::test::expect_error_with([&] { read_blocks(dup); },
+                                  {dup, "line 5", "duplicated pair", "(b, a)", "first given at line 4"});
     // The same rules for a block of more than 2,048 SNPs (checked through a hash map).
     std::string big = "GENE RSID1 RSID2 VALUE\n";
     for (int k = 0; k < 2100; ++k)
@@ -166,6 +170,8 @@ TEST(Covariance, BothTrianglesAreReadAndAPairTwiceInOneOrientationIsAnError) {
     const auto wide = scpx::test::scratch_path("cov_wide.txt");
     scpx::test::write_text(wide, big + "G s1 s2 0.5\nG s2 s1 0.5\n");
     EXPECT_NO_THROW(read_blocks(wide));
+    scpx::test::write_text(wide, big + "G s1 s2 0.5\nG s2 s1 0.5\nG s2 s1 0.5\n");
+    scpx::test::expect_error_with([&] { read_blocks(wide); }, {"line 2104", "duplicated pair (s2, s1)"});
     scpx::test::write_text(wide, big + "G s1 s1 1\n");
     scpx::test::expect_error_with([&] { read_blocks(wide); }, {"line 2102", "duplicated pair (s1, s1)"});
 }
