@@ -107,6 +107,23 @@ std::vector<job> make_jobs(const spredixcan_args& a) {
     return jobs;
 }
 
+// A Python regular expression (MetaXcan's --gwas_file_pattern) as std::regex: where ECMAScript's
+// syntax differs, named groups (?P<name>…) become plain groups, \A is ^, \Z is $, and a leading
+// (?i) is the icase flag. Throws std::regex_error for what neither reads.
+std::regex python_regex(const std::string& python) {
+    static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)"), python_end(R"(\\Z)"),
+        python_start(R"(\\A)");
+    std::string pattern = std::regex_replace(python, python_group, "(");
+    pattern = std::regex_replace(pattern, python_end, "$$"); // "$$": a literal $
+    pattern = std::regex_replace(pattern, python_start, "^");
+    auto flags = std::regex::ECMAScript;
+    if (pattern.rfind("(?i)", 0) == 0) {
+        pattern.erase(0, 4);
+        flags |= std::regex::icase;
+    }
+    return std::regex(pattern, flags);
+}
+
 std::vector<std::string> gwas_files(const spredixcan_args& a) {
     if (!a.gwas_file.empty() && !a.gwas_folder.empty())
         throw usage_error("give either --gwas_file or --gwas_folder, not both");
@@ -123,19 +140,7 @@ std::vector<std::string> gwas_files(const spredixcan_args& a) {
     std::vector<std::string> names;
     std::regex re;
     try {
-        // Python's syntax where ECMAScript's differs: named groups (?P<name>…) are plain groups,
-        // \A is ^, \Z is $, and a leading (?i) is the icase flag.
-        static const std::regex python_group(R"(\(\?P<[A-Za-z_][A-Za-z0-9_]*>)"), python_end(R"(\\Z)"),
-            python_start(R"(\\A)");
-        std::string pattern = std::regex_replace(a.gwas_file_pattern, python_group, "(");
-        pattern = std::regex_replace(pattern, python_end, "$$"); // "$$": a literal $
-        pattern = std::regex_replace(pattern, python_start, "^");
-        auto flags = std::regex::ECMAScript;
-        if (pattern.rfind("(?i)", 0) == 0) {
-            pattern.erase(0, 4);
-            flags |= std::regex::icase;
-        }
-        if (!a.gwas_file_pattern.empty()) re = std::regex(pattern, flags);
+        if (!a.gwas_file_pattern.empty()) re = python_regex(a.gwas_file_pattern);
     } catch (const std::regex_error& e) {
         ::closedir(d);
         throw usage_error("--gwas_file_pattern '" + a.gwas_file_pattern + "' is not a valid regex: " + e.what());
@@ -251,16 +256,13 @@ void run_job(const spredixcan_args& a, const job& j, const assoc::gwas_data& gwa
             assoc::deserialize(p, computed);
         // Each rank read its own genes' covariance blocks: the warning below counts them all,
         // and the first is the lowest rank's (ranks hold contiguous genes in file order).
-        const auto asymmetric = mpi::all_gather(std::to_string(summary.cov_asymmetric_pairs) + "\t" +
-                                                summary.cov_first_asymmetric);
-        summary.cov_asymmetric_pairs = 0;
-        summary.cov_first_asymmetric.clear();
-        for (const auto& r : asymmetric) {
-            const auto tab = r.find('\t');
-            const std::uint64_t count = std::stoull(r.substr(0, tab));
-            if (count && summary.cov_asymmetric_pairs == 0) summary.cov_first_asymmetric = r.substr(tab + 1);
-            summary.cov_asymmetric_pairs += count;
-        }
+        summary.cov_asymmetric_pairs =
+            static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(summary.cov_asymmetric_pairs)));
+        for (const auto& first : mpi::all_gather(summary.cov_first_asymmetric))
+            if (!first.empty()) {
+                summary.cov_first_asymmetric = first;
+                break;
+            }
     }
     // Rank 0 alone finishes, logs and writes; the others wait at the barrier.
     if (!mpi::is_root()) {

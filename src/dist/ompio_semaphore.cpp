@@ -44,17 +44,17 @@ bool before(const timespec& deadline) {
 
 ompio_semaphore_check release_stale_ompio_semaphore(const std::string& path, double wait_seconds) {
     ompio_semaphore_check out;
-#if defined(OPEN_MPI)
     const std::string name = ompio_semaphore_name(path);
+    out.file = "/dev/shm/sem." + name;
+#if defined(OPEN_MPI)
     const timespec deadline = deadline_after(wait_seconds);
     sem_t* sem = ::sem_open(name.c_str(), 0);
     if (sem == SEM_FAILED) {
         if (errno != EACCES) return out; // none (the usual case)
-        // Another user's (glibc keeps named semaphores as /dev/shm/sem.<name>): gone once their
-        // open has passed its barrier, unless their process died there.
-        const std::string file = "/dev/shm/sem." + name;
+        // Another user's: gone once their open has passed its barrier, unless their process
+        // died there.
         struct stat st {};
-        while (::stat(file.c_str(), &st) == 0) {
+        while (::stat(out.file.c_str(), &st) == 0) {
             if (!before(deadline)) {
                 out.state = ompio_semaphore_check::kind::foreign;
                 out.owner_uid = static_cast<unsigned>(st.st_uid);
@@ -74,7 +74,6 @@ ompio_semaphore_check release_stale_ompio_semaphore(const std::string& path, dou
     ::sem_close(sem);
     if (stale) out.state = ompio_semaphore_check::kind::released;
 #else
-    (void)path;
     (void)wait_seconds;
 #endif
     return out;

@@ -130,24 +130,22 @@ namespace {
 void release_stale_mpiio_lock(const std::string& path, h5_driver driver) {
     if (driver != h5_driver::mpio || !mpi::is_root()) return;
     const auto check = mpi::release_stale_ompio_semaphore(path);
-    const std::string sem = "/dev/shm/sem." + mpi::ompio_semaphore_name(path);
     using kind = mpi::ompio_semaphore_check::kind;
     if (check.state == kind::released)
         SCPX_LOG_WRN(
             "released Open MPI's MPI-IO semaphore {}, left taken by a process that died opening a file "
             "of this name (the open would otherwise wait for ever)",
-            sem);
+            check.file);
     if (check.state == kind::foreign) {
         const passwd* pw = ::getpwuid(check.owner_uid);
         const std::string owner =
             (pw ? std::string(pw->pw_name) + " (uid " : "(uid ") + std::to_string(check.owner_uid) + ")";
-        throw io_error("cannot open " + path + " with MPI-IO: Open MPI's semaphore " + sem +
-                       ", which it uses for every file of this name on the node, belongs to user " + owner +
-                       " (left by a run of theirs that died opening such a file, or one still in "
-                       "MPI_File_open after 2 s); give "
-                       "the output another name, or ask "
-                       "them or an administrator to remove " +
-                       sem);
+        throw io_error(
+            "cannot open " + path + " with MPI-IO: Open MPI's semaphore " + check.file +
+            ", which it uses for every file of this name on the node, belongs to user " + owner +
+            " (left by a run of theirs that died opening such a file, or one still in MPI_File_open "
+            "after 2 s); give the output another name, or ask them or an administrator to remove " +
+            check.file);
     }
 }
 } // namespace

@@ -20,6 +20,7 @@ struct ompio_semaphore_check {
         released, ///< one left taken by a dead process, given back (the caller logs it)
         foreign   ///< another user's, still there after the wait: Open MPI will fail to open it
     } state = kind::free;
+    std::string file;       ///< where glibc keeps it: /dev/shm/sem.<ompio_semaphore_name>
     unsigned owner_uid = 0; ///< for foreign
 };
 
