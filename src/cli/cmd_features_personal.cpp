@@ -29,6 +29,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -43,8 +44,14 @@ struct personal_options {
     std::string combine = "mean";
     std::string ref_mismatch = "skip";
     std::string unphased = "error";
+    std::string indels = "skip";
     bool keep_haplotypes = false;
 };
+
+/// With --indels apply: the reference read on each side of the window beyond it at first. A
+/// haplotype whose deletions pull more than this into its window (or a record reaching past it)
+/// makes the gene be read again with a wider margin.
+constexpr std::int64_t initial_indel_margin = 1024;
 
 /// The individuals of --samples, with the line each ID is on (for messages).
 struct sample_list {
@@ -132,6 +139,18 @@ public:
         }
     }
     const std::vector<std::string>& samples() const { return readers_.front().samples(); }
+    /// The counters since the last commit_stats() are a gene's; a gene read again (a wider
+    /// margin) drops those of the attempt that was not kept.
+    void discard_stats() {
+        for (auto& r : readers_)
+            r.reset_stats();
+    }
+    void commit_stats() {
+        for (auto& r : readers_) {
+            committed_.merge(r.stats());
+            r.reset_stats();
+        }
+    }
     /// The readers with records on `chrom` (any spelling), in --vcf order; empty when none.
     std::vector<io::vcf_reader*> readers_for(const std::string& chrom) {
         std::vector<io::vcf_reader*> out;
@@ -145,16 +164,12 @@ public:
     bool has_contig(const std::string& chrom) const {
         return !seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; }).empty();
     }
-    /// Counters of every file, summed.
-    io::vcf_stats stats() const {
-        io::vcf_stats s;
-        for (const auto& r : readers_)
-            s.merge(r.stats());
-        return s;
-    }
+    /// Counters of every file over the genes read (committed), summed.
+    const io::vcf_stats& stats() const { return committed_; }
 
 private:
     std::vector<io::vcf_reader> readers_;
+    io::vcf_stats committed_;
     std::map<std::string, std::vector<std::size_t>> contigs_; ///< contig name -> readers with records on it
 };
 
@@ -162,46 +177,88 @@ private:
 struct gene_windows {
     hsize_t row = 0;
     bool has_gene = false;
-    std::string reference;             ///< the reference window's bases
-    std::vector<seq::window_snv> snvs; ///< SNVs inside the window
+    std::string reference;   ///< the reference bases: the window (and with --indels apply a margin)
+    seq::window_frame frame; ///< where the window lies in `reference`
+    std::vector<seq::window_variant> variants; ///< variants read, carried by some haplotype
     seq::haplotype_windows haps;
-    std::size_t repeated_snvs = 0; ///< SNVs also read from an earlier --vcf file, not applied again
-    double seconds = 0.0; ///< time spent reading the FASTA and the VCF
+    std::int64_t n_snvs = 0;   ///< carried SNVs inside the window
+    std::int64_t n_indels = 0; ///< carried indels and MNPs whose REF overlaps the window
+    std::size_t repeated = 0;  ///< variants also read from an earlier --vcf file, not applied again
+    bool widened = false;      ///< read again with a margin wider than initial_indel_margin
+    double seconds = 0.0;      ///< time spent reading the FASTA and the VCF
 };
 
+/// Reads the carried variants of [start, end) (0-based) on `chrom` into w.variants, offsets from
+/// `start`. Returns how far the REF of a carried variant reached beyond the region (a deletion
+/// starting before it, or running past its end; 0 when none did): the region must then grow.
+std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t start, std::int64_t end,
+                           gene_windows& w) {
+    w.variants.clear();
+    w.repeated = 0;
+    std::int64_t beyond = 0;
+    // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
+    // cannot exist, so the N-padded parts of the window need no care. Files split by region may
+    // overlap: a later file's variant already read from an earlier one (same position, REF length
+    // and ALT) is counted, not applied twice.
+    std::set<std::tuple<std::int64_t, std::int64_t, std::string>> earlier_files;
+    for (io::vcf_reader* r : vcfs.readers_for(chrom)) {
+        const std::size_t first_of_file = w.variants.size();
+        if (!r->query(chrom, start + 1, end)) continue;
+        io::vcf_record rec;
+        while (r->next(rec)) {
+            seq::window_variant v;
+            v.offset = rec.pos - 1 - start;
+            v.ref_length = static_cast<std::int64_t>(rec.ref.size());
+            v.alt = rec.alts.at(0);
+            for (char& c : v.alt)
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
+                ++w.repeated;
+                continue;
+            }
+            for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
+                if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
+            if (v.carriers.empty()) continue;
+            beyond = std::max({beyond, -v.offset, v.offset + v.ref_length - (end - start)});
+            w.variants.push_back(std::move(v));
+        }
+        for (std::size_t k = first_of_file; k < w.variants.size(); ++k)
+            earlier_files.emplace(w.variants[k].offset, w.variants[k].ref_length, w.variants[k].alt);
+    }
+    return beyond;
+}
+
+/// The reference window of gene `g` and its haplotypes' distinct windows. With `indels` the
+/// reference is read with a margin on each side (a haplotype with deletions upstream of the TSS
+/// draws bases from before the window), widened until every haplotype's window lies inside it.
 gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_record& g, hsize_t row,
-                       std::int64_t seq_len, std::size_t n_haplotypes) {
+                       std::int64_t seq_len, std::size_t n_haplotypes, bool indels) {
     const stopwatch clock;
     gene_windows w;
     w.row = row;
     w.has_gene = true;
     const auto win = seq::tss_window(g.chrom, g.tss, seq_len);
-    fa.fetch_into(win.chrom, win.start, win.end, w.reference);
-    // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
-    // cannot exist, so the N-padded parts of the window need no care. Files split by region may
-    // overlap: a later file's SNV already read from an earlier one (same position and ALT) is
-    // counted, not applied twice.
-    std::set<std::pair<std::int64_t, char>> earlier_files;
-    for (io::vcf_reader* r : vcfs.readers_for(g.chrom)) {
-        const std::size_t first_of_file = w.snvs.size();
-        if (!r->query(g.chrom, win.start + 1, win.end)) continue;
-        io::vcf_record rec;
-        while (r->next(rec)) {
-            seq::window_snv v;
-            v.offset = rec.pos - 1 - win.start;
-            v.alt = static_cast<char>(std::toupper(static_cast<unsigned char>(rec.alts.at(0).at(0))));
-            if (earlier_files.count({v.offset, v.alt}) > 0) {
-                ++w.repeated_snvs;
-                continue;
-            }
-            for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
-                if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
-            if (!v.carriers.empty()) w.snvs.push_back(std::move(v));
+    std::int64_t margin = indels ? initial_indel_margin : 0;
+    for (;;) {
+        vcfs.discard_stats(); // the counts of an attempt read again are not kept
+        const std::int64_t start = win.start - margin, end = win.end + margin;
+        fa.fetch_into(win.chrom, start, end, w.reference);
+        std::int64_t short_by = read_variants(vcfs, g.chrom, start, end, w);
+        w.frame = {(g.tss - 1) - start, (g.tss - 1) - win.start, seq_len};
+        if (short_by == 0) {
+            w.haps = seq::distinct_haplotypes(w.reference, w.variants, n_haplotypes, w.frame);
+            short_by = w.haps.margin_short;
         }
-        for (std::size_t k = first_of_file; k < w.snvs.size(); ++k)
-            earlier_files.emplace(w.snvs[k].offset, w.snvs[k].alt);
+        if (short_by == 0) break;
+        margin = std::max(2 * margin, margin + short_by + initial_indel_margin);
+        w.widened = true;
     }
-    w.haps = seq::distinct_haplotypes(w.reference, w.snvs, n_haplotypes);
+    vcfs.commit_stats();
+    for (const auto& v : w.variants) {
+        const std::int64_t first = v.offset - margin; // REF's span in window coordinates
+        if (first + v.ref_length <= 0 || first >= seq_len) continue;
+        ++(v.is_snv() ? w.n_snvs : w.n_indels);
+    }
     w.seconds = clock.seconds();
     return w;
 }
@@ -254,6 +311,9 @@ bool run_personal(const personal_options& po) {
         po.ref_mismatch == "error" ? io::ref_mismatch_policy::ERROR : io::ref_mismatch_policy::SKIP;
     vo.unphased = po.unphased == "as-written" ? io::unphased_policy::AS_WRITTEN : io::unphased_policy::ERROR;
     vo.unphased_advice = "pass --unphased as-written to keep the written allele order (an arbitrary phase)";
+    const bool apply_indels = po.indels == "apply";
+    vo.keep_indels = apply_indels;
+    vo.keep_starting_before = apply_indels; // a deletion reaching into the window from before it
     vcf_set vcfs(po.vcfs, vo);
     const std::vector<std::string>& samples = vcfs.samples();
     const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;
@@ -289,16 +349,18 @@ bool run_personal(const personal_options& po) {
     prov.command = "scpx features personal " + features_command_options(o) + " --vcf " + join(po.vcfs, " ") +
                    (po.samples_file.empty() ? "" : " --samples " + po.samples_file) + " --combine " +
                    po.combine + " --ref-mismatch " + po.ref_mismatch + " --unphased " + po.unphased +
-                   (po.keep_haplotypes ? " --haplotypes" : "");
+                   (apply_indels ? " --indels apply" : "") + (po.keep_haplotypes ? " --haplotypes" : "");
     prov.inputs = {o.fasta, o.annotation, o.weights};
     if (!o.genes_file.empty()) prov.inputs.push_back(o.genes_file);
     prov.inputs.insert(prov.inputs.end(), po.vcfs.begin(), po.vcfs.end());
     if (!po.samples_file.empty()) prov.inputs.push_back(po.samples_file);
     prov.extra = {
         {"enformer_config", m.runner->config().to_json()},
-        {"feature", fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
-                                "of each TSS-centred window (SNVs of the VCF written into the reference)",
-                                po.combine, m.first_bin, m.first_bin + o.center_bins)}};
+        {"feature",
+         fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
+                     "of each TSS-centred window ({} of the VCF written into the reference)",
+                     po.combine, m.first_bin, m.first_bin + o.center_bins,
+                     apply_indels ? "SNVs, indels and MNPs, the TSS kept at the window's centre" : "SNVs")}};
     for (auto& kv : split_provenance(genes, o.common, prov.inputs))
         prov.extra.push_back(std::move(kv));
     io::h5_writer_options wo;
@@ -327,6 +389,10 @@ bool run_personal(const personal_options& po) {
              "[genes, individuals, tracks] " + po.combine +
                  " of the two haplotypes' central-bin human features")};
     datasets.back().attrs = {{"axes", "gene,sample,track"}};
+    if (apply_indels)
+        datasets.push_back(
+            spec("n_indels", io::h5_dtype::i64, {n_rows}, 0,
+                 "indels and MNPs of the VCF whose REF overlaps the window, carried by some haplotype"));
     if (po.keep_haplotypes) {
         datasets.push_back(
             spec("haplotype_features", io::h5_dtype::f32, {n_rows, S, 2, T}, 0,
@@ -352,10 +418,10 @@ bool run_personal(const personal_options& po) {
     // and the readers meanwhile) while this gene's passes run.
     const auto fetch_round = [&](std::size_t r) {
         if (r >= mine.size()) return gene_windows{};
-        return read_gene(fa, vcfs, rows[mine[r]], mine[r], o.seq_len, n_haplotypes);
+        return read_gene(fa, vcfs, rows[mine[r]], mine[r], o.seq_len, n_haplotypes, apply_indels);
     };
     double t_read = 0.0, t_model = 0.0, t_write = 0.0;
-    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0, repeated = 0;
+    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0, repeated = 0, widened = 0;
     std::future<gene_windows> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
     const auto batch = static_cast<std::size_t>(m.batch);
@@ -366,7 +432,7 @@ bool run_personal(const personal_options& po) {
         if (r + 1 < rounds) next = std::async(std::launch::async, fetch_round, r + 1);
         std::vector<hsize_t> part;
         std::vector<float> feats, hap_feats;
-        std::vector<std::int64_t> n_snvs, n_windows;
+        std::vector<std::int64_t> n_snvs, n_indels, n_windows;
         if (cur.has_gene) {
             part = {cur.row};
             const stopwatch model_clock;
@@ -376,7 +442,7 @@ bool run_personal(const personal_options& po) {
                 const std::size_t nb = std::min(batch, D - d0);
                 bases.clear();
                 for (std::size_t d = d0; d < d0 + nb; ++d)
-                    cur.haps.append_sequence(d, cur.reference, cur.snvs, bases);
+                    cur.haps.append_sequence(d, cur.reference, cur.variants, cur.frame, bases);
                 add_central_features(m, bases, static_cast<std::int64_t>(nb), o.seq_len, o.center_bins, 1.0f,
                                      per_window.data() + d0 * static_cast<std::size_t>(tracks));
             }
@@ -396,12 +462,14 @@ bool run_personal(const personal_options& po) {
                               hap_feats.data() + (2 * s + 1) * static_cast<std::size_t>(tracks));
                 }
             }
-            n_snvs = {static_cast<std::int64_t>(cur.snvs.size())};
+            n_snvs = {cur.n_snvs};
+            n_indels = {cur.n_indels};
             n_windows = {static_cast<std::int64_t>(D)};
             windows_run += D;
             haplotypes_done += n_haplotypes;
             conflicts += cur.haps.conflicts;
-            repeated += cur.repeated_snvs;
+            repeated += cur.repeated;
+            widened += cur.widened ? 1 : 0;
             t_model += model_clock.seconds();
         }
         const stopwatch write_clock;
@@ -418,6 +486,7 @@ bool run_personal(const personal_options& po) {
         w.write_rows("chrom", part, chroms);
         w.write_rows("tss", part, tss);
         w.write_rows("n_snvs", part, n_snvs);
+        if (apply_indels) w.write_rows("n_indels", part, n_indels);
         w.write_rows("n_windows", part, n_windows);
         w.write_rows("features", part, feats);
         if (po.keep_haplotypes) w.write_rows("haplotype_features", part, hap_feats);
@@ -431,26 +500,34 @@ bool run_personal(const personal_options& po) {
     // What the VCF gave, over every rank: SNVs only by default, every other record counted.
     const io::vcf_stats vs = all_ranks(vcfs.stats());
     // The counts go in the warning itself: the INFO line is hidden at --verbosity warn.
+    const char* counted =
+        apply_indels ? "per gene window with its margin, and file" : "per gene window and file";
     if (vs.skipped() > 0)
         SCPX_LOG_WRN_SHARED(
-            "{} VCF record(s) not written into the windows (only biallelic SNVs whose REF "
-            "matches the FASTA are); VCF counts per gene window and file (overlapping windows "
-            "or --vcf files count a record again): {}",
-            vs.skipped(), vs.summary());
+            "{} VCF record(s) not written into the windows (only biallelic {} whose REF matches the "
+            "FASTA are{}); VCF counts {} (overlapping windows or --vcf files count a record again): {}",
+            vs.skipped(), apply_indels ? "SNVs, indels and MNPs of A/C/G/T" : "SNVs",
+            !apply_indels && vs.skipped_indel + vs.skipped_mnp > 0
+                ? "; --indels apply writes indels and MNPs too"
+                : "",
+            counted, vs.summary());
     else
-        SCPX_LOG_INF("VCF (counted per gene window and file; overlapping windows or --vcf files count a "
-                     "record again): {}",
+        SCPX_LOG_INF("VCF (counted {}; overlapping windows or --vcf files count a record again): {}", counted,
                      vs.summary());
     const auto all_conflicts = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(conflicts)));
     if (all_conflicts > 0)
         SCPX_LOG_WRN_SHARED(
-            "{} haplotype(s) carried two ALT alleles at one position (split multi-allelic records); "
-            "the first record's allele was used",
-            all_conflicts);
+            "{} haplotype(s) carried two ALT alleles whose REFs overlap (split multi-allelic records{}); "
+            "the allele of the first record, in position order, was used",
+            all_conflicts, apply_indels ? ", or a variant inside a deletion" : "");
     const auto all_repeated = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(repeated)));
     if (all_repeated > 0)
-        SCPX_LOG_INF("{} SNV(s) were in two --vcf files (overlapping regions); each was applied once",
+        SCPX_LOG_INF("{} variant(s) were in two --vcf files (overlapping regions); each was applied once",
                      all_repeated);
+    const auto all_widened = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(widened)));
+    if (all_widened > 0)
+        SCPX_LOG_INF("{} gene(s) read again with a wider margin than {} bp (deletions reaching beyond it)",
+                     all_widened, initial_indel_margin);
     const auto all_windows = static_cast<double>(mpi::sum(static_cast<long long>(windows_run)));
     const auto all_haplotypes = static_cast<double>(mpi::sum(static_cast<long long>(haplotypes_done)));
     if (all_windows > 0)
@@ -501,6 +578,13 @@ void add_features_personal_command(CLI::App& features) {
                     "an unphased heterozygous GT: error | as-written (arbitrary phase, counted)")
         ->capture_default_str()
         ->check(CLI::IsMember({"error", "as-written"}))
+        ->group("Input");
+    sub->add_option(
+           "--indels", o->indels,
+           "VCF indels and MNPs: skip (counted; the original SNV-only windows) | apply (written into "
+           "the haplotype, its window cut so the TSS stays at the centre)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"skip", "apply"}))
         ->group("Input");
     sub->add_flag("--haplotypes", o->keep_haplotypes,
                   "also store each haplotype's features (/haplotype_features, twice the size of /features)")

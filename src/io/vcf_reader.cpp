@@ -407,6 +407,11 @@ struct vcf_reader::impl {
                 worst = k;
             }
         }
+        if (opt.keep_indels && (worst == allele_kind::INDEL || worst == allele_kind::MNP)) {
+            for (int a = 0; a < r->n_allele; ++a)
+                if (!is_acgt(r->d.allele[a])) return &stats.skipped_non_acgt;
+            return nullptr;
+        }
         switch (worst) {
         case allele_kind::SNV: return nullptr;
         case allele_kind::MNP: return &stats.skipped_mnp;
@@ -742,7 +747,7 @@ bool vcf_reader::next(vcf_record& out) {
         }
         m.next_where = "the record after " + std::string(bcf_seqname_safe(m.hdr.get(), r)) + ":" +
                        std::to_string(static_cast<long long>(r->pos) + 1);
-        if (m.in_query && r->pos + 1 < m.q_first) {
+        if (m.in_query && r->pos + 1 < m.q_first && !m.opt.keep_starting_before) {
             ++m.stats.outside_region;
             continue;
         }

@@ -9,7 +9,8 @@
 ///
 /// Policies (decisions, pipeline.md §2 and §4):
 /// - Only biallelic SNVs are returned by default; every other record is skipped and counted
-///   by reason in vcf_stats (multi-allelic, indel, MNP, symbolic, no ALT, non-ACGT allele).
+///   by reason in vcf_stats (multi-allelic, indel, MNP, symbolic, no ALT, non-ACGT allele);
+///   options return multi-allelic records, indels and MNPs, or every record.
 /// - Haplotypes need phased GT. A missing allele ('.') is taken as REF and counted. An unphased
 ///   homozygous GT is unambiguous and accepted; an unphased heterozygous GT throws
 ///   input_error by default (option: keep the written order and count it).
@@ -102,6 +103,13 @@ struct vcf_options {
     bool keep_multiallelic = false;
     /// Return biallelic non-SNV records too (indels, MNPs, symbolic, no ALT).
     bool keep_non_snv = false;
+    /// Return biallelic indels and MNPs too when REF and ALT are A/C/G/T only (symbolic, no-ALT
+    /// and other records stay skipped and counted): the sequence edits a haplotype can apply.
+    bool keep_indels = false;
+    /// Return records that start before a query's first position and reach into it (a
+    /// deletion's REF); by default they are skipped and counted as outside_region, so that
+    /// adjacent regions never return a record twice.
+    bool keep_starting_before = false;
     /// Check REF against this FASTA (non-owning; may be null).
     seq::fasta_reader* reference = nullptr;
     ref_mismatch_policy ref_mismatch = ref_mismatch_policy::SKIP;
@@ -113,7 +121,7 @@ struct vcf_options {
 struct vcf_stats {
     std::uint64_t records_read = 0;      ///< records in the queried regions (or the whole file)
     std::uint64_t records_returned = 0;  ///< records handed to the caller
-    std::uint64_t outside_region = 0;    ///< overlapping the region but starting before it
+    std::uint64_t outside_region = 0;    ///< overlapping the region but starting before it (skipped)
     std::uint64_t skipped_multiallelic = 0;
     std::uint64_t skipped_indel = 0;     ///< REF and ALT of different lengths
     std::uint64_t skipped_mnp = 0;       ///< REF and ALT of equal length > 1

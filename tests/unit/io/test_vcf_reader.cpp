@@ -207,6 +207,48 @@ TEST(VcfReader, KeepOptionsReturnMultiallelicAndNonSnvRecords) {
     EXPECT_EQ(r.stats().skipped(), 0u);
 }
 
+TEST(VcfReader, KeepIndelsReturnsIndelsAndMnpsOfAcgtOnly) {
+    const auto path = scpx::test::make_indexed_vcf("vcf_keep_indels.vcf.gz", vcf_text());
+    vcf_options o;
+    o.keep_indels = true;
+    vcf_reader r(path, o);
+    ASSERT_TRUE(r.query("20", 1, 100));
+    // rs4 (an insertion) and rs5 (an MNP) join the SNVs; the multi-allelic, symbolic, no-ALT and
+    // non-ACGT records stay skipped and counted.
+    EXPECT_EQ(ids(read_all(r)), (std::vector<std::string>{"rs1", "rs2", "rs4", "rs5", "rs8", "rs9"}));
+    EXPECT_EQ(r.stats().skipped_indel, 0u);
+    EXPECT_EQ(r.stats().skipped_mnp, 0u);
+    EXPECT_EQ(r.stats().skipped_multiallelic, 1u);
+    EXPECT_EQ(r.stats().skipped_symbolic, 1u);
+    EXPECT_EQ(r.stats().skipped_no_alt, 1u);
+    EXPECT_EQ(r.stats().skipped_non_acgt, 1u);
+    // An indel with an N in it cannot be written into a sequence: skipped as non-ACGT.
+    const auto npath = scpx::test::make_indexed_vcf(
+        "vcf_keep_indels_n.vcf.gz", std::string(kHeader) + "20\t40\trsN\tT\tTN\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n");
+    vcf_reader rn(npath, o);
+    ASSERT_TRUE(rn.query("20", 1, 100));
+    EXPECT_TRUE(read_all(rn).empty());
+    EXPECT_EQ(rn.stats().skipped_non_acgt, 1u);
+}
+
+TEST(VcfReader, RecordsStartingBeforeTheRegionOnlyWhenAsked) {
+    const auto path = scpx::test::make_indexed_vcf(
+        "vcf_straddle.vcf.gz", std::string(kHeader) +
+                                   "20\t40\trsD\tTAAAA\tT\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n"
+                                   "20\t44\trsS\tA\tG\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n");
+    vcf_options o;
+    o.keep_indels = true;
+    vcf_reader r(path, o);
+    ASSERT_TRUE(r.query("20", 42, 50)); // the deletion's REF (40..44) reaches into 42..50
+    EXPECT_EQ(ids(read_all(r)), (std::vector<std::string>{"rsS"}));
+    EXPECT_EQ(r.stats().outside_region, 1u);
+    o.keep_starting_before = true;
+    vcf_reader all(path, o);
+    ASSERT_TRUE(all.query("20", 42, 50));
+    EXPECT_EQ(ids(read_all(all)), (std::vector<std::string>{"rsD", "rsS"}));
+    EXPECT_EQ(all.stats().outside_region, 0u);
+}
+
 TEST(VcfReader, TabixWithoutContigHeaderLinesResolvesAliases) {
     std::string text = vcf_text();
     const auto a = text.find("##contig");

@@ -5,7 +5,8 @@
 
 A random three-contig FASTA, four genes (one on a contig the VCF lacks, one near a contig end) and
 a phased VCF of three individuals with SNVs in two windows, a record whose REF does not match the
-FASTA and an indel (both skipped and counted). Checks: every individual's features equal the
+FASTA and an indel (both skipped and counted); with --indels apply, indels and an MNP written into
+the haplotypes with the TSS kept at the window's centre (checked the same way). Checks: every individual's features equal the
 mean (and with --combine sum the sum) of `scpx enformer predict` on its two haplotype windows
 built here in Python; --haplotypes stores each haplotype; an individual without ALT alleles gets
 the `features reference` values; distinct windows are run once (n_windows); --samples selects and
@@ -115,6 +116,7 @@ out1 = os.path.join(scratch, "p1.h5")
 log = personal(out1, extra=["--haplotypes"]).stdout
 assert "1 gene(s) skipped: no --vcf file has records on their chromosome (e.g. G4 on chr3)" in log, log
 assert "skipped indel: 2; REF not matching the FASTA: 1; REF mismatch examples: chr1:15200" in log, log
+assert "--indels apply writes indels and MNPs too" in log, log
 kept = genes[:3]
 
 # Expected: each haplotype window built here, through `scpx enformer predict`.
@@ -131,18 +133,26 @@ for gi, (_, _, chrom, tss) in enumerate(kept):
                     seq[p - 1 - start] = a
             where[(gi, si, h)] = len(windows)
             windows.append(seq)
-x = np.zeros((len(windows), L, 4), np.float32)
-for i, seq in enumerate(windows):
-    for j, b in enumerate(seq):
-        if b in idx:
-            x[i, j, idx[b]] = 1
-with h5py.File(os.path.join(scratch, "hap_windows.h5"), "w") as f:
-    f["x"] = x
-pred = os.path.join(scratch, "hap_pred.h5")
-run([scpx, "enformer", "predict", "--weights", weights, "--onehot", os.path.join(scratch, "hap_windows.h5") + ":/x",
-     "--out", pred, "--threads", "1"])
-with h5py.File(pred, "r") as p:
-    hap = p["human"][:, 30:34, :].mean(axis=1)
+
+
+def predict_windows(seqs, name):
+    """Central-bin human features of `scpx enformer predict` on the windows `seqs` (strings or
+    lists of bases; N and padding one-hot zero)."""
+    x = np.zeros((len(seqs), L, 4), np.float32)
+    for i, seq in enumerate(seqs):
+        for j, b in enumerate(seq):
+            if b in idx:
+                x[i, j, idx[b]] = 1
+    onehot, pred = os.path.join(scratch, name + "_windows.h5"), os.path.join(scratch, name + "_pred.h5")
+    with h5py.File(onehot, "w") as f:
+        f["x"] = x
+    run([scpx, "enformer", "predict", "--weights", weights, "--onehot", onehot + ":/x", "--out", pred,
+         "--threads", "1"])
+    with h5py.File(pred, "r") as p:
+        return p["human"][:, 30:34, :].mean(axis=1)
+
+
+hap = predict_windows(windows, "hap")
 with h5py.File(out1, "r") as f:
     assert [s.decode() for s in f["gene_id"][:]] == ["G1", "G2", "G3"]
     assert [s.decode() for s in f["sample_id"][:]] == samples
@@ -209,7 +219,7 @@ vcf_low = write_vcf(os.path.join(scratch, "low.vcf"), [r for r in good + skipped
 vcf_high = write_vcf(os.path.join(scratch, "high.vcf"), [r for r in good + skipped if r[0] == "chr1" and r[1] >= 15000])
 out_regions = os.path.join(scratch, "pregions.h5")
 log_regions = personal(out_regions, extra=["--haplotypes"], vcf_path=[vcf_low, vcf_high]).stdout
-assert "1 SNV(s) were in two --vcf files (overlapping regions); each was applied once" in log_regions, log_regions
+assert "1 variant(s) were in two --vcf files (overlapping regions); each was applied once" in log_regions, log_regions
 with h5py.File(out1, "r") as a, h5py.File(out_regions, "r") as b:
     for name in ("features", "haplotype_features", "n_snvs", "n_windows", "sample_id", "gene_id"):
         assert (a[name][()] == b[name][()]).all(), name
@@ -225,6 +235,77 @@ log3 = run(cmd + ["--resume"]).stdout
 assert "1 of 3 rows already done" in log3, log3
 with open(out1, "rb") as a, open(out3, "rb") as b:
     assert a.read() == b.read(), "killed + resumed run differs"
+
+# --indels apply: indels and MNPs written into the haplotypes, each window cut so the TSS keeps
+# its place. Expected windows built here: the haplotype over the whole contig (N beyond its ends),
+# each base's reference origin tracked, the window taken around the first base from the TSS on.
+
+
+def span(chrom, pos, n):
+    return contigs[chrom][pos - 1:pos - 1 + n].upper()
+
+
+indels = [("chr1", 14000, span("chr1", 14000, 40), ref_base("chr1", 14000), ["0|0", "1|0", "0|0"]),  # upstream deletion
+          ("chr1", 14500, ref_base("chr1", 14500), ref_base("chr1", 14500) + "ACGTACGTAC", ["0|0", "0|1", "0|1"]),
+          # a deletion over the TSS; S3's first haplotype also has the SNV at 15000 (inside it): a conflict
+          ("chr1", 14995, span("chr1", 14995, 10), ref_base("chr1", 14995), ["0|0", "0|0", "1|0"]),
+          # 1,499 bases deleted near the window's start: more than the first margin (1,024 bp)
+          ("chr1", 9500, span("chr1", 9500, 1500), ref_base("chr1", 9500), ["0|0", "0|1", "0|0"]),
+          # a deletion starting before that margin, reached only by the haplotype above
+          ("chr1", 7700, span("chr1", 7700, 300), ref_base("chr1", 7700), ["0|0", "0|1", "0|0"]),
+          # wholly before its haplotype's window: S1's two haplotypes still share one window
+          ("chr1", 8000, span("chr1", 8000, 5), ref_base("chr1", 8000), ["1|0", "0|0", "0|0"]),
+          ("chr1", 16000, span("chr1", 16000, 2), alt_for("chr1", 16000) + alt_for("chr1", 16001),
+           ["0|0", "0|0", "0|1"]),  # an MNP
+          ("chr2", 2550, span("chr2", 2550, 20), ref_base("chr2", 2550), ["0|0", "0|0", "1|0"])]
+indel_records = good + skipped + indels
+vcf_indels = write_vcf(os.path.join(scratch, "indels.vcf"), indel_records)
+applied = sorted([r for r in indel_records if r is not skipped[0]], key=lambda r: (r[0], r[1]))  # VCF order
+
+
+def indel_window(chrom, tss, si, h):
+    seq, pos, parts, origin = contigs[chrom].upper(), 0, [], []
+    for c, p, r, a, gts in applied:
+        if c != chrom or gts[si].split("|")[h] != "1" or p - 1 < pos:  # not carried, or inside an earlier allele
+            continue
+        parts.append(seq[pos:p - 1])
+        origin.extend(range(pos, p - 1))
+        parts.append(a)
+        origin.extend(p - 1 + min(i, len(r) - 1) for i in range(len(a)))
+        pos = p - 1 + len(r)
+    parts.append(seq[pos:])
+    origin.extend(range(pos, len(seq)))
+    hap = "".join(parts)
+    start = int(np.searchsorted(origin, tss - 1)) - L // 2
+    return "".join(hap[i] if 0 <= i < len(hap) else "N" for i in range(start, start + L))
+
+
+ind_windows = [[[indel_window(chrom, tss, si, h) for h in range(2)] for si in range(3)] for _, _, chrom, tss in kept]
+hap_ind = predict_windows([w for g in ind_windows for s in g for w in s], "indel").reshape(3, 3, 2, -1)
+out_ind = os.path.join(scratch, "pindels.h5")
+log_ind = personal(out_ind, extra=["--haplotypes", "--indels", "apply"], vcf_path=vcf_indels).stdout
+assert "1 gene(s) read again with a wider margin than 1024 bp" in log_ind, log_ind
+assert "1 haplotype(s) carried two ALT alleles whose REFs overlap" in log_ind, log_ind
+assert "REF not matching the FASTA: 1" in log_ind and "skipped indel" not in log_ind, log_ind
+with h5py.File(out_ind, "r") as f:
+    got_hap = f["haplotype_features"][:]
+    err = float(np.abs(got_hap - hap_ind).max())
+    err = max(err, float(np.abs(f["features"][:] - hap_ind.mean(axis=2)).max()))
+    print("--indels apply vs predict on windows built here: max abs err %.3g" % err)
+    assert err < 1e-5, err
+    distinct = [len({w for s in g for w in s}) for g in ind_windows]
+    assert list(f["n_windows"][:]) == distinct == [5, 1, 2], (list(f["n_windows"][:]), distinct)
+    assert list(f["n_snvs"][:]) == [3, 0, 1] and list(f["n_indels"][:]) == [6, 0, 2], \
+        (list(f["n_snvs"][:]), list(f["n_indels"][:]))
+    assert "--indels apply" in f.attrs["scpx_command"], f.attrs["scpx_command"]
+# The deletion near S2's window start pulled 1,788 bases from before the window: not the SNV windows.
+with h5py.File(out1, "r") as a, h5py.File(out_ind, "r") as b:
+    assert np.abs(a["haplotype_features"][0, 1, 1] - b["haplotype_features"][0, 1, 1]).max() > 0
+out_ind2 = os.path.join(scratch, "pindels2.h5")
+log_ind2 = personal(out_ind2, ranks=2, extra=["--haplotypes", "--indels", "apply"], vcf_path=vcf_indels).stdout
+assert "1 gene(s) read again with a wider margin than 1024 bp" in log_ind2, log_ind2
+with open(out_ind, "rb") as a, open(out_ind2, "rb") as b:
+    assert a.read() == b.read(), "--indels apply: 1 and 2 ranks differ"
 
 # Bad input: one ERROR naming the file, non-zero exit, no output (nor its temporary).
 
