@@ -180,6 +180,14 @@ void open_file(const std::string& path) {
     s.file->set_pattern("%v");
     s.file->set_level(spdlog::level::trace);
     s.file->flush_on(spdlog::level::info);
+    // A log that cannot be written (its file system full) says so once, in scpx's words, and
+    // stops being written; the run goes on (its outputs report their own write errors). spdlog's
+    // default would print a raw "[*** LOG ERROR ***]" line for every message.
+    s.file->set_error_handler([path](const std::string& why) {
+        auto& st = global();
+        if (!st.file_open.exchange(false)) return;
+        std::fprintf(stderr, "WARNING: the log %s is no longer written: %s\n", path.c_str(), why.c_str());
+    });
     s.file_open = true;
     arm_signal_handler(out->temp_path(), failed_log_path(path));
     s.file_out = std::move(out);

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -33,6 +35,12 @@ struct free_deleter {
 };
 
 bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
+
+/// Size of file `p` in bytes, -1 when it cannot be read.
+long long bytes_in(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+}
 
 enum class compression { NONE, BGZF, GZIP, UNREADABLE };
 
@@ -393,12 +401,25 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
                            " is missing; create it with `samtools faidx " + path + "`");
         }
         survey_fasta(path);
+        const bool had_fai = file_exists(fai_path), had_gzi = file_exists(gzi_path);
+        errno = 0;
         if (fai_build3(path.c_str(), nullptr, nullptr) != 0) {
+            const int build_errno = errno;
+            // htslib writes the index in place: a build that failed (a full disk) leaves a
+            // truncated one, which every later run would trust. Only what this build made goes.
+            if (!had_fai) std::remove(fai_path.c_str());
+            if (!had_gzi) std::remove(gzi_path.c_str());
             const auto why = diagnose_fasta(path);
             if (!why.second.empty()) throw input_error(path, why.first, "", why.second);
-            throw io_error("cannot build the FASTA index of '" + path +
-                           "' (is the directory writable, and are all lines of each sequence of "
-                           "equal length?); create it with `samtools faidx " + path + "`");
+            const bool write_failed = build_errno == ENOSPC || build_errno == EDQUOT ||
+                                      build_errno == EROFS || build_errno == EACCES || build_errno == EPERM ||
+                                      build_errno == EIO || build_errno == EFBIG;
+            throw io_error("cannot build the FASTA index of '" + path + "'" +
+                           (write_failed
+                                ? ": " + std::string(std::strerror(build_errno))
+                                : std::string(" (is the directory writable, and are all lines of each "
+                                              "sequence of equal length?)")) +
+                           "; create it with `samtools faidx " + path + "`");
         }
     } else {
         warn_if_index_older(path, fai_path);
@@ -413,7 +434,14 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
                        "); rebuild it with `samtools faidx " + path + "`");
     }
     const int n = faidx_nseq(impl_->fai.get());
-    if (n <= 0) throw input_error(path, "", "", "the FASTA index lists no sequences (empty file?)");
+    if (n <= 0) {
+        if (bytes_in(fai_path) == 0 && bytes_in(path) > 0)
+            throw input_error(fai_path, "", "",
+                              "the FASTA index is empty (left by an index build that failed?); delete it and "
+                              "scpx builds it again, or run `samtools faidx " +
+                                  path + "`");
+        throw input_error(path, "", "", "the FASTA index lists no sequences (empty file?)");
+    }
     impl_->contigs.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
         const char* name = faidx_iseq(impl_->fai.get(), i);

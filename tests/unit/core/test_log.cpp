@@ -10,6 +10,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+
+#include <sys/resource.h>
 
 namespace {
 
@@ -190,6 +193,29 @@ TEST(LogDeathTest, ARunStoppedByASignalLeavesNoUnfinishedOutput) {
     EXPECT_TRUE(scpx::test::exists(temp_of(other_rank)));
     EXPECT_TRUE(scpx::test::exists(scpx::log::failed_log_path(path)));
     std::remove(temp_of(other_rank).c_str());
+}
+
+/// In a child process: a log whose file stops taking bytes (a 1 KB file-size limit standing in
+/// for a full disk) while the run writes 100 lines to it.
+[[noreturn]] void log_into_a_full_file(const std::string& path) {
+    scpx::log::set_verbosity(scpx::log::level::warn); // the console shows only the warning
+    scpx::log::open_file(path);
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = 1024;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    for (int i = 0; i < 100; ++i)
+        SCPX_LOG_INF("a line of the run's record, number {}, long enough to fill the file quickly", i);
+    std::_Exit(0);
+}
+
+TEST(LogDeathTest, ALogThatCannotBeWrittenSaysSoOnceInItsOwnWords) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string path = scpx::test::scratch_path("full_disk.log");
+    // One line naming the log and the reason (not spdlog's raw "[*** LOG ERROR ***]" per message),
+    // and the run goes on to its end.
+    EXPECT_EXIT(log_into_a_full_file(path), ::testing::ExitedWithCode(0),
+                "^WARNING: the log [^\n]*full_disk.log is no longer written: [^\n]*File too large\n$");
 }
 
 TEST(StageTimer, AStageLeftByAnExceptionIsNotDone) {

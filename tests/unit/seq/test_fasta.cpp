@@ -10,11 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <functional>
-#include <sys/stat.h>
 #include <random>
 #include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -291,6 +295,51 @@ TEST(FastaIndex, RewrappedFastaWithOldIndexIsRejected) {
     EXPECT_THAT(msg, HasSubstr("samtools faidx " + path));
     // The index is not rebuilt behind the user's back.
     EXPECT_THAT(scpx::test::read_text(path + ".fai"), HasSubstr("\t60\t61"));
+}
+
+TEST(FastaIndex, AnEmptyIndexSaysHowItCameAndHowToRebuildIt) {
+    // What a build on a full disk used to leave (htslib writes the index in place).
+    const auto path = scpx::test::scratch_path("fai_empty.fa");
+    scpx::test::remove_with_indexes(path);
+    scpx::test::write_text(path, fasta_record("chr1", kLong()));
+    scpx::test::write_text(path + ".fai", "");
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] { fasta_reader fa(path); });
+    EXPECT_THAT(msg, HasSubstr(path + ".fai"));
+    EXPECT_THAT(msg, HasSubstr("the FASTA index is empty"));
+    EXPECT_THAT(msg, HasSubstr("delete it"));
+}
+
+/// In a child process: builds the index of `path` under a 1 KB file-size limit; exits 0 when the
+/// build failed saying why and left no index behind.
+[[noreturn]] void build_index_under_a_size_limit(const std::string& path) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = 1024;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    std::string msg;
+    try {
+        fasta_reader fa(path);
+    } catch (const scpx::io_error& e) {
+        msg = e.what();
+    }
+    const bool said_why = msg.find("File too large") != std::string::npos;
+    const bool no_index = ::access((path + ".fai").c_str(), F_OK) != 0;
+    std::_Exit(said_why && no_index ? 0 : 1);
+}
+
+TEST(FastaIndex, AFailedBuildLeavesNoIndexBehindAndSaysWhy) {
+    // 300 contigs: an index of ~8 KB, which a 1 KB file-size limit (a stand-in for a full disk)
+    // stops half-written. The child process holds the limit; the parent checks the outcome.
+    const auto path = scpx::test::scratch_path("fai_fail.fa");
+    scpx::test::remove_with_indexes(path);
+    std::string text;
+    for (int i = 0; i < 300; ++i)
+        text += fasta_record("contig_number_" + std::to_string(i), "ACGTACGTAC");
+    scpx::test::write_text(path, text);
+    EXPECT_EXIT(build_index_under_a_size_limit(path), ::testing::ExitedWithCode(0), "");
+    // Without the limit the index is built as usual.
+    fasta_reader fa(path);
+    EXPECT_EQ(fa.contigs().size(), 300u);
 }
 
 TEST(FastaIndex, OlderIndexOfAnUnchangedFastaOnlyWarns) {
