@@ -517,8 +517,9 @@ bool run_personal(const personal_options& po) {
     const auto all_conflicts = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(conflicts)));
     if (all_conflicts > 0)
         SCPX_LOG_WRN_SHARED(
-            "{} haplotype(s) carried two ALT alleles whose REFs overlap (split multi-allelic records{}); "
-            "the allele of the first record, in position order, was used",
+            "{} ALT allele(s) not applied to a haplotype: their REF overlaps an allele the haplotype already "
+            "carries (split multi-allelic records{}); the allele of the first record, in position order, was "
+            "used",
             all_conflicts, apply_indels ? ", or a variant inside a deletion" : "");
     const auto all_repeated = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(repeated)));
     if (all_repeated > 0)

@@ -1,6 +1,9 @@
 #include "scpx/core/atomic_file.hpp"
 
 #include "scpx/core/error.hpp"
+#include "scpx/core/text.hpp"
+
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +27,18 @@ std::string parent_dir(const std::string& path) {
 std::string base_name(const std::string& path) {
     const auto slash = path.find_last_of('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string sibling_name(const std::string& path, const std::string& dot, const std::string& suffix) {
+    constexpr std::size_t name_max = 255; // NAME_MAX of ext4, XFS, Lustre, GPFS, tmpfs
+    const std::string name = base_name(path);
+    std::string sibling = dot + name + suffix;
+    if (sibling.size() > name_max) {
+        const std::string hash = fmt::format("~{:016x}", fnv1a64(name));
+        sibling = dot + name.substr(0, name_max - dot.size() - hash.size() - suffix.size()) + hash + suffix;
+    }
+    const auto slash = path.find_last_of('/');
+    return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + sibling;
 }
 
 namespace {
@@ -170,7 +185,7 @@ void check_output_path(const std::string& path, bool overwrite) {
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
     check_output_path(path_, overwrite);
     claim_ = output_claim(path_);
-    temp_ = parent_dir(path_) + "/." + base_name(path_) + ".scpx-tmp";
+    temp_ = sibling_name(path_, ".", ".scpx-tmp");
     track(temp_);
 }
 

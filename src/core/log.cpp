@@ -155,7 +155,7 @@ int nranks() { return global().nranks; }
 std::string failed_log_path(const std::string& path) {
     const std::string ext = ".log";
     const bool has_ext = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-    return (has_ext ? path.substr(0, path.size() - ext.size()) : path) + ".failed.log";
+    return sibling_name(has_ext ? path.substr(0, path.size() - ext.size()) : path, "", ".failed.log");
 }
 
 void open_file(const std::string& path) {

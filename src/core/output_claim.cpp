@@ -123,7 +123,7 @@ void warn_unclaimable(const std::string& output, const std::string& lock_file, c
 } // namespace
 
 std::string output_claim::lock_path(const std::string& path) {
-    return parent_dir(path) + "/." + base_name(path) + ".scpx-lock";
+    return sibling_name(path, ".", ".scpx-lock");
 }
 
 void output_claim::add_stand_in(const std::string& stand_in, const std::string& path) {

@@ -434,12 +434,16 @@ struct vcf_reader::impl {
                               "contig '" + chrom + "' is not in the FASTA '" + opt.reference->path() +
                                   "'; are the VCF and the FASTA on the same genome build?");
         const std::int64_t contig_len = opt.reference->contig_length(chrom);
-        if (r->pos + static_cast<std::int64_t>(ref.size()) > contig_len)
+        if (r->pos >= contig_len)
             throw input_error(path, where(r), "POS",
-                              "the record ends past the end of contig '" + chrom + "' (" + std::to_string(contig_len) +
-                                  " bp in the FASTA '" + opt.reference->path() +
+                              "the record lies past the end of contig '" + chrom + "' (" +
+                                  std::to_string(contig_len) + " bp in the FASTA '" + opt.reference->path() +
                                   "'); are the VCF and the FASTA on the same genome build?");
-        const std::string fa = opt.reference->fetch(chrom, r->pos, r->pos + static_cast<std::int64_t>(ref.size()));
+        // A REF running past the contig's end (an indel at its last bases) cannot match the
+        // FASTA: a mismatch like any other, its missing bases shown as '-'.
+        const std::int64_t ref_end = r->pos + static_cast<std::int64_t>(ref.size());
+        std::string fa = opt.reference->fetch(chrom, r->pos, std::min(ref_end, contig_len));
+        if (ref_end > contig_len) fa.append(static_cast<std::size_t>(ref_end - contig_len), '-');
         if (fa == ref) return true;
         ++stats.ref_mismatch;
         const std::string ex = chrom + ":" + std::to_string(static_cast<long long>(r->pos) + 1) +

@@ -66,6 +66,12 @@ std::string parent_dir(const std::string& path);
 /// The file name part of a path: "a/b.txt" → "b.txt".
 std::string base_name(const std::string& path);
 
+/// A working file beside `path`: `<dir>/<dot><name><suffix>` (dot "." for hidden ones: the staged
+/// output, the lock file). A name longer than file systems allow (255 bytes) keeps its first
+/// bytes and gets a hash of the whole name instead of the rest, the same in every run (so that
+/// --resume finds the staged output of a long output name).
+std::string sibling_name(const std::string& path, const std::string& dot, const std::string& suffix);
+
 /// True when `path` names an existing file or directory.
 bool path_exists(const std::string& path);
 

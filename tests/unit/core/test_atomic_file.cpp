@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 #include <sys/stat.h>
 
 namespace {
@@ -17,6 +20,32 @@ TEST(AtomicOutput, CommitRenamesIntoPlace) {
     out.commit();
     EXPECT_EQ(scpx::test::read_text(path), "done");
     EXPECT_FALSE(scpx::test::exists(out.temp_path()));
+}
+
+TEST(AtomicOutput, ALongOutputNameGetsShortenedWorkingFilesTheSameInEveryRun) {
+    // A 250-byte name: the staged file, the lock file and the failed log would pass the file
+    // system's 255-byte limit with their prefix and suffix ("File name too long").
+    const std::string name(246, 'x');
+    const auto path = scpx::test::scratch_path(name + ".h5");
+    std::remove(path.c_str());
+    const auto base = [](const std::string& p) { return p.substr(p.find_last_of('/') + 1); };
+    std::string temp;
+    {
+        scpx::atomic_output out(path);
+        temp = out.temp_path();
+        EXPECT_LE(base(temp).size(), 255u);
+        EXPECT_EQ(base(temp).substr(0, 11), "." + name.substr(0, 10));
+        scpx::test::write_text(temp, "done");
+        out.commit();
+    }
+    EXPECT_EQ(scpx::test::read_text(path), "done");
+    EXPECT_EQ(scpx::sibling_name(path, ".", ".scpx-tmp"), temp); // --resume finds it again
+    EXPECT_LE(base(scpx::sibling_name(path, ".", ".scpx-lock")).size(), 255u);
+    EXPECT_NE(scpx::sibling_name(path, ".", ".scpx-lock"), scpx::sibling_name(path + "2", ".", ".scpx-lock"));
+    // Short names keep the plain form.
+    EXPECT_EQ(scpx::sibling_name("out/a.h5", ".", ".scpx-tmp"), "out/.a.h5.scpx-tmp");
+    EXPECT_EQ(scpx::sibling_name("a.h5", ".", ".scpx-tmp"), ".a.h5.scpx-tmp");
+    std::remove(path.c_str());
 }
 
 TEST(AtomicOutput, ExistingOutputStaysIntactWhenANewRunFails) {

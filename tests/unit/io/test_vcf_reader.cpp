@@ -307,6 +307,29 @@ TEST(VcfReader, RefCheckAgainstFastaCountsMismatchesWithExamples) {
     EXPECT_THAT(r.stats().summary(), HasSubstr("REF not matching the FASTA: 1"));
 }
 
+TEST(VcfReader, AnIndelRunningPastTheContigEndIsAMismatchAndAPositionPastItAnError) {
+    // The FASTA's chr20 has 100 bases: a deletion at 99 whose REF needs bases 99..101 cannot
+    // match it (counted, skipped); a record at 150 means another genome build (an error).
+    const auto path = scpx::test::make_indexed_vcf("vcf_contig_end.vcf.gz",
+                                                   std::string(kHeader) +
+                                                       "20\t99\trsE\tAAA\tA\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n"
+                                                       "20\t150\trsP\tA\tG\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0\n");
+    scpx::seq::fasta_reader fa(write_ref_fasta("vcf_contig_end.fa"));
+    vcf_options o;
+    o.reference = &fa;
+    o.keep_indels = true;
+    vcf_reader r(path, o);
+    ASSERT_TRUE(r.query("20", 1, 100));
+    EXPECT_TRUE(read_all(r).empty());
+    EXPECT_EQ(r.stats().ref_mismatch, 1u);
+    ASSERT_EQ(r.stats().ref_mismatch_examples.size(), 1u);
+    EXPECT_EQ(r.stats().ref_mismatch_examples[0], "20:99 REF=AAA FASTA=AA-");
+    ASSERT_TRUE(r.query("20", 101, 200));
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] { read_all(r); });
+    EXPECT_THAT(msg, HasSubstr("past the end of contig"));
+    EXPECT_THAT(msg, HasSubstr("same genome build"));
+}
+
 TEST(VcfReader, RefMismatchCanBeAnErrorNamingRecordAndField) {
     const auto path = scpx::test::make_indexed_vcf("vcf_referr.vcf.gz", vcf_text());
     const auto fa_path = write_ref_fasta("vcf_referr.fa");
