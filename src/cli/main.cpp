@@ -43,7 +43,8 @@ int fail(int code, const std::string& message, bool reported_by_rank_0 = false) 
         reported_by_rank_0;
     if (!root && !alike) SCPX_LOG_ERR("{}", message);
     const std::string log_path = scpx::log::file_path();
-    if (!log_path.empty()) SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));
+    if (!log_path.empty() && !scpx::log::file_incomplete())
+        SCPX_LOG_INF("the log of this failed run: {}", scpx::log::failed_log_path(log_path));
     scpx::log::close_file(scpx::log::outcome::failed);
     scpx::detail::remove_live_temporaries();
     if (many && !root && alike)

@@ -176,7 +176,7 @@ std::string log_path_for(const std::string& out) {
     for (const char* ext : {".gz", ".h5", ".hdf5", ".csv", ".tsv", ".txt", ".db", ".json"}) {
         if (ends_with(base, ext)) base.resize(base.size() - std::string(ext).size());
     }
-    return base + ".log";
+    return sibling_name(base, "", ".log"); // a 255-byte name stays a name the file system takes
 }
 
 namespace {

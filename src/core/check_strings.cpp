@@ -22,13 +22,27 @@ herr_t take_innermost(unsigned n, const H5E_error2_t* e, void* out) {
     if (n == 0 && e->desc) *static_cast<std::string*>(out) = e->desc;
     return 0;
 }
+
+/// HDF5's file drivers describe a failed read or write with every detail ("file write failed:
+/// time = ..., filename = ..., errno = 28, error message = 'No space left on device', buf =
+/// 0x..., ..."): keep what happened and why.
+std::string tidy(const std::string& desc) {
+    const std::string key = "error message = '";
+    const auto at = desc.find(key);
+    const auto head_end = desc.find(": time = ");
+    if (at == std::string::npos || head_end == std::string::npos) return desc;
+    const auto from = at + key.size();
+    const auto to = desc.find('\'', from);
+    return desc.substr(0, head_end) + ": " +
+           desc.substr(from, to == std::string::npos ? std::string::npos : to - from);
+}
 } // namespace
 
 std::string h5_error_string(long long code) {
     std::string msg;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &msg);
     if (msg.empty()) msg = "HDF5 returned " + std::to_string(code);
-    return msg;
+    return tidy(msg);
 }
 
 std::string hts_error_string(long long code) {

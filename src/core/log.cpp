@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace scpx::log {
@@ -30,6 +31,7 @@ struct state {
     std::shared_ptr<spdlog::logger> errors;  // stderr: warnings and errors on every rank
     std::shared_ptr<spdlog::logger> file;    // rank 0's log, under its temporary name …
     std::atomic<bool> file_open{false};      // … (read without the mutex by enabled())
+    std::atomic<bool> file_broken{false};    // … a write to it failed: it stopped being written
     std::unique_ptr<atomic_output> file_out; // … which this renames when the run ends
 };
 
@@ -152,6 +154,13 @@ level verbosity() { return static_cast<level>(global().threshold.load()); }
 int rank() { return global().rank; }
 int nranks() { return global().nranks; }
 
+namespace {
+long long file_bytes(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+}
+} // namespace
+
 std::string failed_log_path(const std::string& path) {
     const std::string ext = ".log";
     const bool has_ext = path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
@@ -186,9 +195,11 @@ void open_file(const std::string& path) {
     s.file->set_error_handler([path](const std::string& why) {
         auto& st = global();
         if (!st.file_open.exchange(false)) return;
+        st.file_broken = true;
         std::fprintf(stderr, "WARNING: the log %s is no longer written: %s\n", path.c_str(), why.c_str());
     });
     s.file_open = true;
+    s.file_broken = false;
     arm_signal_handler(out->temp_path(), failed_log_path(path));
     s.file_out = std::move(out);
 }
@@ -200,6 +211,10 @@ void note_kept_on_signal(const std::string& path) {
     if (line.size() > sizeof g_signal_kept) return;
     std::memcpy(g_signal_kept, line.data(), line.size());
     g_signal_kept_len = static_cast<std::sig_atomic_t>(line.size());
+}
+
+bool file_incomplete() {
+    return global().file_broken.load();
 }
 
 std::string file_path() {
@@ -229,6 +244,7 @@ void close_file(outcome how) {
         }
         break;
     case outcome::failed:
+        if (s.file_broken && file_bytes(out->temp_path()) == 0) break; // nothing to keep: removed
         if (std::rename(out->temp_path().c_str(), failed.c_str()) == 0) out->release();
         else std::fprintf(stderr, "WARNING: cannot keep the log as %s: %s\n", failed.c_str(), std::strerror(errno));
         break;

@@ -45,7 +45,7 @@ std::size_t output_set::add(const std::string& path) {
     claims_.emplace_back(path); // rank 0 claims the output for this run (output_claim)
     file f;
     f.path = path;
-    f.staged = parent_dir(path) + "/.scpx-staged." + base_name(path);
+    f.staged = sibling_name(path, ".scpx-staged.", "");
     f.backup = parent_dir(path) + "/.scpx-replaced." + base_name(path);
     // The staged file's writer claims the output itself, not a second lock file of its own.
     output_claim::add_stand_in(f.staged, path);

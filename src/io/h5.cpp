@@ -150,26 +150,28 @@ void release_stale_mpiio_lock(const std::string& path, h5_driver driver) {
 }
 } // namespace
 
-h5_file h5_create_file(const std::string& path, h5_driver driver) {
+h5_file h5_create_file(const std::string& path, h5_driver driver, const std::string& open_as) {
     require_writable_location(path); // a clearer message than HDF5's for the common cases
+    const std::string& name = open_as.empty() ? path : open_as;
     h5_plist fapl = h5_file_access(driver);
-    release_stale_mpiio_lock(path, driver);
+    release_stale_mpiio_lock(name, driver);
     h5_plist fcpl = h5_file_creation();
-    const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
+    const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
     if (id < 0) throw io_error("cannot create HDF5 file " + path + ": " + detail::h5_error_string(id));
     return h5_file(id);
 }
 
-h5_file h5_open_file(const std::string& path, bool writable, h5_driver driver) {
+h5_file h5_open_file(const std::string& path, bool writable, h5_driver driver, const std::string& open_as) {
     if (!path_exists(path)) throw missing_file_error(path);
     // HDF5 seeks: a FIFO would block the open for ever, a directory or device fails obscurely.
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
         throw input_error(path, "", "",
                           "not a regular file (a directory, FIFO or device); HDF5 files are read from disk");
+    const std::string& name = open_as.empty() ? path : open_as;
     h5_plist fapl = h5_file_access(driver);
-    release_stale_mpiio_lock(path, driver);
-    const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id());
+    release_stale_mpiio_lock(name, driver);
+    const hid_t id = H5Fopen(name.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.id());
     if (id < 0) {
         const std::string why = detail::h5_error_string(id);
 #if H5_VERSION_GE(1, 12, 0)

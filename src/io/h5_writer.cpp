@@ -1,4 +1,5 @@
 #include "scpx/io/h5_writer.hpp"
+#include "scpx/io/mpiio_alias.hpp"
 
 #include "scpx/config.hpp"
 #include "scpx/core/atomic_file.hpp"
@@ -145,6 +146,7 @@ struct h5_row_writer::impl {
     std::vector<std::uint8_t> done_local;   // mask as opened, plus rows this rank marked
     output_claim claim;                     // this run's, until the writer is gone (rank 0)
     std::unique_ptr<atomic_output> out;     // non-resumable: removes the temp on unwinding
+    std::unique_ptr<mpiio_alias> alias;     // the name MPI-IO opens `temp` by; outlives `file`
     h5_file file;
     std::vector<h5_dataset> datasets; // parallel to specs
     h5_dataset done_ds;
@@ -187,7 +189,7 @@ struct h5_row_writer::impl {
             SCPX_H5_CHECK(H5Sselect_none(fspace.id()));
             SCPX_H5_CHECK(H5Sselect_none(mspace.id()));
             static const double dummy = 0;
-            SCPX_H5_CHECK(H5Dwrite(ds, mem_type, mspace.id(), fspace.id(), dxpl.id(), &dummy));
+            checked_write(ds, mem_type, mspace.id(), fspace.id(), &dummy);
             return;
         }
         std::vector<hsize_t> start(shape.size(), 0), count(shape);
@@ -204,7 +206,22 @@ struct h5_row_writer::impl {
             first_run = false;
             i = j;
         }
-        SCPX_H5_CHECK(H5Dwrite(ds, mem_type, mspace.id(), fspace.id(), dxpl.id(), buf));
+        checked_write(ds, mem_type, mspace.id(), fspace.id(), buf);
+    }
+
+    // H5Dwrite, failing with the dataset, the file and, when its file system is (nearly) full,
+    // that: a disk filled by another job while this one runs fails here, not at the start.
+    void checked_write(hid_t ds, hid_t mem_type, hid_t mspace, hid_t fspace, const void* buf) {
+        const herr_t rc = H5Dwrite(ds, mem_type, mspace, fspace, dxpl.id(), buf);
+        if (rc >= 0) return;
+        std::string why = detail::h5_error_string(rc);
+        struct statvfs fs {};
+        if (::statvfs(parent_dir(temp).c_str(), &fs) == 0 &&
+            static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize) < 1e6)
+            why += " (the file system of " + parent_dir(temp) + " is full)";
+        char name[256] = "";
+        H5Iget_name(ds, name, sizeof name);
+        throw io_error("cannot write dataset " + std::string(name) + " of " + path + ": " + why);
     }
 };
 
@@ -341,7 +358,8 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
     p.dxpl = std::move(dxpl);
 
     if (p.resumed) {
-        p.file = h5_open_file(p.temp, true, h5_driver::mpio);
+        p.alias = std::make_unique<mpiio_alias>(p.temp);
+        p.file = h5_open_file(p.temp, true, h5_driver::mpio, p.alias->name());
         for (const auto& s : p.specs) {
             p.datasets.emplace_back(H5Dopen2(p.file.id(), s.name.c_str(), H5P_DEFAULT));
             SCPX_H5_CHECK(p.datasets.back().id());
@@ -352,7 +370,8 @@ h5_row_writer::h5_row_writer(const std::string& path, std::vector<h5_dataset_spe
         SCPX_LOG_INF("resuming {}: {} of {} rows already done", path, n_done, p.opt.done_rows);
     } else {
         require_space_for(path, p.specs, p.opt.done_rows);
-        p.file = h5_create_file(p.temp, h5_driver::mpio);
+        p.alias = std::make_unique<mpiio_alias>(p.temp);
+        p.file = h5_create_file(p.temp, h5_driver::mpio, p.alias->name());
         // Attributes first, then datasets in declaration order: the object header and heap
         // layout then depend on the declaration only.
         for (const auto& kv : attrs)

@@ -48,6 +48,9 @@ void close_file(outcome how = outcome::succeeded);
 void note_kept_on_signal(const std::string& path);
 /// Final path of the open log file ("" when none).
 std::string file_path();
+/// True when a write to the log file failed (its file system full): it stopped being written,
+/// as a warning said, and a failed run's log that holds nothing is not kept.
+bool file_incomplete();
 /// `x.log` → `x.failed.log`: where a failed run's log goes.
 std::string failed_log_path(const std::string& path);
 

@@ -84,13 +84,16 @@ void h5_quiet();
 /// every rank must make the same calls).
 enum class h5_driver { serial, mpio };
 
-/// Creates (truncates) a file with scpx's reproducible settings.
+/// Creates (truncates) a file with scpx's reproducible settings. `open_as`: another name of the
+/// same file to hand to HDF5 (an mpiio_alias of a long path); messages name `path`.
 /// @throws io_error naming the path when it cannot be created
-h5_file h5_create_file(const std::string& path, h5_driver driver = h5_driver::serial);
+h5_file h5_create_file(const std::string& path, h5_driver driver = h5_driver::serial,
+                       const std::string& open_as = {});
 
-/// Opens an existing HDF5 file.
+/// Opens an existing HDF5 file (`open_as` as in h5_create_file).
 /// @throws io_error when missing or unreadable, input_error when it is not an HDF5 file
-h5_file h5_open_file(const std::string& path, bool writable = false, h5_driver driver = h5_driver::serial);
+h5_file h5_open_file(const std::string& path, bool writable = false, h5_driver driver = h5_driver::serial,
+                     const std::string& open_as = {});
 
 /// The file-access property list scpx uses (libver bounds, driver). Exposed for the writer.
 h5_plist h5_file_access(h5_driver driver);
