@@ -17,6 +17,9 @@
 
 namespace scpx {
 
+/// NAME_MAX of ext4, XFS, Lustre, GPFS and tmpfs: the longest file name they take.
+constexpr std::size_t kNameMax = 255;
+
 std::string parent_dir(const std::string& path) {
     const auto slash = path.find_last_of('/');
     if (slash == std::string::npos) return ".";
@@ -30,12 +33,16 @@ std::string base_name(const std::string& path) {
 }
 
 std::string sibling_name(const std::string& path, const std::string& dot, const std::string& suffix) {
-    constexpr std::size_t name_max = 255; // NAME_MAX of ext4, XFS, Lustre, GPFS, tmpfs
     const std::string name = base_name(path);
     std::string sibling = dot + name + suffix;
-    if (sibling.size() > name_max) {
+    if (sibling.size() > kNameMax) {
+        // The name's extensions stay (".covariance.txt.gz": whether it is compressed is read
+        // from them), the hash takes the place of the middle.
+        const std::size_t ext = name.find('.', name.size() > 24 ? name.size() - 24 : 1);
+        const std::string tail = ext == std::string::npos ? std::string() : name.substr(ext);
         const std::string hash = fmt::format("~{:016x}", fnv1a64(name));
-        sibling = dot + name.substr(0, name_max - dot.size() - hash.size() - suffix.size()) + hash + suffix;
+        sibling = dot + name.substr(0, kNameMax - dot.size() - hash.size() - tail.size() - suffix.size()) +
+                  hash + tail + suffix;
     }
     const auto slash = path.find_last_of('/');
     return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + sibling;
@@ -171,6 +178,12 @@ void require_writable_location(const std::string& path) {
 
 void check_output_path(const std::string& path, bool overwrite) {
     refuse_if_input(path);
+    // Found now, not at the rename after hours of work.
+    const std::string name = base_name(path);
+    if (name.size() > kNameMax)
+        throw usage_error("output " + path + ": its name is " + std::to_string(name.size()) +
+                          " bytes long, more than the " + std::to_string(kNameMax) +
+                          " a file system takes: give a shorter name");
     // The rename at commit would replace a device, FIFO or socket (as root: /dev/null itself).
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))

@@ -25,12 +25,17 @@ mpiio_alias::mpiio_alias(const std::string& path) : name_(path) {
     std::string failure;
     if (mpi::is_root()) {
         // The target first, so that the link never dangles (MPI-IO then creates nothing).
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0) failure = "cannot create " + path + ": " + std::strerror(errno);
-        else ::close(fd);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        const bool made = fd >= 0;
+        if (fd >= 0)
+            ::close(fd);
+        else if (errno != EEXIST)
+            failure = "cannot create " + path + ": " + std::strerror(errno);
         ::unlink(link_.c_str()); // a stale one of a run that was killed
-        if (failure.empty() && ::symlink(base.c_str(), link_.c_str()) != 0)
+        if (failure.empty() && ::symlink(base.c_str(), link_.c_str()) != 0) {
             failure = "cannot make the short MPI-IO name " + link_ + " for " + path + ": " + std::strerror(errno);
+            if (made) ::unlink(path.c_str()); // nothing of this run stays behind
+        }
     }
     failure = mpi::broadcast(failure); // every rank stops alike, or none does
     if (!failure.empty()) throw io_error(failure);

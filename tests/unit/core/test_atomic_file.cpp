@@ -42,6 +42,13 @@ TEST(AtomicOutput, ALongOutputNameGetsShortenedWorkingFilesTheSameInEveryRun) {
     EXPECT_EQ(scpx::sibling_name(path, ".", ".scpx-tmp"), temp); // --resume finds it again
     EXPECT_LE(base(scpx::sibling_name(path, ".", ".scpx-lock")).size(), 255u);
     EXPECT_NE(scpx::sibling_name(path, ".", ".scpx-lock"), scpx::sibling_name(path + "2", ".", ".scpx-lock"));
+    // The extensions stay: whether a staged covariance is compressed is read from its name.
+    const std::string staged =
+        scpx::sibling_name("d/" + std::string(237, 'p') + ".covariance.txt.gz", ".scpx-staged.", "");
+    EXPECT_EQ(staged.size(), 2u + 255u);
+    EXPECT_EQ(staged.substr(staged.size() - 18), ".covariance.txt.gz");
+    // A name longer than a file system takes is refused before any work.
+    EXPECT_THROW(scpx::atomic_output(scpx::test::scratch_path(std::string(256, 'z'))), scpx::usage_error);
     // Short names keep the plain form.
     EXPECT_EQ(scpx::sibling_name("out/a.h5", ".", ".scpx-tmp"), "out/.a.h5.scpx-tmp");
     EXPECT_EQ(scpx::sibling_name("a.h5", ".", ".scpx-tmp"), ".a.h5.scpx-tmp");
