@@ -91,8 +91,9 @@ bool run_features(const features_options& o) {
                   {"feature", "mean of the human head over output bins [" + std::to_string(m.first_bin) +
                                   ", " + std::to_string(m.first_bin + o.center_bins) +
                                   ") of each TSS-centred window"}};
-    for (auto& kv : split_provenance(genes, o.common, prov.inputs))
-        prov.extra.push_back(std::move(kv));
+    const auto split_attrs = split_provenance(genes, o.common, prov.inputs);
+    refuse_replacing_another_part(o.common, split_attrs);
+    prov.extra.insert(prov.extra.end(), split_attrs.begin(), split_attrs.end());
     io::h5_writer_options wo;
     wo.done_rows = n_rows;
     wo.resume = o.resume;

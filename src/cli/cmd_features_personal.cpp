@@ -361,8 +361,9 @@ bool run_personal(const personal_options& po) {
                      "of each TSS-centred window ({} of the VCF written into the reference)",
                      po.combine, m.first_bin, m.first_bin + o.center_bins,
                      apply_indels ? "SNVs, indels and MNPs, the TSS kept at the window's centre" : "SNVs")}};
-    for (auto& kv : split_provenance(genes, o.common, prov.inputs))
-        prov.extra.push_back(std::move(kv));
+    const auto split_attrs = split_provenance(genes, o.common, prov.inputs);
+    refuse_replacing_another_part(o.common, split_attrs);
+    prov.extra.insert(prov.extra.end(), split_attrs.begin(), split_attrs.end());
     io::h5_writer_options wo;
     wo.done_rows = n_rows;
     wo.resume = o.resume;

@@ -2,6 +2,7 @@
 #include "scpx/cli/features_common.hpp"
 
 #include "scpx/cli/enformer_options.hpp"
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/check.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -10,6 +11,7 @@
 #include "scpx/dist/rank_report.hpp"
 #include "scpx/dist/split_parts.hpp"
 #include "scpx/io/gene_selection.hpp"
+#include "scpx/io/h5.hpp"
 #include "scpx/model/enformer.hpp"
 #include "scpx/ops/parallel.hpp"
 
@@ -17,6 +19,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <sstream>
 #include <sys/stat.h>
 #include <utility>
 
@@ -190,6 +193,37 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
     auto attrs = dist::split_attributes(whole, job);
     attrs.emplace_back("scpx_input_stamps", input_stamps(inputs));
     return attrs;
+}
+
+void refuse_replacing_another_part(const common_options& c,
+                                   const std::vector<std::pair<std::string, std::string>>& split_attrs) {
+    if (c.split <= 1 || !path_exists(c.out)) return;
+    std::string rows, list;
+    for (const auto& [k, v] : split_attrs) {
+        if (k == "scpx_split_genes") rows = v;
+        if (k == "scpx_gene_list") list = v;
+    }
+    std::string their_rows, their_list;
+    try {
+        const io::h5_file f = io::h5_open_file(c.out);
+        if (!io::h5_has_attr(f.id(), "scpx_split_genes") || !io::h5_has_attr(f.id(), "scpx_gene_list"))
+            return;
+        their_rows = io::h5_read_attr_string(f.id(), "scpx_split_genes");
+        their_list = io::h5_read_attr_string(f.id(), "scpx_gene_list");
+    } catch (const error&) {
+        return; // not a features output of scpx: replaced as any other output
+    }
+    if (their_list != list || their_rows == rows) return;
+    const auto words = [](const std::string& r) { // "begin end total" -> "genes begin+1..end of total"
+        std::istringstream in(r);
+        long long b = 0, e = 0, n = 0;
+        in >> b >> e >> n;
+        return fmt::format("genes {}..{} of {}", b + 1, e, n);
+    };
+    throw usage_error("--out " + c.out + " holds another job's part of this --split (" + words(their_rows) +
+                      "); job " + std::to_string(c.job) + " (" + words(rows) +
+                      ") would replace it: give each job its own --out (e.g. features_" +
+                      std::to_string(c.job) + ".h5), or remove the file");
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

@@ -5,7 +5,8 @@
 # of another command or stage or gene list, an unfinished part, a file that is no features output,
 # a part edited after its run (a scalar dataset or a group added, /done of another length, genes
 # reordered), a FIFO part, a misplaced --split, --out or its log or failed-run log naming a part,
-# --out a FIFO) fail with one ERROR and no output (nor temporary). Data: make_demo_data.py with
+# --out a FIFO) fail with one ERROR and no output (nor temporary); a job given another job's
+# --out is refused with that part intact. Data: make_demo_data.py with
 # 10 individuals. Exit 77 (skipped) without the
 # Enformer fixture, bcftools, shapeit4-example or /usr/bin/python3 with numpy and h5py.
 source "$(dirname "$0")/e2e_lib.sh"
@@ -20,6 +21,13 @@ expect_ok reference_whole "$SCPX" "${REF[@]}" --out "$WORK/ref.h5"
 for k in 0 1 2; do
   expect_ok "reference_part_$k" "$SCPX" "${REF[@]}" --split 3 --job $k --out "$WORK/ref_$k.h5"
 done
+# Job 2 given job 0's --out (an array's jobs given one --out by mistake, run one after the other):
+# refused before any work, job 0's part intact.
+md5_part0=$(md5sum < "$WORK/ref_0.h5")
+expect_fail reference_part_2_over_part_0 \
+  "ref_0.h5 holds another job's part of this --split \(genes 1\.\.[0-9]+ of [0-9]+\); job 2 \(genes" "" -- \
+  "$SCPX" "${REF[@]}" --split 3 --job 2 --out "$WORK/ref_0.h5"
+check part_0_intact test "$md5_part0" = "$(md5sum < "$WORK/ref_0.h5")"
 # A resubmitted array task that had finished: --resume leaves its output (and log) as they are.
 md5_before=$(md5sum < "$WORK/ref_1.h5")
 expect_ok reference_part_1_resumed_finished "$SCPX" "${REF[@]}" --split 3 --job 1 --resume --out "$WORK/ref_1.h5"

@@ -77,6 +77,14 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
                                                                   const common_options& c,
                                                                   const std::vector<std::string>& inputs);
 
+/// With --split N > 1: refuses an --out that holds another job's part of the same split (same
+/// gene list, other rows), which this job would replace: jobs of an array given one --out by
+/// mistake, run one after the other (two at once are stopped by the output's lock).
+/// `split_attrs`: split_provenance of this job.
+/// @throws usage_error naming the file, its job's rows and this job's
+void refuse_replacing_another_part(const common_options& c,
+                                   const std::vector<std::pair<std::string, std::string>>& split_attrs);
+
 /// Runs the model on `count` windows of `seq_len` bases laid back to back in `bases`, keeping only
 /// the central bins, and adds `scale` × (their mean per track) of window w to `out[w·tracks ..]`.
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,
