@@ -266,14 +266,16 @@ gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_reco
 /// The counters of the VCF readers, summed over ranks (every rank calls it).
 io::vcf_stats all_ranks(io::vcf_stats s) {
     using field = std::uint64_t io::vcf_stats::*;
-    static constexpr field fields[] = {&io::vcf_stats::records_read,     &io::vcf_stats::records_returned,
-                                       &io::vcf_stats::outside_region,   &io::vcf_stats::skipped_multiallelic,
-                                       &io::vcf_stats::skipped_indel,    &io::vcf_stats::skipped_mnp,
-                                       &io::vcf_stats::skipped_symbolic, &io::vcf_stats::skipped_no_alt,
-                                       &io::vcf_stats::skipped_non_acgt, &io::vcf_stats::ref_mismatch,
-                                       &io::vcf_stats::missing_alleles,  &io::vcf_stats::unphased_het,
-                                       &io::vcf_stats::haploid_gt,       &io::vcf_stats::ds_missing_used_gt,
-                                       &io::vcf_stats::missing_dosage};
+    static constexpr field fields[] = {
+        &io::vcf_stats::records_read,       &io::vcf_stats::records_returned,
+        &io::vcf_stats::outside_region,     &io::vcf_stats::skipped_multiallelic,
+        &io::vcf_stats::skipped_indel,      &io::vcf_stats::skipped_mnp,
+        &io::vcf_stats::skipped_symbolic,   &io::vcf_stats::skipped_no_alt,
+        &io::vcf_stats::skipped_non_acgt,   &io::vcf_stats::ref_mismatch,
+        &io::vcf_stats::ref_mismatch_indel, &io::vcf_stats::ref_mismatch_mnp,
+        &io::vcf_stats::missing_alleles,    &io::vcf_stats::unphased_het,
+        &io::vcf_stats::haploid_gt,         &io::vcf_stats::ds_missing_used_gt,
+        &io::vcf_stats::missing_dosage};
     for (const field f : fields)
         s.*f = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(s.*f)));
     // REF-mismatch examples: the first few over the ranks, in rank order.

@@ -109,6 +109,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
     vo.want_dosages = true;
     vo.unphased = io::unphased_policy::AS_WRITTEN; // count, don't stop: this is a survey
     vo.reference = fa;
+    vo.keep_indels = true; // counted apart: what `features personal --indels apply` would write
+    vo.max_examples = 40;  // split below into SNV and indel examples, 5 of each kept
     io::vcf_reader vcf(o.vcf, vo);
     SCPX_LOG_INF("VCF {}: {} sample(s), {} contig(s) in the header, index: {}, dosages from {}", o.vcf,
                  vcf.samples().size(), vcf.contigs().size(), vcf.has_index() ? "yes" : "no",
@@ -122,10 +124,41 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
         if (!found) SCPX_LOG_WRN_SHARED("contig of --region {} is not in {}", o.region, o.vcf);
     }
     io::vcf_record rec;
-    std::uint64_t n = 0;
-    while (found && vcf.next(rec)) ++n;
-    SCPX_LOG_INF("  {}{}", o.region.empty() ? "whole file: " : o.region + ": ", vcf.stats().summary());
-    const auto& s = vcf.stats();
+    std::uint64_t n = 0, n_indel = 0, n_mnp = 0;
+    while (found && vcf.next(rec)) {
+        const std::size_t alt = rec.alts.empty() ? 0 : rec.alts[0].size();
+        if (rec.ref.size() == 1 && alt == 1)
+            ++n;
+        else if (rec.ref.size() == alt)
+            ++n_mnp;
+        else
+            ++n_indel;
+    }
+    // The counts as the SNV-only default reads the file (indels and MNPs skipped before the REF
+    // check), and the indels and MNPs apart.
+    io::vcf_stats s = vcf.stats();
+    const std::uint64_t indel_mismatch = s.ref_mismatch_indel + s.ref_mismatch_mnp;
+    s.skipped_indel += n_indel + s.ref_mismatch_indel;
+    s.skipped_mnp += n_mnp + s.ref_mismatch_mnp;
+    s.ref_mismatch -= indel_mismatch;
+    s.records_returned = n;
+    std::vector<std::string> indel_examples; // "20:1020116 REF=GC FASTA=CA": REF of more than one base
+    const auto is_indel_example = [](const std::string& e) {
+        const auto at = e.find(" REF=");
+        return at != std::string::npos && e.find(' ', at + 5) != at + 6;
+    };
+    for (const auto& e : s.ref_mismatch_examples)
+        if (is_indel_example(e) && indel_examples.size() < 5) indel_examples.push_back(e);
+    s.ref_mismatch_examples.erase(
+        std::remove_if(s.ref_mismatch_examples.begin(), s.ref_mismatch_examples.end(), is_indel_example),
+        s.ref_mismatch_examples.end());
+    if (s.ref_mismatch_examples.size() > 5) s.ref_mismatch_examples.resize(5);
+    SCPX_LOG_INF("  {}{}", o.region.empty() ? "whole file: " : o.region + ": ", s.summary());
+    if (n_indel + n_mnp + indel_mismatch > 0)
+        SCPX_LOG_INF("  indels and MNPs: {} whose REF matches the FASTA{} (written by features personal "
+                     "--indels apply), {} whose REF does not{}{}",
+                     n_indel + n_mnp, fa ? "" : " (no --fasta: not checked)", indel_mismatch,
+                     indel_examples.empty() ? "" : ", e.g. ", join(indel_examples, ", "));
     return {{"path", o.vcf},
             {"n_samples", vcf.samples().size()},
             {"indexed", vcf.has_index()},
@@ -138,6 +171,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
             {"skipped_symbolic", s.skipped_symbolic},
             {"skipped_non_acgt", s.skipped_non_acgt},
             {"ref_mismatch", s.ref_mismatch},
+            {"indels_usable", n_indel + n_mnp},
+            {"indels_ref_mismatch", indel_mismatch},
             {"ref_mismatch_examples", s.ref_mismatch_examples},
             {"unphased_het", s.unphased_het},
             {"missing_alleles", s.missing_alleles}};

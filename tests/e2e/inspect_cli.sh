@@ -14,6 +14,7 @@ printf 'chr1\t1\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n' >> "$WORK/v.vcf"
 printf 'chr1\t2\trs2\tC\tT\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"
 printf 'chr1\t3\trs3\tT\tA\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"   # REF mismatch (FASTA has G)
 printf 'chr1\t5\trs4\tAC\tA\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"  # indel
+printf 'chr1\t7\trs5\tGA\tG\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"  # indel, REF mismatch (FASTA has GT)
 bgzip -c "$WORK/v.vcf" > "$WORK/v.vcf.gz"
 cp "$WORK/v.vcf.gz" "$WORK/unindexed.vcf.gz"
 tabix -p vcf "$WORK/v.vcf.gz"
@@ -22,7 +23,11 @@ expect_ok good_inputs "$SCPX" inspect --fasta "$WORK/ref.fa" --annotation "$WORK
   --vcf "$WORK/v.vcf.gz" --region chr1:1-100 --out "$WORK/report.json"
 check report_written test -s "$WORK/report.json"
 check report_counts_ref_mismatch grep -q '"ref_mismatch": 1' "$WORK/report.json"
-check report_counts_indel grep -q '"skipped_indel": 1' "$WORK/report.json"
+check report_counts_indel grep -q '"skipped_indel": 2' "$WORK/report.json"
+# Indels apart, as `features personal --indels apply` would take them; the SNV counts as before.
+check report_counts_usable_indels grep -q '"indels_usable": 1' "$WORK/report.json"
+check report_counts_indel_ref_mismatch grep -q '"indels_ref_mismatch": 1' "$WORK/report.json"
+check log_names_indel_mismatch grep -q "indels and MNPs: 1 whose REF matches the FASTA .*, 1 whose REF does not, e.g. chr1:7 REF=GA FASTA=GT" "$WORK/report.log"
 check log_has_options_in_effect grep -q -- '--region chr1:1-100' "$WORK/report.log"
 
 expect_fail unindexed_vcf "unindexed.vcf.gz.*(tabix|index)" "$WORK/o1.json" -- \

@@ -129,6 +129,8 @@ struct vcf_stats {
     std::uint64_t skipped_no_alt = 0;    ///< ALT '.'
     std::uint64_t skipped_non_acgt = 0;  ///< REF or ALT holds a letter other than A/C/G/T
     std::uint64_t ref_mismatch = 0;      ///< REF differs from the FASTA (skipped by default)
+    std::uint64_t ref_mismatch_indel = 0;           ///< of which indels (returned only with keep_indels)
+    std::uint64_t ref_mismatch_mnp = 0;             ///< of which MNPs (likewise)
     std::vector<std::string> ref_mismatch_examples; ///< "20:61098 REF=C FASTA=T", first few
     std::uint64_t missing_alleles = 0;   ///< haplotype alleles missing in GT, set to REF
     std::uint64_t unphased_het = 0;      ///< unphased heterozygous GTs kept in written order
