@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace scpx::log {
@@ -153,13 +152,6 @@ void set_verbosity(level v) { global().threshold = static_cast<int>(v); }
 level verbosity() { return static_cast<level>(global().threshold.load()); }
 int rank() { return global().rank; }
 int nranks() { return global().nranks; }
-
-namespace {
-long long file_bytes(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
-}
-} // namespace
 
 std::string failed_log_path(const std::string& path) {
     const std::string ext = ".log";

@@ -1,5 +1,6 @@
 #include "scpx/seq/fasta.hpp"
 
+#include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
 #include "scpx/core/text.hpp"
@@ -35,12 +36,6 @@ struct free_deleter {
 };
 
 bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
-
-/// Size of file `p` in bytes, -1 when it cannot be read.
-long long bytes_in(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
-}
 
 enum class compression { NONE, BGZF, GZIP, UNREADABLE };
 
@@ -435,7 +430,7 @@ fasta_reader::fasta_reader(const std::string& path, bool build_index) : impl_(ne
     }
     const int n = faidx_nseq(impl_->fai.get());
     if (n <= 0) {
-        if (bytes_in(fai_path) == 0 && bytes_in(path) > 0)
+        if (file_bytes(fai_path) == 0 && file_bytes(path) > 0)
             throw input_error(fai_path, "", "",
                               "the FASTA index is empty (left by an index build that failed?); delete it and "
                               "scpx builds it again, or run `samtools faidx " +

@@ -75,6 +75,9 @@ std::string sibling_name(const std::string& path, const std::string& dot, const 
 /// True when `path` names an existing file or directory.
 bool path_exists(const std::string& path);
 
+/// Size of the file `path` in bytes, -1 when it cannot be stat'ed.
+long long file_bytes(const std::string& path);
+
 /// Records that the running command reads the existing file `path` (`given_as`: how the user
 /// named it, e.g. "--features feat.h5:/X"). From then on an atomic_output whose final path is
 /// that file (by device and inode, so another spelling of the path or a link is caught too) is
