@@ -279,16 +279,19 @@ io::vcf_stats all_ranks(io::vcf_stats s) {
     for (const field f : fields)
         s.*f = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(s.*f)));
     // REF-mismatch examples: the first few over the ranks, in rank order.
-    std::string mine;
-    for (const auto& e : s.ref_mismatch_examples)
-        mine += e + "\n";
-    s.ref_mismatch_examples.clear();
-    for (const auto& rank_examples : mpi::all_gather(mine)) {
-        std::size_t at = 0;
-        for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1)
-            if (s.ref_mismatch_examples.size() < 5)
-                s.ref_mismatch_examples.push_back(rank_examples.substr(at, nl - at));
-    }
+    const auto gather_examples = [](std::vector<std::string>& examples) {
+        std::string mine;
+        for (const auto& e : examples)
+            mine += e + "\n";
+        examples.clear();
+        for (const auto& rank_examples : mpi::all_gather(mine)) {
+            std::size_t at = 0;
+            for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1)
+                if (examples.size() < 5) examples.push_back(rank_examples.substr(at, nl - at));
+        }
+    };
+    gather_examples(s.ref_mismatch_examples);
+    gather_examples(s.ref_mismatch_indel_examples);
     return s;
 }
 

@@ -14,7 +14,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <limits>
 #include <map>
 #include <memory>
@@ -110,7 +109,6 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
     vo.unphased = io::unphased_policy::AS_WRITTEN; // count, don't stop: this is a survey
     vo.reference = fa;
     vo.keep_indels = true; // counted apart: what `features personal --indels apply` would write
-    vo.max_examples = 40;  // split below into SNV and indel examples, 5 of each kept
     io::vcf_reader vcf(o.vcf, vo);
     SCPX_LOG_INF("VCF {}: {} sample(s), {} contig(s) in the header, index: {}, dosages from {}", o.vcf,
                  vcf.samples().size(), vcf.contigs().size(), vcf.has_index() ? "yes" : "no",
@@ -142,17 +140,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
     s.skipped_mnp += n_mnp + s.ref_mismatch_mnp;
     s.ref_mismatch -= indel_mismatch;
     s.records_returned = n;
-    std::vector<std::string> indel_examples; // "20:1020116 REF=GC FASTA=CA": REF of more than one base
-    const auto is_indel_example = [](const std::string& e) {
-        const auto at = e.find(" REF=");
-        return at != std::string::npos && e.find(' ', at + 5) != at + 6;
-    };
-    for (const auto& e : s.ref_mismatch_examples)
-        if (is_indel_example(e) && indel_examples.size() < 5) indel_examples.push_back(e);
-    s.ref_mismatch_examples.erase(
-        std::remove_if(s.ref_mismatch_examples.begin(), s.ref_mismatch_examples.end(), is_indel_example),
-        s.ref_mismatch_examples.end());
-    if (s.ref_mismatch_examples.size() > 5) s.ref_mismatch_examples.resize(5);
+    const std::vector<std::string> indel_examples = std::move(s.ref_mismatch_indel_examples);
+    s.ref_mismatch_indel_examples.clear(); // shown apart below, not in the default's summary
     SCPX_LOG_INF("  {}{}", o.region.empty() ? "whole file: " : o.region + ": ", s.summary());
     if (n_indel + n_mnp + indel_mismatch > 0)
         SCPX_LOG_INF("  indels and MNPs: {} whose REF matches the FASTA{} (written by features personal "

@@ -51,11 +51,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     return s;
 }
 
-std::string basename_of(const std::string& p) {
-    const auto slash = p.rfind('/');
-    return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 std::vector<job> make_jobs(const spredixcan_args& a) {
     std::vector<job> jobs;
     if (a.models.empty()) {
@@ -99,7 +94,7 @@ std::vector<job> make_jobs(const spredixcan_args& a) {
             const std::string prefix = a.models.substr(0, star), suffix = a.models.substr(star + 1);
             tag = p.substr(prefix.size(), p.size() - prefix.size() - suffix.size());
         } else {
-            tag = basename_of(p);
+            tag = base_name(p);
             if (ends_with(tag, ".db")) tag.resize(tag.size() - 3);
         }
         jobs.push_back({p, replace_all(a.covariance, "{}", tag), replace_all(a.output_file, "{}", tag), tag});
@@ -414,7 +409,7 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
         if (!a.gwas_folder.empty()) { // which ones the pattern chose, in the order read
             std::string names;
             for (const auto& f : files)
-                names += (names.empty() ? "" : ", ") + basename_of(f);
+                names += (names.empty() ? "" : ", ") + base_name(f);
             SCPX_LOG_INF("GWAS files read from {}: {}", a.gwas_folder, names);
         }
         // Lines with a wrong field count are reported by the reader itself (one warning per file).

@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <sstream>
 #include <sys/stat.h>
 #include <utility>
 
@@ -198,32 +197,25 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
 void refuse_replacing_another_part(const common_options& c,
                                    const std::vector<std::pair<std::string, std::string>>& split_attrs) {
     if (c.split <= 1 || !path_exists(c.out)) return;
-    std::string rows, list;
-    for (const auto& [k, v] : split_attrs) {
-        if (k == "scpx_split_genes") rows = v;
+    std::string list;
+    for (const auto& [k, v] : split_attrs)
         if (k == "scpx_gene_list") list = v;
-    }
-    std::string their_rows, their_list;
+    dist::split_part theirs;
     try {
         const io::h5_file f = io::h5_open_file(c.out);
-        if (!io::h5_has_attr(f.id(), "scpx_split_genes") || !io::h5_has_attr(f.id(), "scpx_gene_list"))
-            return;
-        their_rows = io::h5_read_attr_string(f.id(), "scpx_split_genes");
-        their_list = io::h5_read_attr_string(f.id(), "scpx_gene_list");
+        // The provenance features merge checks parts by; anything else at --out (not a part of
+        // a features run) is replaced as any other output.
+        theirs = dist::read_split_part(f.id(), c.out, {"features-reference", "features-personal"},
+                                       "a features output");
     } catch (const error&) {
-        return; // not a features output of scpx: replaced as any other output
+        return;
     }
-    if (their_list != list || their_rows == rows) return;
-    const auto words = [](const std::string& r) { // "begin end total" -> "genes begin+1..end of total"
-        std::istringstream in(r);
-        long long b = 0, e = 0, n = 0;
-        in >> b >> e >> n;
-        return fmt::format("genes {}..{} of {}", b + 1, e, n);
-    };
-    throw usage_error("--out " + c.out + " holds another job's part of this --split (" + words(their_rows) +
-                      "); job " + std::to_string(c.job) + " (" + words(rows) +
-                      ") would replace it: give each job its own --out (e.g. features_" +
-                      std::to_string(c.job) + ".h5), or remove the file");
+    if (theirs.gene_list != list || (theirs.split == c.split && theirs.job == c.job)) return;
+    throw usage_error(fmt::format("--out {} holds job {} of --split {} (genes {}..{} of {}); job {} of "
+                                  "--split {} would replace it: give each job its own --out (e.g. "
+                                  "features_{}.h5), or remove the file",
+                                  c.out, theirs.job, theirs.split, theirs.begin + 1, theirs.end, theirs.total,
+                                  c.job, c.split, c.job));
 }
 
 void add_central_features(feature_model& m, std::string_view bases, std::int64_t count, std::int64_t seq_len,

@@ -32,6 +32,11 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+std::string beside(const std::string& path, const std::string& name) {
+    const auto slash = path.find_last_of('/');
+    return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + name;
+}
+
 std::string sibling_name(const std::string& path, const std::string& dot, const std::string& suffix) {
     const std::string name = base_name(path);
     std::string sibling = dot + name + suffix;
@@ -44,8 +49,7 @@ std::string sibling_name(const std::string& path, const std::string& dot, const 
         sibling = dot + name.substr(0, kNameMax - dot.size() - hash.size() - tail.size() - suffix.size()) +
                   hash + tail + suffix;
     }
-    const auto slash = path.find_last_of('/');
-    return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + sibling;
+    return beside(path, sibling);
 }
 
 namespace {

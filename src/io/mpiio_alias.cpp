@@ -21,7 +21,7 @@ mpiio_alias::mpiio_alias(const std::string& path) : name_(path) {
     if (path.size() <= max_length) return;
     const std::string dir = parent_dir(path), base = base_name(path);
     const std::string link_base = fmt::format(".scpx-io.{:016x}", fnv1a64(base));
-    link_ = (path.find('/') == std::string::npos ? std::string() : path.substr(0, path.rfind('/') + 1)) + link_base;
+    link_ = beside(path, link_base);
     std::string failure;
     if (mpi::is_root()) {
         // The target first, so that the link never dangles (MPI-IO then creates nothing).

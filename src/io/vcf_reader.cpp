@@ -2,6 +2,7 @@
 
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
+#include "scpx/core/text.hpp"
 #include "scpx/seq/contig.hpp"
 
 #include <htslib/bgzf.h>
@@ -54,12 +55,9 @@ std::string vcf_stats::summary() const {
     add("haploid GTs", haploid_gt);
     add("missing DS replaced by GT count", ds_missing_used_gt);
     add("dosages missing (NaN)", missing_dosage);
-    if (!ref_mismatch_examples.empty()) {
-        s += "; REF mismatch examples: ";
-        for (std::size_t i = 0; i < ref_mismatch_examples.size(); ++i) {
-            s += (i ? ", " : "") + ref_mismatch_examples[i];
-        }
-    }
+    std::vector<std::string> examples = ref_mismatch_examples;
+    examples.insert(examples.end(), ref_mismatch_indel_examples.begin(), ref_mismatch_indel_examples.end());
+    if (!examples.empty()) s += "; REF mismatch examples: " + join(examples, ", ");
     // Many mismatches almost always mean VCF and FASTA are on different genome builds.
     const std::uint64_t checked = records_returned + ref_mismatch;
     if (ref_mismatch >= 10 && ref_mismatch * 10 > checked) {
@@ -82,9 +80,10 @@ void vcf_stats::merge(const vcf_stats& o) {
     ref_mismatch += o.ref_mismatch;
     ref_mismatch_indel += o.ref_mismatch_indel;
     ref_mismatch_mnp += o.ref_mismatch_mnp;
-    for (const auto& e : o.ref_mismatch_examples) {
+    for (const auto& e : o.ref_mismatch_examples)
         if (ref_mismatch_examples.size() < 5) ref_mismatch_examples.push_back(e);
-    }
+    for (const auto& e : o.ref_mismatch_indel_examples)
+        if (ref_mismatch_indel_examples.size() < 5) ref_mismatch_indel_examples.push_back(e);
     missing_alleles += o.missing_alleles;
     unphased_het += o.unphased_het;
     haploid_gt += o.haploid_gt;
@@ -455,9 +454,8 @@ struct vcf_reader::impl {
         }
         const std::string ex = chrom + ":" + std::to_string(static_cast<long long>(r->pos) + 1) +
                                " REF=" + ref + " FASTA=" + fa;
-        if (stats.ref_mismatch_examples.size() < opt.max_examples) {
-            stats.ref_mismatch_examples.push_back(ex);
-        }
+        auto& examples = ref.size() == 1 ? stats.ref_mismatch_examples : stats.ref_mismatch_indel_examples;
+        if (examples.size() < opt.max_examples) examples.push_back(ex);
         if (opt.ref_mismatch == ref_mismatch_policy::ERROR) {
             throw input_error(path, where(r), "REF",
                               "REF allele '" + ref + "' does not match the FASTA ('" +

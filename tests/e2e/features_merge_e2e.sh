@@ -25,7 +25,7 @@ done
 # refused before any work, job 0's part intact.
 md5_part0=$(md5sum < "$WORK/ref_0.h5")
 expect_fail reference_part_2_over_part_0 \
-  "ref_0.h5 holds another job's part of this --split \(genes 1\.\.[0-9]+ of [0-9]+\); job 2 \(genes" "" -- \
+  "ref_0.h5 holds job 0 of --split 3 \(genes 1\.\.[0-9]+ of [0-9]+\); job 2 of --split 3 would replace it" "" -- \
   "$SCPX" "${REF[@]}" --split 3 --job 2 --out "$WORK/ref_0.h5"
 check part_0_intact test "$md5_part0" = "$(md5sum < "$WORK/ref_0.h5")"
 # A resubmitted array task that had finished: --resume leaves its output (and log) as they are.

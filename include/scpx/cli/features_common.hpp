@@ -78,10 +78,10 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
                                                                   const std::vector<std::string>& inputs);
 
 /// With --split N > 1: refuses an --out that holds another job's part of the same split (same
-/// gene list, other rows), which this job would replace: jobs of an array given one --out by
-/// mistake, run one after the other (two at once are stopped by the output's lock).
-/// `split_attrs`: split_provenance of this job.
-/// @throws usage_error naming the file, its job's rows and this job's
+/// gene list, another job or --split; read as `features merge` reads parts), which this job would
+/// replace: jobs of an array given one --out by mistake, run one after the other (two at once are
+/// stopped by the output's lock). `split_attrs`: split_provenance of this job.
+/// @throws usage_error naming the file, its job and rows, and this job
 void refuse_replacing_another_part(const common_options& c,
                                    const std::vector<std::pair<std::string, std::string>>& split_attrs);
 

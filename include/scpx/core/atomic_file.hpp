@@ -65,6 +65,9 @@ void make_parent_dirs(const std::string& path);
 std::string parent_dir(const std::string& path);
 /// The file name part of a path: "a/b.txt" → "b.txt".
 std::string base_name(const std::string& path);
+/// The path of file `name` in the folder of `path`, that folder written as given (so messages
+/// show the user's spelling): ("a/b.txt", ".x") → "a/.x", ("b.txt", ".x") → ".x".
+std::string beside(const std::string& path, const std::string& name);
 
 /// A working file beside `path`: `<dir>/<dot><name><suffix>` (dot "." for hidden ones: the staged
 /// output, the lock file). A name longer than file systems allow (255 bytes) keeps its first

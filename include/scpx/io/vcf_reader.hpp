@@ -113,7 +113,7 @@ struct vcf_options {
     /// Check REF against this FASTA (non-owning; may be null).
     seq::fasta_reader* reference = nullptr;
     ref_mismatch_policy ref_mismatch = ref_mismatch_policy::SKIP;
-    /// How many REF-mismatch examples vcf_stats keeps.
+    /// How many REF-mismatch examples vcf_stats keeps (of one-base REFs, and of longer ones).
     std::size_t max_examples = 5;
 };
 
@@ -131,7 +131,9 @@ struct vcf_stats {
     std::uint64_t ref_mismatch = 0;      ///< REF differs from the FASTA (skipped by default)
     std::uint64_t ref_mismatch_indel = 0;           ///< of which indels (returned only with keep_indels)
     std::uint64_t ref_mismatch_mnp = 0;             ///< of which MNPs (likewise)
-    std::vector<std::string> ref_mismatch_examples; ///< "20:61098 REF=C FASTA=T", first few
+    std::vector<std::string> ref_mismatch_examples; ///< "20:61098 REF=C FASTA=T", first few of one-base REFs
+    /// "20:99 REF=AAA FASTA=AAC", first few indels and MNPs (REF of more than one base)
+    std::vector<std::string> ref_mismatch_indel_examples;
     std::uint64_t missing_alleles = 0;   ///< haplotype alleles missing in GT, set to REF
     std::uint64_t unphased_het = 0;      ///< unphased heterozygous GTs kept in written order
     std::uint64_t haploid_gt = 0;        ///< one-allele GTs, copied to both haplotypes
@@ -144,7 +146,7 @@ struct vcf_stats {
     /// multi-allelic: 12; ...", with the mismatch examples and a genome-build hint when most
     /// records mismatch the FASTA.
     std::string summary() const;
-    /// Adds the counters of `o` (examples up to 5 kept).
+    /// Adds the counters of `o` (examples up to 5 of each kind kept).
     void merge(const vcf_stats& o);
 };
 

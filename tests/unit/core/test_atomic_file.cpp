@@ -52,6 +52,8 @@ TEST(AtomicOutput, ALongOutputNameGetsShortenedWorkingFilesTheSameInEveryRun) {
     // Short names keep the plain form.
     EXPECT_EQ(scpx::sibling_name("out/a.h5", ".", ".scpx-tmp"), "out/.a.h5.scpx-tmp");
     EXPECT_EQ(scpx::sibling_name("a.h5", ".", ".scpx-tmp"), ".a.h5.scpx-tmp");
+    EXPECT_EQ(scpx::sibling_name("/a.h5", ".", ".scpx-tmp"), "/.a.h5.scpx-tmp");
+    EXPECT_EQ(scpx::beside("out//./a.h5", ".x"), "out//./.x"); // the folder as the user wrote it
     std::remove(path.c_str());
 }
 

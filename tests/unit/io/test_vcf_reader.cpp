@@ -322,8 +322,10 @@ TEST(VcfReader, AnIndelRunningPastTheContigEndIsAMismatchAndAPositionPastItAnErr
     ASSERT_TRUE(r.query("20", 1, 100));
     EXPECT_TRUE(read_all(r).empty());
     EXPECT_EQ(r.stats().ref_mismatch, 1u);
-    ASSERT_EQ(r.stats().ref_mismatch_examples.size(), 1u);
-    EXPECT_EQ(r.stats().ref_mismatch_examples[0], "20:99 REF=AAA FASTA=AA-");
+    EXPECT_TRUE(r.stats().ref_mismatch_examples.empty()); // those are of one-base REFs
+    ASSERT_EQ(r.stats().ref_mismatch_indel_examples.size(), 1u);
+    EXPECT_EQ(r.stats().ref_mismatch_indel_examples[0], "20:99 REF=AAA FASTA=AA-");
+    EXPECT_THAT(r.stats().summary(), HasSubstr("REF mismatch examples: 20:99 REF=AAA FASTA=AA-"));
     ASSERT_TRUE(r.query("20", 101, 200));
     const std::string msg = scpx::test::message_of<scpx::input_error>([&] { read_all(r); });
     EXPECT_THAT(msg, HasSubstr("past the end of contig"));
@@ -570,6 +572,7 @@ TEST(VcfStats, SummaryHintsAtGenomeBuildAndMerges) {
     a.records_returned = 20;
     a.ref_mismatch = 80;
     a.ref_mismatch_examples = {"1:10 REF=A FASTA=C"};
+    a.ref_mismatch_indel_examples = {"1:20 REF=AT FASTA=CT"};
     EXPECT_THAT(a.summary(), HasSubstr("genome build"));
     scpx::io::vcf_stats b;
     b.records_read = 5;
@@ -579,6 +582,8 @@ TEST(VcfStats, SummaryHintsAtGenomeBuildAndMerges) {
     EXPECT_EQ(b.ref_mismatch, 80u);
     EXPECT_EQ(b.skipped(), 82u);
     EXPECT_EQ(b.ref_mismatch_examples.size(), 1u);
+    EXPECT_EQ(b.ref_mismatch_indel_examples.size(), 1u);
+    EXPECT_THAT(b.summary(), HasSubstr("REF mismatch examples: 1:10 REF=A FASTA=C, 1:20 REF=AT FASTA=CT"));
 }
 
 // Real 1000 Genomes haplotypes (b37 chr20, 300 samples) from Debian's shapeit4-example.
