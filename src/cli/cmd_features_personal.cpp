@@ -45,6 +45,7 @@ struct personal_options {
     std::string ref_mismatch = "skip";
     std::string unphased = "error";
     std::string indels = "skip";
+    std::string multiallelic = "skip";
     bool keep_haplotypes = false;
 };
 
@@ -206,21 +207,26 @@ std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t
         if (!r->query(chrom, start + 1, end)) continue;
         io::vcf_record rec;
         while (r->next(rec)) {
-            seq::window_variant v;
-            v.offset = rec.pos - 1 - start;
-            v.ref_length = static_cast<std::int64_t>(rec.ref.size());
-            v.alt = rec.alts.at(0);
-            for (char& c : v.alt)
-                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
-                ++w.repeated;
-                continue;
+            // One variant per ALT (a multi-allelic record, with --multiallelic apply, gives each
+            // haplotype the ALT its GT names); each replaces the record's whole REF.
+            for (std::size_t a = 0; a < rec.alts.size(); ++a) {
+                seq::window_variant v;
+                v.offset = rec.pos - 1 - start;
+                v.ref_length = static_cast<std::int64_t>(rec.ref.size());
+                v.alt = rec.alts[a];
+                for (char& c : v.alt)
+                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
+                    ++w.repeated;
+                    continue;
+                }
+                const auto allele = static_cast<std::int16_t>(a + 1);
+                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
+                    if (rec.haplotypes[h] == allele) v.carriers.push_back(static_cast<std::uint32_t>(h));
+                if (v.carriers.empty()) continue;
+                beyond = std::max({beyond, -v.offset, v.offset + v.ref_length - (end - start)});
+                w.variants.push_back(std::move(v));
             }
-            for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
-                if (rec.haplotypes[h] == 1) v.carriers.push_back(static_cast<std::uint32_t>(h));
-            if (v.carriers.empty()) continue;
-            beyond = std::max({beyond, -v.offset, v.offset + v.ref_length - (end - start)});
-            w.variants.push_back(std::move(v));
         }
         for (std::size_t k = first_of_file; k < w.variants.size(); ++k)
             earlier_files.emplace(w.variants[k].offset, w.variants[k].ref_length, w.variants[k].alt);
@@ -266,16 +272,24 @@ gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_reco
 /// The counters of the VCF readers, summed over ranks (every rank calls it).
 io::vcf_stats all_ranks(io::vcf_stats s) {
     using field = std::uint64_t io::vcf_stats::*;
-    static constexpr field fields[] = {
-        &io::vcf_stats::records_read,       &io::vcf_stats::records_returned,
-        &io::vcf_stats::outside_region,     &io::vcf_stats::skipped_multiallelic,
-        &io::vcf_stats::skipped_indel,      &io::vcf_stats::skipped_mnp,
-        &io::vcf_stats::skipped_symbolic,   &io::vcf_stats::skipped_no_alt,
-        &io::vcf_stats::skipped_non_acgt,   &io::vcf_stats::ref_mismatch,
-        &io::vcf_stats::ref_mismatch_indel, &io::vcf_stats::ref_mismatch_mnp,
-        &io::vcf_stats::missing_alleles,    &io::vcf_stats::unphased_het,
-        &io::vcf_stats::haploid_gt,         &io::vcf_stats::ds_missing_used_gt,
-        &io::vcf_stats::missing_dosage};
+    static constexpr field fields[] = {&io::vcf_stats::records_read,
+                                       &io::vcf_stats::records_returned,
+                                       &io::vcf_stats::outside_region,
+                                       &io::vcf_stats::skipped_multiallelic,
+                                       &io::vcf_stats::skipped_indel,
+                                       &io::vcf_stats::skipped_mnp,
+                                       &io::vcf_stats::skipped_symbolic,
+                                       &io::vcf_stats::skipped_no_alt,
+                                       &io::vcf_stats::skipped_non_acgt,
+                                       &io::vcf_stats::ref_mismatch,
+                                       &io::vcf_stats::ref_mismatch_indel,
+                                       &io::vcf_stats::ref_mismatch_mnp,
+                                       &io::vcf_stats::ref_mismatch_multiallelic,
+                                       &io::vcf_stats::missing_alleles,
+                                       &io::vcf_stats::unphased_het,
+                                       &io::vcf_stats::haploid_gt,
+                                       &io::vcf_stats::ds_missing_used_gt,
+                                       &io::vcf_stats::missing_dosage};
     for (const field f : fields)
         s.*f = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(s.*f)));
     // REF-mismatch examples: the first few over the ranks, in rank order.
@@ -319,6 +333,8 @@ bool run_personal(const personal_options& po) {
     const bool apply_indels = po.indels == "apply";
     vo.keep_indels = apply_indels;
     vo.keep_starting_before = apply_indels; // a deletion reaching into the window from before it
+    const bool apply_multiallelic = po.multiallelic == "apply";
+    vo.keep_multiallelic = apply_multiallelic;
     vcf_set vcfs(po.vcfs, vo);
     const std::vector<std::string>& samples = vcfs.samples();
     const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;
@@ -354,7 +370,9 @@ bool run_personal(const personal_options& po) {
     prov.command = "scpx features personal " + features_command_options(o) + " --vcf " + join(po.vcfs, " ") +
                    (po.samples_file.empty() ? "" : " --samples " + po.samples_file) + " --combine " +
                    po.combine + " --ref-mismatch " + po.ref_mismatch + " --unphased " + po.unphased +
-                   (apply_indels ? " --indels apply" : "") + (po.keep_haplotypes ? " --haplotypes" : "");
+                   (apply_indels ? " --indels apply" : "") +
+                   (apply_multiallelic ? " --multiallelic apply" : "") +
+                   (po.keep_haplotypes ? " --haplotypes" : "");
     prov.inputs = {o.fasta, o.annotation, o.weights};
     if (!o.genes_file.empty()) prov.inputs.push_back(o.genes_file);
     prov.inputs.insert(prov.inputs.end(), po.vcfs.begin(), po.vcfs.end());
@@ -365,7 +383,9 @@ bool run_personal(const personal_options& po) {
          fmt::format("{} of the two haplotypes' mean of the human head over output bins [{}, {}) "
                      "of each TSS-centred window ({} of the VCF written into the reference)",
                      po.combine, m.first_bin, m.first_bin + o.center_bins,
-                     apply_indels ? "SNVs, indels and MNPs, the TSS kept at the window's centre" : "SNVs")}};
+                     std::string(apply_indels ? "SNVs, indels and MNPs, the TSS kept at the window's centre"
+                                              : "SNVs") +
+                         (apply_multiallelic ? "; each haplotype's ALT of multi-allelic records" : ""))}};
     const auto split_attrs = split_provenance(genes, o.common, prov.inputs);
     refuse_replacing_another_part(o.common, split_attrs);
     prov.extra.insert(prov.extra.end(), split_attrs.begin(), split_attrs.end());
@@ -510,11 +530,15 @@ bool run_personal(const personal_options& po) {
         apply_indels ? "per gene window with its margin, and file" : "per gene window and file";
     if (vs.skipped() > 0)
         SCPX_LOG_WRN_SHARED(
-            "{} VCF record(s) not written into the windows (only biallelic {} whose REF matches the "
-            "FASTA are{}); VCF counts {} (overlapping windows or --vcf files count a record again): {}",
-            vs.skipped(), apply_indels ? "SNVs, indels and MNPs of A/C/G/T" : "SNVs",
+            "{} VCF record(s) not written into the windows (only {}{} whose REF matches the "
+            "FASTA are{}{}); VCF counts {} (overlapping windows or --vcf files count a record again): {}",
+            vs.skipped(), apply_multiallelic ? "" : "biallelic ",
+            apply_indels ? "SNVs, indels and MNPs of A/C/G/T" : "SNVs",
             !apply_indels && vs.skipped_indel + vs.skipped_mnp > 0
                 ? "; --indels apply writes indels and MNPs too"
+                : "",
+            !apply_multiallelic && vs.skipped_multiallelic > 0
+                ? "; --multiallelic apply writes multi-allelic records too"
                 : "",
             counted, vs.summary());
     else
@@ -590,6 +614,12 @@ void add_features_personal_command(CLI::App& features) {
            "--indels", o->indels,
            "VCF indels and MNPs: skip (counted; the original SNV-only windows) | apply (written into "
            "the haplotype, its window cut so the TSS stays at the centre)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"skip", "apply"}))
+        ->group("Input");
+    sub->add_option("--multiallelic", o->multiallelic,
+                    "VCF records with several ALT alleles: skip (counted; the original pipeline) | apply "
+                    "(each haplotype gets the ALT its GT names; with --indels apply also indel ALTs)")
         ->capture_default_str()
         ->check(CLI::IsMember({"skip", "apply"}))
         ->group("Input");

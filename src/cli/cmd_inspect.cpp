@@ -148,6 +148,22 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
                      "--indels apply), {} whose REF does not{}{}",
                      n_indel + n_mnp, fa ? "" : " (no --fasta: not checked)", indel_mismatch,
                      indel_examples.empty() ? "" : ", e.g. ", join(indel_examples, ", "));
+    // Multi-allelic records are skipped before their alleles are looked at: read again, only when
+    // there are some, to say how many `--multiallelic apply` would write.
+    std::uint64_t n_multi = 0, multi_mismatch = 0;
+    if (s.skipped_multiallelic > 0) {
+        vo.keep_multiallelic = true;
+        io::vcf_reader again(o.vcf, vo);
+        bool more = o.region.empty() || again.query(chrom, first, last);
+        while (more && again.next(rec))
+            if (rec.alts.size() > 1) ++n_multi;
+        multi_mismatch = again.stats().ref_mismatch_multiallelic;
+        SCPX_LOG_INF(
+            "  multi-allelic records: {} of A/C/G/T alleles whose REF matches the FASTA{} (written by "
+            "features personal --multiallelic apply, those with indel ALTs only with --indels apply "
+            "too), {} whose REF does not",
+            n_multi, fa ? "" : " (no --fasta: not checked)", multi_mismatch);
+    }
     return {{"path", o.vcf},
             {"n_samples", vcf.samples().size()},
             {"indexed", vcf.has_index()},
@@ -162,6 +178,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
             {"ref_mismatch", s.ref_mismatch},
             {"indels_usable", n_indel + n_mnp},
             {"indels_ref_mismatch", indel_mismatch},
+            {"multiallelic_usable", n_multi},
+            {"multiallelic_ref_mismatch", multi_mismatch},
             {"ref_mismatch_examples", s.ref_mismatch_examples},
             {"unphased_het", s.unphased_het},
             {"missing_alleles", s.missing_alleles}};

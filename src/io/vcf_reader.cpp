@@ -80,6 +80,7 @@ void vcf_stats::merge(const vcf_stats& o) {
     ref_mismatch += o.ref_mismatch;
     ref_mismatch_indel += o.ref_mismatch_indel;
     ref_mismatch_mnp += o.ref_mismatch_mnp;
+    ref_mismatch_multiallelic += o.ref_mismatch_multiallelic;
     for (const auto& e : o.ref_mismatch_examples)
         if (ref_mismatch_examples.size() < 5) ref_mismatch_examples.push_back(e);
     for (const auto& e : o.ref_mismatch_indel_examples)
@@ -447,7 +448,9 @@ struct vcf_reader::impl {
         if (ref_end > contig_len) fa.append(static_cast<std::size_t>(ref_end - contig_len), '-');
         if (fa == ref) return true;
         ++stats.ref_mismatch;
-        if (r->n_allele >= 2) {
+        if (r->n_allele > 2) {
+            ++stats.ref_mismatch_multiallelic;
+        } else if (r->n_allele == 2) {
             const allele_kind kind = classify(r->d.allele[0], r->d.allele[1]);
             if (kind == allele_kind::INDEL) ++stats.ref_mismatch_indel;
             if (kind == allele_kind::MNP) ++stats.ref_mismatch_mnp;

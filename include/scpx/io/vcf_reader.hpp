@@ -129,8 +129,9 @@ struct vcf_stats {
     std::uint64_t skipped_no_alt = 0;    ///< ALT '.'
     std::uint64_t skipped_non_acgt = 0;  ///< REF or ALT holds a letter other than A/C/G/T
     std::uint64_t ref_mismatch = 0;      ///< REF differs from the FASTA (skipped by default)
-    std::uint64_t ref_mismatch_indel = 0;           ///< of which indels (returned only with keep_indels)
-    std::uint64_t ref_mismatch_mnp = 0;             ///< of which MNPs (likewise)
+    std::uint64_t ref_mismatch_indel = 0; ///< of which biallelic indels (returned only with keep_indels)
+    std::uint64_t ref_mismatch_mnp = 0;   ///< of which biallelic MNPs (likewise)
+    std::uint64_t ref_mismatch_multiallelic = 0;    ///< of which multi-allelic (only with keep_multiallelic)
     std::vector<std::string> ref_mismatch_examples; ///< "20:61098 REF=C FASTA=T", first few of one-base REFs
     /// "20:99 REF=AAA FASTA=AAC", first few indels and MNPs (REF of more than one base)
     std::vector<std::string> ref_mismatch_indel_examples;

@@ -6,7 +6,9 @@
 A random three-contig FASTA, four genes (one on a contig the VCF lacks, one near a contig end) and
 a phased VCF of three individuals with SNVs in two windows, a record whose REF does not match the
 FASTA and an indel (both skipped and counted); with --indels apply, indels and an MNP written into
-the haplotypes with the TSS kept at the window's centre (checked the same way). Checks: every individual's features equal the
+the haplotypes with the TSS kept at the window's centre, and with --multiallelic apply the ALT
+each GT names at multi-allelic sites (equal to the sites split into biallelic records), both
+checked the same way. Checks: every individual's features equal the
 mean (and with --combine sum the sum) of `scpx enformer predict` on its two haplotype windows
 built here in Python; --haplotypes stores each haplotype; an individual without ALT alleles gets
 the `features reference` values; distinct windows are run once (n_windows); --samples selects and
@@ -263,10 +265,17 @@ vcf_indels = write_vcf(os.path.join(scratch, "indels.vcf"), indel_records)
 applied = sorted([r for r in indel_records if r is not skipped[0]], key=lambda r: (r[0], r[1]))  # VCF order
 
 
-def indel_window(chrom, tss, si, h):
+def carried(alts, gts, si, h):
+    """The ALT haplotype h of sample si carries (its GT's allele index into the ALT list), or None."""
+    k = int(gts[si].split("|")[h])
+    return alts.split(",")[k - 1] if k > 0 else None
+
+
+def indel_window(chrom, tss, si, h, records=None):
     seq, pos, parts, origin = contigs[chrom].upper(), 0, [], []
-    for c, p, r, a, gts in applied:
-        if c != chrom or gts[si].split("|")[h] != "1" or p - 1 < pos:  # not carried, or inside an earlier allele
+    for c, p, r, alts, gts in (applied if records is None else records):
+        a = carried(alts, gts, si, h)
+        if c != chrom or a is None or p - 1 < pos:  # not carried, or inside an earlier allele
             continue
         parts.append(seq[pos:p - 1])
         origin.extend(range(pos, p - 1))
@@ -306,6 +315,71 @@ log_ind2 = personal(out_ind2, ranks=2, extra=["--haplotypes", "--indels", "apply
 assert "1 gene(s) read again with a wider margin than 1024 bp" in log_ind2, log_ind2
 with open(out_ind, "rb") as a, open(out_ind2, "rb") as b:
     assert a.read() == b.read(), "--indels apply: 1 and 2 ranks differ"
+
+# --multiallelic apply: each haplotype gets the ALT its GT names (2 = the second ALT); a record
+# with an indel ALT only with --indels apply too. By default they are skipped and counted.
+others = [b for b in "ACGT" if b != ref_base("chr1", 15050)]
+others2 = [b for b in "ACGT" if b != ref_base("chr2", 2620)]
+multi = [("chr1", 15050, ref_base("chr1", 15050), others[0] + "," + others[1], ["0|1", "2|0", "1|2"]),
+         ("chr1", 15150, ref_base("chr1", 15150), alt_for("chr1", 15150) + "," + ref_base("chr1", 15150) + "AC",
+          ["0|0", "0|2", "1|0"]),  # an SNV and an insertion
+         ("chr2", 2620, ref_base("chr2", 2620), others2[2] + "," + others2[0], ["2|2", "0|0", "0|1"])]
+vcf_multi = write_vcf(os.path.join(scratch, "multi.vcf"), good + skipped + multi)
+log_m0 = personal(os.path.join(scratch, "pmulti0.h5"), vcf_path=vcf_multi).stdout
+assert "skipped multi-allelic: 3" in log_m0 and "--multiallelic apply writes multi-allelic records too" in log_m0, log_m0
+
+
+def window_of(records, chrom, tss, si, h):
+    """SNVs only: the reference window with each carried ALT written in."""
+    start = tss - 1 - L // 2
+    seq = [contigs[chrom][p].upper() if 0 <= p < len(contigs[chrom]) else "N" for p in range(start, start + L)]
+    for c, p, r, alts, gts in records:
+        a = carried(alts, gts, si, h)
+        if c == chrom and a is not None and start <= p - 1 < start + L:
+            seq[p - 1 - start] = a
+    return "".join(seq)
+
+
+def carried_alleles(records, chrom, tss):
+    start = tss - 1 - L // 2
+    return sum(1 for c, p, r, alts, gts in records if c == chrom and start <= p - 1 < start + L
+               for k in range(1, len(alts.split(",")) + 1) if any(k == int(x) for g in gts for x in g.split("|")))
+
+
+snv_multi = good + [multi[0], multi[2]]  # the record with an insertion ALT stays skipped without --indels apply
+for extra, records, name in [(["--multiallelic", "apply"], snv_multi, "snv"),
+                             (["--multiallelic", "apply", "--indels", "apply"],
+                              [r for r in good + skipped + multi if r is not skipped[0]], "indel")]:
+    records = sorted(records, key=lambda r: (r[0], r[1]))
+    build = (lambda c, t, si, h: window_of(records, c, t, si, h)) if name == "snv" else \
+        (lambda c, t, si, h: indel_window(c, t, si, h, records))
+    want = [[[build(chrom, tss, si, h) for h in range(2)] for si in range(3)] for _, _, chrom, tss in kept]
+    hap_m = predict_windows([w for g in want for s in g for w in s], "multi_" + name).reshape(3, 3, 2, -1)
+    out_m = os.path.join(scratch, "pmulti_%s.h5" % name)
+    log_m = personal(out_m, extra=["--haplotypes"] + extra, vcf_path=vcf_multi).stdout
+    assert "skipped multi-allelic" not in log_m, log_m
+    assert ("skipped indel: 3" in log_m) == (name == "snv"), log_m
+    with h5py.File(out_m, "r") as f:
+        err = float(np.abs(f["haplotype_features"][:] - hap_m).max())
+        print("--multiallelic apply (%s) vs predict on windows built here: max abs err %.3g" % (name, err))
+        assert err < 1e-5, err
+        assert list(f["n_windows"][:]) == [len({w for s in g for w in s}) for g in want], list(f["n_windows"][:])
+        assert "--multiallelic apply" in f.attrs["scpx_command"], f.attrs["scpx_command"]
+        if name == "snv":
+            n = [carried_alleles(records, chrom, tss) for _, _, chrom, tss in kept]
+            assert list(f["n_snvs"][:]) == n == [5, 0, 3], (list(f["n_snvs"][:]), n)
+# The same sites split into biallelic records (bcftools norm -m-), read by default: the same windows.
+split_sites = [(c, p, r, alt, ["|".join("1" if x == str(k) else "0" for x in g.split("|")) for g in gts])
+               for c, p, r, alts, gts in [multi[0], multi[2]] for k, alt in enumerate(alts.split(","), 1)]
+vcf_split = write_vcf(os.path.join(scratch, "multi_split.vcf"), good + split_sites)
+out_split_m = os.path.join(scratch, "pmulti_split.h5")
+personal(out_split_m, extra=["--haplotypes"], vcf_path=vcf_split)
+with h5py.File(out_split_m, "r") as a, h5py.File(os.path.join(scratch, "pmulti_snv.h5"), "r") as b:
+    assert (a["haplotype_features"][:] == b["haplotype_features"][:]).all(), "split sites differ from --multiallelic apply"
+    assert list(a["n_snvs"][:]) == list(b["n_snvs"][:]), (list(a["n_snvs"][:]), list(b["n_snvs"][:]))
+# S2's first haplotype carries the second ALT at chr1:15050: its features differ from the SNV-only run's.
+with h5py.File(out1, "r") as a, h5py.File(os.path.join(scratch, "pmulti_snv.h5"), "r") as b:
+    assert np.abs(a["haplotype_features"][0, 1, 0] - b["haplotype_features"][0, 1, 0]).max() > 0
 
 # Bad input: one ERROR naming the file, non-zero exit, no output (nor its temporary).
 
