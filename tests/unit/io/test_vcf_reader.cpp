@@ -307,6 +307,34 @@ TEST(VcfReader, RefCheckAgainstFastaCountsMismatchesWithExamples) {
     EXPECT_THAT(r.stats().summary(), HasSubstr("REF not matching the FASTA: 1"));
 }
 
+TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
+    // The FASTA has A at 10 and C at 20: the multi-allelic record at 10 matches, the one at 20
+    // does not (counted as multi-allelic, not as an SNV's mismatch kind), the indel one at 30 matches.
+    const auto path = scpx::test::make_indexed_vcf(
+        "vcf_multi_ref.vcf.gz", std::string(kHeader) +
+                                    "20\t10\trsM\tA\tC,G\t.\tPASS\t.\tGT\t1|2\t0|0\t0|0\n"
+                                    "20\t20\trsX\tG\tA,T\t.\tPASS\t.\tGT\t1|0\t0|0\t0|0\n"
+                                    "20\t30\trsI\tA\tAT,C\t.\tPASS\t.\tGT\t0|2\t0|0\t0|0\n");
+    scpx::seq::fasta_reader fa(write_ref_fasta("vcf_multi_ref.fa"));
+    vcf_options o;
+    o.reference = &fa;
+    o.keep_multiallelic = true;
+    o.keep_indels = true;
+    vcf_reader r(path, o);
+    ASSERT_TRUE(r.query("20", 1, 100));
+    const auto recs = read_all(r);
+    EXPECT_EQ(ids(recs), (std::vector<std::string>{"rsM", "rsI"}));
+    EXPECT_EQ(r.stats().ref_mismatch, 1u);
+    EXPECT_EQ(r.stats().ref_mismatch_multiallelic, 1u);
+    EXPECT_EQ(r.stats().ref_mismatch_indel + r.stats().ref_mismatch_mnp, 0u);
+    // Without keep_indels the record with an indel ALT is skipped as an indel, before the REF check.
+    o.keep_indels = false;
+    vcf_reader snv_only(path, o);
+    ASSERT_TRUE(snv_only.query("20", 1, 100));
+    EXPECT_EQ(ids(read_all(snv_only)), (std::vector<std::string>{"rsM"}));
+    EXPECT_EQ(snv_only.stats().skipped_indel, 1u);
+}
+
 TEST(VcfReader, AnIndelRunningPastTheContigEndIsAMismatchAndAPositionPastItAnError) {
     // The FASTA's chr20 has 100 bases: a deletion at 99 whose REF needs bases 99..101 cannot
     // match it (counted, skipped); a record at 150 means another genome build (an error).
