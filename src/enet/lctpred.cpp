@@ -1,6 +1,7 @@
 // The l-ctPred stage: inputs → cis windows → per-gene PredictDB elastic net on this rank's block →
 // gather → one .db + covariance (rank 0) and one HDF5 summary (collective).
 #include "scpx/enet/lctpred.hpp"
+#include "lctpred_steps.hpp"
 #include "scpx/enet/lctpred_journal.hpp"
 #include "scpx/enet/output_set.hpp"
 #include "scpx/enet/phi.hpp"
@@ -51,15 +52,7 @@ namespace {
 
 constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
-/// One gene to fit (same on every rank).
-struct gene_job {
-    std::string gene_id;
-    io::gene_record rec;
-    int chrom = 0;               ///< 1..22, 0 = not autosomal
-    std::size_t expr_index = 0;  ///< feature index in the expression table
-    std::size_t annot_index = 0; ///< row of the gene in the annotation (R's visiting order)
-    std::size_t snp_begin = 0, snp_end = 0;
-};
+using detail::gene_job;
 
 // --- tiny binary (de)serialiser for the gather --------------------------------------------------
 struct packer {
@@ -391,6 +384,78 @@ std::vector<std::string> journal_fingerprint(const lctpred_options& opt, std::si
     return fp;
 }
 
+/// The journal of this run, opened on every rank: the genes of this rank's block `mine` a killed
+/// run finished (--resume), and the writer this run appends to.
+struct run_journal {
+    std::unordered_map<std::size_t, gene_fit> done; ///< gene row -> journaled fit
+    std::unique_ptr<journal_writer> writer;         ///< null without --journal
+};
+
+/// Reads the journal (--resume) or removes a stale one, makes the folder and opens this rank's
+/// writer; every rank agrees before anyone appends. Returns an empty run_journal without a folder.
+run_journal open_run_journal(const lctpred_options& opt, const std::vector<gene_job>& jobs,
+                             std::size_t samples, std::size_t snps, dist::index_range mine) {
+    run_journal rj;
+    if (opt.resume && opt.journal_dir.empty()) throw usage_error("lctpred: --resume needs a journal folder");
+    if (opt.journal_dir.empty()) return rj;
+    namespace fs = std::filesystem;
+    const std::vector<std::string> fp = journal_fingerprint(opt, jobs.size(), samples, snps);
+    std::exception_ptr jfail;
+    try {
+        if (opt.resume) {
+            journal_contents jc = read_journal_dir(opt.journal_dir, fp, mine.begin, mine.end);
+            for (journal_entry& e : jc.entries) {
+                if (e.row >= jobs.size() || jobs[e.row].gene_id != e.gene_id)
+                    throw usage_error(
+                        fmt::format("--resume: the journal {} has gene {} at row {}, which this run "
+                                    "does not have there; rerun without --resume to start over",
+                                    opt.journal_dir, e.gene_id, e.row));
+                rj.done.emplace(static_cast<std::size_t>(e.row), std::move(e.fit));
+            }
+            if (jc.files == 0)
+                SCPX_LOG_WRN_SHARED("--resume: no journal in {}; starting from the beginning",
+                                    opt.journal_dir);
+            if (jc.incomplete > 0)
+                SCPX_LOG_INF("journal: {} line(s) cut by the interruption ignored", jc.incomplete);
+            SCPX_LOG_INF("resuming: {} of {} gene(s) already done", jc.complete, jobs.size());
+        } else if (std::error_code ec; mpi::is_root() && fs::exists(opt.journal_dir, ec)) {
+            SCPX_LOG_INF(
+                "removing the stale journal {} of an earlier run (fresh run; --resume would continue it)",
+                opt.journal_dir);
+            fs::remove_all(opt.journal_dir, ec);
+            if (ec)
+                throw io_error(
+                    fmt::format("cannot remove the stale journal {}: {}", opt.journal_dir, ec.message()));
+        }
+        if (mpi::is_root()) {
+            std::error_code ec;
+            fs::create_directories(opt.journal_dir, ec);
+            if (ec)
+                throw io_error(
+                    fmt::format("cannot create the journal folder {}: {}", opt.journal_dir, ec.message()));
+        }
+    } catch (...) {
+        jfail = std::current_exception();
+    }
+    // Every rank has read the journal before any appends to it; rank 0 made the folder.
+    if (!mpi::all_ok(!jfail)) {
+        if (jfail) std::rethrow_exception(jfail);
+        throw error("lctpred: another rank failed to read or create the journal (see its log)");
+    }
+    try {
+        rj.writer = std::make_unique<journal_writer>(opt.journal_dir, mpi::comm_rank(), journal_header(fp));
+    } catch (...) {
+        jfail = std::current_exception();
+    }
+    if (!mpi::all_ok(!jfail)) {
+        if (jfail) std::rethrow_exception(jfail);
+        throw error("lctpred: another rank failed to open its journal (see its log)");
+    }
+    // From here a failed or killed run leaves the journal for --resume: the log says so.
+    if (mpi::is_root()) log::note_kept_on_signal(opt.journal_dir);
+    return rj;
+}
+
 /// A --foldid table decides the folds and repeats. When --nfolds or --repeats was given too
 /// and the table says otherwise, the user meant something else: refuse. Otherwise say what the
 /// table implies, since the defaults (10 folds, 3 repeats) no longer hold.
@@ -592,104 +657,13 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
                                                          static_cast<std::size_t>(mpi::comm_rank()));
 
     // ---- journal: genes finished by a killed run (--resume), and this run's own journal
-    std::unordered_map<std::size_t, gene_fit> done; // row -> journaled result
-    std::unique_ptr<journal_writer> journal;
     journal_kept_notice journal_notice{opt.journal_dir};
-    if (opt.resume && opt.journal_dir.empty()) throw usage_error("lctpred: --resume needs a journal folder");
-    if (!opt.journal_dir.empty()) {
-        namespace fs = std::filesystem;
-        const std::vector<std::string> fp = journal_fingerprint(opt, jobs.size(), sum.samples, sum.snps);
-        std::exception_ptr jfail;
-        try {
-            if (opt.resume) {
-                journal_contents jc = read_journal_dir(opt.journal_dir, fp, mine.begin, mine.end);
-                for (journal_entry& e : jc.entries) {
-                    if (e.row >= jobs.size() || jobs[e.row].gene_id != e.gene_id)
-                        throw usage_error(fmt::format("--resume: the journal {} has gene {} at row {}, which this run "
-                                                      "does not have there; rerun without --resume to start over",
-                                                      opt.journal_dir, e.gene_id, e.row));
-                    done.emplace(static_cast<std::size_t>(e.row), std::move(e.fit));
-                }
-                if (jc.files == 0)
-                    SCPX_LOG_WRN_SHARED("--resume: no journal in {}; starting from the beginning",
-                                        opt.journal_dir);
-                if (jc.incomplete > 0)
-                    SCPX_LOG_INF("journal: {} line(s) cut by the interruption ignored", jc.incomplete);
-                SCPX_LOG_INF("resuming: {} of {} gene(s) already done", jc.complete, jobs.size());
-            } else if (std::error_code ec; mpi::is_root() && fs::exists(opt.journal_dir, ec)) {
-                SCPX_LOG_INF("removing the stale journal {} of an earlier run (fresh run; --resume would continue it)",
-                             opt.journal_dir);
-                fs::remove_all(opt.journal_dir, ec);
-                if (ec) throw io_error(fmt::format("cannot remove the stale journal {}: {}", opt.journal_dir, ec.message()));
-            }
-            if (mpi::is_root()) {
-                std::error_code ec;
-                fs::create_directories(opt.journal_dir, ec);
-                if (ec) throw io_error(fmt::format("cannot create the journal folder {}: {}", opt.journal_dir, ec.message()));
-            }
-        } catch (...) {
-            jfail = std::current_exception();
-        }
-        // Every rank has read the journal before any appends to it; rank 0 made the folder.
-        if (!mpi::all_ok(!jfail)) {
-            if (jfail) std::rethrow_exception(jfail);
-            throw error("lctpred: another rank failed to read or create the journal (see its log)");
-        }
-        try {
-            journal = std::make_unique<journal_writer>(opt.journal_dir, mpi::comm_rank(), journal_header(fp));
-        } catch (...) {
-            jfail = std::current_exception();
-        }
-        if (!mpi::all_ok(!jfail)) {
-            if (jfail) std::rethrow_exception(jfail);
-            throw error("lctpred: another rank failed to open its journal (see its log)");
-        }
-        // From here a failed or killed run leaves the journal for --resume: the log says so.
-        if (mpi::is_root()) log::note_kept_on_signal(opt.journal_dir);
-        journal_notice.armed = mpi::is_root();
-    }
+    run_journal rj = open_run_journal(opt, jobs, sum.samples, sum.snps, mine);
+    std::unordered_map<std::size_t, gene_fit>& done = rj.done;
+    std::unique_ptr<journal_writer>& journal = rj.writer;
+    journal_notice.armed = journal && mpi::is_root(); // a failure from here leaves it for --resume
 
-    using io::h5_dtype;
-    std::vector<io::h5_dataset_spec> specs = {
-        {"gene_id", h5_dtype::str, {ng}, id_len, "gene id as in the expression table", {}},
-        {"gene_name", h5_dtype::str, {ng}, 64, "gene name from the annotation (truncated to 64 bytes)", {}},
-        {"status",
-         h5_dtype::str,
-         {ng},
-         24,
-         "ok | too_few_snps | constant_expression | missing_expression | no_convergence | not_autosomal",
-         {}},
-        {"chromosome", h5_dtype::i32, {ng}, 0, "1..22; 0 = not autosomal", {}},
-        {"tss", h5_dtype::i64, {ng}, 0, "transcription start site (1-based) from the gene annotation", {}},
-        {"n_snps_in_window", h5_dtype::i32, {ng}, 0, "", {}},
-        {"n_snps_in_model", h5_dtype::i32, {ng}, 0, "", {}},
-        {"included", h5_dtype::u8, {ng}, 0, "zscore_pval < 0.05 and rho_avg > 0.1 and >= 1 SNP", {}},
-        {"lambda_iteration",
-         h5_dtype::i32,
-         {ng},
-         0,
-         "1-based index of the chosen lambda; 0 when not fitted",
-         {}},
-        {"lambda_min", h5_dtype::f64, {ng}, 0, "", {}},
-        {"cv_mse", h5_dtype::f64, {ng}, 0, "mean over repeats of cvm at lambda_min", {}},
-        {"cv_R2_avg", h5_dtype::f64, {ng}, 0, "", {}},
-        {"cv_R2_sd", h5_dtype::f64, {ng}, 0, "", {}},
-        {"in_sample_R2", h5_dtype::f64, {ng}, 0, "", {}},
-        {"rho_avg", h5_dtype::f64, {ng}, 0, "", {}},
-        {"rho_se", h5_dtype::f64, {ng}, 0, "sd of the per-fold rho", {}},
-        {"rho_zscore", h5_dtype::f64, {ng}, 0, "Stouffer sum of Fisher z / sqrt(k)", {}},
-        {"zscore_pval", h5_dtype::f64, {ng}, 0, "pred.perf.pval", {}},
-        {"cv_fisher_pval", h5_dtype::f64, {ng}, 0, "", {}},
-        {"cv/lambda", h5_dtype::f64, {ng, W}, 0, "lambda path (NaN padded)", {}},
-        {"cv/cvm", h5_dtype::f64, {ng, W}, 0, "cvm averaged over the repeats", {}},
-        {"cv/cvsd", h5_dtype::f64, {ng, W}, 0, "first repeat's cvsd", {}},
-        {"cv/nzero", h5_dtype::i32, {ng, W}, 0, "non-zero weights of the full-data fit (-1 padded)", {}},
-        {"folds/n", h5_dtype::i32, {ng, F}, 0, "held-out samples per fold of the first repeat", {}},
-        {"folds/R2", h5_dtype::f64, {ng, F}, 0, "", {}},
-        {"folds/rho", h5_dtype::f64, {ng, F}, 0, "", {}},
-        {"folds/z", h5_dtype::f64, {ng, F}, 0, "", {}},
-        {"folds/pval", h5_dtype::f64, {ng, F}, 0, "", {}},
-    };
+    const std::vector<io::h5_dataset_spec> specs = detail::summary_datasets(ng, W, F, id_len);
     io::h5_provenance prov;
     prov.stage = "lctpred";
     prov.command = opt.command;
@@ -831,89 +805,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     }
 
     // ---- HDF5 rows of this block (collective)
-    {
-        std::vector<std::string> ids, names, status;
-        std::vector<std::int32_t> chrom, nwin, nmod, liter, nzero, fn;
-        std::vector<std::int64_t> tss;
-        std::vector<std::uint8_t> inc;
-        std::vector<double> lmin, mse, r2a, r2s, isr2, ra, rs, rz, zp, fp, lam, cvm, cvsd, fr2, frho, fz, fpv;
-        for (std::size_t g = mine.begin; g < mine.end; ++g) {
-            const gene_job& j = jobs[g];
-            const gene_fit& f = fits[g - mine.begin];
-            const bool ok = f.status == gene_status::ok;
-            ids.push_back(j.gene_id);
-            names.push_back(j.rec.gene_name.substr(0, 64));
-            status.emplace_back(to_string(f.status));
-            chrom.push_back(j.chrom);
-            tss.push_back(j.rec.tss);
-            nwin.push_back(static_cast<std::int32_t>(j.snp_end - j.snp_begin));
-            nmod.push_back(f.n_snps_in_model());
-            inc.push_back(f.included ? 1 : 0);
-            liter.push_back(ok ? f.lambda_index + 1 : 0);
-            auto v = [ok](double x) { return ok ? x : nan_v; };
-            lmin.push_back(v(f.lambda_min));
-            mse.push_back(v(f.cv_mse));
-            r2a.push_back(v(f.cv_r2_avg));
-            r2s.push_back(v(f.cv_r2_sd));
-            isr2.push_back(v(f.in_sample_r2));
-            ra.push_back(v(f.rho_avg));
-            rs.push_back(v(f.rho_se));
-            rz.push_back(v(f.rho_zscore));
-            zp.push_back(v(f.zscore_pval));
-            fp.push_back(v(f.cv_fisher_pval));
-            for (hsize_t l = 0; l < W; ++l) {
-                const bool have = l < f.lambda.size();
-                lam.push_back(have ? f.lambda[l] : nan_v);
-                cvm.push_back(have ? f.cvm[l] : nan_v);
-                cvsd.push_back(have ? f.cvsd[l] : nan_v);
-                nzero.push_back(have ? f.nzero[l] : -1);
-            }
-            const std::size_t base = fn.size();
-            fn.resize(base + F, 0);
-            fr2.resize(base + F, nan_v);
-            frho.resize(base + F, nan_v);
-            fz.resize(base + F, nan_v);
-            fpv.resize(base + F, nan_v);
-            for (const fold_stats& s : f.folds) {
-                if (s.fold < 1 || static_cast<hsize_t>(s.fold) > F) continue;
-                const std::size_t at = base + static_cast<std::size_t>(s.fold - 1);
-                fn[at] = s.n;
-                fr2[at] = s.r2;
-                frho[at] = s.rho;
-                fz[at] = s.z;
-                fpv[at] = s.pval;
-            }
-        }
-        const hsize_t first = mine.begin, count = mine.size();
-        h5.write_rows("gene_id", first, count, ids);
-        h5.write_rows("gene_name", first, count, names);
-        h5.write_rows("status", first, count, status);
-        h5.write_rows("chromosome", first, count, chrom);
-        h5.write_rows("tss", first, count, tss);
-        h5.write_rows("n_snps_in_window", first, count, nwin);
-        h5.write_rows("n_snps_in_model", first, count, nmod);
-        h5.write_rows("included", first, count, inc);
-        h5.write_rows("lambda_iteration", first, count, liter);
-        h5.write_rows("lambda_min", first, count, lmin);
-        h5.write_rows("cv_mse", first, count, mse);
-        h5.write_rows("cv_R2_avg", first, count, r2a);
-        h5.write_rows("cv_R2_sd", first, count, r2s);
-        h5.write_rows("in_sample_R2", first, count, isr2);
-        h5.write_rows("rho_avg", first, count, ra);
-        h5.write_rows("rho_se", first, count, rs);
-        h5.write_rows("rho_zscore", first, count, rz);
-        h5.write_rows("zscore_pval", first, count, zp);
-        h5.write_rows("cv_fisher_pval", first, count, fp);
-        h5.write_rows("cv/lambda", first, count, lam);
-        h5.write_rows("cv/cvm", first, count, cvm);
-        h5.write_rows("cv/cvsd", first, count, cvsd);
-        h5.write_rows("cv/nzero", first, count, nzero);
-        h5.write_rows("folds/n", first, count, fn);
-        h5.write_rows("folds/R2", first, count, fr2);
-        h5.write_rows("folds/rho", first, count, frho);
-        h5.write_rows("folds/z", first, count, fz);
-        h5.write_rows("folds/pval", first, count, fpv);
-    }
+    detail::write_summary_rows(h5, jobs, fits, mine, W, F);
 
     // ---- gather to rank 0 (all_gather: every rank also gets the counts for the summary)
     packer pk;
@@ -963,90 +855,16 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     // ---- rank 0 writes the .db and covariance; then everyone agrees and commits
     mpi::on_root_agreed(
         [&] {
-            io::predictdb_model m;
-            std::set<int> chroms;
-            // Covariance rows in the db's gene order (byte-wise sorted gene ids).
-            std::vector<std::size_t> order;
-            for (std::size_t g = 0; g < jobs.size(); ++g) {
-                const gene_fit& f = all[g].fit;
-                if (f.status == gene_status::ok) chroms.insert(jobs[g].chrom);
-                if (f.included) order.push_back(g);
-            }
-            std::stable_sort(order.begin(), order.end(),
-                             [&jobs](std::size_t a, std::size_t b) { return jobs[a].gene_id < jobs[b].gene_id; });
-            for (std::size_t g : order) {
-                const gene_job& j = jobs[g];
-                const gene_fit& f = all[g].fit;
-                std::vector<std::string> rs, vid, ref, alt;
-                std::vector<double> w;
-                std::vector<std::size_t> cols;
-                for (const auto& [c, wt] : f.weights) {
-                    const std::size_t k = j.snp_begin + static_cast<std::size_t>(c);
-                    cols.push_back(k);
-                    rs.push_back(panel.rsid[k]);
-                    vid.push_back(panel.var_id[k]);
-                    ref.push_back(panel.ref[k]);
-                    alt.push_back(panel.alt[k]);
-                    w.push_back(wt);
-                }
-                m.add_gene(j.gene_id, rs, vid, ref, alt, w);
-                io::predictdb_extra e;
-                e.gene = j.gene_id;
-                e.genename = j.rec.gene_name;
-                e.gene_type = j.rec.gene_type;
-                e.alpha = io::db_number::real(f.alpha);
-                e.n_snps_in_window = io::db_number::integer(f.n_snps_in_window);
-                e.cv_mse = io::db_number::real(f.cv_mse);
-                e.lambda_iteration = io::db_number::integer(f.lambda_index + 1);
-                e.lambda_min = io::db_number::real(f.lambda_min);
-                e.n_snps_in_model = io::db_number::integer(static_cast<std::int64_t>(f.weights.size()));
-                e.cv_r2_avg = io::db_number::real(f.cv_r2_avg);
-                e.cv_r2_sd = io::db_number::real(f.cv_r2_sd);
-                e.in_sample_r2 = io::db_number::real(f.in_sample_r2);
-                e.cv_fisher_pval = io::db_number::real(f.cv_fisher_pval);
-                e.rho_avg = io::db_number::real(f.rho_avg);
-                e.rho_se = io::db_number::real(f.rho_se);
-                e.rho_zscore = io::db_number::real(f.rho_zscore);
-                e.pred_perf_r2 = io::db_number::real(f.pred_perf_r2());
-                e.pred_perf_pval = io::db_number::real(f.zscore_pval);
-                e.pred_perf_qval = io::db_number::null();
-                if (write_phi)
-                    e.phi = std::isnan(phi_of[g]) ? io::db_number::null() : io::db_number::real(phi_of[g]);
-                m.extra.push_back(std::move(e));
-
-                // Sample covariance (n − 1) of the model SNPs' training dosages.
-                const std::size_t n = panel.n_samples(), p = cols.size();
-                Eigen::MatrixXd xc(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(p));
-                for (std::size_t c = 0; c < p; ++c) {
-                    const double* d = panel.snp(cols[c]);
-                    double mean = 0;
-                    for (std::size_t i = 0; i < n; ++i)
-                        mean += d[i];
-                    mean /= static_cast<double>(n);
-                    for (std::size_t i = 0; i < n; ++i)
-                        xc(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = d[i] - mean;
-                }
-                Eigen::MatrixXd cv = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(p));
-                for (Eigen::Index a = 0; a < static_cast<Eigen::Index>(p); ++a)
-                    for (Eigen::Index b = a; b < static_cast<Eigen::Index>(p); ++b) {
-                        const double v = xc.col(a).dot(xc.col(b)) / static_cast<double>(n - 1);
-                        cv(a, b) = v;
-                        cv(b, a) = v;
-                    }
-                cov->write_gene(j.gene_id, rs, cv);
-            }
-            io::predictdb_sample_info si;
-            si.n_samples = io::db_number::integer(static_cast<std::int64_t>(train.size()));
-            si.population = opt.population;
-            m.sample_info.push_back(si);
-            for (int c : chroms) {
-                io::predictdb_construction pc;
-                pc.chromosome = io::db_number::integer(c);
-                pc.cv_seed = io::db_number::integer(static_cast<std::int64_t>(opt.seed));
-                m.construction.push_back(pc);
-            }
-            m.has_phi = write_phi;
-            m.sort_by_gene();
+            std::vector<gene_fit> fits_all(all.size());
+            for (std::size_t g = 0; g < all.size(); ++g)
+                fits_all[g] = std::move(all[g].fit);
+            detail::model_run_facts facts;
+            facts.training_samples = train.size();
+            facts.population = opt.population;
+            facts.seed = opt.seed;
+            facts.with_phi = write_phi;
+            facts.phi = std::move(phi_of);
+            io::predictdb_model m = detail::build_model_and_covariance(jobs, fits_all, panel, facts, *cov);
             io::write_predictdb_model(outs.staged(o_db), m, true);
         },
         "lctpred: rank 0 failed to write the outputs", [&] { h5.abandon(); });
