@@ -5,7 +5,9 @@
 // share the genes; a killed run resumes with --resume, byte-identical to an uninterrupted one.
 #include "scpx/cli/commands.hpp"
 #include "scpx/cli/features_common.hpp"
+#include "scpx/cli/personal_windows.hpp"
 #include "scpx/cli/run.hpp"
+#include "scpx/cli/sample_list.hpp"
 #include "scpx/core/atomic_file.hpp"
 #include "scpx/core/error.hpp"
 #include "scpx/core/log.hpp"
@@ -15,21 +17,14 @@
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
 #include "scpx/io/vcf_reader.hpp"
-#include "scpx/seq/contig.hpp"
 #include "scpx/seq/haplotypes.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <future>
-#include <map>
-#include <memory>
-#include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -48,266 +43,6 @@ struct personal_options {
     std::string multiallelic = "skip";
     bool keep_haplotypes = false;
 };
-
-/// With --indels apply: the reference read on each side of the window beyond it at first. A
-/// haplotype whose deletions pull more than this into its window (or a record reaching past it)
-/// makes the gene be read again with a wider margin.
-constexpr std::int64_t initial_indel_margin = 1024;
-
-/// The individuals of --samples, with the line each ID is on (for messages).
-struct sample_list {
-    std::string path;
-    std::vector<std::string> ids;
-    std::vector<std::size_t> lines;
-};
-
-/// Sample IDs of --samples: one per line; blank lines and lines starting with '#' are skipped; a
-/// UTF-8 byte-order mark (spreadsheet exports) is ignored.
-sample_list read_sample_list(const std::string& path) {
-    if (!path_exists(path)) throw missing_file_error(path, "sample list");
-    std::ifstream in(path);
-    if (!in) throw io_error("cannot open the sample list '" + path + "'");
-    sample_list out;
-    out.path = path;
-    std::map<std::string, std::size_t> line_of;
-    std::string line;
-    for (std::size_t n = 1; std::getline(in, line); ++n) {
-        if (n == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
-            line.pop_back();
-        std::size_t b = 0;
-        while (b < line.size() && std::isspace(static_cast<unsigned char>(line[b])))
-            ++b;
-        line.erase(0, b);
-        if (line.empty() || line[0] == '#') continue;
-        if (line.find_first_of(" \t") != std::string::npos)
-            throw input_error(path, "line " + std::to_string(n), "sample",
-                              "'" + line + "' holds white space: one sample ID per line");
-        const auto [it, added] = line_of.emplace(line, n);
-        if (!added)
-            throw input_error(path, "line " + std::to_string(n), "sample",
-                              "sample '" + line + "' repeats line " + std::to_string(it->second));
-        out.ids.push_back(line);
-        out.lines.push_back(n);
-    }
-    if (out.ids.empty()) throw input_error(path, "", "sample", "no sample ID in the file");
-    return out;
-}
-
-/// Every ID of `list` must be a sample of `vcf`: the error names the list's line and the VCF.
-void require_samples_in(const sample_list& list, const std::string& vcf) {
-    io::vcf_options header_only;
-    header_only.want_haplotypes = false;
-    const io::vcf_reader r(vcf, header_only);
-    const std::set<std::string> have(r.samples().begin(), r.samples().end());
-    std::vector<std::size_t> absent;
-    for (std::size_t i = 0; i < list.ids.size(); ++i)
-        if (have.count(list.ids[i]) == 0) absent.push_back(i);
-    if (absent.empty()) return;
-    std::string msg = "sample '" + list.ids[absent[0]] + "' is not in " + vcf + " (" +
-                      std::to_string(have.size()) + " samples)";
-    if (absent.size() > 1) {
-        std::vector<std::string> more;
-        for (std::size_t k = 1; k < absent.size() && k < 6; ++k)
-            more.push_back(list.ids[absent[k]] + " (line " + std::to_string(list.lines[absent[k]]) + ")");
-        msg += "; nor are " + std::to_string(absent.size() - 1) + " other ID(s): " + join(more, ", ") +
-               (absent.size() > 6 ? ", ..." : "");
-    }
-    throw input_error(list.path, "line " + std::to_string(list.lines[absent[0]]), "sample", msg);
-}
-
-/// The VCF files of a run: one (all chromosomes), one per chromosome, or several holding parts of
-/// one chromosome (split by region), each holding the first file's samples. A gene's window is
-/// read from every file whose index has records on its contig.
-class vcf_set {
-public:
-    vcf_set(const std::vector<std::string>& paths, io::vcf_options opt) {
-        for (const auto& p : paths) {
-            readers_.emplace_back(p, opt);
-            if (readers_.size() == 1) {
-                opt.samples = readers_.front().samples(); // the others in the first file's order
-            }
-            const auto& r = readers_.back();
-            r.require_index();
-            if (r.samples().empty()) throw input_error(p, "", "samples", "the file has no sample columns");
-            // Contigs with records, from the index: per-chromosome files often declare every
-            // chromosome in their header, and the chr1 file must not answer for chr2.
-            const std::vector<std::string> contigs = r.indexed_contigs();
-            if (contigs.empty())
-                throw input_error(p, "", "", "the file holds no records (its index lists none)");
-            for (const auto& c : contigs)
-                contigs_[c].push_back(readers_.size() - 1);
-        }
-    }
-    const std::vector<std::string>& samples() const { return readers_.front().samples(); }
-    /// The counters since the last commit_stats() are a gene's; a gene read again (a wider
-    /// margin) drops those of the attempt that was not kept.
-    void discard_stats() {
-        for (auto& r : readers_)
-            r.reset_stats();
-    }
-    void commit_stats() {
-        for (auto& r : readers_) {
-            committed_.merge(r.stats());
-            r.reset_stats();
-        }
-    }
-    /// The readers with records on `chrom` (any spelling), in --vcf order; empty when none.
-    std::vector<io::vcf_reader*> readers_for(const std::string& chrom) {
-        std::vector<io::vcf_reader*> out;
-        const std::string name =
-            seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; });
-        if (!name.empty())
-            for (const std::size_t k : contigs_.at(name))
-                out.push_back(&readers_[k]);
-        return out;
-    }
-    bool has_contig(const std::string& chrom) const {
-        return !seq::match_contig(chrom, [&](const std::string& c) { return contigs_.count(c) > 0; }).empty();
-    }
-    /// Counters of every file over the genes read (committed), summed.
-    const io::vcf_stats& stats() const { return committed_; }
-
-private:
-    std::vector<io::vcf_reader> readers_;
-    io::vcf_stats committed_;
-    std::map<std::string, std::vector<std::size_t>> contigs_; ///< contig name -> readers with records on it
-};
-
-/// One gene's windows, read on the worker thread while the previous gene runs.
-struct gene_windows {
-    hsize_t row = 0;
-    bool has_gene = false;
-    std::string reference;   ///< the reference bases: the window (and with --indels apply a margin)
-    seq::window_frame frame; ///< where the window lies in `reference`
-    std::vector<seq::window_variant> variants; ///< variants read, carried by some haplotype
-    seq::haplotype_windows haps;
-    std::int64_t n_snvs = 0;   ///< carried SNVs inside the window
-    std::int64_t n_indels = 0; ///< carried indels and MNPs whose REF overlaps the window
-    std::size_t repeated = 0;  ///< variants also read from an earlier --vcf file, not applied again
-    bool widened = false;      ///< read again with a margin wider than initial_indel_margin
-    double seconds = 0.0;      ///< time spent reading the FASTA and the VCF
-};
-
-/// Reads the carried variants of [start, end) (0-based) on `chrom` into w.variants, offsets from
-/// `start`. Returns how far the REF of a carried variant reached beyond the region (a deletion
-/// starting before it, or running past its end; 0 when none did): the region must then grow.
-std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t start, std::int64_t end,
-                           gene_windows& w) {
-    w.variants.clear();
-    w.repeated = 0;
-    std::int64_t beyond = 0;
-    // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
-    // cannot exist, so the N-padded parts of the window need no care. Files split by region may
-    // overlap: a later file's variant already read from an earlier one (same position, REF length
-    // and ALT) is counted, not applied twice.
-    std::set<std::tuple<std::int64_t, std::int64_t, std::string>> earlier_files;
-    for (io::vcf_reader* r : vcfs.readers_for(chrom)) {
-        const std::size_t first_of_file = w.variants.size();
-        if (!r->query(chrom, start + 1, end)) continue;
-        io::vcf_record rec;
-        while (r->next(rec)) {
-            // One variant per ALT (a multi-allelic record, with --multiallelic apply, gives each
-            // haplotype the ALT its GT names); each replaces the record's whole REF.
-            for (std::size_t a = 0; a < rec.alts.size(); ++a) {
-                seq::window_variant v;
-                v.offset = rec.pos - 1 - start;
-                v.ref_length = static_cast<std::int64_t>(rec.ref.size());
-                v.alt = rec.alts[a];
-                for (char& c : v.alt)
-                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-                if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
-                    ++w.repeated;
-                    continue;
-                }
-                const auto allele = static_cast<std::int16_t>(a + 1);
-                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
-                    if (rec.haplotypes[h] == allele) v.carriers.push_back(static_cast<std::uint32_t>(h));
-                if (v.carriers.empty()) continue;
-                beyond = std::max({beyond, -v.offset, v.offset + v.ref_length - (end - start)});
-                w.variants.push_back(std::move(v));
-            }
-        }
-        for (std::size_t k = first_of_file; k < w.variants.size(); ++k)
-            earlier_files.emplace(w.variants[k].offset, w.variants[k].ref_length, w.variants[k].alt);
-    }
-    return beyond;
-}
-
-/// The reference window of gene `g` and its haplotypes' distinct windows. With `indels` the
-/// reference is read with a margin on each side (a haplotype with deletions upstream of the TSS
-/// draws bases from before the window), widened until every haplotype's window lies inside it.
-gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_record& g, hsize_t row,
-                       std::int64_t seq_len, std::size_t n_haplotypes, bool indels) {
-    const stopwatch clock;
-    gene_windows w;
-    w.row = row;
-    w.has_gene = true;
-    const auto win = seq::tss_window(g.chrom, g.tss, seq_len);
-    std::int64_t margin = indels ? initial_indel_margin : 0;
-    for (;;) {
-        vcfs.discard_stats(); // the counts of an attempt read again are not kept
-        const std::int64_t start = win.start - margin, end = win.end + margin;
-        fa.fetch_into(win.chrom, start, end, w.reference);
-        std::int64_t short_by = read_variants(vcfs, g.chrom, start, end, w);
-        w.frame = {(g.tss - 1) - start, (g.tss - 1) - win.start, seq_len};
-        if (short_by == 0) {
-            w.haps = seq::distinct_haplotypes(w.reference, w.variants, n_haplotypes, w.frame);
-            short_by = w.haps.margin_short;
-        }
-        if (short_by == 0) break;
-        margin = std::max(2 * margin, margin + short_by + initial_indel_margin);
-        w.widened = true;
-    }
-    vcfs.commit_stats();
-    for (const auto& v : w.variants) {
-        const std::int64_t first = v.offset - margin; // REF's span in window coordinates
-        if (first + v.ref_length <= 0 || first >= seq_len) continue;
-        ++(v.is_snv() ? w.n_snvs : w.n_indels);
-    }
-    w.seconds = clock.seconds();
-    return w;
-}
-
-/// The counters of the VCF readers, summed over ranks (every rank calls it).
-io::vcf_stats all_ranks(io::vcf_stats s) {
-    using field = std::uint64_t io::vcf_stats::*;
-    static constexpr field fields[] = {&io::vcf_stats::records_read,
-                                       &io::vcf_stats::records_returned,
-                                       &io::vcf_stats::outside_region,
-                                       &io::vcf_stats::skipped_multiallelic,
-                                       &io::vcf_stats::skipped_indel,
-                                       &io::vcf_stats::skipped_mnp,
-                                       &io::vcf_stats::skipped_symbolic,
-                                       &io::vcf_stats::skipped_no_alt,
-                                       &io::vcf_stats::skipped_non_acgt,
-                                       &io::vcf_stats::ref_mismatch,
-                                       &io::vcf_stats::ref_mismatch_indel,
-                                       &io::vcf_stats::ref_mismatch_mnp,
-                                       &io::vcf_stats::ref_mismatch_multiallelic,
-                                       &io::vcf_stats::missing_alleles,
-                                       &io::vcf_stats::unphased_het,
-                                       &io::vcf_stats::haploid_gt,
-                                       &io::vcf_stats::ds_missing_used_gt,
-                                       &io::vcf_stats::missing_dosage};
-    for (const field f : fields)
-        s.*f = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(s.*f)));
-    // REF-mismatch examples: the first few over the ranks, in rank order.
-    const auto gather_examples = [](std::vector<std::string>& examples) {
-        std::string mine;
-        for (const auto& e : examples)
-            mine += e + "\n";
-        examples.clear();
-        for (const auto& rank_examples : mpi::all_gather(mine)) {
-            std::size_t at = 0;
-            for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1)
-                if (examples.size() < 5) examples.push_back(rank_examples.substr(at, nl - at));
-        }
-    };
-    gather_examples(s.ref_mismatch_examples);
-    gather_examples(s.ref_mismatch_indel_examples);
-    return s;
-}
 
 /// Returns false when --resume found the output finished (nothing done: its log stays).
 bool run_personal(const personal_options& po) {
@@ -524,7 +259,7 @@ bool run_personal(const personal_options& po) {
     prog.finish();
 
     // What the VCF gave, over every rank: SNVs only by default, every other record counted.
-    const io::vcf_stats vs = all_ranks(vcfs.stats());
+    const io::vcf_stats vs = vcf_stats_over_ranks(vcfs.stats());
     // The counts go in the warning itself: the INFO line is hidden at --verbosity warn.
     const char* counted =
         apply_indels ? "per gene window with its margin, and file" : "per gene window and file";
