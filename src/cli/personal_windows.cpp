@@ -82,6 +82,7 @@ std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t
             // One variant per ALT (a multi-allelic record, with --multiallelic apply, gives each
             // haplotype the ALT its GT names); each replaces the record's whole REF.
             for (std::size_t a = 0; a < rec.alts.size(); ++a) {
+                if (rec.alts[a] == "*") continue; // spanned by a deletion of its own record: nothing here
                 seq::window_variant v;
                 v.offset = rec.pos - 1 - start;
                 v.ref_length = static_cast<std::int64_t>(rec.ref.size());

@@ -400,7 +400,13 @@ struct vcf_reader::impl {
         if (opt.keep_non_snv) return nullptr;
         allele_kind worst = allele_kind::SNV;
         const std::string_view ref = r->d.allele[0];
+        // '*' in a multi-allelic record is the haplotypes an upstream deletion spans (their
+        // deletion is a record of its own): kept, with nothing to write here.
+        const auto spanning = [&](int a) { return r->n_allele > 2 && std::strcmp(r->d.allele[a], "*") == 0; };
+        int real_alts = 0;
         for (int a = 1; a < r->n_allele; ++a) {
+            if (spanning(a)) continue;
+            ++real_alts;
             const allele_kind k = classify(ref, r->d.allele[a]);
             if (k == allele_kind::SYMBOLIC) { worst = k; break; }
             if (k == allele_kind::INDEL ||
@@ -409,9 +415,10 @@ struct vcf_reader::impl {
                 worst = k;
             }
         }
+        if (real_alts == 0) return &stats.skipped_symbolic;
         if (opt.keep_indels && (worst == allele_kind::INDEL || worst == allele_kind::MNP)) {
             for (int a = 0; a < r->n_allele; ++a)
-                if (!is_acgt(r->d.allele[a])) return &stats.skipped_non_acgt;
+                if (!spanning(a) && !is_acgt(r->d.allele[a])) return &stats.skipped_non_acgt;
             return nullptr;
         }
         switch (worst) {

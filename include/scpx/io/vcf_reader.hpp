@@ -99,7 +99,9 @@ struct vcf_options {
     /// command names its option).
     std::string unphased_advice = "allow unphased genotypes";
     /// Return multi-allelic records too (haplotype allele indices may then exceed 1; dosage =
-    /// count of non-REF alleles, or the first DS value).
+    /// count of non-REF alleles, or the first DS value). A '*' ALT among them (haplotypes spanned
+    /// by an upstream deletion, as GATK writes) is returned as "*"; the record's other ALTs decide
+    /// its type.
     bool keep_multiallelic = false;
     /// Return biallelic non-SNV records too (indels, MNPs, symbolic, no ALT).
     bool keep_non_snv = false;

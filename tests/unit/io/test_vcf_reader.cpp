@@ -335,6 +335,31 @@ TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
     EXPECT_EQ(snv_only.stats().skipped_indel, 1u);
 }
 
+TEST(VcfReader, ASpanningDeletionAlleleLeavesAMultiallelicRecordItsOtherAlts) {
+    // GATK's '*' (haplotypes inside an upstream deletion): the record keeps its SNV ALT; a
+    // biallelic '*' record, or one whose other ALT is symbolic, has nothing to apply.
+    const auto path = scpx::test::make_indexed_vcf(
+        "vcf_star.vcf.gz", std::string(kHeader) + "20\t10\trsS\tA\tC,*\t.\tPASS\t.\tGT\t1|2\t0|0\t0|0\n"
+                                                  "20\t11\trsB\tA\t*\t.\tPASS\t.\tGT\t1|0\t0|0\t0|0\n"
+                                                  "20\t12\trsD\tA\t<DEL>,*\t.\tPASS\t.\tGT\t1|0\t0|0\t0|0\n"
+                                                  "20\t13\trsI\tA\tAT,*\t.\tPASS\t.\tGT\t1|0\t0|0\t0|0\n");
+    vcf_options o;
+    o.keep_multiallelic = true;
+    vcf_reader r(path, o);
+    ASSERT_TRUE(r.query("20", 1, 100));
+    const auto recs = read_all(r);
+    ASSERT_EQ(ids(recs), (std::vector<std::string>{"rsS"}));
+    EXPECT_EQ(recs[0].alts, (std::vector<std::string>{"C", "*"}));
+    EXPECT_EQ(recs[0].haplotypes[0], 1);
+    EXPECT_EQ(recs[0].haplotypes[1], 2);
+    EXPECT_EQ(r.stats().skipped_symbolic, 2u);
+    EXPECT_EQ(r.stats().skipped_indel, 1u);
+    o.keep_indels = true; // the insertion's record too, its '*' not an unknown letter
+    vcf_reader with_indels(path, o);
+    ASSERT_TRUE(with_indels.query("20", 1, 100));
+    EXPECT_EQ(ids(read_all(with_indels)), (std::vector<std::string>{"rsS", "rsI"}));
+}
+
 TEST(VcfReader, AnIndelRunningPastTheContigEndIsAMismatchAndAPositionPastItAnError) {
     // The FASTA's chr20 has 100 bases: a deletion at 99 whose REF needs bases 99..101 cannot
     // match it (counted, skipped); a record at 150 means another genome build (an error).
