@@ -37,6 +37,17 @@ std::string beside(const std::string& path, const std::string& name) {
     return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + name;
 }
 
+std::string output_of_working_copy(const std::string& path) {
+    static const std::string prefix = ".", suffix = ".scpx-tmp";
+    const std::string name = base_name(path);
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return "";
+    // A working name of the full 255 bytes may be a hashed one (sibling_name), which cannot be undone.
+    if (name.size() >= kNameMax) return "";
+    return beside(path, name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+}
+
 std::string sibling_name(const std::string& path, const std::string& dot, const std::string& suffix) {
     const std::string name = base_name(path);
     std::string sibling = dot + name + suffix;
@@ -207,7 +218,7 @@ void check_output_path(const std::string& path, bool overwrite) {
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
     check_output_path(path_, overwrite);
     claim_ = output_claim(path_);
-    temp_ = sibling_name(path_, ".", ".scpx-tmp");
+    temp_ = sibling_name(path_, ".", ".scpx-tmp"); // output_of_working_copy undoes it
     track(temp_);
 }
 

@@ -157,7 +157,12 @@ h5_file h5_create_file(const std::string& path, h5_driver driver, const std::str
     release_stale_mpiio_lock(name, driver);
     h5_plist fcpl = h5_file_creation();
     const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
-    if (id < 0) throw io_error("cannot create HDF5 file " + path + ": " + detail::h5_error_string(id));
+    if (id < 0) {
+        const std::string output = output_of_working_copy(path);
+        throw io_error("cannot create HDF5 file " +
+                       (output.empty() ? path : output + " (its working copy " + path + ")") + ": " +
+                       detail::h5_error_string(id));
+    }
     return h5_file(id);
 }
 

@@ -47,6 +47,11 @@ private:
     bool committed_ = false, owned_ = true;
 };
 
+/// The output whose working copy (atomic_output::temp_path) `path` is, for messages: "a/x.h5" for
+/// "a/.x.h5.scpx-tmp"; "" for any other path (and for working names of 255 bytes, which may be the
+/// hashed ones of longer outputs).
+std::string output_of_working_copy(const std::string& path);
+
 /// Throws io_error naming `path` when it is an existing directory, or unless its directory
 /// exists and is writable.
 void require_writable_location(const std::string& path);

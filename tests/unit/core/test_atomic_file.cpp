@@ -54,6 +54,11 @@ TEST(AtomicOutput, ALongOutputNameGetsShortenedWorkingFilesTheSameInEveryRun) {
     EXPECT_EQ(scpx::sibling_name("a.h5", ".", ".scpx-tmp"), ".a.h5.scpx-tmp");
     EXPECT_EQ(scpx::sibling_name("/a.h5", ".", ".scpx-tmp"), "/.a.h5.scpx-tmp");
     EXPECT_EQ(scpx::beside("out//./a.h5", ".x"), "out//./.x"); // the folder as the user wrote it
+    EXPECT_EQ(scpx::output_of_working_copy("out/.a.h5.scpx-tmp"), "out/a.h5");
+    EXPECT_EQ(scpx::output_of_working_copy(".a.h5.scpx-tmp"), "a.h5");
+    EXPECT_EQ(scpx::output_of_working_copy("out/a.h5"), "");
+    EXPECT_EQ(scpx::output_of_working_copy("out/.scpx-tmp"), "");
+    EXPECT_EQ(scpx::output_of_working_copy(temp), ""); // hashed: the long name is not recoverable
     std::remove(path.c_str());
 }
 
