@@ -21,22 +21,34 @@ namespace scpx::ctpred {
 
 namespace {
 
-/// Runs fn(lo, hi) on `nt` contiguous, equal parts of [0, n) on nt threads (the caller's thread
-/// runs the first). Static parts keep the split, and so every floating-point result, independent
-/// of scheduling.
+/// Rows of a batch (forward) and feature columns (the first layer's weight gradient) per call of
+/// the work function. Eigen's GEMM rounds an element differently when its row or column falls in
+/// a remainder block, so the cut must not follow the thread count: with fixed chunks every
+/// result is the same for any --threads (and so any node or SLURM -c).
+constexpr std::int64_t row_chunk = 64;
+constexpr std::int64_t column_chunk = 256;
+
+/// Runs fn(lo, hi) on every chunk [c·chunk, min(n, (c+1)·chunk)) of [0, n), the chunks shared
+/// out in `nt` contiguous runs on nt threads (the caller's thread runs the first). Neither the
+/// chunks nor anything computed in them depends on nt or on scheduling.
 template <class Fn>
-void parallel_parts(int nt, std::int64_t n, const Fn& fn) {
+void parallel_chunks(int nt, std::int64_t n, std::int64_t chunk, const Fn& fn) {
     if (n <= 0) return;
-    nt = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nt, n)));
+    const std::int64_t chunks = (n + chunk - 1) / chunk;
+    const auto run = [&](std::int64_t c0, std::int64_t c1) {
+        for (std::int64_t c = c0; c < c1; ++c)
+            fn(c * chunk, std::min(n, (c + 1) * chunk));
+    };
+    nt = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(nt, chunks)));
     if (nt == 1) {
-        fn(std::int64_t{0}, n);
+        run(0, chunks);
         return;
     }
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(static_cast<size_t>(nt));
     auto part = [&](int k) {
         try {
-            fn(n * k / nt, n * (k + 1) / nt);
+            run(chunks * k / nt, chunks * (k + 1) / nt);
         } catch (...) {
             errors[static_cast<size_t>(k)] = std::current_exception();
         }
@@ -152,7 +164,7 @@ private:
         const Eigen::Map<const rvec> wo(p + lay_.wo, h);
         const T bo = p[lay_.bo];
         // Every row's forward is independent, so each thread runs the whole network on its rows.
-        parallel_parts(nt_, n, [&](std::int64_t lo, std::int64_t hi) {
+        parallel_chunks(nt_, n, row_chunk, [&](std::int64_t lo, std::int64_t hi) {
             const std::int64_t k = hi - lo;
             for (std::int64_t i = lo; i < hi; ++i) {
                 const std::int64_t r = rows[i];
@@ -175,8 +187,10 @@ private:
                     for (std::int64_t j = 0; j < h; ++j) {
                         const T av = a(i, j);
                         T factor = av > T(0) ? T(1) : T(0);
-                        if (drop && !dropout_keep(opts_.seed, step, l, lo + i, j, keep_threshold_)) factor = T(0);
-                        else if (drop) factor *= scale;
+                        if (drop && !dropout_keep(opts_.seed, step, l, lo + i, j, keep_threshold_))
+                            factor = T(0);
+                        else if (drop)
+                            factor *= scale;
                         hl(i, j) = av > T(0) ? av * factor : T(0);
                         a(i, j) = factor;
                     }
@@ -254,7 +268,7 @@ private:
         gb0 = cur->topRows(n).colwise().sum();
         map gw0(g + lay_.w0, h, d);
         const mat& delta0 = *cur;
-        parallel_parts(nt_, d, [&](std::int64_t lo, std::int64_t hi) {
+        parallel_chunks(nt_, d, column_chunk, [&](std::int64_t lo, std::int64_t hi) {
             gw0.middleCols(lo, hi - lo).noalias() =
                 delta0.topRows(n).transpose() * xb_.topRows(n).middleCols(lo, hi - lo);
         });

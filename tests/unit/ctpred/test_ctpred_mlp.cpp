@@ -174,25 +174,51 @@ TEST(CtpredMlp, PartialLastBatchIsOneStepOverItsOwnRows) {
     EXPECT_EQ(res.train_loss.size(), 2u);
 }
 
-TEST(CtpredMlp, ResultsDoNotDependOnThreadCount) {
-    auto p = make_problem(true, ct::head_kind::LINEAR, 60);
+/// Trains a problem of the size where Eigen's GEMM blocking matters (batches over several row
+/// chunks, features over several column chunks, remainders everywhere) with `threads` threads.
+ct::mlp_layout thread_test_layout() {
+    ct::mlp_shape s;
+    s.d_in = 601;
+    s.hidden = 37;
+    s.n_blocks = 2;
+    s.tied = true;
+    return ct::mlp_layout(s);
+}
+
+template <class T>
+std::vector<T> train_with_threads(int threads) {
+    const ct::mlp_layout layout = thread_test_layout();
+    const ct::mlp_shape& s = layout.shape;
+    const std::int64_t n = 260;
+    std::mt19937 rng(11);
+    std::normal_distribution<double> g(0.0, 1.0);
+    std::vector<T> x(static_cast<size_t>(n * s.d_in)), y(static_cast<size_t>(n));
+    for (auto& v : x)
+        v = static_cast<T>(g(rng));
+    for (auto& v : y)
+        v = static_cast<T>(0.5 + 0.3 * g(rng));
     ct::split_rows split;
-    for (std::int64_t i = 0; i < 60; ++i) (i < 40 ? split.train : i < 50 ? split.val : split.test).push_back(i);
-    std::vector<std::vector<double>> finals;
-    for (int threads : {1, 3}) {
-        ct::train_options o;
-        o.batch_size = 16;
-        o.epochs = 3;
-        o.dropout = 0.1;
-        o.threads = threads;
-        ct::mlp_data<double> data{p.x.data(), p.y.data(), 60};
-        auto be = ct::make_cpu_backend<double>(p.layout, data, o);
-        finals.push_back(ct::train<double>(*be, p.layout, p.params, split, {}, o).final_params);
-    }
-    double maxd = 0;
-    for (size_t i = 0; i < finals[0].size(); ++i) maxd = std::max(maxd, std::abs(finals[0][i] - finals[1][i]));
-    EXPECT_LT(maxd, 1e-12);
-    EXPECT_NE(finals[0], p.params);
+    for (std::int64_t i = 0; i < n; ++i)
+        (i < 200 ? split.train : i < 230 ? split.val : split.test).push_back(i);
+    ct::train_options o;
+    o.batch_size = 150; // one full batch over three row chunks, and a partial one
+    o.epochs = 3;
+    o.dropout = 0.1;
+    o.threads = threads;
+    ct::mlp_data<T> data{x.data(), y.data(), n};
+    auto be = ct::make_cpu_backend<T>(layout, data, o);
+    return ct::train<T>(*be, layout, ct::default_init<T>(layout, 3), split, {}, o).final_params;
+}
+
+TEST(CtpredMlp, ResultsAreBitIdenticalForAnyThreadCount) {
+    // --threads defaults to the node's cores (or SLURM -c): a model must not depend on it.
+    const auto f1 = train_with_threads<float>(1);
+    EXPECT_NE(f1, ct::default_init<float>(thread_test_layout(), 3)); // it trained
+    for (int threads : {2, 3, 5})
+        EXPECT_EQ(train_with_threads<float>(threads), f1) << threads << " threads (float)";
+    const auto d1 = train_with_threads<double>(1);
+    for (int threads : {2, 3})
+        EXPECT_EQ(train_with_threads<double>(threads), d1) << threads << " threads (double)";
 }
 
 TEST(CtpredMlp, BatchOrderIsSeededPermutation) {
