@@ -182,7 +182,8 @@ bool run_personal(const personal_options& po) {
         return read_gene(fa, vcfs, rows[mine[r]], mine[r], o.seq_len, n_haplotypes, apply_indels);
     };
     double t_read = 0.0, t_model = 0.0, t_write = 0.0;
-    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0, repeated = 0, widened = 0;
+    std::uint64_t windows_run = 0, haplotypes_done = 0, conflicts = 0, repeated = 0, widened = 0,
+                  unwritten = 0;
     std::future<gene_windows> next;
     if (rounds > 0) next = std::async(std::launch::deferred, fetch_round, std::size_t{0});
     const auto batch = static_cast<std::size_t>(m.batch);
@@ -230,6 +231,7 @@ bool run_personal(const personal_options& po) {
             haplotypes_done += n_haplotypes;
             conflicts += cur.haps.conflicts;
             repeated += cur.repeated;
+            unwritten += cur.unwritten_alts;
             widened += cur.widened ? 1 : 0;
             t_model += model_clock.seconds();
         }
@@ -286,6 +288,11 @@ bool run_personal(const personal_options& po) {
             "carries (split multi-allelic records{}); the allele of the first record, in position order, was "
             "used",
             all_conflicts, apply_indels ? ", or a variant inside a deletion" : "");
+    const auto all_unwritten = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(unwritten)));
+    if (all_unwritten > 0)
+        SCPX_LOG_WRN_SHARED("{} carried ALT allele(s) of multi-allelic records not written ({}symbolic or "
+                            "non-A/C/G/T ALTs; counted per gene window); the records' other ALTs were",
+                            all_unwritten, apply_indels ? "" : "indel or MNP ALTs without --indels apply, ");
     const auto all_repeated = static_cast<std::uint64_t>(mpi::sum(static_cast<long long>(repeated)));
     if (all_repeated > 0)
         SCPX_LOG_INF("{} variant(s) were in two --vcf files (overlapping regions); each was applied once",

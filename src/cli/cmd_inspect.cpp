@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <memory>
@@ -149,20 +150,39 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
                      n_indel + n_mnp, fa ? "" : " (no --fasta: not checked)", indel_mismatch,
                      indel_examples.empty() ? "" : ", e.g. ", join(indel_examples, ", "));
     // Multi-allelic records are skipped before their alleles are looked at: read again, only when
-    // there are some, to say how many `--multiallelic apply` would write.
-    std::uint64_t n_multi = 0, multi_mismatch = 0;
+    // there are some, to say what `--multiallelic apply` would meet. The second reading differs
+    // from the first by those records alone, so its extra counts and examples are theirs.
+    std::uint64_t n_multi = 0, multi_mismatch = 0, multi_unusable = 0, multi_unphased = 0, multi_missing = 0;
+    std::vector<std::string> multi_examples;
     if (s.skipped_multiallelic > 0) {
         vo.keep_multiallelic = true;
+        vo.max_examples = 1000;
         io::vcf_reader again(o.vcf, vo);
         bool more = o.region.empty() || again.query(chrom, first, last);
         while (more && again.next(rec))
             if (rec.alts.size() > 1) ++n_multi;
-        multi_mismatch = again.stats().ref_mismatch_multiallelic;
+        const io::vcf_stats& a = again.stats();
+        const io::vcf_stats& b = vcf.stats();
+        multi_mismatch = a.ref_mismatch_multiallelic;
+        multi_unusable = s.skipped_multiallelic - n_multi - multi_mismatch;
+        multi_unphased = a.unphased_het - b.unphased_het;
+        multi_missing = a.missing_alleles - b.missing_alleles;
+        for (const auto* list : {&a.ref_mismatch_examples, &a.ref_mismatch_indel_examples})
+            for (const auto& e : *list)
+                if (multi_examples.size() < 5 &&
+                    std::find(b.ref_mismatch_examples.begin(), b.ref_mismatch_examples.end(), e) ==
+                        b.ref_mismatch_examples.end() &&
+                    std::find(b.ref_mismatch_indel_examples.begin(), b.ref_mismatch_indel_examples.end(),
+                              e) == b.ref_mismatch_indel_examples.end())
+                    multi_examples.push_back(e);
         SCPX_LOG_INF(
-            "  multi-allelic records: {} of A/C/G/T alleles whose REF matches the FASTA{} (written by "
-            "features personal --multiallelic apply, those with indel ALTs only with --indels apply "
-            "too), {} whose REF does not",
-            n_multi, fa ? "" : " (no --fasta: not checked)", multi_mismatch);
+            "  multi-allelic records: {} with an ALT written by features personal --multiallelic apply "
+            "(indel ALTs only with --indels apply too){}, {} whose REF does not match the FASTA{}{}, {} "
+            "with no ALT it can write (symbolic, non-A/C/G/T); in them {} unphased heterozygous GT(s) "
+            "(an error without --unphased as-written) and {} missing allele(s)",
+            n_multi, fa ? "" : " (no --fasta: REF not checked)", multi_mismatch,
+            multi_examples.empty() ? "" : ", e.g. ", join(multi_examples, ", "), multi_unusable,
+            multi_unphased, multi_missing);
     }
     return {{"path", o.vcf},
             {"n_samples", vcf.samples().size()},
@@ -180,6 +200,10 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
             {"indels_ref_mismatch", indel_mismatch},
             {"multiallelic_usable", n_multi},
             {"multiallelic_ref_mismatch", multi_mismatch},
+            {"multiallelic_ref_mismatch_examples", multi_examples},
+            {"multiallelic_unusable", multi_unusable},
+            {"multiallelic_unphased_het", multi_unphased},
+            {"multiallelic_missing_alleles", multi_missing},
             {"ref_mismatch_examples", s.ref_mismatch_examples},
             {"unphased_het", s.unphased_het},
             {"missing_alleles", s.missing_alleles}};

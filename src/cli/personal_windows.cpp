@@ -62,12 +62,14 @@ bool vcf_set::has_contig(const std::string& chrom) const {
 namespace {
 
 /// Reads the carried variants of [start, end) (0-based) on `chrom` into w.variants, offsets from
-/// `start`. Returns how far the REF of a carried variant reached beyond the region (a deletion
-/// starting before it, or running past its end; 0 when none did): the region must then grow.
+/// `start`; `indels`: indel and MNP ALTs are written too. Returns how far the REF of a carried
+/// variant reached beyond the region (a deletion starting before it, or running past its end; 0
+/// when none did): the region must then grow.
 std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t start, std::int64_t end,
-                           gene_windows& w) {
+                           bool indels, gene_windows& w) {
     w.variants.clear();
     w.repeated = 0;
+    w.unwritten_alts = 0;
     std::int64_t beyond = 0;
     // [start, end) 0-based is POS start+1 .. end; records before the contig or after its end
     // cannot exist, so the N-padded parts of the window need no care. Files split by region may
@@ -80,23 +82,28 @@ std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t
         io::vcf_record rec;
         while (r->next(rec)) {
             // One variant per ALT (a multi-allelic record, with --multiallelic apply, gives each
-            // haplotype the ALT its GT names); each replaces the record's whole REF.
+            // haplotype the ALT its GT names), each as its own normalised record would be: a
+            // multi-allelic record pads its ALTs to the longest REF ("CGTC AGTC,C": C>A at POS).
             for (std::size_t a = 0; a < rec.alts.size(); ++a) {
-                if (rec.alts[a] == "*") continue; // spanned by a deletion of its own record: nothing here
+                const auto allele = static_cast<std::int16_t>(a + 1);
                 seq::window_variant v;
-                v.offset = rec.pos - 1 - start;
-                v.ref_length = static_cast<std::int64_t>(rec.ref.size());
-                v.alt = rec.alts[a];
-                for (char& c : v.alt)
-                    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
+                    if (rec.haplotypes[h] == allele) v.carriers.push_back(static_cast<std::uint32_t>(h));
+                if (v.carriers.empty()) continue;
+                const io::trimmed_allele t = io::trim_allele(rec.ref, rec.alts[a]);
+                if (!io::writable_allele(t, indels)) {
+                    // '*' (inside a deletion of its own record) and ALT = REF change nothing; an
+                    // indel without --indels apply, or a symbolic ALT, is not written: counted.
+                    if (rec.alts[a] != "*" && t.ref != t.alt) ++w.unwritten_alts;
+                    continue;
+                }
+                v.offset = rec.pos - 1 - start + t.shift;
+                v.ref_length = static_cast<std::int64_t>(t.ref.size());
+                v.alt = t.alt;
                 if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
                     ++w.repeated;
                     continue;
                 }
-                const auto allele = static_cast<std::int16_t>(a + 1);
-                for (std::size_t h = 0; h < rec.haplotypes.size(); ++h)
-                    if (rec.haplotypes[h] == allele) v.carriers.push_back(static_cast<std::uint32_t>(h));
-                if (v.carriers.empty()) continue;
                 beyond = std::max({beyond, -v.offset, v.offset + v.ref_length - (end - start)});
                 w.variants.push_back(std::move(v));
             }
@@ -124,7 +131,7 @@ gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_reco
         vcfs.discard_stats(); // the counts of an attempt read again are not kept
         const std::int64_t start = win.start - margin, end = win.end + margin;
         fa.fetch_into(win.chrom, start, end, w.reference);
-        std::int64_t short_by = read_variants(vcfs, g.chrom, start, end, w);
+        std::int64_t short_by = read_variants(vcfs, g.chrom, start, end, indels, w);
         w.frame = {(g.tss - 1) - start, (g.tss - 1) - win.start, seq_len};
         if (short_by == 0) {
             w.haps = seq::distinct_haplotypes(w.reference, w.variants, n_haplotypes, w.frame);
@@ -175,8 +182,11 @@ io::vcf_stats vcf_stats_over_ranks(io::vcf_stats s) {
         examples.clear();
         for (const auto& rank_examples : mpi::all_gather(mine)) {
             std::size_t at = 0;
-            for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1)
-                if (examples.size() < 5) examples.push_back(rank_examples.substr(at, nl - at));
+            for (std::size_t nl; (nl = rank_examples.find('\n', at)) != std::string::npos; at = nl + 1) {
+                std::string e = rank_examples.substr(at, nl - at);
+                if (examples.size() < 5 && std::find(examples.begin(), examples.end(), e) == examples.end())
+                    examples.push_back(std::move(e));
+            }
         }
     };
     gather_examples(s.ref_mismatch_examples);

@@ -81,10 +81,12 @@ void vcf_stats::merge(const vcf_stats& o) {
     ref_mismatch_indel += o.ref_mismatch_indel;
     ref_mismatch_mnp += o.ref_mismatch_mnp;
     ref_mismatch_multiallelic += o.ref_mismatch_multiallelic;
-    for (const auto& e : o.ref_mismatch_examples)
-        if (ref_mismatch_examples.size() < 5) ref_mismatch_examples.push_back(e);
-    for (const auto& e : o.ref_mismatch_indel_examples)
-        if (ref_mismatch_indel_examples.size() < 5) ref_mismatch_indel_examples.push_back(e);
+    const auto add = [](std::vector<std::string>& to, const std::vector<std::string>& from) {
+        for (const auto& e : from)
+            if (to.size() < 5 && std::find(to.begin(), to.end(), e) == to.end()) to.push_back(e);
+    };
+    add(ref_mismatch_examples, o.ref_mismatch_examples);
+    add(ref_mismatch_indel_examples, o.ref_mismatch_indel_examples);
     missing_alleles += o.missing_alleles;
     unphased_het += o.unphased_het;
     haploid_gt += o.haploid_gt;
@@ -117,6 +119,21 @@ allele_kind classify(std::string_view ref, std::string_view alt) {
     if (ref.size() != alt.size()) return allele_kind::INDEL;
     if (!is_acgt(ref) || !is_acgt(alt)) return allele_kind::NON_ACGT;
     return ref.size() == 1 ? allele_kind::SNV : allele_kind::MNP;
+}
+
+/// The worse of two kinds for the skip counters: symbolic, then indel, MNP, non-ACGT, SNV.
+allele_kind worse(allele_kind a, allele_kind b) {
+    const auto rank = [](allele_kind k) {
+        switch (k) {
+        case allele_kind::SYMBOLIC: return 4;
+        case allele_kind::INDEL: return 3;
+        case allele_kind::MNP: return 2;
+        case allele_kind::NON_ACGT: return 1;
+        case allele_kind::SNV: return 0;
+        }
+        return 0;
+    };
+    return rank(a) >= rank(b) ? a : b;
 }
 
 std::string upper(std::string_view s) {
@@ -398,28 +415,31 @@ struct vcf_reader::impl {
         if (r->n_allele < 2) return opt.keep_non_snv ? nullptr : &stats.skipped_no_alt;
         if (r->n_allele > 2 && !opt.keep_multiallelic) return &stats.skipped_multiallelic;
         if (opt.keep_non_snv) return nullptr;
-        allele_kind worst = allele_kind::SNV;
         const std::string_view ref = r->d.allele[0];
-        // '*' in a multi-allelic record is the haplotypes an upstream deletion spans (their
-        // deletion is a record of its own): kept, with nothing to write here.
-        const auto spanning = [&](int a) { return r->n_allele > 2 && std::strcmp(r->d.allele[a], "*") == 0; };
-        int real_alts = 0;
-        for (int a = 1; a < r->n_allele; ++a) {
-            if (spanning(a)) continue;
-            ++real_alts;
-            const allele_kind k = classify(ref, r->d.allele[a]);
-            if (k == allele_kind::SYMBOLIC) { worst = k; break; }
-            if (k == allele_kind::INDEL ||
-                (k == allele_kind::MNP && worst != allele_kind::INDEL) ||
-                (k == allele_kind::NON_ACGT && worst == allele_kind::SNV)) {
-                worst = k;
+        allele_kind worst = allele_kind::SNV;
+        if (r->n_allele > 2) {
+            // Each ALT as its own normalised record: kept when one of them can be written.
+            bool writable = false, star = false;
+            int changes = 0;
+            for (int a = 1; a < r->n_allele; ++a) {
+                if (std::strcmp(r->d.allele[a], "*") == 0) { // spanned by a deletion of its own record
+                    star = true;
+                    continue;
+                }
+                const trimmed_allele t = trim_allele(ref, r->d.allele[a]);
+                if (t.ref == t.alt) continue; // an ALT equal to REF changes nothing
+                ++changes;
+                writable = writable || writable_allele(t, opt.keep_indels);
+                worst = worse(worst, classify(t.ref, t.alt));
             }
-        }
-        if (real_alts == 0) return &stats.skipped_symbolic;
-        if (opt.keep_indels && (worst == allele_kind::INDEL || worst == allele_kind::MNP)) {
-            for (int a = 0; a < r->n_allele; ++a)
-                if (!spanning(a) && !is_acgt(r->d.allele[a])) return &stats.skipped_non_acgt;
-            return nullptr;
+            if (writable) return nullptr;
+            if (changes == 0) return star ? &stats.skipped_symbolic : &stats.skipped_no_alt;
+        } else {
+            worst = classify(ref, r->d.allele[1]);
+            if (opt.keep_indels && (worst == allele_kind::INDEL || worst == allele_kind::MNP)) {
+                if (!is_acgt(ref) || !is_acgt(r->d.allele[1])) return &stats.skipped_non_acgt;
+                return nullptr;
+            }
         }
         switch (worst) {
         case allele_kind::SNV: return nullptr;
@@ -465,7 +485,10 @@ struct vcf_reader::impl {
         const std::string ex = chrom + ":" + std::to_string(static_cast<long long>(r->pos) + 1) +
                                " REF=" + ref + " FASTA=" + fa;
         auto& examples = ref.size() == 1 ? stats.ref_mismatch_examples : stats.ref_mismatch_indel_examples;
-        if (examples.size() < opt.max_examples) examples.push_back(ex);
+        // A record read again (overlapping gene windows) is counted again, but shown once.
+        if (examples.size() < opt.max_examples &&
+            std::find(examples.begin(), examples.end(), ex) == examples.end())
+            examples.push_back(ex);
         if (opt.ref_mismatch == ref_mismatch_policy::ERROR) {
             throw input_error(path, where(r), "REF",
                               "REF allele '" + ref + "' does not match the FASTA ('" +
@@ -791,6 +814,26 @@ bool vcf_reader::next(vcf_record& out) {
         return true;
     }
     return false;
+}
+
+trimmed_allele trim_allele(std::string_view ref, std::string_view alt) {
+    trimmed_allele t{0, upper(ref), upper(alt)};
+    while (t.ref.size() > 1 && t.alt.size() > 1 && t.ref.back() == t.alt.back()) {
+        t.ref.pop_back();
+        t.alt.pop_back();
+    }
+    std::size_t k = 0;
+    while (t.ref.size() - k > 1 && t.alt.size() - k > 1 && t.ref[k] == t.alt[k])
+        ++k;
+    t.ref.erase(0, k);
+    t.alt.erase(0, k);
+    t.shift = static_cast<std::int64_t>(k);
+    return t;
+}
+
+bool writable_allele(const trimmed_allele& a, bool indels) {
+    if (a.ref == a.alt || !is_acgt(a.ref) || !is_acgt(a.alt)) return false; // also '*', <DEL>, N
+    return (a.ref.size() == 1 && a.alt.size() == 1) || indels;
 }
 
 } // namespace scpx::io

@@ -18,6 +18,8 @@ printf 'chr1\t7\trs5\tGA\tG\t.\tPASS\t.\tGT\t0|0\t0|1\n' >> "$WORK/v.vcf"  # ind
 printf 'chr1\t9\trs6\tA\tC,G\t.\tPASS\t.\tGT\t1|2\t0|1\n' >> "$WORK/v.vcf"   # multi-allelic SNV
 printf 'chr1\t10\trs7\tC\tCA,T\t.\tPASS\t.\tGT\t0|2\t1|0\n' >> "$WORK/v.vcf" # multi-allelic with an indel ALT
 printf 'chr1\t12\trs8\tT\tA,G\t.\tPASS\t.\tGT\t0|2\t1|0\n' >> "$WORK/v.vcf"  # multi-allelic, REF mismatch (C)
+printf 'chr1\t14\trs9\tT\tC,G\t.\tPASS\t.\tGT\t1/2\t0|0\n' >> "$WORK/v.vcf"  # multi-allelic, unphased
+printf 'chr1\t16\trs10\tC\t<DEL>,N\t.\tPASS\t.\tGT\t0|1\t0|0\n' >> "$WORK/v.vcf" # multi-allelic, nothing writable
 bgzip -c "$WORK/v.vcf" > "$WORK/v.vcf.gz"
 cp "$WORK/v.vcf.gz" "$WORK/unindexed.vcf.gz"
 tabix -p vcf "$WORK/v.vcf.gz"
@@ -32,10 +34,13 @@ check report_counts_usable_indels grep -q '"indels_usable": 1' "$WORK/report.jso
 check report_counts_indel_ref_mismatch grep -q '"indels_ref_mismatch": 1' "$WORK/report.json"
 check log_names_indel_mismatch grep -q "indels and MNPs: 1 whose REF matches the FASTA .*, 1 whose REF does not, e.g. chr1:7 REF=GA FASTA=GT" "$WORK/report.log"
 # Multi-allelic records: skipped by default, counted apart as `--multiallelic apply` would take them.
-check report_counts_multiallelic grep -q '"skipped_multiallelic": 3' "$WORK/report.json"
-check report_counts_usable_multiallelic grep -q '"multiallelic_usable": 2' "$WORK/report.json"
+check report_counts_multiallelic grep -q '"skipped_multiallelic": 5' "$WORK/report.json"
+check report_counts_usable_multiallelic grep -q '"multiallelic_usable": 3' "$WORK/report.json"
 check report_counts_multiallelic_ref_mismatch grep -q '"multiallelic_ref_mismatch": 1' "$WORK/report.json"
-check log_counts_multiallelic grep -q "multi-allelic records: 2 of A/C/G/T alleles whose REF matches the FASTA (written by features personal --multiallelic apply.*), 1 whose REF does not" "$WORK/report.log"
+check report_counts_multiallelic_unusable grep -q '"multiallelic_unusable": 1' "$WORK/report.json"
+check report_counts_multiallelic_unphased grep -q '"multiallelic_unphased_het": 1' "$WORK/report.json"
+check report_counts_unphased_as_default_reads grep -q '"unphased_het": 0' "$WORK/report.json"
+check log_counts_multiallelic grep -q "multi-allelic records: 3 with an ALT written by features personal --multiallelic apply .*, 1 whose REF does not match the FASTA, e.g. chr1:12 REF=T FASTA=C, 1 with no ALT it can write .*; in them 1 unphased heterozygous GT" "$WORK/report.log"
 check log_has_options_in_effect grep -q -- '--region chr1:1-100' "$WORK/report.log"
 
 expect_fail unindexed_vcf "unindexed.vcf.gz.*(tabix|index)" "$WORK/o1.json" -- \

@@ -57,6 +57,8 @@ struct gene_windows {
     std::int64_t n_snvs = 0;   ///< carried SNVs inside the window
     std::int64_t n_indels = 0; ///< carried indels and MNPs whose REF overlaps the window
     std::size_t repeated = 0;  ///< variants also read from an earlier --vcf file, not applied again
+    std::size_t unwritten_alts = 0; ///< carried ALTs of kept multi-allelic records not written (indel
+                                    ///< without --indels apply, symbolic, non-A/C/G/T)
     bool widened = false;      ///< read again with a margin wider than initial_indel_margin
     double seconds = 0.0;      ///< time spent reading the FASTA and the VCF
 };

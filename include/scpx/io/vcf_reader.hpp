@@ -99,9 +99,10 @@ struct vcf_options {
     /// command names its option).
     std::string unphased_advice = "allow unphased genotypes";
     /// Return multi-allelic records too (haplotype allele indices may then exceed 1; dosage =
-    /// count of non-REF alleles, or the first DS value). A '*' ALT among them (haplotypes spanned
-    /// by an upstream deletion, as GATK writes) is returned as "*"; the record's other ALTs decide
-    /// its type.
+    /// count of non-REF alleles, or the first DS value) when one of their ALTs, trimmed
+    /// (trim_allele), is writable_allele (with keep_indels for indels and MNPs); the caller skips
+    /// the others. '*' ALTs (haplotypes spanned by an upstream deletion, as GATK writes) are
+    /// returned as "*". A record with no writable ALT is counted by its worst ALT.
     bool keep_multiallelic = false;
     /// Return biallelic non-SNV records too (indels, MNPs, symbolic, no ALT).
     bool keep_non_snv = false;
@@ -152,6 +153,20 @@ struct vcf_stats {
     /// Adds the counters of `o` (examples up to 5 of each kind kept).
     void merge(const vcf_stats& o);
 };
+
+/// One ALT of a record against its REF as a split, normalised record gives it (`bcftools norm
+/// -m-`): the bases the two share at the end, then at the start, dropped (one base of each kept),
+/// uppercased; the variant starts `shift` bases after the record's POS. Multi-allelic records pad
+/// every ALT to the longest REF: in "CGTC AGTC,C" the first ALT is the SNV C>A at POS.
+struct trimmed_allele {
+    std::int64_t shift = 0;
+    std::string ref, alt;
+};
+trimmed_allele trim_allele(std::string_view ref, std::string_view alt);
+
+/// Whether a haplotype can carry `a` into its sequence: an SNV, or with `indels` an indel or MNP,
+/// of A/C/G/T only; not '*', a symbolic allele, or an ALT equal to its REF.
+bool writable_allele(const trimmed_allele& a, bool indels);
 
 /// One returned record. Sample vectors follow vcf_reader::samples() order.
 struct vcf_record {

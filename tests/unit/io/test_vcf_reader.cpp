@@ -305,6 +305,14 @@ TEST(VcfReader, RefCheckAgainstFastaCountsMismatchesWithExamples) {
     ASSERT_EQ(r.stats().ref_mismatch_examples.size(), 1u);
     EXPECT_EQ(r.stats().ref_mismatch_examples[0], "20:90 REF=G FASTA=C");
     EXPECT_THAT(r.stats().summary(), HasSubstr("REF not matching the FASTA: 1"));
+    // Read again (overlapping gene windows): counted again, shown once.
+    ASSERT_TRUE(r.query("20", 80, 100));
+    read_all(r);
+    EXPECT_EQ(r.stats().ref_mismatch, 2u);
+    EXPECT_EQ(r.stats().ref_mismatch_examples.size(), 1u);
+    scpx::io::vcf_stats merged = r.stats();
+    merged.merge(r.stats());
+    EXPECT_EQ(merged.ref_mismatch_examples.size(), 1u);
 }
 
 TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
@@ -314,7 +322,8 @@ TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
         "vcf_multi_ref.vcf.gz", std::string(kHeader) +
                                     "20\t10\trsM\tA\tC,G\t.\tPASS\t.\tGT\t1|2\t0|0\t0|0\n"
                                     "20\t20\trsX\tG\tA,T\t.\tPASS\t.\tGT\t1|0\t0|0\t0|0\n"
-                                    "20\t30\trsI\tA\tAT,C\t.\tPASS\t.\tGT\t0|2\t0|0\t0|0\n");
+                                    "20\t30\trsI\tA\tAT,C\t.\tPASS\t.\tGT\t0|2\t0|0\t0|0\n"
+                                    "20\t45\trsJ\tA\tAT,ATT\t.\tPASS\t.\tGT\t0|2\t0|0\t0|0\n");
     scpx::seq::fasta_reader fa(write_ref_fasta("vcf_multi_ref.fa"));
     vcf_options o;
     o.reference = &fa;
@@ -323,16 +332,44 @@ TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
     vcf_reader r(path, o);
     ASSERT_TRUE(r.query("20", 1, 100));
     const auto recs = read_all(r);
-    EXPECT_EQ(ids(recs), (std::vector<std::string>{"rsM", "rsI"}));
+    EXPECT_EQ(ids(recs), (std::vector<std::string>{"rsM", "rsI", "rsJ"}));
     EXPECT_EQ(r.stats().ref_mismatch, 1u);
     EXPECT_EQ(r.stats().ref_mismatch_multiallelic, 1u);
     EXPECT_EQ(r.stats().ref_mismatch_indel + r.stats().ref_mismatch_mnp, 0u);
-    // Without keep_indels the record with an indel ALT is skipped as an indel, before the REF check.
+    // Without keep_indels a record is kept for its SNV ALTs (rsI; the caller skips its insertion);
+    // one with indel ALTs only is skipped as an indel, before the REF check.
     o.keep_indels = false;
     vcf_reader snv_only(path, o);
     ASSERT_TRUE(snv_only.query("20", 1, 100));
-    EXPECT_EQ(ids(read_all(snv_only)), (std::vector<std::string>{"rsM"}));
+    EXPECT_EQ(ids(read_all(snv_only)), (std::vector<std::string>{"rsM", "rsI"}));
     EXPECT_EQ(snv_only.stats().skipped_indel, 1u);
+}
+
+TEST(VcfAlleles, TrimmedAsANormalisedSplitRecordAndWritableByKind) {
+    using scpx::io::trim_allele;
+    using scpx::io::writable_allele;
+    const auto snv = trim_allele("CGTC", "agtc"); // padded to the longest REF of its record
+    EXPECT_EQ(snv.shift, 0);
+    EXPECT_EQ(snv.ref, "C");
+    EXPECT_EQ(snv.alt, "A");
+    const auto del = trim_allele("CGTC", "C");
+    EXPECT_EQ(del.ref, "CGTC");
+    EXPECT_EQ(del.alt, "C");
+    const auto ins = trim_allele("CGTC", "CGTCA");
+    EXPECT_EQ(ins.shift, 3);
+    EXPECT_EQ(ins.ref, "C");
+    EXPECT_EQ(ins.alt, "CA");
+    const auto inner = trim_allele("CGTC", "CATC"); // G>A one base after POS
+    EXPECT_EQ(inner.shift, 1);
+    EXPECT_EQ(inner.ref, "G");
+    EXPECT_EQ(inner.alt, "A");
+    EXPECT_TRUE(writable_allele(snv, false));
+    EXPECT_FALSE(writable_allele(del, false));
+    EXPECT_TRUE(writable_allele(del, true));
+    EXPECT_FALSE(writable_allele(trim_allele("CGTC", "CGTC"), true)); // ALT = REF
+    EXPECT_FALSE(writable_allele(trim_allele("C", "*"), true));
+    EXPECT_FALSE(writable_allele(trim_allele("C", "<DEL>"), true));
+    EXPECT_FALSE(writable_allele(trim_allele("C", "N"), true));
 }
 
 TEST(VcfReader, ASpanningDeletionAlleleLeavesAMultiallelicRecordItsOtherAlts) {
