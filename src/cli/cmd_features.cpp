@@ -121,7 +121,7 @@ bool run_features(const features_options& o) {
     const auto mine = w.pending_rows(mine_range.begin, mine_range.end);
     const std::size_t batch = static_cast<std::size_t>(batch_size);
     const std::size_t rounds = dist::collective_rounds(mine.size(), batch);
-    progress prog("features reference", mine.size(), "genes", 30.0);
+    progress prog(rank_share_label("features reference"), mine.size(), "genes", 30.0);
     // Fault injection for the resume test: SCPX_FAULT_EXIT_AFTER_ROUNDS=N ends the process after N
     // written rounds with _Exit (no unwinding, no file close), as a job killed by SLURM would.
     const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");

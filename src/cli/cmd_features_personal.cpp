@@ -172,7 +172,7 @@ bool run_personal(const personal_options& po) {
         n_rows, static_cast<std::size_t>(mpi::comm_size()))[static_cast<std::size_t>(mpi::comm_rank())];
     const auto mine = w.pending_rows(mine_range.begin, mine_range.end);
     const std::size_t rounds = dist::collective_rounds(mine.size(), 1); // a gene per rank and round
-    progress prog("features personal", mine.size(), "genes", 30.0);
+    progress prog(rank_share_label("features personal"), mine.size(), "genes", 30.0);
     const char* fault = std::getenv("SCPX_FAULT_EXIT_AFTER_ROUNDS");
     const std::size_t exit_after = fault ? static_cast<std::size_t>(std::strtoul(fault, nullptr, 10)) : 0;
     // The next gene's windows are read (FASTA, VCF: a worker thread, the only one touching `fa`

@@ -348,12 +348,7 @@ bool run_spredixcan(spredixcan_args& a, std::vector<job> jobs, const std::vector
     // --split/--job (SLURM arrays): this job does its share of the models.
     const auto split = dist::make_split(a.common.split, a.common.job);
     if (split.n_splits > 1) {
-        // Every job refuses a split finer than the model list, not only the ones left empty.
-        if (split.n_splits > jobs.size())
-            throw usage_error("--split " + std::to_string(split.n_splits) + " cuts " +
-                              std::to_string(jobs.size()) +
-                              " model(s) into more parts than there are models; use --split " +
-                              std::to_string(jobs.size()) + " or fewer");
+        dist::require_split_fits(split, jobs.size(), "model");
         const auto parts = dist::partition_even(jobs.size(), split.n_splits);
         const auto r = parts[split.job];
         jobs = std::vector<job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),

@@ -47,10 +47,13 @@ void add_features_options(CLI::App& sub, features_options& o) {
     sub.add_option("--chromosomes", o.chromosomes,
                    "only genes on these chromosomes, e.g. 20 or chr1,chr2 ('chr' prefix optional)")
         // One argument, split on commas by gene_selection (not CLI11's delimiter, which takes the
-        // next option as the value of "--chromosomes ,").
+        // next option as the value of "--chromosomes ,"); expected(1) so that --help shows one.
+        ->expected(1)
         ->allow_extra_args(false)
         ->group("Input");
-    sub.add_option("--seq-len", o.seq_len, "window length in bp (scPrediXcan used 393216)")
+    sub.add_option("--seq-len", o.seq_len,
+                   "window length in bp (default scPrediXcan's 393216, whatever the weights file records)")
+        ->each([&o](const std::string&) { o.seq_len_given = true; })
         ->capture_default_str()
         ->group("Model");
     sub.add_option("--center-bins", o.center_bins, "output bins averaged around the TSS")
@@ -82,6 +85,13 @@ feature_model open_feature_model(const features_options& o) {
     dist::log_rank_devices("Enformer", m.runner->describe(), m.runner->on_gpu());
     const auto& cfg = m.runner->config();
     model::enformer_check_length(cfg, o.seq_len, "--seq-len");
+    // The weights file's length is `enformer predict`'s default, not the features': say which
+    // one a run uses when they differ and nobody chose.
+    if (!o.seq_len_given && cfg.seq_len != o.seq_len)
+        SCPX_LOG_WRN_SHARED(
+            "windows of {} bp (the features' default, scPrediXcan's); the weights file {} records {} "
+            "bp, enformer predict's default: give --seq-len {} to use that",
+            o.seq_len, o.weights, cfg.seq_len, cfg.seq_len);
     m.batch = m.runner->choose_batch(o.batch, o.seq_len, std::numeric_limits<std::int64_t>::max());
     if (m.runner->on_gpu()) {
         SCPX_LOG_INF("GPU memory for batch {} x {} bp: {:.2f} GiB", m.batch, o.seq_len,
@@ -167,12 +177,7 @@ std::vector<io::gene_record> genes_of_this_job(const std::vector<io::gene_record
                                                const common_options& c) {
     const dist::split_spec split = dist::make_split(c.split, c.job);
     const std::vector<double> costs(genes.size(), 1.0);
-    // Every job refuses, not only the ones left empty: a split with empty jobs cannot be merged.
-    if (split.n_splits > genes.size())
-        throw usage_error("--split " + std::to_string(split.n_splits) + " cuts " +
-                          std::to_string(genes.size()) +
-                          " gene(s) into more parts than there are genes; use --split " +
-                          std::to_string(genes.size()) + " or fewer");
+    dist::require_split_fits(split, genes.size(), "gene");
     const dist::index_range job = dist::split_range(costs, split);
     std::vector<io::gene_record> rows(genes.begin() + static_cast<std::ptrdiff_t>(job.begin),
                                       genes.begin() + static_cast<std::ptrdiff_t>(job.end));

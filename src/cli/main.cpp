@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,8 +64,26 @@ int fail(int code, const std::string& message, bool reported_by_rank_0 = false) 
 std::string readable_parse_error(const std::string& what) {
     const std::string marker = ": At Most 1 required but received ";
     const auto at = what.find(marker);
-    if (at == std::string::npos) return what;
-    return what.substr(0, at) + " given " + what.substr(at + marker.size()) + " times; give it once";
+    if (at != std::string::npos)
+        return what.substr(0, at) + " given " + what.substr(at + marker.size()) + " times; give it once";
+    // An option the command does not have: say why for the ones other commands have.
+    if (what.find("not expected") == std::string::npos) return what;
+    const auto names = [&](const char* option) {
+        const std::string_view w = what;
+        for (auto p = w.find(option); p != std::string_view::npos; p = w.find(option, p + 1)) {
+            const std::size_t end = p + std::strlen(option);
+            if (end == w.size() || w[end] == ' ' || w[end] == '=' || w[end] == ',') return true;
+        }
+        return false;
+    };
+    if (names("--config"))
+        return what + " (--config is an option of scpx itself: give it before the command, "
+                      "scpx --config FILE <command> ...)";
+    if (names("--split") || names("--job"))
+        return what + " (this command has no --split/--job: it has no list of genes or models to cut into "
+                      "array jobs)";
+    if (names("--seed")) return what + " (this command has no --seed: nothing in it is random)";
+    return what;
 }
 
 } // namespace

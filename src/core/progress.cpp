@@ -42,6 +42,11 @@ std::string progress::line() const {
     return s;
 }
 
+std::string rank_share_label(std::string what) {
+    if (log::nranks() > 1) what += fmt::format(" (rank 0's share; {} ranks)", log::nranks());
+    return what;
+}
+
 void progress::finish() {
     if (finished_) return;
     finished_ = true;

@@ -101,6 +101,14 @@ split_spec make_split(long long n_splits, long long job) {
     return {static_cast<std::size_t>(n_splits), static_cast<std::size_t>(job)};
 }
 
+void require_split_fits(const split_spec& split, std::size_t items, const std::string& item) {
+    if (split.n_splits <= items) return;
+    throw usage_error(
+        "--split " + std::to_string(split.n_splits) + " cuts " + std::to_string(items) + " " + item +
+        "(s) into more parts than there are " + item + "s; " +
+        (items <= 1 ? "run without --split" : "use --split " + std::to_string(items) + " or fewer"));
+}
+
 index_range split_range(const std::vector<double>& costs, const split_spec& split) {
     return partition_block(costs, split.n_splits, split.job);
 }

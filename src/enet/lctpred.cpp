@@ -15,6 +15,7 @@
 #include "scpx/core/provenance.hpp"
 #include "scpx/core/text.hpp"
 #include "scpx/core/timer.hpp"
+#include "scpx/ctpred/ctpred.hpp"
 #include "scpx/dist/mpi.hpp"
 #include "scpx/dist/partition.hpp"
 #include "scpx/dist/rank_report.hpp"
@@ -138,6 +139,16 @@ bool is_h5_expression(const std::string& s) {
 io::sample_matrix read_expression_h5(const std::string& spec) {
     const io::h5_ref ref = io::h5_parse_ref(spec, "--expression");
     io::h5_file f = io::h5_open_file(ref.file);
+    // A `ctpred predict` output: name the cell types it holds and the path of one.
+    if (!io::h5_exists(f.id(), ref.path) && io::h5_exists(f.id(), "/cell_types")) {
+        const std::vector<std::string> names = io::h5_read_strings(f.id(), "/cell_types");
+        if (!names.empty())
+            throw input_error(
+                ref.file, "", ref.path,
+                fmt::format("no such dataset; this ctpred predict output holds the cell type(s) {}: "
+                            "give e.g. --expression {}:/{}/pred",
+                            join(names, ", "), ref.file, ctpred::cell_type_link(names.front())));
+    }
     io::h5_array<double> a = io::h5_read<double>(f.id(), ref.path, 2);
     io::sample_matrix m;
     m.feature_ids = io::h5_read_strings(f.id(), "/gene_id");
@@ -613,12 +624,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
     dist::index_range rows{0, jobs.size()};
     if (opt.split.n_splits > 1) {
         // SLURM array job: keep this job's block (by cost); its outputs hold only these genes.
-        // Every job refuses a split finer than the gene list, not only the ones left empty.
-        if (opt.split.n_splits > jobs.size())
-            throw usage_error("--split " + std::to_string(opt.split.n_splits) + " cuts " +
-                              std::to_string(jobs.size()) +
-                              " gene(s) into more parts than there are genes; use --split " +
-                              std::to_string(jobs.size()) + " or fewer");
+        dist::require_split_fits(opt.split, jobs.size(), "gene");
         const dist::index_range r = dist::split_range(cost, opt.split);
         rows = r;
         jobs = std::vector<gene_job>(jobs.begin() + static_cast<std::ptrdiff_t>(r.begin),
@@ -695,7 +701,7 @@ lctpred_summary run_lctpred(const lctpred_options& opt) {
             if (auto d = done.find(g); d != done.end()) fits[g - mine.begin] = std::move(d->second);
             else order.push_back(g);
         }
-        progress prog("lctpred", order.size(), "genes", 10.0);
+        progress prog(rank_share_label("lctpred"), order.size(), "genes", 10.0);
         std::mutex prog_mutex, journal_mutex;
         // Fault injection for the resume tests: SCPX_FAULT_EXIT_AFTER_GENES=N ends the process
         // with _Exit(75) (no unwinding, no file close, as a SLURM kill) once this rank has

@@ -26,6 +26,7 @@ struct features_options {
     common_options common;
     std::string fasta, annotation, weights;
     std::int64_t seq_len = 393216;
+    bool seq_len_given = false; ///< --seq-len on the command line (or config), not the default
     std::int64_t batch = 0; ///< 0: enformer_runner::choose_batch decides
     std::int64_t center_bins = 4;
     std::string n_mode = "zero";

@@ -16,8 +16,9 @@ namespace scpx {
 ///     for (...) { ...; p.add(); }
 ///     p.finish();
 ///
-/// Under MPI each rank counts its own items; pass the rank-local total. Rank 0's rate is the
-/// one reported, which is representative when work is balanced by cost.
+/// Under MPI each rank counts its own items; pass the rank-local total and a label from
+/// rank_share_label(). Rank 0's count and rate are the ones reported, representative when work
+/// is balanced by cost.
 class progress {
 public:
     /// @param what      label at the start of each line
@@ -47,5 +48,9 @@ private:
     stopwatch watch_;
     bool finished_ = false;
 };
+
+/// `what`, and under MPI " (rank 0's share; N ranks)": the progress lines are rank 0's count, which
+/// a user would otherwise read as the run's (half the genes "missing" at 2 ranks).
+std::string rank_share_label(std::string what);
 
 } // namespace scpx

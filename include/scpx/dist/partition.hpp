@@ -9,6 +9,7 @@
 /// (split_range), then the job's ranks share that block (partition_block with `within`).
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace scpx::dist {
@@ -56,6 +57,11 @@ struct split_spec {
 /// Validates `--split N --job K` as given on the command line (negative values included).
 /// @throws usage_error "--job K must be in [0, N) for --split N" and similar
 split_spec make_split(long long n_splits, long long job);
+
+/// Every job of a split refuses one finer than its list (`items` of them, e.g. "gene"), not only
+/// the jobs that would be left empty: such a split cannot be merged.
+/// @throws usage_error naming the largest --split that fits (or none for one item)
+void require_split_fits(const split_spec& split, std::size_t items, const std::string& item);
 
 /// The job's block of the whole list (by cost).
 index_range split_range(const std::vector<double>& costs, const split_spec& split);

@@ -196,3 +196,19 @@ TEST(Partition, CollectiveRoundsAtOneRank) {
     EXPECT_EQ(scpx::dist::collective_rounds(9, 8), 2u);
     EXPECT_THROW(scpx::dist::collective_rounds(9, 0), scpx::usage_error);
 }
+
+TEST(SplitSpec, ASplitFinerThanItsListSaysWhatFits) {
+    const auto message = [](scpx::dist::split_spec s, std::size_t items) {
+        try {
+            scpx::dist::require_split_fits(s, items, "model");
+        } catch (const scpx::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(message({2, 0}, 2), "");
+    EXPECT_EQ(message({3, 1}, 2),
+              "--split 3 cuts 2 model(s) into more parts than there are models; use --split 2 or fewer");
+    EXPECT_EQ(message({2, 1}, 1),
+              "--split 2 cuts 1 model(s) into more parts than there are models; run without --split");
+}

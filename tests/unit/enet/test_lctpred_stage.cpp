@@ -10,6 +10,7 @@
 #include "lctpred_test_data.hpp"
 #include "../test_support.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -220,6 +221,7 @@ TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
         io::h5_write<double>(f.id(), "/T_cells/pred", {static_cast<hsize_t>(e.n_features()), static_cast<hsize_t>(e.n_samples())}, v.data());
         io::h5_write_strings(f.id(), "/gene_id", e.feature_ids);
         io::h5_write_strings(f.id(), "/sample_id", e.sample_ids);
+        io::h5_write_strings(f.id(), "/cell_types", {"T_cells"});
     }
     lctpred_options a = base_options("lct_tab");
     // Two genes are enough here (keeps the test fast).
@@ -240,6 +242,11 @@ TEST(LctpredStage, CtpredHdf5ExpressionEqualsTable) {
     io::predictdb_model ma = io::read_predictdb_model(a.out_db), mb = io::read_predictdb_model(b.out_db);
     EXPECT_EQ(ma.weight, mb.weight);
     EXPECT_EQ(ma.rsid, mb.rsid);
+    // A cell type the file lacks: the message lists those it holds and a path to give.
+    b.expression = h + ":/B_cells/pred";
+    const std::string msg = scpx::test::message_of<scpx::input_error>([&] { run_lctpred(b); });
+    EXPECT_THAT(msg, ::testing::HasSubstr("holds the cell type(s) T_cells"));
+    EXPECT_THAT(msg, ::testing::HasSubstr("--expression " + h + ":/T_cells/pred"));
 }
 
 TEST(LctpredStage, BadInputsLeaveNoOutput) {
