@@ -65,6 +65,13 @@ printf '[inspect]\nfasta = "x.fa\n' > "$WORK/syntax.toml"
 expect_fail config_syntax_error "syntax.toml, line 2, column" "$WORK/d.json" -- \
   "$SCPX" --config "$WORK/syntax.toml" inspect --out "$WORK/d.json"
 
+# --config after a command whose options stop at it (lctpred merge): the error says where it goes.
+expect_fail config_after_merge "--config is an option of scpx itself: give it before the command" "" -- \
+  "$SCPX" lctpred merge --config "$WORK/run.toml" "$WORK/x.db" --out "$WORK/merged"
+# An option other commands have: the error says why this one has none.
+expect_fail no_split_here "this command has no --split/--job" "" -- \
+  "$SCPX" inspect --fasta "$WORK/ref.fa" --out "$WORK/e.json" --split 2
+
 # Option errors exit 2 like scpx's own usage errors (not CLI11's 100+ codes).
 rc=0; "$SCPX" inspect --fasta "$WORK/ref.fa" --bogus > "$WORK/bogus.txt" 2>&1 || rc=$?
 check parse_error_exits_2 test "$rc" -eq 2

@@ -18,6 +18,15 @@ REF=(features reference --fasta "$WORK/in/genome.fa" --annotation "$WORK/in/gene
 PERS=(features personal --fasta "$WORK/in/genome.fa" --annotation "$WORK/in/genes.gtf" --weights "$weights"
       --vcf "$WORK/in/haplotypes.vcf.gz" --seq-len 12288 --threads 1 --haplotypes)
 expect_ok reference_whole "$SCPX" "${REF[@]}" --out "$WORK/ref.h5"
+check seq_len_given_no_warning bash -c "! grep -q 'records 12288 bp' '$WORK/reference_whole.log'"
+# Without --seq-len the features use their 393,216-bp default whatever the weights file records
+# (12,288 here), and say so (stopped early by a gene list that selects nothing).
+echo NO_SUCH_GENE > "$WORK/no_gene.txt"
+expect_fail seq_len_default_warned "select no gene" "$WORK/nolen.h5" -- \
+  "$SCPX" features reference --fasta "$WORK/in/genome.fa" --annotation "$WORK/in/genes.gtf" --weights "$weights" \
+  --genes "$WORK/no_gene.txt" --out "$WORK/nolen.h5"
+check seq_len_default_warning grep -q "windows of 393216 bp .*records 12288 bp.*give --seq-len 12288" \
+  "$WORK/seq_len_default_warned.log"
 for k in 0 1 2; do
   expect_ok "reference_part_$k" "$SCPX" "${REF[@]}" --split 3 --job $k --out "$WORK/ref_$k.h5"
 done
