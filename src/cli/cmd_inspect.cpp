@@ -164,7 +164,8 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
         const io::vcf_stats& a = again.stats();
         const io::vcf_stats& b = vcf.stats();
         multi_mismatch = a.ref_mismatch_multiallelic;
-        multi_unusable = s.skipped_multiallelic - n_multi - multi_mismatch;
+        const std::uint64_t seen = n_multi + multi_mismatch; // the same records as the first reading's
+        multi_unusable = s.skipped_multiallelic > seen ? s.skipped_multiallelic - seen : 0;
         multi_unphased = a.unphased_het - b.unphased_het;
         multi_missing = a.missing_alleles - b.missing_alleles;
         for (const auto* list : {&a.ref_mismatch_examples, &a.ref_mismatch_indel_examples})
