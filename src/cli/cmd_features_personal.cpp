@@ -67,9 +67,11 @@ bool run_personal(const personal_options& po) {
     vo.unphased_advice = "pass --unphased as-written to keep the written allele order (an arbitrary phase)";
     const bool apply_indels = po.indels == "apply";
     vo.keep_indels = apply_indels;
-    vo.keep_starting_before = apply_indels; // a deletion reaching into the window from before it
     const bool apply_multiallelic = po.multiallelic == "apply";
     vo.keep_multiallelic = apply_multiallelic;
+    // A deletion reaching into the window from before it; a padded multi-allelic record whose
+    // SNV ALT lies inside it.
+    vo.keep_starting_before = apply_indels || apply_multiallelic;
     vcf_set vcfs(po.vcfs, vo);
     const std::vector<std::string>& samples = vcfs.samples();
     const std::size_t n_samples = samples.size(), n_haplotypes = 2 * n_samples;

@@ -100,6 +100,9 @@ std::int64_t read_variants(vcf_set& vcfs, const std::string& chrom, std::int64_t
                 v.offset = rec.pos - 1 - start + t.shift;
                 v.ref_length = static_cast<std::int64_t>(t.ref.size());
                 v.alt = t.alt;
+                // Without indels an SNV outside the region (the padding of a record starting
+                // before it) changes nothing here.
+                if (!indels && (v.offset < 0 || v.offset >= end - start)) continue;
                 if (earlier_files.count({v.offset, v.ref_length, v.alt}) > 0) {
                     ++w.repeated;
                     continue;

@@ -332,10 +332,14 @@ multi = [("chr1", 15050, ref_base("chr1", 15050), others[0] + "," + others[1], [
          # padded as joined records are: an SNV written over 4 bases, a 3-bp deletion, ALT = REF
          ("chr1", 15400, span("chr1", 15400, 4),
           alt_for("chr1", 15400) + span("chr1", 15401, 3) + "," + ref_base("chr1", 15400) + "," + span("chr1", 15400, 4),
-          ["1|0", "0|2", "3|1"])]
+          ["1|0", "0|2", "3|1"]),
+         # starting one base before G1's window: its ALTs are SNVs at the window's first bases
+         ("chr1", 8855, span("chr1", 8855, 3),
+          ref_base("chr1", 8855) + alt_for("chr1", 8856) + ref_base("chr1", 8857) + "," +
+          span("chr1", 8855, 2) + alt_for("chr1", 8857), ["0|1", "2|0", "0|0"])]
 vcf_multi = write_vcf(os.path.join(scratch, "multi.vcf"), good + skipped + multi)
 log_m0 = personal(os.path.join(scratch, "pmulti0.h5"), vcf_path=vcf_multi).stdout
-assert "skipped multi-allelic: 5" in log_m0 and "--multiallelic apply writes multi-allelic records too" in log_m0, log_m0
+assert "skipped multi-allelic: 5" in log_m0 and "starting before the region: 1" in log_m0 and "--multiallelic apply writes multi-allelic records too" in log_m0, log_m0
 
 
 def trim(r, a):
