@@ -145,9 +145,11 @@ gene_windows read_gene(seq::fasta_reader& fa, vcf_set& vcfs, const io::gene_reco
         w.widened = true;
     }
     vcfs.commit_stats();
-    for (const auto& v : w.variants) {
+    for (std::size_t k = 0; k < w.variants.size(); ++k) {
+        const auto& v = w.variants[k];
         const std::int64_t first = v.offset - margin; // REF's span in window coordinates
-        if (first + v.ref_length <= 0 || first >= seq_len) continue;
+        // Alleles in conflict on every carrier (a variant written twice) are in no sequence.
+        if (first + v.ref_length <= 0 || first >= seq_len || !w.haps.applied[k]) continue;
         ++(v.is_snv() ? w.n_snvs : w.n_indels);
     }
     w.seconds = clock.seconds();

@@ -316,8 +316,23 @@ h5_dataset h5_open_dataset(hid_t loc, const std::string& path) {
     if (!h5_exists(loc, path)) throw input_error(h5_file_name(loc), "", path, "no such dataset in the file");
     h5_object obj(H5Oopen(loc, path.c_str(), H5P_DEFAULT));
     SCPX_H5_CHECK(obj.id());
-    if (H5Iget_type(obj.id()) != H5I_DATASET)
-        throw input_error(h5_file_name(loc), "", path, "is a group, not a dataset");
+    if (H5Iget_type(obj.id()) != H5I_DATASET) {
+        // Name what the group holds: the dataset meant is usually one of them ("/B" for "/B/pred").
+        std::string members;
+        H5G_info_t gi{};
+        if (H5Gget_info(obj.id(), &gi) >= 0)
+            for (hsize_t k = 0; k < gi.nlinks && k < 8; ++k) {
+                char name[256] = {};
+                if (H5Lget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name,
+                                       H5P_DEFAULT) > 0)
+                    members += std::string(members.empty() ? "" : ", ") + path +
+                               (path.back() == '/' ? "" : "/") + name;
+            }
+        if (gi.nlinks > 8) members += ", ...";
+        throw input_error(h5_file_name(loc), "", path,
+                          "is a group, not a dataset" +
+                              (members.empty() ? "" : " (it holds " + members + ")"));
+    }
     obj.reset();
     h5_dataset ds(H5Dopen2(loc, path.c_str(), H5P_DEFAULT));
     SCPX_H5_CHECK(ds.id());

@@ -79,6 +79,7 @@ haplotype_windows distinct_haplotypes(const std::string& reference,
     haplotype_windows out;
     std::vector<std::vector<std::uint32_t>> applied(n_haplotypes);
     std::vector<std::int64_t> applied_end(n_haplotypes, 0);
+    out.applied.assign(variants.size(), false);
     for (const std::uint32_t k : order) {
         const auto& v = variants[k];
         for (const std::uint32_t h : v.carriers) {
@@ -88,6 +89,7 @@ haplotype_windows distinct_haplotypes(const std::string& reference,
             }
             applied[h].push_back(k);
             applied_end[h] = v.offset + v.ref_length;
+            out.applied[k] = true;
         }
     }
 

@@ -54,8 +54,8 @@ struct gene_windows {
     seq::window_frame frame; ///< where the window lies in `reference`
     std::vector<seq::window_variant> variants; ///< variants read, carried by some haplotype
     seq::haplotype_windows haps;
-    std::int64_t n_snvs = 0;   ///< carried SNVs inside the window
-    std::int64_t n_indels = 0; ///< carried indels and MNPs whose REF overlaps the window
+    std::int64_t n_snvs = 0;   ///< carried (and applied) SNVs inside the window
+    std::int64_t n_indels = 0; ///< carried (and applied) indels and MNPs whose REF overlaps the window
     std::size_t repeated = 0;  ///< variants also read from an earlier --vcf file, not applied again
     std::size_t unwritten_alts = 0; ///< carried ALTs of kept multi-allelic records not written (indel
                                     ///< without --indels apply, symbolic, non-A/C/G/T)

@@ -69,6 +69,9 @@ struct haplotype_windows {
     /// into biallelic records, or an SNV inside a deletion, with GTs that claim both): the earlier
     /// allele, in position then input order, is kept. The caller reports it.
     std::size_t conflicts = 0;
+    /// [variants] whether the variant was applied to some haplotype (false: every carrier had
+    /// it in conflict), so that callers count only alleles a sequence holds.
+    std::vector<bool> applied;
     /// How many more bases of reference, on the side that fell short, the widest-drifting
     /// haplotype's window needed: 0 when every window lies inside the reference given. When it
     /// is not 0 the caller fetches a wider margin and builds again (no sequence is valid).

@@ -89,6 +89,13 @@ TEST(Haplotypes, TwoAllelesAtOneSiteKeepTheFirstAndAreCounted) {
     EXPECT_EQ(hw.conflicts, 1u);
     EXPECT_EQ(hw.sequence(hw.sequence_of[1], ref, snvs, all), "AGAA");
     EXPECT_EQ(hw.sequence(hw.sequence_of[2], ref, snvs, all), "ATAA");
+    EXPECT_EQ(hw.applied, (std::vector<bool>{true, true})); // T is haplotype 2's
+    // The same deletion written twice (as left- and right-aligned in two files): the second is
+    // in conflict on its only carrier, so in no sequence.
+    const std::vector<window_variant> twice = {{1, 3, "A", {0}}, {2, 3, "A", {0}}};
+    const auto hw2 = distinct_haplotypes("AAAAAA", twice, 2, window_frame::whole(6));
+    EXPECT_EQ(hw2.conflicts, 1u);
+    EXPECT_EQ(hw2.applied, (std::vector<bool>{true, false}));
 }
 
 TEST(Haplotypes, NoHaplotypesOrNoSnvs) {
