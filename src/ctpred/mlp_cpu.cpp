@@ -27,6 +27,9 @@ namespace {
 /// result is the same for any --threads (and so any node or SLURM -c).
 constexpr std::int64_t row_chunk = 64;
 constexpr std::int64_t column_chunk = 256;
+/// Below this many multiply-adds a GEMM runs on the caller's thread: starting threads would cost
+/// more (batches of a few genes). Results do not depend on it (the chunks decide them).
+constexpr std::int64_t min_threaded_work = std::int64_t{1} << 22;
 
 /// Runs fn(lo, hi) on every chunk [c·chunk, min(n, (c+1)·chunk)) of [0, n), the chunks shared
 /// out in `nt` contiguous runs on nt threads (the caller's thread runs the first). Neither the
@@ -164,7 +167,7 @@ private:
         const Eigen::Map<const rvec> wo(p + lay_.wo, h);
         const T bo = p[lay_.bo];
         // Every row's forward is independent, so each thread runs the whole network on its rows.
-        parallel_chunks(nt_, n, row_chunk, [&](std::int64_t lo, std::int64_t hi) {
+        parallel_chunks(threads_for(n * d * h), n, row_chunk, [&](std::int64_t lo, std::int64_t hi) {
             const std::int64_t k = hi - lo;
             for (std::int64_t i = lo; i < hi; ++i) {
                 const std::int64_t r = rows[i];
@@ -209,6 +212,9 @@ private:
             }
         });
     }
+
+    /// Threads for a GEMM of `work` multiply-adds: one when starting more would cost more.
+    int threads_for(std::int64_t work) const { return work < min_threaded_work ? 1 : nt_; }
 
     /// d out / d z of the head at z.
     T head_derivative(T z) const {
@@ -268,7 +274,7 @@ private:
         gb0 = cur->topRows(n).colwise().sum();
         map gw0(g + lay_.w0, h, d);
         const mat& delta0 = *cur;
-        parallel_chunks(nt_, d, column_chunk, [&](std::int64_t lo, std::int64_t hi) {
+        parallel_chunks(threads_for(n * d * h), d, column_chunk, [&](std::int64_t lo, std::int64_t hi) {
             gw0.middleCols(lo, hi - lo).noalias() =
                 delta0.topRows(n).transpose() * xb_.topRows(n).middleCols(lo, hi - lo);
         });

@@ -179,7 +179,7 @@ TEST(CtpredMlp, PartialLastBatchIsOneStepOverItsOwnRows) {
 ct::mlp_layout thread_test_layout() {
     ct::mlp_shape s;
     s.d_in = 601;
-    s.hidden = 37;
+    s.hidden = 70; // a full batch (150 × 601 × 70) is above min_threaded_work: threads do run
     s.n_blocks = 2;
     s.tied = true;
     return ct::mlp_layout(s);
