@@ -14,7 +14,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <limits>
 #include <map>
 #include <memory>
@@ -156,7 +155,6 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
     std::vector<std::string> multi_examples;
     if (s.skipped_multiallelic > 0) {
         vo.keep_multiallelic = true;
-        vo.max_examples = 1000;
         io::vcf_reader again(o.vcf, vo);
         bool more = o.region.empty() || again.query(chrom, first, last);
         while (more && again.next(rec))
@@ -168,14 +166,7 @@ nlohmann::json inspect_vcf(const inspect_options& o, seq::fasta_reader* fa) {
         multi_unusable = s.skipped_multiallelic > seen ? s.skipped_multiallelic - seen : 0;
         multi_unphased = a.unphased_het - b.unphased_het;
         multi_missing = a.missing_alleles - b.missing_alleles;
-        for (const auto* list : {&a.ref_mismatch_examples, &a.ref_mismatch_indel_examples})
-            for (const auto& e : *list)
-                if (multi_examples.size() < 5 &&
-                    std::find(b.ref_mismatch_examples.begin(), b.ref_mismatch_examples.end(), e) ==
-                        b.ref_mismatch_examples.end() &&
-                    std::find(b.ref_mismatch_indel_examples.begin(), b.ref_mismatch_indel_examples.end(),
-                              e) == b.ref_mismatch_indel_examples.end())
-                    multi_examples.push_back(e);
+        multi_examples = a.ref_mismatch_multiallelic_examples;
         SCPX_LOG_INF(
             "  multi-allelic records: {} with an ALT written by features personal --multiallelic apply "
             "(indel ALTs only with --indels apply too){}, {} whose REF does not match the FASTA{}{}, {} "

@@ -196,6 +196,7 @@ io::vcf_stats vcf_stats_over_ranks(io::vcf_stats s) {
     };
     gather_examples(s.ref_mismatch_examples);
     gather_examples(s.ref_mismatch_indel_examples);
+    gather_examples(s.ref_mismatch_multiallelic_examples);
     return s;
 }
 

@@ -57,6 +57,8 @@ std::string vcf_stats::summary() const {
     add("dosages missing (NaN)", missing_dosage);
     std::vector<std::string> examples = ref_mismatch_examples;
     examples.insert(examples.end(), ref_mismatch_indel_examples.begin(), ref_mismatch_indel_examples.end());
+    examples.insert(examples.end(), ref_mismatch_multiallelic_examples.begin(),
+                    ref_mismatch_multiallelic_examples.end());
     if (!examples.empty()) s += "; REF mismatch examples: " + join(examples, ", ");
     // Many mismatches almost always mean VCF and FASTA are on different genome builds.
     const std::uint64_t checked = records_returned + ref_mismatch;
@@ -87,6 +89,7 @@ void vcf_stats::merge(const vcf_stats& o) {
     };
     add(ref_mismatch_examples, o.ref_mismatch_examples);
     add(ref_mismatch_indel_examples, o.ref_mismatch_indel_examples);
+    add(ref_mismatch_multiallelic_examples, o.ref_mismatch_multiallelic_examples);
     missing_alleles += o.missing_alleles;
     unphased_het += o.unphased_het;
     haploid_gt += o.haploid_gt;
@@ -484,7 +487,9 @@ struct vcf_reader::impl {
         }
         const std::string ex = chrom + ":" + std::to_string(static_cast<long long>(r->pos) + 1) +
                                " REF=" + ref + " FASTA=" + fa;
-        auto& examples = ref.size() == 1 ? stats.ref_mismatch_examples : stats.ref_mismatch_indel_examples;
+        auto& examples = r->n_allele > 2   ? stats.ref_mismatch_multiallelic_examples
+                         : ref.size() == 1 ? stats.ref_mismatch_examples
+                                           : stats.ref_mismatch_indel_examples;
         // A record read again (overlapping gene windows) is counted again, but shown once.
         if (examples.size() < opt.max_examples &&
             std::find(examples.begin(), examples.end(), ex) == examples.end())

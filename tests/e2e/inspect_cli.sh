@@ -37,6 +37,7 @@ check log_names_indel_mismatch grep -q "indels and MNPs: 1 whose REF matches the
 check report_counts_multiallelic grep -q '"skipped_multiallelic": 5' "$WORK/report.json"
 check report_counts_usable_multiallelic grep -q '"multiallelic_usable": 3' "$WORK/report.json"
 check report_counts_multiallelic_ref_mismatch grep -q '"multiallelic_ref_mismatch": 1' "$WORK/report.json"
+check report_multiallelic_examples_apart /usr/bin/python3 -c "import json,sys; r=json.load(open('$WORK/report.json'))['vcf']; sys.exit(r['multiallelic_ref_mismatch_examples'] != ['chr1:12 REF=T FASTA=C'] or any(e.startswith('chr1:12 ') for e in r['ref_mismatch_examples']))"
 check report_counts_multiallelic_unusable grep -q '"multiallelic_unusable": 1' "$WORK/report.json"
 check report_counts_multiallelic_unphased grep -q '"multiallelic_unphased_het": 1' "$WORK/report.json"
 check report_counts_unphased_as_default_reads grep -q '"unphased_het": 0' "$WORK/report.json"

@@ -138,6 +138,8 @@ struct vcf_stats {
     std::vector<std::string> ref_mismatch_examples; ///< "20:61098 REF=C FASTA=T", first few of one-base REFs
     /// "20:99 REF=AAA FASTA=AAC", first few indels and MNPs (REF of more than one base)
     std::vector<std::string> ref_mismatch_indel_examples;
+    /// The same of multi-allelic records (only with keep_multiallelic), apart from both above
+    std::vector<std::string> ref_mismatch_multiallelic_examples;
     std::uint64_t missing_alleles = 0;   ///< haplotype alleles missing in GT, set to REF
     std::uint64_t unphased_het = 0;      ///< unphased heterozygous GTs kept in written order
     std::uint64_t haploid_gt = 0;        ///< one-allele GTs, copied to both haplotypes

@@ -335,6 +335,9 @@ TEST(VcfReader, MultiallelicRefMismatchesAreCountedApartWithTheirKind) {
     EXPECT_EQ(ids(recs), (std::vector<std::string>{"rsM", "rsI", "rsJ"}));
     EXPECT_EQ(r.stats().ref_mismatch, 1u);
     EXPECT_EQ(r.stats().ref_mismatch_multiallelic, 1u);
+    EXPECT_EQ(r.stats().ref_mismatch_multiallelic_examples,
+              (std::vector<std::string>{"20:20 REF=G FASTA=C"}));
+    EXPECT_TRUE(r.stats().ref_mismatch_examples.empty()); // kept apart from the biallelic ones
     EXPECT_EQ(r.stats().ref_mismatch_indel + r.stats().ref_mismatch_mnp, 0u);
     // Without keep_indels a record is kept for its SNV ALTs (rsI; the caller skips its insertion);
     // one with indel ALTs only is skipped as an indel, before the REF check.
