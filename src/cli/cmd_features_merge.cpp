@@ -44,7 +44,6 @@ struct part_file {
     std::map<std::string, io::h5_info> datasets; ///< every root dataset but /done
 };
 
-const std::vector<std::string> k_stages = {"features-reference", "features-personal"};
 const char* const k_what = "an output of `scpx features reference` or `features personal`";
 /// Datasets that are not one row per gene; they must be equal in every part.
 const std::set<std::string> k_shared = {"sample_id"};
@@ -123,7 +122,7 @@ part_file read_part_attributes(const std::string& path) {
     part_file p;
     p.path = path;
     const io::h5_file f = io::h5_open_file(path);
-    p.meta = dist::read_split_part(f.id(), path, k_stages, k_what);
+    p.meta = dist::read_split_part(f.id(), path, features_stages, k_what);
     p.job = p.meta.job;
     read_part_layout(p, f.id());
     return p;

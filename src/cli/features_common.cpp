@@ -199,6 +199,8 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
     return attrs;
 }
 
+const std::vector<std::string> features_stages = {"features-reference", "features-personal"};
+
 void refuse_replacing_another_part(const common_options& c,
                                    const std::vector<std::pair<std::string, std::string>>& split_attrs) {
     if (c.split <= 1 || !path_exists(c.out)) return;
@@ -210,8 +212,7 @@ void refuse_replacing_another_part(const common_options& c,
         const io::h5_file f = io::h5_open_file(c.out);
         // The provenance features merge checks parts by; anything else at --out (not a part of
         // a features run) is replaced as any other output.
-        theirs = dist::read_split_part(f.id(), c.out, {"features-reference", "features-personal"},
-                                       "a features output");
+        theirs = dist::read_split_part(f.id(), c.out, features_stages, "a features output");
     } catch (const error&) {
         return;
     }

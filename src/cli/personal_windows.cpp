@@ -8,7 +8,6 @@
 #include "scpx/seq/contig.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <tuple>
 #include <utility>

@@ -37,8 +37,15 @@ std::string beside(const std::string& path, const std::string& name) {
     return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + name;
 }
 
+namespace {
+// atomic_output's working copy is `.<name>.scpx-tmp` (sibling_name); output_of_working_copy undoes it.
+// (constants, not std::strings: usable whatever the order of static initialisation)
+constexpr char working_copy_dot[] = ".";
+constexpr char working_copy_suffix[] = ".scpx-tmp";
+} // namespace
+
 std::string output_of_working_copy(const std::string& path) {
-    static const std::string prefix = ".", suffix = ".scpx-tmp";
+    const std::string prefix = working_copy_dot, suffix = working_copy_suffix;
     const std::string name = base_name(path);
     if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
@@ -218,7 +225,7 @@ void check_output_path(const std::string& path, bool overwrite) {
 atomic_output::atomic_output(std::string path, bool overwrite) : path_(std::move(path)) {
     check_output_path(path_, overwrite);
     claim_ = output_claim(path_);
-    temp_ = sibling_name(path_, ".", ".scpx-tmp"); // output_of_working_copy undoes it
+    temp_ = sibling_name(path_, working_copy_dot, working_copy_suffix);
     track(temp_);
 }
 

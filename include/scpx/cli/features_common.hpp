@@ -78,6 +78,9 @@ std::vector<std::pair<std::string, std::string>> split_provenance(const std::vec
                                                                   const common_options& c,
                                                                   const std::vector<std::string>& inputs);
 
+/// The scpx_stage values of features outputs (what `features merge` joins).
+extern const std::vector<std::string> features_stages;
+
 /// With --split N > 1: refuses an --out that holds another job's part of the same split (same
 /// gene list, another job or --split; read as `features merge` reads parts), which this job would
 /// replace: jobs of an array given one --out by mistake, run one after the other (two at once are
